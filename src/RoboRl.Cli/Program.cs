@@ -1,0 +1,17 @@
+using System.CommandLine;
+
+namespace RoboRl.Cli;
+
+/// <summary>The `roborl` command. Each sub-command lives in its own file and adds itself here.</summary>
+public static class Program
+{
+    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+
+    public static RootCommand BuildRootCommand()
+    {
+        var root = new RootCommand("RoboRl: train robot policies in a fast simulator and fly them on real hardware.");
+        var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
+        root.Subcommands.Add(bench);
+        return root;
+    }
+}
