@@ -59,3 +59,33 @@ public class CpxTests
         Assert.That(decoder.Frames + decoder.ChecksumErrors + decoder.SkippedBytes, Is.GreaterThan(0));
     }
 }
+
+public class CrazyradioTests
+{
+    [Test]
+    public void RadioUriParsesLikeCflib()
+    {
+        Assert.That(RadioUri.Parse("radio://0/80/2M/E7E7E7E7E7"), Is.EqualTo(new RadioUri(0, 80, RadioDataRate.Rate2M, 0xE7E7E7E7E7)));
+        Assert.That(RadioUri.Parse("radio://1/10/250K"), Is.EqualTo(new RadioUri(1, 10, RadioDataRate.Rate250K, RadioUri.DefaultAddress)));
+        Assert.That(RadioUri.Parse("radio://0/80/2M/E7E7E7E701").ToString(), Is.EqualTo("radio://0/80/2M/E7E7E7E701"));
+        Assert.That(Assert.Throws<FormatException>(() => RadioUri.Parse("radio://0/126/2M"))!.Message, Does.Contain("0..125"));
+        Assert.That(Assert.Throws<FormatException>(() => RadioUri.Parse("radio://0/80/3M"))!.Message, Does.Contain("250K, 1M or 2M"));
+        Assert.Throws<FormatException>(() => RadioUri.Parse("radio://0/80/2M/E7E7"));
+        Assert.Throws<FormatException>(() => RadioUri.Parse("usb://0"));
+    }
+
+    [Test]
+    public void AckStatusByte()
+    {
+        Assert.That(RadioAck.Parse(0x31), Is.EqualTo(new RadioAck(true, false, 3)));
+        Assert.That(RadioAck.Parse(0x02), Is.EqualTo(new RadioAck(false, true, 0)));
+    }
+
+    [Test]
+    public void OpeningWithoutADongleIsAClearLinkError()
+    {
+        // CI has no Crazyradio: opening must fail with a link error that names the device, not crash.
+        var e = Assert.Throws<CrtpLinkException>(() => CrazyradioLink.Open("radio://0/80/2M"));
+        Assert.That(e!.Message, Does.Contain("Crazyradio").Or.Contain("libusb"));
+    }
+}
