@@ -1,0 +1,112 @@
+using System.Diagnostics;
+
+namespace RoboRl.EndToEnd.Tests;
+
+/// <summary>
+/// The firmware-bridge image running on QEMU's netduinoplus2 (an STM32F405, the Crazyflie's MCU), reached
+/// through a pty. QEMU serves USART1 on a unix socket and waits for the connection before the CPU starts
+/// (so no byte is lost), and socat bridges that socket to a pty — a raw `-serial pty` drops early bytes
+/// and polls reconnects once a second (FACTS: emulated STM32F405).
+/// </summary>
+public sealed class EmulatedMcu : IDisposable
+{
+    private readonly Process _qemu, _socat;
+    private readonly string _dir;
+
+    public string PtyPath { get; }
+
+    private EmulatedMcu(Process qemu, Process socat, string dir, string pty)
+    {
+        _qemu = qemu; _socat = socat; _dir = dir; PtyPath = pty;
+    }
+
+    /// <summary>Starts <paramref name="elfPath"/>; with <paramref name="countInstructions"/> QEMU runs with
+    /// `-icount shift=0` so one instruction is one nanosecond of virtual time.</summary>
+    public static EmulatedMcu Start(string elfPath, bool countInstructions = true)
+    {
+        if (!File.Exists(elfPath)) throw new FileNotFoundException($"MCU image not found: {elfPath}", elfPath);
+        string dir = Path.Combine(Path.GetTempPath(), "roborl-mcu-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        string socket = Path.Combine(dir, "usart1.sock"), pty = Path.Combine(dir, "usart1.tty");
+
+        string icount = countInstructions ? " -icount shift=0" : "";
+        Process qemu = StartTool("qemu-system-arm",
+            $"-M netduinoplus2 -nographic -monitor none -kernel {elfPath}{icount} " +
+            $"-chardev socket,id=u1,path={socket},server=on,wait=on -serial chardev:u1");
+        WaitFor(() => File.Exists(socket), qemu, "QEMU's USART1 socket");
+        Process socat;
+        try { socat = StartTool("socat", $"pty,raw,echo=0,link={pty} unix-connect:{socket}"); }
+        catch { qemu.Kill(); throw; }
+        WaitFor(() => File.Exists(pty), socat, "socat's pty");
+        return new EmulatedMcu(qemu, socat, dir, pty);
+    }
+
+    private static Process StartTool(string tool, string arguments)
+    {
+        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        try { return Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"{tool} is required (tests/run.sh installs it from tests/prerequisites.txt)", e);
+        }
+    }
+
+    private static void WaitFor(Func<bool> ready, Process process, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!ready())
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"{what}: {process.StartInfo.FileName} exited: {process.StandardError.ReadToEnd()}");
+            if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException($"{what} did not appear in 20 s");
+            Thread.Sleep(5);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (Process p in new[] { _socat, _qemu })
+        {
+            try { if (!p.HasExited) { p.Kill(); p.WaitForExit(5000); } } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Builds the firmware-bridge MCU images once per test run with the arm-none-eabi toolchain.</summary>
+public static class McuImages
+{
+    private static readonly Lazy<string> BuildDirectory = new(Build);
+
+    public static string Path(string imageName) => System.IO.Path.Combine(BuildDirectory.Value, imageName + ".elf");
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(System.IO.Path.Combine(dir.FullName, "RoboRl.sln"))) return dir.FullName;
+            throw new InvalidOperationException("RoboRl.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    private static string Build()
+    {
+        string root = RepositoryRoot;
+        string source = System.IO.Path.Combine(root, "firmware-bridge", "mcu");
+        string build = System.IO.Path.Combine(root, "firmware-bridge", "build-mcu");
+        Run("cmake", $"-S {source} -B {build} -DCMAKE_TOOLCHAIN_FILE={System.IO.Path.Combine(source, "arm-none-eabi.cmake")}");
+        Run("cmake", $"--build {build}");
+        return build;
+    }
+
+    private static void Run(string tool, string arguments)
+    {
+        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process p = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {tool}");
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{tool} {arguments} failed:\n{output}");
+    }
+}
