@@ -18,9 +18,9 @@ public static class Ros2Qos
     public static string Profile(bool reliable, bool transientLocal, int depth)
     {
         const string infinite = "\n    sec: 9223372036\n    nsec: 854775807";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"- history: 1\n  depth: {depth}\n  reliability: {(reliable ? 1 : 2)}\n  durability: {(transientLocal ? 1 : 2)}\n" +
+        string d = depth.ToString(CultureInfo.InvariantCulture);
+        return $"- history: 1\n  depth: {d}\n  reliability: {(reliable ? "1" : "2")}\n  durability: {(transientLocal ? "1" : "2")}\n" +
             $"  deadline:{infinite}\n  lifespan:{infinite}\n  liveliness: 1\n  liveliness_lease_duration:{infinite}\n" +
-            "  avoid_ros_namespace_conventions: false");
+            "  avoid_ros_namespace_conventions: false";
     }
 }
