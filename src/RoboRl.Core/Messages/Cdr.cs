@@ -177,8 +177,8 @@ public ref struct CdrReader
     /// <summary>Reads a sequence count and checks that <paramref name="minElementSize"/> bytes per element are left.</summary>
     public int ReadSequenceLength(int minElementSize, int bound = 0)
     {
-        int at = _position;
         uint count = ReadUInt32();
+        int at = _position - 4;
         if (bound > 0 && count > bound)
             throw new CdrFormatException($"sequence of {count} elements exceeds its bound of {bound}", at);
         if ((ulong)count * (ulong)Math.Max(1, minElementSize) > (ulong)Remaining)
@@ -189,8 +189,8 @@ public ref struct CdrReader
     /// <summary>The UTF-8 bytes of a string (without its NUL), without allocating.</summary>
     public ReadOnlySpan<byte> ReadStringBytes()
     {
-        int at = _position;
         uint length = ReadUInt32();
+        int at = _position - 4;
         if (length == 0) return default; // some writers put 0 for an empty string
         if (length > (uint)Remaining)
             throw new CdrFormatException($"string length {length} exceeds the {Remaining} bytes left", at);

@@ -111,11 +111,21 @@ public struct TwistStampedMsg : ICdrMessage<TwistStampedMsg>
 
 /// <summary>A row-major 3x3 covariance (float64[9]), stored inline.</summary>
 [InlineArray(9)]
-public struct Covariance3x3 { private double _element0; }
+public struct Covariance3x3
+{
+    private double _element0;
+    public static Covariance3x3 From(ReadOnlySpan<double> values) { var c = new Covariance3x3(); values.CopyTo(c); return c; }
+    public readonly double[] ToArray() => ((ReadOnlySpan<double>)this).ToArray();
+}
 
 /// <summary>A row-major 6x6 covariance (float64[36]), stored inline.</summary>
 [InlineArray(36)]
-public struct Covariance6x6 { private double _element0; }
+public struct Covariance6x6
+{
+    private double _element0;
+    public static Covariance6x6 From(ReadOnlySpan<double> values) { var c = new Covariance6x6(); values.CopyTo(c); return c; }
+    public readonly double[] ToArray() => ((ReadOnlySpan<double>)this).ToArray();
+}
 
 /// <summary>geometry_msgs/PoseWithCovariance.</summary>
 public struct PoseWithCovarianceMsg : ICdrMessage<PoseWithCovarianceMsg>
