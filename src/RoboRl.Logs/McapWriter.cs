@@ -397,12 +397,12 @@ public sealed class McapWriter : IDisposable
             summary.U64((ulong)length);
             summary.EndRecord(so);
         }
-        int fa = summary.BeginRecord(McapOpcode.Footer);
+        summary.U8((byte)McapOpcode.Footer);
+        summary.U64(McapConstants.FooterContentSize); // known now: the CRC below covers this length field
         summary.U64(summaryStart);
         summary.U64(summaryOffsetStart);
         // summary_crc covers the summary and summary-offset sections and the footer up to this field.
         summary.U32(Crc32.HashToUInt32(summary.Span));
-        summary.EndRecord(fa);
         summary.Bytes(McapConstants.Magic);
         WriteRaw(summary.Span);
         _stream.Flush();

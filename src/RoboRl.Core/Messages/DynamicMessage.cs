@@ -158,7 +158,7 @@ public sealed class DynamicMessage
         string s => JsonValue.Create(s),
         Array a => new JsonArray(a.Cast<object>().Select(ToJsonValue).ToArray()),
         bool b => JsonValue.Create(b),
-        float f => JsonValue.Create(f),
+        float f => JsonValue.Create((double)f), // exact value, as JavaScript prints a float32
         double d => JsonValue.Create(d),
         byte v => JsonValue.Create(v), sbyte v => JsonValue.Create(v),
         short v => JsonValue.Create(v), ushort v => JsonValue.Create(v),
