@@ -139,6 +139,17 @@ internal static class McapChunks
                 records = stored.ToArray();
                 break;
             case "zstd":
+                try
+                {
+                    // The frame header states its content size: check it before allocating what the chunk claims.
+                    ulong frameSize = ZstdSharp.Decompressor.GetDecompressedSize(stored);
+                    if (frameSize != 0 && frameSize != header.UncompressedSize)
+                        throw new McapFormatException($"zstd frame holds {frameSize} bytes, uncompressed_size says {header.UncompressedSize}", offset);
+                }
+                catch (ZstdSharp.ZstdException e)
+                {
+                    throw new McapFormatException($"zstd Chunk has no valid frame header: {e.Message}", offset);
+                }
                 records = new byte[header.UncompressedSize];
                 try
                 {

@@ -14,11 +14,13 @@ public struct TimeMsg : ICdrMessage<TimeMsg>
 
     public static string TypeName => RosTypes.Time;
 
-    public static TimeMsg FromNanoseconds(long nanoseconds) => new()
+    /// <summary>Splits nanoseconds since the epoch into whole seconds (rounded down) and nanoseconds in [0, 1e9).</summary>
+    public static TimeMsg FromNanoseconds(long nanoseconds)
     {
-        Sec = (int)Math.Floor(nanoseconds / 1e9),
-        Nanosec = (uint)(nanoseconds - (long)Math.Floor(nanoseconds / 1e9) * 1_000_000_000L),
-    };
+        long sec = Math.DivRem(nanoseconds, 1_000_000_000L, out long rem);
+        if (rem < 0) { sec--; rem += 1_000_000_000L; }
+        return new TimeMsg { Sec = (int)sec, Nanosec = (uint)rem };
+    }
 
     public readonly long ToNanoseconds() => Sec * 1_000_000_000L + Nanosec;
 

@@ -189,3 +189,17 @@ public class HotMessageTests
         return obj;
     }
 }
+
+public class TimeMsgTests
+{
+    [TestCase(0L, 0, 0u)]
+    [TestCase(1_795_601_778_999_999_999L, 1_795_601_778, 999_999_999u)]
+    [TestCase(-1L, -1, 999_999_999u)]
+    [TestCase(-1_000_000_000L, -1, 0u)]
+    public void FromNanosecondsSplitsExactly(long ns, int sec, uint nanosec)
+    {
+        var t = TimeMsg.FromNanoseconds(ns);
+        Assert.That((t.Sec, t.Nanosec), Is.EqualTo((sec, nanosec)));
+        Assert.That(t.ToNanoseconds(), Is.EqualTo(ns));
+    }
+}
