@@ -7,12 +7,13 @@ namespace RoboRl.Logs.Tests;
 /// <summary>Foxglove's own libraries read what RoboRl writes, for every registered message type.</summary>
 public class VerifierTests : LogTestBase
 {
-    [Test]
-    public void FoxgloveLibrariesDecodeEveryMessageOfEveryRegisteredType()
+    [TestCase(McapCompression.None)]
+    [TestCase(McapCompression.Zstd)]
+    public void FoxgloveLibrariesDecodeEveryMessageOfEveryRegisteredType(McapCompression compression)
     {
         string path = PathFor("every-type.mcap");
         var written = SampleLogs.WriteEveryType(path, perType: 4, seed: 7,
-            new McapWriterOptions { BackgroundFlush = false, ChunkSize = 2048 });
+            new McapWriterOptions { BackgroundFlush = false, ChunkSize = 2048, Compression = compression });
         var result = NodeVerifier.Verify(path);
 
         Assert.That(result["header"]!["profile"]!.GetValue<string>(), Is.EqualTo("ros2"));

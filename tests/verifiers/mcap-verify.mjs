@@ -8,6 +8,7 @@ import { open } from "node:fs/promises";
 import { McapIndexedReader } from "@mcap/core";
 import { parse } from "@foxglove/rosmsg";
 import { MessageReader } from "@foxglove/rosmsg2-serialization";
+import { decompress as zstdDecompress } from "fzstd";
 
 const [file, ...flags] = process.argv.slice(2);
 if (!file) {
@@ -27,7 +28,9 @@ const readable = {
   },
 };
 
-const reader = await McapIndexedReader.Initialize({ readable });
+// zstd chunks are decompressed by fzstd (a JavaScript zstd decoder, independent of RoboRl's ZstdSharp).
+const decompressHandlers = { zstd: (data, size) => zstdDecompress(data, new Uint8Array(Number(size))) };
+const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers });
 const decoders = new Map();
 const schemas = [];
 for (const schema of reader.schemasById.values()) {
