@@ -88,8 +88,7 @@ internal sealed class McapRecordLexer
                 : new McapReadStop(offset, McapStopKind.Corrupt, $"{Name(opcode)} record claims {length} bytes, impossible here");
             return false;
         }
-        if (_buffer.Length < (int)length) _buffer = new byte[Math.Max((int)length, _buffer.Length * 2)];
-        int got = ReadFully(_buffer.AsSpan(0, (int)length));
+        int got = ReadContent((int)length);
         if (got < (int)length)
         {
             stop = new McapReadStop(offset, McapStopKind.Truncated, $"file ends inside a {Name(opcode)} record ({got} of {length} bytes)");
@@ -99,6 +98,30 @@ internal sealed class McapRecordLexer
         Crc?.Append(_buffer.AsSpan(0, (int)length));
         content = _buffer.AsMemory(0, (int)length);
         return true;
+    }
+
+    /// <summary>
+    /// Reads a record's content into the buffer. When the stream's length is unknown the buffer grows only as bytes
+    /// actually arrive, so a corrupt length on a pipe cannot make it allocate gigabytes.
+    /// </summary>
+    private int ReadContent(int length)
+    {
+        const int Step = 1 << 20;
+        int got = 0;
+        while (got < length)
+        {
+            int step = _length >= 0 ? length - got : Math.Min(length - got, Step);
+            if (_buffer.Length < got + step)
+            {
+                var bigger = new byte[Math.Max(got + step, Math.Min(length, _buffer.Length * 2))];
+                _buffer.AsSpan(0, got).CopyTo(bigger);
+                _buffer = bigger;
+            }
+            int n = ReadFully(_buffer.AsSpan(got, step));
+            got += n;
+            if (n < step) break;
+        }
+        return got;
     }
 
     private int ReadFully(Span<byte> destination)

@@ -82,6 +82,8 @@ public sealed class McapWriter : IDisposable
 
     public McapWriter(Stream stream, McapWriterOptions? options = null, bool leaveOpen = false)
     {
+        if (stream.CanSeek && stream.Position != 0)
+            throw new ArgumentException("MCAP offsets count from the start of the file: the stream must be at position 0", nameof(stream));
         _stream = stream;
         _leaveOpen = leaveOpen;
         _options = options ?? new McapWriterOptions();
@@ -102,7 +104,17 @@ public sealed class McapWriter : IDisposable
         _stream.Flush();
 
         if (_options.BackgroundFlush)
-            _timer = new Timer(_ => FlushIfDue(), null, _options.FlushInterval, _options.FlushInterval);
+            _timer = new Timer(_ => BackgroundFlush(), null, _options.FlushInterval, _options.FlushInterval);
+    }
+
+    // A failure on the timer thread (disk full, device gone) must not kill the process: it is kept and thrown by
+    // the next call on the writer, on the caller's thread.
+    private Exception? _backgroundError;
+
+    private void BackgroundFlush()
+    {
+        try { FlushIfDue(); }
+        catch (Exception e) { lock (_gate) _backgroundError ??= e; }
     }
 
     /// <summary>Creates (or overwrites) <paramref name="path"/>.</summary>
@@ -277,7 +289,7 @@ public sealed class McapWriter : IDisposable
     {
         lock (_gate)
         {
-            if (_finished || _chunk.Length == 0) return;
+            if (_finished || _backgroundError is not null || _chunk.Length == 0) return;
             if (Stopwatch.GetTimestamp() - _chunkOpenedAtTicks >= _flushIntervalTicks) CloseChunk();
         }
     }
@@ -493,5 +505,7 @@ public sealed class McapWriter : IDisposable
     private void ThrowIfFinished()
     {
         if (_finished) throw new ObjectDisposedException(nameof(McapWriter), "the MCAP file is already finished");
+        if (_backgroundError is { } e)
+            throw new IOException($"writing the MCAP file failed in the background flush: {e.Message}", e);
     }
 }

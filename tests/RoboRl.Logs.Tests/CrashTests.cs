@@ -11,7 +11,9 @@ public class CrashTests : LogTestBase
         string recorder = Path.Combine(AppContext.BaseDirectory, "RoboRl.Logs.CrashRecorder.dll");
         Assert.That(File.Exists(recorder), recorder);
         string path = PathFor("killed.mcap");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The dotnet CLI tells test hosts where it lives; fall back to PATH.
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(recorder);
         psi.ArgumentList.Add(path);
         using var child = Process.Start(psi)!;

@@ -221,3 +221,40 @@ public class McapDamageTests : LogTestBase
         }
     }
 }
+
+/// <summary>Streams without a length (pipes) are read the same way, and a corrupt length cannot make the reader allocate it.</summary>
+public class McapPipeTests : LogTestBase
+{
+    private sealed class PipeLikeStream(byte[] data) : MemoryStream(data, writable: false)
+    {
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    }
+
+    [Test]
+    public void ReadsFromANonSeekableStreamAndSurvivesAHugeClaimedLength()
+    {
+        string path = PathFor("pipe.mcap");
+        SampleLogs.WritePoses(path, 100, chunkSize: 1024);
+        byte[] bytes = File.ReadAllBytes(path);
+        using (var reader = new McapStreamReader(new PipeLikeStream(bytes)))
+        {
+            Assert.That(reader.ReadMessages().Count(), Is.EqualTo(100));
+            Assert.That(reader.Stop!.Kind, Is.EqualTo(McapStopKind.Complete));
+        }
+
+        // The first chunk claims 2 GB - 100 bytes: on a pipe that is only discovered by reading.
+        int chunkAt = 8;
+        while (bytes[chunkAt] != (byte)McapOpcode.Chunk) chunkAt += 9 + (int)BitConverter.ToUInt64(bytes, chunkAt + 1);
+        BitConverter.GetBytes((ulong)int.MaxValue - 100).CopyTo(bytes, chunkAt + 1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using (var reader = new McapStreamReader(new PipeLikeStream(bytes)))
+        {
+            Assert.That(reader.ReadMessages().Count(), Is.Zero);
+            Assert.That(reader.Stop!.Kind, Is.EqualTo(McapStopKind.Truncated));
+            Assert.That(reader.Stop.Offset, Is.EqualTo(chunkAt));
+        }
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(64L << 20));
+    }
+}

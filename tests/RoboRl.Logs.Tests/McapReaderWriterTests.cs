@@ -117,6 +117,34 @@ public class McapReaderWriterTests : LogTestBase
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 
+    /// <summary>A stream whose writes fail once <see cref="Fail"/> is set, like a full disk.</summary>
+    private sealed class FailingStream : MemoryStream
+    {
+        public volatile bool Fail;
+        public volatile bool FailedOnce;
+        public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (Fail) { FailedOnce = true; throw new IOException("disk full"); }
+            base.Write(buffer, offset, count);
+        }
+    }
+
+    [Test]
+    public void ABackgroundFlushFailureSurfacesOnTheNextCallInsteadOfKillingTheProcess()
+    {
+        var stream = new FailingStream();
+        var writer = new McapWriter(stream, new McapWriterOptions { FlushInterval = TimeSpan.FromMilliseconds(50) });
+        ushort ch = writer.RegisterRos2Channel<TimeMsg>("/clock");
+        stream.Fail = true;
+        writer.WriteMessage(ch, 1, 1, new TimeMsg()); // goes into the open chunk; only the timer will try to write it
+        for (int i = 0; i < 600 && !stream.FailedOnce; i++) Thread.Sleep(50);
+        Assert.That(stream.FailedOnce, "the timer tried to write the chunk");
+        var e = Assert.Throws<IOException>(() => writer.WriteMessage(ch, 2, 2, new TimeMsg()))!;
+        Assert.That(e.Message, Does.Contain("background flush").And.Contain("disk full"));
+        Assert.Throws<IOException>(() => writer.Dispose(), "closing a file that cannot be written reports it");
+    }
+
     [Test]
     public void WrongTypeOnAChannelIsRejected()
     {

@@ -81,6 +81,37 @@ public sealed class MessageRegistry
         path.Pop();
     }
 
+    /// <summary>
+    /// Registers every definition in a ros2msg schema (as MCAP files and rosbag2 store them: the top-level text, then
+    /// sections separated by a line of '=' and <c>MSG: pkg/Type</c>) and returns the top-level type, resolved. Lets a
+    /// reader decode files whose types this registry did not know; a type already registered is kept as it is.
+    /// </summary>
+    public MsgDefinition RegisterRos2MsgSchema(string schemaName, string schemaText, string source = "MCAP schema")
+    {
+        var sections = new List<(string Name, System.Text.StringBuilder Text)> { (schemaName, new System.Text.StringBuilder()) };
+        foreach (var rawLine in schemaText.Replace("\r\n", "\n").Split('\n'))
+        {
+            string line = rawLine.TrimEnd();
+            if (line.Length >= 3 && line.All(c => c == '=')) { sections.Add(("", new System.Text.StringBuilder())); continue; }
+            var current = sections[^1];
+            if (current.Name.Length == 0 && line.StartsWith("MSG: ", StringComparison.Ordinal))
+            {
+                sections[^1] = (line[5..].Trim(), current.Text);
+                continue;
+            }
+            current.Text.Append(rawLine).Append('\n');
+        }
+        foreach (var (name, text) in sections)
+        {
+            if (name.Length == 0) throw new MsgDefinitionException($"schema '{schemaName}': a section after a '=' line has no 'MSG: pkg/Type' line");
+            var (p, n) = MsgParser.SplitName(name);
+            bool known;
+            lock (_gate) known = _byFullName.ContainsKey($"{p}/{n}");
+            if (!known) Register(name, text.ToString().TrimEnd('\n'), source);
+        }
+        return Get(schemaName);
+    }
+
     /// <summary>The nested types of <paramref name="definition"/>, each once, depth first in field order.</summary>
     public static IReadOnlyList<MsgDefinition> Dependencies(MsgDefinition definition)
     {

@@ -1,4 +1,5 @@
 using RoboRl.Core.Messages;
+using RoboRl.Tests.Shared;
 
 namespace RoboRl.Core.Tests.Messages;
 
@@ -141,6 +142,25 @@ public class MessageRegistryTests
         cyclic.Register("c_msgs/A", "B b");
         cyclic.Register("c_msgs/B", "A a");
         Assert.That(Assert.Throws<MsgDefinitionException>(() => cyclic.Get("c_msgs/A"))!.Message, Does.Contain("contains itself"));
+    }
+
+    [Test]
+    public void SchemaTextParsesBackIntoTheSameTypes()
+    {
+        var rng = new Random(9);
+        foreach (var def in MessageRegistry.Default.All)
+        {
+            var fresh = new MessageRegistry();
+            var parsed = fresh.RegisterRos2MsgSchema(def.RosTypeName, MessageRegistry.Ros2MsgSchemaText(def));
+            Assert.That(parsed.FullName, Is.EqualTo(def.FullName));
+            Assert.That(fresh.All.Count, Is.EqualTo(1 + MessageRegistry.Dependencies(def).Count), def.FullName);
+            Assert.That(parsed.Fields.Select(f => $"{f.Type} {f.Name}"), Is.EqualTo(def.Fields.Select(f => $"{f.Type} {f.Name}")));
+            var m = RandomMessages.Create(def, rng);
+            byte[] bytes = CdrDynamic.Serialize(m);
+            Assert.That(CdrDynamic.Read(parsed, bytes).ToJson().ToJsonString(), Is.EqualTo(m.ToJson().ToJsonString()), def.FullName);
+        }
+        var bad = new MessageRegistry();
+        Assert.Throws<MsgDefinitionException>(() => bad.RegisterRos2MsgSchema("a/msg/B", "int8 x\n" + new string('=', 80) + "\nint8 y"));
     }
 
     [Test]
