@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using RoboRl.Core.Messages;
 
 namespace RoboRl.Logs;
 
@@ -76,7 +77,9 @@ public static class LogChecker
 
         var lexer = new McapRecordLexer(stream) { TrackCrc = true };
         McapReadStop? stop = lexer.ReadMagic("leading");
-        bool sawHeader = false, sawDataEnd = false;
+        bool sawHeader = false, sawDataEnd = false, ros2Profile = false;
+        var decoders = new Dictionary<ushort, MsgDefinition?>();
+        int undecodable = 0;
         long summaryStart = -1, summaryOffsetStart = -1, footerOffset = -1;
         McapFooter? footer = null;
         McapStatistics? statistics = null;
@@ -92,6 +95,40 @@ public static class LogChecker
             perChannel[channel] = perChannel.GetValueOrDefault(channel) + 1;
             first = Math.Min(first, logTime);
             last = Math.Max(last, logTime);
+        }
+
+        // With the ros2 profile every payload must decode as CDR by its channel's ros2msg schema.
+        MsgDefinition? DecoderFor(ushort channelId, long at)
+        {
+            if (decoders.TryGetValue(channelId, out var known)) return known;
+            MsgDefinition? def = null;
+            if (channels.TryGetValue(channelId, out var ch))
+            {
+                if (ch.MessageEncoding != McapConstants.CdrMessageEncoding)
+                    warnings.Add(new McapIssue(at, $"ros2 profile: channel {ch.Topic} has message encoding '{ch.MessageEncoding}', expected 'cdr'"));
+                if (!ch.Metadata.ContainsKey("offered_qos_profiles"))
+                    warnings.Add(new McapIssue(at, $"ros2 profile: channel {ch.Topic} lacks the offered_qos_profiles metadata"));
+                if (schemas.TryGetValue(ch.SchemaId, out var schema) && schema.Encoding == McapConstants.Ros2MsgSchemaEncoding
+                    && ch.MessageEncoding == McapConstants.CdrMessageEncoding)
+                {
+                    try { def = new MessageRegistry().RegisterRos2MsgSchema(schema.Name, System.Text.Encoding.UTF8.GetString(schema.Data.Span)); }
+                    catch (MsgDefinitionException e) { warnings.Add(new McapIssue(at, $"schema {schema.Name} cannot be used to decode payloads: {e.Message}")); }
+                }
+                else if (schema is not null)
+                    warnings.Add(new McapIssue(at, $"ros2 profile: schema {schema.Name} has encoding '{schema.Encoding}', expected 'ros2msg'"));
+            }
+            decoders[channelId] = def;
+            return def;
+        }
+
+        void CheckPayload(ushort channelId, ReadOnlySpan<byte> payload, long at)
+        {
+            if (!ros2Profile || DecoderFor(channelId, at) is not { } def) return;
+            try { CdrDynamic.Read(def, payload); }
+            catch (CdrFormatException e)
+            {
+                if (++undecodable <= 10) errors.Add(new McapIssue(at, $"message on {channels[channelId].Topic} does not decode as {def.FullName}: {e.Message}"));
+            }
         }
 
         while (stop is null)
@@ -115,7 +152,7 @@ public static class LogChecker
                 {
                     case McapOpcode.Header:
                         if (sawHeader) errors.Add(new McapIssue(offset, "second Header record"));
-                        McapParse.Header(content.Span, c);
+                        ros2Profile = McapParse.Header(content.Span, c).Profile == McapConstants.Ros2Profile;
                         sawHeader = true;
                         break;
                     case McapOpcode.Schema:
@@ -143,6 +180,7 @@ public static class LogChecker
                     {
                         var (channel, _, logTime, _) = McapParse.MessageHeader(content.Span, c);
                         CountMessage(channel, logTime, offset);
+                        CheckPayload(channel, content.Span[McapParse.MessageHeaderSize..], offset);
                         break;
                     }
                     case McapOpcode.Chunk:
@@ -161,6 +199,7 @@ public static class LogChecker
                                 case McapOpcode.Message:
                                     var (channel, _, logTime, _) = McapParse.MessageHeader(inner.Span, offset);
                                     CountMessage(channel, logTime, offset);
+                                    CheckPayload(channel, inner.Span[McapParse.MessageHeaderSize..], offset);
                                     seen.Messages.Add((channel, logTime, (ulong)at));
                                     min = Math.Min(min, logTime); max = Math.Max(max, logTime);
                                     break;
@@ -232,6 +271,7 @@ public static class LogChecker
         }
         stop ??= new McapReadStop(lexer.Position, McapStopKind.Truncated, "no footer");
 
+        if (undecodable > 10) errors.Add(new McapIssue(0, $"{undecodable} messages in all do not decode by their schema"));
         if (stop.Kind != McapStopKind.Complete) errors.Add(new McapIssue(stop.Offset, $"file is {stop.Kind.ToString().ToLowerInvariant()}: {stop.Reason}"));
         if (stop.Kind == McapStopKind.Complete && !sawDataEnd) errors.Add(new McapIssue(footerOffset, "no DataEnd record before the summary"));
 

@@ -258,3 +258,24 @@ public class McapPipeTests : LogTestBase
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(64L << 20));
     }
 }
+
+public class Ros2ProfileCheckTests : LogTestBase
+{
+    [Test]
+    public void APayloadThatDoesNotMatchItsSchemaIsAnError()
+    {
+        string path = PathFor("bad-payload.mcap");
+        using (var writer = McapWriter.Create(path, new McapWriterOptions { BackgroundFlush = false }))
+        {
+            ushort pose = writer.RegisterRos2Channel<PoseStampedMsg>("/pose");
+            writer.WriteMessage(pose, 1, 1, new PoseStampedMsg());
+            writer.WriteMessage(pose, 2, 2, new byte[] { 0, 1, 0, 0, 1, 2, 3 }); // CRCs will be right, the CDR is not
+            ushort raw = writer.RegisterChannel(0, "/raw", "json");
+            writer.WriteMessage(raw, 3, 3, "{}"u8);
+        }
+        var report = LogChecker.Check(path);
+        Assert.That(report.Errors.Select(e => e.Message), Has.Exactly(1).Contains("does not decode as geometry_msgs/PoseStamped"));
+        Assert.That(report.Warnings.Select(w => w.Message), Has.Some.Contains("'json', expected 'cdr'"));
+        Assert.That(report.Warnings.Select(w => w.Message), Has.Some.Contains("offered_qos_profiles"));
+    }
+}
