@@ -89,6 +89,19 @@ public class LogCommandTests
     }
 
     [Test]
+    public void CatPrintsDecodedMessagesAsJsonLines()
+    {
+        var (complete, _) = WriteFiles();
+        var cat = Run("log", "cat", complete, "--topics", "/pose", "--limit", "3");
+        Assert.That(cat.Code, Is.EqualTo(0), cat.Err);
+        var lines = cat.Out.TrimEnd().Split('\n').Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.That(lines.Count, Is.EqualTo(3));
+        Assert.That(lines[2]["topic"]!.GetValue<string>(), Is.EqualTo("/pose"));
+        Assert.That(lines[2]["message"]!["pose"]!["position"]!["x"]!.GetValue<double>(), Is.EqualTo(2.0));
+        Assert.That(lines[2]["log_time"]!.GetValue<ulong>(), Is.EqualTo(20_000_000UL));
+    }
+
+    [Test]
     public void InfoListsChannelsWithCountsAndSchemas()
     {
         var (complete, truncated) = WriteFiles();

@@ -157,6 +157,26 @@ public class McapReaderWriterTests : LogTestBase
     }
 
     [Test]
+    public void TypesUnknownToTheReaderDecodeFromTheSchemaInTheFile()
+    {
+        string path = PathFor("custom.mcap");
+        var registry = MessageRegistry.CreateDefault();
+        var battery = registry.Register("my_msgs/msg/Battery", "std_msgs/Header header\nfloat32 voltage\nstring<=16[<=4] cells");
+        var sent = DynamicMessage.Create(registry.Get("my_msgs/Battery")).Set("voltage", 3.7f).Set("cells", new[] { "c1", "c2" });
+        using (var writer = McapWriter.Create(path, new McapWriterOptions { BackgroundFlush = false, Registry = registry }))
+        {
+            ushort ch = writer.RegisterRos2Channel("/battery", battery.FullName, Ros2Qos.Default);
+            writer.WriteMessage(ch, 10, 10, sent);
+        }
+        Assert.That(MessageRegistry.Default.TryGet("my_msgs/Battery", out _), Is.False);
+        var message = McapReader.ReadAllMessages(path).Single();
+        var decoded = new McapMessageDecoder().Decode(message);
+        Assert.That(decoded.Definition.FullName, Is.EqualTo("my_msgs/Battery"));
+        Assert.That(decoded.ToJson().ToJsonString(), Is.EqualTo(sent.ToJson().ToJsonString()));
+        Assert.That(LogChecker.Check(path).IsValid);
+    }
+
+    [Test]
     public void AnEmptyFileIsValid()
     {
         string path = PathFor("empty.mcap");

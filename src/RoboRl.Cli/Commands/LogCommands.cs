@@ -13,6 +13,7 @@ public static class LogCommands
         log.Subcommands.Add(Check());
         log.Subcommands.Add(Recover());
         log.Subcommands.Add(Info());
+        log.Subcommands.Add(Cat());
         return log;
     }
 
@@ -135,6 +136,39 @@ public static class LogCommands
             o.WriteLine($"schemas:     {schemas.Count}");
             foreach (var s in schemas.Values.OrderBy(s => s.Id)) o.WriteLine($"  ({s.Id}) {s.Name} [{s.Encoding}]");
             if (note is not null) o.WriteLine($"note:        {note}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Cat()
+    {
+        var file = FileArgument();
+        var topics = new Option<string[]>("--topics") { Description = "Only these topics.", AllowMultipleArgumentsPerToken = true };
+        var limit = new Option<int>("--limit") { Description = "Stop after this many messages (0 = all).", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("cat", "Print messages as JSON lines (topic, log time, decoded fields), like `mcap cat --json`.") { file, topics, limit };
+        cmd.SetAction(parse =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            var path = parse.GetValue(file)!.FullName;
+            if (!File.Exists(path)) return Fail(parse, $"{path}: no such file");
+            var wanted = parse.GetValue(topics) is { Length: > 0 } t ? t.ToHashSet() : null;
+            int max = parse.GetValue(limit);
+            var decoder = new McapMessageDecoder();
+            int printed = 0;
+            using var reader = McapStreamReader.Open(path);
+            foreach (var m in reader.ReadMessages())
+            {
+                if (wanted is not null && !wanted.Contains(m.Channel.Topic)) continue;
+                var line = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["topic"] = m.Channel.Topic, ["sequence"] = m.Sequence, ["log_time"] = m.LogTime, ["publish_time"] = m.PublishTime,
+                };
+                try { line["message"] = decoder.Decode(m).ToJson(); }
+                catch (Exception e) when (e is Core.Messages.MsgDefinitionException or Core.Messages.CdrFormatException) { line["error"] = e.Message; }
+                o.WriteLine(line.ToJsonString());
+                if (++printed == max) break;
+            }
             return 0;
         });
         return cmd;
