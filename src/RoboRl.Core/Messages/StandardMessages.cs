@@ -1,0 +1,226 @@
+namespace RoboRl.Core.Messages;
+
+/// <summary>Full names of the registered types, so callers never spell them by hand.</summary>
+public static class RosTypes
+{
+    public const string Time = "builtin_interfaces/Time";
+    public const string Duration = "builtin_interfaces/Duration";
+    public const string Header = "std_msgs/Header";
+    public const string Vector3 = "geometry_msgs/Vector3";
+    public const string Quaternion = "geometry_msgs/Quaternion";
+    public const string Point = "geometry_msgs/Point";
+    public const string Pose = "geometry_msgs/Pose";
+    public const string PoseStamped = "geometry_msgs/PoseStamped";
+    public const string Twist = "geometry_msgs/Twist";
+    public const string TwistStamped = "geometry_msgs/TwistStamped";
+    public const string PoseWithCovariance = "geometry_msgs/PoseWithCovariance";
+    public const string TwistWithCovariance = "geometry_msgs/TwistWithCovariance";
+    public const string Odometry = "nav_msgs/Odometry";
+    public const string Imu = "sensor_msgs/Imu";
+    public const string LaserScan = "sensor_msgs/LaserScan";
+    public const string Joy = "sensor_msgs/Joy";
+    public const string KeyValue = "diagnostic_msgs/KeyValue";
+    public const string DiagnosticStatus = "diagnostic_msgs/DiagnosticStatus";
+    public const string DiagnosticArray = "diagnostic_msgs/DiagnosticArray";
+    public const string Observation = "roborl_msgs/Observation";
+    public const string Action = "roborl_msgs/Action";
+    public const string Mode = "roborl_msgs/Mode";
+    public const string TickStats = "roborl_msgs/TickStats";
+}
+
+/// <summary>
+/// The .msg definitions RoboRl ships. The ROS 2 ones carry the same fields, types, order and constants as the files
+/// named in their source (ros2/common_interfaces, ros2/rcl_interfaces); comments are our own summaries.
+/// The roborl_msgs types are RoboRl's flight-log vocabulary.
+/// </summary>
+public static class StandardMessages
+{
+    private const string CommonInterfaces = "ros2/common_interfaces (rolling)";
+    private const string RclInterfaces = "ros2/rcl_interfaces (rolling)";
+
+    /// <summary>(full name, source, .msg text); dependencies may come in any order.</summary>
+    public static IReadOnlyList<(string Name, string Source, string Text)> All { get; } =
+    [
+        (RosTypes.Time, $"{RclInterfaces} builtin_interfaces/msg/Time.msg", """
+            # ROS time: seconds and nanoseconds.
+            int32 sec
+            # Nanoseconds, in [0, 1e9).
+            uint32 nanosec
+            """),
+        (RosTypes.Duration, $"{RclInterfaces} builtin_interfaces/msg/Duration.msg", """
+            # A span of time: seconds and nanoseconds.
+            int32 sec
+            # Nanoseconds, in [0, 1e9).
+            uint32 nanosec
+            """),
+        (RosTypes.Header, $"{CommonInterfaces} std_msgs/msg/Header.msg", """
+            # Time stamp and coordinate frame of stamped data.
+            builtin_interfaces/Time stamp
+            string frame_id
+            """),
+        (RosTypes.Vector3, $"{CommonInterfaces} geometry_msgs/msg/Vector3.msg", """
+            # A free vector (only rotated by a transform).
+            float64 x
+            float64 y
+            float64 z
+            """),
+        (RosTypes.Quaternion, $"{CommonInterfaces} geometry_msgs/msg/Quaternion.msg", """
+            # An orientation as a unit quaternion; defaults to identity.
+            float64 x 0
+            float64 y 0
+            float64 z 0
+            float64 w 1
+            """),
+        (RosTypes.Point, $"{CommonInterfaces} geometry_msgs/msg/Point.msg", """
+            # A position in space.
+            float64 x
+            float64 y
+            float64 z
+            """),
+        (RosTypes.Pose, $"{CommonInterfaces} geometry_msgs/msg/Pose.msg", """
+            # Position and orientation.
+            Point position
+            Quaternion orientation
+            """),
+        (RosTypes.PoseStamped, $"{CommonInterfaces} geometry_msgs/msg/PoseStamped.msg", """
+            # A pose with time stamp and frame.
+            std_msgs/Header header
+            Pose pose
+            """),
+        (RosTypes.Twist, $"{CommonInterfaces} geometry_msgs/msg/Twist.msg", """
+            # Linear and angular velocity.
+            Vector3  linear
+            Vector3  angular
+            """),
+        (RosTypes.TwistStamped, $"{CommonInterfaces} geometry_msgs/msg/TwistStamped.msg", """
+            # A twist with time stamp and frame.
+            std_msgs/Header header
+            Twist twist
+            """),
+        (RosTypes.PoseWithCovariance, $"{CommonInterfaces} geometry_msgs/msg/PoseWithCovariance.msg", """
+            # A pose with its uncertainty.
+            Pose pose
+            # 6x6 row-major covariance over (x, y, z, rotation about X, Y, Z).
+            float64[36] covariance
+            """),
+        (RosTypes.TwistWithCovariance, $"{CommonInterfaces} geometry_msgs/msg/TwistWithCovariance.msg", """
+            # A twist with its uncertainty.
+            Twist twist
+            # 6x6 row-major covariance over (vx, vy, vz, wx, wy, wz).
+            float64[36] covariance
+            """),
+        (RosTypes.Odometry, $"{CommonInterfaces} nav_msgs/msg/Odometry.msg", """
+            # Estimated pose (in header.frame_id) and twist (in child_frame_id).
+            std_msgs/Header header
+            string child_frame_id
+            geometry_msgs/PoseWithCovariance pose
+            geometry_msgs/TwistWithCovariance twist
+            """),
+        (RosTypes.Imu, $"{CommonInterfaces} sensor_msgs/msg/Imu.msg", """
+            # Inertial measurement: orientation, angular velocity [rad/s], linear acceleration [m/s^2].
+            # An all-zero covariance means unknown; -1 in element 0 means the estimate is absent.
+            std_msgs/Header header
+
+            geometry_msgs/Quaternion orientation
+            float64[9] orientation_covariance # row major
+
+            geometry_msgs/Vector3 angular_velocity
+            float64[9] angular_velocity_covariance # row major
+
+            geometry_msgs/Vector3 linear_acceleration
+            float64[9] linear_acceleration_covariance # row major
+            """),
+        (RosTypes.LaserScan, $"{CommonInterfaces} sensor_msgs/msg/LaserScan.msg", """
+            # One sweep of a planar range finder; angles about +Z of header.frame_id, 0 along +X.
+            std_msgs/Header header # stamp = time of the first ray
+
+            float32 angle_min        # [rad]
+            float32 angle_max        # [rad]
+            float32 angle_increment  # [rad]
+
+            float32 time_increment   # [s] between rays
+            float32 scan_time        # [s] between scans
+
+            float32 range_min        # [m]
+            float32 range_max        # [m]
+
+            float32[] ranges         # [m]; outside [range_min, range_max] means invalid
+            float32[] intensities    # device units; may be empty
+            """),
+        (RosTypes.Joy, $"{CommonInterfaces} sensor_msgs/msg/Joy.msg", """
+            # Joystick axes and buttons; stamp = time of reception.
+            std_msgs/Header header
+            float32[] axes
+            int32[] buttons
+            """),
+        (RosTypes.KeyValue, $"{CommonInterfaces} diagnostic_msgs/msg/KeyValue.msg", """
+            # One labelled diagnostic value.
+            string key
+            string value
+            """),
+        (RosTypes.DiagnosticStatus, $"{CommonInterfaces} diagnostic_msgs/msg/DiagnosticStatus.msg", """
+            # Status of one component.
+            byte OK=0
+            byte WARN=1
+            byte ERROR=2
+            byte STALE=3
+
+            byte level
+            string name
+            string message
+            string hardware_id
+            KeyValue[] values
+            """),
+        (RosTypes.DiagnosticArray, $"{CommonInterfaces} diagnostic_msgs/msg/DiagnosticArray.msg", """
+            # Status of several components at one time.
+            std_msgs/Header header
+            DiagnosticStatus[] status
+            """),
+
+        // ---- RoboRl's flight-log vocabulary --------------------------------------------------------------------
+        (RosTypes.Observation, "RoboRl", """
+            # The policy input of one control tick, as built by the observation builder.
+            std_msgs/Header header   # stamp = time the state was sampled
+            uint64 tick              # control tick index since the node started
+            float32[] values         # in the order of the policy bundle's observation spec
+            """),
+        (RosTypes.Action, "RoboRl", """
+            # The action of one control tick: what the policy proposed, what the human commanded, what was sent.
+            uint8 SOURCE_POLICY=0
+            uint8 SOURCE_HUMAN=1
+            uint8 SOURCE_FALLBACK=2
+
+            std_msgs/Header header   # stamp = time the action was sent
+            uint64 tick              # the tick of the observation it answers
+            float32[] values         # the action applied (after safety), in the bundle's action-spec order
+            float32[] policy_values  # the raw policy output (empty if the policy did not run)
+            bool intervention        # true when a human overrode the policy on this tick
+            float32[] human_values   # the human's action when intervention is true, else empty
+            uint8 source             # which of SOURCE_* produced values
+            """),
+        (RosTypes.Mode, "RoboRl", """
+            # A change of the node's operating mode and why.
+            uint8 IDLE=0
+            uint8 POLICY=1
+            uint8 HUMAN=2
+            uint8 FALLBACK=3
+            uint8 KILLED=4
+
+            std_msgs/Header header
+            uint8 mode               # one of the constants above
+            string name              # the mode's name, for readers without the constants
+            string reason            # e.g. "geofence: z > 2.0 m", "kill switch"
+            """),
+        (RosTypes.TickStats, "RoboRl", """
+            # Control-loop timing over one reporting window.
+            std_msgs/Header header
+            uint64 ticks             # ticks in the window
+            float32 rate_hz          # achieved tick rate
+            float32 latency_p50_us   # sensor-to-actuation latency, median [us]
+            float32 latency_p99_us   # 99th percentile [us]
+            float32 latency_max_us   # worst [us]
+            float32 jitter_p99_us    # 99th percentile |period - target period| [us]
+            uint32 overruns          # ticks that missed their deadline
+            """),
+    ];
+}
