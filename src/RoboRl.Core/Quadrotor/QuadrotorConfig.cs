@@ -97,6 +97,7 @@ public sealed record QuadrotorConfig
         float hover = config.HoverRpm();
         if (!(hover > config.RpmMin && hover < config.RpmMax))
             throw node.Error("thrust_polynomial", $"cannot hover: hover rpm {hover} is outside (rpm_min, rpm_max) = ({config.RpmMin}, {config.RpmMax})");
+        node.EnsureNoUnknownKeys();
         foreach (string key in node.Keys)
         {
             if (key != "sources" && key != "name" && !config.Sources.ContainsKey(key))
@@ -107,7 +108,6 @@ public sealed record QuadrotorConfig
             if (key == "sources" || !node.Keys.Contains(key))
                 throw new ConfigException(node.File, $"$.sources.{key}", "names no key of this file");
         }
-        node.EnsureNoUnknownKeys();
         return config;
     }
 }
