@@ -106,8 +106,8 @@ public sealed record HoverTaskConfig
     public HoverRewardWeights WeightsAt(long globalStep)
     {
         HoverRewardWeights weights = Curriculum[0].Weights;
-        foreach (CurriculumStage stage in Curriculum)
-            if (globalStep >= stage.FromStep) weights = stage.Weights;
+        for (int k = 1; k < Curriculum.Count; k++) // indexing, not foreach: no boxed enumerator in the step
+            if (globalStep >= Curriculum[k].FromStep) weights = Curriculum[k].Weights;
         return weights;
     }
 
