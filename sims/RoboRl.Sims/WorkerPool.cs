@@ -19,7 +19,7 @@ public sealed class WorkerPool : IDisposable
     private readonly ManualResetEventSlim[] _start;
     private readonly ManualResetEventSlim[] _done;
     private IParallelWork? _work;
-    private int _itemCount;
+    private int _itemCount, _activeCount;
     private volatile bool _stopping;
     private Exception? _failure;
 
@@ -44,22 +44,28 @@ public sealed class WorkerPool : IDisposable
 
     public int ThreadCount { get; }
 
-    /// <summary>Runs <paramref name="work"/> over [0, itemCount) split across the threads; returns when all shares are done.</summary>
-    public void Run(IParallelWork work, int itemCount)
+    /// <summary>
+    /// Runs <paramref name="work"/> over [0, itemCount) split across the threads; returns when all shares are done.
+    /// Each thread gets at least <paramref name="minItemsPerThread"/> items: waking a thread costs microseconds,
+    /// so small batches use fewer threads (or only the caller).
+    /// </summary>
+    public void Run(IParallelWork work, int itemCount, int minItemsPerThread = 1)
     {
-        if (_threads.Length == 0 || itemCount <= 1)
+        int active = Math.Clamp(itemCount / Math.Max(1, minItemsPerThread), 1, ThreadCount);
+        if (active == 1)
         {
             work.Execute(0, itemCount);
             return;
         }
         _work = work;
         _itemCount = itemCount;
-        foreach (ManualResetEventSlim start in _start) start.Set();
+        _activeCount = active;
+        for (int i = 0; i < active - 1; i++) _start[i].Set();
         Execute(0);
-        foreach (ManualResetEventSlim done in _done)
+        for (int i = 0; i < active - 1; i++)
         {
-            done.Wait();
-            done.Reset();
+            _done[i].Wait();
+            _done[i].Reset();
         }
         _work = null;
         if (_failure is { } failure)
@@ -71,8 +77,8 @@ public sealed class WorkerPool : IDisposable
 
     private void Execute(int worker)
     {
-        int begin = (int)((long)_itemCount * worker / ThreadCount);
-        int end = (int)((long)_itemCount * (worker + 1) / ThreadCount);
+        int begin = (int)((long)_itemCount * worker / _activeCount);
+        int end = (int)((long)_itemCount * (worker + 1) / _activeCount);
         if (begin < end) _work!.Execute(begin, end);
     }
 

@@ -53,7 +53,7 @@ public class HoverEnvTests
     {
         HoverTaskConfig task = Task(NoNoise);
         const int n = 11;
-        using var env = new HoverEnv(task, n, 2);
+        using var env = new HoverEnv(task, n, 2, minEnvsPerThread: 1);
         env.Reset(7);
         int k = task.ActionHistoryLength;
         float hover = task.Robot.HoverAction();
@@ -93,7 +93,7 @@ public class HoverEnvTests
 
     private static (float[] Actor, float[] Critic, float[] Rewards, bool[] Done, float[] Final) Record(HoverTaskConfig task, int n, int threads, int steps, int keep)
     {
-        using var env = new HoverEnv(task, n, threads);
+        using var env = new HoverEnv(task, n, threads, minEnvsPerThread: 1); // force a split even for few envs
         env.Reset(1234);
         var actions = new float[n * 4];
         var actor = new List<float>(); var critic = new List<float>(); var rewards = new List<float>(); var done = new List<bool>(); var final = new List<float>();
@@ -141,7 +141,7 @@ public class HoverEnvTests
     [TestCase(2)]
     public void StepAllocatesNothingAfterWarmUp(int threads)
     {
-        using var env = new HoverEnv(Task(), 64, threads);
+        using var env = new HoverEnv(Task(), 64, threads, minEnvsPerThread: 8);
         env.Reset(3);
         var actions = new float[64 * 4];
         for (int step = 0; step < 100; step++) { FillActions(actions, 64, step); env.Step(actions); }
@@ -168,8 +168,8 @@ public class HoverEnvTests
     public void NanActionEndsOnlyThatEpisodeAndIsCounted()
     {
         HoverTaskConfig task = Task();
-        using var clean = new HoverEnv(task, 16, 2);
-        using var poisoned = new HoverEnv(task, 16, 2);
+        using var clean = new HoverEnv(task, 16, 2, minEnvsPerThread: 1);
+        using var poisoned = new HoverEnv(task, 16, 2, minEnvsPerThread: 1);
         clean.Reset(99); poisoned.Reset(99);
         var actions = new float[16 * 4];
         for (int step = 0; step < 40; step++)

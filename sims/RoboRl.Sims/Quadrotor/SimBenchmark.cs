@@ -48,7 +48,7 @@ public static class SimBenchmark
         }
         using var pool = new WorkerPool(threads);
         var work = new IntegrateWork(batch, task.ControlDt, task.Substeps);
-        return BestOf(repeats, seconds, envs, () => pool.Run(work, batch.BlockCount));
+        return BestOf(repeats, seconds, envs, () => pool.Run(work, batch.BlockCount, 16));
     }
 
     private sealed class IntegrateWork(QuadrotorBatch batch, float dt, int substeps) : IParallelWork
