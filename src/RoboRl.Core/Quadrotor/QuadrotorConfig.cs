@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using RoboRl.Core.Configs;
 
 namespace RoboRl.Core.Quadrotor;
@@ -51,9 +52,11 @@ public sealed record QuadrotorConfig
     }
 
     /// <summary>Normalised action in [−1, 1] → rpm: (a+1)/2·rpm_max (the L2F mapping; rpm_min applies as a clamp).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float RpmFromAction(float action) => Math.Clamp((action + 1f) * 0.5f * RpmMax, RpmMin, RpmMax);
 
     /// <summary>Inverse of <see cref="RpmFromAction"/>: rpm → 2·rpm/rpm_max − 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float ActionFromRpm(float rpm) => 2f * rpm / RpmMax - 1f;
 
     /// <summary>The action that commands <see cref="HoverRpm"/>.</summary>
