@@ -50,3 +50,15 @@ public class HoverObservationTests
         Assert.Throws<ArgumentException>(() => HoverObservation.BuildActor(Vector3.Zero, Quaternion.Identity, Vector3.Zero, Vector3.Zero, Vector3.Zero, new float[8], new float[27]));
     }
 }
+
+public class PushActionLengthsTests
+{
+    [TestCase(1)] [TestCase(2)] [TestCase(3)] [TestCase(5)] [TestCase(32)] [TestCase(33)]
+    public void PushActionShiftsHistoriesOfAnyLength(int historyLength)
+    {
+        float[] history = Enumerable.Range(0, 4 * historyLength).Select(i => (float)i).ToArray();
+        float[] expected = [.. history.Skip(4), 100, 101, 102, 103];
+        HoverObservation.PushAction(history, [100, 101, 102, 103]);
+        Assert.That(history, Is.EqualTo(expected));
+    }
+}

@@ -152,10 +152,15 @@ public sealed class HoverEnv : IVectorEnv, IParallelWork
     /// <summary>Steps blocks [begin, end) of eight environments (one worker's share).</summary>
     void IParallelWork.Execute(int begin, int end)
     {
-        for (int block = begin; block < end; block++) StepBlock(block);
+        // Counters are summed per share and published once: a shared counter bumped per episode would
+        // bounce its cache line between cores.
+        int nanActions = 0, completedEpisodes = 0;
+        for (int block = begin; block < end; block++) StepBlock(block, ref nanActions, ref completedEpisodes);
+        if (nanActions != 0) Interlocked.Add(ref _nanActions, nanActions);
+        if (completedEpisodes != 0) Interlocked.Add(ref _completedEpisodes, completedEpisodes);
     }
 
-    private void StepBlock(int block)
+    private void StepBlock(int block, ref int nanActions, ref int completedEpisodes)
     {
         int first = block * Lanes;
         nuint o = (nuint)first;
@@ -184,7 +189,7 @@ public sealed class HoverEnv : IVectorEnv, IParallelWork
                 float deviation = value - _hoverAction;
                 cost += deviation * deviation;
             }
-            if (isNan) Interlocked.Increment(ref _nanActions);
+            if (isNan) nanActions++;
             actionCost[lane] = cost;
             nanAction[lane] = isNan ? 1 : 0;
 
@@ -251,7 +256,7 @@ public sealed class HoverEnv : IVectorEnv, IParallelWork
                 _critic.AsSpan(i * CriticObservationSize, CriticObservationSize).CopyTo(_finalCritic.AsSpan(i * CriticObservationSize, CriticObservationSize));
                 _finishedReturns[i] = _episodeReturn[i];
                 _finishedLengths[i] = _episodeLength[i];
-                Interlocked.Increment(ref _completedEpisodes);
+                completedEpisodes++;
                 ResetEnvironment(i);
             }
         }
