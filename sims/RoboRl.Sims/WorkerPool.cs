@@ -36,6 +36,10 @@ public sealed class WorkerPool : IDisposable
         {
             _start[i] = new ManualResetEventSlim(false, spinCount: 200);
             _done[i] = new ManualResetEventSlim(false, spinCount: 200);
+            // ManualResetEventSlim creates its lock object (24 bytes) the first time a Wait has to block;
+            // a 1 ms timed wait now makes that happen here instead of inside some later step.
+            _start[i].Wait(1);
+            _done[i].Wait(1);
             int worker = i + 1;
             _threads[i] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"RoboRl worker {worker}" };
             _threads[i].Start();
