@@ -3,8 +3,11 @@ using RoboRl.Core.Tasks;
 
 namespace RoboRl.Sims.Quadrotor;
 
-/// <summary>One throughput figure of <see cref="SimBenchmark"/>.</summary>
-public readonly record struct SimThroughput(string Workload, int Envs, int Threads, double StepsPerSecond);
+/// <summary>
+/// One throughput figure: env-steps per wall-clock second, and the CPU time the process used per wall-clock
+/// second meanwhile (≈ the thread count on an idle machine; less when other processes hold the cores).
+/// </summary>
+public readonly record struct SimThroughput(double StepsPerSecond, double CoresUsed);
 
 /// <summary>
 /// Measures simulator throughput in environment-steps per second: (a) dynamics only (RK4 with motor lag)
@@ -24,7 +27,7 @@ public static class SimBenchmark
     }
 
     /// <summary>Full task steps per second on <paramref name="threads"/> threads; best of <paramref name="repeats"/> runs of about <paramref name="seconds"/> each.</summary>
-    public static double TaskStepsPerSecond(HoverTaskConfig task, int envs, int threads, double seconds, int repeats = 3)
+    public static SimThroughput TaskStepsPerSecond(HoverTaskConfig task, int envs, int threads, double seconds, int repeats = 3)
     {
         using var env = new HoverEnv(task, envs, threads);
         const int variants = 8;
@@ -36,7 +39,7 @@ public static class SimBenchmark
     }
 
     /// <summary>Dynamics-only steps per second (one control step of RK4 with motor lag per vehicle).</summary>
-    public static double DynamicsStepsPerSecond(HoverTaskConfig task, int envs, int threads, double seconds, int repeats = 3)
+    public static SimThroughput DynamicsStepsPerSecond(HoverTaskConfig task, int envs, int threads, double seconds, int repeats = 3)
     {
         var batch = new QuadrotorBatch(task.Robot, envs);
         float hover = task.Robot.HoverRpm();
@@ -59,13 +62,16 @@ public static class SimBenchmark
         }
     }
 
-    private static double BestOf(int repeats, double seconds, int envs, Action step)
+    private static SimThroughput BestOf(int repeats, double seconds, int envs, Action step)
     {
         for (int k = 0; k < 20; k++) step(); // warm-up (tiered JIT)
-        double best = 0;
+        var best = new SimThroughput(0, 0);
+        using Process process = Process.GetCurrentProcess();
         for (int r = 0; r < repeats; r++)
         {
             long steps = 0;
+            process.Refresh();
+            TimeSpan cpuStart = process.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             long limit = (long)(seconds / repeats * Stopwatch.Frequency);
             while (clock.ElapsedTicks < limit)
@@ -73,7 +79,11 @@ public static class SimBenchmark
                 for (int k = 0; k < 16; k++) step();
                 steps += 16;
             }
-            best = Math.Max(best, steps * (double)envs / clock.Elapsed.TotalSeconds);
+            double wall = clock.Elapsed.TotalSeconds;
+            process.Refresh();
+            double cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds;
+            double rate = steps * (double)envs / wall;
+            if (rate > best.StepsPerSecond) best = new SimThroughput(rate, cpu / wall);
         }
         return best;
     }

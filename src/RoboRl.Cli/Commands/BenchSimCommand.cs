@@ -36,20 +36,20 @@ public static class BenchSimCommand
         if (!(seconds > 0)) { progress.WriteLine("bench sim: --seconds must be positive"); return 2; }
         HoverTaskConfig task = HoverTaskConfig.Load(RepoPaths.Find(taskPath));
         int cores = Environment.ProcessorCount;
-        var rows = new List<(int Envs, double Dyn1, double DynAll, double Task1, double TaskAll)>();
+        var rows = new List<(int Envs, double Dyn1, double DynAll, double Task1, double TaskAll, double TaskAllCores)>();
         int total = envCounts.Length * 4, done = 0;
         void Progress(string what) => progress.WriteLine($"[{++done}/{total}] {what}");
         foreach (int n in envCounts)
         {
             Progress($"dynamics, {n} envs, 1 thread");
-            double dyn1 = SimBenchmark.DynamicsStepsPerSecond(task, n, 1, seconds);
+            double dyn1 = SimBenchmark.DynamicsStepsPerSecond(task, n, 1, seconds).StepsPerSecond;
             Progress($"dynamics, {n} envs, {cores} threads");
-            double dynAll = SimBenchmark.DynamicsStepsPerSecond(task, n, cores, seconds);
+            double dynAll = SimBenchmark.DynamicsStepsPerSecond(task, n, cores, seconds).StepsPerSecond;
             Progress($"task step, {n} envs, 1 thread");
-            double task1 = SimBenchmark.TaskStepsPerSecond(task, n, 1, seconds);
+            double task1 = SimBenchmark.TaskStepsPerSecond(task, n, 1, seconds).StepsPerSecond;
             Progress($"task step, {n} envs, {cores} threads");
-            double taskAll = SimBenchmark.TaskStepsPerSecond(task, n, cores, seconds);
-            rows.Add((n, dyn1, dynAll, task1, taskAll));
+            SimThroughput taskAll = SimBenchmark.TaskStepsPerSecond(task, n, cores, seconds);
+            rows.Add((n, dyn1, dynAll, task1, taskAll.StepsPerSecond, taskAll.CoresUsed));
         }
         var largest = rows.MaxBy(r => r.Envs);
         if (json)
@@ -63,6 +63,9 @@ public static class BenchSimCommand
                 ["envs"] = largest.Envs,
                 ["dynamics_steps_per_s_allcores"] = Math.Round(largest.DynAll),
                 ["task_ns_per_step_1core"] = Math.Round(1e9 / largest.Task1, 1),
+                // CPU seconds per wall second during the all-cores task run: near `cores` on an idle machine;
+                // far below means other processes held the cores and the all-cores figure understates scaling.
+                ["task_allcores_cores_used"] = Math.Round(largest.TaskAllCores, 2),
                 ["seconds_per_measurement"] = seconds,
                 ["rows"] = rows.Select(r => new Dictionary<string, object>
                 {
@@ -71,6 +74,7 @@ public static class BenchSimCommand
                     ["dynamics_steps_per_s_allcores"] = Math.Round(r.DynAll),
                     ["task_steps_per_s_1core"] = Math.Round(r.Task1),
                     ["task_steps_per_s_allcores"] = Math.Round(r.TaskAll),
+                    ["task_allcores_cores_used"] = Math.Round(r.TaskAllCores, 2),
                 }).ToList(),
             };
             output.WriteLine(JsonSerializer.Serialize(summary));
@@ -79,8 +83,9 @@ public static class BenchSimCommand
         {
             string M(double v) => (v / 1e6).ToString("F2", CultureInfo.InvariantCulture).PadLeft(10);
             output.WriteLine($"env-steps per second, millions ({cores} cores; best of 3 × {seconds / 3:F2} s)");
-            output.WriteLine($"{"envs",6} {"dyn 1c",10} {"dyn all",10} {"task 1c",10} {"task all",10}");
-            foreach (var r in rows) output.WriteLine($"{r.Envs,6} {M(r.Dyn1)} {M(r.DynAll)} {M(r.Task1)} {M(r.TaskAll)}");
+            output.WriteLine($"{"envs",6} {"dyn 1c",10} {"dyn all",10} {"task 1c",10} {"task all",10} {"cores used",11}");
+            foreach (var r in rows) output.WriteLine($"{r.Envs,6} {M(r.Dyn1)} {M(r.DynAll)} {M(r.Task1)} {M(r.TaskAll)} {r.TaskAllCores,11:F2}");
+            output.WriteLine("(cores used: CPU seconds per second during 'task all'; below the core count means the machine was busy)");
         }
         progress.WriteLine($"bench sim: {largest.Envs} envs: task step {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
         return 0;
