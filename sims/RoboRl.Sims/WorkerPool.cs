@@ -1,25 +1,31 @@
 namespace RoboRl.Sims;
 
-/// <summary>Work that a <see cref="WorkerPool"/> splits: called once per worker with its share.</summary>
+/// <summary>Work that a <see cref="WorkerPool"/> splits: called with disjoint ranges that together cover all items.</summary>
 public interface IParallelWork
 {
-    /// <summary>Runs items [<paramref name="begin"/>, <paramref name="end"/>) on the calling worker.</summary>
+    /// <summary>Runs items [<paramref name="begin"/>, <paramref name="end"/>) on the calling thread.</summary>
     void Execute(int begin, int end);
 }
 
 /// <summary>
-/// A persistent pool of threads that splits a range of items into one contiguous share per thread.
-/// Nothing is allocated per <see cref="Run"/>: threads are started once, shares are computed from the
-/// item count, and waiting uses ManualResetEventSlim (spins briefly, then blocks). The calling thread
-/// works too (it takes share 0). Results must not depend on the split; callers keep per-item state.
+/// A persistent pool of threads that runs a range of items split into chunks. Threads take chunks from a
+/// shared counter until none are left, so a thread that wakes late or is descheduled (a busy machine) just
+/// takes fewer chunks instead of holding up the step. Nothing is allocated per <see cref="Run"/>: threads
+/// start once and waiting uses ManualResetEventSlim (spins briefly, then blocks). The calling thread works
+/// too. Which thread runs which chunk varies from run to run, so results must not depend on it: callers keep
+/// per-item state (the simulator keeps per-environment random generators), which makes results identical
+/// whatever the thread count.
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
+    /// <summary>Chunks per active thread: enough to even out late starters, few enough to keep the counter cold.</summary>
+    private const int ChunksPerThread = 8;
+
     private readonly Thread[] _threads;
     private readonly ManualResetEventSlim[] _start;
     private readonly ManualResetEventSlim[] _done;
     private IParallelWork? _work;
-    private int _itemCount, _activeCount;
+    private int _itemCount, _chunkSize, _chunkCount, _nextChunk;
     private volatile bool _stopping;
     private Exception? _failure;
 
@@ -40,8 +46,8 @@ public sealed class WorkerPool : IDisposable
             // a 1 ms timed wait now makes that happen here instead of inside some later step.
             _start[i].Wait(1);
             _done[i].Wait(1);
-            int worker = i + 1;
-            _threads[i] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"RoboRl worker {worker}" };
+            int worker = i;
+            _threads[i] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"RoboRl worker {worker + 1}" };
             _threads[i].Start();
         }
     }
@@ -49,9 +55,9 @@ public sealed class WorkerPool : IDisposable
     public int ThreadCount { get; }
 
     /// <summary>
-    /// Runs <paramref name="work"/> over [0, itemCount) split across the threads; returns when all shares are done.
-    /// Each thread gets at least <paramref name="minItemsPerThread"/> items: waking a thread costs microseconds,
-    /// so small batches use fewer threads (or only the caller).
+    /// Runs <paramref name="work"/> over [0, itemCount); returns when every item is done. At most one thread per
+    /// <paramref name="minItemsPerThread"/> items takes part: waking a thread costs microseconds, so small
+    /// batches use fewer threads (or only the caller).
     /// </summary>
     public void Run(IParallelWork work, int itemCount, int minItemsPerThread = 1)
     {
@@ -63,9 +69,12 @@ public sealed class WorkerPool : IDisposable
         }
         _work = work;
         _itemCount = itemCount;
-        _activeCount = active;
+        _chunkSize = Math.Max(1, (itemCount + active * ChunksPerThread - 1) / (active * ChunksPerThread));
+        _chunkCount = (itemCount + _chunkSize - 1) / _chunkSize;
+        _nextChunk = 0;
         for (int i = 0; i < active - 1; i++) _start[i].Set();
-        Execute(0);
+        try { TakeChunks(); }
+        catch (Exception e) { _failure = e; } // still wait for the helpers before reporting it
         for (int i = 0; i < active - 1; i++)
         {
             _done[i].Wait();
@@ -79,22 +88,26 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    private void Execute(int worker)
+    private void TakeChunks()
     {
-        int begin = (int)((long)_itemCount * worker / _activeCount);
-        int end = (int)((long)_itemCount * (worker + 1) / _activeCount);
-        if (begin < end) _work!.Execute(begin, end);
+        while (true)
+        {
+            int chunk = Interlocked.Increment(ref _nextChunk) - 1;
+            if (chunk >= _chunkCount) return;
+            int begin = chunk * _chunkSize;
+            _work!.Execute(begin, Math.Min(begin + _chunkSize, _itemCount));
+        }
     }
 
-    private void Loop(int worker)
+    private void Loop(int helper)
     {
-        ManualResetEventSlim start = _start[worker - 1], done = _done[worker - 1];
+        ManualResetEventSlim start = _start[helper], done = _done[helper];
         while (true)
         {
             start.Wait();
             start.Reset();
             if (_stopping) return;
-            try { Execute(worker); }
+            try { TakeChunks(); }
             catch (Exception e) { _failure = e; }
             done.Set();
         }
