@@ -88,7 +88,7 @@ public class PhysicsTests
         for (int k = 0; k < 9; k++) batch.Integrate(dt, 1);
         // Counter-clockwise seen from above (ENU): body x turns from +x towards +y; yaw = ½·α·t².
         Quaternion q = batch.Orientation(0);
-        Vector3 bodyX = Vector3.Transform(Vector3.UnitX, q);
+        Vector3 bodyX = Rotate(q, Vector3.UnitX);
         float yaw = MathF.Atan2(bodyX.Y, bodyX.X);
         float alpha = tauZ / robot.InertiaDiagonal.Z;
         Assert.That(yaw, Is.GreaterThan(0));
@@ -172,6 +172,63 @@ public class PhysicsTests
         double e1 = Error(1), e2 = Error(2);
         TestContext.Out.WriteLine($"errors {e1:E3} {e2:E3}; ratio {e1 / e2:F1}");
         Assert.That(e1 / e2, Is.InRange(14.0, 20.0));
+    }
+
+    [Test]
+    public void TorqueFreeTumblingConservesEnergyAndAngularMomentum()
+    {
+        // Rotors off: gravity acts at the centre of mass, so rotation is torque-free. With three different
+        // moments of inertia the body-frame ω wanders (Euler's equations), yet ½·ωᵀJω and the world-frame
+        // angular momentum R·J·ω must stay put.
+        var batch = new QuadrotorBatch(Robot, 1);
+        batch.Ixx[0] = 3.85e-6f; batch.Iyy[0] = 4.6e-6f; batch.Izz[0] = 5.9675e-6f;
+        batch.SetPose(0, new Vector3(0, 0, 1000), Quaternion.Identity);
+        batch.SetVelocities(0, Vector3.Zero, new Vector3(3f, -2f, 0.5f));
+        var inertia = new Vector3(batch.Ixx[0], batch.Iyy[0], batch.Izz[0]);
+        double Energy() { Vector3 w = batch.AngularVelocity(0); return 0.5 * Vector3.Dot(w, inertia * w); }
+        Vector3 Momentum() => Rotate(batch.Orientation(0), inertia * batch.AngularVelocity(0));
+        double energy0 = Energy();
+        Vector3 momentum0 = Momentum();
+        Vector3 w0 = batch.AngularVelocity(0);
+        for (int k = 0; k < 200; k++) batch.Integrate(0.01f, 1); // 2 s
+        Assert.That((batch.AngularVelocity(0) - w0).Length(), Is.GreaterThan(0.5f), "ω should precess in the body frame");
+        Assert.That(Energy(), Is.EqualTo(energy0).Within(energy0 * 1e-5));
+        Assert.That((Momentum() - momentum0).Length(), Is.LessThan(momentum0.Length() * 1e-5f));
+    }
+
+    /// <summary>R(q)·v with the rotation matrix written out in double (an independent check of the kernel's convention).</summary>
+    private static Vector3 Rotate(Quaternion q, Vector3 v)
+    {
+        double w = q.W, x = q.X, y = q.Y, z = q.Z;
+        return new Vector3(
+            (float)((1 - 2 * (y * y + z * z)) * v.X + 2 * (x * y - w * z) * v.Y + 2 * (x * z + w * y) * v.Z),
+            (float)(2 * (x * y + w * z) * v.X + (1 - 2 * (x * x + z * z)) * v.Y + 2 * (y * z - w * x) * v.Z),
+            (float)(2 * (x * z - w * y) * v.X + 2 * (y * z + w * x) * v.Y + (1 - 2 * (x * x + y * y)) * v.Z));
+    }
+
+    [Test]
+    public void ProjectileKeepsItsHorizontalVelocity()
+    {
+        var batch = new QuadrotorBatch(Robot, 1);
+        batch.SetPose(0, new Vector3(0, 0, 50), Quaternion.Identity);
+        batch.SetVelocities(0, new Vector3(2f, -1f, 3f), Vector3.Zero);
+        for (int k = 0; k < 100; k++) batch.Integrate(0.01f, 1);
+        Assert.That(batch.Position(0).X, Is.EqualTo(2f).Within(1e-5f));
+        Assert.That(batch.Position(0).Y, Is.EqualTo(-1f).Within(1e-5f));
+        Assert.That(batch.Position(0).Z, Is.EqualTo(50 + 3 - 0.5 * 9.81).Within(1e-4));
+    }
+
+    [Test]
+    public void DisturbanceForceAcceleratesAtFOverM()
+    {
+        QuadrotorConfig robot = Robot;
+        var batch = new QuadrotorBatch(robot, 1);
+        batch.SetPose(0, new Vector3(0, 0, 1), Quaternion.Identity);
+        batch.SetRotors(0, robot.HoverRpm());
+        batch.ForceX[0] = 0.01324f;
+        for (int k = 0; k < 100; k++) batch.Integrate(0.01f, 1);
+        Assert.That(batch.Vx[0], Is.EqualTo(0.01324f / robot.Mass * 1f).Within(1e-4f));
+        Assert.That(batch.Pz[0], Is.EqualTo(1f).Within(1e-5f));
     }
 
     [Test]
