@@ -25,7 +25,7 @@ namespace RoboRl.Sims.Quadrotor;
 /// Random numbers come from one generator per environment (<see cref="LaneRandom"/>), so a seed gives
 /// bit-identical trajectories for any thread count and any N that contains the environment.
 /// </summary>
-public sealed class HoverEnv : IVectorEnv, IParallelWork
+public sealed class HoverEnv : IVectorEnv
 {
     private const int Lanes = QuadrotorBatch.Lanes;
     private const int StateSize = HoverObservation.StateSize;
@@ -49,6 +49,7 @@ public sealed class HoverEnv : IVectorEnv, IParallelWork
     private readonly float[] _noiseStd = new float[StateSize];
 
     private readonly int _minBlocksPerThread;
+    private readonly StepWork _stepWork;
     private HoverRewardWeights _weights;
     private bool _hasReset;
     private long _nanActions, _completedEpisodes;
@@ -62,6 +63,7 @@ public sealed class HoverEnv : IVectorEnv, IParallelWork
     {
         if (minEnvsPerThread < 1) throw new ArgumentOutOfRangeException(nameof(minEnvsPerThread), minEnvsPerThread, "must be >= 1");
         _minBlocksPerThread = (minEnvsPerThread + Lanes - 1) / Lanes;
+        _stepWork = new StepWork(this);
         if (numEnvs < 1) throw new ArgumentOutOfRangeException(nameof(numEnvs), numEnvs, "need at least one environment");
         _task = task;
         _robot = task.Robot;
@@ -146,11 +148,17 @@ public sealed class HoverEnv : IVectorEnv, IParallelWork
             throw new ArgumentException($"expected {NumEnvs} × {ActionSize} = {_actions.Length} actions, got {actions.Length}", nameof(actions));
         actions.CopyTo(_actions);
         _weights = _task.WeightsAt(GlobalStep);
-        _pool.Run(this, Batch.BlockCount, _minBlocksPerThread);
+        _pool.Run(_stepWork, Batch.BlockCount, _minBlocksPerThread);
     }
 
-    /// <summary>Steps blocks [begin, end) of eight environments (one worker's share).</summary>
-    void IParallelWork.Execute(int begin, int end)
+    /// <summary>Hands blocks of eight environments to <see cref="StepBlocks"/> (kept private: not part of the env's API).</summary>
+    private sealed class StepWork(HoverEnv env) : IParallelWork
+    {
+        public void Execute(int begin, int end) => env.StepBlocks(begin, end);
+    }
+
+    /// <summary>Steps blocks [begin, end) of eight environments (one chunk of a worker's share).</summary>
+    private void StepBlocks(int begin, int end)
     {
         // Counters are summed per share and published once: a shared counter bumped per episode would
         // bounce its cache line between cores.
