@@ -11,6 +11,7 @@ public static class Program
     {
         var root = new RootCommand("RoboRl: train robot policies in a fast simulator and fly them on real hardware.");
         var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
+        bench.Subcommands.Add(Commands.BenchSimCommand.Create());
         root.Subcommands.Add(bench);
         root.Subcommands.Add(Commands.LogCommands.Create());
         return root;

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using RoboRl.Core.Tasks;
+using RoboRl.Sims.Quadrotor;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>`roborl bench sim`: simulator throughput, dynamics only and the full task step, one core and all cores.</summary>
+public static class BenchSimCommand
+{
+    public const string DefaultTask = "configs/tasks/crazyflie-hover.json";
+
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table" };
+        var envs = new Option<int[]>("--envs")
+        {
+            Description = "Environment counts to measure (the JSON summary uses the largest)",
+            DefaultValueFactory = _ => [1, 64, 4096],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var seconds = new Option<double>("--seconds") { Description = "Seconds per measurement (best of 3 runs)", DefaultValueFactory = _ => 0.25 };
+        var task = new Option<string>("--task") { Description = "Task config", DefaultValueFactory = _ => DefaultTask };
+        var command = new Command("sim", "Simulator env-steps per second: dynamics only and the full hover task step, on one core and on all cores")
+        {
+            json, envs, seconds, task,
+        };
+        command.SetAction(parse => Run(parse.GetValue(task)!, parse.GetValue(envs)!, parse.GetValue(seconds), parse.GetValue(json), Console.Out, Console.Error));
+        return command;
+    }
+
+    public static int Run(string taskPath, int[] envCounts, double seconds, bool json, TextWriter output, TextWriter progress)
+    {
+        if (envCounts.Length == 0 || envCounts.Any(n => n < 1)) { progress.WriteLine("bench sim: --envs needs positive counts"); return 2; }
+        if (!(seconds > 0)) { progress.WriteLine("bench sim: --seconds must be positive"); return 2; }
+        HoverTaskConfig task = HoverTaskConfig.Load(RepoPaths.Find(taskPath));
+        int cores = Environment.ProcessorCount;
+        var rows = new List<(int Envs, double Dyn1, double DynAll, double Task1, double TaskAll, double TaskAllCores)>();
+        int total = envCounts.Length * 4, done = 0;
+        void Progress(string what) => progress.WriteLine($"[{++done}/{total}] {what}");
+        foreach (int n in envCounts)
+        {
+            Progress($"dynamics, {n} envs, 1 thread");
+            double dyn1 = SimBenchmark.DynamicsStepsPerSecond(task, n, 1, seconds).StepsPerSecond;
+            Progress($"dynamics, {n} envs, {cores} threads");
+            double dynAll = SimBenchmark.DynamicsStepsPerSecond(task, n, cores, seconds).StepsPerSecond;
+            Progress($"task step, {n} envs, 1 thread");
+            double task1 = SimBenchmark.TaskStepsPerSecond(task, n, 1, seconds).StepsPerSecond;
+            Progress($"task step, {n} envs, {cores} threads");
+            SimThroughput taskAll = SimBenchmark.TaskStepsPerSecond(task, n, cores, seconds);
+            rows.Add((n, dyn1, dynAll, task1, taskAll.StepsPerSecond, taskAll.CoresUsed));
+        }
+        var largest = rows.MaxBy(r => r.Envs);
+        if (json)
+        {
+            var summary = new Dictionary<string, object>
+            {
+                ["dynamics_steps_per_s_1core"] = Math.Round(largest.Dyn1),
+                ["task_steps_per_s_1core"] = Math.Round(largest.Task1),
+                ["task_steps_per_s_allcores"] = Math.Round(largest.TaskAll),
+                ["cores"] = cores,
+                ["envs"] = largest.Envs,
+                ["dynamics_steps_per_s_allcores"] = Math.Round(largest.DynAll),
+                ["task_ns_per_step_1core"] = Math.Round(1e9 / largest.Task1, 1),
+                // CPU seconds per wall second during the all-cores task run: near `cores` on an idle machine;
+                // far below means other processes held the cores and the all-cores figure understates scaling.
+                ["task_allcores_cores_used"] = Math.Round(largest.TaskAllCores, 2),
+                ["seconds_per_measurement"] = seconds,
+                ["rows"] = rows.Select(r => new Dictionary<string, object>
+                {
+                    ["envs"] = r.Envs,
+                    ["dynamics_steps_per_s_1core"] = Math.Round(r.Dyn1),
+                    ["dynamics_steps_per_s_allcores"] = Math.Round(r.DynAll),
+                    ["task_steps_per_s_1core"] = Math.Round(r.Task1),
+                    ["task_steps_per_s_allcores"] = Math.Round(r.TaskAll),
+                    ["task_allcores_cores_used"] = Math.Round(r.TaskAllCores, 2),
+                }).ToList(),
+            };
+            output.WriteLine(JsonSerializer.Serialize(summary));
+        }
+        else
+        {
+            string M(double v) => (v / 1e6).ToString("F2", CultureInfo.InvariantCulture).PadLeft(10);
+            output.WriteLine($"env-steps per second, millions ({cores} cores; best of 3 × {seconds / 3:F2} s)");
+            output.WriteLine($"{"envs",6} {"dyn 1c",10} {"dyn all",10} {"task 1c",10} {"task all",10} {"cores used",11}");
+            foreach (var r in rows) output.WriteLine($"{r.Envs,6} {M(r.Dyn1)} {M(r.DynAll)} {M(r.Task1)} {M(r.TaskAll)} {r.TaskAllCores,11:F2}");
+            output.WriteLine("(cores used: CPU seconds per second during 'task all'; below the core count means the machine was busy)");
+        }
+        progress.WriteLine($"bench sim: {largest.Envs} envs: task step {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
+        return 0;
+    }
+}
+
+/// <summary>Resolves a repository-relative path from the working directory or any directory above it (or above the executable).</summary>
+public static class RepoPaths
+{
+    public static string Find(string path)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path)) return path;
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (DirectoryInfo? dir = new(start); dir != null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, path);
+                if (File.Exists(candidate)) return candidate;
+            }
+        }
+        return path; // the loader reports the missing file by name
+    }
+}

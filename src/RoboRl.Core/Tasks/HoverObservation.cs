@@ -1,0 +1,98 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace RoboRl.Core.Tasks;
+
+/// <summary>
+/// THE observation builder of the hover task (DESIGN.md invariant 1): the simulator calls it per
+/// environment, the real-time node and the firmware export reuse it, so the policy sees the same
+/// numbers everywhere. Layout (the "Learning to Fly in Seconds" layout, RLtools learning-to-fly):
+/// <code>
+/// actor  [0..3)   position error p − target, world ENU, m
+///        [3..12)  rotation matrix R (world ← body), row-major
+///        [12..15) linear velocity, world, m/s
+///        [15..18) angular velocity, body FLU, rad/s
+///        [18..18+4K) the last K actions, OLDEST FIRST (motor order M1..M4 within each action)
+/// critic [0..18)  the same 18 state values, without noise
+///        [18..21) disturbance force, world, N;  [21..24) disturbance torque, body, N·m
+///        [24..28) rotor speeds normalised like actions: 2·rpm/rpm_max − 1
+/// </code>
+/// Observation noise (training only) is added by the caller on top of the actor's first 18 values.
+/// </summary>
+public static class HoverObservation
+{
+    public const int StateSize = 18;
+    public const int ActionSize = 4;
+    public const int CriticSize = StateSize + 6 + ActionSize;
+
+    /// <summary>Actor observation length for a history of <paramref name="historyLength"/> actions: 18 + 4K (146 for K = 32).</summary>
+    public static int ActorSize(int historyLength) => StateSize + ActionSize * historyLength;
+
+    /// <summary>Writes the 18 state values (position error, rotation matrix, velocity, angular velocity) into <paramref name="destination"/>[0..18).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WriteState(Vector3 position, Quaternion orientation, Vector3 velocityWorld, Vector3 angularVelocityBody,
+        Vector3 target, Span<float> destination)
+    {
+        Span<float> d = destination[..StateSize];
+        d[0] = position.X - target.X;
+        d[1] = position.Y - target.Y;
+        d[2] = position.Z - target.Z;
+        float w = orientation.W, x = orientation.X, y = orientation.Y, z = orientation.Z;
+        // Rotation matrix of a unit quaternion (Hamilton convention, body → world).
+        d[3] = 1 - 2 * (y * y + z * z); d[4] = 2 * (x * y - w * z); d[5] = 2 * (x * z + w * y);
+        d[6] = 2 * (x * y + w * z); d[7] = 1 - 2 * (x * x + z * z); d[8] = 2 * (y * z - w * x);
+        d[9] = 2 * (x * z - w * y); d[10] = 2 * (y * z + w * x); d[11] = 1 - 2 * (x * x + y * y);
+        d[12] = velocityWorld.X; d[13] = velocityWorld.Y; d[14] = velocityWorld.Z;
+        d[15] = angularVelocityBody.X; d[16] = angularVelocityBody.Y; d[17] = angularVelocityBody.Z;
+    }
+
+    /// <summary>Builds the full actor observation (18 state values + the action history, oldest first).</summary>
+    public static void BuildActor(Vector3 position, Quaternion orientation, Vector3 velocityWorld, Vector3 angularVelocityBody,
+        Vector3 target, ReadOnlySpan<float> actionHistoryOldestFirst, Span<float> destination)
+    {
+        if (actionHistoryOldestFirst.Length % ActionSize != 0)
+            throw new ArgumentException($"action history length {actionHistoryOldestFirst.Length} is not a multiple of {ActionSize}", nameof(actionHistoryOldestFirst));
+        if (destination.Length != StateSize + actionHistoryOldestFirst.Length)
+            throw new ArgumentException($"destination has {destination.Length} floats, expected {StateSize + actionHistoryOldestFirst.Length}", nameof(destination));
+        WriteState(position, orientation, velocityWorld, angularVelocityBody, target, destination);
+        actionHistoryOldestFirst.CopyTo(destination[StateSize..]);
+    }
+
+    /// <summary>Builds the privileged critic observation (28 values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void BuildCritic(Vector3 position, Quaternion orientation, Vector3 velocityWorld, Vector3 angularVelocityBody,
+        Vector3 target, Vector3 disturbanceForceWorld, Vector3 disturbanceTorqueBody, Vector4 rotorRpm, float rpmMax, Span<float> destination)
+    {
+        Span<float> d = destination[..CriticSize];
+        WriteState(position, orientation, velocityWorld, angularVelocityBody, target, d);
+        d[18] = disturbanceForceWorld.X; d[19] = disturbanceForceWorld.Y; d[20] = disturbanceForceWorld.Z;
+        d[21] = disturbanceTorqueBody.X; d[22] = disturbanceTorqueBody.Y; d[23] = disturbanceTorqueBody.Z;
+        float toAction = 2f / rpmMax;
+        d[24] = rotorRpm.X * toAction - 1f; d[25] = rotorRpm.Y * toAction - 1f;
+        d[26] = rotorRpm.Z * toAction - 1f; d[27] = rotorRpm.W * toAction - 1f;
+    }
+
+    /// <summary>Appends <paramref name="action"/> (4 values) as the newest entry of an oldest-first history, dropping the oldest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PushAction(Span<float> actionHistoryOldestFirst, ReadOnlySpan<float> action)
+    {
+        int n = actionHistoryOldestFirst.Length;
+        if (action.Length < ActionSize) throw new ArgumentException($"an action has {ActionSize} values", nameof(action));
+        // Shift left by one action. Going upwards, each vector is loaded before any store reaches it, so
+        // the overlapping copy is safe; inline vectors beat a call to memmove for these ~0.5 KB rows.
+        ref float history = ref MemoryMarshal.GetReference(actionHistoryOldestFirst);
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; k + Vector256<float>.Count <= n - ActionSize; k += Vector256<float>.Count)
+                Vector256.LoadUnsafe(ref history, (nuint)(k + ActionSize)).StoreUnsafe(ref history, (nuint)k);
+        }
+        for (; k < n - ActionSize; k++) Unsafe.Add(ref history, k) = Unsafe.Add(ref history, k + ActionSize);
+        action[..ActionSize].CopyTo(actionHistoryOldestFirst[(n - ActionSize)..]);
+    }
+
+    /// <summary>Fills a history with one repeated action (e.g. the hover action at episode start).</summary>
+    public static void FillHistory(Span<float> actionHistoryOldestFirst, float value) => actionHistoryOldestFirst.Fill(value);
+}

@@ -1,0 +1,199 @@
+using System.Numerics;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Quadrotor;
+
+namespace RoboRl.Core.Tasks;
+
+/// <summary>
+/// Per-episode domain randomisation (the task file's "domain_randomization" section). Mass, inertia,
+/// thrust coefficient and motor time constant are factors relative to the robot config, each drawn
+/// uniformly in [low, high] per episode; latency is a whole number of control steps drawn uniformly
+/// from {low, …, high}. The same section is loadable on its own (e.g. `roborl eval --dynamics FILE`).
+/// </summary>
+public sealed record DomainRandomizationConfig
+{
+    public required (float Low, float High) Mass { get; init; }
+    public required (float Low, float High) Inertia { get; init; }
+    public required (float Low, float High) ThrustCoefficient { get; init; }
+    public required (float Low, float High) MotorTimeConstant { get; init; }
+    public required (int Low, int High) LatencySteps { get; init; }
+
+    /// <summary>No randomisation: every factor 1, no latency.</summary>
+    public static DomainRandomizationConfig None { get; } = new()
+    {
+        Mass = (1, 1), Inertia = (1, 1), ThrustCoefficient = (1, 1), MotorTimeConstant = (1, 1), LatencySteps = (0, 0),
+    };
+
+    /// <summary>The largest latency (control steps) any config may ask for.</summary>
+    public const int MaxLatencySteps = 16;
+
+    /// <summary>Reads the section from a node whose keys are exactly mass, inertia, thrust_coefficient, motor_time_constant, latency_steps.</summary>
+    public static DomainRandomizationConfig Read(ConfigNode node)
+    {
+        (float, float) Factor(string key)
+        {
+            var (lo, hi) = node.Range(key, 0.1, 10);
+            return ((float)lo, (float)hi);
+        }
+        var (latencyLow, latencyHigh) = node.IntegerRange("latency_steps", 0, MaxLatencySteps);
+        var config = new DomainRandomizationConfig
+        {
+            Mass = Factor("mass"),
+            Inertia = Factor("inertia"),
+            ThrustCoefficient = Factor("thrust_coefficient"),
+            MotorTimeConstant = Factor("motor_time_constant"),
+            LatencySteps = ((int)latencyLow, (int)latencyHigh),
+        };
+        node.EnsureNoUnknownKeys();
+        return config;
+    }
+
+    /// <summary>Loads a file holding either the bare section or an object with a "domain_randomization" key (e.g. a task file).</summary>
+    public static DomainRandomizationConfig Load(string file)
+    {
+        ConfigNode root = ConfigNode.LoadFile(file);
+        return root.Keys.Contains("domain_randomization") ? Read(root.Object("domain_randomization")) : Read(root);
+    }
+}
+
+/// <summary>Reward weights: cost = wp·|p|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|².</summary>
+public readonly record struct HoverRewardWeights(float Position, float Orientation, float LinearVelocity, float Action);
+
+/// <summary>A curriculum entry: from <see cref="FromStep"/> on (global environment steps), use <see cref="Weights"/>.</summary>
+public readonly record struct CurriculumStage(long FromStep, HoverRewardWeights Weights);
+
+/// <summary>Observation noise standard deviations (added to the actor observation only).</summary>
+public readonly record struct ObservationNoise(float Position, float Rotation, float LinearVelocity, float AngularVelocity);
+
+/// <summary>Initial-state distribution, relative to the target.</summary>
+public readonly record struct InitialStateConfig(
+    float PositionRange, float MaxTiltDeg, float VelocityRange, float AngularVelocityRange, float RestFraction);
+
+/// <summary>
+/// The position-hold task (configs/tasks/*.json). Observation layout, reward and termination are those
+/// of "Learning to Fly in Seconds" (RLtools learning-to-fly); see README "Simulator".
+/// </summary>
+public sealed record HoverTaskConfig
+{
+    /// <summary>The robot this task flies (loaded from the "robot" path, relative to the task file).</summary>
+    public required QuadrotorConfig Robot { get; init; }
+    public required float ControlFrequencyHz { get; init; }
+    /// <summary>RK4 steps per control step.</summary>
+    public required int Substeps { get; init; }
+    /// <summary>Truncation after this many control steps.</summary>
+    public required int EpisodeSteps { get; init; }
+    /// <summary>K: the last K actions (oldest first) end the actor observation.</summary>
+    public required int ActionHistoryLength { get; init; }
+    /// <summary>The point to hold, world ENU, metres (above the floor at z = 0).</summary>
+    public required Vector3 TargetPosition { get; init; }
+    /// <summary>Terminate when |position − target| exceeds this on any axis, metres.</summary>
+    public required float PositionErrorLimit { get; init; }
+    public required InitialStateConfig InitialState { get; init; }
+    public required ObservationNoise ObservationNoise { get; init; }
+    public required float RewardConstant { get; init; }
+    public required float RewardScale { get; init; }
+    /// <summary>Ordered by FromStep; the first starts at 0.</summary>
+    public required IReadOnlyList<CurriculumStage> Curriculum { get; init; }
+    public required DomainRandomizationConfig DomainRandomization { get; init; }
+    /// <summary>Per-axis standard deviation of the constant disturbance force (world) drawn per episode, N.</summary>
+    public required float DisturbanceForceStd { get; init; }
+    /// <summary>Per-axis standard deviation of the constant disturbance torque (body) drawn per episode, N·m.</summary>
+    public required float DisturbanceTorqueStd { get; init; }
+
+    public float ControlDt => 1f / ControlFrequencyHz;
+
+    /// <summary>Reward weights in force at <paramref name="globalStep"/> (piecewise constant).</summary>
+    public HoverRewardWeights WeightsAt(long globalStep)
+    {
+        HoverRewardWeights weights = Curriculum[0].Weights;
+        for (int k = 1; k < Curriculum.Count; k++) // indexing, not foreach: no boxed enumerator in the step
+            if (globalStep >= Curriculum[k].FromStep) weights = Curriculum[k].Weights;
+        return weights;
+    }
+
+    /// <summary>Loads a task file and the robot file it names.</summary>
+    public static HoverTaskConfig Load(string file) => Read(ConfigNode.LoadFile(file));
+
+    public static HoverTaskConfig Read(ConfigNode node)
+    {
+        string robotPath = node.String("robot");
+        QuadrotorConfig robot = QuadrotorConfig.Load(Path.IsPathRooted(robotPath) ? robotPath : Path.Combine(node.Directory, robotPath));
+
+        double[] target = node.Numbers("target_position", 3, -1000, 1000);
+
+        ConfigNode init = node.Object("initial_state");
+        var initial = new InitialStateConfig(
+            (float)init.Number("position_range", 0, 10),
+            (float)init.Number("max_tilt_deg", 0, 180),
+            (float)init.Number("velocity_range", 0, 100),
+            (float)init.Number("angular_velocity_range", 0, 100),
+            (float)init.Number("rest_fraction", 0, 1));
+        init.EnsureNoUnknownKeys();
+
+        ConfigNode noise = node.Object("observation_noise_std");
+        var noiseStd = new ObservationNoise(
+            (float)noise.Number("position", 0, 10),
+            (float)noise.Number("rotation", 0, 10),
+            (float)noise.Number("linear_velocity", 0, 10),
+            (float)noise.Number("angular_velocity", 0, 10));
+        noise.EnsureNoUnknownKeys();
+
+        ConfigNode reward = node.Object("reward");
+        float constant = (float)reward.Number("constant", -1e6, 1e6);
+        float scale = (float)reward.Number("scale", 0, 1e6);
+        var stages = new List<CurriculumStage>();
+        foreach (ConfigNode stage in reward.Objects("curriculum", 1, 64))
+        {
+            long from = stage.Integer("from_step", 0, long.MaxValue);
+            ConfigNode w = stage.Object("weights");
+            var weights = new HoverRewardWeights(
+                (float)w.Number("position", 0, 1e6),
+                (float)w.Number("orientation", 0, 1e6),
+                (float)w.Number("linear_velocity", 0, 1e6),
+                (float)w.Number("action", 0, 1e6));
+            w.EnsureNoUnknownKeys();
+            stage.EnsureNoUnknownKeys();
+            if (stages.Count == 0 && from != 0)
+                throw new ConfigException(node.File, stage.Path + ".from_step", $"the first stage must start at 0, found {from}");
+            if (stages.Count > 0 && from <= stages[^1].FromStep)
+                throw new ConfigException(node.File, stage.Path + ".from_step", $"must be greater than the previous stage's from_step ({stages[^1].FromStep})");
+            stages.Add(new CurriculumStage(from, weights));
+        }
+        reward.EnsureNoUnknownKeys();
+
+        ConfigNode disturbance = node.Object("disturbance");
+        float forceStd = (float)disturbance.Number("force_std", 0, 100);
+        float torqueStd = (float)disturbance.Number("torque_std", 0, 100);
+        disturbance.EnsureNoUnknownKeys();
+
+        int history = (int)node.Integer("action_history_length", 1, 256);
+        var dr = DomainRandomizationConfig.Read(node.Object("domain_randomization"));
+        if (dr.LatencySteps.High > history - 1)
+            throw new ConfigException(node.File, "$.domain_randomization.latency_steps",
+                $"latency {dr.LatencySteps.High} needs an action history of at least {dr.LatencySteps.High + 1}; allowed [0, {history - 1}]");
+
+        var config = new HoverTaskConfig
+        {
+            Robot = robot,
+            ControlFrequencyHz = (float)node.Number("control_frequency_hz", 1, 10000),
+            Substeps = (int)node.Integer("substeps", 1, 100),
+            EpisodeSteps = (int)node.Integer("episode_steps", 1, 1_000_000),
+            ActionHistoryLength = history,
+            TargetPosition = new Vector3((float)target[0], (float)target[1], (float)target[2]),
+            PositionErrorLimit = (float)node.Number("position_error_limit", 1e-3, 1000),
+            InitialState = initial,
+            ObservationNoise = noiseStd,
+            RewardConstant = constant,
+            RewardScale = scale,
+            Curriculum = stages,
+            DomainRandomization = dr,
+            DisturbanceForceStd = forceStd,
+            DisturbanceTorqueStd = torqueStd,
+        };
+        // The initial box must stay above the floor, or episodes would start crashed.
+        if (config.TargetPosition.Z - initial.PositionRange <= 0)
+            throw node.Error("target_position", $"target z {config.TargetPosition.Z} minus initial_state.position_range {initial.PositionRange} must be above the floor (z > 0)");
+        node.EnsureNoUnknownKeys();
+        return config;
+    }
+}

@@ -1,0 +1,227 @@
+using System.Numerics;
+using System.Text.Json.Nodes;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Quadrotor;
+using RoboRl.Core.Tasks;
+
+namespace RoboRl.Core.Tests;
+
+public class RobotConfigTests
+{
+    [Test]
+    public void Crazyflie21LoadsTheLearningToFlyConstants()
+    {
+        QuadrotorConfig robot = QuadrotorConfig.Load(RepoFiles.RobotFile);
+        Assert.That(robot.Mass, Is.EqualTo(0.027f));
+        Assert.That(robot.Gravity, Is.EqualTo(9.81f));
+        Assert.That(robot.InertiaDiagonal, Is.EqualTo(new Vector3(3.85e-6f, 3.85e-6f, 5.9675e-6f)));
+        Assert.That(robot.ThrustPolynomial, Is.EqualTo(new Vector3(0, 0, 3.16e-10f)));
+        Assert.That(robot.YawTorquePerThrust, Is.EqualTo(0.005964552f));
+        Assert.That(robot.MotorTimeConstant, Is.EqualTo(0.15f));
+        Assert.That(robot.RpmMax, Is.EqualTo(21702f));
+        Assert.That(robot.Rotors.Select(r => r.YawTorqueSign), Is.EqualTo(new[] { -1f, 1f, -1f, 1f }));
+        Assert.That(robot.Rotors[0].Position, Is.EqualTo(new Vector3(0.028f, -0.028f, 0)));
+        Assert.That(robot.Rotors[3].Position, Is.EqualTo(new Vector3(0.028f, 0.028f, 0)));
+        Assert.That(robot.Sources.Keys, Does.Contain("mass").And.Contain("rotors"));
+    }
+
+    [Test]
+    public void HoverRpmCarriesTheWeight()
+    {
+        QuadrotorConfig robot = QuadrotorConfig.Load(RepoFiles.RobotFile);
+        float hover = robot.HoverRpm();
+        // sqrt(0.027·9.81/4 / 3.16e-10) = 14475.8 rpm; RLtools' file says hovering_throttle 14475.809.
+        Assert.That(hover, Is.EqualTo(14475.809f).Within(0.05f));
+        Assert.That(4 * robot.Thrust(hover), Is.EqualTo(robot.Mass * robot.Gravity).Within(1e-6f));
+        // FACTS.md: the reward's hover action is 0.334.
+        Assert.That(robot.HoverAction(), Is.EqualTo(0.334f).Within(0.001f));
+        Assert.That(robot.RpmFromAction(robot.ActionFromRpm(12345f)), Is.EqualTo(12345f).Within(0.01f));
+        Assert.That(robot.RpmFromAction(-1), Is.EqualTo(0f));
+        Assert.That(robot.RpmFromAction(1), Is.EqualTo(21702f));
+    }
+
+    [Test]
+    public void GeneralThrustPolynomialHoverSolvesTheQuadratic()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["thrust_polynomial"] = new JsonArray(0.01, 2e-6, 2e-10));
+        QuadrotorConfig robot = QuadrotorConfig.Load(file);
+        Assert.That(4 * robot.Thrust(robot.HoverRpm()), Is.EqualTo(robot.Mass * robot.Gravity).Within(1e-5f));
+    }
+
+    [Test]
+    public void UnknownKeyIsNamedWithFileAndAllowedKeys()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["colour"] = "blue");
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.File, Is.EqualTo(file));
+        Assert.That(e.JsonPath, Is.EqualTo("$.colour"));
+        Assert.That(e.Message, Does.Contain(file).And.Contain("unknown key").And.Contain("mass"));
+    }
+
+    [Test]
+    public void MissingKeyIsNamed()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o.Remove("motor_time_constant"));
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.motor_time_constant"));
+        Assert.That(e.Message, Does.Contain("missing required key"));
+    }
+
+    [Test]
+    public void OutOfRangeValueNamesTheAllowedRange()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["mass"] = -1);
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.mass"));
+        Assert.That(e.Message, Does.Contain("out of range").And.Contain("[0.001, 100]"));
+    }
+
+    [Test]
+    public void NestedErrorsCarryTheFullJsonPath()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["rotors"]![2]!["position"]![1] = 50);
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.rotors[2].position[1]"));
+        Assert.That(e.Message, Does.Contain("[-10, 10]"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["rotors"]!.AsArray().RemoveAt(3));
+        e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.rotors"));
+        Assert.That(e.Message, Does.Contain("expected 4 elements, found 3"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["rotors"]![1]!["yaw_torque_sign"] = 0);
+        e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.rotors[1].yaw_torque_sign"));
+    }
+
+    [Test]
+    public void WrongTypeIsNamed()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["gravity"] = "9.81");
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.gravity"));
+        Assert.That(e.Message, Does.Contain("expected a number"));
+    }
+
+    [Test]
+    public void EveryValueNeedsASource()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["sources"]!.AsObject().Remove("inertia_diagonal"));
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.Message, Does.Contain("no source given for \"inertia_diagonal\""));
+
+        file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["sources"]!["wingspan"] = "a book");
+        e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.sources.wingspan"));
+    }
+
+    [Test]
+    public void RobotThatCannotHoverIsRejected()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["rpm_max"] = 10000);
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.Message, Does.Contain("cannot hover"));
+    }
+
+    [Test]
+    public void InvalidJsonAndMissingFileAreConfigErrors()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigNode.Parse("{ \"a\": ", "broken.json"))!;
+        Assert.That(e.Message, Does.StartWith("broken.json: $: not valid JSON"));
+        e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load("no/such/robot.json"))!;
+        Assert.That(e.Message, Does.Contain("no/such/robot.json").And.Contain("cannot read"));
+    }
+}
+
+public class TaskConfigTests
+{
+    [Test]
+    public void HoverTaskLoadsWithItsRobot()
+    {
+        HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);
+        Assert.That(task.Robot.Name, Is.EqualTo("crazyflie21"));
+        Assert.That(task.ControlFrequencyHz, Is.EqualTo(100));
+        Assert.That(task.EpisodeSteps, Is.EqualTo(500));
+        Assert.That(task.ActionHistoryLength, Is.EqualTo(32));
+        Assert.That(HoverObservation.ActorSize(task.ActionHistoryLength), Is.EqualTo(146));
+        Assert.That(HoverObservation.CriticSize, Is.EqualTo(28));
+        Assert.That(task.TargetPosition, Is.EqualTo(new Vector3(0, 0, 1)));
+        Assert.That(task.PositionErrorLimit, Is.EqualTo(0.6f));
+        Assert.That(task.InitialState.RestFraction, Is.EqualTo(0.1f));
+        Assert.That(task.ObservationNoise, Is.EqualTo(new ObservationNoise(0.001f, 0.001f, 0.002f, 0.002f)));
+        Assert.That(task.DisturbanceForceStd, Is.EqualTo(0.01324f));
+        Assert.That(task.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
+        Assert.That(task.DomainRandomization.Mass, Is.EqualTo((0.8f, 1.2f)));
+        Assert.That(task.DomainRandomization.LatencySteps, Is.EqualTo((0, 1)));
+    }
+
+    [Test]
+    public void CurriculumIsPiecewiseConstantInTheGlobalStep()
+    {
+        HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);
+        Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(5, 5, 0.01f, 0.01f)));
+        Assert.That(task.WeightsAt(99_999), Is.EqualTo(new HoverRewardWeights(5, 5, 0.01f, 0.01f)));
+        Assert.That(task.WeightsAt(100_000).Position, Is.EqualTo(20));
+        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(40, 5, 1, 1)));
+        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(40, 5, 1, 1)));
+    }
+
+    [Test]
+    public void DomainRandomizationSectionLoadsOnItsOwnOrFromATaskFile()
+    {
+        DomainRandomizationConfig fromTask = DomainRandomizationConfig.Load(RepoFiles.TaskFile);
+        Assert.That(fromTask.MotorTimeConstant, Is.EqualTo((0.7f, 1.3f)));
+        string bare = Path.Combine(Path.GetTempPath(), $"roborl-dr-{Guid.NewGuid():N}.json");
+        File.WriteAllText(bare, """{"mass": [1, 1], "inertia": [1, 1.5], "thrust_coefficient": [0.95, 1.05], "motor_time_constant": [1, 1], "latency_steps": [2, 3]}""");
+        DomainRandomizationConfig alone = DomainRandomizationConfig.Load(bare);
+        Assert.That(alone.Inertia, Is.EqualTo((1f, 1.5f)));
+        Assert.That(alone.LatencySteps, Is.EqualTo((2, 3)));
+    }
+
+    [Test]
+    public void DomainRandomizationErrorsNameTheKey()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["domain_randomization"]!["masss"] = new JsonArray(1, 1));
+        var e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.domain_randomization.masss"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["domain_randomization"]!["mass"] = new JsonArray(1.2, 0.8));
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.domain_randomization.mass"));
+        Assert.That(e.Message, Does.Contain("low <= high"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 1.5));
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.domain_randomization.latency_steps[1]"));
+        Assert.That(e.Message, Does.Contain("expected an integer"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => { o["action_history_length"] = 4; o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 5); });
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.Message, Does.Contain("allowed [0, 3]"));
+    }
+
+    [Test]
+    public void TaskErrorsNameTheKey()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["initial_state"]!["rest_fraction"] = 1.5);
+        var e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.initial_state.rest_fraction"));
+        Assert.That(e.Message, Does.Contain("[0, 1]"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["reward"]!["curriculum"]![1]!["weights"]!.AsObject().Remove("action"));
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.reward.curriculum[1].weights.action"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["reward"]!["curriculum"]![2]!["from_step"] = 50_000);
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.reward.curriculum[2].from_step"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["target_position"] = new JsonArray(0, 0, 0.1));
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.Message, Does.Contain("above the floor"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["robot"] = "missing-robot.json");
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.Message, Does.Contain("missing-robot.json"));
+    }
+}

@@ -1,0 +1,377 @@
+using System.Numerics;
+using System.Text.Json.Nodes;
+using RoboRl.Core.Tasks;
+using RoboRl.Sims.Quadrotor;
+
+namespace RoboRl.Sims.Tests;
+
+public class HoverEnvTests
+{
+    private static HoverTaskConfig Task(Action<JsonObject>? edit = null)
+        => edit == null ? HoverTaskConfig.Load(RepoFiles.TaskFile) : HoverTaskConfig.Load(RepoFiles.EditedCopy(RepoFiles.TaskFile, edit));
+
+    private static void NoNoise(JsonObject o)
+    {
+        foreach (string k in new[] { "position", "rotation", "linear_velocity", "angular_velocity" }) o["observation_noise_std"]![k] = 0;
+    }
+
+    private static void NoRandomisation(JsonObject o)
+    {
+        foreach (string k in new[] { "mass", "inertia", "thrust_coefficient", "motor_time_constant" }) o["domain_randomization"]![k] = new JsonArray(1, 1);
+        o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 0);
+    }
+
+    /// <summary>Deterministic test actions that depend only on (environment, step), in [−1.2, 1.2] so some get clamped.</summary>
+    private static void FillActions(Span<float> actions, int envs, int step, float amplitude = 1.2f)
+    {
+        for (int i = 0; i < envs; i++)
+            for (int m = 0; m < 4; m++)
+            {
+                uint h = (uint)(i * 73856093) ^ (uint)(step * 19349663) ^ (uint)(m * 83492791);
+                h ^= h >> 13; h *= 0x5bd1e995; h ^= h >> 15;
+                actions[i * 4 + m] = 0.334f + amplitude * ((h & 0xFFFF) / 32768f - 1f) * 0.5f;
+            }
+    }
+
+    [Test]
+    public void SizesFollowTheTask()
+    {
+        using var env = new HoverEnv(Task(), 10, 1);
+        env.Reset(1);
+        Assert.That(env.ActorObservationSize, Is.EqualTo(146));
+        Assert.That(env.CriticObservationSize, Is.EqualTo(28));
+        Assert.That(env.ActionSize, Is.EqualTo(4));
+        Assert.That(env.ActorObservations.Length, Is.EqualTo(10 * 146));
+        Assert.That(env.CriticObservations.Length, Is.EqualTo(10 * 28));
+        Assert.That(env.FinalActorObservations.Length, Is.EqualTo(10 * 146));
+        Assert.That(env.Rewards.Length, Is.EqualTo(10));
+        Assert.That(env.Batch.PaddedCount, Is.EqualTo(16));
+    }
+
+    [Test]
+    public void SimObservationEqualsTheCoreBuilderOnTheSameState()
+    {
+        HoverTaskConfig task = Task(NoNoise);
+        const int n = 11;
+        using var env = new HoverEnv(task, n, 2, minEnvsPerThread: 1);
+        env.Reset(7);
+        int k = task.ActionHistoryLength;
+        float hover = task.Robot.HoverAction();
+        var history = new float[n][];
+        for (int i = 0; i < n; i++) history[i] = Enumerable.Repeat(hover, 4 * k).ToArray();
+        var actions = new float[n * 4];
+        var expectedActor = new float[env.ActorObservationSize];
+        var expectedCritic = new float[env.CriticObservationSize];
+        int checkedRows = 0, resets = 0;
+        for (int step = 0; step < 60; step++)
+        {
+            FillActions(actions, n, step, 0.6f);
+            env.Step(actions);
+            for (int i = 0; i < n; i++)
+            {
+                if (env.Terminated[i] || env.Truncated[i])
+                {
+                    Array.Fill(history[i], hover); // a new episode starts with a hover-filled history
+                    resets++;
+                }
+                else
+                {
+                    HoverObservation.PushAction(history[i], actions.AsSpan(i * 4, 4).ToArray().Select(a => Math.Clamp(a, -1f, 1f)).ToArray());
+                }
+                QuadrotorBatch b = env.Batch;
+                HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], expectedActor);
+                HoverObservation.BuildCritic(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition,
+                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), b.RotorRpm(i), task.Robot.RpmMax, expectedCritic);
+                Assert.That(env.ActorObservations.Slice(i * 146, 146).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after step {step}");
+                Assert.That(env.CriticObservations.Slice(i * 28, 28).ToArray(), Is.EqualTo(expectedCritic), $"critic row {i} after step {step}");
+                checkedRows++;
+            }
+        }
+        Assert.That(checkedRows, Is.EqualTo(60 * n));
+        Assert.That(resets, Is.GreaterThan(0), "the check should cover auto-reset rows too");
+    }
+
+    private static (float[] Actor, float[] Critic, float[] Rewards, bool[] Done, float[] Final) Record(HoverTaskConfig task, int n, int threads, int steps, int keep)
+    {
+        using var env = new HoverEnv(task, n, threads, minEnvsPerThread: 1); // force a split even for few envs
+        env.Reset(1234);
+        var actions = new float[n * 4];
+        var actor = new List<float>(); var critic = new List<float>(); var rewards = new List<float>(); var done = new List<bool>(); var final = new List<float>();
+        for (int step = 0; step < steps; step++)
+        {
+            FillActions(actions, n, step);
+            env.Step(actions);
+            actor.AddRange(env.ActorObservations[..(keep * 146)].ToArray());
+            critic.AddRange(env.CriticObservations[..(keep * 28)].ToArray());
+            rewards.AddRange(env.Rewards[..keep].ToArray());
+            for (int i = 0; i < keep; i++)
+            {
+                done.Add(env.Terminated[i]); done.Add(env.Truncated[i]);
+                if (env.Terminated[i] || env.Truncated[i]) final.AddRange(env.FinalActorObservations.Slice(i * 146, 146).ToArray());
+            }
+        }
+        return (actor.ToArray(), critic.ToArray(), rewards.ToArray(), done.ToArray(), final.ToArray());
+    }
+
+    [Test]
+    public void SameSeedIsBitIdenticalWhateverTheThreadCountOrBatchSize()
+    {
+        HoverTaskConfig task = Task();
+        var one = Record(task, 16, 1, 120, 13);
+        var two = Record(task, 16, 2, 120, 13);
+        var three = Record(task, 16, 3, 120, 13);
+        var smaller = Record(task, 13, 2, 120, 13); // same 13 environments in a different batch (and padding)
+        var larger = Record(task, 40, 3, 120, 13);
+        Assert.That(one.Done.Count(d => d), Is.GreaterThan(0), "episodes should end within the run");
+        foreach (var other in new[] { two, three, smaller, larger })
+        {
+            Assert.That(other.Actor, Is.EqualTo(one.Actor));
+            Assert.That(other.Critic, Is.EqualTo(one.Critic));
+            Assert.That(other.Rewards, Is.EqualTo(one.Rewards));
+            Assert.That(other.Done, Is.EqualTo(one.Done));
+            Assert.That(other.Final, Is.EqualTo(one.Final));
+        }
+        var otherSeed = new HoverEnv(task, 16, 1);
+        otherSeed.Reset(1235);
+        Assert.That(otherSeed.ActorObservations[..146].ToArray(), Is.Not.EqualTo(one.Actor[..146]));
+        otherSeed.Dispose();
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public void StepAllocatesNothingAfterWarmUp(int threads)
+    {
+        using var env = new HoverEnv(Task(), 64, threads, minEnvsPerThread: 8);
+        env.Reset(3);
+        var actions = new float[64 * 4];
+        for (int step = 0; step < 100; step++) { FillActions(actions, 64, step); env.Step(actions); }
+        long completedBefore = env.CompletedEpisodes;
+        FillActions(actions, 64, 7);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < 300; step++) env.Step(actions);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allocated, Is.EqualTo(0));
+        Assert.That(env.CompletedEpisodes, Is.GreaterThan(completedBefore), "the measured steps should include auto-resets");
+    }
+
+    [Test]
+    public void DynamicsAllocateNothing()
+    {
+        var batch = new QuadrotorBatch(Task().Robot, 64);
+        batch.Integrate(0.01f, 1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int k = 0; k < 100; k++) batch.Integrate(0.01f, 2);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void NanActionEndsOnlyThatEpisodeAndIsCounted()
+    {
+        HoverTaskConfig task = Task();
+        using var clean = new HoverEnv(task, 16, 2, minEnvsPerThread: 1);
+        using var poisoned = new HoverEnv(task, 16, 2, minEnvsPerThread: 1);
+        clean.Reset(99); poisoned.Reset(99);
+        var actions = new float[16 * 4];
+        for (int step = 0; step < 40; step++)
+        {
+            FillActions(actions, 16, step, 0.3f);
+            clean.Step(actions);
+            if (step == 10) actions[5 * 4 + 2] = float.NaN;
+            poisoned.Step(actions);
+            if (step == 10)
+            {
+                Assert.That(poisoned.Terminated[5], Is.True);
+                Assert.That(poisoned.NanActionCount, Is.EqualTo(1));
+            }
+            for (int i = 0; i < 16; i++)
+            {
+                if (i == 5 && step >= 10) continue;
+                Assert.That(poisoned.ActorObservations.Slice(i * 146, 146).ToArray(), Is.EqualTo(clean.ActorObservations.Slice(i * 146, 146).ToArray()), $"env {i} step {step}");
+                Assert.That(poisoned.Rewards[i], Is.EqualTo(clean.Rewards[i]));
+            }
+        }
+        Assert.That(poisoned.NanActionCount, Is.EqualTo(1));
+        Assert.That(clean.NanActionCount, Is.EqualTo(0));
+        foreach (float v in poisoned.ActorObservations) Assert.That(float.IsFinite(v));
+        foreach (float v in poisoned.CriticObservations) Assert.That(float.IsFinite(v));
+        foreach (float v in poisoned.Rewards) Assert.That(float.IsFinite(v));
+    }
+
+    [Test]
+    public void TruncationKeepsTheFinalObservationAndStartsANewEpisode()
+    {
+        HoverTaskConfig task = Task(o => { NoNoise(o); NoRandomisation(o); o["episode_steps"] = 5; o["initial_state"]!["rest_fraction"] = 1; o["disturbance"]!["force_std"] = 0; o["disturbance"]!["torque_std"] = 0; });
+        using var env = new HoverEnv(task, 3, 1);
+        env.Reset(5);
+        float hover = task.Robot.HoverAction();
+        var actions = new float[3 * 4];
+        float expectedReturn = 0;
+        for (int step = 1; step <= 5; step++)
+        {
+            for (int j = 0; j < actions.Length; j++) actions[j] = hover + 0.001f * step * ((j % 4) - 1.5f);
+            env.Step(actions);
+            expectedReturn += env.Rewards[1];
+            bool last = step == 5;
+            Assert.That(env.Truncated[1], Is.EqualTo(last));
+            Assert.That(env.Terminated[1], Is.False);
+        }
+        Assert.That(env.CompletedEpisodes, Is.EqualTo(3));
+        Assert.That(env.FinishedEpisodeLengths[1], Is.EqualTo(5));
+        Assert.That(env.FinishedEpisodeReturns[1], Is.EqualTo(expectedReturn));
+        ReadOnlySpan<float> final = env.FinalActorObservations.Slice(146, 146);
+        ReadOnlySpan<float> fresh = env.ActorObservations.Slice(146, 146);
+        // Final observation: the last action pushed is the newest history entry; the position has moved a little.
+        Assert.That(final[142..146].ToArray(), Is.EqualTo(actions[4..8]));
+        Assert.That(final[..3].ToArray(), Is.Not.EqualTo(new float[3]));
+        // First observation of the new episode: at rest on the target with a hover-filled history.
+        Assert.That(fresh[..3].ToArray(), Is.EqualTo(new float[3]));
+        Assert.That(fresh[18..].ToArray(), Is.All.EqualTo(hover));
+        Assert.That(env.CriticObservations.Slice(28 + 24, 4).ToArray(), Is.All.EqualTo(hover).Within(1e-6f));
+        Assert.That(env.FinalCriticObservations.Slice(28, 3).ToArray(), Is.EqualTo(final[..3].ToArray()));
+    }
+
+    [Test]
+    public void FallingBelowTheErrorLimitTerminates()
+    {
+        HoverTaskConfig task = Task(o => { NoNoise(o); NoRandomisation(o); o["initial_state"]!["rest_fraction"] = 1; });
+        using var env = new HoverEnv(task, 2, 1);
+        env.Reset(5);
+        var off = Enumerable.Repeat(-1f, 8).ToArray(); // motors off
+        int steps = 0;
+        while (!env.Terminated[0] && steps < 200) { env.Step(off); steps++; Assert.That(env.Truncated[0], Is.False); }
+        Assert.That(env.Terminated[0], Is.True);
+        Assert.That(env.FinalCriticObservations[2], Is.LessThan(-0.6f));
+        Assert.That(env.FinalCriticObservations[2], Is.GreaterThan(-0.7f));
+        Assert.That(env.FinishedEpisodeLengths[0], Is.EqualTo(steps));
+        Assert.That(env.CriticObservations[2], Is.EqualTo(0f)); // new episode at the target
+        Assert.That(env.EpisodeLength(0), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void RewardFollowsTheFormulaAndTheCurriculum()
+    {
+        HoverTaskConfig task = Task(NoNoise);
+        using var env = new HoverEnv(task, 8, 1);
+        env.Reset(11);
+        var actions = new float[8 * 4];
+        float hover = task.Robot.HoverAction();
+        foreach (long globalStep in new long[] { 0, 150_000, 250_000 })
+        {
+            env.GlobalStep = globalStep;
+            HoverRewardWeights w = task.WeightsAt(globalStep);
+            FillActions(actions, 8, (int)(globalStep / 1000), 0.4f);
+            env.Step(actions);
+            for (int i = 0; i < 8; i++)
+            {
+                if (env.Terminated[i] || env.Truncated[i]) continue;
+                QuadrotorBatch b = env.Batch;
+                Vector3 e = b.Position(i) - task.TargetPosition;
+                float actionCost = 0;
+                for (int m = 0; m < 4; m++) { float d = Math.Clamp(actions[i * 4 + m], -1, 1) - hover; actionCost += d * d; }
+                float qw = b.Qw[i];
+                float cost = w.Position * e.LengthSquared() + w.Orientation * (1 - qw * qw) + w.LinearVelocity * b.Velocity(i).LengthSquared() + w.Action * actionCost;
+                Assert.That(env.Rewards[i], Is.EqualTo(2f - 0.5f * cost).Within(1e-4f), $"env {i} at global step {globalStep}");
+            }
+        }
+    }
+
+    [Test]
+    public void LatencyFliesTheActionFromStepsAgo()
+    {
+        HoverTaskConfig task = Task(o => { NoNoise(o); NoRandomisation(o); o["domain_randomization"]!["latency_steps"] = new JsonArray(2, 2); o["initial_state"]!["rest_fraction"] = 1; });
+        using var env = new HoverEnv(task, 1, 1);
+        env.Reset(1);
+        Assert.That(env.LatencySteps(0), Is.EqualTo(2));
+        float hover = task.Robot.HoverAction();
+        float[][] sent = [[0.1f, 0.2f, 0.3f, 0.4f], [0.5f, 0.5f, 0.5f, 0.5f], [-0.2f, 0, 0.2f, 0.4f], [0.3f, 0.3f, 0.3f, 0.3f]];
+        for (int t = 0; t < sent.Length; t++)
+        {
+            env.Step(sent[t]);
+            float[] flown = t >= 2 ? sent[t - 2] : [hover, hover, hover, hover];
+            for (int m = 0; m < 4; m++)
+                Assert.That(env.Batch.CommandRpm[m][0], Is.EqualTo(task.Robot.RpmFromAction(flown[m])), $"step {t} motor {m}");
+        }
+    }
+
+    [Test]
+    public void ActionsAreClampedToTheUnitBox()
+    {
+        HoverTaskConfig task = Task(o => { NoNoise(o); NoRandomisation(o); });
+        using var env = new HoverEnv(task, 1, 1);
+        env.Reset(1);
+        env.Step([5f, -7f, 1f, float.PositiveInfinity]);
+        Assert.That(env.ActorObservations[142..146].ToArray(), Is.EqualTo(new[] { 1f, -1f, 1f, 1f }));
+        Assert.That(env.Batch.CommandRpm[0][0], Is.EqualTo(task.Robot.RpmMax));
+        Assert.That(env.Batch.CommandRpm[1][0], Is.EqualTo(0f));
+        Assert.That(env.NanActionCount, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void InitialStatesAndRandomisationFollowTheTask()
+    {
+        HoverTaskConfig task = Task();
+        const int n = 4096;
+        using var env = new HoverEnv(task, n, 2);
+        env.Reset(2024);
+        QuadrotorBatch b = env.Batch;
+        int atRest = 0; var latencies = new int[2]; double massSum = 0, forceSquares = 0, torqueSquares = 0;
+        for (int i = 0; i < n; i++)
+        {
+            Vector3 offset = b.Position(i) - task.TargetPosition;
+            Assert.That(MathF.Max(MathF.Abs(offset.X), MathF.Max(MathF.Abs(offset.Y), MathF.Abs(offset.Z))), Is.LessThanOrEqualTo(0.2f));
+            Quaternion q = b.Orientation(i);
+            Assert.That(q.Length(), Is.EqualTo(1f).Within(1e-6f));
+            Assert.That(1 - 2 * (q.X * q.X + q.Y * q.Y), Is.GreaterThanOrEqualTo(-1e-6f), "tilt ≤ 90°");
+            Assert.That(MathF.Abs(b.Vx[i]), Is.LessThanOrEqualTo(1f));
+            Assert.That(MathF.Abs(b.Wz[i]), Is.LessThanOrEqualTo(1f));
+            Assert.That(b.Rpm[2][i], Is.EqualTo(task.Robot.HoverRpm()));
+            if (offset == Vector3.Zero && q == Quaternion.Identity && b.Velocity(i) == Vector3.Zero) atRest++;
+            float massFactor = b.Mass[i] / task.Robot.Mass;
+            Assert.That(massFactor, Is.InRange(0.8f - 1e-6f, 1.2f + 1e-6f));
+            massSum += massFactor;
+            Assert.That(b.MotorTimeConstant[i] / task.Robot.MotorTimeConstant, Is.InRange(0.7f - 1e-6f, 1.3f + 1e-6f));
+            Assert.That(b.ThrustScale[i], Is.InRange(0.9f, 1.1f));
+            latencies[env.LatencySteps(i)]++;
+            forceSquares += b.ForceX[i] * b.ForceX[i];
+            torqueSquares += b.TorqueY[i] * b.TorqueY[i];
+        }
+        Assert.That(atRest / (double)n, Is.EqualTo(0.1).Within(0.02));
+        Assert.That(massSum / n, Is.EqualTo(1.0).Within(0.01));
+        Assert.That(latencies[0], Is.InRange(1800, 2300));
+        Assert.That(Math.Sqrt(forceSquares / n), Is.EqualTo(0.01324).Within(0.01324 * 0.05));
+        Assert.That(Math.Sqrt(torqueSquares / n), Is.EqualTo(2.65e-5).Within(2.65e-5 * 0.05));
+        // Tilts fill the cap: some are beyond 60°.
+        int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < 0.5f);
+        Assert.That(steep, Is.GreaterThan(n / 4));
+    }
+
+    [Test]
+    public void ActorNoiseHasTheConfiguredSpread()
+    {
+        HoverTaskConfig task = Task();
+        const int n = 4096;
+        using var env = new HoverEnv(task, n, 2);
+        env.Reset(8);
+        env.Step(Enumerable.Repeat(task.Robot.HoverAction(), n * 4).ToArray());
+        double[] squares = new double[18];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < 18; k++)
+            {
+                double d = env.ActorObservations[i * 146 + k] - env.CriticObservations[i * 28 + k];
+                squares[k] += d * d;
+            }
+        float[] expected = [0.001f, 0.001f, 0.001f, .. Enumerable.Repeat(0.001f, 9), 0.002f, 0.002f, 0.002f, 0.002f, 0.002f, 0.002f];
+        for (int k = 0; k < 18; k++) Assert.That(Math.Sqrt(squares[k] / n), Is.EqualTo(expected[k]).Within(expected[k] * 0.05), $"component {k}");
+    }
+
+    [Test]
+    public void MisuseIsReported()
+    {
+        using var env = new HoverEnv(Task(), 4, 1);
+        Assert.Throws<InvalidOperationException>(() => env.Step(new float[16]));
+        env.Reset(1);
+        var e = Assert.Throws<ArgumentException>(() => env.Step(new float[15]))!;
+        Assert.That(e.Message, Does.Contain("4 × 4 = 16"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HoverEnv(Task(), 0, 1));
+    }
+}
