@@ -1,0 +1,128 @@
+using System.Numerics;
+using RoboRl.Core.Messages;
+
+namespace RoboRl.Core.Robots;
+
+// The small interfaces between the real-time node and whatever carries its data (the simulator in
+// process, MQTT, ROS 2, a serial MCU, a Crazyflie radio). They live in Core so that transports depend
+// on Core only (DESIGN.md: transports → core; node → core + transports + logs).
+//
+// Rules every implementation keeps, because the node calls them from its real-time tick:
+//  * never block: return the newest value you already have, or false;
+//  * allocate nothing per call;
+//  * be thread-safe against your own I/O thread (the tick thread is the only caller).
+// Timestamps are nanoseconds on the node's monotonic clock (NodeClock.NowNs).
+
+/// <summary>The node's monotonic clock, in nanoseconds (Stopwatch based, never goes back).</summary>
+public static class NodeClock
+{
+    private static readonly double NsPerTick = 1e9 / System.Diagnostics.Stopwatch.Frequency;
+    public static long NowNs => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * NsPerTick);
+}
+
+/// <summary>One measured state of a rigid-body robot. World ENU, body FLU (REP 103).</summary>
+public struct RobotStateSample
+{
+    /// <summary>When the state was measured (node clock, ns). Staleness is judged on this.</summary>
+    public long TimestampNs;
+    /// <summary>Increments with every new sample from the source; lets the node tell fresh from repeated.</summary>
+    public uint Sequence;
+    public Vector3 Position;
+    /// <summary>Body → world rotation, (X, Y, Z, W).</summary>
+    public Quaternion Orientation;
+    public Vector3 VelocityWorld;
+    public Vector3 AngularVelocityBody;
+    /// <summary>Measured rotor speeds where the robot reports them, else NaN.</summary>
+    public Vector4 RotorRpm;
+}
+
+/// <summary>Where the newest robot state comes from.</summary>
+public interface ISensorSource
+{
+    /// <summary>The newest sample received so far; false before the first one.</summary>
+    bool TryGetLatest(out RobotStateSample sample);
+}
+
+/// <summary>One command to the robot's actuators, in the policy's action space and in rpm.</summary>
+public struct ActuatorCommand
+{
+    public long TimestampNs;
+    public uint Sequence;
+    /// <summary>Normalised per-motor action in [-1, 1] (rpm = (a + 1) / 2 · rpm_max).</summary>
+    public Vector4 Action;
+    public Vector4 RotorRpm;
+    public ActionSource Source;
+}
+
+/// <summary>Where actuator commands go.</summary>
+public interface IActuatorSink
+{
+    /// <summary>Hands the command to the transport; must not block the tick (queue or overwrite).</summary>
+    void Send(in ActuatorCommand command);
+}
+
+/// <summary>How a human input acts on the node.</summary>
+public enum TeleopKind : byte
+{
+    /// <summary>Nothing held: the policy (or the fallback) flies.</summary>
+    None = 0,
+    /// <summary>Dead-man held: the human's action replaces the policy's.</summary>
+    TakeOver = 1,
+    /// <summary>Dead-man held: the human moves the setpoint; the policy keeps flying.</summary>
+    NudgeSetpoint = 2,
+}
+
+/// <summary>The newest human input (joystick over MQTT, ROS 2 sensor_msgs/Joy, keyboard).</summary>
+public struct TeleopSample
+{
+    public long TimestampNs;
+    public TeleopKind Kind;
+    /// <summary>For <see cref="TeleopKind.TakeOver"/>: the action to apply, in [-1, 1].</summary>
+    public Vector4 Action;
+    /// <summary>For <see cref="TeleopKind.NudgeSetpoint"/>: velocity of the setpoint, world m/s.</summary>
+    public Vector3 SetpointVelocity;
+}
+
+public interface ITeleopSource
+{
+    /// <summary>The newest human input; false if none was ever received. A stale sample (old timestamp) means released.</summary>
+    bool TryGetLatest(out TeleopSample sample);
+}
+
+public enum NodeCommandKind : byte { Arm = 0, Disarm = 1, Land = 2, Setpoint = 3, Kill = 4 }
+
+/// <summary>A command for the node, already authenticated and authorised by its transport.</summary>
+public readonly record struct NodeCommand(NodeCommandKind Kind, Vector3 Setpoint, float YawDeg, string Principal, long ReceivedNs);
+
+public interface ICommandSource
+{
+    /// <summary>Takes the oldest pending command; false when none. Commands are rare, so this may allocate in the transport's thread, never here.</summary>
+    bool TryDequeue(out NodeCommand command);
+}
+
+/// <summary>Tick statistics the node reports (µs), over its reporting window.</summary>
+public struct TickStatistics
+{
+    public ulong Ticks;
+    public double RateHz;
+    public double LatencyP50Us, LatencyP99Us, LatencyMaxUs;
+    public double JitterP99Us;
+    public uint Overruns;
+}
+
+/// <summary>What the node publishes each telemetry period.</summary>
+public struct TelemetryFrame
+{
+    public long TimestampNs;
+    public RobotStateSample State;
+    public ActuatorCommand Command;
+    public Vector3 Setpoint;
+    public NodeMode Mode;
+    public TickStatistics Ticks;
+}
+
+public interface ITelemetrySink
+{
+    /// <summary>Publishes a frame; must not block the tick (copy into a queue drained by the transport's thread).</summary>
+    void Publish(in TelemetryFrame frame);
+}
