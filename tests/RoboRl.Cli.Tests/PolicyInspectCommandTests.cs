@@ -58,6 +58,7 @@ public class PolicyInspectCommandTests
     public void PrintsWhatTheBundleHolds()
     {
         var (exit, output, error) = Invoke("policy", "inspect", path);
+        TestContext.Out.WriteLine(output);
         Assert.That(exit, Is.Zero, error);
         Assert.That(error, Is.Empty);
         Assert.That(output, Does.Contain("checksum     verified"));

@@ -68,7 +68,7 @@ public static class PolicyInspectCommand
     static string Names(IReadOnlyList<string> names, int shown = 6) =>
         names.Count <= shown ? string.Join(", ", names) : string.Join(", ", names.Take(shown)) + $", … {names[^1]}";
 
-    static string Range(float[] values) => FormattableString.Invariant($"[{values.Min():G4}, {values.Max():G4}]");
+    static string Range(float[] values) => FormattableString.Invariant($"[{values.Min():G5}, {values.Max():G5}]");
 
     static void WriteText(TextWriter o, string path, PolicyBundle b, string computed, float goldenError, bool goldenOk)
     {
