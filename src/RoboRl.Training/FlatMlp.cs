@@ -25,6 +25,8 @@ public sealed class FlatMlp : IDisposable
 {
     readonly Tensor[] weights, biases;
     readonly List<Tensor> gradientViews = [];
+    // Per member and layer: plain views of Parameters (no autograd leaves), for ForwardMemberFrozen.
+    readonly Tensor[][] frozenWeights, frozenBiases;
     Tensor? polyakWeight;
     double polyakTau = double.NaN;
 
@@ -74,6 +76,18 @@ public sealed class FlatMlp : IDisposable
                 offset += weightCount;
                 biases[l] = Leaf(offset, biasCount, biasShape);
                 offset += biasCount;
+            }
+            frozenWeights = new Tensor[ensembleSize][];
+            frozenBiases = new Tensor[ensembleSize][];
+            for (int m = 0; m < ensembleSize; m++)
+            {
+                frozenWeights[m] = new Tensor[layerCount];
+                frozenBiases[m] = new Tensor[layerCount];
+                for (int l = 0; l < layerCount; l++)
+                {
+                    frozenWeights[m][l] = (ensembleSize == 1 ? weights[l] : weights[l][m]).detach().DetachFromDisposeScope();
+                    frozenBiases[m][l] = (ensembleSize == 1 ? biases[l] : biases[l][m].squeeze(0)).detach().DetachFromDisposeScope();
+                }
             }
         }
     }
@@ -135,6 +149,29 @@ public sealed class FlatMlp : IDisposable
             // TorchSharp 0.107's baddbmm binds its arguments out of order (FACTS): batch1.baddbmm(batch2, input)
             // computes input + batch1·batch2. Tested against naive modules in FlatMlpTests.
             h = EnsembleSize == 1 ? addmm(biases[l], h, weights[l], beta: 1, alpha: 1) : h.baddbmm(weights[l], biases[l]);
+            Activation activation = l == LayerCount - 1 ? Output : Hidden;
+            h = activation switch
+            {
+                Activation.Relu => h.relu_(),
+                Activation.Tanh => h.tanh_(),
+                _ => h,
+            };
+        }
+        return h;
+    }
+
+    /// <summary>
+    /// One member's forward, [B, in] → [B, out], through plain views of <see cref="Parameters"/>: gradient flows
+    /// to <paramref name="input"/> but never to this network's parameters. For TD3's actor update, which needs
+    /// only Q1 and must not train the critic: it skips the other members' work entirely.
+    /// </summary>
+    public Tensor ForwardMemberFrozen(Tensor input, int member = 0)
+    {
+        Tensor h = input;
+        Tensor[] w = frozenWeights[member], b = frozenBiases[member];
+        for (int l = 0; l < LayerCount; l++)
+        {
+            h = addmm(b[l], h, w[l], beta: 1, alpha: 1);
             Activation activation = l == LayerCount - 1 ? Output : Hidden;
             h = activation switch
             {
@@ -214,6 +251,7 @@ public sealed class FlatMlp : IDisposable
         foreach (Tensor w in weights) w.Dispose();
         foreach (Tensor b in biases) b.Dispose();
         foreach (Tensor g in gradientViews) g.Dispose();
+        foreach (Tensor t in frozenWeights.SelectMany(x => x).Concat(frozenBiases.SelectMany(x => x))) t.Dispose();
         polyakWeight?.Dispose();
         Parameters.Dispose();
         Gradients.Dispose();

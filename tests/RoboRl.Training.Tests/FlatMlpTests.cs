@@ -108,6 +108,30 @@ public class FlatMlpTests
     }
 
     [Test]
+    public void ForwardMemberFrozenMatchesThatMemberAndTrainsNothing()
+    {
+        using var scope = NewDisposeScope();
+        using var critic = new FlatMlp([5, 8, 8, 1], Activation.Relu, Activation.Identity, 2, seed: 4);
+        Tensor x = randn(6, 5);
+        for (int member = 0; member < 2; member++)
+        {
+            Tensor input = x.clone().requires_grad_(true);
+            critic.ZeroGrad();
+            Tensor q = critic.ForwardMemberFrozen(input, member);
+            Assert.That(MaxDifference(q, critic.Forward(x)[member]), Is.LessThan(1e-6f));
+            q.sum().backward();
+            Assert.That(critic.Gradients.abs().sum().item<float>(), Is.EqualTo(0f), "no parameter gradient");
+
+            Tensor reference = x.clone().requires_grad_(true);
+            NaiveForward(NaiveCopy(critic, member), reference, Activation.Relu, Activation.Identity).sum().backward();
+            Assert.That(MaxDifference(input.grad!, reference.grad!), Is.LessThan(1e-6f), "gradient reaches the input");
+        }
+        // The frozen views follow parameter updates (they share storage).
+        using (no_grad()) critic.Parameters.mul_(2);
+        Assert.That(MaxDifference(critic.ForwardMemberFrozen(x, 1), critic.Forward(x)[1]), Is.LessThan(1e-5f));
+    }
+
+    [Test]
     public void AdamMatchesTorchOptimAdamWithWeightDecay()
     {
         using var scope = NewDisposeScope();
