@@ -18,8 +18,8 @@ public class PolicyEngineBenchmarks
     [Params(Activation.Relu, Activation.Tanh)]
     public Activation Hidden { get; set; }
 
-    [Params(true, false)]
-    public bool Simd { get; set; }
+    [Params(PolicyKernel.Vector256, PolicyKernel.Vector128, PolicyKernel.Scalar)]
+    public PolicyKernel Kernel { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -50,7 +50,7 @@ public class PolicyEngineBenchmarks
             GoldenObservations = new float[146],
             GoldenActions = new float[4],
         };
-        engine = new PolicyEngine(bundle, allowSimd: Simd);
+        engine = new PolicyEngine(bundle, Kernel);
         for (int i = 0; i < observation.Length; i++) observation[i] = (float)(random.NextDouble() * 2 - 1);
     }
 

@@ -37,7 +37,7 @@ public class PolicyInspectCommandTests
         // Golden actions from the engine itself are enough here: the command's job is to report, parity is tested elsewhere.
         float[] golden = Enumerable.Range(0, 2 * 18).Select(_ => (float)random.NextDouble()).ToArray();
         var actions = new float[8];
-        var engine = new PolicyEngine(bundle, allowSimd: false);
+        var engine = new PolicyEngine(bundle, PolicyKernel.Scalar);
         engine.Forward(golden.AsSpan(0, 18), actions.AsSpan(0, 4));
         engine.Forward(golden.AsSpan(18, 18), actions.AsSpan(4, 4));
         bundle.WithGoldenVectors(golden, actions).Write(path);

@@ -21,11 +21,10 @@ public class PolicyParityTests
         TrainingConfigJson: """{"algorithm":"td3"}""",
         GitCommit: "test");
 
-    [TestCase(Activation.Relu, true)]
-    [TestCase(Activation.Relu, false)]
-    [TestCase(Activation.Tanh, true)]
-    [TestCase(Activation.Tanh, false)]
-    public void EngineMatchesTorchSharpOn1000RandomInputs(Activation hidden, bool simd)
+    [Test]
+    public void EngineMatchesTorchSharpOn1000RandomInputs(
+        [Values(Activation.Relu, Activation.Tanh)] Activation hidden,
+        [Values(PolicyKernel.Vector256, PolicyKernel.Vector128, PolicyKernel.Scalar)] PolicyKernel kernel)
     {
         using var actor = new FlatMlp([146, 64, 64, 4], hidden, Activation.Tanh, seed: 17);
         // Scale the weights up so that pre-activations cover tanh's curved range, not just its linear middle.
@@ -37,7 +36,7 @@ public class PolicyParityTests
 
         float[] expected = PolicyExport.TorchForward(actor, mean, std, inputs);
         PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(146), mean, std);
-        var engine = new PolicyEngine(bundle, simd);
+        var engine = new PolicyEngine(bundle, kernel);
         var action = new float[4];
         float worst = 0;
         int saturated = 0;
@@ -69,7 +68,8 @@ public class PolicyParityTests
             PolicyBundle read = PolicyBundle.Read(path);
             Assert.That(read.GoldenCount, Is.EqualTo(16));
             new PolicyEngine(read).SelfCheck(1e-5f);
-            new PolicyEngine(read, allowSimd: false).SelfCheck(1e-5f);
+            new PolicyEngine(read, PolicyKernel.Scalar).SelfCheck(1e-5f);
+            new PolicyEngine(read, PolicyKernel.Vector128).SelfCheck(1e-5f);
             Assert.That(read.Layers[0].Weights, Is.EqualTo(actor.ExportLayers()[0].Weights));
         }
         finally { File.Delete(path); }

@@ -5,24 +5,27 @@ namespace RoboRl.Core.Tests.Policy;
 
 public class PolicyEngineTests
 {
+    static readonly PolicyKernel[] AllKernels = [PolicyKernel.Vector256, PolicyKernel.Vector128, PolicyKernel.Scalar];
+
     static IEnumerable<TestCaseData> Shapes()
     {
-        foreach (bool simd in new[] { true, false })
+        foreach (PolicyKernel kernel in new[] { PolicyKernel.Vector256, PolicyKernel.Vector128, PolicyKernel.Scalar })
         {
-            yield return new TestCaseData(new[] { 146, 64, 64, 4 }, Activation.Relu, simd).SetArgDisplayNames("146-64-64-4 relu", simd ? "simd" : "scalar");
-            yield return new TestCaseData(new[] { 146, 64, 64, 4 }, Activation.Tanh, simd).SetArgDisplayNames("146-64-64-4 tanh", simd ? "simd" : "scalar");
-            // 70 outputs = one 64-block + one single vector; 33 = one 32-block + one single; odd inputs hit every remainder.
-            yield return new TestCaseData(new[] { 13, 70, 33, 5 }, Activation.Relu, simd).SetArgDisplayNames("13-70-33-5 relu", simd ? "simd" : "scalar");
-            yield return new TestCaseData(new[] { 3, 2 }, Activation.Relu, simd).SetArgDisplayNames("3-2 linear-tanh", simd ? "simd" : "scalar");
+            yield return new TestCaseData(new[] { 146, 64, 64, 4 }, Activation.Relu, kernel).SetArgDisplayNames("146-64-64-4 relu", kernel.ToString());
+            yield return new TestCaseData(new[] { 146, 64, 64, 4 }, Activation.Tanh, kernel).SetArgDisplayNames("146-64-64-4 tanh", kernel.ToString());
+            // 70 outputs = one 64-block + one single vector (Vector128: 2 × 32-blocks + one pair); 33 = 32-block + one
+            // more; 13 and 5 inputs hit every remainder of the input splits.
+            yield return new TestCaseData(new[] { 13, 70, 33, 5 }, Activation.Relu, kernel).SetArgDisplayNames("13-70-33-5 relu", kernel.ToString());
+            yield return new TestCaseData(new[] { 3, 2 }, Activation.Relu, kernel).SetArgDisplayNames("3-2 linear-tanh", kernel.ToString());
         }
     }
 
     [TestCaseSource(nameof(Shapes))]
-    public void MatchesADoublePrecisionReference(int[] sizes, Activation hidden, bool simd)
+    public void MatchesADoublePrecisionReference(int[] sizes, Activation hidden, PolicyKernel kernel)
     {
         PolicyBundle bundle = TestBundles.Create(sizes, seed: 11, hidden);
-        var engine = new PolicyEngine(bundle, allowSimd: simd);
-        Assert.That(engine.UsesSimd, Is.EqualTo(simd && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated));
+        var engine = new PolicyEngine(bundle, kernel);
+        Assert.That(engine.Kernel, Is.EqualTo(kernel));
         var random = new Random(5);
         var observation = new float[sizes[0]];
         var action = new float[sizes[^1]];
@@ -43,8 +46,8 @@ public class PolicyEngineTests
     public void SelfCheckPassesOnTheBundlesGoldenVectorsAndFailsOnTamperedOnes()
     {
         PolicyBundle bundle = TestBundles.Create([146, 64, 64, 4]);
-        new PolicyEngine(bundle).SelfCheck();
-        new PolicyEngine(bundle, allowSimd: false).SelfCheck();
+        Assert.That(new PolicyEngine(bundle).Kernel, Is.EqualTo(Vector256.IsHardwareAccelerated ? PolicyKernel.Vector256 : PolicyKernel.Vector128));
+        foreach (PolicyKernel kernel in AllKernels) new PolicyEngine(bundle, kernel).SelfCheck();
 
         float[] tampered = bundle.GoldenActions.ToArray();
         tampered[2] += 1e-3f;
@@ -58,22 +61,23 @@ public class PolicyEngineTests
         double worst = 0;
         for (float x = -12f; x <= 12f; x += 0.00173f)
         {
-            var result = PolicyEngine.Tanh(System.Runtime.Intrinsics.Vector256.Create(x));
-            worst = Math.Max(worst, Math.Abs(result.GetElement(3) - Math.Tanh(x)));
+            worst = Math.Max(worst, Math.Abs(PolicyEngine.Tanh(Vector256.Create(x)).GetElement(3) - Math.Tanh(x)));
+            worst = Math.Max(worst, Math.Abs(PolicyEngine.Tanh(Vector128.Create(x)).GetElement(1) - Math.Tanh(x)));
         }
         Assert.That(worst, Is.LessThan(3e-7));
-        Assert.That(PolicyEngine.Tanh(System.Runtime.Intrinsics.Vector256.Create(-0f)).GetElement(0), Is.EqualTo(0f));
+        Assert.That(PolicyEngine.Tanh(Vector256.Create(-0f)).GetElement(0), Is.EqualTo(0f));
+        Assert.That(PolicyEngine.Tanh(Vector128.Create(0f)).GetElement(0), Is.EqualTo(0f));
     }
 
     [Test]
     public void NaNObservationGivesNaNActionsForTheSupervisorToCatch()
     {
         PolicyBundle bundle = TestBundles.Create([6, 16, 4]);
-        foreach (bool simd in new[] { true, false })
+        foreach (PolicyKernel kernel in AllKernels)
         {
             var action = new float[4];
-            new PolicyEngine(bundle, simd).Forward([0, 0, float.NaN, 0, 0, 0], action);
-            Assert.That(action.All(float.IsNaN), $"simd={simd}: {string.Join(", ", action)}");
+            new PolicyEngine(bundle, kernel).Forward([0, 0, float.NaN, 0, 0, 0], action);
+            Assert.That(action.All(float.IsNaN), $"{kernel}: {string.Join(", ", action)}");
         }
     }
 
@@ -101,9 +105,9 @@ public class PolicyEngineTests
     [Test]
     public void ForwardAllocatesNothing()
     {
-        foreach (bool simd in new[] { true, false })
+        foreach (PolicyKernel kernel in AllKernels)
         {
-            var engine = new PolicyEngine(TestBundles.Create([146, 64, 64, 4], hidden: Activation.Tanh), simd);
+            var engine = new PolicyEngine(TestBundles.Create([146, 64, 64, 4], hidden: Activation.Tanh), kernel);
             var observation = new float[146];
             var action = new float[4];
             for (int n = 0; n < 1000; n++) engine.Forward(observation, action); // warm up: tiering, JIT
@@ -115,7 +119,7 @@ public class PolicyEngineTests
                 engine.ForwardScaled(observation, action);
             }
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.That(allocated, Is.Zero, $"simd={simd}");
+            Assert.That(allocated, Is.Zero, kernel.ToString());
         }
     }
 }
