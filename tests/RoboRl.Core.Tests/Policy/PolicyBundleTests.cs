@@ -118,6 +118,37 @@ public class PolicyBundleTests
     }
 
     [Test]
+    public void AnIndependentPythonReaderAgrees()
+    {
+        // Python's standard library only (no safetensors wheel is served here): the safetensors rules, both
+        // hashes as documented, and the actor recomputed from the raw file against the golden actions.
+        string? python = new[] { "/usr/bin/python3", "/usr/local/bin/python3" }.FirstOrDefault(File.Exists);
+        if (python is null)
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("python3 is missing; tests/prerequisites.txt lists it");
+            Assert.Ignore("python3 not installed");
+        }
+        string path = Path.Combine(directory, "policy.safetensors");
+        TestBundles.Create([14, 16, 8, 4], seed: 5, hidden: Activation.Tanh, goldenCount: 3).Write(path);
+        var start = new System.Diagnostics.ProcessStartInfo(python, [Path.Combine(AppContext.BaseDirectory, "Policy", "read_policy_bundle.py"), path])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd();
+        string error = process.StandardError.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), Is.True, "python3 finished");
+        Assert.That(process.ExitCode, Is.Zero, error);
+        using JsonDocument report = JsonDocument.Parse(output);
+        Assert.That(report.RootElement.GetProperty("content_sha256_ok").GetBoolean(), Is.True);
+        Assert.That(report.RootElement.GetProperty("robot_sha256_ok").GetBoolean(), Is.True);
+        Assert.That(report.RootElement.GetProperty("golden_max_abs_error").GetDouble(), Is.LessThan(1e-5));
+        Assert.That(report.RootElement.GetProperty("observation_names").GetInt32(), Is.EqualTo(14));
+        Assert.That(report.RootElement.GetProperty("tensors").GetArrayLength(), Is.EqualTo(12));
+    }
+
+    [Test]
     public void ContentChecksumIsTheDocumentedHash()
     {
         // Re-derive the checksum from the definition in PolicyBundle.ContentHash's comment, independently.
