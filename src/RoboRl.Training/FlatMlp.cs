@@ -220,21 +220,29 @@ public sealed class FlatMlp : IDisposable
         return copy;
     }
 
-    /// <summary>Member <paramref name="member"/>'s layers as bundle layers (weights transposed to PyTorch's [out, in]).</summary>
-    public IReadOnlyList<DenseLayer> ExportLayers(int member = 0)
+    /// <summary>
+    /// Member <paramref name="member"/>'s layers as bundle layers (weights transposed to PyTorch's [out, in]).
+    /// <paramref name="outputs"/> keeps only the first rows of the last layer and <paramref name="outputActivation"/>
+    /// replaces its activation: SAC's Gaussian head [mean, log σ] with identity output deploys as tanh(mean).
+    /// </summary>
+    public IReadOnlyList<DenseLayer> ExportLayers(int member = 0, int? outputs = null, Activation? outputActivation = null)
     {
         if (member < 0 || member >= EnsembleSize) throw new ArgumentOutOfRangeException(nameof(member));
+        int kept = outputs ?? OutputSize;
+        if (kept < 1 || kept > OutputSize) throw new ArgumentOutOfRangeException(nameof(outputs), kept, $"must be 1 … {OutputSize}");
         var layers = new List<DenseLayer>();
         using var scope = NewDisposeScope();
         using (no_grad())
         {
             for (int l = 0; l < LayerCount; l++)
             {
+                bool last = l == LayerCount - 1;
                 Tensor w = EnsembleSize == 1 ? weights[l] : weights[l][member];
                 Tensor b = EnsembleSize == 1 ? biases[l] : biases[l][member].squeeze(0);
-                float[] outIn = w.t().contiguous().data<float>().ToArray();
-                float[] bias = b.contiguous().data<float>().ToArray();
-                layers.Add(new DenseLayer(Sizes[l], Sizes[l + 1], outIn, bias, l == LayerCount - 1 ? Output : Hidden));
+                int rows = last ? kept : Sizes[l + 1];
+                float[] outIn = w.t().narrow(0, 0, rows).contiguous().data<float>().ToArray();
+                float[] bias = b.narrow(0, 0, rows).contiguous().data<float>().ToArray();
+                layers.Add(new DenseLayer(Sizes[l], rows, outIn, bias, last ? outputActivation ?? Output : Hidden));
             }
         }
         return layers;

@@ -21,6 +21,18 @@ public sealed record PolicyDescription(
     public static (float[] Low, float[] High) RpmScaling(int motors, float rpmMax) => (new float[motors], Enumerable.Repeat(rpmMax, motors).ToArray());
 }
 
+/// <summary>How the deployed action comes out of the trained actor's last layer.</summary>
+/// <param name="Outputs">How many of the last layer's outputs are actions (the first ones).</param>
+/// <param name="Activation">Applied to those outputs' pre-activations.</param>
+public sealed record ActorHead(int Outputs, Activation Activation)
+{
+    /// <summary>TD3/DDPG: the network ends in tanh already; every output is an action.</summary>
+    public static ActorHead AsTrained(FlatMlp actor) => new(actor.OutputSize, actor.Output);
+
+    /// <summary>SAC: the network outputs [mean, log σ] (identity); the deterministic action is tanh(mean).</summary>
+    public static ActorHead SquashedGaussianMean(int actions) => new(actions, Activation.Tanh);
+}
+
 /// <summary>Turns a trained actor into a <see cref="PolicyBundle"/>.</summary>
 public static class PolicyExport
 {
@@ -28,16 +40,18 @@ public static class PolicyExport
     /// Builds the bundle for member 0 of <paramref name="actor"/>. Golden actions are computed here by the
     /// TorchSharp forward in float32 — the reference every other runtime (C# engine, firmware) must match —
     /// from <paramref name="goldenObservations"/> (raw, row-major [k, obs]; real observations from the replay
-    /// buffer exercise realistic ranges).
+    /// buffer exercise realistic ranges). <paramref name="head"/> defaults to <see cref="ActorHead.AsTrained"/>.
     /// </summary>
-    public static PolicyBundle Export(FlatMlp actor, PolicyDescription description, float[] observationMean, float[] observationStd, float[] goldenObservations)
+    public static PolicyBundle Export(FlatMlp actor, PolicyDescription description, float[] observationMean, float[] observationStd,
+        float[] goldenObservations, ActorHead? head = null)
     {
+        head ??= ActorHead.AsTrained(actor);
         int obs = actor.InputSize;
         if (description.ObservationNames.Count != obs) throw new ArgumentException($"{description.ObservationNames.Count} observation names for a network with {obs} inputs");
         if (goldenObservations.Length == 0 || goldenObservations.Length % obs != 0) throw new ArgumentException($"golden observations must be k × {obs} values");
         var bundle = new PolicyBundle
         {
-            Layers = actor.ExportLayers(),
+            Layers = actor.ExportLayers(outputs: head.Outputs, outputActivation: head.Activation),
             ObservationNames = description.ObservationNames,
             ActionNames = description.ActionNames,
             ObservationMean = observationMean.ToArray(),
@@ -51,14 +65,15 @@ public static class PolicyExport
             TrainingConfigJson = description.TrainingConfigJson,
             GitCommit = description.GitCommit,
             GoldenObservations = goldenObservations.ToArray(),
-            GoldenActions = TorchForward(actor, observationMean, observationStd, goldenObservations),
+            GoldenActions = TorchForward(actor, observationMean, observationStd, goldenObservations, head),
         };
         bundle.Validate("export");
         return bundle;
     }
 
     /// <summary>Export with <paramref name="goldenCount"/> golden observations drawn from N(mean, std²).</summary>
-    public static PolicyBundle Export(FlatMlp actor, PolicyDescription description, float[] observationMean, float[] observationStd, int goldenCount = 8, int seed = 0)
+    public static PolicyBundle Export(FlatMlp actor, PolicyDescription description, float[] observationMean, float[] observationStd,
+        int goldenCount = 8, int seed = 0, ActorHead? head = null)
     {
         var random = new Random(seed);
         var golden = new float[goldenCount * actor.InputSize];
@@ -68,12 +83,15 @@ public static class PolicyExport
             double normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
             golden[i] = (float)(observationMean[j] + observationStd[j] * normal);
         }
-        return Export(actor, description, observationMean, observationStd, golden);
+        return Export(actor, description, observationMean, observationStd, golden, head);
     }
 
-    /// <summary>actor((obs − mean) / std) in TorchSharp, float32, row-major [k, act].</summary>
-    public static float[] TorchForward(FlatMlp actor, float[] observationMean, float[] observationStd, float[] observations)
+    /// <summary>The deployed action, head(actor((obs − mean) / std)), in TorchSharp float32, row-major [k, act].</summary>
+    public static float[] TorchForward(FlatMlp actor, float[] observationMean, float[] observationStd, float[] observations, ActorHead? head = null)
     {
+        head ??= ActorHead.AsTrained(actor);
+        if (head.Activation != actor.Output && actor.Output != Activation.Identity)
+            throw new ArgumentException($"a {head.Activation} head needs an actor with identity output, not {actor.Output}");
         using var scope = NewDisposeScope();
         using (no_grad())
         {
@@ -81,6 +99,14 @@ public static class PolicyExport
             Tensor normalised = (x - tensor(observationMean)) / tensor(observationStd);
             Tensor output = actor.Forward(normalised);
             if (actor.EnsembleSize > 1) output = output[0];
+            output = output.narrow(1, 0, head.Outputs);
+            if (head.Activation != actor.Output)
+                output = head.Activation switch
+                {
+                    Activation.Tanh => output.tanh(),
+                    Activation.Relu => output.relu(),
+                    _ => output,
+                };
             return output.contiguous().data<float>().ToArray();
         }
     }

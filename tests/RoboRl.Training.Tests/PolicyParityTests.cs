@@ -76,6 +76,28 @@ public class PolicyParityTests
     }
 
     [Test]
+    public void SacGaussianHeadDeploysAsTanhOfTheMean()
+    {
+        // SAC's actor outputs [mean (4), log σ (4)] with identity output; the deployed action is tanh(mean).
+        using var actor = new FlatMlp([146, 64, 64, 8], Activation.Relu, Activation.Identity, seed: 29);
+        using (no_grad()) actor.Parameters.mul_(2);
+        float[] mean = new float[146];
+        float[] std = Enumerable.Repeat(1f, 146).ToArray();
+        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(146), mean, std, goldenCount: 32, seed: 2,
+            head: ActorHead.SquashedGaussianMean(4));
+        Assert.That(bundle.Layers[^1].OutputSize, Is.EqualTo(4));
+        Assert.That(bundle.Layers[^1].Activation, Is.EqualTo(Activation.Tanh));
+
+        float[] raw;
+        using (no_grad()) raw = actor.Forward(tensor(bundle.GoldenObservations).view(-1, 146)).contiguous().data<float>().ToArray();
+        for (int k = 0; k < 32; k++)
+            for (int j = 0; j < 4; j++)
+                Assert.That(bundle.GoldenActions[k * 4 + j], Is.EqualTo(MathF.Tanh(raw[k * 8 + j])).Within(1e-6f), "golden = tanh(mean), never log σ");
+        new PolicyEngine(bundle).SelfCheck(1e-5f);
+        new PolicyEngine(bundle, PolicyKernel.Scalar).SelfCheck(1e-5f);
+    }
+
+    [Test]
     public void ExportOfAnEnsembleMemberMatchesThatMember()
     {
         using var critics = new FlatMlp([6, 8, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: 3);

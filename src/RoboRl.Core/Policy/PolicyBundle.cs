@@ -242,6 +242,28 @@ public sealed class PolicyBundle
                 $"the policy was trained for robot {RobotConfigSha256}, the hash given is {robotSha256}");
     }
 
+    /// <summary>
+    /// Throws <see cref="PolicyMismatchException"/> unless the runtime builds the same observation (names in the
+    /// same order), expects the same actions, and runs at the same control rate with the same action history.
+    /// </summary>
+    public void CheckCompatibleSpecs(IReadOnlyList<string> observationNames, IReadOnlyList<string> actionNames, double controlRateHz, int actionHistoryLength)
+    {
+        static void Names(string field, IReadOnlyList<string> trained, IReadOnlyList<string> given)
+        {
+            for (int i = 0; i < Math.Min(trained.Count, given.Count); i++)
+                if (trained[i] != given[i])
+                    throw new PolicyMismatchException("runtime specs", field, $"element {i} is '{trained[i]}' in the policy, '{given[i]}' in the runtime");
+            if (trained.Count != given.Count)
+                throw new PolicyMismatchException("runtime specs", field, $"the policy has {trained.Count} elements, the runtime {given.Count}");
+        }
+        Names(KeyObservationNames, ObservationNames, observationNames);
+        Names(KeyActionNames, ActionNames, actionNames);
+        if (controlRateHz != ControlRateHz)
+            throw new PolicyMismatchException("runtime specs", KeyControlRateHz, $"the policy was trained at {ControlRateHz} Hz, the runtime runs at {controlRateHz} Hz");
+        if (actionHistoryLength != ActionHistoryLength)
+            throw new PolicyMismatchException("runtime specs", KeyActionHistoryLength, $"the policy expects {ActionHistoryLength} past actions, the runtime keeps {actionHistoryLength}");
+    }
+
     static void JsonDifferences(JsonElement trained, JsonElement offered, string path, List<string> differences)
     {
         if (trained.ValueKind == JsonValueKind.Object && offered.ValueKind == JsonValueKind.Object)

@@ -82,6 +82,9 @@ public sealed class PolicyEngine
     public int ObservationSize { get; }
     public int ActionSize { get; }
 
+    /// <summary>The bundle this engine runs.</summary>
+    public PolicyBundle Bundle => bundle;
+
     /// <summary>The kernel that runs (never <see cref="PolicyKernel.Auto"/>).</summary>
     public PolicyKernel Kernel { get; }
 

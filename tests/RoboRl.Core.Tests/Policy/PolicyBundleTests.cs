@@ -207,6 +207,25 @@ public class PolicyBundleTests
     }
 
     [Test]
+    public void CheckCompatibleSpecsNamesTheFirstDifference()
+    {
+        PolicyBundle bundle = TestBundles.Create([5, 8, 4]);
+        string[] observations = [.. bundle.ObservationNames];
+        string[] actions = [.. bundle.ActionNames];
+        bundle.CheckCompatibleSpecs(observations, actions, 100, 32);
+
+        string[] swapped = [.. observations];
+        (swapped[1], swapped[2]) = (swapped[2], swapped[1]);
+        var error = Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(swapped, actions, 100, 32))!;
+        Assert.That(error.Field, Is.EqualTo("observation.names"));
+        Assert.That(error.Message, Does.Contain("element 1 is 'obs_1' in the policy, 'obs_2' in the runtime"));
+        Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations[..4], actions, 100, 32))!.Field, Is.EqualTo("observation.names"));
+        Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations, actions[..3], 100, 32))!.Field, Is.EqualTo("action.names"));
+        Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations, actions, 500, 32))!.Field, Is.EqualTo("control_rate_hz"));
+        Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations, actions, 100, 8))!.Field, Is.EqualTo("action_history_length"));
+    }
+
+    [Test]
     public void ScaleActionMapsMinusOneToZeroAndOneToRpmMax()
     {
         PolicyBundle bundle = TestBundles.Create([5, 8, 4]);
