@@ -20,6 +20,10 @@ namespace RoboRl.Training;
 /// with E = 1 the views are [in, out] and [out]). Weights are stored input-major so the forward is
 /// bias + x·W with no transpose (addmm, or baddbmm over the ensemble); the export transposes to PyTorch's
 /// [out, in]. Initialisation is nn.Linear's default: weight and bias ~ U(−1/√in, 1/√in).
+///
+/// Order within an update: the optimizer changes <see cref="Parameters"/> in place, which bumps autograd's
+/// version counter of every layer view, so call backward on a graph before stepping the optimizer of any
+/// network that graph used (critic: loss → backward → step; then the actor's loss on the updated critic).
 /// </summary>
 public sealed class FlatMlp : IDisposable
 {
@@ -124,7 +128,8 @@ public sealed class FlatMlp : IDisposable
 
     /// <summary>
     /// Whether backward computes gradients for this network. Switch off for networks that only pass gradients
-    /// through (the critic during TD3's actor update): saves their weight-gradient matmuls.
+    /// through with <see cref="Forward"/> (e.g. both critics in SAC's actor update): saves their weight-gradient
+    /// matmuls. For a single member, <see cref="ForwardMemberFrozen"/> does this without toggling.
     /// </summary>
     public bool RequiresGrad
     {

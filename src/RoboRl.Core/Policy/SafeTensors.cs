@@ -283,5 +283,4 @@ public static class SafeTensors
         return values;
     }
 
-    internal static string Utf8(byte[] bytes) => Encoding.UTF8.GetString(bytes);
 }
