@@ -17,7 +17,7 @@ public sealed record PolicyDescription(
     string TrainingConfigJson,
     string GitCommit)
 {
-    /// <summary>Quadrotor motors: rpm = (a + 1) / 2 · rpmMax for each of <paramref name="actionNames"/>.</summary>
+    /// <summary>Quadrotor motors: low 0, high rpmMax, so rpm = (a + 1) / 2 · rpmMax for each of <paramref name="motors"/> actions.</summary>
     public static (float[] Low, float[] High) RpmScaling(int motors, float rpmMax) => (new float[motors], Enumerable.Repeat(rpmMax, motors).ToArray());
 }
 
