@@ -14,6 +14,7 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchSimCommand.Create());
         root.Subcommands.Add(bench);
         root.Subcommands.Add(Commands.LogCommands.Create());
+        root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         return root;
     }
 }

@@ -1,0 +1,78 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RoboRl.Training;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba 2015) on one flat parameter buffer, step for step the same arithmetic as
+/// torch.optim.Adam's single-tensor path with L2 weight decay (grad += wd·θ before the moments, not AdamW):
+/// <code>
+///   g ← g + wd·θ;  m ← lerp(m, g, 1 − β1);  v ← β2·v + (1 − β2)·g²
+///   θ ← θ − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
+/// </code>
+/// Eight whole-buffer ops per step, whatever the network's depth. Weight decay is added into
+/// <see cref="FlatMlp.Gradients"/> in place (it is zeroed before the next backward anyway).
+/// </summary>
+public sealed class FlatAdam : IDisposable
+{
+    readonly Tensor parameters, gradients, firstMoment, secondMoment, oneMinusBeta1;
+
+    public FlatAdam(FlatMlp network, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
+        : this(network.Parameters, network.Gradients, learningRate, beta1, beta2, epsilon, weightDecay) { }
+
+    /// <summary>Adam over any flat parameter tensor and its flat gradient tensor (same shape).</summary>
+    public FlatAdam(Tensor parameters, Tensor gradients, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
+    {
+        if (!parameters.shape.SequenceEqual(gradients.shape)) throw new ArgumentException("parameters and gradients differ in shape");
+        if (!(learningRate > 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "must be > 0");
+        if (beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "must be in [0, 1)");
+        if (beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "must be in [0, 1)");
+        if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "must be ≥ 0");
+        this.parameters = parameters;
+        this.gradients = gradients;
+        LearningRate = learningRate;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        using (no_grad())
+        {
+            firstMoment = zeros_like(parameters).DetachFromDisposeScope();
+            secondMoment = zeros_like(parameters).DetachFromDisposeScope();
+            oneMinusBeta1 = tensor((float)(1 - beta1)).DetachFromDisposeScope();
+        }
+    }
+
+    public double LearningRate { get; set; }
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Epsilon { get; }
+    public double WeightDecay { get; }
+
+    /// <summary>Steps taken so far (t in the bias corrections).</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>One Adam step from the current gradients.</summary>
+    public void Step()
+    {
+        StepCount++;
+        double biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
+        double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount));
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            if (WeightDecay != 0) gradients.add_(parameters, alpha: WeightDecay);
+            firstMoment.lerp_(gradients, oneMinusBeta1);
+            secondMoment.mul_(Beta2).addcmul_(gradients, gradients, value: 1 - Beta2);
+            Tensor denominator = secondMoment.sqrt().div_(biasCorrection2Sqrt).add_(Epsilon);
+            parameters.addcdiv_(firstMoment, denominator, value: -LearningRate / biasCorrection1);
+        }
+    }
+
+    public void Dispose()
+    {
+        firstMoment.Dispose();
+        secondMoment.Dispose();
+        oneMinusBeta1.Dispose();
+    }
+}
