@@ -19,13 +19,13 @@ public sealed class FrameEncoder
     /// <summary>Sequence number of the last frame encoded.</summary>
     public ushort LastSequence => unchecked((ushort)(NextSequence - 1));
 
-    public ReadOnlySpan<byte> Encode(in HeartbeatMessage m) => Frame(MessageType.Heartbeat, Payloads.Write(m, _payload));
-    public ReadOnlySpan<byte> Encode(in StateMessage m) => Frame(MessageType.State, Payloads.Write(m, _payload));
-    public ReadOnlySpan<byte> Encode(in ActuatorCommand m) => Frame(MessageType.ActuatorCommand, Payloads.Write(m, _payload));
-    public ReadOnlySpan<byte> Encode(in ActionMessage m) => Frame(MessageType.Action, Payloads.Write(m, _payload));
-    public ReadOnlySpan<byte> Encode(in ParamSetMessage m) => Frame(MessageType.ParamSet, Payloads.Write(m, _payload));
-    public ReadOnlySpan<byte> Encode(in ParamAckMessage m) => Frame(MessageType.ParamAck, Payloads.Write(m, _payload));
-    public ReadOnlySpan<byte> Encode(in StatusMessage m) => Frame(MessageType.Status, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in HeartbeatMessage m) => Frame(MessageType.Heartbeat, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in StateMessage m) => Frame(MessageType.State, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in ActuatorCommand m) => Frame(MessageType.ActuatorCommand, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in ActionMessage m) => Frame(MessageType.Action, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in ParamSetMessage m) => Frame(MessageType.ParamSet, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in ParamAckMessage m) => Frame(MessageType.ParamAck, Payloads.Write(m, _payload));
+    public ReadOnlySpan<byte> Encode(scoped in StatusMessage m) => Frame(MessageType.Status, Payloads.Write(m, _payload));
     public ReadOnlySpan<byte> EncodeObservation(ReadOnlySpan<float> observation) =>
         Frame(MessageType.Observation, Payloads.WriteObservation(observation, _payload));
 
