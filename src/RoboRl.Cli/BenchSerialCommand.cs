@@ -18,14 +18,17 @@ public static class BenchSerialCommand
             Description = "pty: the pty's file descriptor (poll + read); serialport: System.IO.Ports",
             DefaultValueFactory = _ => SerialTransportKind.Pty,
         };
+        var port = new Option<string?>("--port") { Description = "Bench an existing device that answers OBSERVATION with ACTION (e.g. firmware-bridge's link_responder, the emulated MCU) instead of a socat pair" };
+        var baud = new Option<int>("--baud") { Description = "Baud rate for --transport serialport", DefaultValueFactory = _ => 921600 };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object" };
         var command = new Command("serial", "Serial link round trips (OBSERVATION -> ACTION) over a socat pty pair: rtt p50/p99, lost frames")
         {
-            seconds, rate, obsSize, transport, json,
+            seconds, rate, obsSize, transport, port, baud, json,
         };
         command.SetAction(parse =>
         {
-            var options = new SerialBenchOptions(parse.GetValue(seconds), parse.GetValue(rate), parse.GetValue(obsSize), parse.GetValue(transport));
+            var options = new SerialBenchOptions(parse.GetValue(seconds), parse.GetValue(rate), parse.GetValue(obsSize), parse.GetValue(transport),
+                parse.GetValue(baud), parse.GetValue(port));
             if (options.Seconds <= 0 || options.RateHz is < 1 or > 100_000 || options.ObservationSize is < 1 or > LinkProtocol.MaxObservation)
             {
                 Console.Error.WriteLine("bench serial: --seconds must be > 0, --rate 1..100000, --obs-size 1..255");

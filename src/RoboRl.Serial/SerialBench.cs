@@ -6,8 +6,10 @@ namespace RoboRl.Serial;
 public enum SerialTransportKind { Pty, SerialPort }
 
 /// <summary>Settings of <see cref="SerialBench"/>.</summary>
+/// <param name="Port">An existing device that answers OBSERVATION with ACTION (the C link_responder, the emulated
+/// MCU, a real board); null: a socat pty pair with an in-process responder.</param>
 public sealed record SerialBenchOptions(double Seconds = 5, int RateHz = 1000, int ObservationSize = 18,
-    SerialTransportKind Transport = SerialTransportKind.Pty, int BaudRate = 921600);
+    SerialTransportKind Transport = SerialTransportKind.Pty, int BaudRate = 921600, string? Port = null);
 
 /// <summary>What a bench run measured. Lost = observations without an ACTION reply + gaps either side saw.</summary>
 public sealed record SerialBenchResult(
@@ -17,13 +19,14 @@ public sealed record SerialBenchResult(
 /// <summary>
 /// The link's round trip over a socat pty pair: a host link streams OBSERVATION frames at a fixed
 /// rate; an in-process responder on the other pty (standing in for the MCU) answers each with an
-/// ACTION echoing its sequence. Used by `roborl bench serial` and by the streaming test.
+/// ACTION echoing its sequence. Used by `roborl bench serial` and by the streaming test. With
+/// <see cref="SerialBenchOptions.Port"/> the host talks to that device instead.
 /// </summary>
 public static class SerialBench
 {
     public static SerialBenchResult Run(SerialBenchOptions o, IProgress<double>? progress = null)
     {
-        using var pair = SocatPtyPair.Start();
+        using var pair = o.Port is null ? SocatPtyPair.Start() : null;
         // Each observation's send time, indexed by its sequence; the reply looks it up.
         var sentAt = new long[65536];
         var rtts = new List<double>(capacity: (int)(o.Seconds * o.RateHz) + 16);
@@ -35,12 +38,12 @@ public static class SerialBench
             ? SerialLink.OpenPty(path, handler)
             : SerialLink.OpenSerialPort(path, o.BaudRate, handler);
 
-        using var mcu = responder = Open(pair.PathB, frame =>
+        using var mcu = responder = pair is null ? null : Open(pair.PathB, frame =>
         {
             if (frame.Type != MessageType.Observation) return;
             responder!.Send(new ActionMessage(frame.Sequence, 0, new Vector4(0.1f, 0.2f, 0.3f, 0.4f)));
         });
-        using var host = Open(pair.PathA, frame =>
+        using var host = Open(pair?.PathA ?? o.Port!, frame =>
         {
             if (frame.Type != MessageType.Action) return;
             long now = Stopwatch.GetTimestamp();
@@ -91,11 +94,11 @@ public static class SerialBench
         Array.Sort(sorted);
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
         var hc = host.Counters;
-        var mc = mcu.Counters;
+        var mc = mcu?.Counters ?? default;
         return new SerialBenchResult(o.Transport, elapsed, o.RateHz, sent, received,
             LostFrames: sent - received + hc.Lost + mc.Lost,
             RejectedFrames: hc.Rejected + mc.Rejected,
             RttP50Ms: P(0.5), RttP99Ms: P(0.99), RttMaxMs: sorted.Length == 0 ? double.NaN : sorted[^1],
-            AchievedRateHz: sent / elapsed, Fault: host.FaultReason ?? mcu.FaultReason);
+            AchievedRateHz: sent / elapsed, Fault: host.FaultReason ?? mcu?.FaultReason);
     }
 }
