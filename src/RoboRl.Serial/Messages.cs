@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace RoboRl.Serial;
 
@@ -62,8 +63,8 @@ public static class Payloads
                 $"an OBSERVATION carries 1..{LinkProtocol.MaxObservation} floats");
         BinaryPrimitives.WriteUInt16LittleEndian(p, (ushort)observation.Length);
         BinaryPrimitives.WriteUInt16LittleEndian(p[2..], 0);
-        for (int i = 0; i < observation.Length; i++)
-            BinaryPrimitives.WriteSingleLittleEndian(p[(4 + 4 * i)..], observation[i]);
+        if (BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(observation).CopyTo(p[4..]);
+        else for (int i = 0; i < observation.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(p[(4 + 4 * i)..], observation[i]);
         return LinkProtocol.ObservationSize(observation.Length);
     }
 
@@ -134,7 +135,8 @@ public static class Payloads
             throw new ArgumentException($"OBSERVATION payload of {p.Length} bytes does not match its count {count}", nameof(p));
         if (destination.Length < count)
             throw new ArgumentException($"destination holds {destination.Length} floats, the observation has {count}", nameof(destination));
-        for (int i = 0; i < count; i++) destination[i] = F(p, 4 + 4 * i);
+        if (BitConverter.IsLittleEndian) p.Slice(4, 4 * count).CopyTo(MemoryMarshal.AsBytes(destination));
+        else for (int i = 0; i < count; i++) destination[i] = F(p, 4 + 4 * i);
         return count;
     }
 
