@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(bench);
         root.Subcommands.Add(Commands.LogCommands.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
+        bench.Subcommands.Add(BenchSerialCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,11 @@
+# CTest driver: seed the corpus from the golden vectors, then run the libFuzzer target for a CI-sized budget.
+file(REMOVE_RECURSE ${CORPUS})
+file(MAKE_DIRECTORY ${CORPUS})
+execute_process(COMMAND ${MAKE_CORPUS} ${VECTORS} ${CORPUS} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_corpus failed (exit ${rc})")
+endif()
+execute_process(COMMAND ${FUZZER} -runs=${RUNS} -max_len=4096 -seed=1 ${CORPUS} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fuzz_link_decoder failed (exit ${rc})")
+endif()
