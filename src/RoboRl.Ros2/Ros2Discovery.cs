@@ -80,6 +80,10 @@ public sealed class Ros2Discovery : IDisposable
             .Set("node_entities_info_seq", new[] { nodeInfo });
     }
 
+    /// <summary>A subscription to <c>ros_discovery_info</c> with rmw's QoS: how graph tools see every node on the domain.</summary>
+    public static DynamicSubscription CreateDiscoverySubscription(Ros2Node node, MsgDefinition participantEntitiesInfo, Action<DynamicMessage> callback) =>
+        new(node, DdsTopicName, "/" + DdsTopicName, participantEntitiesInfo, QosProfile.DiscoveryInfo, callback);
+
     internal void Publish()
     {
         lock (_gate) _publisher.Publish(BuildInfo());

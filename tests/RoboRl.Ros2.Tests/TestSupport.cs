@@ -74,3 +74,57 @@ public static class Env
     public static void AssertSame(DynamicMessage expected, DynamicMessage actual, string what) =>
         Assert.That(actual.ToJson().ToJsonString(), Is.EqualTo(expected.ToJson().ToJsonString()), what);
 }
+
+/// <summary>Runs tests/verifiers/mcap-verify.mjs (Foxglove's @mcap/core + rosmsg2-serialization) on a file.</summary>
+public static class McapVerifier
+{
+    private static readonly object InstallGate = new();
+
+    public static JsonObject Verify(string mcapPath)
+    {
+        string verifiers = Path.Combine(Env.RepoRoot(), "tests", "verifiers");
+        if (Env.Which("node") is null) Env.Missing("node is not on PATH");
+        lock (InstallGate)
+        {
+            if (!Directory.Exists(Path.Combine(verifiers, "node_modules", "@mcap", "core")))
+            {
+                if (Env.Which("npm") is null) Env.Missing("npm is not on PATH and tests/verifiers/node_modules is missing");
+                var (rc, _, err) = Env.Run("npm", ["install", "--no-audit", "--no-fund", "--silent"], verifiers, TimeSpan.FromMinutes(5));
+                if (rc != 0) Env.Missing($"npm install in tests/verifiers failed: {err}");
+            }
+        }
+        var (code, stdout, stderr) = Env.Run("node", ["mcap-verify.mjs", mcapPath], verifiers, TimeSpan.FromMinutes(3));
+        Assert.That(code, Is.EqualTo(0), $"mcap-verify.mjs failed on {mcapPath}:\n{stderr}");
+        return JsonNode.Parse(stdout)!.AsObject();
+    }
+
+    /// <summary>Node prints 64-bit integers as strings and float32 values as their exact double.</summary>
+    public static void AssertEquivalent(JsonNode expected, JsonNode actual, string path)
+    {
+        switch (expected)
+        {
+            case JsonObject eo:
+                var ao = actual.AsObject();
+                Assert.That(ao.Select(kv => kv.Key).OrderBy(k => k), Is.EqualTo(eo.Select(kv => kv.Key).OrderBy(k => k)), path + " keys");
+                foreach (var (k, v) in eo) AssertEquivalent(v!, ao[k]!, $"{path}.{k}");
+                break;
+            case JsonArray ea:
+                var aa = actual.AsArray();
+                Assert.That(aa.Count, Is.EqualTo(ea.Count), path + " length");
+                for (int i = 0; i < ea.Count; i++) AssertEquivalent(ea[i]!, aa[i]!, $"{path}[{i}]");
+                break;
+            default:
+                var ev = expected.AsValue();
+                var av = actual.AsValue();
+                if (ev.GetValueKind() == System.Text.Json.JsonValueKind.Number)
+                {
+                    if (av.GetValueKind() == System.Text.Json.JsonValueKind.String)
+                        Assert.That(av.GetValue<string>(), Is.EqualTo(ev.ToJsonString()), path);
+                    else
+                        Assert.That(av.GetValue<double>(), Is.EqualTo(ev.GetValue<double>()), path);
+                }
+                else Assert.That(av.ToJsonString(), Is.EqualTo(ev.ToJsonString()), path);
+                break;
+        }
+    }
+}
