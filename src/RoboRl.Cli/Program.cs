@@ -12,6 +12,7 @@ public static class Program
         var root = new RootCommand("RoboRl: train robot policies in a fast simulator and fly them on real hardware.");
         var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
         root.Subcommands.Add(bench);
+        bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());
         root.Subcommands.Add(Commands.LogCommands.Create());
         return root;
     }

@@ -148,3 +148,19 @@ public class NodeTests
         try { Directory.Delete(dir, true); } catch (IOException) { }
     }
 }
+
+public class BenchmarkTests
+{
+    [OneTimeSetUp]
+    public void Setup() => Env.RequireLibddsc();
+
+    [Test]
+    public void RoundTripBenchmarkGetsEveryEchoBack()
+    {
+        var r = Ros2Benchmark.RoundTrips(100, Env.DomainId, pongProcess: null, warmup: 10);
+        Assert.That(r.Lost, Is.Zero);
+        Assert.That(r.Messages, Is.EqualTo(100));
+        Assert.That(r.RttP50Us, Is.GreaterThan(0));
+        Assert.That(r.RttP99Us, Is.GreaterThanOrEqualTo(r.RttP50Us));
+    }
+}
