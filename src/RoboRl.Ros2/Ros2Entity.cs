@@ -85,7 +85,11 @@ public abstract unsafe class Ros2Entity : IDisposable
         }
         finally { Dds.dds_delete_qos(qos); }
         Guid = Ros2Node.GetGuid(Handle);
+        OnCreated();
     }
+
+    private protected virtual void OnCreated() { }
+    private protected virtual void OnDeleting() { }
 
     /// <summary>Endpoints on the other side currently matched.</summary>
     public int MatchedCount
@@ -135,6 +139,7 @@ public abstract unsafe class Ros2Entity : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        OnDeleting();
         if (Handle > 0) Dds.dds_delete(Handle); // returns after any listener call in progress has finished
         if (_listener != IntPtr.Zero) Dds.dds_delete_listener(_listener);
         if (_self.IsAllocated) _self.Free();

@@ -34,6 +34,7 @@ public sealed unsafe class Ros2Node : IDisposable
         if (DomainId is < 0 or > 232) throw new ArgumentException($"domain id {DomainId}: expected 0..232");
 
         Dds.EnsureLoaded();
+        DdsLog.Install();
         ConfigureDomain(DomainId, Options.CycloneConfigXml);
 
         // rmw_cyclonedds puts "enclave=<enclave>;" into the participant's user data (the ROS 2 security enclave).

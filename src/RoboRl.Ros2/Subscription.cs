@@ -38,7 +38,10 @@ public abstract unsafe class Ros2Subscription : Ros2Entity
     public override bool IsPublisher => false;
     /// <summary>Payloads decoded and delivered.</summary>
     public long ReceivedCount => Interlocked.Read(ref _received);
-    /// <summary>Payloads dropped because they did not decode as the topic's type.</summary>
+    /// <summary>
+    /// Payloads dropped because they did not decode as the topic's type: wrong lengths or counts (rejected inside Cyclone
+    /// DDS, seen through its log) and payloads Cyclone accepts but ROS 2 cannot read (e.g. XCDR2 encoding).
+    /// </summary>
     public long MalformedCount => Interlocked.Read(ref _malformed);
     /// <summary>The decoder's message for the last malformed payload.</summary>
     public string? LastMalformedReason { get; private set; }
@@ -66,6 +69,12 @@ public abstract unsafe class Ros2Subscription : Ros2Entity
         }
         return delivered;
     }
+
+    /// <summary>Called by <see cref="Native.DdsLog"/> when Cyclone dropped a payload on this topic that did not fit the type.</summary>
+    internal void DroppedByDds(string reason) => Malformed(reason);
+
+    private protected override void OnCreated() => Native.DdsLog.Register(DdsTopic, this);
+    private protected override void OnDeleting() => Native.DdsLog.Unregister(DdsTopic, this);
 
     private void Malformed(string reason)
     {
@@ -110,6 +119,7 @@ public abstract unsafe class Ros2Subscription : Ros2Entity
 public sealed class Subscription<T> : Ros2Subscription where T : struct, ICdrMessage<T>
 {
     private readonly MessageHandler<T>? _callback;
+    private readonly object _pollGate = new();
     private T _taken;
 
     internal Subscription(Ros2Node node, string topic, MsgDefinition type, QosProfile qos, MessageHandler<T>? callback)
@@ -122,7 +132,8 @@ public sealed class Subscription<T> : Ros2Subscription where T : struct, ICdrMes
     /// <summary>Takes the oldest waiting message (malformed ones are skipped and counted).</summary>
     public bool TryTake(out T message)
     {
-        lock (this)
+        if (_callback is not null) throw new InvalidOperationException($"{Topic}: this subscription delivers to its callback; TryTake is for subscriptions created without one");
+        lock (_pollGate)
         {
             bool got = Drain(1) == 1;
             message = got ? _taken : default;
@@ -144,6 +155,7 @@ public sealed class Subscription<T> : Ros2Subscription where T : struct, ICdrMes
 public sealed class DynamicSubscription : Ros2Subscription
 {
     private readonly Action<DynamicMessage>? _callback;
+    private readonly object _pollGate = new();
     private DynamicMessage? _taken;
 
     internal DynamicSubscription(Ros2Node node, string topic, MsgDefinition type, QosProfile qos, Action<DynamicMessage>? callback)
@@ -162,7 +174,8 @@ public sealed class DynamicSubscription : Ros2Subscription
 
     public bool TryTake(out DynamicMessage message)
     {
-        lock (this)
+        if (_callback is not null) throw new InvalidOperationException($"{Topic}: this subscription delivers to its callback; TryTake is for subscriptions created without one");
+        lock (_pollGate)
         {
             bool got = Drain(1) == 1;
             message = got ? _taken! : null!;
@@ -188,6 +201,7 @@ public sealed class DynamicSubscription : Ros2Subscription
 public sealed class RawSubscription : Ros2Subscription
 {
     private RawMessageHandler? _handler;
+    private readonly object _pollGate = new();
     private readonly Types.CSample _validator;
 
     internal RawSubscription(Ros2Node node, string topic, MsgDefinition type, QosProfile qos, RawMessageHandler? callback)
@@ -201,7 +215,7 @@ public sealed class RawSubscription : Ros2Subscription
     /// <summary>Takes up to <paramref name="max"/> waiting payloads into <paramref name="handler"/> (poll mode).</summary>
     public int Take(RawMessageHandler handler, int max = int.MaxValue)
     {
-        lock (this)
+        lock (_pollGate)
         {
             var saved = _handler;
             _handler = handler;

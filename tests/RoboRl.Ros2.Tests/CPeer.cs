@@ -44,14 +44,74 @@ public sealed class CPeer
         }
     }
 
-    public Process Start(params string[] args)
+    private static string? _impostor;
+
+    /// <summary>
+    /// A C writer that declares <c>sensor_msgs::msg::dds_::Joy_</c> with a different body: header fields, then a
+    /// sequence count of 1000 axes followed by a single float (and no buttons). Its payloads have the right type name and
+    /// the wrong lengths. Usage: <c>impostor DDS_TOPIC</c>; prints "matched N" then "wrote 3".
+    /// </summary>
+    public static string BuildImpostor()
     {
-        var psi = new ProcessStartInfo(Exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        lock (BuildGate)
+        {
+            if (_impostor is not null) return _impostor;
+            string? idlc = Env.Which("idlc"), cc = Env.Which("cc") ?? Env.Which("gcc");
+            if (idlc is null) Env.Missing("idlc is not on PATH (Debian: cyclonedds-tools)");
+            if (cc is null) Env.Missing("cc is not on PATH (Debian: gcc)");
+            string dir = Path.Combine(Path.GetTempPath(), "roborl-ros2-cpeer", Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "impostor.idl"), """
+                module sensor_msgs { module msg { module dds_ {
+                  @final struct Joy_ { int32 sec; uint32 nanosec; string frame_id; uint32 axes_count; float one_axis; };
+                }; }; };
+
+                """);
+            File.WriteAllText(Path.Combine(dir, "main.c"), """
+                #include <stdio.h>
+                #include <stdlib.h>
+                #include "dds/dds.h"
+                #include "impostor.c"
+                int main(int argc, char **argv) {
+                  if (argc < 2) { fprintf(stderr, "usage: impostor DDS_TOPIC\n"); return 2; }
+                  const char *dom = getenv("ROS_DOMAIN_ID");
+                  dds_entity_t pp = dds_create_participant(dom ? (dds_domainid_t) atoi(dom) : 0, NULL, NULL);
+                  dds_entity_t tp = dds_create_topic(pp, &sensor_msgs_msg_dds__Joy__desc, argv[1], NULL, NULL);
+                  dds_qos_t *q = dds_create_qos();
+                  dds_qset_reliability(q, DDS_RELIABILITY_RELIABLE, DDS_MSECS(100));
+                  dds_qset_writer_data_lifecycle(q, false);
+                  dds_entity_t w = dds_create_writer(pp, tp, q, NULL);
+                  if (pp < 0 || tp < 0 || w < 0) { fprintf(stderr, "entities failed\n"); return 1; }
+                  dds_publication_matched_status_t st = { 0 };
+                  for (int i = 0; i < 3000 && st.current_count == 0; i++) { dds_get_publication_matched_status(w, &st); dds_sleepfor(DDS_MSECS(10)); }
+                  printf("matched %u\n", st.current_count); fflush(stdout);
+                  sensor_msgs_msg_dds__Joy_ bad = { 1, 2, "bad", 1000, 0.5f };
+                  for (int i = 0; i < 3; i++) dds_write(w, &bad);
+                  printf("wrote 3\n"); fflush(stdout);
+                  dds_sleepfor(DDS_SECS(3));   /* stay until the reader has acknowledged them */
+                  dds_delete(pp);
+                  return 0;
+                }
+
+                """);
+            var (rc, _, err) = Env.Run(idlc!, ["impostor.idl"], dir, TimeSpan.FromMinutes(2));
+            Assert.That(rc, Is.EqualTo(0), "idlc failed:\n" + err);
+            (rc, _, err) = Env.Run(cc!, ["-O1", "-o", "impostor", "main.c", "-I.", "-lddsc"], dir, TimeSpan.FromMinutes(3));
+            Assert.That(rc, Is.EqualTo(0), "cc failed:\n" + err);
+            return _impostor = Path.Combine(dir, "impostor");
+        }
+    }
+
+    public static Process StartProgram(string exe, params string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["CYCLONEDDS_URI"] = Ros2Loopback.ConfigXml;
         psi.Environment["ROS_DOMAIN_ID"] = Env.DomainId.ToString();
         return Process.Start(psi)!;
     }
+
+    public Process Start(params string[] args) => StartProgram(Exe, args);
 
     private static string Source(IReadOnlyList<MsgDefinition> types)
     {

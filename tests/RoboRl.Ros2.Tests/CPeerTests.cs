@@ -73,6 +73,32 @@ public class CPeerTests
     }
 
     [Test]
+    public void PayloadWithWrongLengthsIsDroppedAndCountedAndTheTopicKeepsWorking()
+    {
+        string impostor = CPeer.BuildImpostor();
+        using var node = new Ros2Node("wrong_lengths_test", "/", Env.Options());
+        var got = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var sub = node.CreateSubscription<JoyMsg>("/bad/joy", QosProfile.Default, (in JoyMsg m) => got.Enqueue(m.Header.FrameId ?? ""));
+        using var peer = CPeer.StartProgram(impostor, "rt/bad/joy");
+        try
+        {
+            Assert.That(peer.StandardOutput.ReadLine(), Is.EqualTo("matched 1"), "the impostor writer matched (same type name)");
+            Assert.That(peer.StandardOutput.ReadLine(), Is.EqualTo("wrote 3"));
+            Assert.That(Env.Eventually(() => sub.MalformedCount == 3), Is.True, $"malformed counted: {sub.MalformedCount}");
+            Assert.That(sub.LastMalformedReason, Does.Contain("rt/bad/joy").And.Contain("sensor_msgs::msg::dds_::Joy_"));
+            Assert.That(got, Is.Empty, "nothing malformed was delivered");
+
+            // A well-formed message on the same topic still gets through.
+            using var pub = node.CreatePublisher<JoyMsg>("/bad/joy");
+            Assert.That(pub.WaitForMatch(Env.MatchTimeout), Is.True);
+            pub.Publish(new JoyMsg { Header = new HeaderMsg { FrameId = "good" }, Axes = new[] { 0.5f }, Buttons = new[] { 1 } });
+            Assert.That(Env.Eventually(() => got.Contains("good")), Is.True);
+            Assert.That(sub.MalformedCount, Is.EqualTo(3));
+        }
+        finally { if (!peer.HasExited) peer.Kill(); }
+    }
+
+    [Test]
     public void Xcdr2PayloadFromAPeerIsDroppedAndCounted()
     {
         // ROS 2 speaks XCDR1; a DDS peer that writes XCDR2 (encapsulation 00 07) reaches the reader but cannot be decoded
