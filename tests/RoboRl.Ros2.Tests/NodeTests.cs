@@ -164,3 +164,52 @@ public class BenchmarkTests
         Assert.That(r.RttP99Us, Is.GreaterThanOrEqualTo(r.RttP50Us));
     }
 }
+
+public class Crazyswarm2Tests
+{
+    [OneTimeSetUp]
+    public void Setup() => Env.RequireLibddsc();
+
+    [Test]
+    public void CrazyswarmTopicsCarryTheirCrazyflieInterfacesTypes()
+    {
+        using var client = new Ros2Node("roborl_policy", "/", Env.Options());
+        using var server = new Ros2Node("crazyflie_server", "/", Env.Options());
+        const string cf = "cf231";
+        var fullStates = new ConcurrentQueue<FullStateMsg>();
+        var positions = new ConcurrentQueue<PositionMsg>();
+        var legacy = new ConcurrentQueue<TwistMsg>();
+        var poses = new ConcurrentQueue<PoseStampedMsg>();
+        using var s1 = server.CreateSubscription<FullStateMsg>(Crazyswarm2Topics.CmdFullState(cf), QosProfile.Default, (in FullStateMsg m) => fullStates.Enqueue(m));
+        using var s2 = server.CreateSubscription<PositionMsg>(Crazyswarm2Topics.CmdPosition(cf), QosProfile.Default, (in PositionMsg m) => positions.Enqueue(m));
+        using var s3 = server.CreateSubscription<TwistMsg>(Crazyswarm2Topics.CmdVelLegacy(cf), QosProfile.Default, (in TwistMsg m) => legacy.Enqueue(m));
+        using var s4 = client.CreateSubscription<PoseStampedMsg>(Crazyswarm2Topics.Pose(cf), QosProfile.Default, (in PoseStampedMsg m) => poses.Enqueue(m));
+        using var p1 = client.CreatePublisher<FullStateMsg>(Crazyswarm2Topics.CmdFullState(cf));
+        using var p2 = client.CreatePublisher<PositionMsg>(Crazyswarm2Topics.CmdPosition(cf));
+        using var p3 = client.CreatePublisher<TwistMsg>(Crazyswarm2Topics.CmdVelLegacy(cf));
+        using var p4 = server.CreatePublisher<PoseStampedMsg>(Crazyswarm2Topics.Pose(cf));
+        foreach (var p in new Ros2Publisher[] { p1, p2, p3, p4 }) Assert.That(p.WaitForMatch(Env.MatchTimeout), Is.True, p.Topic);
+        Assert.That(p1.DdsTopic, Is.EqualTo("rt/cf231/cmd_full_state"));
+        Assert.That(p1.Type.DdsTypeName, Is.EqualTo("crazyflie_interfaces::msg::dds_::FullState_"));
+
+        var header = new HeaderMsg { Stamp = TimeMsg.FromNanoseconds(1_700_000_000_123_456_789), FrameId = "world" };
+        p1.Publish(new FullStateMsg
+        {
+            Header = header, Pose = new PoseMsg { Position = new PointMsg { X = 1, Y = 2, Z = 0.5 }, Orientation = QuaternionMsg.Identity },
+            Twist = new TwistMsg { Linear = new Vector3Msg { X = 0.1 } }, Acc = new Vector3Msg { Z = -0.2 },
+        });
+        p2.Publish(new PositionMsg { Header = header, X = 1.5f, Y = -1, Z = 0.75f, Yaw = 90 });
+        p3.Publish(new TwistMsg { Linear = new Vector3Msg { X = 5, Y = -5, Z = 40000 }, Angular = new Vector3Msg { Z = 10 } });
+        p4.Publish(new PoseStampedMsg { Header = header, Pose = new PoseMsg { Position = new PointMsg { Z = 1.25 }, Orientation = QuaternionMsg.Identity } });
+
+        Assert.That(Env.Eventually(() => fullStates.Count == 1 && positions.Count == 1 && legacy.Count == 1 && poses.Count == 1), Is.True);
+        fullStates.TryPeek(out var fs);
+        Assert.That((fs.Pose.Position.Y, fs.Acc.Z, fs.Header.FrameId, fs.Header.Stamp.Nanosec), Is.EqualTo((2.0, -0.2, "world", 123_456_789u)));
+        positions.TryPeek(out var pos);
+        Assert.That((pos.X, pos.Yaw), Is.EqualTo((1.5f, 90f)));
+        legacy.TryPeek(out var tw);
+        Assert.That(tw.Linear.Z, Is.EqualTo(40000.0));
+        poses.TryPeek(out var pose);
+        Assert.That(pose.Pose.Position.Z, Is.EqualTo(1.25));
+    }
+}
