@@ -53,19 +53,24 @@ public class NodeTests
         public void Dispose() => _sub.Dispose();
     }
 
-    [Test]
-    public void ReliableReaderAgainstBestEffortWriterIsReportedNotMatched()
+    // A reader asks for more than the writer offers: reliable from best effort, transient-local from volatile.
+    [TestCase(Reliability.Reliable, Durability.Volatile, Reliability.BestEffort, Durability.Volatile, "reliability")]
+    [TestCase(Reliability.Reliable, Durability.TransientLocal, Reliability.Reliable, Durability.Volatile, "durability")]
+    public void IncompatibleQosIsReportedOnBothSidesAndNotMatched(Reliability readerReliability, Durability readerDurability,
+        Reliability writerReliability, Durability writerDurability, string policy)
     {
-        using var a = new Ros2Node("best_effort_talker", "/", Env.Options());
-        using var b = new Ros2Node("reliable_listener", "/", Env.Options());
+        using var a = new Ros2Node("mismatched_talker", "/", Env.Options());
+        using var b = new Ros2Node("mismatched_listener", "/", Env.Options());
         var events = new ConcurrentQueue<IncompatibleQosEvent>();
-        using var sub = b.CreateSubscription<TwistMsg>("qos_mismatch", QosProfile.Default);
+        string topic = "qos_mismatch_" + policy;
+        using var sub = b.CreateSubscription<TwistMsg>(topic, new QosProfile(readerReliability, readerDurability, 10));
         sub.IncompatibleQos += events.Enqueue;
-        using var pub = a.CreatePublisher<TwistMsg>("qos_mismatch", QosProfile.SensorData);
+        using var pub = a.CreatePublisher<TwistMsg>(topic, new QosProfile(writerReliability, writerDurability, 10));
         Assert.That(Env.Eventually(() => sub.IncompatibleQosCount >= 1 && pub.IncompatibleQosCount >= 1), Is.True,
             $"mismatch reported: reader {sub.IncompatibleQosCount}, writer {pub.IncompatibleQosCount}");
-        Assert.That(events.First().PolicyName, Is.EqualTo("reliability"));
-        Assert.That(events.First().Topic, Is.EqualTo("/qos_mismatch"));
+        Assert.That(Env.Eventually(() => !events.IsEmpty), Is.True, "event raised");
+        Assert.That(events.First().PolicyName, Is.EqualTo(policy));
+        Assert.That(events.First().Topic, Is.EqualTo("/" + topic));
         Assert.That(pub.MatchedCount, Is.Zero);
         Assert.That(pub.WaitForMatch(TimeSpan.FromMilliseconds(200)), Is.False);
     }
