@@ -75,13 +75,17 @@ public abstract unsafe class Ros2Entity : IDisposable
             Dds.dds_qset_reliability(qos, Qos.Reliability == Reliability.Reliable ? 1 : 0, 100_000_000 /* 100 ms, Cyclone's default */);
             Dds.dds_qset_durability(qos, Qos.Durability == Durability.TransientLocal ? 1 : 0);
             Dds.dds_qset_history(qos, 0 /* keep last */, Math.Max(1, Qos.Depth));
-            if (IsPublisher)
-            {
-                Dds.dds_qset_writer_data_lifecycle(qos, false); // rmw_cyclonedds: autodispose off
-                Handle = Dds.Check(Dds.dds_create_writer(Node.Participant, topic, qos, _listener), $"create writer on '{DdsTopic}'");
-            }
-            else
-                Handle = Dds.Check(Dds.dds_create_reader(Node.Participant, topic, qos, _listener), $"create reader on '{DdsTopic}'");
+            if (IsPublisher) Dds.dds_qset_writer_data_lifecycle(qos, false); // rmw_cyclonedds: autodispose off
+            Handle = IsPublisher
+                ? Dds.Check(Dds.dds_create_writer(Node.Participant, topic, qos, _listener), $"create writer on '{DdsTopic}'")
+                : Dds.Check(Dds.dds_create_reader(Node.Participant, topic, qos, _listener), $"create reader on '{DdsTopic}'");
+        }
+        catch
+        {
+            Dds.dds_delete_listener(_listener);
+            _listener = IntPtr.Zero;
+            _self.Free();
+            throw;
         }
         finally { Dds.dds_delete_qos(qos); }
         Guid = Ros2Node.GetGuid(Handle);
