@@ -322,3 +322,43 @@ public struct TickStatsMsg : ICdrMessage<TickStatsMsg>
         LatencyMaxUs = r.ReadFloat32(), JitterP99Us = r.ReadFloat32(), Overruns = r.ReadUInt32(),
     };
 }
+
+/// <summary>crazyflie_interfaces/FullState (crazyswarm2's cmd_full_state).</summary>
+public struct FullStateMsg : ICdrMessage<FullStateMsg>
+{
+    public HeaderMsg Header;
+    public PoseMsg Pose;
+    public TwistMsg Twist;
+    public Vector3Msg Acc;
+    public static string TypeName => RosTypes.CrazyflieFullState;
+    public readonly void WriteFields(CdrWriter w) { Header.WriteFields(w); Pose.WriteFields(w); Twist.WriteFields(w); Acc.WriteFields(w); }
+    public static FullStateMsg ReadFields(ref CdrReader r) => new()
+    {
+        Header = HeaderMsg.ReadFields(ref r), Pose = PoseMsg.ReadFields(ref r), Twist = TwistMsg.ReadFields(ref r), Acc = Vector3Msg.ReadFields(ref r),
+    };
+}
+
+/// <summary>crazyflie_interfaces/Position (crazyswarm2's cmd_position; yaw in degrees).</summary>
+public struct PositionMsg : ICdrMessage<PositionMsg>
+{
+    public HeaderMsg Header;
+    public float X, Y, Z, Yaw;
+    public static string TypeName => RosTypes.CrazyfliePosition;
+    public readonly void WriteFields(CdrWriter w) { Header.WriteFields(w); w.WriteFloat32(X); w.WriteFloat32(Y); w.WriteFloat32(Z); w.WriteFloat32(Yaw); }
+    public static PositionMsg ReadFields(ref CdrReader r) => new()
+    {
+        Header = HeaderMsg.ReadFields(ref r), X = r.ReadFloat32(), Y = r.ReadFloat32(), Z = r.ReadFloat32(), Yaw = r.ReadFloat32(),
+    };
+}
+
+/// <summary>crazyflie_interfaces/VelocityWorld (crazyswarm2's cmd_velocity_world; yaw rate in deg/s).</summary>
+public struct VelocityWorldMsg : ICdrMessage<VelocityWorldMsg>
+{
+    public HeaderMsg Header;
+    public Vector3Msg Vel;
+    public float YawRate;
+    public static string TypeName => RosTypes.CrazyflieVelocityWorld;
+    public readonly void WriteFields(CdrWriter w) { Header.WriteFields(w); Vel.WriteFields(w); w.WriteFloat32(YawRate); }
+    public static VelocityWorldMsg ReadFields(ref CdrReader r) =>
+        new() { Header = HeaderMsg.ReadFields(ref r), Vel = Vector3Msg.ReadFields(ref r), YawRate = r.ReadFloat32() };
+}

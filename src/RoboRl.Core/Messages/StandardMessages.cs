@@ -26,6 +26,15 @@ public static class RosTypes
     public const string Action = "roborl_msgs/Action";
     public const string Mode = "roborl_msgs/Mode";
     public const string TickStats = "roborl_msgs/TickStats";
+    public const string CrazyflieFullState = "crazyflie_interfaces/FullState";
+    public const string CrazyfliePosition = "crazyflie_interfaces/Position";
+    public const string CrazyflieVelocityWorld = "crazyflie_interfaces/VelocityWorld";
+    public const string CrazyflieHover = "crazyflie_interfaces/Hover";
+    public const string CrazyflieStatus = "crazyflie_interfaces/Status";
+    public const string CrazyflieLogDataGeneric = "crazyflie_interfaces/LogDataGeneric";
+    public const string Gid = "rmw_dds_common/Gid";
+    public const string NodeEntitiesInfo = "rmw_dds_common/NodeEntitiesInfo";
+    public const string ParticipantEntitiesInfo = "rmw_dds_common/ParticipantEntitiesInfo";
 }
 
 /// <summary>
@@ -37,6 +46,8 @@ public static class StandardMessages
 {
     private const string CommonInterfaces = "ros2/common_interfaces (rolling)";
     private const string RclInterfaces = "ros2/rcl_interfaces (rolling)";
+    private const string Crazyswarm2 = "IMRCLab/crazyswarm2 (main, 2026-07)";
+    private const string RmwDdsCommon = "ros2/rmw_dds_common (humble)";
 
     /// <summary>(full name, source, .msg text); dependencies may come in any order.</summary>
     public static IReadOnlyList<(string Name, string Source, string Text)> All { get; } =
@@ -175,6 +186,89 @@ public static class StandardMessages
             # Status of several components at one time.
             std_msgs/Header header
             DiagnosticStatus[] status
+            """),
+
+        // ---- crazyswarm2's per-drone command and state topics (cmd_full_state, cmd_position, cmd_velocity_world,
+        //      cmd_hover, status, log topics; cmd_vel_legacy is geometry_msgs/Twist, pose is geometry_msgs/PoseStamped)
+        (RosTypes.CrazyflieFullState, $"{Crazyswarm2} crazyflie_interfaces/msg/FullState.msg", """
+            # Full-state setpoint (cmd_full_state): pose, twist and acceleration, world frame.
+            std_msgs/Header header
+            geometry_msgs/Pose pose
+            geometry_msgs/Twist twist
+            geometry_msgs/Vector3 acc
+            """),
+        (RosTypes.CrazyfliePosition, $"{Crazyswarm2} crazyflie_interfaces/msg/Position.msg", """
+            # Position setpoint (cmd_position): x, y, z [m], yaw [deg].
+            std_msgs/Header header
+            float32 x
+            float32 y
+            float32 z
+            float32 yaw
+            """),
+        (RosTypes.CrazyflieVelocityWorld, $"{Crazyswarm2} crazyflie_interfaces/msg/VelocityWorld.msg", """
+            # World-frame velocity setpoint (cmd_velocity_world) with yaw rate [deg/s].
+            std_msgs/Header header
+            geometry_msgs/Vector3 vel
+            float32 yaw_rate
+            """),
+        (RosTypes.CrazyflieHover, $"{Crazyswarm2} crazyflie_interfaces/msg/Hover.msg", """
+            # Hover setpoint (cmd_hover): body-frame vx, vy [m/s], yaw rate [deg/s], height above ground [m].
+            std_msgs/Header header
+            float32 vx
+            float32 vy
+            float32 yaw_rate
+            float32 z_distance
+            """),
+        (RosTypes.CrazyflieStatus, $"{Crazyswarm2} crazyflie_interfaces/msg/Status.msg", """
+            # Supervisor, battery and radio state of one Crazyflie (status topic).
+            uint16 SUPERVISOR_INFO_CAN_BE_ARMED = 1
+            uint16 SUPERVISOR_INFO_IS_ARMED     = 2
+            uint16 SUPERVISOR_INFO_AUTO_ARM     = 4
+            uint16 SUPERVISOR_INFO_CAN_FLY      = 8
+            uint16 SUPERVISOR_INFO_IS_FLYING    = 16
+            uint16 SUPERVISOR_INFO_IS_TUMBLED   = 32
+            uint16 SUPERVISOR_INFO_IS_LOCKED    = 64
+
+            uint8 PM_STATE_BATTERY   = 0
+            uint8 PM_STATE_CHARGING  = 1
+            uint8 PM_STATE_CHARGED   = 2
+            uint8 PM_STATE_LOW_POWER = 3
+            uint8 PM_STATE_SHUTDOWN  = 4
+
+            std_msgs/Header header
+            uint16 supervisor_info   # bit set of SUPERVISOR_INFO_*
+            float32 battery_voltage  # [V]
+            uint8 pm_state           # one of PM_STATE_*
+            uint8 rssi               # radio signal strength [dBm]
+            uint32 num_rx_broadcast  # packets in the last period
+            uint32 num_tx_broadcast
+            uint32 num_rx_unicast
+            uint32 num_tx_unicast
+            uint16 latency_unicast   # [ms]
+            """),
+        (RosTypes.CrazyflieLogDataGeneric, $"{Crazyswarm2} crazyflie_interfaces/msg/LogDataGeneric.msg", """
+            # One sample of a custom log block; stamp = time received.
+            std_msgs/Header header
+            uint32 timestamp        # on-board time [ms]
+            float32[] values        # in the order of the log block's variables
+            """),
+
+        // ---- rmw's node graph (ros_discovery_info). Humble's Gid has 24 bytes; Jazzy's 16 (Ros2Discovery builds that one).
+        (RosTypes.Gid, $"{RmwDdsCommon} rmw_dds_common/msg/Gid.msg", """
+            # A DDS entity's global id (its 16-byte GUID, zero-padded).
+            char[24] data
+            """),
+        (RosTypes.NodeEntitiesInfo, $"{RmwDdsCommon} rmw_dds_common/msg/NodeEntitiesInfo.msg", """
+            # One node and the readers and writers it owns.
+            string<=256 node_namespace
+            string<=256 node_name
+            Gid[] reader_gid_seq
+            Gid[] writer_gid_seq
+            """),
+        (RosTypes.ParticipantEntitiesInfo, $"{RmwDdsCommon} rmw_dds_common/msg/ParticipantEntitiesInfo.msg", """
+            # The nodes living in one DDS participant.
+            Gid gid
+            NodeEntitiesInfo[] node_entities_info_seq
             """),
 
         // ---- RoboRl's flight-log vocabulary --------------------------------------------------------------------
