@@ -37,7 +37,7 @@ passed=0; failed=0; skipped=0
 
 # --- NUnit suites ----------------------------------------------------------------------
 dotnet test RoboRl.sln -c Release --no-build -nologo \
-  --logger "trx" --results-directory "$results" -- NUnit.NumberOfTestWorkers=1
+  --blame-hang-timeout 8m --logger "trx" --results-directory "$results" -- NUnit.NumberOfTestWorkers=1
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)

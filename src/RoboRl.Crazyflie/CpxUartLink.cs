@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.IO.Ports;
+using RoboRl.Serial;
 
 namespace RoboRl.Crazyflie;
 
@@ -26,8 +26,7 @@ public sealed class CpxUartLink : ICrtpLink
     /// <summary>cflib opens the UART at 576000 baud (serialdriver.py).</summary>
     public const int DefaultBaudRate = 576000;
 
-    private readonly Stream _stream;
-    private readonly IDisposable? _owner;
+    private readonly ISerialTransport _transport;
     private readonly CpxUartDecoder _decoder = new();
     private readonly SemaphoreSlim _clearToSend = new(0, 1);
     private readonly BlockingCollection<CrtpPacket> _received = new(boundedCapacity: 1024);
@@ -42,27 +41,33 @@ public sealed class CpxUartLink : ICrtpLink
     public CpxUartDecoder Statistics => _decoder;
     public long DroppedPackets { get; private set; }
 
-    private CpxUartLink(Stream stream, IDisposable? owner)
+    private CpxUartLink(ISerialTransport transport)
     {
-        _stream = stream;
-        _owner = owner;
+        _transport = transport;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "cpx-uart-reader" };
     }
 
     /// <summary>Opens a serial device (a real UART or a pty) and performs the CPX handshake.</summary>
     public static CpxUartLink Open(string device, TimeSpan connectTimeout, int baudRate = DefaultBaudRate)
     {
-        // DTR/RTS stay off: .NET throws when setting them on a pty (FACTS.md), and the Crazyflie does not use them.
-        var port = new SerialPort(device, baudRate) { DtrEnable = false, RtsEnable = false, ReadTimeout = SerialPort.InfiniteTimeout };
-        try { port.Open(); }
-        catch (Exception e) { port.Dispose(); throw new CrtpLinkException($"cannot open {device}: {e.Message}", e); }
-        return Connect(port.BaseStream, connectTimeout, port);
+        ISerialTransport transport;
+        try
+        {
+            // A pty is read through its file descriptor with poll(2): System.IO.Ports can hang for ever when it
+            // closes a pty whose other end is gone (seen here), and a pty has no baud rate to set anyway.
+            transport = IsPseudoTerminal(device) ? new PtyTransport(device) : new SerialPortTransport(device, baudRate);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new CrtpLinkException($"cannot open {device}: {e.Message}", e);
+        }
+        return Connect(transport, connectTimeout);
     }
 
-    /// <summary>Runs the CPX handshake over an already open stream.</summary>
-    public static CpxUartLink Connect(Stream stream, TimeSpan connectTimeout, IDisposable? owner = null)
+    /// <summary>Runs the CPX handshake over an already open transport; the link owns it from then on.</summary>
+    public static CpxUartLink Connect(ISerialTransport transport, TimeSpan connectTimeout)
     {
-        var link = new CpxUartLink(stream, owner);
+        var link = new CpxUartLink(transport);
         link._reader.Start();
         if (!link._clearToSend.Wait(connectTimeout))
         {
@@ -74,6 +79,14 @@ public sealed class CpxUartLink : ICrtpLink
         link.SendCpx(new CpxHeader(CpxTarget.Host, CpxTarget.Stm32, CpxFunction.System), CpxUart.EnableCrtpBridge);
         link.SendCpx(new CpxHeader(CpxTarget.Host, CpxTarget.Stm32, CpxFunction.System), CpxUart.ForceClientConnected);
         return link;
+    }
+
+    private static bool IsPseudoTerminal(string device)
+    {
+        string resolved = new FileInfo(device).LinkTarget is { } target
+            ? Path.GetFullPath(target, Path.GetDirectoryName(Path.GetFullPath(device))!)
+            : Path.GetFullPath(device);
+        return resolved.StartsWith("/dev/pts/", StringComparison.Ordinal);
     }
 
     public void Send(in CrtpPacket packet)
@@ -108,7 +121,7 @@ public sealed class CpxUartLink : ICrtpLink
 
     private void WriteRaw(ReadOnlySpan<byte> bytes)
     {
-        try { lock (_writeLock) { _stream.Write(bytes); _stream.Flush(); } }
+        try { lock (_writeLock) _transport.Write(bytes); }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
             _failure ??= e;
@@ -123,8 +136,7 @@ public sealed class CpxUartLink : ICrtpLink
         {
             while (!_closing)
             {
-                int n = _stream.Read(buffer, 0, buffer.Length);
-                if (n == 0) throw new EndOfStreamException("the serial device closed");
+                int n = _transport.Read(buffer); // returns 0 after a short poll with no data, so Dispose is noticed
                 for (int i = 0; i < n; i++)
                 {
                     switch (_decoder.Push(buffer[i]))
@@ -152,7 +164,7 @@ public sealed class CpxUartLink : ICrtpLink
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
         // Each frame we take is acknowledged with clear-to-send, as cflib's transport does after readPacket.
-        try { lock (_writeLock) { _stream.Write(CpxUart.ClearToSend); _stream.Flush(); } }
+        try { lock (_writeLock) _transport.Write(CpxUart.ClearToSend); }
         catch (Exception e) when (e is IOException or ObjectDisposedException) { _failure ??= e; return; }
 
         CpxHeader header;
@@ -170,9 +182,9 @@ public sealed class CpxUartLink : ICrtpLink
     public void Dispose()
     {
         _closing = true;
-        try { _stream.Dispose(); } catch (IOException) { }
-        _owner?.Dispose();
+        // The reader polls with a short timeout, so it leaves on its own; only then is the transport closed.
         _reader.Join(TimeSpan.FromSeconds(2));
+        try { _transport.Dispose(); } catch (IOException) { }
         _received.Dispose();
         _clearToSend.Dispose();
     }

@@ -1,3 +1,5 @@
+using RoboRl.Serial;
+
 namespace RoboRl.Crazyflie.Tests;
 
 /// <summary>The CPX UART link against a scripted Crazyflie on the other end of a real pty pair.</summary>
@@ -8,7 +10,8 @@ public class CpxUartLinkTests
     /// <summary>Plays the Crazyflie's side of cflib's UART transport: clear-to-send, ack each frame, answer CRTP.</summary>
     private sealed class FakeCrazyflie : IDisposable
     {
-        private readonly FileStream _port;
+        private readonly PtyTransport _port;
+        private volatile bool _stopped;
         private readonly Thread _thread;
         private readonly CpxUartDecoder _decoder = new();
         public readonly List<byte[]> ReceivedCpxFrames = [];
@@ -16,7 +19,7 @@ public class CpxUartLinkTests
 
         public FakeCrazyflie(string path)
         {
-            _port = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1, FileOptions.None);
+            _port = new PtyTransport(path);
             _thread = new Thread(Run) { IsBackground = true };
             _thread.Start();
         }
@@ -25,19 +28,18 @@ public class CpxUartLinkTests
         {
             try
             {
-                _port.Write(CpxUart.ClearToSend); _port.Flush();
+                _port.Write(CpxUart.ClearToSend);
                 var buffer = new byte[256];
                 var data = new byte[40];
-                while (true)
+                while (!_stopped)
                 {
-                    int n = _port.Read(buffer);
-                    if (n == 0) return;
+                    int n = _port.Read(buffer); // 0 after a short poll with nothing to read
                     for (int i = 0; i < n; i++)
                     {
                         if (_decoder.Push(buffer[i]) != CpxUartEvent.Frame) continue;
                         byte[] frame = _decoder.FrameData.ToArray();
                         lock (ReceivedCpxFrames) ReceivedCpxFrames.Add(frame);
-                        _port.Write(CpxUart.ClearToSend); _port.Flush();
+                        _port.Write(CpxUart.ClearToSend);
                         if (CpxHeader.Read(frame).Function == CpxFunction.Crtp)
                         {
                             // Answer with a log data packet, as the firmware would stream one.
@@ -46,7 +48,7 @@ public class CpxUartLinkTests
                             int m = reply.Encode(data.AsSpan(2));
                             var frameOut = new byte[CpxUart.MaxFrameLength];
                             int f = CpxUart.EncodeFrame(data.AsSpan(0, 2 + m), frameOut);
-                            _port.Write(frameOut, 0, f); _port.Flush();
+                            _port.Write(frameOut.AsSpan(0, f));
                             GotCrtp.Set();
                         }
                     }
@@ -55,15 +57,20 @@ public class CpxUartLinkTests
             catch (Exception e) when (e is IOException or ObjectDisposedException) { /* the pty went away: the test is over or pulled the cable */ }
         }
 
-        public void Dispose() => _port.Dispose();
+        public void Dispose()
+        {
+            _stopped = true;
+            _thread.Join(TimeSpan.FromSeconds(2));
+            _port.Dispose();
+        }
     }
 
     [Test, CancelAfter(60_000)]
     public void HandshakeThenCrtpBothWays()
     {
-        using var pty = new PtyPair();
-        using var crazyflie = new FakeCrazyflie(pty.B);
-        using var link = CpxUartLink.Open(pty.A, Timeout);
+        using var pty = SocatPtyPair.Start();
+        using var crazyflie = new FakeCrazyflie(pty.PathB);
+        using var link = CpxUartLink.Open(pty.PathA, Timeout);
 
         link.Send(Setpoints.Position(1, 2, 3, 0));
         Assert.That(link.TryReceive(out CrtpPacket reply, Timeout), Is.True, "the Crazyflie's reply arrives");
@@ -85,18 +92,18 @@ public class CpxUartLinkTests
     [Test, CancelAfter(60_000)]
     public void NoClearToSendIsAClearError()
     {
-        using var pty = new PtyPair();
-        using var silent = new FileStream(pty.B, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
-        var e = Assert.Throws<CrtpLinkException>(() => CpxUartLink.Open(pty.A, TimeSpan.FromMilliseconds(300)));
+        using var pty = SocatPtyPair.Start();
+        using var silent = new PtyTransport(pty.PathB);
+        var e = Assert.Throws<CrtpLinkException>(() => CpxUartLink.Open(pty.PathA, TimeSpan.FromMilliseconds(300)));
         Assert.That(e!.Message, Does.Contain("clear-to-send"));
     }
 
     [Test, CancelAfter(60_000)]
     public void PulledCableIsReportedNotThrownFromTheReader()
     {
-        using var pty = new PtyPair();
-        using var crazyflie = new FakeCrazyflie(pty.B);
-        using var link = CpxUartLink.Open(pty.A, Timeout);
+        using var pty = SocatPtyPair.Start();
+        using var crazyflie = new FakeCrazyflie(pty.PathB);
+        using var link = CpxUartLink.Open(pty.PathA, Timeout);
         pty.Kill();
         crazyflie.Dispose();
         // Within a few seconds every call reports the dead link as CrtpLinkException, nothing else escapes.
