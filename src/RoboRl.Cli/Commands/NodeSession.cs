@@ -105,8 +105,8 @@ public sealed class NodeSession : IDisposable
         RobotStateSample s = Node.LastState;
         TickStatistics ticks = Node.RunStatistics;
         return string.Create(CultureInfo.InvariantCulture,
-            $"[{t,5:F1}/{seconds:F0} s] {Node.Mode.ToString().ToUpperInvariant(),-8} pos ({s.Position.X:+0.00;-0.00}, {s.Position.Y:+0.00;-0.00}, {s.Position.Z:0.00}) m  " +
-            $"setpoint ({Node.Setpoint.X:+0.00;-0.00}, {Node.Setpoint.Y:+0.00;-0.00}, {Node.Setpoint.Z:0.00})  tick p99 {ticks.LatencyP99Us:F1} µs  overruns {ticks.Overruns}");
+            $"[{t,5:F1}/{seconds:F0} s] {Node.Mode.ToString().ToUpperInvariant(),-8} pos ({s.Position.X,5:F2}, {s.Position.Y,5:F2}, {s.Position.Z,4:F2}) m  " +
+            $"setpoint ({Node.Setpoint.X,5:F2}, {Node.Setpoint.Y,5:F2}, {Node.Setpoint.Z,4:F2})  tick p99 {ticks.LatencyP99Us:F1} µs  overruns {ticks.Overruns}");
     }
 
     /// <summary>The events, one per line, and the one-line summary.</summary>
