@@ -48,7 +48,7 @@ public sealed class InferenceNode : IDisposable
     private readonly TickStatisticsWindow _statistics = new();
 
     private NodeMode _mode = NodeMode.Idle;
-    private bool _armedOnce;
+    private bool _armedOnce, _nudgeLimitLogged;
     private ulong _tick;
     private uint _commandSequence;
     private long _lastTickNs = -1;
@@ -180,7 +180,15 @@ public sealed class InferenceNode : IDisposable
         {
             Vector3 velocity = teleop.SetpointVelocity;
             float speed = velocity.Length();
-            if (!(speed <= maxSpeed)) velocity = float.IsFinite(speed) ? velocity * (maxSpeed / speed) : Vector3.Zero;
+            if (!(speed <= maxSpeed))
+            {
+                Vector3 asked = velocity;
+                velocity = float.IsFinite(speed) ? velocity * (maxSpeed / speed) : Vector3.Zero;
+                if (!_nudgeLimitLogged)
+                    AddEvent(new NodeEvent { TimestampNs = startNs, Tick = _tick, Kind = NodeEventKind.SetpointSpeedLimited, Mode = _mode, Command = NodeCommandKindOrNone.None, Requested = asked, Applied = velocity });
+                _nudgeLimitLogged = true;
+            }
+            else _nudgeLimitLogged = false;
             RequestSetpoint(_requestedSetpoint + velocity * dt, startNs, NodeCommandKindOrNone.None);
         }
         Vector3 toward = _requestedSetpoint - _setpoint;

@@ -11,6 +11,8 @@ public enum NodeEventKind : byte
     SetpointClamped = 1,
     /// <summary>A command was refused (e.g. Arm while the state violates a limit).</summary>
     CommandRefused = 2,
+    /// <summary>A setpoint velocity (teleop nudge) above max_setpoint_speed_m_s was scaled down; logged once per hold.</summary>
+    SetpointSpeedLimited = 3,
 }
 
 /// <summary>Why the mode changed.</summary>
@@ -36,16 +38,17 @@ public struct NodeEvent
     public ModeReason Reason;
     public SafetyViolation Violation;
     public NodeCommandKindOrNone Command;
-    /// <summary>For <see cref="NodeEventKind.SetpointClamped"/>: what was asked and what was kept.</summary>
+    /// <summary>For <see cref="NodeEventKind.SetpointClamped"/> (positions) and <see cref="NodeEventKind.SetpointSpeedLimited"/> (velocities): what was asked and what was kept.</summary>
     public Vector3 Requested, Applied;
 
-    public readonly bool IsSafetyEvent => Violation.Tripped || Kind == NodeEventKind.SetpointClamped;
+    public readonly bool IsSafetyEvent => Violation.Tripped || Kind is NodeEventKind.SetpointClamped or NodeEventKind.SetpointSpeedLimited;
 
     /// <summary>One line of text: "FALLBACK: geofence: z = 2.1 m, above 2 m".</summary>
     public readonly string Describe() => Kind switch
     {
         NodeEventKind.ModeChange => $"{Mode.ToString().ToUpperInvariant()}: {ReasonText}",
         NodeEventKind.SetpointClamped => $"setpoint ({Requested.X:0.###}, {Requested.Y:0.###}, {Requested.Z:0.###}) clamped to ({Applied.X:0.###}, {Applied.Y:0.###}, {Applied.Z:0.###}): outside the geofence less its margin",
+        NodeEventKind.SetpointSpeedLimited => $"setpoint speed {Requested.Length():0.###} m/s limited to {Applied.Length():0.###} m/s",
         NodeEventKind.CommandRefused => $"{Command} refused: {(Violation.Tripped ? Violation.ToString() : ReasonText)}",
         _ => Kind.ToString(),
     };

@@ -192,6 +192,9 @@ public class NodeBehaviourTests
         // 5 m/s asked; 1 m/s allowed.
         run.Run(0.5, () => teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.NudgeSetpoint, SetpointVelocity = new Vector3(0, 5, 0) });
         Assert.That(run.Node.RequestedSetpoint.Y, Is.EqualTo(0.5f).Within(0.01f));
+        var limited = run.Node.Events.Where(e => e.Kind == NodeEventKind.SetpointSpeedLimited).ToList();
+        Assert.That(limited, Has.Count.EqualTo(1), "logged once per hold, not every tick");
+        Assert.That(limited[0].Describe(), Is.EqualTo("setpoint speed 5 m/s limited to 1 m/s"));
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy), "a nudge does not take the policy's place");
     }
 

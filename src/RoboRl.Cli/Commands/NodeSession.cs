@@ -73,6 +73,8 @@ public sealed class NodeSession : IDisposable
     /// </summary>
     public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default)
     {
+        // Keep blocking (gen 2) collections from pausing the tick thread for what other threads allocate (progress, plot data).
+        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         Sim.Start();
         Node.Start();
         var start = DateTime.UtcNow;
