@@ -141,6 +141,37 @@ public class NodeCommandTests
     }
 
     [Test]
+    public void MqttTransportPlugsInThroughTheRobotLinkHook()
+    {
+        string config = Path.Combine(_dir, "mqtt.json");
+        File.WriteAllText(config, File.ReadAllText(Repo("configs/nodes/crazyflie-sim.json"))
+            .Replace("\"transport\": \"sim\"", "\"transport\": \"mqtt\", \"mqtt\": { \"broker\": \"embedded\" }")
+            .Replace("../robots/crazyflie21.json", Repo("configs/robots/crazyflie21.json")));
+        var progress = new StringWriter();
+        Assert.That(RunCommand.Run(config, HoverBundle(), 0.5, null, null, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("provided by RoboRl.Mqtt"));
+
+        // What RoboRl.Mqtt will hand over; here the simulated robot stands behind the link.
+        Node.NodeConfig? seen = null;
+        Sims.Quadrotor.SimulatedQuadrotor? robot = null;
+        NodeSession.MqttLink = c =>
+        {
+            seen = c;
+            robot = new Sims.Quadrotor.SimulatedQuadrotor(c.Robot, new Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = new System.Numerics.Vector3(0, 0, 1) });
+            return new RobotLink(robot, robot, robot.Start, robot.Stop, robot);
+        };
+        try
+        {
+            var output = new StringWriter();
+            Assert.That(RunCommand.Run(config, HoverBundle(), 1.0, null, null, output, new StringWriter()), Is.EqualTo(0));
+            Assert.That(seen!.Mqtt!.String("broker"), Is.EqualTo("embedded"));
+            Assert.That(robot!.CommandCount, Is.GreaterThan(100), "the node drove the robot behind the link");
+            Assert.That(output.ToString(), Does.Contain("run: "));
+        }
+        finally { NodeSession.MqttLink = null; }
+    }
+
+    [Test]
     public void CommandsAreRegistered()
     {
         var root = Program.BuildRootCommand();

@@ -11,16 +11,41 @@ using RoboRl.Sims.Quadrotor;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
+/// A link to a robot other than the in-process simulator (RoboRl.Mqtt now; ROS 2 and serial later): the node's sensor
+/// and actuator, optional command, teleop and telemetry channels, and how to start and stop it with the flight.
+/// </summary>
+public sealed record RobotLink(ISensorSource Sensor, IActuatorSink Actuator, Action Start, Action Stop, IDisposable Owner)
+{
+    public ICommandSource? Commands { get; init; }
+    public ITeleopSource? Teleop { get; init; }
+    public ITelemetrySink? Telemetry { get; init; }
+}
+
+/// <summary>
 /// Puts a node together for `roborl run` and `roborl quickstart`: config, policy bundle, the transport (the simulated
-/// robot in process; MQTT comes from RoboRl.Mqtt), the recorder; runs it in real time with a progress line and
-/// ends with a one-line summary.
+/// robot in process, or a <see cref="RobotLink"/> such as MQTT), the recorder; runs it in real time with a progress
+/// line and ends with a one-line summary.
 /// </summary>
 public sealed class NodeSession : IDisposable
 {
     public required NodeConfig Config { get; init; }
     public required InferenceNode Node { get; init; }
-    public required SimulatedQuadrotor Sim { get; init; }
+    /// <summary>The simulated robot when the transport is "sim", else null.</summary>
+    public SimulatedQuadrotor? Sim { get; init; }
+    public RobotLink? Link { get; init; }
     public NodeRecorder? Recorder { get; init; }
+
+    /// <summary>
+    /// LEAD: wire RoboRl.Mqtt here (one line in Program or here): builds the link for transport "mqtt" from
+    /// <see cref="NodeConfig.Mqtt"/> (the config's unread "mqtt" section, which RoboRl.Mqtt schema-checks itself).
+    /// </summary>
+    public static Func<NodeConfig, RobotLink>? MqttLink { get; set; }
+
+    /// <summary>
+    /// LEAD: optional. With transport "sim" and an "mqtt" section, MQTT may still carry commands, teleop and telemetry
+    /// (its sensor and actuator are then ignored).
+    /// </summary>
+    public static bool MqttSideChannelWithSim { get; set; } = true;
 
     /// <summary>Thrown for any problem the user can fix (bad file, refused bundle): the message is printed, exit code 2.</summary>
     public sealed class SetupException(string message) : Exception(message);
@@ -35,9 +60,8 @@ public sealed class NodeSession : IDisposable
             bundle = PolicyBundle.Read(policyPath);
         }
         catch (Exception e) when (e is ConfigException or PolicyBundleException) { throw new SetupException(e.Message); }
-        if (config.Transport == TransportKind.Mqtt)
+        if (config.Transport == TransportKind.Mqtt && MqttLink is null)
             throw new SetupException($"{config.File}: transport \"mqtt\" is provided by RoboRl.Mqtt, which this build does not include yet; use transport \"sim\"");
-        SimTransportConfig sim = config.Sim ?? throw new SetupException($"{config.File}: $.sim: the simulated robot needs a \"sim\" section");
 
         QuadrotorConfig plant = config.Robot;
         if (simRobotPath is not null)
@@ -59,12 +83,26 @@ public sealed class NodeSession : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SetupException($"cannot record to {record}: {e.Message}"); }
         }
-        var robot = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions
+        RobotLink? link = null;
+        SimulatedQuadrotor? robot = null;
+        if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
+            link = MqttLink!(config);
+        if (config.Transport == TransportKind.Sim)
         {
-            PhysicsHz = sim.PhysicsHz, StartPosition = sim.StartPosition, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
-        });
-        var node = new InferenceNode(config, bundle, robot, robot, recorder: recorder);
-        return new NodeSession { Config = config, Node = node, Sim = robot, Recorder = recorder };
+            SimTransportConfig sim = config.Sim!; // NodeConfig requires the section for transport "sim"
+            robot = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions
+            {
+                PhysicsHz = sim.PhysicsHz, StartPosition = sim.StartPosition, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
+            });
+        }
+        else if (simRobotPath is not null) throw new SetupException("--sim-robot needs transport \"sim\"");
+        ISensorSource sensor = robot is not null ? robot : link!.Sensor;
+        IActuatorSink actuator = robot is not null ? robot : link!.Actuator;
+        var node = new InferenceNode(config, bundle, sensor, actuator, recorder: recorder);
+        if (link?.Commands is { } commands) node.AddCommands(commands);
+        if (link?.Teleop is { } teleop) node.AddTeleop(teleop);
+        if (link?.Telemetry is { } telemetry) node.AddTelemetry(telemetry);
+        return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder };
     }
 
     /// <summary>
@@ -75,7 +113,8 @@ public sealed class NodeSession : IDisposable
     {
         // Keep blocking (gen 2) collections from pausing the tick thread for what other threads allocate (progress, plot data).
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
-        Sim.Start();
+        Sim?.Start();
+        Link?.Start();
         Node.Start();
         var start = DateTime.UtcNow;
         var nextProgress = start;
@@ -97,7 +136,8 @@ public sealed class NodeSession : IDisposable
         finally
         {
             Node.Stop();
-            Sim.Stop();
+            Sim?.Stop();
+            Link?.Stop();
             Recorder?.Dispose();
         }
     }
@@ -136,7 +176,8 @@ public sealed class NodeSession : IDisposable
     public void Dispose()
     {
         Node.Dispose();
-        Sim.Dispose();
+        Sim?.Dispose();
+        Link?.Owner.Dispose();
         Recorder?.Dispose();
     }
 }
