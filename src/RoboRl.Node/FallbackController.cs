@@ -63,6 +63,10 @@ public sealed class QuadrotorFallbackController : IFallbackController
     private readonly float _margin;
     private readonly float[] _mixInverse = new float[16]; // rotor thrusts = M⁻¹ · [thrust, τx, τy, τz], row-major
     private readonly float _maxRotorThrust, _lagGain;
+    private readonly long _staleNs;
+    private long _blindSinceNs = -1;
+    /// <summary>Share of the weight the rotors carry in a blind descent: 0.95 g down-acceleration ≈ 0.5 m/s², ~1 m/s after 1 m.</summary>
+    public const float BlindThrustFraction = 0.95f;
     private const float LagTarget = 0.05f; // s
 
     private Vector3 _holdPoint, _integral;
@@ -74,8 +78,13 @@ public sealed class QuadrotorFallbackController : IFallbackController
 
     /// <param name="fence">When given, the hold point is kept inside it, <paramref name="margin"/> metres from its walls
     /// (a robot that braked outside the geofence flies back in before landing).</param>
-    public QuadrotorFallbackController(QuadrotorConfig robot, FallbackConfig config, Geofence? fence = null, float margin = 0)
+    /// <param name="sensorTimeoutS">A sample older than this is stale: with no state to close the loop on, the
+    /// controller descends blind (level, equal rotors at <see cref="BlindThrustFraction"/> of the weight) and disarms
+    /// once it must have reached the floor from the last known height; a fresh sample resumes the normal sequence.</param>
+    public QuadrotorFallbackController(QuadrotorConfig robot, FallbackConfig config, Geofence? fence = null, float margin = 0,
+        float sensorTimeoutS = float.PositiveInfinity)
     {
+        _staleNs = float.IsFinite(sensorTimeoutS) ? (long)(sensorTimeoutS * 1e9) : long.MaxValue;
         _robot = robot;
         _config = config;
         _fence = fence;
@@ -107,13 +116,18 @@ public sealed class QuadrotorFallbackController : IFallbackController
         if (!_holdPointPending) { _holdPoint = state.Position; _holdYaw = YawOf(state.Orientation); }
         _integral = Vector3.Zero;
         _braking = true;
+        _blindSinceNs = -1;
         _engagedNs = nowNs;
         _lastNs = nowNs;
         Phase = FallbackPhase.Hold;
         if (landNow || _config.HoldS == 0) StartLanding(nowNs);
     }
 
-    public void Reset() => Phase = FallbackPhase.Inactive;
+    public void Reset()
+    {
+        Phase = FallbackPhase.Inactive;
+        _blindSinceNs = -1;
+    }
 
     public void Compute(in RobotStateSample state, long nowNs, Span<float> action)
     {
@@ -123,6 +137,29 @@ public sealed class QuadrotorFallbackController : IFallbackController
 
         Vector3 p = state.Position, v = state.VelocityWorld, w = state.AngularVelocityBody;
         Quaternion q = state.Orientation;
+
+        // No fresh state: descend blind, then disarm when the floor must have been reached (z = ½·a·t² from the last height).
+        if (Phase != FallbackPhase.Disarmed && nowNs - state.TimestampNs > _staleNs)
+        {
+            if (_blindSinceNs < 0) _blindSinceNs = nowNs;
+            float lastZ = float.IsFinite(p.Z) ? MathF.Max(p.Z, 0) : 2f;
+            float down = (1 - BlindThrustFraction) * _robot.Gravity;
+            float blindS = (nowNs - _blindSinceNs) * 1e-9f;
+            if (blindS > MathF.Sqrt(2 * lastZ / down) + 1f) Phase = FallbackPhase.Disarmed;
+            else
+            {
+                float rpm = RpmForThrust(BlindThrustFraction * _robot.Mass * _robot.Gravity / QuadrotorConfig.RotorCount);
+                action[..4].Fill(Math.Clamp(_robot.ActionFromRpm(rpm), -1f, 1f));
+                return;
+            }
+        }
+        else if (_blindSinceNs >= 0)
+        {
+            // Sight regained: hold where the robot is now (after the blind descent), starting over.
+            _blindSinceNs = -1;
+            _holdPointPending = true;
+            _integral = Vector3.Zero;
+        }
         bool landed = Phase == FallbackPhase.Landing && p.Z <= _config.LandedHeightM && MathF.Abs(v.Z) < 0.5f;
         if (Phase == FallbackPhase.Disarmed || landed || !Finite(p) || !Finite(v) || !Finite(w) || !Finite(q))
         {

@@ -75,7 +75,7 @@ public sealed class InferenceNode : IDisposable
         _engine = new PolicyEngine(bundle);
         _sensor = sensor;
         _actuator = actuator;
-        _fallback = fallback ?? new QuadrotorFallbackController(config.Robot, config.Fallback, config.Geofence, config.Limits.SetpointMarginM);
+        _fallback = fallback ?? new QuadrotorFallbackController(config.Robot, config.Fallback, config.Geofence, config.Limits.SetpointMarginM, config.Limits.SensorTimeoutS);
         _supervisor = new SafetySupervisor(config.Geofence, config.Limits);
         _recorder = recorder;
         _historySubsteps = (int)Math.Round(config.RateHz / bundle.ControlRateHz);

@@ -62,6 +62,8 @@ public sealed record RecordingConfig
     public required string Path { get; init; }
     /// <summary>Slots of the tick → recorder ring; when the recorder falls behind by this many ticks, records are dropped (counted).</summary>
     public required int RingSlots { get; init; }
+    /// <summary>MCAP chunk compression: "zstd" (default) or "none".</summary>
+    public required RoboRl.Logs.McapCompression Compression { get; init; }
 }
 
 public enum TransportKind { Sim, Mqtt }
@@ -174,6 +176,12 @@ public sealed record NodeConfig
             Enabled = recording.Boolean("enabled"),
             Path = recording.String("path"),
             RingSlots = (int)recording.Integer("ring_slots", 16, 1 << 20),
+            Compression = !recording.Has("compression") ? RoboRl.Logs.McapCompression.Zstd : recording.String("compression") switch
+            {
+                "zstd" => RoboRl.Logs.McapCompression.Zstd,
+                "none" => RoboRl.Logs.McapCompression.None,
+                string other => throw recording.Error("compression", $"unknown compression \"{other}\"; allowed: zstd, none"),
+            },
         };
         recording.EnsureNoUnknownKeys();
 

@@ -59,6 +59,7 @@ public sealed class NodeRecorder : IDisposable
     private volatile bool _stopping;
     private volatile string? _error;
     private readonly long _clockToEpochNs;
+    private readonly McapCompression _compression;
 
     // Recorder-thread state.
     private McapWriter? _writer;
@@ -67,16 +68,19 @@ public sealed class NodeRecorder : IDisposable
     private readonly MsgDefinition _diagnosticArray, _diagnosticStatus, _keyValue;
 
     /// <summary>Records into <paramref name="path"/> (created or overwritten now, so a bad path fails before flight).</summary>
-    public static NodeRecorder Create(string path, int observationSize, int ringSlots) =>
-        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), path, observationSize, ringSlots);
+    public static NodeRecorder Create(string path, int observationSize, int ringSlots, McapCompression compression = McapCompression.Zstd) =>
+        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), path, observationSize, ringSlots, compression: compression);
 
     /// <param name="stream">Where the MCAP goes (owned by the recorder).</param>
     /// <param name="name">Names the destination in <see cref="Error"/>.</param>
     /// <param name="observationSize">Length of the policy observation.</param>
     /// <param name="ringSlots">Records buffered between the tick and the recorder thread.</param>
     /// <param name="clockToEpochNs">Added to node-clock times to give MCAP log times (default: the offset from <see cref="NodeClock"/> to UTC now).</param>
-    public NodeRecorder(Stream stream, string name, int observationSize, int ringSlots, long? clockToEpochNs = null)
+    /// <param name="compression">Chunk compression (zstd shrinks a 500 Hz flight log several times; readers decompress transparently).</param>
+    public NodeRecorder(Stream stream, string name, int observationSize, int ringSlots, long? clockToEpochNs = null,
+        McapCompression compression = McapCompression.Zstd)
     {
+        _compression = compression;
         ArgumentOutOfRangeException.ThrowIfLessThan(ringSlots, 2);
         _stream = stream;
         _name = name;
@@ -154,7 +158,7 @@ public sealed class NodeRecorder : IDisposable
     {
         try
         {
-            _writer = new McapWriter(_stream, new McapWriterOptions());
+            _writer = new McapWriter(_stream, new McapWriterOptions { Compression = _compression });
             _pose = _writer.RegisterRos2Channel<PoseStampedMsg>("/pose", Ros2Qos.SensorData);
             _velocity = _writer.RegisterRos2Channel<TwistStampedMsg>("/velocity", Ros2Qos.SensorData);
             _imu = _writer.RegisterRos2Channel<ImuMsg>("/imu", Ros2Qos.SensorData);

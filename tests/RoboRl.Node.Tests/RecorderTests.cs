@@ -13,11 +13,12 @@ public class RecorderTests
     private static readonly int ObservationSize = HoverObservation.ActorSize(32);
 
     /// <summary>A flight with a human intervention and a geofence trip, recorded; the file is read back by Foxglove's own npm libraries and by LogChecker.</summary>
-    [Test]
-    public void FlightLogIsReadByTheIndependentReaderAndPassesLogCheck()
+    [TestCase(McapCompression.Zstd)]
+    [TestCase(McapCompression.None)]
+    public void FlightLogIsReadByTheIndependentReaderAndPassesLogCheck(McapCompression compression)
     {
         string path = Path.Combine(RepoFiles.TempDir(), "flight.mcap");
-        var recorder = NodeRecorder.Create(path, ObservationSize, 1 << 16);
+        var recorder = NodeRecorder.Create(path, ObservationSize, 1 << 16, compression);
         ulong ticks;
         using (var run = new LockStep(recorder: recorder))
         {

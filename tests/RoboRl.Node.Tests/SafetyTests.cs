@@ -84,6 +84,22 @@ public class SafetyTests
     }
 
     [Test]
+    public void SensorLostForGoodMeansABlindDescentThenDisarm()
+    {
+        using var run = new LockStep();
+        run.Run(0.5);
+        run.Sim.SensorDropout = true; // and it never comes back
+        run.RunUntil(() => run.Node.Mode != NodeMode.Policy, 1);
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Fallback));
+        float fastest = 0;
+        double t = run.RunUntil(() => run.Node.Mode != NodeMode.Fallback, 10, () => fastest = Math.Max(fastest, -run.Sim.TrueState.VelocityWorld.Z));
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle), $"disarmed after {t:F1} s blind");
+        Assert.That(run.Sim.TouchedFloor, "it reached the floor before disarming");
+        Assert.That(fastest, Is.LessThan(1.2f), "touch-down speed of a blind descent from 1 m");
+        Assert.That(run.Node.LastCommand.RotorRpm, Is.EqualTo(Vector4.Zero));
+    }
+
+    [Test]
     public void NonFiniteObservationTrips()
     {
         using var run = new LockStep();

@@ -79,7 +79,7 @@ public sealed class NodeSession : IDisposable
             try
             {
                 if (Path.GetDirectoryName(Path.GetFullPath(record)) is { } dir) Directory.CreateDirectory(dir);
-                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots);
+                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SetupException($"cannot record to {record}: {e.Message}"); }
         }
