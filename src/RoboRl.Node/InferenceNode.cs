@@ -368,7 +368,9 @@ public sealed class InferenceNode : IDisposable
         Array.Clear(_historySum);
         _historyCount = 0;
         _fallback.Reset();
-        // Start from where the robot is if the setpoint is far (the policy only knows errors up to its training range).
+        // The policy starts from where the robot is and the setpoint then moves to the requested one at the speed
+        // limit: a trained policy only knows position errors of its training range (±0.6 m in the hover task).
+        _setpoint = _config.Geofence.Clamp(_lastState.Position, 0);
         ChangeMode(NodeMode.Policy, ModeReason.Armed, default, nowNs);
     }
 

@@ -183,6 +183,22 @@ public class NodeBehaviourTests
     }
 
     [Test]
+    public void ArmingStartsTheSetpointAtTheRobotAndMovesItAtTheSpeedLimit()
+    {
+        // The simulated Crazyflie starts on the floor with motors off; the setpoint is 1 m up.
+        using var run = new LockStep(edit: c => c["sim"]!["start_position"] = new System.Text.Json.Nodes.JsonArray(0.5, 0, 0));
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy));
+        Assert.That(run.Node.Setpoint.Z, Is.LessThan(0.01f), "starts where the robot is");
+        Assert.That(run.Node.Setpoint.X, Is.EqualTo(0.5f).Within(0.01f));
+        Vector3 first = run.Node.Setpoint;
+        run.Run(0.5);
+        Assert.That(Vector3.Distance(run.Node.Setpoint, first), Is.EqualTo(0.5f).Within(0.01f), "moves at 1 m/s");
+        run.Run(1.0);
+        Assert.That(run.Node.Setpoint, Is.EqualTo(new Vector3(0, 0, 1)));
+    }
+
+    [Test]
     public void TeleopNudgeIsSpeedLimited()
     {
         using var run = new LockStep();
