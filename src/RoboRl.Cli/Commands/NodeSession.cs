@@ -118,6 +118,7 @@ public sealed class NodeSession : IDisposable
         Node.Start();
         var start = DateTime.UtcNow;
         var nextProgress = start;
+        bool recordingErrorShown = false;
         try
         {
             while (!cancel.IsCancellationRequested)
@@ -125,6 +126,11 @@ public sealed class NodeSession : IDisposable
                 double t = (DateTime.UtcNow - start).TotalSeconds;
                 if (t >= seconds) break;
                 sample?.Invoke();
+                if (!recordingErrorShown && Recorder?.Error is { } error)
+                {
+                    progress.WriteLine(error);
+                    recordingErrorShown = true;
+                }
                 if (DateTime.UtcNow >= nextProgress)
                 {
                     progress.WriteLine(ProgressLine(t, seconds));
