@@ -295,6 +295,31 @@ public class NodeBehaviourTests
     }
 }
 
+public class KeyboardTeleopTests
+{
+    [Test]
+    public void KeysNudgeTheSetpointAndSendCommands()
+    {
+        using var run = new LockStep();
+        using var keys = new KeyboardTeleop { Speed = 0.5f };
+        run.Node.AddTeleop(keys);
+        run.Node.AddCommands(keys);
+        run.Run(0.1);
+        // Key repeat at ~30 Hz for half a second of east.
+        long first = run.NowNs, last = 0;
+        for (int i = 0; i < 15; i++) { last = run.NowNs; keys.Press(ConsoleKey.RightArrow, run.NowNs); run.Run(1.0 / 30); }
+        run.Run(0.5); // released after teleop_timeout_ms (200 ms) without a press; then the setpoint stays
+        float expected = 0.5f * ((last - first) * 1e-9f + run.Config.Limits.TeleopTimeoutS);
+        Assert.That(run.Node.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
+        run.Run(0.5);
+        Assert.That(run.Node.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
+        keys.Press(ConsoleKey.K, run.NowNs);
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Killed));
+        Assert.That(KeyboardTeleop.Map(ConsoleKey.Q), Is.EqualTo(((Vector3?)null, (NodeCommandKind?)null)));
+    }
+}
+
 public class TickStatisticsTests
 {
     [Test]
