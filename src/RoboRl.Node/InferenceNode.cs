@@ -341,7 +341,7 @@ public sealed class InferenceNode : IDisposable
     {
         if (!Finite(requested))
         {
-            Refuse(NodeCommandKindOrNone.Setpoint, new SafetyViolation(SafetyTrigger.NonFiniteObservation, float.NaN, 0, 0), nowNs);
+            Refuse(NodeCommandKindOrNone.Setpoint, new SafetyViolation(SafetyTrigger.NonFiniteSetpoint, float.NaN, 0), nowNs);
             return;
         }
         Vector3 clamped = _config.Geofence.Clamp(requested, _config.Limits.SetpointMarginM);

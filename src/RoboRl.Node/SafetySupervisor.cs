@@ -15,6 +15,8 @@ public enum SafetyTrigger : byte
     NonFiniteObservation,
     NonFiniteAction,
     OverrunStreak,
+    /// <summary>A setpoint with NaN/Inf (refused, not a trip).</summary>
+    NonFiniteSetpoint,
 }
 
 /// <summary>
@@ -35,6 +37,7 @@ public readonly record struct SafetyViolation(SafetyTrigger Trigger, float Value
         SafetyTrigger.NonFiniteObservation => $"NaN/Inf in observation element {Axis}",
         SafetyTrigger.NonFiniteAction => $"NaN/Inf in policy action element {Axis}",
         SafetyTrigger.OverrunStreak => $"{Value:0} overrun ticks in a row (limit {Limit:0})",
+        SafetyTrigger.NonFiniteSetpoint => "NaN/Inf in the setpoint",
         _ => Trigger.ToString(),
     };
 }

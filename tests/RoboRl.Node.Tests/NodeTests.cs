@@ -180,6 +180,11 @@ public class NodeBehaviourTests
         Assert.That(run.Node.Setpoint.X - before, Is.EqualTo(0.5f).Within(0.003f));
         run.Run(1.0);
         Assert.That(run.Node.Setpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
+
+        commands.Enqueue(NodeCommandKind.Setpoint, new Vector3(float.NaN, 0, 1));
+        run.Step();
+        Assert.That(run.Node.Events.Last().Describe(), Is.EqualTo("Setpoint refused: NaN/Inf in the setpoint"));
+        Assert.That(run.Node.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)), "a refused setpoint changes nothing");
     }
 
     [Test]
