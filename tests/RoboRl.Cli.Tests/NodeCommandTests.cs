@@ -147,9 +147,15 @@ public class NodeCommandTests
         File.WriteAllText(config, File.ReadAllText(Repo("configs/nodes/crazyflie-sim.json"))
             .Replace("\"transport\": \"sim\"", "\"transport\": \"mqtt\", \"mqtt\": { \"broker\": \"embedded\" }")
             .Replace("../robots/crazyflie21.json", Repo("configs/robots/crazyflie21.json")));
+        var wired = NodeSession.MqttLink; // whatever the lead wired, restored below
+        NodeSession.MqttLink = null;
         var progress = new StringWriter();
-        Assert.That(RunCommand.Run(config, HoverBundle(), 0.5, null, null, new StringWriter(), progress), Is.EqualTo(2));
-        Assert.That(progress.ToString(), Does.Contain("provided by RoboRl.Mqtt"));
+        try
+        {
+            Assert.That(RunCommand.Run(config, HoverBundle(), 0.5, null, null, new StringWriter(), progress), Is.EqualTo(2));
+            Assert.That(progress.ToString(), Does.Contain("provided by RoboRl.Mqtt"));
+        }
+        finally { NodeSession.MqttLink = wired; }
 
         // What RoboRl.Mqtt will hand over; here the simulated robot stands behind the link.
         Node.NodeConfig? seen = null;
@@ -168,7 +174,7 @@ public class NodeCommandTests
             Assert.That(robot!.CommandCount, Is.GreaterThan(100), "the node drove the robot behind the link");
             Assert.That(output.ToString(), Does.Contain("run: "));
         }
-        finally { NodeSession.MqttLink = null; }
+        finally { NodeSession.MqttLink = wired; }
     }
 
     [Test]
