@@ -12,11 +12,14 @@ public static class Program
         var root = new RootCommand("RoboRl: train robot policies in a fast simulator and fly them on real hardware.");
         var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
         bench.Subcommands.Add(Commands.BenchSimCommand.Create());
+        bench.Subcommands.Add(Commands.BenchNodeCommand.Create());
         root.Subcommands.Add(bench);
         bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());
         root.Subcommands.Add(Commands.LogCommands.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         bench.Subcommands.Add(BenchSerialCommand.Create());
+        root.Subcommands.Add(Commands.RunCommand.Create());
+        root.Subcommands.Add(Commands.QuickstartCommand.Create());
         return root;
     }
 }

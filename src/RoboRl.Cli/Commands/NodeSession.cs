@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Numerics;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Messages;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
+using RoboRl.Core.Robots;
+using RoboRl.Node;
+using RoboRl.Sims.Quadrotor;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>
+/// A link to a robot other than the in-process simulator (RoboRl.Mqtt now; ROS 2 and serial later): the node's sensor
+/// and actuator, optional command, teleop and telemetry channels, and how to start and stop it with the flight.
+/// </summary>
+public sealed record RobotLink(ISensorSource Sensor, IActuatorSink Actuator, Action Start, Action Stop, IDisposable Owner)
+{
+    public ICommandSource? Commands { get; init; }
+    public ITeleopSource? Teleop { get; init; }
+    public ITelemetrySink? Telemetry { get; init; }
+}
+
+/// <summary>
+/// Puts a node together for `roborl run` and `roborl quickstart`: config, policy bundle, the transport (the simulated
+/// robot in process, or a <see cref="RobotLink"/> such as MQTT), the recorder; runs it in real time with a progress
+/// line and ends with a one-line summary.
+/// </summary>
+public sealed class NodeSession : IDisposable
+{
+    public required NodeConfig Config { get; init; }
+    public required InferenceNode Node { get; init; }
+    /// <summary>The simulated robot when the transport is "sim", else null.</summary>
+    public SimulatedQuadrotor? Sim { get; init; }
+    public RobotLink? Link { get; init; }
+    public NodeRecorder? Recorder { get; init; }
+
+    /// <summary>
+    /// LEAD: wire RoboRl.Mqtt here (one line in Program or here): builds the link for transport "mqtt" from
+    /// <see cref="NodeConfig.Mqtt"/> (the config's unread "mqtt" section, which RoboRl.Mqtt schema-checks itself).
+    /// </summary>
+    public static Func<NodeConfig, RobotLink>? MqttLink { get; set; }
+
+    /// <summary>
+    /// LEAD: optional. With transport "sim" and an "mqtt" section, MQTT may still carry commands, teleop and telemetry
+    /// (its sensor and actuator are then ignored).
+    /// </summary>
+    public static bool MqttSideChannelWithSim { get; set; } = true;
+
+    /// <summary>Thrown for any problem the user can fix (bad file, refused bundle): the message is printed, exit code 2.</summary>
+    public sealed class SetupException(string message) : Exception(message);
+
+    public static NodeSession Open(string configPath, string policyPath, string? recordPath, string? simRobotPath)
+    {
+        NodeConfig config;
+        PolicyBundle bundle;
+        try
+        {
+            config = NodeConfig.Load(RepoPaths.Find(configPath));
+            bundle = PolicyBundle.Read(policyPath);
+        }
+        catch (Exception e) when (e is ConfigException or PolicyBundleException) { throw new SetupException(e.Message); }
+        if (config.Transport == TransportKind.Mqtt && MqttLink is null)
+            throw new SetupException($"{config.File}: transport \"mqtt\" is provided by RoboRl.Mqtt, which this build does not include yet; use transport \"sim\"");
+
+        QuadrotorConfig plant = config.Robot;
+        if (simRobotPath is not null)
+        {
+            try { plant = QuadrotorConfig.Load(simRobotPath); }
+            catch (ConfigException e) { throw new SetupException(e.Message); }
+        }
+        try { InferenceNode.CheckBundle(config, bundle); }
+        catch (PolicyMismatchException e) { throw new SetupException($"refused before arming: {e.Message}"); }
+
+        string? record = recordPath ?? (config.Recording.Enabled ? config.Recording.Path : null);
+        NodeRecorder? recorder = null;
+        if (record is not null)
+        {
+            try
+            {
+                if (Path.GetDirectoryName(Path.GetFullPath(record)) is { } dir) Directory.CreateDirectory(dir);
+                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SetupException($"cannot record to {record}: {e.Message}"); }
+        }
+        RobotLink? link = null;
+        SimulatedQuadrotor? robot = null;
+        if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
+            link = MqttLink!(config);
+        if (config.Transport == TransportKind.Sim)
+        {
+            SimTransportConfig sim = config.Sim!; // NodeConfig requires the section for transport "sim"
+            robot = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions
+            {
+                PhysicsHz = sim.PhysicsHz, StartPosition = sim.StartPosition, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
+            });
+        }
+        else if (simRobotPath is not null) throw new SetupException("--sim-robot needs transport \"sim\"");
+        ISensorSource sensor = robot is not null ? robot : link!.Sensor;
+        IActuatorSink actuator = robot is not null ? robot : link!.Actuator;
+        var node = new InferenceNode(config, bundle, sensor, actuator, recorder: recorder);
+        if (link?.Commands is { } commands) node.AddCommands(commands);
+        if (link?.Teleop is { } teleop) node.AddTeleop(teleop);
+        if (link?.Telemetry is { } telemetry) node.AddTelemetry(telemetry);
+        return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder };
+    }
+
+    /// <summary>
+    /// Flies for <paramref name="seconds"/> of real time (or until Ctrl+C), writing a progress line to
+    /// <paramref name="progress"/> each second and calling <paramref name="sample"/> at ~50 Hz from this thread.
+    /// </summary>
+    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default)
+    {
+        // Keep blocking (gen 2) collections from pausing the tick thread for what other threads allocate (progress, plot data).
+        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+        Sim?.Start();
+        Link?.Start();
+        Node.Start();
+        var start = DateTime.UtcNow;
+        var nextProgress = start;
+        bool recordingErrorShown = false;
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                double t = (DateTime.UtcNow - start).TotalSeconds;
+                if (t >= seconds) break;
+                sample?.Invoke();
+                if (!recordingErrorShown && Recorder?.Error is { } error)
+                {
+                    progress.WriteLine(error);
+                    recordingErrorShown = true;
+                }
+                if (DateTime.UtcNow >= nextProgress)
+                {
+                    progress.WriteLine(ProgressLine(t, seconds));
+                    nextProgress += TimeSpan.FromSeconds(1);
+                }
+                Thread.Sleep(20);
+            }
+        }
+        finally
+        {
+            Node.Stop();
+            Sim?.Stop();
+            Link?.Stop();
+            Recorder?.Dispose();
+        }
+    }
+
+    private string ProgressLine(double t, double seconds)
+    {
+        RobotStateSample s = Node.LastState;
+        TickStatistics ticks = Node.RunStatistics;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"[{t,5:F1}/{seconds:F0} s] {Node.Mode.ToString().ToUpperInvariant(),-8} pos ({s.Position.X,5:F2}, {s.Position.Y,5:F2}, {s.Position.Z,4:F2}) m  " +
+            $"setpoint ({Node.Setpoint.X,5:F2}, {Node.Setpoint.Y,5:F2}, {Node.Setpoint.Z,4:F2})  tick p99 {ticks.LatencyP99Us:F1} µs  overruns {ticks.Overruns}");
+    }
+
+    /// <summary>The events, one per line, and the one-line summary.</summary>
+    public void Summarise(string command, double seconds, TextWriter output)
+    {
+        foreach (NodeEvent e in Node.Events)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
+        if (Recorder?.Error is { } error) output.WriteLine($"  {error}");
+        output.WriteLine(SummaryLine(command, seconds));
+    }
+
+    public string SummaryLine(string command, double seconds)
+    {
+        var (rms, max, samples) = Node.TrackingError;
+        TickStatistics t = Node.RunStatistics;
+        string recorded = Recorder is null ? "not recorded"
+            : Recorder.Error is null ? $"recorded {Recorder.Destination} ({Recorder.Written} records, {Recorder.Dropped} dropped)"
+            : $"recording FAILED ({Recorder.Destination})";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{command}: {seconds:F1} s, {t.Ticks} ticks at {t.RateHz:F1} Hz; final mode {Node.Mode.ToString().ToUpperInvariant()}; " +
+            $"tracking error rms {rms:F3} m, max {max:F3} m ({samples} ticks); tick p50 {t.LatencyP50Us:F1} µs, p99 {t.LatencyP99Us:F1} µs, " +
+            $"max {t.LatencyMaxUs:F0} µs, jitter p99 {t.JitterP99Us:F0} µs, {t.Overruns} overruns; {Node.SafetyEventCount} safety events; {recorded}");
+    }
+
+    public void Dispose()
+    {
+        Node.Dispose();
+        Sim?.Dispose();
+        Link?.Owner.Dispose();
+        Recorder?.Dispose();
+    }
+}

@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Numerics;
+using RoboRl.Core.Robots;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>
+/// `roborl quickstart [--policy BUNDLE] [--out DIR] [--duration S]`: the whole loop in one command — (train a short
+/// hover policy,) fly it with the real-time node against the simulated Crazyflie through a figure-eight of setpoints,
+/// record the flight as MCAP, print tracking error and tick statistics, and plot the trajectory (PNG).
+/// </summary>
+public static class QuickstartCommand
+{
+    public const string NodeConfig = "configs/nodes/crazyflie-sim.json";
+
+    /// <summary>
+    /// LEAD: wire the trainer here. Trains a short hover policy into the given output directory and returns the bundle's
+    /// path (RoboRl.Training's library entry point, e.g. <c>outDir => Td3.TrainHover(task, outDir, steps).BundlePath</c>).
+    /// While null, `quickstart` without --policy stops with a message asking for --policy.
+    /// </summary>
+    public static Func<string /*outDir*/, string /*bundlePath*/>? TrainHoverPolicy { get; set; }
+
+    public static Command Create()
+    {
+        var policy = new Option<string?>("--policy") { Description = "Fly this policy bundle instead of training one." };
+        var outDir = new Option<string>("--out") { Description = "Directory for the bundle, the flight log and the plot.", DefaultValueFactory = _ => "quickstart" };
+        var duration = new Option<double>("--duration") { Description = "Seconds of flight.", DefaultValueFactory = _ => 20 };
+        var command = new Command("quickstart", "Train (or take) a hover policy, fly a figure-eight with the real-time node and the simulated Crazyflie, record and plot it.")
+        {
+            policy, outDir, duration,
+        };
+        command.SetAction(parse => Run(parse.GetValue(policy), parse.GetValue(outDir)!, parse.GetValue(duration),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    public static int Run(string? policyPath, string outDir, double seconds, TextWriter output, TextWriter progress)
+    {
+        if (!(seconds > 0)) { progress.WriteLine("quickstart: --duration must be positive"); return 2; }
+        Directory.CreateDirectory(outDir);
+        if (policyPath is null)
+        {
+            if (TrainHoverPolicy is null)
+            {
+                progress.WriteLine("quickstart: training is not wired into this build yet (RoboRl.Training); pass a trained bundle with --policy BUNDLE");
+                return 2;
+            }
+            progress.WriteLine($"[1/3] training a hover policy into {outDir} ...");
+            policyPath = TrainHoverPolicy(outDir);
+        }
+
+        string log = Path.Combine(outDir, "quickstart.mcap"), plot = Path.Combine(outDir, "trajectory.png");
+        NodeSession session;
+        try { session = NodeSession.Open(NodeConfig, policyPath, log, simRobotPath: null); }
+        catch (NodeSession.SetupException e) { progress.WriteLine($"quickstart: {e.Message}"); return 2; }
+        using (session)
+        {
+            var figureEight = new FigureEight(session.Config.Setpoint, amplitude: 0.5f, periodS: 10);
+            session.Node.AddCommands(figureEight);
+            var flown = new List<Vector3>();
+            var wanted = new List<Vector3>();
+            progress.WriteLine($"[2/3] flying {seconds:F0} s through a figure-eight (±{figureEight.Amplitude} m, {figureEight.PeriodS} s per loop), recording {log}");
+            session.Fly(seconds, progress, () =>
+            {
+                if (session.Node.TickCount == 0) return;
+                flown.Add(session.Node.LastState.Position);
+                wanted.Add(session.Node.Setpoint);
+            });
+            progress.WriteLine($"[3/3] plotting {plot}");
+            TrajectoryPlot.Save(plot, flown, wanted, session.Config.Geofence);
+            session.Summarise("quickstart", seconds, output);
+            output.WriteLine($"quickstart: outputs in {outDir}: {Path.GetFileName(log)} (open in Foxglove), {Path.GetFileName(plot)}");
+            return session.Recorder?.Error is null ? 0 : 1;
+        }
+    }
+}
+
+/// <summary>
+/// Setpoints along a figure-eight (lemniscate of Gerono: x = A·sin ωt, y = A/2·sin 2ωt around the centre) sent to
+/// the node as Setpoint commands at 50 Hz — the same path a ground station or an MQTT client would use. Called on the
+/// node's tick thread; allocation-free.
+/// </summary>
+public sealed class FigureEight(Vector3 centre, float amplitude, float periodS) : ICommandSource
+{
+    private long _startNs = -1, _nextNs;
+    private const long EveryNs = 20_000_000;
+
+    public float Amplitude => amplitude;
+    public float PeriodS => periodS;
+
+    public Vector3 At(double seconds)
+    {
+        double w = 2 * Math.PI / periodS;
+        return centre + new Vector3((float)(amplitude * Math.Sin(w * seconds)), (float)(amplitude / 2 * Math.Sin(2 * w * seconds)), 0);
+    }
+
+    public bool TryDequeue(out NodeCommand command)
+    {
+        long now = NodeClock.NowNs;
+        if (_startNs < 0) { _startNs = now; _nextNs = now; }
+        if (now < _nextNs) { command = default; return false; }
+        _nextNs += EveryNs;
+        command = new NodeCommand(NodeCommandKind.Setpoint, At((now - _startNs) * 1e-9), 0, "quickstart", now);
+        return true;
+    }
+}
+
+/// <summary>The x–y trajectory (flown and wanted) with the geofence, as a PNG (ScottPlot).</summary>
+public static class TrajectoryPlot
+{
+    public static void Save(string path, IReadOnlyList<Vector3> flown, IReadOnlyList<Vector3> wanted, RoboRl.Node.Geofence fence)
+    {
+        var plot = new ScottPlot.Plot();
+        var setpoint = plot.Add.ScatterLine(wanted.Select(p => (double)p.X).ToArray(), wanted.Select(p => (double)p.Y).ToArray());
+        setpoint.LegendText = "setpoint";
+        setpoint.LineWidth = 2;
+        setpoint.LinePattern = ScottPlot.LinePattern.Dashed;
+        var actual = plot.Add.ScatterLine(flown.Select(p => (double)p.X).ToArray(), flown.Select(p => (double)p.Y).ToArray());
+        actual.LegendText = "flown";
+        actual.LineWidth = 1.5f;
+        var box = plot.Add.Rectangle(fence.Min.X, fence.Max.X, fence.Min.Y, fence.Max.Y);
+        box.FillStyle.Color = ScottPlot.Colors.Transparent;
+        box.LineStyle.Color = ScottPlot.Colors.Red;
+        box.LegendText = "geofence";
+        plot.Title("roborl quickstart: simulated Crazyflie, top view");
+        plot.XLabel("x (m, east)");
+        plot.YLabel("y (m, north)");
+        plot.Axes.SquareUnits();
+        plot.ShowLegend();
+        plot.SavePng(path, 800, 800);
+    }
+}

@@ -1,0 +1,441 @@
+using System.Numerics;
+using RoboRl.Core.Messages;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Robots;
+using RoboRl.Core.Tasks;
+
+namespace RoboRl.Node;
+
+/// <summary>
+/// The real-time inference node for a quadrotor hover/tracking policy. Each tick, on its own thread at a fixed rate
+/// (<see cref="Start"/>) or called directly (<see cref="Tick"/>, for lock-step simulation and tests):
+/// <list type="number">
+/// <item>commands (arm, disarm, land, setpoint, kill) and the newest teleop sample are read;</item>
+/// <item>the setpoint is clamped into the geofence and rate-limited (logged when clamped);</item>
+/// <item>the newest sensor sample goes through <see cref="HoverObservation"/> — the simulator's own builder — with an
+///   action history kept at the policy's control rate: the node runs k = rate / control rate times faster and each
+///   history slot holds the mean of k consecutive applied actions (as the Crazyflie firmware does: FACTS.md, policy
+///   at 500 Hz, 5 outputs averaged per 100 Hz slot);</item>
+/// <item><see cref="PolicyEngine.Forward"/>;</item>
+/// <item>arbitration: kill switch &gt; safety supervisor (→ fallback controller, same tick) &gt; human override &gt; policy;</item>
+/// <item>the actuator command is sent; statistics, telemetry and the recorder are fed.</item>
+/// </list>
+/// A tick allocates nothing (tested). A policy bundle trained for another robot, with another observation size or at
+/// a rate that does not divide the node's rate is refused in the constructor, before anything can arm.
+/// </summary>
+public sealed class InferenceNode : IDisposable
+{
+    /// <summary>Events kept for <see cref="Events"/> (the recorder gets every one).</summary>
+    public const int EventCapacity = 1024;
+
+    private readonly NodeConfig _config;
+    private readonly PolicyEngine _engine;
+    private readonly ISensorSource _sensor;
+    private readonly IActuatorSink _actuator;
+    private readonly IFallbackController _fallback;
+    private readonly SafetySupervisor _supervisor;
+    private readonly NodeRecorder? _recorder;
+    private ITeleopSource[] _teleop = [];
+    private ICommandSource[] _commands = [];
+    private ITelemetrySink[] _telemetry = [];
+
+    private readonly float[] _observation, _history, _policyAction = new float[4], _fallbackAction = new float[4], _historySum = new float[4];
+    private readonly int _historySubsteps;
+    private int _historyCount;
+    private readonly float _hoverAction;
+    private readonly long _periodNs, _teleopTimeoutNs;
+    private readonly int _telemetryEveryTicks;
+    private readonly TickStatisticsWindow _statistics = new();
+
+    private NodeMode _mode = NodeMode.Idle;
+    private bool _armedOnce, _nudgeLimitLogged;
+    private ulong _tick;
+    private uint _commandSequence;
+    private long _lastTickNs = -1;
+    private Vector3 _requestedSetpoint, _setpoint;
+    private ActuatorCommand _lastCommand;
+    private RobotStateSample _lastState;
+    private bool _hasState;
+
+    private readonly NodeEvent[] _events = new NodeEvent[EventCapacity];
+    private int _eventCount, _safetyEventCount;
+
+    // Tracking error while the policy (or human) flies.
+    private double _trackingSquaredSum, _trackingMax;
+    private long _trackingSamples;
+
+    private Thread? _thread;
+    private volatile bool _running;
+
+    public InferenceNode(NodeConfig config, PolicyBundle bundle, ISensorSource sensor, IActuatorSink actuator,
+        IFallbackController? fallback = null, NodeRecorder? recorder = null)
+    {
+        _config = config;
+        CheckBundle(config, bundle);
+        _engine = new PolicyEngine(bundle);
+        _sensor = sensor;
+        _actuator = actuator;
+        _fallback = fallback ?? new QuadrotorFallbackController(config.Robot, config.Fallback, config.Geofence, config.Limits.SetpointMarginM, config.Limits.SensorTimeoutS);
+        _supervisor = new SafetySupervisor(config.Geofence, config.Limits);
+        _recorder = recorder;
+        _historySubsteps = (int)Math.Round(config.RateHz / bundle.ControlRateHz);
+        _observation = new float[bundle.ObservationSize];
+        _history = new float[HoverObservation.ActionSize * bundle.ActionHistoryLength];
+        _hoverAction = config.Robot.HoverAction();
+        HoverObservation.FillHistory(_history, _hoverAction);
+        _periodNs = (long)Math.Round(1e9 / config.RateHz);
+        _teleopTimeoutNs = (long)(config.Limits.TeleopTimeoutS * 1e9);
+        _telemetryEveryTicks = Math.Max(1, (int)Math.Round(config.RateHz / config.TelemetryRateHz));
+        _requestedSetpoint = _setpoint = config.Setpoint;
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="PolicyMismatchException"/>) a bundle that was not trained for the node's robot config, whose
+    /// observation is not the hover layout (18 + 4·history), whose actions are not 4 rpm commands, or whose control rate
+    /// does not divide the node's rate.
+    /// </summary>
+    public static void CheckBundle(NodeConfig config, PolicyBundle bundle)
+    {
+        bundle.CheckCompatible(File.ReadAllText(config.RobotPath));
+        int expected = HoverObservation.ActorSize(bundle.ActionHistoryLength);
+        if (bundle.ObservationSize != expected)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyObservationNames,
+                $"the node builds the hover observation of {expected} values (18 + 4 × {bundle.ActionHistoryLength} past actions); the policy takes {bundle.ObservationSize}");
+        if (bundle.ActionSize != HoverObservation.ActionSize)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyActionNames, $"the node drives 4 rotors; the policy has {bundle.ActionSize} actions");
+        if (bundle.ActionUnit != "rpm")
+            throw new PolicyMismatchException("node", PolicyBundle.KeyActionUnit, $"the node commands rotor speeds in rpm; the policy's unit is \"{bundle.ActionUnit}\"");
+        double ratio = config.RateHz / bundle.ControlRateHz;
+        if (ratio < 1 - 1e-9 || Math.Abs(ratio - Math.Round(ratio)) > 1e-6)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyControlRateHz,
+                $"the node's rate_hz {config.RateHz} ({config.File}) must be a whole multiple of the policy's control rate {bundle.ControlRateHz} Hz");
+    }
+
+    public NodeConfig Config => _config;
+    public PolicyEngine Engine => _engine;
+    public NodeMode Mode => _mode;
+    public ulong TickCount => _tick;
+    /// <summary>The setpoint the policy is given now (clamped, rate-limited).</summary>
+    public Vector3 Setpoint => _setpoint;
+    /// <summary>The setpoint last requested (clamped into the geofence).</summary>
+    public Vector3 RequestedSetpoint => _requestedSetpoint;
+    public FallbackPhase FallbackPhase => _fallback.Phase;
+    public ActuatorCommand LastCommand => _lastCommand;
+    public RobotStateSample LastState => _lastState;
+    /// <summary>Ticks per history slot (rate / policy control rate).</summary>
+    public int HistorySubsteps => _historySubsteps;
+    /// <summary>The observation built on the last tick (for tests and parity checks).</summary>
+    public ReadOnlySpan<float> LastObservation => _observation;
+    public TickStatistics RunStatistics => _statistics.Run;
+    public int SafetyEventCount => _safetyEventCount;
+    /// <summary>Root-mean-square and largest distance from the setpoint while the policy or a human flew, metres.</summary>
+    public (double Rms, double Max, long Samples) TrackingError =>
+        (_trackingSamples == 0 ? 0 : Math.Sqrt(_trackingSquaredSum / _trackingSamples), _trackingMax, _trackingSamples);
+
+    /// <summary>The first <see cref="EventCapacity"/> events (mode changes, clamps, refusals), copied.</summary>
+    public NodeEvent[] Events => _events.AsSpan(0, Math.Min(_eventCount, EventCapacity)).ToArray();
+
+    public void AddTeleop(ITeleopSource source) => _teleop = [.. _teleop, source];
+    public void AddCommands(ICommandSource source) => _commands = [.. _commands, source];
+    public void AddTelemetry(ITelemetrySink sink) => _telemetry = [.. _telemetry, sink];
+
+    // ---------------------------------------------------------------------------------------------
+    // The tick.
+
+    /// <summary>
+    /// One control tick. <paramref name="scheduledNs"/> is when it should have started, <paramref name="startNs"/>
+    /// when it did (node clock, or simulated time in lock-step); a start later than one period counts as an overrun.
+    /// </summary>
+    public void Tick(long scheduledNs, long startNs)
+    {
+        // In lock-step simulation the start time is simulated; compute time is always measured on the node clock.
+        long realStartNs = NodeClock.NowNs;
+        float dt = _lastTickNs < 0 ? 1f / _config.RateHz : Math.Clamp((startNs - _lastTickNs) * 1e-9f, 0f, 0.1f);
+        _lastTickNs = startNs;
+        bool overrun = startNs - scheduledNs > _periodNs;
+        _supervisor.NoteTick(overrun);
+
+        // 1. Commands. The kill switch outranks everything and latches.
+        for (int c = 0; c < _commands.Length; c++)
+            while (_commands[c].TryDequeue(out NodeCommand received)) Handle(in received, startNs);
+
+        // 2. Newest state and human input.
+        if (_sensor.TryGetLatest(out RobotStateSample newest)) { _lastState = newest; _hasState = true; }
+        RobotStateSample state = _lastState;
+        bool teleopHeld = false;
+        TeleopSample teleop = default;
+        for (int t = 0; t < _teleop.Length; t++)
+        {
+            if (_teleop[t].TryGetLatest(out TeleopSample sample) && sample.Kind != TeleopKind.None && startNs - sample.TimestampNs <= _teleopTimeoutNs)
+            {
+                teleop = sample;
+                teleopHeld = true;
+                break;
+            }
+        }
+
+        // 3. Setpoint: a human nudge moves the request (speed-limited); the setpoint follows the request at most at the speed limit.
+        float maxSpeed = _config.Limits.MaxSetpointSpeedMS;
+        if (teleopHeld && teleop.Kind == TeleopKind.NudgeSetpoint && _mode is NodeMode.Policy)
+        {
+            Vector3 velocity = teleop.SetpointVelocity;
+            float speed = velocity.Length();
+            if (!(speed <= maxSpeed))
+            {
+                Vector3 asked = velocity;
+                velocity = float.IsFinite(speed) ? velocity * (maxSpeed / speed) : Vector3.Zero;
+                if (!_nudgeLimitLogged)
+                    AddEvent(new NodeEvent { TimestampNs = startNs, Tick = _tick, Kind = NodeEventKind.SetpointSpeedLimited, Mode = _mode, Command = NodeCommandKindOrNone.None, Requested = asked, Applied = velocity });
+                _nudgeLimitLogged = true;
+            }
+            else _nudgeLimitLogged = false;
+            RequestSetpoint(_requestedSetpoint + velocity * dt, startNs, NodeCommandKindOrNone.None);
+        }
+        Vector3 toward = _requestedSetpoint - _setpoint;
+        float distance = toward.Length();
+        float step = maxSpeed * dt;
+        _setpoint = distance <= step ? _requestedSetpoint : _setpoint + toward * (step / distance);
+
+        // 4. Arming (automatic once, if configured).
+        if (_mode == NodeMode.Idle && _config.AutoArm && !_armedOnce) TryArm(startNs, NodeCommandKindOrNone.None);
+
+        // 5. Observation and policy, then the supervisor on state, observation and action.
+        bool flying = _mode is NodeMode.Policy or NodeMode.Human;
+        bool policyRan = false;
+        if (flying)
+        {
+            SafetyViolation violation = _supervisor.CheckState(_hasState, in state, startNs);
+            if (!violation.Tripped)
+            {
+                HoverObservation.BuildActor(state.Position, state.Orientation, state.VelocityWorld, state.AngularVelocityBody,
+                    _setpoint, _history, _observation);
+                violation = _supervisor.CheckNumbers(_observation, ReadOnlySpan<float>.Empty);
+                if (!violation.Tripped)
+                {
+                    _engine.Forward(_observation, _policyAction);
+                    policyRan = true;
+                    violation = _supervisor.CheckNumbers(ReadOnlySpan<float>.Empty, _policyAction);
+                }
+            }
+            if (violation.Tripped) EnterFallback(violation, ModeReason.SafetyViolation, in state, startNs, landNow: false);
+        }
+
+        // 6. Arbitration: kill > supervisor (fallback) > human > policy.
+        Vector4 applied;
+        ActionSource source;
+        bool intervention = false;
+        Vector4 human = default;
+        switch (_mode)
+        {
+            case NodeMode.Fallback:
+                _fallback.Compute(in state, startNs, _fallbackAction);
+                applied = new Vector4(_fallbackAction[0], _fallbackAction[1], _fallbackAction[2], _fallbackAction[3]);
+                source = ActionSource.Fallback;
+                if (_fallback.Phase == FallbackPhase.Disarmed) ChangeMode(NodeMode.Idle, ModeReason.Landed, default, startNs);
+                break;
+            case NodeMode.Policy or NodeMode.Human:
+                if (teleopHeld && teleop.Kind == TeleopKind.TakeOver)
+                {
+                    if (_mode != NodeMode.Human) ChangeMode(NodeMode.Human, ModeReason.HumanTakeOver, default, startNs);
+                    human = Vector4.Clamp(Finite(teleop.Action) ? teleop.Action : new Vector4(_hoverAction), new Vector4(-1), Vector4.One);
+                    applied = human;
+                    source = ActionSource.Human;
+                    intervention = true;
+                }
+                else
+                {
+                    if (_mode == NodeMode.Human) ChangeMode(NodeMode.Policy, ModeReason.HumanReleased, default, startNs);
+                    applied = Vector4.Clamp(new Vector4(_policyAction[0], _policyAction[1], _policyAction[2], _policyAction[3]), new Vector4(-1), Vector4.One);
+                    source = ActionSource.Policy;
+                }
+                Vector3 error = state.Position - _setpoint;
+                double e = error.Length();
+                _trackingSquaredSum += e * e;
+                _trackingSamples++;
+                if (e > _trackingMax) _trackingMax = e;
+                break;
+            default: // Idle, Killed: motors off
+                applied = new Vector4(-1);
+                source = ActionSource.Fallback;
+                break;
+        }
+
+        // 7. Actuators.
+        var command = new ActuatorCommand
+        {
+            TimestampNs = startNs,
+            Sequence = ++_commandSequence,
+            Action = applied,
+            RotorRpm = _mode is NodeMode.Idle or NodeMode.Killed
+                ? Vector4.Zero
+                : new Vector4(_config.Robot.RpmFromAction(applied.X), _config.Robot.RpmFromAction(applied.Y),
+                    _config.Robot.RpmFromAction(applied.Z), _config.Robot.RpmFromAction(applied.W)),
+            Source = source,
+        };
+        _actuator.Send(in command);
+        _lastCommand = command;
+
+        // 8. Action history at the policy's control rate: the mean of k applied actions per slot.
+        _historySum[0] += applied.X; _historySum[1] += applied.Y; _historySum[2] += applied.Z; _historySum[3] += applied.W;
+        if (++_historyCount == _historySubsteps)
+        {
+            float inverse = 1f / _historySubsteps;
+            for (int m = 0; m < 4; m++) _historySum[m] *= inverse;
+            HoverObservation.PushAction(_history, _historySum);
+            Array.Clear(_historySum);
+            _historyCount = 0;
+        }
+
+        // 9. Recording, statistics, telemetry.
+        _recorder?.RecordTick(new TickRecord
+        {
+            TimestampNs = startNs, Tick = _tick, HasState = _hasState, State = state, Setpoint = _setpoint,
+            PolicyRan = policyRan, PolicyAction = new Vector4(_policyAction[0], _policyAction[1], _policyAction[2], _policyAction[3]),
+            Intervention = intervention, HumanAction = human, Action = applied, Source = source, Mode = _mode,
+        }, _observation);
+        long endNs = startNs + (NodeClock.NowNs - realStartNs);
+        _statistics.Add(scheduledNs, startNs, endNs, overrun);
+        if (++_tick % (ulong)_telemetryEveryTicks == 0) PublishTelemetry(startNs, in state, in command);
+    }
+
+    private void PublishTelemetry(long nowNs, in RobotStateSample state, in ActuatorCommand command)
+    {
+        TickStatistics window = _statistics.TakeWindow();
+        _recorder?.RecordStatistics(nowNs, in window);
+        if (_telemetry.Length == 0) return;
+        var frame = new TelemetryFrame { TimestampNs = nowNs, State = state, Command = command, Setpoint = _setpoint, Mode = _mode, Ticks = window };
+        for (int i = 0; i < _telemetry.Length; i++) _telemetry[i].Publish(in frame);
+    }
+
+    private void Handle(in NodeCommand command, long nowNs)
+    {
+        switch (command.Kind)
+        {
+            case NodeCommandKind.Kill:
+                if (_mode != NodeMode.Killed) ChangeMode(NodeMode.Killed, ModeReason.KillSwitch, default, nowNs);
+                break;
+            case NodeCommandKind.Arm:
+                if (_mode == NodeMode.Idle) TryArm(nowNs, NodeCommandKindOrNone.Arm);
+                else Refuse(NodeCommandKindOrNone.Arm, default, nowNs);
+                break;
+            case NodeCommandKind.Land:
+                if (_mode is NodeMode.Policy or NodeMode.Human) EnterFallback(default, ModeReason.LandCommand, in _lastState, nowNs, landNow: true);
+                break;
+            case NodeCommandKind.Disarm:
+                // Disarming in the air would drop the robot: land first; on the ground, motors off.
+                if (_mode is NodeMode.Policy or NodeMode.Human)
+                {
+                    if (_hasState && _lastState.Position.Z > _config.Fallback.LandedHeightM) EnterFallback(default, ModeReason.LandCommand, in _lastState, nowNs, landNow: true);
+                    else ChangeMode(NodeMode.Idle, ModeReason.DisarmCommand, default, nowNs);
+                }
+                else if (_mode == NodeMode.Fallback && _fallback.Phase == FallbackPhase.Disarmed) ChangeMode(NodeMode.Idle, ModeReason.DisarmCommand, default, nowNs);
+                break;
+            case NodeCommandKind.Setpoint:
+                RequestSetpoint(command.Setpoint, nowNs, NodeCommandKindOrNone.Setpoint);
+                break;
+        }
+    }
+
+    /// <summary>Sets the requested setpoint, clamped into the geofence less its margin (a clamp is logged; non-finite is refused).</summary>
+    private void RequestSetpoint(Vector3 requested, long nowNs, NodeCommandKindOrNone origin)
+    {
+        if (!Finite(requested))
+        {
+            Refuse(NodeCommandKindOrNone.Setpoint, new SafetyViolation(SafetyTrigger.NonFiniteSetpoint, float.NaN, 0), nowNs);
+            return;
+        }
+        Vector3 clamped = _config.Geofence.Clamp(requested, _config.Limits.SetpointMarginM);
+        if (clamped != requested && (origin != NodeCommandKindOrNone.None || _requestedSetpoint != clamped))
+        {
+            // A nudge held against the fence would log every tick: log it when the kept setpoint moves, and every command.
+            AddEvent(new NodeEvent { TimestampNs = nowNs, Tick = _tick, Kind = NodeEventKind.SetpointClamped, Mode = _mode, Command = origin, Requested = requested, Applied = clamped });
+        }
+        _requestedSetpoint = clamped;
+    }
+
+    private void TryArm(long nowNs, NodeCommandKindOrNone origin)
+    {
+        SafetyViolation violation = _supervisor.CheckState(_hasState, in _lastState, nowNs);
+        if (violation.Tripped)
+        {
+            // Automatic arming waits quietly for the first fresh sample; anything else is refused and logged.
+            if (origin != NodeCommandKindOrNone.None || violation.Trigger != SafetyTrigger.StaleSensor) Refuse(NodeCommandKindOrNone.Arm, violation, nowNs);
+            if (origin == NodeCommandKindOrNone.None && violation.Trigger != SafetyTrigger.StaleSensor) _armedOnce = true;
+            return;
+        }
+        _armedOnce = true;
+        HoverObservation.FillHistory(_history, _hoverAction);
+        Array.Clear(_historySum);
+        _historyCount = 0;
+        _fallback.Reset();
+        // The policy starts from where the robot is and the setpoint then moves to the requested one at the speed
+        // limit: a trained policy only knows position errors of its training range (±0.6 m in the hover task).
+        _setpoint = _config.Geofence.Clamp(_lastState.Position, 0);
+        ChangeMode(NodeMode.Policy, ModeReason.Armed, default, nowNs);
+    }
+
+    private void EnterFallback(SafetyViolation violation, ModeReason reason, in RobotStateSample state, long nowNs, bool landNow)
+    {
+        _fallback.Engage(in state, nowNs, landNow);
+        ChangeMode(NodeMode.Fallback, reason, violation, nowNs);
+    }
+
+    private void ChangeMode(NodeMode mode, ModeReason reason, SafetyViolation violation, long nowNs)
+    {
+        _mode = mode;
+        AddEvent(new NodeEvent { TimestampNs = nowNs, Tick = _tick, Kind = NodeEventKind.ModeChange, Mode = mode, Reason = reason, Violation = violation, Command = NodeCommandKindOrNone.None });
+    }
+
+    private void Refuse(NodeCommandKindOrNone command, SafetyViolation violation, long nowNs) =>
+        AddEvent(new NodeEvent { TimestampNs = nowNs, Tick = _tick, Kind = NodeEventKind.CommandRefused, Mode = _mode, Command = command, Violation = violation });
+
+    private void AddEvent(in NodeEvent e)
+    {
+        if (_eventCount < EventCapacity) _events[_eventCount] = e;
+        _eventCount++;
+        if (e.IsSafetyEvent || (e.Kind == NodeEventKind.ModeChange && e.Reason == ModeReason.KillSwitch)) _safetyEventCount++;
+        _recorder?.RecordEvent(in e);
+    }
+
+    private static bool Finite(Vector3 v) => float.IsFinite(v.X) && float.IsFinite(v.Y) && float.IsFinite(v.Z);
+    private static bool Finite(Vector4 v) => float.IsFinite(v.X) && float.IsFinite(v.Y) && float.IsFinite(v.Z) && float.IsFinite(v.W);
+
+    // ---------------------------------------------------------------------------------------------
+    // The real-time loop.
+
+    /// <summary>Runs ticks at <see cref="NodeConfig.RateHz"/> on a dedicated thread until <see cref="Stop"/>.</summary>
+    public void Start()
+    {
+        if (_thread is not null) throw new InvalidOperationException("the node is already running");
+        _running = true;
+        _thread = new Thread(Loop) { IsBackground = true, Name = "roborl-node-tick" };
+        try { _thread.Priority = ThreadPriority.Highest; } catch (Exception) { /* not permitted here: run at normal priority */ }
+        _thread.Start();
+    }
+
+    public void Stop()
+    {
+        _running = false;
+        _thread?.Join();
+        _thread = null;
+    }
+
+    private void Loop()
+    {
+        long spinNs = (long)(_config.SpinUs * 1000);
+        long next = NodeClock.NowNs;
+        while (_running)
+        {
+            // Hybrid wait: sleep while the deadline is far (Thread.Sleep(1) wakes ~1.1 ms later on Linux), spin the rest.
+            long now = NodeClock.NowNs;
+            while (next - now > spinNs + 1_200_000) { Thread.Sleep(1); now = NodeClock.NowNs; }
+            while (next - now > 0) { Thread.SpinWait(20); now = NodeClock.NowNs; }
+            Tick(next, now);
+            next += _periodNs;
+            // Far behind (descheduled, debugger): count the overrun above, then resynchronise instead of bursting.
+            if (NodeClock.NowNs - next > 10 * _periodNs) next = NodeClock.NowNs;
+        }
+    }
+
+    public void Dispose() => Stop();
+}

@@ -1,0 +1,127 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using RoboRl.Core.Robots;
+
+namespace RoboRl.Node;
+
+/// <summary>Why the supervisor tripped (or what else changed the node's mode).</summary>
+public enum SafetyTrigger : byte
+{
+    None = 0,
+    Geofence,
+    Tilt,
+    AngularRate,
+    StaleSensor,
+    NonFiniteObservation,
+    NonFiniteAction,
+    OverrunStreak,
+    /// <summary>A setpoint with NaN/Inf (refused, not a trip).</summary>
+    NonFiniteSetpoint,
+}
+
+/// <summary>
+/// One violation, as numbers (formatted into text off the tick thread, so that the tick never allocates):
+/// <see cref="Value"/> against <see cref="Limit"/>, and for the geofence the axis (0 = x, 1 = y, 2 = z) in <see cref="Axis"/>.
+/// </summary>
+public readonly record struct SafetyViolation(SafetyTrigger Trigger, float Value, float Limit, int Axis = -1)
+{
+    public bool Tripped => Trigger != SafetyTrigger.None;
+
+    public override string ToString() => Trigger switch
+    {
+        SafetyTrigger.None => "ok",
+        SafetyTrigger.Geofence => $"geofence: {"xyz"[Math.Clamp(Axis, 0, 2)]} = {Value:0.###} m, {(Value > Limit ? "above" : "below")} {Limit:0.###} m",
+        SafetyTrigger.Tilt => $"tilt {Value:0.#}° > {Limit:0.#}°",
+        SafetyTrigger.AngularRate => $"angular rate {Value:0.##} rad/s > {Limit:0.##} rad/s",
+        SafetyTrigger.StaleSensor => float.IsPositiveInfinity(Value) ? "stale sensor: no sample yet" : $"stale sensor: newest sample {Value:0.#} ms old > {Limit:0.#} ms",
+        SafetyTrigger.NonFiniteObservation => $"NaN/Inf in observation element {Axis}",
+        SafetyTrigger.NonFiniteAction => $"NaN/Inf in policy action element {Axis}",
+        SafetyTrigger.OverrunStreak => $"{Value:0} overrun ticks in a row (limit {Limit:0})",
+        SafetyTrigger.NonFiniteSetpoint => "NaN/Inf in the setpoint",
+        _ => Trigger.ToString(),
+    };
+}
+
+/// <summary>
+/// The safety supervisor: checks every tick, in this order, the sensor's age, the geofence box, tilt, angular rate,
+/// NaN/Inf in the observation and in the policy's action, and the overrun streak. The first violation found is
+/// returned; the node switches to the fallback controller in the same tick. Allocation-free.
+/// </summary>
+public sealed class SafetySupervisor
+{
+    private readonly Geofence _fence;
+    private readonly SafetyLimits _limits;
+    private readonly float _minTiltCos;
+    private readonly long _sensorTimeoutNs;
+    private int _overrunStreak;
+
+    public SafetySupervisor(Geofence fence, SafetyLimits limits)
+    {
+        _fence = fence;
+        _limits = limits;
+        _minTiltCos = MathF.Cos(limits.MaxTiltDeg * MathF.PI / 180f);
+        _sensorTimeoutNs = (long)(limits.SensorTimeoutS * 1e9);
+    }
+
+    public Geofence Geofence => _fence;
+    public SafetyLimits Limits => _limits;
+
+    /// <summary>Overrun ticks in a row so far.</summary>
+    public int OverrunStreak => _overrunStreak;
+
+    /// <summary>Counts an overrun (or clears the streak); call once per tick before <see cref="Check"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void NoteTick(bool overrun) => _overrunStreak = overrun ? _overrunStreak + 1 : 0;
+
+    /// <summary>Checks the state the tick acts on (the sample is stale when older than the timeout at <paramref name="nowNs"/>).</summary>
+    public SafetyViolation CheckState(bool hasSample, in RobotStateSample s, long nowNs)
+    {
+        if (!hasSample) return new SafetyViolation(SafetyTrigger.StaleSensor, float.PositiveInfinity, _limits.SensorTimeoutS * 1000f);
+        long age = nowNs - s.TimestampNs;
+        if (age > _sensorTimeoutNs) return new SafetyViolation(SafetyTrigger.StaleSensor, age * 1e-6f, _limits.SensorTimeoutS * 1000f);
+
+        Vector3 p = s.Position;
+        // NaN in the state shows up as a non-finite observation (checked below), not as a geofence breach.
+        if (float.IsFinite(p.X) && float.IsFinite(p.Y) && float.IsFinite(p.Z) && !_fence.Contains(p))
+        {
+            for (int axis = 0; axis < 3; axis++)
+            {
+                float v = axis == 0 ? p.X : axis == 1 ? p.Y : p.Z;
+                float lo = axis == 0 ? _fence.Min.X : axis == 1 ? _fence.Min.Y : _fence.Min.Z;
+                float hi = axis == 0 ? _fence.Max.X : axis == 1 ? _fence.Max.Y : _fence.Max.Z;
+                if (v < lo) return new SafetyViolation(SafetyTrigger.Geofence, v, lo, axis);
+                if (v > hi) return new SafetyViolation(SafetyTrigger.Geofence, v, hi, axis);
+            }
+        }
+
+        // cos(tilt) = R22 = 1 − 2(x² + y²) for a unit quaternion.
+        Quaternion q = s.Orientation;
+        float n2 = q.LengthSquared();
+        if (n2 > 0)
+        {
+            float cosTilt = 1 - 2 * (q.X * q.X + q.Y * q.Y) / n2;
+            if (cosTilt < _minTiltCos)
+                return new SafetyViolation(SafetyTrigger.Tilt, MathF.Acos(Math.Clamp(cosTilt, -1f, 1f)) * 180f / MathF.PI, _limits.MaxTiltDeg);
+        }
+        float rate = s.AngularVelocityBody.Length();
+        if (rate > _limits.MaxAngularRateRadS) return new SafetyViolation(SafetyTrigger.AngularRate, rate, _limits.MaxAngularRateRadS);
+        return default;
+    }
+
+    /// <summary>NaN/Inf anywhere in the observation or the action; the overrun streak.</summary>
+    public SafetyViolation CheckNumbers(ReadOnlySpan<float> observation, ReadOnlySpan<float> action)
+    {
+        int bad = FirstNonFinite(observation);
+        if (bad >= 0) return new SafetyViolation(SafetyTrigger.NonFiniteObservation, observation[bad], 0, bad);
+        bad = FirstNonFinite(action);
+        if (bad >= 0) return new SafetyViolation(SafetyTrigger.NonFiniteAction, action[bad], 0, bad);
+        if (_overrunStreak >= _limits.OverrunStreak) return new SafetyViolation(SafetyTrigger.OverrunStreak, _overrunStreak, _limits.OverrunStreak);
+        return default;
+    }
+
+    private static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++) if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+}

@@ -1,0 +1,365 @@
+using System.Numerics;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Messages;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Robots;
+using RoboRl.Core.Tasks;
+using RoboRl.Node;
+
+namespace RoboRl.Node.Tests;
+
+public class NodeConfigTests
+{
+    [Test]
+    public void DefaultConfigLoads()
+    {
+        NodeConfig c = NodeConfig.Load(RepoFiles.NodeFile);
+        Assert.That(c.RateHz, Is.EqualTo(500));
+        Assert.That(c.Robot.Name, Is.EqualTo("crazyflie21"));
+        Assert.That(c.Transport, Is.EqualTo(TransportKind.Sim));
+        Assert.That(c.Limits.SensorTimeoutS, Is.EqualTo(0.1f));
+        Assert.That(c.Geofence.Contains(c.Setpoint));
+        Assert.That(c.Mqtt, Is.Null);
+    }
+
+    [Test]
+    public void UnknownKeyNamesFilePathAndAllowedKeys()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["limits"]!["max_tilt"] = 30);
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!;
+        Assert.That(e.File, Is.EqualTo(file));
+        Assert.That(e.JsonPath, Is.EqualTo("$.limits.max_tilt"));
+        Assert.That(e.Problem, Does.Contain("max_tilt_deg"));
+    }
+
+    [TestCase("rate_hz", 0, "$.rate_hz", "[1, 10000]")]
+    [TestCase("telemetry_rate_hz", 1000, "$.telemetry_rate_hz", "above the node's rate_hz")]
+    public void OutOfRangeNamesTheRange(string key, double value, string path, string expected)
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c[key] = value);
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo(path));
+        Assert.That(e.Problem, Does.Contain(expected));
+    }
+
+    [Test]
+    public void SensorTimeoutOutOfRangeAndMissingKeys()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["limits"]!["sensor_timeout_ms"] = -5);
+        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!.JsonPath, Is.EqualTo("$.limits.sensor_timeout_ms"));
+        file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["fallback"]!.AsObject().Remove("hold_s"));
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!;
+        Assert.That((e.JsonPath, e.Problem), Is.EqualTo(("$.fallback.hold_s", "missing required key")));
+    }
+
+    [Test]
+    public void SetpointOutsideTheGeofenceIsAConfigError()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["setpoint"] = new System.Text.Json.Nodes.JsonArray(0, 0, 5));
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.setpoint"));
+    }
+
+    [Test]
+    public void MqttSectionIsPassedThroughUnreadForRoboRlMqtt()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c =>
+        {
+            c["transport"] = "mqtt";
+            c["mqtt"] = new System.Text.Json.Nodes.JsonObject { ["broker"] = "embedded", ["anything_mqtt_defines"] = 1 };
+        });
+        NodeConfig config = NodeConfig.Load(file);
+        Assert.That(config.Transport, Is.EqualTo(TransportKind.Mqtt));
+        Assert.That(config.Mqtt, Is.Not.Null);
+        Assert.That(config.Mqtt!.Path, Is.EqualTo("$.mqtt"));
+        Assert.That(config.Mqtt.String("broker"), Is.EqualTo("embedded"));
+        // RoboRl.Mqtt's own schema check still catches its unknown keys, naming the file and the path.
+        var e = Assert.Throws<ConfigException>(() => config.Mqtt.EnsureNoUnknownKeys())!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.mqtt.anything_mqtt_defines"));
+
+        string missing = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "mqtt");
+        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(missing))!.JsonPath, Is.EqualTo("$.mqtt"));
+        string unknown = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "carrier-pigeon");
+        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(unknown))!.Problem, Does.Contain("allowed: sim, mqtt"));
+    }
+}
+
+public class PolicyCompatibilityTests
+{
+    [Test]
+    public void BundleForAnotherRobotIsRefusedBeforeArming()
+    {
+        string heavier = RepoFiles.EditedCopy(RepoFiles.RobotFile, c => c["mass"] = 0.03, "heavier.json");
+        PolicyBundle other = TestPolicies.ConstantHover(heavier);
+        var e = Assert.Throws<PolicyMismatchException>(() => new LockStep(bundle: other))!;
+        Assert.That(e.Message, Does.Contain("mass: trained 0.03, given 0.027"));
+    }
+
+    [Test]
+    public void ObservationLayoutAndRateMustMatch()
+    {
+        NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile);
+        // 300 Hz does not divide 500 Hz.
+        var rate = Assert.Throws<PolicyMismatchException>(() => InferenceNode.CheckBundle(config, TestPolicies.ConstantHover(RepoFiles.RobotFile, controlRateHz: 300)))!;
+        Assert.That(rate.Field, Is.EqualTo(PolicyBundle.KeyControlRateHz));
+        // A policy trained at 500 Hz runs one tick per history slot; at 100 Hz five.
+        Assert.DoesNotThrow(() => InferenceNode.CheckBundle(config, TestPolicies.ConstantHover(RepoFiles.RobotFile, controlRateHz: 500)));
+        using var run = new LockStep();
+        Assert.That(run.Node.HistorySubsteps, Is.EqualTo(5));
+    }
+}
+
+public class NodeBehaviourTests
+{
+    [Test]
+    public void ActionHistoryHoldsTheMeanOfFiveTicksPerSlotOldestFirst()
+    {
+        using var run = new LockStep();
+        var teleop = new HeldTeleop { Has = true };
+        run.Node.AddTeleop(teleop);
+        float hover = run.Config.Robot.HoverAction();
+        // The human flies five ticks with actions 0.30, 0.31, ..., 0.34 (all motors alike), then one more tick.
+        for (int k = 0; k < 5; k++)
+        {
+            teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.TakeOver, Action = new Vector4(0.30f + 0.01f * k) };
+            run.Step();
+        }
+        teleop.Sample.Kind = TeleopKind.None;
+        run.Step();
+        ReadOnlySpan<float> obs = run.Node.LastObservation;
+        Assert.That(obs.Length, Is.EqualTo(HoverObservation.ActorSize(32)));
+        // Newest slot (the last 4 values) = mean of the five human actions; the one before it is still the initial hover fill.
+        for (int m = 0; m < 4; m++)
+        {
+            Assert.That(obs[^(4 - m)], Is.EqualTo(0.32f).Within(1e-6f));
+            Assert.That(obs[^(8 - m)], Is.EqualTo(hover).Within(1e-6f));
+        }
+        // The state part is THE builder's output for the sample the tick used.
+        var expected = new float[HoverObservation.StateSize];
+        RobotStateSample s = run.Node.LastState;
+        HoverObservation.WriteState(s.Position, s.Orientation, s.VelocityWorld, s.AngularVelocityBody, run.Node.Setpoint, expected);
+        Assert.That(obs[..HoverObservation.StateSize].ToArray(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void HumanTakeOverOverridesThePolicyAndReleasesBack()
+    {
+        using var run = new LockStep();
+        var teleop = new HeldTeleop { Has = true };
+        run.Node.AddTeleop(teleop);
+        run.Run(0.1);
+        teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.TakeOver, Action = new Vector4(0.4f, 0.3f, 0.4f, 0.3f) };
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Human));
+        Assert.That(run.Node.LastCommand.Source, Is.EqualTo(ActionSource.Human));
+        Assert.That(run.Node.LastCommand.Action, Is.EqualTo(new Vector4(0.4f, 0.3f, 0.4f, 0.3f)));
+        // The sample ages past teleop_timeout_ms (200 ms): released, the policy flies again.
+        run.Run(0.25);
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy));
+        Assert.That(run.Node.Events.Select(e => e.Describe()), Is.EqualTo(new[] { "POLICY: armed", "HUMAN: human took over", "POLICY: human released control" }));
+    }
+
+    [Test]
+    public void SetpointOutsideTheGeofenceIsClampedAndLoggedAndApproachedAtTheSpeedLimit()
+    {
+        using var run = new LockStep();
+        var commands = new QueueCommandSource();
+        run.Node.AddCommands(commands);
+        run.Run(0.1);
+        commands.Enqueue(NodeCommandKind.Setpoint, new Vector3(5, 0, 1));
+        run.Step();
+        // Clamped to the fence less its margin: x ≤ 1.5 − 0.2.
+        Assert.That(run.Node.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
+        NodeEvent e = run.Node.Events.Last();
+        Assert.That(e.Kind, Is.EqualTo(NodeEventKind.SetpointClamped));
+        Assert.That(e.Describe(), Does.StartWith("setpoint (5, 0, 1) clamped to (1.3, 0, 1)"));
+        Assert.That(run.Node.SafetyEventCount, Is.EqualTo(1));
+        // The setpoint the policy sees moves at max_setpoint_speed_m_s (1 m/s), not in one jump.
+        float before = run.Node.Setpoint.X;
+        run.Run(0.5);
+        Assert.That(run.Node.Setpoint.X - before, Is.EqualTo(0.5f).Within(0.003f));
+        run.Run(1.0);
+        Assert.That(run.Node.Setpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
+
+        commands.Enqueue(NodeCommandKind.Setpoint, new Vector3(float.NaN, 0, 1));
+        run.Step();
+        Assert.That(run.Node.Events.Last().Describe(), Is.EqualTo("Setpoint refused: NaN/Inf in the setpoint"));
+        Assert.That(run.Node.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)), "a refused setpoint changes nothing");
+    }
+
+    [Test]
+    public void ArmingStartsTheSetpointAtTheRobotAndMovesItAtTheSpeedLimit()
+    {
+        // The simulated Crazyflie starts on the floor with motors off; the setpoint is 1 m up.
+        using var run = new LockStep(edit: c => c["sim"]!["start_position"] = new System.Text.Json.Nodes.JsonArray(0.5, 0, 0));
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy));
+        Assert.That(run.Node.Setpoint.Z, Is.LessThan(0.01f), "starts where the robot is");
+        Assert.That(run.Node.Setpoint.X, Is.EqualTo(0.5f).Within(0.01f));
+        Vector3 first = run.Node.Setpoint;
+        run.Run(0.5);
+        Assert.That(Vector3.Distance(run.Node.Setpoint, first), Is.EqualTo(0.5f).Within(0.01f), "moves at 1 m/s");
+        run.Run(1.0);
+        Assert.That(run.Node.Setpoint, Is.EqualTo(new Vector3(0, 0, 1)));
+    }
+
+    [Test]
+    public void TeleopNudgeIsSpeedLimited()
+    {
+        using var run = new LockStep();
+        var teleop = new HeldTeleop { Has = true };
+        run.Node.AddTeleop(teleop);
+        run.Run(0.1);
+        // 5 m/s asked; 1 m/s allowed.
+        run.Run(0.5, () => teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.NudgeSetpoint, SetpointVelocity = new Vector3(0, 5, 0) });
+        Assert.That(run.Node.RequestedSetpoint.Y, Is.EqualTo(0.5f).Within(0.01f));
+        var limited = run.Node.Events.Where(e => e.Kind == NodeEventKind.SetpointSpeedLimited).ToList();
+        Assert.That(limited, Has.Count.EqualTo(1), "logged once per hold, not every tick");
+        Assert.That(limited[0].Describe(), Is.EqualTo("setpoint speed 5 m/s limited to 1 m/s"));
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy), "a nudge does not take the policy's place");
+    }
+
+    [Test]
+    public void ArmIsRefusedWhileTheStateViolatesALimit()
+    {
+        using var run = new LockStep(edit: c => c["auto_arm"] = false);
+        var commands = new QueueCommandSource();
+        run.Node.AddCommands(commands);
+        run.Run(0.1);
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle));
+        run.Sim.SensorDropout = true;
+        run.Run(0.2);
+        commands.Enqueue(NodeCommandKind.Arm);
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle));
+        Assert.That(run.Node.Events.Last().Describe(), Does.StartWith("Arm refused: stale sensor"));
+        run.Sim.SensorDropout = false;
+        run.Step();
+        commands.Enqueue(NodeCommandKind.Arm);
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy));
+    }
+
+    [Test]
+    public void TickAllocatesNothing()
+    {
+        string dir = RepoFiles.TempDir();
+        using var recorder = NodeRecorder.Create(Path.Combine(dir, "alloc.mcap"), HoverObservation.ActorSize(32), 1 << 16);
+        using var run = new LockStep(recorder: recorder);
+        var teleop = new HeldTeleop { Has = true };
+        var commands = new QueueCommandSource();
+        var telemetry = new CountingTelemetry();
+        run.Node.AddTeleop(teleop);
+        run.Node.AddCommands(commands);
+        run.Node.AddTelemetry(telemetry);
+        run.Run(0.5); // warm-up: JIT, first mode change, telemetry window
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++)
+        {
+            run.NowNs += run.PeriodNs;
+            run.Sim.AdvanceTo(run.NowNs);
+            // Half the time a human holds the dead-man, so both arbitration branches run.
+            teleop.Sample = new TeleopSample { TimestampNs = run.NowNs, Kind = (i / 100) % 2 == 0 ? TeleopKind.None : TeleopKind.TakeOver, Action = new Vector4(0.334f) };
+            run.Node.Tick(run.NowNs, run.NowNs);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy).Or.EqualTo(NodeMode.Human));
+        Assert.That(telemetry.Frames, Is.GreaterThan(10));
+        Assert.That(allocated, Is.EqualTo(0), $"{allocated} bytes over 2000 ticks");
+    }
+
+    private sealed class CountingTelemetry : ITelemetrySink
+    {
+        public int Frames;
+        public TickStatistics Last;
+        public void Publish(in TelemetryFrame frame) { Frames++; Last = frame.Ticks; }
+    }
+
+    [Test]
+    public void RealTimeLoopRunsAgainstTheRealTimeSimulator()
+    {
+        // Threads and real time: only the behaviour is asserted (it arms, ticks, keeps hovering), never the timing.
+        NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile);
+        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Sim!.StartPosition });
+        using var node = new InferenceNode(config, TestPolicies.ConstantHover(config.RobotPath), sim, sim);
+        var telemetry = new CountingTelemetry();
+        node.AddTelemetry(telemetry);
+        sim.Start();
+        node.Start();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (node.TickCount < 500 && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        node.Stop();
+        sim.Stop();
+        Assert.That(node.TickCount, Is.GreaterThanOrEqualTo(500));
+        Assert.That(telemetry.Frames, Is.GreaterThan(0));
+        Assert.That(node.RunStatistics.Ticks, Is.EqualTo(node.TickCount));
+        Assert.That(node.RunStatistics.LatencyP50Us, Is.GreaterThan(0));
+        Assert.That(sim.CommandCount, Is.EqualTo((long)node.TickCount));
+        // On a loaded machine the stale-sensor check may rightly trip; either way the node must still be in control.
+        Assert.That(node.Mode, Is.AnyOf(NodeMode.Policy, NodeMode.Fallback, NodeMode.Idle));
+    }
+}
+
+public class KeyboardTeleopTests
+{
+    [Test]
+    public void KeysNudgeTheSetpointAndSendCommands()
+    {
+        using var run = new LockStep();
+        using var keys = new KeyboardTeleop { Speed = 0.5f };
+        run.Node.AddTeleop(keys);
+        run.Node.AddCommands(keys);
+        run.Run(0.1);
+        // Key repeat at ~30 Hz for half a second of east.
+        long first = run.NowNs, last = 0;
+        for (int i = 0; i < 15; i++) { last = run.NowNs; keys.Press(ConsoleKey.RightArrow, run.NowNs); run.Run(1.0 / 30); }
+        run.Run(0.5); // released after teleop_timeout_ms (200 ms) without a press; then the setpoint stays
+        float expected = 0.5f * ((last - first) * 1e-9f + run.Config.Limits.TeleopTimeoutS);
+        Assert.That(run.Node.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
+        run.Run(0.5);
+        Assert.That(run.Node.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
+        keys.Press(ConsoleKey.K, run.NowNs);
+        run.Step();
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Killed));
+        Assert.That(KeyboardTeleop.Map(ConsoleKey.Q), Is.EqualTo(((Vector3?)null, (NodeCommandKind?)null)));
+    }
+}
+
+public class TickStatisticsTests
+{
+    [Test]
+    public void HistogramPercentilesAreWithinOneBin()
+    {
+        var h = new MicrosecondHistogram();
+        for (int i = 1; i <= 1000; i++) h.Add(i * 0.05); // 0.05 .. 50 µs uniformly
+        Assert.That(h.Percentile(0.5), Is.EqualTo(25).Within(0.1));
+        Assert.That(h.Percentile(0.99), Is.EqualTo(49.5).Within(0.1));
+        Assert.That(h.MaxUs, Is.EqualTo(50).Within(1e-9));
+        h.Add(5000);
+        h.Add(50_000); // overflow bin: reported as the exact maximum
+        Assert.That(h.Percentile(1.0), Is.EqualTo(50_000));
+        h.Clear();
+        Assert.That(h.Percentile(0.5), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void WindowCountsOverrunsAndJitter()
+    {
+        var w = new TickStatisticsWindow();
+        long period = 2_000_000;
+        for (int i = 0; i < 100; i++)
+        {
+            long scheduled = i * period;
+            long start = scheduled + (i % 10 == 0 ? 30_000 : 1_000); // 30 µs late every tenth tick, else 1 µs
+            w.Add(scheduled, start, start + 10_000, overrun: i == 50);
+        }
+        TickStatistics s = w.TakeWindow();
+        Assert.That(s.Ticks, Is.EqualTo(100));
+        Assert.That(s.Overruns, Is.EqualTo(1));
+        Assert.That(s.LatencyP50Us, Is.EqualTo(10).Within(0.1));
+        Assert.That(s.JitterP99Us, Is.EqualTo(30).Within(0.1));
+        Assert.That(s.RateHz, Is.EqualTo(500).Within(10));
+        Assert.That(w.TakeWindow().Ticks, Is.EqualTo(0));
+        Assert.That(w.Run.Ticks, Is.EqualTo(100));
+    }
+}
