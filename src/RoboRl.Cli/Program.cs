@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(Commands.LogCommands.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         bench.Subcommands.Add(BenchSerialCommand.Create());
+        root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
         return root;
     }
 }
