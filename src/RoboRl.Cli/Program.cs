@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         bench.Subcommands.Add(BenchSerialCommand.Create());
         root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
+        bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
         return root;
     }
 }
