@@ -1,7 +1,7 @@
 # CTest driver: compiles the MCU-side sources (link codec, policy) for the Crazyflie's Cortex-M4F and
 # checks they need nothing from libc beyond memcpy/memset and libm's tanhf: no malloc, no stdio.
 set(flags -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
-foreach(src link/roborl_link.c policy/roborl_policy.c)
+foreach(src link/roborl_link.c policy/roborl_policy.c policy/roborl_observation.c)
   get_filename_component(name ${src} NAME_WE)
   set(obj ${OUT}/${name}.cortex-m4.o)
   execute_process(COMMAND ${ARM_CC} ${flags} -I${SRC}/link -I${SRC}/policy -c ${SRC}/${src} -o ${obj}
