@@ -1,5 +1,5 @@
 # CTest driver: compiles the MCU-side sources (link codec, policy) for the Crazyflie's Cortex-M4F and
-# checks they need nothing from libc beyond memcpy/memset and libm's tanhf: no malloc, no stdio.
+# checks they need nothing from libc beyond memcpy/memmove/memset and libm's tanhf: no malloc, no stdio.
 set(flags -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
 foreach(src link/roborl_link.c policy/roborl_policy.c policy/roborl_observation.c)
   get_filename_component(name ${src} NAME_WE)
@@ -13,8 +13,8 @@ foreach(src link/roborl_link.c policy/roborl_policy.c policy/roborl_observation.
   string(REGEX MATCHALL "U [A-Za-z_0-9]+" symbols "${undefined}")
   foreach(sym IN LISTS symbols)
     string(SUBSTRING "${sym}" 2 -1 sym)
-    if(NOT sym MATCHES "^(memcpy|memset|tanhf|__aeabi_.*)$")
-      message(FATAL_ERROR "${src} needs '${sym}' on the MCU; allowed: memcpy, memset, tanhf, __aeabi_*")
+    if(NOT sym MATCHES "^(memcpy|memmove|memset|tanhf|__aeabi_.*)$")
+      message(FATAL_ERROR "${src} needs '${sym}' on the MCU; allowed: memcpy, memmove, memset, tanhf, __aeabi_*")
     endif()
   endforeach()
   execute_process(COMMAND ${ARM_SIZE} ${obj} OUTPUT_VARIABLE size)
