@@ -20,3 +20,15 @@ foreach(src link/roborl_link.c policy/roborl_policy.c policy/roborl_observation.
   execute_process(COMMAND ${ARM_SIZE} ${obj} OUTPUT_VARIABLE size)
   message("${size}")
 endforeach()
+
+# The Crazyflie out-of-tree app units (crazyflie/app/src) against the host stand-ins for the firmware's types,
+# with the firmware's language level (gnu11: its control_t uses anonymous unions) and -Wdouble-promotion.
+set(cf_flags -std=gnu11 -Wall -Wextra -Wdouble-promotion -Werror -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+    -I${SRC}/crazyflie -I${SRC}/policy -I${SRC}/crazyflie/test/policy -I${SRC}/crazyflie/test/stubs)
+foreach(unit controller policy observation)
+  execute_process(COMMAND ${ARM_CC} ${cf_flags} -c ${SRC}/crazyflie/app/src/roborl_${unit}_unit.c -o ${OUT}/cf_${unit}.cortex-m4.o
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "crazyflie/app/src/roborl_${unit}_unit.c does not build for Cortex-M4:\n${err}")
+  endif()
+endforeach()
