@@ -94,22 +94,25 @@ public sealed class McuPolicyClient : IDisposable
     /// </summary>
     public ActionMessage Infer(ReadOnlySpan<float> observation, TimeSpan timeout)
     {
+        // Allocation-free (a closed loop calls it every control step): no closures, no LINQ.
         lock (_gate)
         {
             int statusesBefore = _statuses.Count;
             long actionsBefore = _actionsReceived;
             if (!Link.SendObservation(observation, out ushort sequence))
                 throw new IOException($"sending the observation failed: {Link.FaultReason}");
-            StatusMessage? error = null;
-            WaitUntil(() =>
+            long start = Stopwatch.GetTimestamp();
+            while (true)
             {
                 for (int i = statusesBefore; i < _statuses.Count; i++)
-                    if (_statuses[i].Severity == StatusSeverity.Error) { error = _statuses[i]; return true; }
-                return _actionsReceived > actionsBefore && _lastAction.ObservationSequence == sequence;
-            }, timeout, $"the ACTION for observation {sequence}");
-            if (error is { } e)
-                throw new McuPolicyException($"the MCU answered observation {sequence} with STATUS 0x{(ushort)e.Code:X4} (detail {e.Detail})", e);
-            return _lastAction;
+                    if (_statuses[i].Severity == StatusSeverity.Error)
+                        throw new McuPolicyException($"the MCU answered observation {sequence} with STATUS 0x{(ushort)_statuses[i].Code:X4} (detail {_statuses[i].Detail})", _statuses[i]);
+                if (_actionsReceived > actionsBefore && _lastAction.ObservationSequence == sequence) return _lastAction;
+                if (Link.State != LinkState.Open) throw new IOException($"the link to the MCU closed while waiting for the ACTION for observation {sequence}: {Link.FaultReason}");
+                TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+                if (left <= TimeSpan.Zero) throw new TimeoutException($"no ACTION for observation {sequence} from the MCU within {timeout.TotalSeconds:F0} s");
+                Monitor.Wait(_gate, left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+            }
         }
     }
 
