@@ -10,7 +10,7 @@ namespace RoboRl.Serial.Firmware;
 /// at the top of firmware-bridge/policy/roborl_policy.h (RL_POLICY_* macros, rl_policy_w&lt;k&gt;/b&lt;k&gt; row-major
 /// [out][in] as <c>static const float</c> so they live in flash, normalisation, action offset/scale to the command
 /// unit, one example pair for the boot self-test), plus: the bundle's content SHA-256, the control rate and action
-/// history length, one <c>RL_OBS_*</c> offset macro per observation name, the hover layout offsets
+/// history length, one <c>RL_OBS_INDEX_*</c> offset macro per observation name, the hover layout offsets
 /// (<see cref="HoverObservation"/>) when the observation has that shape, and every golden vector of the bundle
 /// (compiled in only where <c>RL_POLICY_GOLDEN_TABLE</c> is defined before the include, to spare the MCU's flash).
 /// Floats are written with 9 significant digits, which round-trips every binary32 exactly.
@@ -114,7 +114,8 @@ public static class CPolicyHeader
     }
 
     /// <summary>
-    /// The observation's names as offsets (RL_OBS_&lt;NAME&gt;), and, when the observation is the hover task's
+    /// The observation's names as offsets (RL_OBS_INDEX_&lt;NAME&gt;: a prefix of its own, so no name can clash with
+    /// the RL_POLICY_* or roborl_observation.h macros), and, when the observation is the hover task's
     /// (18 state values + 4 × history), the blocks of <see cref="HoverObservation"/>'s layout.
     /// </summary>
     static void AppendObservationLayout(StringBuilder h, PolicyBundle bundle)
@@ -126,15 +127,15 @@ public static class CPolicyHeader
             string id = Identifier(bundle.ObservationNames[i]);
             if (!seen.Add(id)) id = $"{id}_{i}"; // distinct names can map to one identifier ("a.b", "a_b")
             seen.Add(id);
-            h.Append("#define RL_OBS_").Append(id).Append(' ').Append(i).Append('\n');
+            h.Append("#define RL_OBS_INDEX_").Append(id).Append(' ').Append(i).Append('\n');
         }
         if (bundle.ObservationSize == HoverObservation.ActorSize(bundle.ActionHistoryLength))
         {
             h.Append("/* Hover task layout (src/RoboRl.Core/Tasks/HoverObservation.cs; firmware: roborl_observation.h). */\n");
             h.Append("#define RL_POLICY_HOVER_LAYOUT 1\n");
-            h.Append("#define RL_OBS_POSITION_ERROR_OFFSET 0\n#define RL_OBS_ROTATION_MATRIX_OFFSET 3\n");
-            h.Append("#define RL_OBS_LINEAR_VELOCITY_OFFSET 12\n#define RL_OBS_ANGULAR_VELOCITY_OFFSET 15\n");
-            h.Append("#define RL_OBS_ACTION_HISTORY_OFFSET ").Append(HoverObservation.StateSize).Append(" /* oldest first */\n");
+            h.Append("#define RL_POLICY_HOVER_POSITION_ERROR_OFFSET 0\n#define RL_POLICY_HOVER_ROTATION_MATRIX_OFFSET 3\n");
+            h.Append("#define RL_POLICY_HOVER_LINEAR_VELOCITY_OFFSET 12\n#define RL_POLICY_HOVER_ANGULAR_VELOCITY_OFFSET 15\n");
+            h.Append("#define RL_POLICY_HOVER_ACTION_HISTORY_OFFSET ").Append(HoverObservation.StateSize).Append(" /* oldest first */\n");
         }
         h.Append('\n');
     }
@@ -173,5 +174,9 @@ public static class CPolicyHeader
         return text + "f";
     }
 
-    static string Float(double value) => value.ToString("R", CultureInfo.InvariantCulture) is var t && (t.Contains('.') || t.Contains('E')) ? t : t + ".0";
+    static string Float(double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
+    }
 }

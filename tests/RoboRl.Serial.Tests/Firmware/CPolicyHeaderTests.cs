@@ -109,8 +109,8 @@ public class CPolicyHeaderTests
         string text = CPolicyHeader.Generate(bundle, "p.safetensors");
         Assert.That(text, Does.Contain("#define RL_POLICY_OBS_DIM 146\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_ACTION_HISTORY_LENGTH 32\n"));
-        Assert.That(text, Does.Contain("#define RL_OBS_ACTION_HISTORY_OFFSET 18"));
-        Assert.That(text, Does.Contain("#define RL_OBS_OBS_145 145\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_HOVER_ACTION_HISTORY_OFFSET 18"));
+        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_OBS_145 145\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_GOLDEN_COUNT 5\n"));
         Assert.That(text, Does.Contain("static const float rl_policy_w0[64 * 146]"));
         // rpm = (a + 1) / 2 · 21702 → offset 10851, scale 10851.

@@ -18,39 +18,39 @@
 #define RL_POLICY_OBS_CLIP 0.0f
 
 /* Observation layout: element offsets by name. */
-#define RL_OBS_OBS_0 0
-#define RL_OBS_OBS_1 1
-#define RL_OBS_OBS_2 2
-#define RL_OBS_OBS_3 3
-#define RL_OBS_OBS_4 4
-#define RL_OBS_OBS_5 5
-#define RL_OBS_OBS_6 6
-#define RL_OBS_OBS_7 7
-#define RL_OBS_OBS_8 8
-#define RL_OBS_OBS_9 9
-#define RL_OBS_OBS_10 10
-#define RL_OBS_OBS_11 11
-#define RL_OBS_OBS_12 12
-#define RL_OBS_OBS_13 13
-#define RL_OBS_OBS_14 14
-#define RL_OBS_OBS_15 15
-#define RL_OBS_OBS_16 16
-#define RL_OBS_OBS_17 17
-#define RL_OBS_OBS_18 18
-#define RL_OBS_OBS_19 19
-#define RL_OBS_OBS_20 20
-#define RL_OBS_OBS_21 21
-#define RL_OBS_OBS_22 22
-#define RL_OBS_OBS_23 23
-#define RL_OBS_OBS_24 24
-#define RL_OBS_OBS_25 25
+#define RL_OBS_INDEX_OBS_0 0
+#define RL_OBS_INDEX_OBS_1 1
+#define RL_OBS_INDEX_OBS_2 2
+#define RL_OBS_INDEX_OBS_3 3
+#define RL_OBS_INDEX_OBS_4 4
+#define RL_OBS_INDEX_OBS_5 5
+#define RL_OBS_INDEX_OBS_6 6
+#define RL_OBS_INDEX_OBS_7 7
+#define RL_OBS_INDEX_OBS_8 8
+#define RL_OBS_INDEX_OBS_9 9
+#define RL_OBS_INDEX_OBS_10 10
+#define RL_OBS_INDEX_OBS_11 11
+#define RL_OBS_INDEX_OBS_12 12
+#define RL_OBS_INDEX_OBS_13 13
+#define RL_OBS_INDEX_OBS_14 14
+#define RL_OBS_INDEX_OBS_15 15
+#define RL_OBS_INDEX_OBS_16 16
+#define RL_OBS_INDEX_OBS_17 17
+#define RL_OBS_INDEX_OBS_18 18
+#define RL_OBS_INDEX_OBS_19 19
+#define RL_OBS_INDEX_OBS_20 20
+#define RL_OBS_INDEX_OBS_21 21
+#define RL_OBS_INDEX_OBS_22 22
+#define RL_OBS_INDEX_OBS_23 23
+#define RL_OBS_INDEX_OBS_24 24
+#define RL_OBS_INDEX_OBS_25 25
 /* Hover task layout (src/RoboRl.Core/Tasks/HoverObservation.cs; firmware: roborl_observation.h). */
 #define RL_POLICY_HOVER_LAYOUT 1
-#define RL_OBS_POSITION_ERROR_OFFSET 0
-#define RL_OBS_ROTATION_MATRIX_OFFSET 3
-#define RL_OBS_LINEAR_VELOCITY_OFFSET 12
-#define RL_OBS_ANGULAR_VELOCITY_OFFSET 15
-#define RL_OBS_ACTION_HISTORY_OFFSET 18 /* oldest first */
+#define RL_POLICY_HOVER_POSITION_ERROR_OFFSET 0
+#define RL_POLICY_HOVER_ROTATION_MATRIX_OFFSET 3
+#define RL_POLICY_HOVER_LINEAR_VELOCITY_OFFSET 12
+#define RL_POLICY_HOVER_ANGULAR_VELOCITY_OFFSET 15
+#define RL_POLICY_HOVER_ACTION_HISTORY_OFFSET 18 /* oldest first */
 
 static const uint16_t rl_policy_layer_sizes[RL_POLICY_NUM_LAYERS + 1] = { 26, 16, 16, 4 };
 static const uint8_t rl_policy_activations[RL_POLICY_NUM_LAYERS] = { RL_ACT_TANH, RL_ACT_TANH, RL_ACT_TANH };
