@@ -185,6 +185,23 @@ public class McuPolicyTests
         double perForward = McuPolicyClient.TicksToInstructions(client.MeasureForwardTicks(100, Patience)) / 100;
         // 13 696 multiply-adds cannot take fewer than ~1 instruction each; far above would mean a broken build.
         Assert.That(perForward, Is.InRange(13_696.0, 200_000.0));
+        // The budget for a 146 → 64 → 64 → 4 inference on the Cortex-M4F (instructions are deterministic under
+        // -icount, unlike time): a regression in the kernel or the build flags shows here.
+        Assert.That(perForward, Is.LessThanOrEqualTo(30_000.0), "instructions per inference");
+    }
+
+    [Test, CancelAfter(300_000)]
+    public void HeartbeatsComeUnaskedAndOnRequest()
+    {
+        using var mcu = EmulatedMcu.Start(_image);
+        using McuPolicyClient client = Boot(mcu, out HeartbeatMessage hello);
+        Assert.That(hello.Status, Is.EqualTo(LinkStatusFlags.PolicyLoaded | LinkStatusFlags.SelfTestPassed));
+        client.Link.Send(new HeartbeatMessage(0, LinkStatusFlags.None));
+        var deadline = DateTime.UtcNow + Patience;
+        while (client.Heartbeats.Count < 3 && DateTime.UtcNow < deadline) Thread.Sleep(20); // the reply + one a second
+        IReadOnlyList<HeartbeatMessage> beats = client.Heartbeats;
+        Assert.That(beats, Has.Count.GreaterThanOrEqualTo(3));
+        Assert.That(beats[^1].UptimeMs, Is.GreaterThan(beats[0].UptimeMs), "uptime advances (SysTick)");
     }
 
     /// <summary>

@@ -44,6 +44,12 @@ public sealed class McuPolicyClient : IDisposable
 
     public long ActionsReceived => Interlocked.Read(ref _actionsReceived);
 
+    /// <summary>Every HEARTBEAT received so far, in order.</summary>
+    public IReadOnlyList<HeartbeatMessage> Heartbeats
+    {
+        get { lock (_gate) return _heartbeats.ToArray(); }
+    }
+
     /// <summary>How many ACTIONs <see cref="Actions"/> keeps (the first ones).</summary>
     public const int MaxKeptActions = 4096;
 
