@@ -42,8 +42,10 @@ static float rl_exp_nonpositive(float y) /* e^y for -20 <= y <= 0 */
 static float rl_tanh(float x)
 {
     float a = x < 0.0f ? -x : x;
-    if (a > 10.0f) a = 10.0f;
-    if (!(a == a)) return x; /* NaN */
+    if (!(a <= 10.0f)) { /* one compare on the common path: large, or NaN */
+        if (a != a) return x;
+        a = 10.0f;
+    }
     float e = rl_exp_nonpositive(-2.0f * a);
     float t = (1.0f - e) / (1.0f + e);
     return x < 0.0f ? -t : t;
