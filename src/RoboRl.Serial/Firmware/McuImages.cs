@@ -15,7 +15,7 @@ public readonly record struct McuImageSize(long Text, long Data, long Bss)
 /// <summary>
 /// Builds firmware-bridge's STM32F405 images (firmware-bridge/mcu, CMake + the arm-none-eabi toolchain): the
 /// default images once per process into firmware-bridge/build-mcu, and the policy image once per generated
-/// header (a build directory per header content, so parallel callers with different policies do not collide).
+/// header (firmware-bridge/build-mcu/policy-&lt;hash of the header&gt;, so parallel callers with different policies do not collide).
 /// </summary>
 public static class McuImages
 {
@@ -49,9 +49,27 @@ public static class McuImages
         string header = System.IO.Path.Combine(headerDirectory, CPolicyHeader.FileName);
         if (!File.Exists(header)) throw new FileNotFoundException($"generated header not found: {header}", header);
         string hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(header)))[..12];
-        string build = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "roborl-mcu-policy-" + hash);
-        lock (BuildLock) Build(headerDirectory, build);
+        // Inside this checkout's (git-ignored) firmware-bridge/build-mcu: a CMake cache belongs to one source tree,
+        // so a shared temp directory would collide between checkouts.
+        string build = System.IO.Path.Combine(RepositoryRoot, "firmware-bridge", "build-mcu", "policy-" + hash);
+        lock (BuildLock)
+        {
+            using FileStream crossProcess = LockFile(build + ".lock"); // test processes run in parallel
+            Build(headerDirectory, build);
+        }
         return System.IO.Path.Combine(build, "roborl-mcu-policy.elf");
+    }
+
+    /// <summary>An exclusive lock between processes: the file opened with FileShare.None, retried until free (5 min at most).</summary>
+    private static FileStream LockFile(string path)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (clock.Elapsed < TimeSpan.FromMinutes(5)) { Thread.Sleep(100); }
+        }
     }
 
     /// <summary>arm-none-eabi-size of an ELF.</summary>
