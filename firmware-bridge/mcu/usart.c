@@ -53,6 +53,8 @@ size_t usart1_read(uint8_t *out, size_t max)
     return n;
 }
 
+int usart1_available(void) { return rx_tail != rx_head; }
+
 void usart1_write(const uint8_t *data, size_t length)
 {
     for (size_t i = 0; i < length; i++) {

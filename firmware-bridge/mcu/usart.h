@@ -7,6 +7,8 @@
 void usart1_init(void);
 /* Copies up to max received bytes into out; returns how many. Never blocks. */
 size_t usart1_read(uint8_t *out, size_t max);
+/* 1 if received bytes wait in the ring buffer. */
+int usart1_available(void);
 void usart1_write(const uint8_t *data, size_t length);
 /* Bytes lost because the ring buffer was full (the host sent faster than the main loop drained). */
 uint32_t usart1_overruns(void);

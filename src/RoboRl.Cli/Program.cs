@@ -20,6 +20,8 @@ public static class Program
         bench.Subcommands.Add(BenchSerialCommand.Create());
         root.Subcommands.Add(Commands.RunCommand.Create());
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
+        root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
+        bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
         return root;
     }
 }

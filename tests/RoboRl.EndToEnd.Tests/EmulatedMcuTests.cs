@@ -1,5 +1,6 @@
 using System.IO.Ports;
 using System.Text;
+using RoboRl.Serial.Firmware;
 
 namespace RoboRl.EndToEnd.Tests;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace RoboRl.EndToEnd.Tests;
+namespace RoboRl.Serial.Firmware;
 
 /// <summary>
-/// The firmware-bridge image running on QEMU's netduinoplus2 (an STM32F405, the Crazyflie's MCU), reached
+/// A firmware-bridge image running on QEMU's netduinoplus2 (an STM32F405, the Crazyflie's MCU), reached
 /// through a pty. QEMU serves USART1 on a unix socket and waits for the connection before the CPU starts
 /// (so no byte is lost), and socat bridges that socket to a pty — a raw `-serial pty` drops early bytes
 /// and polls reconnects once a second (FACTS: emulated STM32F405).
@@ -13,6 +13,7 @@ public sealed class EmulatedMcu : IDisposable
     private readonly Process _qemu, _socat;
     private readonly string _dir;
 
+    /// <summary>The pty the host opens (e.g. with <see cref="SerialLink.OpenPty"/>).</summary>
     public string PtyPath { get; }
 
     private EmulatedMcu(Process qemu, Process socat, string dir, string pty)
@@ -20,8 +21,15 @@ public sealed class EmulatedMcu : IDisposable
         _qemu = qemu; _socat = socat; _dir = dir; PtyPath = pty;
     }
 
+    /// <summary>True when qemu-system-arm and socat are on the PATH.</summary>
+    public static bool ToolsAvailable() => OnPath("qemu-system-arm") && OnPath("socat");
+
+    internal static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Any(d => File.Exists(Path.Combine(d, tool)));
+
     /// <summary>Starts <paramref name="elfPath"/>; with <paramref name="countInstructions"/> QEMU runs with
-    /// `-icount shift=0` so one instruction is one nanosecond of virtual time.</summary>
+    /// `-icount shift=0` so one instruction is one nanosecond of virtual time (SysTick then counts instructions).</summary>
     public static EmulatedMcu Start(string elfPath, bool countInstructions = true)
     {
         if (!File.Exists(elfPath)) throw new FileNotFoundException($"MCU image not found: {elfPath}", elfPath);
@@ -71,42 +79,5 @@ public sealed class EmulatedMcu : IDisposable
             p.Dispose();
         }
         try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
-}
-
-/// <summary>Builds the firmware-bridge MCU images once per test run with the arm-none-eabi toolchain.</summary>
-public static class McuImages
-{
-    private static readonly Lazy<string> BuildDirectory = new(Build);
-
-    public static string Path(string imageName) => System.IO.Path.Combine(BuildDirectory.Value, imageName + ".elf");
-
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-                if (File.Exists(System.IO.Path.Combine(dir.FullName, "RoboRl.sln"))) return dir.FullName;
-            throw new InvalidOperationException("RoboRl.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
-
-    private static string Build()
-    {
-        string root = RepositoryRoot;
-        string source = System.IO.Path.Combine(root, "firmware-bridge", "mcu");
-        string build = System.IO.Path.Combine(root, "firmware-bridge", "build-mcu");
-        Run("cmake", $"-S {source} -B {build} -DCMAKE_TOOLCHAIN_FILE={System.IO.Path.Combine(source, "arm-none-eabi.cmake")}");
-        Run("cmake", $"--build {build}");
-        return build;
-    }
-
-    private static void Run(string tool, string arguments)
-    {
-        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process p = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {tool}");
-        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{tool} {arguments} failed:\n{output}");
     }
 }

@@ -1,0 +1,131 @@
+/* RoboRl policy as a Crazyflie out-of-tree controller (crazyflie-firmware, CONFIG_CONTROLLER_OOT=y; select it
+ * with the parameter stabilizer.controller). Interface: src/modules/interface/controller/controller.h.
+ *
+ * Every stabiliser tick (RATE_MAIN_LOOP, 1 kHz) the firmware's PID controller also runs, into a scratch
+ * control_t, so that a fallback finds it warm. When the policy flies:
+ *   - at 500 Hz (RATE_DO_EXECUTE(ATTITUDE_RATE, tick)) the hover observation is built from state_t (position,
+ *     attitude quaternion, world velocity) and the gyro (deg/s -> rad/s, body frame), the target being the
+ *     setpoint's position, exactly as HoverObservation does (roborl_observation.c), and the MLP runs;
+ *   - 5 consecutive outputs are averaged into each 100 Hz action-history slot, the rate the policy was
+ *     trained at (FACTS: learning-to-fly runs its policy at 500 Hz this way);
+ *   - motors: control_t force mode, normalizedForces[j] = (rpm_j / rpm_max)^2 with rpm from the bundle's action
+ *     scaling; thrust grows with rpm^2 (configs/robots/crazyflie21.json thrust_polynomial), and a normalised
+ *     force is a fraction of the maximum thrust.
+ * The policy flies only position setpoints (x, y, z in modeAbs); anything else is flown by the PID.
+ * Faults fall back to the PID and latch until the next init: the boot self-test of the embedded golden vector
+ * failed (a mismatched policy is never run), the header's shape is not the hover layout, or a non-finite
+ * observation or action. */
+#include <stdint.h>
+#include "controller.h"
+#include "controller_pid.h"
+#include "roborl_controller.h"
+#include "roborl_observation.h"
+#include "roborl_policy.h"
+#include "roborl_policy_weights.h"
+
+#ifndef ROBORL_CF_HOVER_ACTION
+/* Action at which the four rotors carry the weight: rpm = sqrt(m g / (4 c2)) = 14476 of 21702 -> a = 0.334
+ * (configs/robots/crazyflie21.json; learning-to-fly's reward uses the same 0.334). */
+#define ROBORL_CF_HOVER_ACTION 0.334f
+#endif
+
+#define POLICY_RATE_HZ ATTITUDE_RATE                      /* 500 Hz */
+#define OUTPUTS_PER_SLOT (ATTITUDE_RATE / POSITION_RATE)  /* 5 outputs per 100 Hz history slot */
+#define DEG_TO_RAD 0.017453292519943295f
+
+/* The hover layout: 18 state values + 4 per past action, 4 motors. */
+#define HOVER_SHAPE_OK (RL_POLICY_OBS_DIM == RL_OBS_ACTOR_SIZE(RL_POLICY_ACTION_HISTORY_LENGTH) && RL_POLICY_ACT_DIM == 4)
+#if RL_POLICY_ACTION_HISTORY_LENGTH > 0
+#define HISTORY_FLOATS (RL_POLICY_ACTION_HISTORY_LENGTH * 4)
+#else
+#define HISTORY_FLOATS 1
+#endif
+
+static const rl_policy *const policy = &rl_policy_generated;
+static float scratch[RL_POLICY_SCRATCH_FLOATS(RL_POLICY_MAX_WIDTH)];
+static float history[HISTORY_FLOATS];
+static float observation[RL_POLICY_OBS_DIM];
+static float slot_sum[4];
+static int slot_count;
+static float normalized_forces[4];
+static int have_output;
+static roborl_controller_fault fault;
+static control_t pid_control;
+
+static float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+void controllerOutOfTreeInit(void)
+{
+    controllerPidInit();
+    fault = ROBORL_FAULT_NONE;
+    if (!HOVER_SHAPE_OK) fault = ROBORL_FAULT_SHAPE;
+    else if (!rl_policy_validate(policy) || !rl_policy_self_test(policy, scratch, 1e-5f)) fault = ROBORL_FAULT_SELF_TEST;
+    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, ROBORL_CF_HOVER_ACTION);
+    slot_sum[0] = slot_sum[1] = slot_sum[2] = slot_sum[3] = 0.0f;
+    slot_count = 0;
+    have_output = 0;
+}
+
+bool controllerOutOfTreeTest(void)
+{
+    /* The PID must work: it is the fallback. A refused policy is reported by roborl_controller_fault, not by
+     * failing the firmware's self-test, so the drone still flies on the PID. */
+    return controllerPidTest();
+}
+
+static int position_setpoint(const setpoint_t *setpoint)
+{
+    return setpoint->mode.x == modeAbs && setpoint->mode.y == modeAbs && setpoint->mode.z == modeAbs;
+}
+
+static void run_policy(const setpoint_t *setpoint, const sensorData_t *sensors, const state_t *state)
+{
+    const float position[3] = { state->position.x, state->position.y, state->position.z };
+    const float quaternion[4] = { state->attitudeQuaternion.w, state->attitudeQuaternion.x,
+                                  state->attitudeQuaternion.y, state->attitudeQuaternion.z };
+    const float velocity[3] = { state->velocity.x, state->velocity.y, state->velocity.z };
+    const float rates[3] = { sensors->gyro.x * DEG_TO_RAD, sensors->gyro.y * DEG_TO_RAD, sensors->gyro.z * DEG_TO_RAD };
+    const float target[3] = { setpoint->position.x, setpoint->position.y, setpoint->position.z };
+    rl_obs_build_actor(position, quaternion, velocity, rates, target, history, RL_POLICY_ACTION_HISTORY_LENGTH, observation);
+
+    float action[4];
+    if (!rl_policy_forward(policy, observation, action, scratch)) { fault = ROBORL_FAULT_NON_FINITE; return; }
+
+    float rpm[4];
+    rl_policy_action_to_rpm(policy, action, rpm);
+    for (int j = 0; j < 4; j++) {
+        float rpm_max = policy->action_offset[j] + policy->action_scale[j];
+        float ratio = rpm_max > 0.0f ? rpm[j] / rpm_max : 0.0f;
+        normalized_forces[j] = clamp01(ratio * ratio);
+        slot_sum[j] += action[j];
+    }
+    have_output = 1;
+    if (++slot_count == OUTPUTS_PER_SLOT) {
+        float mean[4];
+        for (int j = 0; j < 4; j++) { mean[j] = slot_sum[j] / (float)OUTPUTS_PER_SLOT; slot_sum[j] = 0.0f; }
+        rl_obs_push_action(history, RL_POLICY_ACTION_HISTORY_LENGTH, mean);
+        slot_count = 0;
+    }
+}
+
+void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const sensorData_t *sensors,
+                         const state_t *state, const stabilizerStep_t stabilizerStep)
+{
+    controllerPid(&pid_control, setpoint, sensors, state, stabilizerStep);
+
+    if (fault == ROBORL_FAULT_NONE && position_setpoint(setpoint)) {
+        if (RATE_DO_EXECUTE(POLICY_RATE_HZ, stabilizerStep)) run_policy(setpoint, sensors, state);
+        if (fault == ROBORL_FAULT_NONE && have_output) {
+            control->controlMode = controlModeForce;
+            for (int j = 0; j < 4; j++) control->normalizedForces[j] = normalized_forces[j];
+            return;
+        }
+    }
+    *control = pid_control;
+}
+
+roborl_controller_fault roborl_controller_get_fault(void) { return fault; }
+
+const float *roborl_controller_observation(void) { return observation; }
+
+const float *roborl_controller_history(void) { return history; }

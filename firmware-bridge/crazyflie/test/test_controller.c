@@ -1,0 +1,157 @@
+/* Host test of the RoboRl out-of-tree controller (roborl_controller.c), driven through the firmware's interface
+ * (controllerOutOfTreeInit/Test/controllerOutOfTree) with this directory's stand-ins for the firmware types.
+ * The PID here is a recording stand-in: what it outputs marks "the fallback flew this tick".
+ *
+ * Built twice by CMake: with a good generated header (test/policy), and with a copy whose example action was
+ * altered (ROBORL_EXPECT_REFUSED): that policy must never fly. */
+#include <math.h>
+#include <string.h>
+#include "../../tests/check.h"
+#include "controller.h"
+#include "controller_pid.h"
+#include "roborl_controller.h"
+#include "roborl_observation.h"
+#include "roborl_policy.h"
+#include "roborl_policy_weights.h"
+
+/* --- recording PID stand-in --- */
+static int pid_inits, pid_calls;
+void controllerPidInit(void) { pid_inits++; }
+bool controllerPidTest(void) { return true; }
+void controllerPid(control_t *control, const setpoint_t *setpoint, const sensorData_t *sensors, const state_t *state,
+                   const stabilizerStep_t step)
+{
+    (void)setpoint; (void)sensors; (void)state; (void)step;
+    pid_calls++;
+    control->controlMode = controlModeLegacy;
+    control->roll = 7; control->pitch = -7; control->yaw = 0; control->thrust = 1234.0f;
+}
+
+static int pid_flew(const control_t *c) { return c->controlMode == controlModeLegacy && c->thrust == 1234.0f; }
+
+static void hover_state(state_t *state, sensorData_t *sensors, setpoint_t *setpoint)
+{
+    memset(state, 0, sizeof *state);
+    memset(sensors, 0, sizeof *sensors);
+    memset(setpoint, 0, sizeof *setpoint);
+    state->position.x = 0.1f; state->position.y = -0.2f; state->position.z = 1.05f;
+    /* A small roll: q = (w, x, y, z) = (cos 5 deg, sin 5 deg, 0, 0). */
+    state->attitudeQuaternion.w = 0.996194698f; state->attitudeQuaternion.x = 0.0871557427f;
+    state->velocity.x = 0.3f; state->velocity.y = 0.0f; state->velocity.z = -0.1f;
+    sensors->gyro.x = 90.0f; sensors->gyro.y = -45.0f; sensors->gyro.z = 180.0f; /* deg/s */
+    setpoint->position.x = 0.0f; setpoint->position.y = 0.0f; setpoint->position.z = 1.0f;
+    setpoint->mode.x = setpoint->mode.y = setpoint->mode.z = modeAbs;
+}
+
+#ifndef ROBORL_EXPECT_REFUSED
+static void policy_flies_at_500_hz_and_averages_5_outputs_per_slot(void)
+{
+    control_t control; state_t state; sensorData_t sensors; setpoint_t setpoint;
+    hover_state(&state, &sensors, &setpoint);
+    controllerOutOfTreeInit();
+    CHECK(controllerOutOfTreeTest());
+    CHECK(roborl_controller_get_fault() == ROBORL_FAULT_NONE);
+
+    /* The reference: the same observation built here, the same forward pass, the same history rule. */
+    static float history[RL_POLICY_ACTION_HISTORY_LENGTH * 4], obs[RL_POLICY_OBS_DIM];
+    static float scratch[RL_POLICY_SCRATCH_FLOATS(RL_POLICY_MAX_WIDTH)];
+    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, 0.334f);
+    const float position[3] = { 0.1f, -0.2f, 1.05f }, q[4] = { 0.996194698f, 0.0871557427f, 0.0f, 0.0f };
+    const float velocity[3] = { 0.3f, 0.0f, -0.1f }, target[3] = { 0.0f, 0.0f, 1.0f };
+    const float rates[3] = { 1.57079633f, -0.785398163f, 3.14159265f }; /* 90, -45, 180 deg/s */
+    float sum[4] = { 0, 0, 0, 0 }, action[4];
+    int runs = 0;
+
+    for (uint32_t tick = 0; tick < 40; tick++) {
+        memset(&control, 0, sizeof control);
+        controllerOutOfTree(&control, &setpoint, &sensors, &state, tick);
+        if (tick % 2 == 0) { /* RATE_DO_EXECUTE(500 Hz) in a 1 kHz loop */
+            rl_obs_build_actor(position, q, velocity, rates, target, history, RL_POLICY_ACTION_HISTORY_LENGTH, obs);
+            const float *seen = roborl_controller_observation();
+            float worst = 0.0f;
+            for (int i = 0; i < RL_POLICY_OBS_DIM; i++) worst = fmaxf(worst, fabsf(seen[i] - obs[i]));
+            CHECK_MSG(worst <= 1e-6f, "tick %u: observation differs by %g", (unsigned)tick, (double)worst);
+            CHECK(rl_policy_forward(&rl_policy_generated, obs, action, scratch));
+            for (int j = 0; j < 4; j++) sum[j] += action[j];
+            if (++runs % 5 == 0) {
+                float mean[4];
+                for (int j = 0; j < 4; j++) { mean[j] = sum[j] / 5.0f; sum[j] = 0.0f; }
+                rl_obs_push_action(history, RL_POLICY_ACTION_HISTORY_LENGTH, mean);
+                const float *h = roborl_controller_history();
+                float worst_h = 0.0f;
+                for (int k = 0; k < RL_POLICY_ACTION_HISTORY_LENGTH * 4; k++) worst_h = fmaxf(worst_h, fabsf(h[k] - history[k]));
+                CHECK_MSG(worst_h <= 1e-6f, "tick %u: history slot differs by %g", (unsigned)tick, (double)worst_h);
+            }
+        }
+        /* Every tick (odd ones keep the last output): force mode, forces = ((a + 1) / 2)^2 for 0..21702 rpm. */
+        CHECK(control.controlMode == controlModeForce);
+        for (int j = 0; j < 4; j++) {
+            float expected = (action[j] + 1.0f) * 0.5f;
+            expected *= expected;
+            CHECK_MSG(fabsf(control.normalizedForces[j] - expected) <= 1e-5f, "tick %u motor %d: %g, expected %g",
+                      (unsigned)tick, j, (double)control.normalizedForces[j], (double)expected);
+        }
+    }
+    CHECK(runs == 20);
+    CHECK(pid_calls == 40); /* the PID runs every tick, so a fallback finds it warm */
+}
+
+static void non_position_setpoints_are_flown_by_the_pid(void)
+{
+    control_t control; state_t state; sensorData_t sensors; setpoint_t setpoint;
+    hover_state(&state, &sensors, &setpoint);
+    setpoint.mode.x = setpoint.mode.y = modeVelocity;
+    controllerOutOfTreeInit();
+    controllerOutOfTree(&control, &setpoint, &sensors, &state, 0);
+    CHECK(pid_flew(&control));
+    CHECK(roborl_controller_get_fault() == ROBORL_FAULT_NONE);
+}
+
+static void a_nan_falls_back_to_the_pid_and_latches(void)
+{
+    control_t control; state_t state; sensorData_t sensors; setpoint_t setpoint;
+    hover_state(&state, &sensors, &setpoint);
+    controllerOutOfTreeInit();
+    controllerOutOfTree(&control, &setpoint, &sensors, &state, 0);
+    CHECK(control.controlMode == controlModeForce);
+    sensors.gyro.y = NAN;
+    controllerOutOfTree(&control, &setpoint, &sensors, &state, 2);
+    CHECK(pid_flew(&control));
+    CHECK(roborl_controller_get_fault() == ROBORL_FAULT_NON_FINITE);
+    sensors.gyro.y = 0.0f; /* the sensor recovers; the fault stays latched until the next init */
+    for (uint32_t tick = 3; tick < 20; tick++) {
+        controllerOutOfTree(&control, &setpoint, &sensors, &state, tick);
+        CHECK(pid_flew(&control));
+    }
+    controllerOutOfTreeInit();
+    controllerOutOfTree(&control, &setpoint, &sensors, &state, 20);
+    CHECK(control.controlMode == controlModeForce);
+}
+#else
+static void a_mismatched_policy_never_flies(void)
+{
+    control_t control; state_t state; sensorData_t sensors; setpoint_t setpoint;
+    hover_state(&state, &sensors, &setpoint);
+    controllerOutOfTreeInit();
+    CHECK(roborl_controller_get_fault() == ROBORL_FAULT_SELF_TEST);
+    CHECK(controllerOutOfTreeTest()); /* the drone still passes its self-test: it flies on the PID */
+    for (uint32_t tick = 0; tick < 50; tick++) {
+        memset(&control, 0, sizeof control);
+        controllerOutOfTree(&control, &setpoint, &sensors, &state, tick);
+        CHECK(pid_flew(&control));
+    }
+}
+#endif
+
+int main(void)
+{
+#ifndef ROBORL_EXPECT_REFUSED
+    policy_flies_at_500_hz_and_averages_5_outputs_per_slot();
+    non_position_setpoints_are_flown_by_the_pid();
+    a_nan_falls_back_to_the_pid_and_latches();
+#else
+    a_mismatched_policy_never_flies();
+#endif
+    CHECK(pid_inits > 0);
+    return CHECK_DONE();
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using RoboRl.Core.Policy;
+using RoboRl.Serial.Firmware;
+
+namespace RoboRl.Serial.Tests.Firmware;
+
+/// <summary>
+/// `roborl export c`'s generator: a header generated from a bundle, compiled on the host with firmware-bridge's
+/// C forward pass (firmware-bridge/tests/policy_header_parity.c), matches the C# PolicyEngine within 1e-5 on every
+/// golden vector and on random observations (DESIGN.md invariant 3).
+/// </summary>
+public class CPolicyHeaderTests
+{
+    static string RepositoryRoot()
+    {
+        string dir = TestContext.CurrentContext.TestDirectory;
+        while (!File.Exists(Path.Combine(dir, "RoboRl.sln")))
+            dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("RoboRl.sln not found above the test directory");
+        return dir;
+    }
+
+    /// <summary>Compiles policy_header_parity.c against the header in <paramref name="headerDir"/>; returns the binary.</summary>
+    static string CompileParityProgram(string headerDir)
+    {
+        string fb = Path.Combine(RepositoryRoot(), "firmware-bridge");
+        string exe = Path.Combine(headerDir, "policy_header_parity");
+        var psi = new ProcessStartInfo("cc") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in new[] { "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", headerDir, "-I", Path.Combine(fb, "policy"),
+                     Path.Combine(fb, "policy", "roborl_policy.c"), Path.Combine(fb, "tests", "policy_header_parity.c"), "-lm", "-o", exe })
+            psi.ArgumentList.Add(a);
+        Process cc;
+        try { cc = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Assert.Fail($"no C compiler 'cc' ({e.Message}): tests/prerequisites.txt lists gcc");
+            throw;
+        }
+        string err = cc.StandardError.ReadToEnd();
+        cc.WaitForExit();
+        Assert.That(cc.ExitCode, Is.Zero, "compiling the generated header failed:\n" + err);
+        return exe;
+    }
+
+    [TestCase(Activation.Relu)]
+    [TestCase(Activation.Tanh)]
+    public void GeneratedHeaderMatchesTheCSharpEngine(Activation hidden)
+    {
+        PolicyBundle bundle = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 7, hidden, goldenCount: 12);
+        string dir = Directory.CreateTempSubdirectory("roborl-export-c-").FullName;
+        try
+        {
+            string bundlePath = Path.Combine(dir, "policy.safetensors");
+            bundle.Write(bundlePath);
+            PolicyBundle read = PolicyBundle.Read(bundlePath);
+            CPolicyHeader.Write(read, bundlePath, dir);
+            string exe = CompileParityProgram(dir);
+
+            var engine = new PolicyEngine(read);
+            var random = new Random(3);
+            const int Extra = 200;
+            var observations = new float[Extra * bundle.ObservationSize];
+            for (int i = 0; i < observations.Length; i++) observations[i] = (float)(random.NextDouble() * 6 - 3);
+
+            var psi = new ProcessStartInfo(exe) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            using Process c = Process.Start(psi)!;
+            string header = c.StandardOutput.ReadLine() ?? "";
+            Assert.That(header, Does.StartWith("self_test 1 golden 12 "), "the boot self-test and the 12 golden vectors pass in C");
+            Assert.That(header, Does.EndWith(read.StoredContentSha256!), "the header carries the bundle's SHA-256");
+            // Write all observations first (a background writer), then read every answer.
+            var writer = Task.Run(() =>
+            {
+                var line = new System.Text.StringBuilder();
+                for (int k = 0; k < Extra; k++)
+                {
+                    line.Clear();
+                    for (int i = 0; i < bundle.ObservationSize; i++)
+                        line.Append(observations[k * bundle.ObservationSize + i].ToString("G9", CultureInfo.InvariantCulture)).Append(' ');
+                    c.StandardInput.WriteLine(line.ToString());
+                }
+                c.StandardInput.Close();
+            });
+            var expected = new float[bundle.ActionSize];
+            float worst = 0;
+            for (int k = 0; k < Extra; k++)
+            {
+                string[] fields = (c.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the C program stopped answering"))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                Assert.That(fields[0], Is.EqualTo("1"), $"observation {k} gave a non-finite action");
+                engine.Forward(observations.AsSpan(k * bundle.ObservationSize, bundle.ObservationSize), expected);
+                for (int j = 0; j < bundle.ActionSize; j++)
+                    worst = MathF.Max(worst, MathF.Abs(float.Parse(fields[1 + j], CultureInfo.InvariantCulture) - expected[j]));
+            }
+            writer.Wait();
+            c.WaitForExit();
+            Assert.That(c.ExitCode, Is.Zero);
+            Assert.That(worst, Is.LessThanOrEqualTo(1e-5f), "C forward vs C# PolicyEngine on 200 random observations");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void HeaderHoldsTheLayoutScalingAndAllGoldenVectors()
+    {
+        PolicyBundle bundle = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 2, goldenCount: 5);
+        string text = CPolicyHeader.Generate(bundle, "p.safetensors");
+        Assert.That(text, Does.Contain("#define RL_POLICY_OBS_DIM 146\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_ACTION_HISTORY_LENGTH 32\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_HOVER_ACTION_HISTORY_OFFSET 18"));
+        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_OBS_145 145\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_GOLDEN_COUNT 5\n"));
+        Assert.That(text, Does.Contain("static const float rl_policy_w0[64 * 146]"));
+        // rpm = (a + 1) / 2 · 21702 → offset 10851, scale 10851.
+        Assert.That(text, Does.Contain("rl_policy_action_offset[RL_POLICY_ACT_DIM] = {\n    10851.0f, 10851.0f, 10851.0f, 10851.0f,"));
+        Assert.That(text, Does.Contain($"#define RL_POLICY_SHA256 \"{bundle.ComputeContentSha256()}\""));
+    }
+
+    [TestCase(3f, "3.0f")]
+    [TestCase(-0f, "-0.0f")]
+    [TestCase(1e-5f, "9.99999975E-06f")]
+    [TestCase(0.1f, "0.100000001f")]
+    public void FloatLiteralsAreValidCAndRoundTrip(float value, string literal) =>
+        Assert.That(CPolicyHeader.Float(value), Is.EqualTo(literal));
+
+    [Test]
+    public void TooManyActionsIsAClearError()
+    {
+        PolicyBundle bundle = RandomPolicy.Create([4, 8, 65], goldenCount: 1);
+        var e = Assert.Throws<PolicyBundleException>(() => CPolicyHeader.Generate(bundle, "big.safetensors"));
+        Assert.That(e!.Message, Does.Contain("big.safetensors").And.Contain("65 actions"));
+    }
+}
