@@ -15,6 +15,8 @@ public static class Program
         root.Subcommands.Add(bench);
         root.Subcommands.Add(Commands.LogCommands.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
+        root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.EvalCommand.Create());
         return root;
     }
 }
