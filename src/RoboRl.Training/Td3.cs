@@ -283,11 +283,6 @@ public static class Td3
                 criticLoss.backward();
                 criticAdam.Step();
                 criticUpdates++;
-                // The critic's target follows EVERY critic update (the TD3 paper moves it with the delayed actor).
-                // With one critic update per 10 env steps, a target that moves only every other update, and not at all
-                // during the actor's warm-up, propagates value so slowly that Q is still a fraction of the return
-                // after 100 k steps; the actor's delay is what stabilises TD3, and it is kept.
-                criticTarget.PolyakFrom(critic, c.Tau);
 
                 if (criticUpdates % c.PolicyDelay == 0 && globalStep >= c.ActorWarmupEnvSteps)
                 {
@@ -297,7 +292,9 @@ public static class Td3
                     actorLoss.backward();
                     actorAdam.Step();
                     actorUpdates++;
+                    // Both targets move with the delayed actor (TD3 paper).
                     actorTarget.PolyakFrom(actor, c.Tau);
+                    criticTarget.PolyakFrom(critic, c.Tau);
                     if (criticUpdates % 100 == 0) lastActorLoss = actorLoss.item<float>();
                 }
                 if (criticUpdates % 100 == 0) lastCriticLoss = criticLoss.item<float>(); // item() syncs; not every update
