@@ -2,8 +2,9 @@ namespace RoboRl.Training;
 
 /// <summary>
 /// Off-policy replay memory for asymmetric actor-critic: per transition the actor observation, the critic's
-/// privileged observation, the action, the reward, the NEXT actor and critic observations and whether the
-/// episode terminated (truncation is not stored: a truncated transition bootstraps like any other).
+/// privileged observation, the action, the (n-step discounted) reward, the NEXT actor and critic observations and the
+/// bootstrap discount: γ^m for a transition spanning m steps, 0 where the episode terminated (a truncated episode
+/// bootstraps like any other step, so truncation is not stored). Target = reward + discount · Q'(next).
 /// Everything lives in flat float arrays allocated once (row-major, [capacity × size]); when full, the oldest
 /// rows are overwritten (ring). Observations are stored raw; the trainer normalises when it samples.
 /// </summary>
@@ -23,7 +24,7 @@ public sealed class ReplayBuffer
         NextCriticObservations = new float[Capacity * criticSize];
         Actions = new float[Capacity * actionSize];
         Rewards = new float[Capacity];
-        Terminated = new float[Capacity];
+        Discounts = new float[Capacity];
     }
 
     public int Capacity { get; }
@@ -43,12 +44,12 @@ public sealed class ReplayBuffer
     public float[] NextCriticObservations { get; }
     public float[] Actions { get; }
     public float[] Rewards { get; }
-    /// <summary>1 where the episode terminated at this transition (no bootstrap), else 0.</summary>
-    public float[] Terminated { get; }
+    /// <summary>Bootstrap discount per transition: γ^m, or 0 where the episode terminated.</summary>
+    public float[] Discounts { get; }
 
     /// <summary>Appends one transition (copies; nothing allocated).</summary>
     public void Add(ReadOnlySpan<float> actorObservation, ReadOnlySpan<float> criticObservation, ReadOnlySpan<float> action, float reward,
-        ReadOnlySpan<float> nextActorObservation, ReadOnlySpan<float> nextCriticObservation, bool terminated)
+        ReadOnlySpan<float> nextActorObservation, ReadOnlySpan<float> nextCriticObservation, float bootstrapDiscount)
     {
         int row = Position;
         actorObservation.CopyTo(ActorObservations.AsSpan(row * ActorSize, ActorSize));
@@ -57,7 +58,7 @@ public sealed class ReplayBuffer
         nextCriticObservation.CopyTo(NextCriticObservations.AsSpan(row * CriticSize, CriticSize));
         action.CopyTo(Actions.AsSpan(row * ActionSize, ActionSize));
         Rewards[row] = reward;
-        Terminated[row] = terminated ? 1 : 0;
+        Discounts[row] = bootstrapDiscount;
         Position = row + 1 == Capacity ? 0 : row + 1;
         if (Count < Capacity) Count++;
     }
@@ -65,10 +66,10 @@ public sealed class ReplayBuffer
     /// <summary>
     /// Copies <paramref name="batchSize"/> transitions drawn uniformly (with replacement) into flat batch arrays:
     /// actor observations, critic inputs [critic observation, action], critic observations, next actor and critic
-    /// observations, rewards and 1 − terminated. Nothing allocated.
+    /// observations, rewards and bootstrap discounts. Nothing allocated.
     /// </summary>
     public void SampleInto(SeededRandom random, int batchSize, Span<float> observations, Span<float> criticInputs, Span<float> criticObservations,
-        Span<float> nextObservations, Span<float> nextCriticObservations, Span<float> rewards, Span<float> notTerminated)
+        Span<float> nextObservations, Span<float> nextCriticObservations, Span<float> rewards, Span<float> discounts)
     {
         if (Count == 0) throw new InvalidOperationException("the replay buffer is empty");
         int o = ActorSize, c = CriticSize, a = ActionSize, ci = c + a;
@@ -82,7 +83,7 @@ public sealed class ReplayBuffer
             CriticObservations.AsSpan(row * c, c).CopyTo(criticObservations.Slice(k * c, c));
             NextCriticObservations.AsSpan(row * c, c).CopyTo(nextCriticObservations.Slice(k * c, c));
             rewards[k] = Rewards[row];
-            notTerminated[k] = 1 - Terminated[row];
+            discounts[k] = Discounts[row];
         }
     }
 
@@ -104,7 +105,7 @@ public sealed class ReplayBuffer
         void Rows(float[] data, int size) => writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan(0, Count * size)));
         Rows(ActorObservations, ActorSize); Rows(NextActorObservations, ActorSize);
         Rows(CriticObservations, CriticSize); Rows(NextCriticObservations, CriticSize);
-        Rows(Actions, ActionSize); Rows(Rewards, 1); Rows(Terminated, 1);
+        Rows(Actions, ActionSize); Rows(Rewards, 1); Rows(Discounts, 1);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote into this buffer (same capacity and sizes required).</summary>
@@ -123,7 +124,7 @@ public sealed class ReplayBuffer
         }
         Rows(ActorObservations, ActorSize); Rows(NextActorObservations, ActorSize);
         Rows(CriticObservations, CriticSize); Rows(NextCriticObservations, CriticSize);
-        Rows(Actions, ActionSize); Rows(Rewards, 1); Rows(Terminated, 1);
+        Rows(Actions, ActionSize); Rows(Rewards, 1); Rows(Discounts, 1);
         Count = count;
         Position = position;
     }

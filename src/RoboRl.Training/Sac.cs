@@ -172,10 +172,10 @@ public static class Sac
         var batchNextObservations = new float[b * obsSize];
         var batchNextCriticObservations = new float[b * criticSize];
         var batchRewards = new float[b];
-        var batchNotTerminated = new float[b];
+        var batchDiscounts = new float[b];
         using Tensor observationT = zeros(b, obsSize), criticInputT = zeros(b, cin), criticObservationT = zeros(b, criticSize);
         using Tensor nextObservationT = zeros(b, obsSize), nextCriticObservationT = zeros(b, criticSize);
-        using Tensor rewardT = zeros(b, 1), notTerminatedT = zeros(b, 1), actingT = zeros(n, obsSize);
+        using Tensor rewardT = zeros(b, 1), discountT = zeros(b, 1), actingT = zeros(n, obsSize);
         float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
 
         // ---- 5. The loop: act → step → store → train → log.
@@ -223,9 +223,9 @@ public static class Sac
                     actorNormalizer.Normalize(nextActor, row1);
                     criticNormalizer.Normalize(critic0, criticRow0);
                     criticNormalizer.Normalize(nextCritic, criticRow1);
-                    replay.Add(row0, criticRow0, actions.AsSpan(i * act, act), env.Rewards[i], row1, criticRow1, terminated[i]);
+                    replay.Add(row0, criticRow0, actions.AsSpan(i * act, act), env.Rewards[i], row1, criticRow1, terminated[i] ? 0 : (float)c.Gamma);
                 }
-                else replay.Add(actor0, critic0, actions.AsSpan(i * act, act), env.Rewards[i], nextActor, nextCritic, terminated[i]);
+                else replay.Add(actor0, critic0, actions.AsSpan(i * act, act), env.Rewards[i], nextActor, nextCritic, terminated[i] ? 0 : (float)c.Gamma);
                 if (ended) session.EpisodeFinished(env.FinishedEpisodeReturns[i], env.FinishedEpisodeLengths[i]);
             }
             if (!actorNormalizer.Frozen)
@@ -245,14 +245,14 @@ public static class Sac
             while (updates < updatesDue)
             {
                 replay.SampleInto(random, b, batchObservations, batchCriticInputs, batchCriticObservations,
-                    batchNextObservations, batchNextCriticObservations, batchRewards, batchNotTerminated);
+                    batchNextObservations, batchNextCriticObservations, batchRewards, batchDiscounts);
                 observationT.data<float>().CopyFrom(batchObservations);
                 criticInputT.data<float>().CopyFrom(batchCriticInputs);
                 criticObservationT.data<float>().CopyFrom(batchCriticObservations);
                 nextObservationT.data<float>().CopyFrom(batchNextObservations);
                 nextCriticObservationT.data<float>().CopyFrom(batchNextCriticObservations);
                 rewardT.data<float>().CopyFrom(batchRewards);
-                notTerminatedT.data<float>().CopyFrom(batchNotTerminated);
+                discountT.data<float>().CopyFrom(batchDiscounts);
                 using var scope = NewDisposeScope();
                 Tensor alpha = logAlpha.detach().exp();
 
@@ -262,7 +262,7 @@ public static class Sac
                 {
                     var (nextAction, nextLogProb) = SampleAction(actor.Forward(nextObservationT));
                     Tensor nextQ = criticTarget.Forward(cat([nextCriticObservationT, nextAction], 1)).amin(0);
-                    target = nextQ.sub_(alpha * nextLogProb).mul_(notTerminatedT).mul_(c.Gamma).add_(rewardT);
+                    target = nextQ.sub_(alpha * nextLogProb).mul_(discountT).add_(rewardT); // discount = γ, or 0 after termination
                 }
                 Tensor criticLoss = (critic.Forward(criticInputT) - target).pow(2).mean(dimensions: [1, 2]).sum();
                 critic.ZeroGrad();

@@ -53,6 +53,8 @@ public sealed record Td3Config
     /// <summary>L2 weight decay of both Adam optimisers (L2F: 1e-4).</summary>
     public double WeightDecay { get; init; } = 1e-4;
     public double Gamma { get; init; } = 0.99;
+    /// <summary>n of the n-step returns the critic learns from (1 = one-step TD, as the TD3 paper).</summary>
+    public int NStep { get; init; } = 1;
     /// <summary>Polyak rate of the target networks.</summary>
     public double Tau { get; init; } = 0.005;
     /// <summary>Std of the Gaussian exploration noise added to the actor's actions (action units, [−1, 1]).</summary>
@@ -97,6 +99,7 @@ public sealed record Td3Config
                 CriticLearningRate = t.Number("critic_learning_rate", 1e-8, 1, d.CriticLearningRate),
                 WeightDecay = t.Number("weight_decay", 0, 1, d.WeightDecay),
                 Gamma = t.Number("gamma", 0, 1, d.Gamma),
+                NStep = (int)t.Integer("n_step", 1, 100, d.NStep),
                 Tau = t.Number("tau", 0, 1, d.Tau),
                 ExplorationNoise = t.Number("exploration_noise", 0, 10, d.ExplorationNoise),
                 TargetNoise = t.Number("target_noise", 0, 10, d.TargetNoise),
@@ -185,11 +188,28 @@ public static class Td3
         var batchNextObservations = new float[b * obsSize];
         var batchNextCriticObservations = new float[b * criticSize];
         var batchRewards = new float[b];
-        var batchNotTerminated = new float[b];
+        var batchDiscounts = new float[b];
         using Tensor observationT = zeros(b, obsSize), criticInputT = zeros(b, criticSize + act), criticObservationT = zeros(b, criticSize);
         using Tensor nextObservationT = zeros(b, obsSize), nextCriticObservationT = zeros(b, criticSize);
-        using Tensor rewardT = zeros(b, 1), notTerminatedT = zeros(b, 1), actingT = zeros(n, obsSize);
+        using Tensor rewardT = zeros(b, 1), discountT = zeros(b, 1), actingT = zeros(n, obsSize);
         float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
+
+        // n-step returns per environment; finished transitions go to the replay memory, normalised once the statistics
+        // are frozen (rows stored earlier are normalised in place when they freeze).
+        var nStep = new NStepReturns(n, c.NStep, c.Gamma, obsSize, criticSize, act);
+        TransitionSink store = (o, co, a, r, no, nco, discount) =>
+        {
+            if (!actorNormalizer.Frozen)
+            {
+                replay.Add(o, co, a, r, no, nco, discount);
+                return;
+            }
+            actorNormalizer.Normalize(o, normalisedRow);
+            actorNormalizer.Normalize(no, normalisedNextRow);
+            criticNormalizer.Normalize(co, normalisedCriticRow);
+            criticNormalizer.Normalize(nco, normalisedNextCriticRow);
+            replay.Add(normalisedRow, normalisedCriticRow, a, r, normalisedNextRow, normalisedNextCriticRow, discount);
+        };
 
         // ---- 5. The loop: act → step → store → train → log.
         while (globalStep < c.TotalEnvSteps)
@@ -232,17 +252,8 @@ public static class Td3
                 bool ended = terminated[i] | truncated[i];
                 ReadOnlySpan<float> nextActor = (ended ? env.FinalActorObservations : env.ActorObservations).Slice(i * obsSize, obsSize);
                 ReadOnlySpan<float> nextCritic = (ended ? env.FinalCriticObservations : env.CriticObservations).Slice(i * criticSize, criticSize);
-                ReadOnlySpan<float> actor0 = observationsTaken.AsSpan(i * obsSize, obsSize);
-                ReadOnlySpan<float> critic0 = criticObservationsTaken.AsSpan(i * criticSize, criticSize);
-                if (actorNormalizer.Frozen)
-                {
-                    actorNormalizer.Normalize(actor0, normalisedRow);
-                    actorNormalizer.Normalize(nextActor, normalisedNextRow);
-                    criticNormalizer.Normalize(critic0, normalisedCriticRow);
-                    criticNormalizer.Normalize(nextCritic, normalisedNextCriticRow);
-                    replay.Add(normalisedRow, normalisedCriticRow, actions.AsSpan(i * act, act), env.Rewards[i], normalisedNextRow, normalisedNextCriticRow, terminated[i]);
-                }
-                else replay.Add(actor0, critic0, actions.AsSpan(i * act, act), env.Rewards[i], nextActor, nextCritic, terminated[i]);
+                nStep.Add(i, observationsTaken.AsSpan(i * obsSize, obsSize), criticObservationsTaken.AsSpan(i * criticSize, criticSize),
+                    actions.AsSpan(i * act, act), env.Rewards[i], nextActor, nextCritic, terminated[i], ended, store);
                 if (ended) session.EpisodeFinished(env.FinishedEpisodeReturns[i], env.FinishedEpisodeLengths[i]);
             }
 
@@ -268,14 +279,14 @@ public static class Td3
                 SampleBatch();
                 using var scope = NewDisposeScope();
 
-                // Critic: y = r + γ·(1 − terminated)·min_i Q'_i(s', clip(π'(s') + clip(ε, −c, c), −1, 1)).
+                // Critic: y = R + γ^n·(1 − terminated)·min_i Q'_i(s', clip(π'(s') + clip(ε, −c, c), −1, 1)), R the n-step return.
                 Tensor target;
                 using (no_grad())
                 {
                     Tensor noise = randn(b, act).mul_(c.TargetNoise).clamp_(-c.TargetNoiseClip, c.TargetNoiseClip);
                     Tensor nextAction = actorTarget.Forward(nextObservationT).add_(noise).clamp_(-1, 1);
                     Tensor nextQ = criticTarget.Forward(cat([nextCriticObservationT, nextAction], 1)).amin(0);
-                    target = nextQ.mul_(notTerminatedT).mul_(c.Gamma).add_(rewardT);
+                    target = nextQ.mul_(discountT).add_(rewardT); // discount = γ^n, or 0 after termination
                 }
                 Tensor q = critic.Forward(criticInputT);
                 Tensor criticLoss = (q - target).pow(2).mean(dimensions: [1, 2]).sum(); // Q1 MSE + Q2 MSE
@@ -313,14 +324,14 @@ public static class Td3
         void SampleBatch()
         {
             replay.SampleInto(random, b, batchObservations, batchCriticInputs, batchCriticObservations,
-                batchNextObservations, batchNextCriticObservations, batchRewards, batchNotTerminated);
+                batchNextObservations, batchNextCriticObservations, batchRewards, batchDiscounts);
             observationT.data<float>().CopyFrom(batchObservations);
             criticInputT.data<float>().CopyFrom(batchCriticInputs);
             criticObservationT.data<float>().CopyFrom(batchCriticObservations);
             nextObservationT.data<float>().CopyFrom(batchNextObservations);
             nextCriticObservationT.data<float>().CopyFrom(batchNextCriticObservations);
             rewardT.data<float>().CopyFrom(batchRewards);
-            notTerminatedT.data<float>().CopyFrom(batchNotTerminated);
+            discountT.data<float>().CopyFrom(batchDiscounts);
         }
 
         // The current actor as a bundle; golden vectors are the environments' current raw observations.

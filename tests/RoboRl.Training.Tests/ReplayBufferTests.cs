@@ -8,7 +8,7 @@ public class ReplayBufferTests
         actor.Fill(value); critic.Fill(value + 0.5f); action.Fill(-value);
         Span<float> nextActor = stackalloc float[3], nextCritic = stackalloc float[2];
         nextActor.Fill(value + 1); nextCritic.Fill(value + 1.5f);
-        buffer.Add(actor, critic, action, reward: value * 10, nextActor, nextCritic, terminated);
+        buffer.Add(actor, critic, action, reward: value * 10, nextActor, nextCritic, terminated ? 0 : 0.99f);
     }
 
     [Test]
@@ -28,7 +28,7 @@ public class ReplayBufferTests
             Assert.That(next[k * 3 + 2], Is.EqualTo(v + 1));
             Assert.That(nextCritic[k * 2], Is.EqualTo(v + 1.5f));
             Assert.That(reward[k], Is.EqualTo(v * 10));
-            Assert.That(notTerminated[k], Is.EqualTo(v % 2 == 0 ? 0 : 1));
+            Assert.That(notTerminated[k], Is.EqualTo(v % 2 == 0 ? 0 : 0.99f), "bootstrap discount: 0 after termination");
         }
     }
 
@@ -51,12 +51,12 @@ public class ReplayBufferTests
         float[] obs = new float[b * 146], criticIn = new float[b * 32], critic = new float[b * 28], next = new float[b * 146], nextCritic = new float[b * 28],
             reward = new float[b], notTerminated = new float[b];
         float[] actor = new float[146], criticRow = new float[28], action = new float[4];
-        for (int i = 0; i < 10; i++) buffer.Add(actor, criticRow, action, 1, actor, criticRow, false);
+        for (int i = 0; i < 10; i++) buffer.Add(actor, criticRow, action, 1, actor, criticRow, 0.99f);
         buffer.SampleInto(random, b, obs, criticIn, critic, next, nextCritic, reward, notTerminated);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100; i++)
         {
-            buffer.Add(actor, criticRow, action, 1, actor, criticRow, false);
+            buffer.Add(actor, criticRow, action, 1, actor, criticRow, 0.99f);
             buffer.SampleInto(random, b, obs, criticIn, critic, next, nextCritic, reward, notTerminated);
         }
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
@@ -75,7 +75,7 @@ public class ReplayBufferTests
         Assert.That(copy.Count, Is.EqualTo(5));
         Assert.That(copy.Position, Is.EqualTo(5));
         Assert.That(copy.NextActorObservations, Is.EqualTo(buffer.NextActorObservations));
-        Assert.That(copy.Terminated, Is.EqualTo(buffer.Terminated));
+        Assert.That(copy.Discounts, Is.EqualTo(buffer.Discounts));
         stream.Position = 0;
         var wrongShape = new ReplayBuffer(8, 4, 2, 1);
         Assert.Throws<InvalidDataException>(() => wrongShape.Load(new BinaryReader(stream), "memory"));
