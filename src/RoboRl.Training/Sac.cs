@@ -22,6 +22,7 @@ public sealed record SacConfig
     public long EvalEveryEnvSteps { get; init; } = 50_000;
     public int EvalEpisodes { get; init; } = 100;
     public int FinalEvalEpisodes { get; init; } = 1000;
+    public bool KeepBestPolicy { get; init; } = true;
     public long CheckpointEveryEnvSteps { get; init; } = 100_000;
     public int SimThreads { get; init; } = 1;
 
@@ -65,6 +66,7 @@ public sealed record SacConfig
             FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
             CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
             SimThreads = (int)training.Integer("sim_threads", 0, 1024, d.SimThreads),
+            KeepBestPolicy = training.Has("keep_best_policy") ? training.Boolean("keep_best_policy") : d.KeepBestPolicy,
         };
         training.Has("td3"); // the other algorithm's subsection is allowed
         if (training.Has("sac"))

@@ -29,6 +29,8 @@ public sealed record Td3Config
     public int EvalEpisodes { get; init; } = 100;
     /// <summary>Episodes of the final evaluation (on the task's own randomisation).</summary>
     public int FinalEvalEpisodes { get; init; } = 1000;
+    /// <summary>Export the best policy of the periodic evaluations (and the last one) instead of simply the last.</summary>
+    public bool KeepBestPolicy { get; init; } = true;
     /// <summary>Write a checkpoint every this many env steps (0 = never; the end is always written).</summary>
     public long CheckpointEveryEnvSteps { get; init; } = 100_000;
     /// <summary>Threads stepping the simulator (0 = all cores); torch itself runs on one intra-op thread.</summary>
@@ -81,6 +83,7 @@ public sealed record Td3Config
             FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
             CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
             SimThreads = (int)training.Integer("sim_threads", 0, 1024, d.SimThreads),
+            KeepBestPolicy = training.Has("keep_best_policy") ? training.Boolean("keep_best_policy") : d.KeepBestPolicy,
         };
         training.Has("sac"); // the other algorithm's subsection is allowed
         if (training.Has("td3"))

@@ -27,8 +27,9 @@ public sealed record TrainOptions(string TaskPath)
 }
 
 /// <summary>What a finished run produced.</summary>
+/// <param name="PolicyEnvSteps">Env steps at which the exported policy was taken (&lt; EnvSteps when keep_best_policy chose an earlier one).</param>
 public sealed record TrainResult(string RunDirectory, string BundlePath, string Algorithm, int Seed, long EnvSteps,
-    double WallSeconds, double CpuSeconds, EvalResult FinalEval);
+    double WallSeconds, double CpuSeconds, EvalResult FinalEval, long PolicyEnvSteps);
 
 /// <summary>
 /// Entry point of training (the CLI's `train` and `quickstart` call it): loads the task, binds its "training"
@@ -73,6 +74,8 @@ public static class Trainer
         int seed = td3?.Seed ?? sac!.Seed;
         long totalSteps = td3?.TotalEnvSteps ?? sac!.TotalEnvSteps;
         int finalEpisodes = td3?.FinalEvalEpisodes ?? sac!.FinalEvalEpisodes;
+        int evalEpisodes = td3?.EvalEpisodes ?? sac!.EvalEpisodes;
+        bool keepBest = td3?.KeepBestPolicy ?? sac!.KeepBestPolicy;
 
         string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
             $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-{algorithm}-seed{seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
@@ -89,15 +92,23 @@ public static class Trainer
         using var session = new TrainingSession(runDirectory, task, totalSteps, seed, options.Resume ? checkpoint : null,
             options.Console, options.Interactive, progress);
         PolicyBundle bundle = td3 is not null ? Td3.Train(task, td3, session) : Sac.Train(task, sac!, session);
+        long policySteps = totalSteps;
+        if (keepBest)
+        {
+            // The last policy competes with the periodic ones on the same evaluation; the best is exported.
+            session.Evaluate(bundle, totalSteps, evalEpisodes);
+            bundle = session.BestBundle ?? bundle;
+            policySteps = session.BestBundle is null ? totalSteps : session.BestEnvSteps;
+        }
         string bundlePath = Path.Combine(runDirectory, BundleFileName);
         bundle.Write(bundlePath);
 
-        EvalResult final = session.Evaluate(bundle, totalSteps, finalEpisodes);
+        EvalResult final = session.Evaluate(bundle, totalSteps, finalEpisodes, final: true);
         double wall = session.WallSeconds, cpu = session.CpuSeconds;
         session.Finish();
         EvalResult withTraces = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: 20, Seed: 7, TrajectoriesKept: 20));
         PolicyEvaluator.WriteTrajectoryPlot(withTraces, Path.Combine(runDirectory, "eval_trajectories.png"), $"{algorithm} seed {seed}: 20 evaluation episodes");
-        return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final);
+        return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final, policySteps);
     }
 
     /// <summary>training.algorithm of the task file, or null when it has no training section.</summary>

@@ -140,10 +140,29 @@ public sealed class TrainingSession : IDisposable
     public bool EvaluationDue(long globalStep, int envsPerStep, long every) => Crossed(globalStep, envsPerStep, every);
     public bool CheckpointDue(long globalStep, int envsPerStep, long every) => Crossed(globalStep, envsPerStep, every);
 
-    /// <summary>Evaluates a policy on the task's own randomisation and logs it.</summary>
-    public EvalResult Evaluate(PolicyBundle bundle, long globalStep, int episodes)
+    /// <summary>The best policy the periodic evaluations saw (success rate, then fewer crashes, then smaller error), or null.</summary>
+    public PolicyBundle? BestBundle { get; private set; }
+    public long BestEnvSteps { get; private set; }
+    (double Success, double NoCrash, double Precision) bestScore = (double.NegativeInfinity, 0, 0);
+
+    /// <summary>
+    /// Evaluates a policy on the task's own randomisation and logs it. Periodic evaluations (<paramref name="final"/> false)
+    /// all use one seed and compete for <see cref="BestBundle"/>; the final evaluation uses another seed, so the reported
+    /// figures are not the ones the selection was made on.
+    /// </summary>
+    public EvalResult Evaluate(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
     {
-        EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: evalSeed));
+        EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: final ? evalSeed ^ 0x5EEDUL : evalSeed));
+        if (!final)
+        {
+            var score = (result.SuccessRate, 1 - result.CrashRate, double.IsFinite(result.PositionErrorP50At5s) ? -result.PositionErrorP50At5s : double.NegativeInfinity);
+            if (score.CompareTo(bestScore) > 0)
+            {
+                bestScore = score;
+                BestBundle = bundle;
+                BestEnvSteps = globalStep;
+            }
+        }
         lastEval = result;
         lastEvalStep = globalStep;
         evalCurve.Add((globalStep, result.SuccessRate));

@@ -72,6 +72,7 @@ public static class TrainCommand
                 ["wall_s"] = Math.Round(result.WallSeconds, 2),
                 ["cpu_s"] = Math.Round(result.CpuSeconds, 2),
                 ["env_steps"] = result.EnvSteps,
+                ["policy_env_steps"] = result.PolicyEnvSteps,
                 ["algorithm"] = result.Algorithm,
                 ["seed"] = result.Seed,
                 ["run_dir"] = result.RunDirectory,
@@ -82,7 +83,7 @@ public static class TrainCommand
         else
         {
             output.WriteLine($"trained {result.Algorithm} seed {result.Seed}: {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s wall ({result.CpuSeconds:F1} s CPU)");
-            output.WriteLine($"bundle  {result.BundlePath}");
+            output.WriteLine($"bundle  {result.BundlePath} (policy of env step {result.PolicyEnvSteps:N0})");
             output.WriteLine($"eval    {EvalCommand.Summary(result.FinalEval)}");
         }
         return 0;
