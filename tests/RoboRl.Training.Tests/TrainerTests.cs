@@ -35,8 +35,8 @@ public class TrainerTests
         double late = rows.Where(r => r.Step >= 65_000).Average(r => r.Return);
         TestContext.Out.WriteLine($"return early {early:F1}, late {late:F1}; final eval {result.FinalEval.SuccessRate:P0} success, {result.FinalEval.CrashRate:P0} crashes");
         TestContext.Out.WriteLine(string.Join(" ", rows.Select(r => $"{r.Step}:{r.Return:F0}")));
-        // Deterministic for the seed on one machine; measured here: about -25 → +32 (warm-up → last 15 k steps).
-        Assert.That(late, Is.GreaterThan(early + 30), "episodes last longer and earn more once the actor learns");
+        // Deterministic for the seed on one machine; measured here: -25 → +18 (warm-up → last 15 k steps), i.e. +43.
+        Assert.That(late, Is.GreaterThan(early + 20), "episodes last longer and earn more once the actor learns");
 
         // The run directory holds what the README promises.
         foreach (string file in new[] { Trainer.BundleFileName, Checkpoint.FileName, "progress.csv", "learning_curve.png", "eval_trajectories.png", "training.json" })

@@ -162,10 +162,10 @@ public static class PolicyEvaluator
         }
         var radius = plot.Add.HorizontalLine(result.SuccessRadius);
         radius.LinePattern = ScottPlot.LinePattern.Dashed;
-        radius.LegendText = $"success radius {result.SuccessRadius} m";
+        radius.LegendText = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"success radius {result.SuccessRadius:G3} m");
         var settle = plot.Add.VerticalLine(result.SettleSeconds);
         settle.LinePattern = ScottPlot.LinePattern.Dotted;
-        settle.LegendText = $"from {result.SettleSeconds} s";
+        settle.LegendText = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"success window from {result.SettleSeconds:G3} s");
         plot.Title(title);
         plot.XLabel("time (s)");
         plot.YLabel("position error (m)");
