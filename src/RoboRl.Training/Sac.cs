@@ -198,9 +198,9 @@ public static class Sac
                 using var scope = NewDisposeScope();
                 using (no_grad())
                 {
-                    actingT.data<float>().CopyFrom(normalisedActing);
+                    TensorCopy.From(actingT, normalisedActing);
                     var (action, _) = SampleAction(actor.Forward(actingT));
-                    action.data<float>().CopyTo(actions);
+                    TensorCopy.To(action.contiguous(), actions);
                 }
             }
 
@@ -248,13 +248,13 @@ public static class Sac
             {
                 replay.SampleInto(random, b, batchObservations, batchCriticInputs, batchCriticObservations,
                     batchNextObservations, batchNextCriticObservations, batchRewards, batchDiscounts);
-                observationT.data<float>().CopyFrom(batchObservations);
-                criticInputT.data<float>().CopyFrom(batchCriticInputs);
-                criticObservationT.data<float>().CopyFrom(batchCriticObservations);
-                nextObservationT.data<float>().CopyFrom(batchNextObservations);
-                nextCriticObservationT.data<float>().CopyFrom(batchNextCriticObservations);
-                rewardT.data<float>().CopyFrom(batchRewards);
-                discountT.data<float>().CopyFrom(batchDiscounts);
+                TensorCopy.From(observationT, batchObservations);
+                TensorCopy.From(criticInputT, batchCriticInputs);
+                TensorCopy.From(criticObservationT, batchCriticObservations);
+                TensorCopy.From(nextObservationT, batchNextObservations);
+                TensorCopy.From(nextCriticObservationT, batchNextCriticObservations);
+                TensorCopy.From(rewardT, batchRewards);
+                TensorCopy.From(discountT, batchDiscounts);
                 using var scope = NewDisposeScope();
                 Tensor alpha = logAlpha.detach().exp();
 

@@ -233,8 +233,8 @@ public static class Td3
                 using var scope = NewDisposeScope();
                 using (no_grad())
                 {
-                    actingT.data<float>().CopyFrom(normalisedActing);
-                    actor.Forward(actingT).data<float>().CopyTo(actions);
+                    TensorCopy.From(actingT, normalisedActing);
+                    TensorCopy.To(actor.Forward(actingT), actions);
                 }
                 for (int k = 0; k < actions.Length; k++)
                     actions[k] = Math.Clamp(actions[k] + (float)c.ExplorationNoise * random.NextNormal(), -1f, 1f);
@@ -328,13 +328,13 @@ public static class Td3
         {
             replay.SampleInto(random, b, batchObservations, batchCriticInputs, batchCriticObservations,
                 batchNextObservations, batchNextCriticObservations, batchRewards, batchDiscounts);
-            observationT.data<float>().CopyFrom(batchObservations);
-            criticInputT.data<float>().CopyFrom(batchCriticInputs);
-            criticObservationT.data<float>().CopyFrom(batchCriticObservations);
-            nextObservationT.data<float>().CopyFrom(batchNextObservations);
-            nextCriticObservationT.data<float>().CopyFrom(batchNextCriticObservations);
-            rewardT.data<float>().CopyFrom(batchRewards);
-            discountT.data<float>().CopyFrom(batchDiscounts);
+            TensorCopy.From(observationT, batchObservations);
+            TensorCopy.From(criticInputT, batchCriticInputs);
+            TensorCopy.From(criticObservationT, batchCriticObservations);
+            TensorCopy.From(nextObservationT, batchNextObservations);
+            TensorCopy.From(nextCriticObservationT, batchNextCriticObservations);
+            TensorCopy.From(rewardT, batchRewards);
+            TensorCopy.From(discountT, batchDiscounts);
         }
 
         // The current actor as a bundle; golden vectors are the environments' current raw observations.
