@@ -15,9 +15,17 @@ public class TrainEvalCommandTests
         throw new FileNotFoundException(relative);
     }
 
+    static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "roborl-cli-tests", Guid.NewGuid().ToString("N"));
+
+    [OneTimeTearDown]
+    public void DeleteTemporaryDirectories()
+    {
+        if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, recursive: true);
+    }
+
     static string TempDirectory()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "roborl-cli-tests", Guid.NewGuid().ToString("N"));
+        string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -17,10 +17,13 @@ public static class RepoFiles
 
     public static string TaskFile => Path("configs/tasks/crazyflie-hover.json");
 
+    /// <summary>Root of this test run's temporary directories (run directories hold replay checkpoints of ~100 MB).</summary>
+    public static readonly string TempRoot = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "roborl-training-tests", Guid.NewGuid().ToString("N"));
+
     /// <summary>A fresh temporary directory.</summary>
     public static string TempDirectory()
     {
-        string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "roborl-training-tests", Guid.NewGuid().ToString("N"));
+        string dir = System.IO.Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
@@ -58,4 +61,15 @@ public static class RepoFiles
         sac["warmup_env_steps"] = 2000;
         edit?.Invoke(root);
     });
+}
+
+/// <summary>Deletes this run's temporary directories after all tests of the assembly.</summary>
+[SetUpFixture]
+public sealed class TempCleanup
+{
+    [OneTimeTearDown]
+    public void DeleteTemporaryDirectories()
+    {
+        if (Directory.Exists(RepoFiles.TempRoot)) Directory.Delete(RepoFiles.TempRoot, recursive: true);
+    }
 }
