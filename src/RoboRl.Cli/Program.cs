@@ -22,6 +22,8 @@ public static class Program
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
         root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
         bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
+        root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.EvalCommand.Create());
         return root;
     }
 }

@@ -52,6 +52,19 @@ public sealed class FlatAdam : IDisposable
     /// <summary>Steps taken so far (t in the bias corrections).</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>Adam's first moment m (flat, same layout as the parameters): saved and restored by checkpoints.</summary>
+    public Tensor FirstMoment => firstMoment;
+
+    /// <summary>Adam's second moment v (flat): saved and restored by checkpoints.</summary>
+    public Tensor SecondMoment => secondMoment;
+
+    /// <summary>Sets t after the moments were restored from a checkpoint.</summary>
+    public void RestoreStepCount(long stepCount)
+    {
+        if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "must be ≥ 0");
+        StepCount = stepCount;
+    }
+
     /// <summary>One Adam step from the current gradients.</summary>
     public void Step()
     {

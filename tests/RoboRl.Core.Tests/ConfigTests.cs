@@ -159,11 +159,12 @@ public class TaskConfigTests
     public void CurriculumIsPiecewiseConstantInTheGlobalStep()
     {
         HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);
-        Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(5, 5, 0.01f, 0.01f)));
-        Assert.That(task.WeightsAt(99_999), Is.EqualTo(new HoverRewardWeights(5, 5, 0.01f, 0.01f)));
-        Assert.That(task.WeightsAt(100_000).Position, Is.EqualTo(20));
-        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(40, 5, 1, 1)));
-        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(40, 5, 1, 1)));
+        // The shipped curriculum (tuned in training; the config's comments say why it differs from L2F's 5 → 40).
+        Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
+        Assert.That(task.WeightsAt(99_999), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
+        Assert.That(task.WeightsAt(100_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.2f, 0.2f)));
+        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f)));
+        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f)));
     }
 
     [Test]
@@ -198,6 +199,39 @@ public class TaskConfigTests
         file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => { o["action_history_length"] = 4; o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 5); });
         e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
         Assert.That(e.Message, Does.Contain("allowed [0, 3]"));
+    }
+
+    [Test]
+    public void EvaluationSectionIsReadAndChecked()
+    {
+        HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);
+        Assert.That(task.Evaluation, Is.Not.Null);
+        Assert.That(task.Evaluation!.InitialState.MaxTiltDeg, Is.EqualTo(30));
+        Assert.That(task.Evaluation.SuccessRadius, Is.EqualTo(0.1f));
+        Assert.That(task.Training, Is.Not.Null, "the training section is kept (unread) for the trainer");
+
+        string file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["evaluation"]!["settle_seconds"] = 6);
+        var e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.evaluation.settle_seconds"));
+        Assert.That(e.Message, Does.Contain("episode_seconds"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["evaluation"]!["initial_state"]!["tilt"] = 3);
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.evaluation.initial_state.tilt"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o.Remove("evaluation"));
+        Assert.That(HoverTaskConfig.Load(file).Evaluation, Is.Null);
+    }
+
+    [Test]
+    public void ChoiceAndIntegersNameTheAllowedValues()
+    {
+        ConfigNode node = ConfigNode.Parse("""{"algo": "ppo", "sizes": [64, 0], "ok": [1, 2]}""", "t.json");
+        var e = Assert.Throws<ConfigException>(() => node.Choice("algo", "td3", "sac"))!;
+        Assert.That(e.Message, Does.Contain("t.json").And.Contain("$.algo").And.Contain("td3, sac"));
+        e = Assert.Throws<ConfigException>(() => node.Integers("sizes", 1, 4, 1, 4096))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.sizes[1]"));
+        Assert.That(node.Integers("ok", 1, 4, 1, 10), Is.EqualTo(new[] { 1, 2 }));
     }
 
     [Test]

@@ -200,6 +200,36 @@ public sealed class ConfigNode
         return nodes;
     }
 
+    /// <summary>This node's JSON text (comments dropped), e.g. to record the config a policy was trained with.</summary>
+    public string RawJson => _element.GetRawText();
+
+    /// <summary>A required string that must be one of <paramref name="allowed"/>.</summary>
+    public string Choice(string key, params string[] allowed)
+    {
+        string value = String(key);
+        if (!allowed.Contains(value, StringComparer.Ordinal))
+            throw new ConfigException(File, ChildPath(key), $"\"{value}\" is not allowed; expected one of: {string.Join(", ", allowed)}");
+        return value;
+    }
+
+    /// <summary>A required array of <paramref name="minCount"/>…<paramref name="maxCount"/> integers, each in [min, max].</summary>
+    public int[] Integers(string key, int minCount, int maxCount, int min, int max)
+    {
+        var (value, path) = Property(key);
+        RequireKind(value, JsonValueKind.Array, path, $"an array of {minCount} to {maxCount} integers in [{min}, {max}]");
+        int count = value.GetArrayLength();
+        if (count < minCount || count > maxCount)
+            throw new ConfigException(File, path, $"expected {minCount} to {maxCount} integers, found {count} elements");
+        var result = new int[count];
+        int i = 0;
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            result[i] = (int)CheckInteger(item, $"{path}[{i}]", min, max);
+            i++;
+        }
+        return result;
+    }
+
     /// <summary>The object's keys in file order (marks none as read).</summary>
     public IEnumerable<string> Keys => _element.EnumerateObject().Select(p => p.Name);
 

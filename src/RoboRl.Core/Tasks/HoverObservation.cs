@@ -93,6 +93,25 @@ public static class HoverObservation
         action[..ActionSize].CopyTo(actionHistoryOldestFirst[(n - ActionSize)..]);
     }
 
+    /// <summary>
+    /// Names of the actor observation's values, in order (what a policy bundle records and a runtime checks):
+    /// pos_err_{x,y,z}, rot_{00..22} (row-major), vel_{x,y,z}, ang_vel_{x,y,z}, then action_{t-K}_m1 … action_{t-1}_m4
+    /// (oldest first; t-1 is the action of the previous step).
+    /// </summary>
+    public static string[] ActorNames(int historyLength)
+    {
+        var names = new List<string> { "pos_err_x", "pos_err_y", "pos_err_z" };
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 3; c++) names.Add($"rot_{r}{c}");
+        names.AddRange(["vel_x", "vel_y", "vel_z", "ang_vel_x", "ang_vel_y", "ang_vel_z"]);
+        for (int k = historyLength; k >= 1; k--)
+            for (int m = 1; m <= ActionSize; m++) names.Add($"action_t-{k}_m{m}");
+        return names.ToArray();
+    }
+
+    /// <summary>Names of the four actions: motor commands M1 … M4 (rotor order of the robot config).</summary>
+    public static string[] ActionNames { get; } = ["motor_1", "motor_2", "motor_3", "motor_4"];
+
     /// <summary>Fills a history with one repeated action (e.g. the hover action at episode start).</summary>
     public static void FillHistory(Span<float> actionHistoryOldestFirst, float value) => actionHistoryOldestFirst.Fill(value);
 }

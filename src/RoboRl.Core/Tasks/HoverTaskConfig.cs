@@ -67,7 +67,42 @@ public readonly record struct ObservationNoise(float Position, float Rotation, f
 
 /// <summary>Initial-state distribution, relative to the target.</summary>
 public readonly record struct InitialStateConfig(
-    float PositionRange, float MaxTiltDeg, float VelocityRange, float AngularVelocityRange, float RestFraction);
+    float PositionRange, float MaxTiltDeg, float VelocityRange, float AngularVelocityRange, float RestFraction)
+{
+    /// <summary>Reads an "initial_state" object (position_range, max_tilt_deg, velocity_range, angular_velocity_range, rest_fraction).</summary>
+    public static InitialStateConfig Read(ConfigNode init)
+    {
+        var initial = new InitialStateConfig(
+            (float)init.Number("position_range", 0, 10),
+            (float)init.Number("max_tilt_deg", 0, 180),
+            (float)init.Number("velocity_range", 0, 100),
+            (float)init.Number("angular_velocity_range", 0, 100),
+            (float)init.Number("rest_fraction", 0, 1));
+        init.EnsureNoUnknownKeys();
+        return initial;
+    }
+}
+
+/// <summary>
+/// How the task is judged (the task file's optional "evaluation" section; `roborl eval` and the trainer's evaluations):
+/// episodes of <see cref="EpisodeSeconds"/> from <see cref="InitialState"/>; success = no crash and position error
+/// below <see cref="SuccessRadius"/> at every step from <see cref="SettleSeconds"/> to the end.
+/// </summary>
+public sealed record HoverEvaluationConfig(InitialStateConfig InitialState, float EpisodeSeconds, float SettleSeconds, float SuccessRadius)
+{
+    public static HoverEvaluationConfig Read(ConfigNode node)
+    {
+        var config = new HoverEvaluationConfig(
+            InitialStateConfig.Read(node.Object("initial_state")),
+            (float)node.Number("episode_seconds", 0.01, 3600),
+            (float)node.Number("settle_seconds", 0, 3600),
+            (float)node.Number("success_radius", 1e-4, 100));
+        if (config.SettleSeconds > config.EpisodeSeconds)
+            throw node.Error("settle_seconds", $"must not exceed episode_seconds ({config.EpisodeSeconds})");
+        node.EnsureNoUnknownKeys();
+        return config;
+    }
+}
 
 /// <summary>
 /// The position-hold task (configs/tasks/*.json). Observation layout, reward and termination are those
@@ -77,6 +112,8 @@ public sealed record HoverTaskConfig
 {
     /// <summary>The robot this task flies (loaded from the "robot" path, relative to the task file).</summary>
     public required QuadrotorConfig Robot { get; init; }
+    /// <summary>The robot file's JSON (comments dropped): what a policy bundle records and checks compatibility against.</summary>
+    public string RobotConfigJson { get; init; } = "";
     public required float ControlFrequencyHz { get; init; }
     /// <summary>RK4 steps per control step.</summary>
     public required int Substeps { get; init; }
@@ -100,6 +137,16 @@ public sealed record HoverTaskConfig
     /// <summary>Per-axis standard deviation of the constant disturbance torque (body) drawn per episode, N·m.</summary>
     public required float DisturbanceTorqueStd { get; init; }
 
+    /// <summary>
+    /// The task file's optional "training" section, unread: the trainer (RoboRl.Training) binds it to the chosen
+    /// algorithm's hyperparameters and checks its keys, so errors still name this file and the JSON path.
+    /// Null when the file has none (the trainer then uses its defaults).
+    /// </summary>
+    public ConfigNode? Training { get; init; }
+
+    /// <summary>The optional "evaluation" section; null = judge from <see cref="InitialState"/>, 5 s episodes, 3 s settle, 0.1 m.</summary>
+    public HoverEvaluationConfig? Evaluation { get; init; }
+
     public float ControlDt => 1f / ControlFrequencyHz;
 
     /// <summary>Reward weights in force at <paramref name="globalStep"/> (piecewise constant).</summary>
@@ -117,18 +164,12 @@ public sealed record HoverTaskConfig
     public static HoverTaskConfig Read(ConfigNode node)
     {
         string robotPath = node.String("robot");
-        QuadrotorConfig robot = QuadrotorConfig.Load(Path.IsPathRooted(robotPath) ? robotPath : Path.Combine(node.Directory, robotPath));
+        string robotFile = Path.IsPathRooted(robotPath) ? robotPath : Path.Combine(node.Directory, robotPath);
+        QuadrotorConfig robot = QuadrotorConfig.Load(robotFile);
 
         double[] target = node.Numbers("target_position", 3, -1000, 1000);
 
-        ConfigNode init = node.Object("initial_state");
-        var initial = new InitialStateConfig(
-            (float)init.Number("position_range", 0, 10),
-            (float)init.Number("max_tilt_deg", 0, 180),
-            (float)init.Number("velocity_range", 0, 100),
-            (float)init.Number("angular_velocity_range", 0, 100),
-            (float)init.Number("rest_fraction", 0, 1));
-        init.EnsureNoUnknownKeys();
+        var initial = InitialStateConfig.Read(node.Object("initial_state"));
 
         ConfigNode noise = node.Object("observation_noise_std");
         var noiseStd = new ObservationNoise(
@@ -175,6 +216,7 @@ public sealed record HoverTaskConfig
         var config = new HoverTaskConfig
         {
             Robot = robot,
+            RobotConfigJson = ConfigNode.LoadFile(robotFile).RawJson,
             ControlFrequencyHz = (float)node.Number("control_frequency_hz", 1, 10000),
             Substeps = (int)node.Integer("substeps", 1, 100),
             EpisodeSteps = (int)node.Integer("episode_steps", 1, 1_000_000),
@@ -189,6 +231,8 @@ public sealed record HoverTaskConfig
             DomainRandomization = dr,
             DisturbanceForceStd = forceStd,
             DisturbanceTorqueStd = torqueStd,
+            Training = node.Has("training") ? node.Object("training") : null,
+            Evaluation = node.Has("evaluation") ? HoverEvaluationConfig.Read(node.Object("evaluation")) : null,
         };
         // The initial box must stay above the floor, or episodes would start crashed.
         if (config.TargetPosition.Z - initial.PositionRange <= 0)

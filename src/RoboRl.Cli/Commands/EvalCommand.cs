@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
+using RoboRl.Training;
+using RoboRl.Training.Evaluation;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>
+/// `roborl eval BUNDLE [--episodes 1000] [--dynamics FILE] [--seed S] [--task TASK] [--plot PNG] [--json]` and
+/// `roborl eval --runs DIR…`: flies the bundle (C# engine, as deployed) for exactly N five-second episodes.
+/// Success = no crash and position error &lt; 0.1 m at every step from 3 s to 5 s.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var bundle = new Argument<string?>("bundle") { Description = "Policy bundle (.safetensors).", Arity = ArgumentArity.ZeroOrOne };
+        var runs = new Option<string[]>("--runs") { Description = "Run directories (one per training seed), each holding policy.safetensors: adds the IQM with a 95 % stratified-bootstrap interval.", AllowMultipleArgumentsPerToken = true };
+        var episodes = new Option<int>("--episodes") { Description = "Episodes per policy.", DefaultValueFactory = _ => 1000 };
+        var dynamics = new Option<string?>("--dynamics") { Description = "JSON file with a \"domain_randomization\" section (mass, inertia, thrust_coefficient, motor_time_constant, latency_steps); default: the task's." };
+        var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 12345UL };
+        var task = new Option<string>("--task") { Description = "Task config.", DefaultValueFactory = _ => BenchSimCommand.DefaultTask };
+        var plot = new Option<string?>("--plot") { Description = "Trajectory PNG (default: eval_trajectories.png beside the (first) bundle)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var command = new Command("eval", "Evaluate a policy bundle in the simulator: success rate, crash rate, position error percentiles.")
+        {
+            bundle, runs, episodes, dynamics, seed, task, plot, json,
+        };
+        command.SetAction(parse => Run(parse.GetValue(bundle), parse.GetValue(runs) ?? [], parse.GetValue(episodes), parse.GetValue(dynamics),
+            parse.GetValue(seed), RepoPaths.Find(parse.GetValue(task)!), parse.GetValue(plot), parse.GetValue(json),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    public static int Run(string? bundlePath, string[] runDirectories, int episodes, string? dynamicsPath, ulong seed, string taskPath,
+        string? plotPath, bool asJson, TextWriter output, TextWriter error)
+    {
+        if ((bundlePath is null) == (runDirectories.Length == 0))
+        {
+            error.WriteLine("error: give either a BUNDLE or --runs DIR…");
+            return 2;
+        }
+        if (episodes < 1)
+        {
+            error.WriteLine("error: --episodes must be ≥ 1");
+            return 2;
+        }
+        string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
+        try
+        {
+            HoverTaskConfig task = HoverTaskConfig.Load(taskPath);
+            DomainRandomizationConfig? dynamics = dynamicsPath is null ? null : DomainRandomizationConfig.Load(dynamicsPath);
+            var results = new List<EvalResult>();
+            for (int k = 0; k < bundles.Length; k++)
+            {
+                PolicyBundle policy = PolicyBundle.Read(bundles[k]);
+                results.Add(PolicyEvaluator.Evaluate(policy, task, new EvalOptions(Episodes: episodes, Seed: seed, Dynamics: dynamics,
+                    TrajectoriesKept: k == 0 ? 20 : 0)));
+            }
+            string png = plotPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_trajectories.png");
+            PolicyEvaluator.WriteTrajectoryPlot(results[0], png, $"{Path.GetFileName(bundles[0])}: 20 evaluation episodes");
+
+            if (bundlePath is not null)
+            {
+                if (asJson) output.WriteLine(JsonSerializer.Serialize(JsonObject(results[0])));
+                else
+                {
+                    output.WriteLine($"policy  {bundlePath}");
+                    output.WriteLine($"eval    {Summary(results[0])}");
+                    output.WriteLine($"plot    {png}");
+                }
+                return 0;
+            }
+
+            // Several training seeds: pooled figures, per-run success, IQM with stratified-bootstrap intervals.
+            EvalResult pooled = Pool(results);
+            var returns = results.Select(r => (IReadOnlyList<double>)r.EpisodeReturns).ToArray();
+            var lateErrors = results.Select(r => (IReadOnlyList<double>)r.LatePositionErrors).ToArray();
+            double iqmReturn = Statistics.InterquartileMean(returns.SelectMany(r => r).ToArray());
+            var returnCi = Statistics.StratifiedBootstrapIqmInterval(returns, seed: seed);
+            double iqmLate = Statistics.InterquartileMean(lateErrors.SelectMany(r => r).ToArray());
+            var lateCi = Statistics.StratifiedBootstrapIqmInterval(lateErrors, seed: seed);
+            if (asJson)
+            {
+                Dictionary<string, object?> o = JsonObject(pooled);
+                o["runs"] = runDirectories.Zip(results, (dir, r) => new Dictionary<string, object?> { ["run"] = dir, ["success_rate"] = r.SuccessRate, ["crash_rate"] = r.CrashRate }).ToArray();
+                o["iqm_return"] = iqmReturn;
+                o["iqm_return_ci95"] = new[] { returnCi.Low, returnCi.High };
+                o["iqm_late_pos_err"] = iqmLate;
+                o["iqm_late_pos_err_ci95"] = new[] { lateCi.Low, lateCi.High };
+                output.WriteLine(JsonSerializer.Serialize(o));
+            }
+            else
+            {
+                foreach (var (dir, r) in runDirectories.Zip(results))
+                    output.WriteLine($"run     {dir}: {Summary(r)}");
+                output.WriteLine($"pooled  {Summary(pooled)}");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"IQM     return {iqmReturn:F1} [95 % CI {returnCi.Low:F1}, {returnCi.High:F1}]; worst error from {pooled.SettleSeconds} s {iqmLate:F3} m [{lateCi.Low:F3}, {lateCi.High:F3}] ({results.Count} runs × {episodes} episodes, stratified bootstrap)"));
+                output.WriteLine($"plot    {png}");
+            }
+            return 0;
+        }
+        catch (Exception e) when (e is ConfigException or PolicyBundleException or IOException or ArgumentException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>All runs' episodes as one evaluation (percentiles over every episode).</summary>
+    static EvalResult Pool(List<EvalResult> results)
+    {
+        EvalResult first = results[0];
+        int total = results.Sum(r => r.Episodes);
+        double Weighted(Func<EvalResult, double> f) => results.Sum(r => f(r) * r.Episodes) / total;
+        // Percentiles need the per-episode values; recomputing them from per-run percentiles would be wrong, so the
+        // pooled percentiles are the episode-weighted mean of the runs' percentiles only as a summary line.
+        return first with
+        {
+            Episodes = total,
+            SuccessRate = Weighted(r => r.SuccessRate),
+            CrashRate = Weighted(r => r.CrashRate),
+            PositionErrorP50At2s = Weighted(r => r.PositionErrorP50At2s),
+            PositionErrorP95At2s = Weighted(r => r.PositionErrorP95At2s),
+            PositionErrorP50At5s = Weighted(r => r.PositionErrorP50At5s),
+            PositionErrorP95At5s = Weighted(r => r.PositionErrorP95At5s),
+            EpisodeReturns = results.SelectMany(r => r.EpisodeReturns).ToArray(),
+            LatePositionErrors = results.SelectMany(r => r.LatePositionErrors).ToArray(),
+            Successes = results.SelectMany(r => r.Successes).ToArray(),
+        };
+    }
+
+    /// <summary>The eval JSON object: success_rate, crash_rate, pos_err_p50_2s, pos_err_p95_2s, pos_err_p50_5s, pos_err_p95_5s, episodes.</summary>
+    public static Dictionary<string, object?> JsonObject(EvalResult r) => new()
+    {
+        ["success_rate"] = r.SuccessRate,
+        ["crash_rate"] = r.CrashRate,
+        ["pos_err_p50_2s"] = Finite(r.PositionErrorP50At2s),
+        ["pos_err_p95_2s"] = Finite(r.PositionErrorP95At2s),
+        ["pos_err_p50_5s"] = Finite(r.PositionErrorP50At5s),
+        ["pos_err_p95_5s"] = Finite(r.PositionErrorP95At5s),
+        ["episodes"] = r.Episodes,
+    };
+
+    static double? Finite(double v) => double.IsFinite(v) ? Math.Round(v, 5) : null;
+
+    /// <summary>One line: success, crashes, error percentiles.</summary>
+    public static string Summary(EvalResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Episodes} episodes: success {r.SuccessRate:P1}, crashes {r.CrashRate:P1}, position error p50/p95 at 2 s {r.PositionErrorP50At2s:F3}/{r.PositionErrorP95At2s:F3} m, at 5 s {r.PositionErrorP50At5s:F3}/{r.PositionErrorP95At5s:F3} m");
+}

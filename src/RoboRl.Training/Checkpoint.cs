@@ -1,0 +1,121 @@
+using System.Text;
+using static TorchSharp.torch;
+
+namespace RoboRl.Training;
+
+/// <summary>
+/// A training checkpoint: one binary file (<c>checkpoint.bin</c> in the run directory) holding the global step,
+/// named counters (update counts, Adam step counts, the trainer's random state), named flat tensors (networks,
+/// targets, Adam moments), the frozen observation normalisers and the filled part of the replay memory. Written
+/// to a temporary file and renamed, so a crash while writing leaves the previous checkpoint intact.
+/// </summary>
+public sealed class Checkpoint
+{
+    const string Magic = "roborl-checkpoint";
+    const int Version = 1;
+    public const string FileName = "checkpoint.bin";
+
+    Checkpoint(string path) => Path = path;
+
+    public string Path { get; }
+
+    /// <summary>The checkpoint in <paramref name="runDirectory"/>, or null if there is none.</summary>
+    public static Checkpoint? Find(string runDirectory)
+    {
+        string path = System.IO.Path.Combine(runDirectory, FileName);
+        return File.Exists(path) ? new Checkpoint(path) : null;
+    }
+
+    /// <summary>What a loaded checkpoint restores besides tensors, normalisers and replay rows.</summary>
+    public sealed record Saved(long GlobalStep, IReadOnlyDictionary<string, long> Counters)
+    {
+        public long Counter(string name) => Counters.TryGetValue(name, out long v) ? v
+            : throw new InvalidDataException($"checkpoint has no counter '{name}' (written by another algorithm or version?)");
+    }
+
+    public static void Save(string runDirectory, long globalStep, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, long> counters,
+        ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+    {
+        string path = System.IO.Path.Combine(runDirectory, FileName);
+        string temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        {
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(globalStep);
+            writer.Write(counters.Count);
+            foreach (var (name, value) in counters) { writer.Write(name); writer.Write(value); }
+            writer.Write(tensors.Count);
+            foreach (var (name, tensor) in tensors)
+            {
+                float[] values = tensor.contiguous().data<float>().ToArray();
+                writer.Write(name);
+                writer.Write(values.Length);
+                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+            }
+            WriteFloats(writer, actorNormalizer.Mean); WriteFloats(writer, actorNormalizer.Std);
+            WriteFloats(writer, criticNormalizer.Mean); WriteFloats(writer, criticNormalizer.Std);
+            writer.Write(actorNormalizer.Frozen);
+            replay.Save(writer);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Restores into existing tensors (copied in place), the replay memory and the normalisers.</summary>
+    public Saved Load(IReadOnlyDictionary<string, Tensor> tensors, ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+    {
+        try
+        {
+            using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
+            int version = reader.ReadInt32();
+            if (version != Version) throw new InvalidDataException($"{Path}: checkpoint version {version}, this build reads {Version}");
+            long globalStep = reader.ReadInt64();
+            var counters = new Dictionary<string, long>();
+            for (int k = reader.ReadInt32(); k > 0; k--) counters[reader.ReadString()] = reader.ReadInt64();
+            int tensorCount = reader.ReadInt32();
+            var seen = new HashSet<string>();
+            for (int k = 0; k < tensorCount; k++)
+            {
+                string name = reader.ReadString();
+                var values = new float[reader.ReadInt32()];
+                stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                if (!tensors.TryGetValue(name, out Tensor? destination))
+                    throw new InvalidDataException($"{Path}: tensor '{name}' is not part of this run (another algorithm?)");
+                if (destination.numel() != values.Length)
+                    throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this run's has {destination.numel()} (other network sizes?)");
+                using (no_grad()) destination.data<float>().CopyFrom(values);
+                seen.Add(name);
+            }
+            foreach (string name in tensors.Keys)
+                if (!seen.Contains(name)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing");
+            float[] actorMean = ReadFloats(reader), actorStd = ReadFloats(reader), criticMean = ReadFloats(reader), criticStd = ReadFloats(reader);
+            if (reader.ReadBoolean())
+            {
+                actorNormalizer.Restore(actorMean, actorStd);
+                criticNormalizer.Restore(criticMean, criticStd);
+            }
+            replay.Load(reader, Path);
+            return new Saved(globalStep, counters);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{Path}: checkpoint is truncated");
+        }
+    }
+
+    static void WriteFloats(BinaryWriter writer, float[] values)
+    {
+        writer.Write(values.Length);
+        foreach (float v in values) writer.Write(v);
+    }
+
+    static float[] ReadFloats(BinaryReader reader)
+    {
+        var values = new float[reader.ReadInt32()];
+        for (int i = 0; i < values.Length; i++) values[i] = reader.ReadSingle();
+        return values;
+    }
+}

@@ -1,0 +1,365 @@
+using System.Text.Json;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
+using RoboRl.Sims.Quadrotor;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RoboRl.Training;
+
+/// <summary>
+/// TD3 hyperparameters (Fujimoto et al., "Addressing Function Approximation Error in Actor-Critic Methods", 2018),
+/// bound from the task file's "training" section (run keys) and its "td3" subsection. Defaults are the values of
+/// configs/tasks/crazyflie-hover.json, whose comments say why each was chosen. Absent keys take the default;
+/// unknown keys and out-of-range values are <see cref="ConfigException"/>s naming the file and JSON path.
+/// </summary>
+public sealed record Td3Config
+{
+    // ---- the run (shared keys of the "training" section)
+    /// <summary>Seeds the networks, the simulator, the replay sampling and all noise: same seed ⇒ same run on the same machine.</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>Environment steps to train for (summed over all parallel environments).</summary>
+    public long TotalEnvSteps { get; init; } = 300_000;
+    /// <summary>Parallel simulated environments stepped together.</summary>
+    public int NumEnvs { get; init; } = 32;
+    /// <summary>Evaluate the current policy every this many env steps (0 = only at the end).</summary>
+    public long EvalEveryEnvSteps { get; init; } = 50_000;
+    /// <summary>Episodes per periodic evaluation.</summary>
+    public int EvalEpisodes { get; init; } = 100;
+    /// <summary>Episodes of the final evaluation (on the task's own randomisation).</summary>
+    public int FinalEvalEpisodes { get; init; } = 1000;
+    /// <summary>Export the best policy of the periodic evaluations (and the last one) instead of simply the last.</summary>
+    public bool KeepBestPolicy { get; init; } = true;
+    /// <summary>Write a checkpoint every this many env steps (0 = never; the end is always written).</summary>
+    public long CheckpointEveryEnvSteps { get; init; } = 100_000;
+    /// <summary>Threads stepping the simulator (0 = all cores); torch itself runs on one intra-op thread.</summary>
+    public int SimThreads { get; init; } = 1;
+
+    // ---- TD3
+    /// <summary>Replay capacity in transitions (L2F keeps every transition: capacity = total steps).</summary>
+    public long ReplayCapacity { get; init; } = 300_000;
+    /// <summary>Std of the warm-up actions around the hover action (see <see cref="WarmupEnvSteps"/>).</summary>
+    public double WarmupActionStd { get; init; } = 0.3;
+    /// <summary>Random actions (hover action + Gaussian noise) for this many env steps; observation normalisation is measured on them, then frozen.</summary>
+    public long WarmupEnvSteps { get; init; } = 15_000;
+    /// <summary>No actor update before this many env steps: the critic must first fit something (L2F: 30 k).</summary>
+    public long ActorWarmupEnvSteps { get; init; } = 30_000;
+    /// <summary>One critic update per this many env steps (L2F: 10).</summary>
+    public int EnvStepsPerCriticUpdate { get; init; } = 10;
+    /// <summary>Actor and target networks are updated once per this many critic updates (TD3's policy delay; L2F: 2).</summary>
+    public int PolicyDelay { get; init; } = 2;
+    public int BatchSize { get; init; } = 256;
+    public double ActorLearningRate { get; init; } = 1e-3;
+    public double CriticLearningRate { get; init; } = 1e-3;
+    /// <summary>L2 weight decay of both Adam optimisers (L2F: 1e-4).</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+    public double Gamma { get; init; } = 0.99;
+    /// <summary>n of the n-step returns the critic learns from (1 = one-step TD, as the TD3 paper).</summary>
+    public int NStep { get; init; } = 1;
+    /// <summary>Polyak rate of the target networks.</summary>
+    public double Tau { get; init; } = 0.005;
+    /// <summary>Std of the Gaussian exploration noise added to the actor's actions (action units, [−1, 1]).</summary>
+    public double ExplorationNoise { get; init; } = 0.1;
+    /// <summary>Target policy smoothing: noise std and clip on the target action.</summary>
+    public double TargetNoise { get; init; } = 0.2;
+    public double TargetNoiseClip { get; init; } = 0.5;
+    public int[] ActorHidden { get; init; } = [64, 64];
+    public int[] CriticHidden { get; init; } = [64, 64];
+
+    /// <summary>Binds the "training" section (null = all defaults).</summary>
+    public static Td3Config Read(ConfigNode? training)
+    {
+        var d = new Td3Config();
+        if (training is null) return d;
+        training.Choice("algorithm", "td3", "sac"); // the trainer dispatches on it; checked here so the key is known
+        var config = new Td3Config
+        {
+            Seed = (int)training.Integer("seed", 0, int.MaxValue, d.Seed),
+            TotalEnvSteps = training.Integer("total_env_steps", 1, 1_000_000_000, d.TotalEnvSteps),
+            NumEnvs = (int)training.Integer("num_envs", 1, 65_536, d.NumEnvs),
+            EvalEveryEnvSteps = training.Integer("eval_every_env_steps", 0, long.MaxValue, d.EvalEveryEnvSteps),
+            EvalEpisodes = (int)training.Integer("eval_episodes", 1, 1_000_000, d.EvalEpisodes),
+            FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
+            CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
+            SimThreads = (int)training.Integer("sim_threads", 0, 1024, d.SimThreads),
+            KeepBestPolicy = training.Has("keep_best_policy") ? training.Boolean("keep_best_policy") : d.KeepBestPolicy,
+        };
+        training.Has("sac"); // the other algorithm's subsection is allowed
+        if (training.Has("td3"))
+        {
+            ConfigNode t = training.Object("td3");
+            config = config with
+            {
+                ReplayCapacity = t.Integer("replay_capacity", 1, 100_000_000, d.ReplayCapacity),
+                WarmupEnvSteps = t.Integer("warmup_env_steps", 1, long.MaxValue, d.WarmupEnvSteps),
+                WarmupActionStd = t.Number("warmup_action_std", 0, 10, d.WarmupActionStd),
+                ActorWarmupEnvSteps = t.Integer("actor_warmup_env_steps", 0, long.MaxValue, d.ActorWarmupEnvSteps),
+                EnvStepsPerCriticUpdate = (int)t.Integer("env_steps_per_critic_update", 1, 1_000_000, d.EnvStepsPerCriticUpdate),
+                PolicyDelay = (int)t.Integer("policy_delay", 1, 1000, d.PolicyDelay),
+                BatchSize = (int)t.Integer("batch_size", 1, 1_000_000, d.BatchSize),
+                ActorLearningRate = t.Number("actor_learning_rate", 1e-8, 1, d.ActorLearningRate),
+                CriticLearningRate = t.Number("critic_learning_rate", 1e-8, 1, d.CriticLearningRate),
+                WeightDecay = t.Number("weight_decay", 0, 1, d.WeightDecay),
+                Gamma = t.Number("gamma", 0, 1, d.Gamma),
+                NStep = (int)t.Integer("n_step", 1, 100, d.NStep),
+                Tau = t.Number("tau", 0, 1, d.Tau),
+                ExplorationNoise = t.Number("exploration_noise", 0, 10, d.ExplorationNoise),
+                TargetNoise = t.Number("target_noise", 0, 10, d.TargetNoise),
+                TargetNoiseClip = t.Number("target_noise_clip", 0, 10, d.TargetNoiseClip),
+                ActorHidden = t.Has("actor_hidden") ? t.Integers("actor_hidden", 1, 8, 1, 4096) : d.ActorHidden,
+                CriticHidden = t.Has("critic_hidden") ? t.Integers("critic_hidden", 1, 8, 1, 4096) : d.CriticHidden,
+            };
+            t.EnsureNoUnknownKeys();
+            if (config.WarmupEnvSteps < 2L * config.NumEnvs)
+                throw t.Error("warmup_env_steps", $"must be at least 2 × num_envs = {2L * config.NumEnvs} (observation statistics are measured during warm-up)");
+        }
+        training.EnsureNoUnknownKeys();
+        return config;
+    }
+}
+
+/// <summary>
+/// TD3 on the vectorized hover task, CleanRL style: everything that runs is in <see cref="Train"/>, top to bottom.
+/// Asymmetric actor-critic: the actor sees the 146-value observation it will see on the robot (noisy, with its
+/// action history); the twin critics see the 28-value privileged state (noise-free, disturbance, rotor speeds)
+/// plus the action. Shared plumbing (replay memory, normaliser, logging, checkpoints, export) lives outside.
+/// </summary>
+public static class Td3
+{
+    /// <summary>Trains a policy and returns its bundle. <paramref name="session"/> logs, evaluates and checkpoints.</summary>
+    public static PolicyBundle Train(HoverTaskConfig task, Td3Config c, TrainingSession session)
+    {
+        // ---- 1. Seed everything. Torch draws the target-smoothing noise; SeededRandom draws the rest.
+        torch.random.manual_seed(c.Seed);
+        var random = new SeededRandom((ulong)c.Seed * 0x9E3779B97F4A7C15UL + 1);
+
+        // ---- 2. Environments. GlobalStep drives the reward curriculum.
+        using var env = new HoverEnv(task, c.NumEnvs, threadCount: c.SimThreads);
+        int n = env.NumEnvs, obsSize = env.ActorObservationSize, criticSize = env.CriticObservationSize, act = env.ActionSize;
+        env.Reset((ulong)c.Seed);
+        float hoverAction = task.Robot.HoverAction();
+
+        // ---- 3. Networks: actor 146 → hidden → 4 (tanh), twin critics (28 + 4) → hidden → 1, and their targets.
+        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Relu, Activation.Tanh, seed: c.Seed * 7 + 1);
+        using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
+        using FlatMlp actorTarget = actor.Clone(), criticTarget = critic.Clone();
+        using var actorAdam = new FlatAdam(actor, c.ActorLearningRate, weightDecay: c.WeightDecay);
+        using var criticAdam = new FlatAdam(critic, c.CriticLearningRate, weightDecay: c.WeightDecay);
+
+        // ---- 4. Replay memory (normalised observations) and the observation normalisers (measured in warm-up, then frozen).
+        var replay = new ReplayBuffer(Math.Min(c.ReplayCapacity, c.TotalEnvSteps), obsSize, criticSize, act);
+        var actorNormalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: 1f);
+        var criticNormalizer = new RunningNormalizer(criticSize, minStd: 1e-6f, maxStd: 1f); // disturbance torques are ~1e-5 N·m
+        long globalStep = 0, criticUpdates = 0, actorUpdates = 0;
+
+        if (session.ResumeFrom is { } checkpoint)
+        {
+            var saved = checkpoint.Load(new Dictionary<string, Tensor>
+            {
+                ["actor"] = actor.Parameters, ["actor_target"] = actorTarget.Parameters,
+                ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters,
+                ["actor_adam_m"] = actorAdam.FirstMoment, ["actor_adam_v"] = actorAdam.SecondMoment,
+                ["critic_adam_m"] = criticAdam.FirstMoment, ["critic_adam_v"] = criticAdam.SecondMoment,
+            }, replay, actorNormalizer, criticNormalizer);
+            globalStep = saved.GlobalStep;
+            criticUpdates = saved.Counter("critic_updates");
+            actorUpdates = saved.Counter("actor_updates");
+            actorAdam.RestoreStepCount(saved.Counter("actor_adam_t"));
+            criticAdam.RestoreStepCount(saved.Counter("critic_adam_t"));
+            random.State = (ulong)saved.Counter("random_state");
+            // The simulators' mid-episode state is not saved: resumed runs start fresh episodes from a seed
+            // derived from the step, and torch's generator is reseeded the same way.
+            env.Reset((ulong)c.Seed ^ (ulong)globalStep);
+            torch.random.manual_seed(c.Seed ^ globalStep);
+        }
+
+        // Buffers allocated once: the step's inputs, a copy of the observations the actions were taken from,
+        // and the tensors a sampled batch is copied into.
+        var actions = new float[n * act];
+        var observationsTaken = new float[n * obsSize];
+        var criticObservationsTaken = new float[n * criticSize];
+        var normalisedActing = new float[n * obsSize];
+        var normalisedRow = new float[obsSize];
+        var normalisedNextRow = new float[obsSize];
+        var normalisedCriticRow = new float[criticSize];
+        var normalisedNextCriticRow = new float[criticSize];
+        int b = c.BatchSize;
+        var batchObservations = new float[b * obsSize];
+        var batchCriticInputs = new float[b * (criticSize + act)];
+        var batchCriticObservations = new float[b * criticSize];
+        var batchNextObservations = new float[b * obsSize];
+        var batchNextCriticObservations = new float[b * criticSize];
+        var batchRewards = new float[b];
+        var batchDiscounts = new float[b];
+        using Tensor observationT = zeros(b, obsSize), criticInputT = zeros(b, criticSize + act), criticObservationT = zeros(b, criticSize);
+        using Tensor nextObservationT = zeros(b, obsSize), nextCriticObservationT = zeros(b, criticSize);
+        using Tensor rewardT = zeros(b, 1), discountT = zeros(b, 1), actingT = zeros(n, obsSize);
+        float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
+
+        // n-step returns per environment; finished transitions go to the replay memory, normalised once the statistics
+        // are frozen (rows stored earlier are normalised in place when they freeze).
+        var nStep = new NStepReturns(n, c.NStep, c.Gamma, obsSize, criticSize, act);
+        TransitionSink store = (o, co, a, r, no, nco, discount) =>
+        {
+            if (!actorNormalizer.Frozen)
+            {
+                replay.Add(o, co, a, r, no, nco, discount);
+                return;
+            }
+            actorNormalizer.Normalize(o, normalisedRow);
+            actorNormalizer.Normalize(no, normalisedNextRow);
+            criticNormalizer.Normalize(co, normalisedCriticRow);
+            criticNormalizer.Normalize(nco, normalisedNextCriticRow);
+            replay.Add(normalisedRow, normalisedCriticRow, a, r, normalisedNextRow, normalisedNextCriticRow, discount);
+        };
+
+        // ---- 5. The loop: act → step → store → train → log.
+        while (globalStep < c.TotalEnvSteps)
+        {
+            env.GlobalStep = globalStep;
+            bool warmingUp = globalStep < c.WarmupEnvSteps;
+
+            // Act: random actions during warm-up, then the actor plus Gaussian exploration noise.
+            if (warmingUp)
+            {
+                // Warm-up: the hover action plus Gaussian noise. Uniform random motor commands tumble the vehicle (body
+                // rates of ~20 rad/s), which would teach the critic little and give the normaliser unrepresentative statistics.
+                for (int k = 0; k < actions.Length; k++) actions[k] = Math.Clamp(hoverAction + (float)c.WarmupActionStd * random.NextNormal(), -1f, 1f);
+            }
+            else
+            {
+                actorNormalizer.Normalize(env.ActorObservations, normalisedActing);
+                using var scope = NewDisposeScope();
+                using (no_grad())
+                {
+                    TensorCopy.From(actingT, normalisedActing);
+                    TensorCopy.To(actor.Forward(actingT), actions);
+                }
+                for (int k = 0; k < actions.Length; k++)
+                    actions[k] = Math.Clamp(actions[k] + (float)c.ExplorationNoise * random.NextNormal(), -1f, 1f);
+            }
+
+            env.ActorObservations.CopyTo(observationsTaken);
+            env.CriticObservations.CopyTo(criticObservationsTaken);
+            env.Step(actions);
+            globalStep += n;
+
+            // Store. CRUCIAL STEP EASY TO OVERLOOK: where an episode ended, the env already shows the NEXT episode's
+            // first observation; the transition's next observation is the finished episode's LAST one (Final*).
+            // Only termination (crash, out of bounds) cuts the bootstrap; a truncated episode (time limit) bootstraps
+            // from its final observation like any other step, because the state itself is not terminal.
+            ReadOnlySpan<bool> terminated = env.Terminated, truncated = env.Truncated;
+            for (int i = 0; i < n; i++)
+            {
+                bool ended = terminated[i] | truncated[i];
+                ReadOnlySpan<float> nextActor = (ended ? env.FinalActorObservations : env.ActorObservations).Slice(i * obsSize, obsSize);
+                ReadOnlySpan<float> nextCritic = (ended ? env.FinalCriticObservations : env.CriticObservations).Slice(i * criticSize, criticSize);
+                nStep.Add(i, observationsTaken.AsSpan(i * obsSize, obsSize), criticObservationsTaken.AsSpan(i * criticSize, criticSize),
+                    actions.AsSpan(i * act, act), env.Rewards[i], nextActor, nextCritic, terminated[i], ended, store);
+                if (ended) session.EpisodeFinished(env.FinishedEpisodeReturns[i], env.FinishedEpisodeLengths[i]);
+            }
+
+            // Warm-up measures the observation statistics; at its end they are frozen and the rows stored so far
+            // are normalised in place, so the replay memory holds what the networks see.
+            if (!actorNormalizer.Frozen)
+            {
+                actorNormalizer.Update(observationsTaken);
+                criticNormalizer.Update(criticObservationsTaken);
+                if (globalStep >= c.WarmupEnvSteps)
+                {
+                    actorNormalizer.Freeze();
+                    criticNormalizer.Freeze();
+                    replay.NormaliseStoredRows(actorNormalizer, criticNormalizer);
+                }
+            }
+
+            // Train: one critic update per EnvStepsPerCriticUpdate env steps after warm-up (a few per vector step),
+            // the actor and both targets every PolicyDelay-th critic update once the actor's warm-up is over.
+            long criticUpdatesDue = warmingUp ? 0 : (globalStep - c.WarmupEnvSteps) / c.EnvStepsPerCriticUpdate;
+            while (criticUpdates < criticUpdatesDue)
+            {
+                SampleBatch();
+                using var scope = NewDisposeScope();
+
+                // Critic: y = R + γ^n·(1 − terminated)·min_i Q'_i(s', clip(π'(s') + clip(ε, −c, c), −1, 1)), R the n-step return.
+                Tensor target;
+                using (no_grad())
+                {
+                    Tensor noise = randn(b, act).mul_(c.TargetNoise).clamp_(-c.TargetNoiseClip, c.TargetNoiseClip);
+                    Tensor nextAction = actorTarget.Forward(nextObservationT).add_(noise).clamp_(-1, 1);
+                    Tensor nextQ = criticTarget.Forward(cat([nextCriticObservationT, nextAction], 1)).amin(0);
+                    target = nextQ.mul_(discountT).add_(rewardT); // discount = γ^n, or 0 after termination
+                }
+                Tensor q = critic.Forward(criticInputT);
+                Tensor criticLoss = (q - target).pow(2).mean(dimensions: [1, 2]).sum(); // Q1 MSE + Q2 MSE
+                critic.ZeroGrad();
+                criticLoss.backward();
+                criticAdam.Step();
+                criticUpdates++;
+
+                if (criticUpdates % c.PolicyDelay == 0 && globalStep >= c.ActorWarmupEnvSteps)
+                {
+                    // Actor: maximise Q1(s, π(s)); the critic only passes the gradient through (frozen views).
+                    Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservationT, actor.Forward(observationT)], 1), member: 0).mean().neg();
+                    actor.ZeroGrad();
+                    actorLoss.backward();
+                    actorAdam.Step();
+                    actorUpdates++;
+                    // Both targets move with the delayed actor (TD3 paper).
+                    actorTarget.PolyakFrom(actor, c.Tau);
+                    criticTarget.PolyakFrom(critic, c.Tau);
+                    if (criticUpdates % 100 == 0) lastActorLoss = actorLoss.item<float>();
+                }
+                if (criticUpdates % 100 == 0) lastCriticLoss = criticLoss.item<float>(); // item() syncs; not every update
+            }
+
+            // Log, evaluate, checkpoint.
+            session.Step(globalStep, n, lastCriticLoss, lastActorLoss, criticUpdates, actorUpdates);
+            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps) && actorNormalizer.Frozen)
+                session.Evaluate(Export(), globalStep, c.EvalEpisodes);
+            if (session.CheckpointDue(globalStep, n, c.CheckpointEveryEnvSteps) || globalStep >= c.TotalEnvSteps)
+                SaveCheckpoint();
+        }
+        return Export();
+
+        // Copies BatchSize random transitions into the batch tensors (observations are already normalised).
+        void SampleBatch()
+        {
+            replay.SampleInto(random, b, batchObservations, batchCriticInputs, batchCriticObservations,
+                batchNextObservations, batchNextCriticObservations, batchRewards, batchDiscounts);
+            TensorCopy.From(observationT, batchObservations);
+            TensorCopy.From(criticInputT, batchCriticInputs);
+            TensorCopy.From(criticObservationT, batchCriticObservations);
+            TensorCopy.From(nextObservationT, batchNextObservations);
+            TensorCopy.From(nextCriticObservationT, batchNextCriticObservations);
+            TensorCopy.From(rewardT, batchRewards);
+            TensorCopy.From(discountT, batchDiscounts);
+        }
+
+        // The current actor as a bundle; golden vectors are the environments' current raw observations.
+        PolicyBundle Export()
+        {
+            int golden = Math.Min(8, n);
+            float[] goldenObservations = env.ActorObservations[..(golden * obsSize)].ToArray();
+            return PolicyExport.Export(actor, session.Describe(task, ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std, goldenObservations);
+        }
+
+        void SaveCheckpoint() => session.SaveCheckpoint(globalStep, new Dictionary<string, Tensor>
+        {
+            ["actor"] = actor.Parameters, ["actor_target"] = actorTarget.Parameters,
+            ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters,
+            ["actor_adam_m"] = actorAdam.FirstMoment, ["actor_adam_v"] = actorAdam.SecondMoment,
+            ["critic_adam_m"] = criticAdam.FirstMoment, ["critic_adam_v"] = criticAdam.SecondMoment,
+        }, new Dictionary<string, long>
+        {
+            ["critic_updates"] = criticUpdates, ["actor_updates"] = actorUpdates,
+            ["actor_adam_t"] = actorAdam.StepCount, ["critic_adam_t"] = criticAdam.StepCount,
+            ["random_state"] = (long)random.State,
+        }, replay, actorNormalizer, criticNormalizer);
+    }
+
+    /// <summary>The hyperparameters as JSON (recorded in the bundle and the run directory).</summary>
+    public static string ConfigJson(Td3Config c) => JsonSerializer.Serialize(new { algorithm = "td3", hyperparameters = c },
+        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+}

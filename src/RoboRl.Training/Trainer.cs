@@ -1,0 +1,121 @@
+using System.Globalization;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
+using RoboRl.Training.Evaluation;
+
+namespace RoboRl.Training;
+
+/// <summary>What to train (the library form of `roborl train`).</summary>
+public sealed record TrainOptions(string TaskPath)
+{
+    /// <summary>Overrides the task's training.seed.</summary>
+    public int? Seed { get; init; }
+    /// <summary>Run directory; default runs/&lt;task&gt;-&lt;algorithm&gt;-seed&lt;S&gt;-&lt;UTC time&gt;.</summary>
+    public string? OutDirectory { get; init; }
+    /// <summary>"td3" or "sac"; overrides training.algorithm (default td3).</summary>
+    public string? Algorithm { get; init; }
+    /// <summary>Overrides training.total_env_steps.</summary>
+    public long? TotalEnvSteps { get; init; }
+    /// <summary>Overrides training.final_eval_episodes.</summary>
+    public int? FinalEvalEpisodes { get; init; }
+    /// <summary>Continue from the checkpoint in <see cref="OutDirectory"/> (required then).</summary>
+    public bool Resume { get; init; }
+    /// <summary>Where the progress line goes (null = nowhere).</summary>
+    public TextWriter? Console { get; init; }
+    /// <summary>True when <see cref="Console"/> is a terminal: one line rewritten in place; else plain lines every few seconds.</summary>
+    public bool Interactive { get; init; }
+}
+
+/// <summary>What a finished run produced.</summary>
+/// <param name="PolicyEnvSteps">Env steps at which the exported policy was taken (&lt; EnvSteps when keep_best_policy chose an earlier one).</param>
+public sealed record TrainResult(string RunDirectory, string BundlePath, string Algorithm, int Seed, long EnvSteps,
+    double WallSeconds, double CpuSeconds, EvalResult FinalEval, long PolicyEnvSteps);
+
+/// <summary>
+/// Entry point of training (the CLI's `train` and `quickstart` call it): loads the task, binds its "training"
+/// section to the chosen algorithm, runs it in a run directory, writes the policy bundle and evaluates it.
+/// Run directory: policy.safetensors, checkpoint.bin, progress.csv, tensorboard/, learning_curve.png,
+/// eval_trajectories.png, training.json (the hyperparameters used).
+/// </summary>
+public static class Trainer
+{
+    public const string BundleFileName = "policy.safetensors";
+
+    public static TrainResult Run(TrainOptions options, IProgress<TrainProgress>? progress = null)
+    {
+        HoverTaskConfig task = HoverTaskConfig.Load(options.TaskPath);
+        string algorithm = options.Algorithm ?? TrainingAlgorithm(task) ?? "td3";
+        if (algorithm is not ("td3" or "sac"))
+            throw new ArgumentException($"unknown algorithm '{algorithm}'; expected td3 or sac");
+
+        // Bind the hyperparameters (schema errors name the task file) and apply the command-line overrides.
+        Td3Config? td3 = null;
+        SacConfig? sac = null;
+        if (algorithm == "td3")
+        {
+            td3 = Td3Config.Read(task.Training);
+            td3 = td3 with
+            {
+                Seed = options.Seed ?? td3.Seed,
+                TotalEnvSteps = options.TotalEnvSteps ?? td3.TotalEnvSteps,
+                FinalEvalEpisodes = options.FinalEvalEpisodes ?? td3.FinalEvalEpisodes,
+            };
+        }
+        else
+        {
+            sac = SacConfig.Read(task.Training);
+            sac = sac with
+            {
+                Seed = options.Seed ?? sac.Seed,
+                TotalEnvSteps = options.TotalEnvSteps ?? sac.TotalEnvSteps,
+                FinalEvalEpisodes = options.FinalEvalEpisodes ?? sac.FinalEvalEpisodes,
+            };
+        }
+        int seed = td3?.Seed ?? sac!.Seed;
+        long totalSteps = td3?.TotalEnvSteps ?? sac!.TotalEnvSteps;
+        int finalEpisodes = td3?.FinalEvalEpisodes ?? sac!.FinalEvalEpisodes;
+        int evalEpisodes = td3?.EvalEpisodes ?? sac!.EvalEpisodes;
+        bool keepBest = td3?.KeepBestPolicy ?? sac!.KeepBestPolicy;
+
+        string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-{algorithm}-seed{seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+        Checkpoint? checkpoint = Checkpoint.Find(runDirectory);
+        if (options.Resume && checkpoint is null)
+            throw new ArgumentException($"--resume: no {Checkpoint.FileName} in '{runDirectory}'");
+        if (!options.Resume && checkpoint is not null)
+            throw new ArgumentException($"'{runDirectory}' already holds a run ({Checkpoint.FileName}); pass --resume to continue it or choose another --out");
+
+        TorchSetup.Initialize(intraOpThreads: 1);
+        Directory.CreateDirectory(runDirectory);
+        File.WriteAllText(Path.Combine(runDirectory, "training.json"), td3 is not null ? Td3.ConfigJson(td3) : Sac.ConfigJson(sac!));
+
+        using var session = new TrainingSession(runDirectory, task, totalSteps, seed, options.Resume ? checkpoint : null,
+            options.Console, options.Interactive, progress);
+        PolicyBundle bundle = td3 is not null ? Td3.Train(task, td3, session) : Sac.Train(task, sac!, session);
+        long policySteps = totalSteps;
+        if (keepBest)
+        {
+            // The last policy competes with the periodic ones on the same evaluation; the best is exported.
+            session.Evaluate(bundle, totalSteps, evalEpisodes);
+            bundle = session.BestBundle ?? bundle;
+            policySteps = session.BestBundle is null ? totalSteps : session.BestEnvSteps;
+        }
+        string bundlePath = Path.Combine(runDirectory, BundleFileName);
+        bundle.Write(bundlePath);
+
+        EvalResult final = session.Evaluate(bundle, totalSteps, finalEpisodes, final: true);
+        double wall = session.WallSeconds, cpu = session.CpuSeconds;
+        session.Finish();
+        EvalResult withTraces = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: 20, Seed: 7, TrajectoriesKept: 20));
+        PolicyEvaluator.WriteTrajectoryPlot(withTraces, Path.Combine(runDirectory, "eval_trajectories.png"), $"{algorithm} seed {seed}: 20 evaluation episodes");
+        return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final, policySteps);
+    }
+
+    /// <summary>training.algorithm of the task file, or null when it has no training section.</summary>
+    static string? TrainingAlgorithm(HoverTaskConfig task)
+    {
+        if (task.Training is not { } training) return null;
+        return training.Choice("algorithm", "td3", "sac"); // the algorithm's reader checks every other key
+
+    }
+}

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Globalization;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
+using RoboRl.Training.Evaluation;
+using static TorchSharp.torch;
+
+namespace RoboRl.Training;
+
+/// <summary>Where a run stands, reported while it trains (to the terminal line and to <see cref="IProgress{T}"/>).</summary>
+public sealed record TrainProgress(long EnvSteps, long TotalEnvSteps, double WallSeconds, double StepsPerSecond,
+    double? MeanEpisodeReturn, double? LastEvalSuccessRate, long LastEvalEnvSteps);
+
+/// <summary>
+/// The plumbing an algorithm's Train method calls, so the algorithm file holds only algorithm logic: episode and
+/// loss logging (terminal progress line, TensorBoard scalars, progress.csv), periodic evaluation, checkpoints,
+/// the bundle's description, and the learning-curve PNG at the end.
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    const double LineIntervalSeconds = 0.5, RedirectedLineIntervalSeconds = 5;
+    const long CsvEveryEnvSteps = 5_000;
+
+    readonly HoverTaskConfig task;
+    readonly TextWriter? console;
+    readonly bool interactive;
+    readonly IProgress<TrainProgress>? progress;
+    readonly StreamWriter csv;
+    readonly TorchSharp.Modules.SummaryWriter tensorboard;
+    readonly Stopwatch clock = Stopwatch.StartNew();
+    readonly TimeSpan cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+    readonly ulong evalSeed;
+    double lastLineAt = double.NegativeInfinity;
+    long lastCsvStep, stepsAtLastRate;
+    double timeAtLastRate, stepsPerSecond;
+    // Episodes finished since the last CSV row, and a window of recent ones for the terminal line.
+    double returnSum, lengthSum;
+    int episodes;
+    readonly Queue<double> recentReturns = new();
+    readonly List<(long Step, double Return)> returnCurve = [];
+    readonly List<(long Step, double SuccessRate)> evalCurve = [];
+    EvalResult? lastEval;
+    long lastEvalStep, totalSteps;
+
+    /// <param name="console">Where the progress line goes (null = nowhere). A TTY gets one line rewritten in place;
+    /// a redirected writer gets a plain line every few seconds (no escape codes).</param>
+    public TrainingSession(string runDirectory, HoverTaskConfig task, long totalEnvSteps, int seed, Checkpoint? resumeFrom,
+        TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
+    {
+        RunDirectory = runDirectory;
+        this.task = task;
+        this.console = console;
+        this.interactive = interactive;
+        this.progress = progress;
+        totalSteps = totalEnvSteps;
+        ResumeFrom = resumeFrom;
+        evalSeed = 0xE7A1UL + (ulong)seed;
+        Directory.CreateDirectory(runDirectory);
+        string csvPath = Path.Combine(runDirectory, "progress.csv");
+        bool append = resumeFrom is not null && File.Exists(csvPath);
+        csv = new StreamWriter(csvPath, append) { AutoFlush = true }; // a row every few thousand steps: readable while it runs
+        if (!append)
+            csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate,eval_pos_err_p50_5s");
+        tensorboard = utils.tensorboard.SummaryWriter(Path.Combine(runDirectory, "tensorboard"));
+    }
+
+    public string RunDirectory { get; }
+    /// <summary>The checkpoint to continue from (--resume), or null for a fresh run.</summary>
+    public Checkpoint? ResumeFrom { get; }
+    public double WallSeconds => clock.Elapsed.TotalSeconds;
+    public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds;
+    public EvalResult? LastEval => lastEval;
+
+    /// <summary>Records a finished training episode.</summary>
+    public void EpisodeFinished(float episodeReturn, int length)
+    {
+        returnSum += episodeReturn;
+        lengthSum += length;
+        episodes++;
+        recentReturns.Enqueue(episodeReturn);
+        if (recentReturns.Count > 100) recentReturns.Dequeue();
+    }
+
+    /// <summary>Called once per vector step: throttled terminal line, CSV/TensorBoard every few thousand steps.</summary>
+    public void Step(long globalStep, int envsPerStep, float criticLoss, float actorLoss, long criticUpdates, long actorUpdates)
+    {
+        double now = clock.Elapsed.TotalSeconds;
+        if (globalStep - lastCsvStep >= CsvEveryEnvSteps)
+        {
+            if (now > timeAtLastRate)
+            {
+                stepsPerSecond = (globalStep - stepsAtLastRate) / (now - timeAtLastRate);
+                stepsAtLastRate = globalStep;
+                timeAtLastRate = now;
+            }
+            double? meanReturn = episodes > 0 ? returnSum / episodes : null;
+            double? meanLength = episodes > 0 ? lengthSum / episodes : null;
+            csv.WriteLine(string.Join(",", globalStep, F(now), F(CpuSeconds), F(stepsPerSecond), F(meanReturn), F(meanLength),
+                F(criticLoss), F(actorLoss), criticUpdates, actorUpdates, "", "", ""));
+            if (meanReturn is { } r)
+            {
+                tensorboard.add_scalar("charts/episode_return", (float)r, (int)globalStep);
+                tensorboard.add_scalar("charts/episode_length", (float)meanLength!.Value, (int)globalStep);
+                returnCurve.Add((globalStep, r));
+            }
+            if (float.IsFinite(criticLoss)) tensorboard.add_scalar("losses/critic", criticLoss, (int)globalStep);
+            if (float.IsFinite(actorLoss)) tensorboard.add_scalar("losses/actor", actorLoss, (int)globalStep);
+            tensorboard.add_scalar("charts/steps_per_s", (float)stepsPerSecond, (int)globalStep);
+            returnSum = lengthSum = 0;
+            episodes = 0;
+            lastCsvStep = globalStep;
+        }
+        double interval = interactive ? LineIntervalSeconds : RedirectedLineIntervalSeconds;
+        if (now - lastLineAt >= interval || globalStep >= totalSteps)
+        {
+            lastLineAt = now;
+            Report(globalStep, now);
+        }
+    }
+
+    void Report(long globalStep, double now)
+    {
+        double rate = now > 0 ? globalStep / now : 0;
+        double? recent = recentReturns.Count > 0 ? recentReturns.Average() : null;
+        var p = new TrainProgress(globalStep, totalSteps, now, rate, recent, lastEval?.SuccessRate, lastEvalStep);
+        progress?.Report(p);
+        if (console is null) return;
+        string line = Line(p);
+        if (interactive) console.Write("\r" + line.PadRight(100));
+        else console.WriteLine(line);
+        console.Flush();
+    }
+
+    /// <summary>The progress line: steps, rate, recent return, last evaluation.</summary>
+    public static string Line(TrainProgress p) => string.Create(CultureInfo.InvariantCulture,
+        $"{p.EnvSteps,9:N0}/{p.TotalEnvSteps:N0} steps  {p.StepsPerSecond,7:N0} steps/s  {p.WallSeconds,6:F1} s  return {(p.MeanEpisodeReturn is { } r ? r.ToString("F1", CultureInfo.InvariantCulture) : "-"),6}  eval {(p.LastEvalSuccessRate is { } s ? $"{s:P0} success @ {p.LastEvalEnvSteps:N0}" : "-")}");
+
+    public static bool Crossed(long globalStep, int envsPerStep, long every) => every > 0 && globalStep / every != (globalStep - envsPerStep) / every;
+
+    public bool EvaluationDue(long globalStep, int envsPerStep, long every) => Crossed(globalStep, envsPerStep, every);
+    public bool CheckpointDue(long globalStep, int envsPerStep, long every) => Crossed(globalStep, envsPerStep, every);
+
+    /// <summary>The best policy the periodic evaluations saw (success rate, then fewer crashes, then smaller error), or null.</summary>
+    public PolicyBundle? BestBundle { get; private set; }
+    public long BestEnvSteps { get; private set; }
+    (double Success, double NoCrash, double Precision) bestScore = (double.NegativeInfinity, 0, 0);
+
+    /// <summary>
+    /// Evaluates a policy on the task's own randomisation and logs it. Periodic evaluations (<paramref name="final"/> false)
+    /// all use one seed and compete for <see cref="BestBundle"/>; the final evaluation uses another seed, so the reported
+    /// figures are not the ones the selection was made on.
+    /// </summary>
+    public EvalResult Evaluate(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
+    {
+        EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: final ? evalSeed ^ 0x5EEDUL : evalSeed));
+        if (!final)
+        {
+            var score = (result.SuccessRate, 1 - result.CrashRate, double.IsFinite(result.PositionErrorP50At5s) ? -result.PositionErrorP50At5s : double.NegativeInfinity);
+            if (score.CompareTo(bestScore) > 0)
+            {
+                bestScore = score;
+                BestBundle = bundle;
+                BestEnvSteps = globalStep;
+            }
+        }
+        lastEval = result;
+        lastEvalStep = globalStep;
+        evalCurve.Add((globalStep, result.SuccessRate));
+        tensorboard.add_scalar("eval/success_rate", (float)result.SuccessRate, (int)globalStep);
+        tensorboard.add_scalar("eval/crash_rate", (float)result.CrashRate, (int)globalStep);
+        if (double.IsFinite(result.PositionErrorP50At5s)) tensorboard.add_scalar("eval/pos_err_p50_5s", (float)result.PositionErrorP50At5s, (int)globalStep);
+        csv.WriteLine(string.Join(",", globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
+            F(result.SuccessRate), F(result.CrashRate), F(result.PositionErrorP50At5s)));
+        return result;
+    }
+
+    public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, long> counters,
+        ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+        => Checkpoint.Save(RunDirectory, globalStep, tensors, counters, replay, actorNormalizer, criticNormalizer);
+
+    /// <summary>The bundle's description of a hover policy trained on <paramref name="task"/>.</summary>
+    public PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
+    {
+        var (low, high) = PolicyDescription.RpmScaling(HoverObservation.ActionSize, task.Robot.RpmMax);
+        return new PolicyDescription(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames, low, high, "rpm",
+            task.ControlFrequencyHz, task.ActionHistoryLength, task.RobotConfigJson, trainingConfigJson, GitInfo.Commit);
+    }
+
+    /// <summary>Ends the terminal line, flushes the logs and draws the learning curve (learning_curve.png).</summary>
+    public void Finish()
+    {
+        if (console is not null && interactive) console.WriteLine();
+        csv.Flush();
+        WriteLearningCurve(Path.Combine(RunDirectory, "learning_curve.png"));
+    }
+
+    void WriteLearningCurve(string path)
+    {
+        var plot = new ScottPlot.Plot();
+        if (returnCurve.Count > 0)
+        {
+            var line = plot.Add.ScatterLine(returnCurve.Select(p => (double)p.Step).ToArray(), returnCurve.Select(p => p.Return).ToArray());
+            line.LegendText = "episode return (training)";
+        }
+        if (evalCurve.Count > 0)
+        {
+            var success = plot.Add.Scatter(evalCurve.Select(p => (double)p.Step).ToArray(), evalCurve.Select(p => p.SuccessRate * 100).ToArray());
+            success.LegendText = "evaluation success (%)";
+            success.Axes.YAxis = plot.Axes.Right;
+            plot.Axes.Right.Label.Text = "success (%)";
+        }
+        plot.Title("Learning curve");
+        plot.XLabel("environment steps");
+        plot.YLabel("episode return");
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plot.SavePng(path, 900, 500);
+    }
+
+    static string F(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
+
+    public void Dispose()
+    {
+        csv.Dispose();
+
+    }
+}
+
+/// <summary>The git commit of the working directory (recorded in bundles), or "unknown".</summary>
+public static class GitInfo
+{
+    static readonly Lazy<string> commit = new(() =>
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD")
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            });
+            if (git is null) return "unknown";
+            string text = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit(5000);
+            return git.ExitCode == 0 && text.Length >= 7 ? text : "unknown";
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { return "unknown"; }
+    });
+
+    public static string Commit => commit.Value;
+}
