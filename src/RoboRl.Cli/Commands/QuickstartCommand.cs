@@ -14,12 +14,23 @@ public static class QuickstartCommand
 {
     public const string NodeConfig = "configs/nodes/crazyflie-sim.json";
 
-    /// <summary>
-    /// LEAD: wire the trainer here. Trains a short hover policy into the given output directory and returns the bundle's
-    /// path (RoboRl.Training's library entry point, e.g. <c>outDir => Td3.TrainHover(task, outDir, steps).BundlePath</c>).
-    /// While null, `quickstart` without --policy stops with a message asking for --policy.
-    /// </summary>
-    public static Func<string /*outDir*/, string /*bundlePath*/>? TrainHoverPolicy { get; set; }
+    /// <summary>The task quickstart trains when no --policy is given: the default hover task (seconds on a laptop CPU).</summary>
+    public const string HoverTask = "configs/tasks/crazyflie-hover.json";
+
+    /// <summary>Trains the default hover task with TD3 into <paramref name="outDir"/>/train and returns the bundle's path.</summary>
+    private static string TrainHoverPolicy(string outDir, TextWriter progress)
+    {
+        var result = RoboRl.Training.Trainer.Run(new RoboRl.Training.TrainOptions(HoverTask)
+        {
+            OutDirectory = Path.Combine(outDir, "train"),
+            Seed = 1,
+            Console = progress,
+            Interactive = !Console.IsErrorRedirected,
+        });
+        progress.WriteLine();
+        progress.WriteLine($"trained {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s: success {result.FinalEval.SuccessRate:P1}, crashes {result.FinalEval.CrashRate:P1} ({result.BundlePath})");
+        return result.BundlePath;
+    }
 
     public static Command Create()
     {
@@ -41,13 +52,13 @@ public static class QuickstartCommand
         Directory.CreateDirectory(outDir);
         if (policyPath is null)
         {
-            if (TrainHoverPolicy is null)
+            progress.WriteLine($"[1/3] training a hover policy ({HoverTask}) into {Path.Combine(outDir, "train")} ...");
+            if (Directory.Exists(Path.Combine(outDir, "train")))
             {
-                progress.WriteLine("quickstart: training is not wired into this build yet (RoboRl.Training); pass a trained bundle with --policy BUNDLE");
+                progress.WriteLine($"quickstart: {Path.Combine(outDir, "train")} exists from an earlier run; remove it, pass another --out, or fly it with --policy {Path.Combine(outDir, "train", "policy.safetensors")}");
                 return 2;
             }
-            progress.WriteLine($"[1/3] training a hover policy into {outDir} ...");
-            policyPath = TrainHoverPolicy(outDir);
+            policyPath = TrainHoverPolicy(outDir, progress);
         }
 
         string log = Path.Combine(outDir, "quickstart.mcap"), plot = Path.Combine(outDir, "trajectory.png");
