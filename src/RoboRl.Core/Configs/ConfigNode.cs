@@ -242,6 +242,27 @@ public sealed class ConfigNode
         return map;
     }
 
+    /// <summary>A required array of strings, each one of <paramref name="allowed"/> (any non-empty string when null).</summary>
+    public IReadOnlyList<string> Strings(string key, IReadOnlyCollection<string>? allowed = null)
+    {
+        var (value, path) = Property(key);
+        string expected = allowed is null ? "an array of strings" : $"an array of strings from [{string.Join(", ", allowed)}]";
+        RequireKind(value, JsonValueKind.Array, path, expected);
+        var result = new List<string>(value.GetArrayLength());
+        int i = 0;
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            string itemPath = $"{path}[{i++}]";
+            if (item.ValueKind != JsonValueKind.String || item.GetString()!.Length == 0)
+                throw new ConfigException(File, itemPath, $"expected a non-empty string, found {Describe(item)}");
+            string s = item.GetString()!;
+            if (allowed is not null && !allowed.Contains(s))
+                throw new ConfigException(File, itemPath, $"expected one of [{string.Join(", ", allowed)}], found \"{s}\"");
+            result.Add(s);
+        }
+        return result;
+    }
+
     /// <summary>Throws for any key of this object that no accessor asked for, listing the allowed keys.</summary>
     public void EnsureNoUnknownKeys()
     {

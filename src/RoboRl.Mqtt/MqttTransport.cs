@@ -1,0 +1,381 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
+using MQTTnet.Protocol;
+using RoboRl.Core.Messages;
+using RoboRl.Core.Robots;
+
+namespace RoboRl.Mqtt;
+
+/// <summary>Counters of one transport (a snapshot; see <see cref="MqttTransport.Status"/>).</summary>
+public readonly record struct MqttTransportStatus(
+    bool Connected,
+    long Reconnects,
+    long ConnectFailures,
+    long FramesOffered,
+    long FramesRateLimited,
+    long FramesDelivered,
+    long FramesOverwritten,
+    long FramesFailed,
+    long CommandsAccepted,
+    long CommandsMalformed,
+    long CommandsAnonymous,
+    long CommandsUnauthenticated,
+    long CommandsForbidden,
+    long CommandsDropped,
+    long TeleopAccepted,
+    long BrokerFailedLogins,
+    string? LastError)
+{
+    /// <summary>Frames accepted for sending that never reached the broker: overwritten in the ring (buffer full, broker away) or failed to send.</summary>
+    public long TelemetryGapFrames => FramesOverwritten + FramesFailed;
+    public long CommandsRejected => CommandsMalformed + CommandsAnonymous + CommandsUnauthenticated + CommandsForbidden + CommandsDropped;
+}
+
+/// <summary>
+/// RoboRl's MQTT transport: the node's <see cref="ITelemetrySink"/>, <see cref="ICommandSource"/> and
+/// <see cref="ITeleopSource"/> over an MQTT broker (MQTTnet client; MQTTnet's broker embedded by default,
+/// or an external one such as Mosquitto). Topics and payloads: <see cref="MqttTopics"/>.
+///
+/// Threads: the node's tick thread calls <see cref="Publish"/>, <see cref="TryDequeue"/> and
+/// <see cref="TryGetLatest"/>; they copy into / out of preallocated structures and never wait or allocate.
+/// One I/O thread owned here connects (with capped exponential back-off), drains the telemetry ring,
+/// writes JSON and publishes; commands arrive on MQTTnet's threads (client receive loop, or the embedded
+/// broker's publish interception, which knows the authenticated sender). Nothing thrown on those threads
+/// reaches the node: failures become counters, <see cref="Status"/> and log lines.
+/// </summary>
+public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSource, IDisposable
+{
+    private const string NodeUserName = "roborl-node";
+
+    private readonly MqttTransportOptions _options;
+    private readonly Action<string>? _log;
+    private readonly OverwritingRing<TelemetryFrame> _ring;
+    private readonly CommandIntake _intake;
+    private readonly TelemetryJson _json = new();
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly long _periodNs;
+    private readonly string? _internalPassword;
+    private readonly X509Certificate2? _caCertificate;
+    private IMqttClient? _client;
+    private Thread? _ioThread;
+    private volatile bool _stopping;
+
+    // Tick thread only (read racily by Status, which is fine for counters).
+    private long _nextDueNs = long.MinValue / 2;
+    private long _framesOffered, _framesRateLimited;
+
+    // I/O thread counters.
+    private long _framesDelivered, _framesFailed, _reconnects, _connectFailures;
+    private volatile bool _connected;
+    private volatile string? _lastError;
+    private long _lastTicksNs = long.MinValue / 2, _lastStatusNs = long.MinValue / 2;
+    private NodeMode? _lastMode;
+
+    /// <summary>Creates the transport (and, for broker "embedded", its broker); call <see cref="Start"/>.</summary>
+    /// <param name="log">Receives one line per event (connection changes, refused commands); called on I/O threads.</param>
+    public MqttTransport(MqttTransportOptions options, Action<string>? log = null)
+    {
+        _options = options;
+        _log = log;
+        Topics = new MqttTopics(options.Robot);
+        _ring = new OverwritingRing<TelemetryFrame>(options.BufferFrames);
+        _intake = new CommandIntake(Topics, options, log);
+        _periodNs = (long)(1e9 / options.TelemetryHz);
+        if (options.Tls is not null) _caCertificate = X509Certificate2.CreateFromPemFile(options.Tls.CaFile);
+        if (options.Broker == BrokerKind.Embedded)
+        {
+            Broker = EmbeddedBroker.FromOptions(options, log);
+            _internalPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+            Broker.AddInternalUser(NodeUserName, _internalPassword);
+            // The broker knows who sent each message: commands are taken here, with that identity.
+            Broker.PublishIntercepted = (topic, payload, user) =>
+            {
+                if (Topics.IsInput(topic)) _intake.Handle(topic, payload.Span, user);
+            };
+        }
+    }
+
+    /// <summary>Reads the "mqtt" config section, builds the transport and starts it.</summary>
+    public static MqttTransport StartFromConfig(RoboRl.Core.Configs.ConfigNode mqttSection, Action<string>? log = null)
+    {
+        var transport = new MqttTransport(MqttTransportOptions.Read(mqttSection), log);
+        transport.Start();
+        return transport;
+    }
+
+    public MqttTransportOptions Options => _options;
+    public MqttTopics Topics { get; }
+    /// <summary>The embedded broker (null with an external one). Its port is known after <see cref="Start"/>.</summary>
+    public EmbeddedBroker? Broker { get; }
+    public CommandIntake Intake => _intake;
+    public bool IsConnected => _connected;
+
+    /// <summary>Starts the embedded broker (if any) and the I/O thread; returns without waiting for the connection.</summary>
+    public void Start()
+    {
+        if (_ioThread is not null) throw new InvalidOperationException("transport already started");
+        Broker?.StartAsync().GetAwaiter().GetResult();
+        _ioThread = new Thread(IoLoop) { IsBackground = true, Name = $"mqtt-{Topics.Robot}" };
+        _ioThread.Start();
+    }
+
+    /// <summary>Waits (not on the tick!) until the client is connected; false on timeout.</summary>
+    public bool WaitConnected(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!_connected)
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Sleep(10);
+        }
+        return true;
+    }
+
+    // ---- tick-thread API: no waits, no allocation ----
+
+    /// <inheritdoc />
+    public void Publish(in TelemetryFrame frame)
+    {
+        _framesOffered++;
+        long t = frame.TimestampNs;
+        // Rate limit with half a period of tolerance, so a node ticking at exactly telemetry_hz with
+        // jitter loses nothing; a faster node is thinned to telemetry_hz on average.
+        if (t < _nextDueNs - _periodNs / 2) { _framesRateLimited++; return; }
+        _nextDueNs = t - _nextDueNs > _periodNs ? t + _periodNs : _nextDueNs + _periodNs;
+        _ring.Write(frame);
+        if (!_wake.IsSet) _wake.Set();
+    }
+
+    /// <inheritdoc />
+    public bool TryDequeue(out NodeCommand command) => _intake.TryDequeue(out command);
+
+    /// <inheritdoc />
+    public bool TryGetLatest(out TeleopSample sample) => _intake.TryGetTeleop(out sample);
+
+    /// <summary>A snapshot of the counters (any thread; allocates nothing).</summary>
+    public MqttTransportStatus Status => new(
+        _connected,
+        Interlocked.Read(ref _reconnects),
+        Interlocked.Read(ref _connectFailures),
+        Volatile.Read(ref _framesOffered),
+        Volatile.Read(ref _framesRateLimited),
+        Interlocked.Read(ref _framesDelivered),
+        _ring.Overwritten,
+        Interlocked.Read(ref _framesFailed),
+        _intake.Count(CommandOutcome.Accepted) - _intake.TeleopAccepted,
+        _intake.Count(CommandOutcome.Malformed),
+        _intake.Count(CommandOutcome.Anonymous),
+        _intake.Count(CommandOutcome.Unauthenticated),
+        _intake.Count(CommandOutcome.Forbidden),
+        _intake.Count(CommandOutcome.QueueFull),
+        _intake.TeleopAccepted,
+        Broker?.FailedLogins ?? 0,
+        _lastError);
+
+    // ---- I/O thread ----
+
+    private void IoLoop()
+    {
+        int backoffMs = _options.ReconnectInitialMs;
+        bool everConnected = false;
+        long gapAtDisconnect = 0;
+        long disconnectedAtNs = 0;
+        while (!_stopping)
+        {
+            if (_client is not { IsConnected: true })
+            {
+                if (_connected)
+                {
+                    _connected = false;
+                    gapAtDisconnect = Status.TelemetryGapFrames;
+                    disconnectedAtNs = NodeClock.NowNs;
+                    Log($"mqtt: connection to {Endpoint} lost; reconnecting (back-off {_options.ReconnectInitialMs}..{_options.ReconnectMaxMs} ms)");
+                }
+                if (TryConnect())
+                {
+                    backoffMs = _options.ReconnectInitialMs;
+                    _connected = true;
+                    if (everConnected)
+                    {
+                        Interlocked.Increment(ref _reconnects);
+                        long gap = Status.TelemetryGapFrames - gapAtDisconnect;
+                        Log($"mqtt: reconnected to {Endpoint} after {(NodeClock.NowNs - disconnectedAtNs) / 1_000_000} ms; {gap} telemetry frames not delivered meanwhile (ring overwrites + failed sends)");
+                    }
+                    else Log($"mqtt: connected to {Endpoint}");
+                    everConnected = true;
+                    _lastStatusNs = long.MinValue / 2;
+                }
+                else
+                {
+                    Interlocked.Increment(ref _connectFailures);
+                    _wake.Wait(backoffMs);   // Dispose sets _wake to cut the wait short
+                    _wake.Reset();
+                    backoffMs = Math.Min(backoffMs * 2, _options.ReconnectMaxMs);
+                    continue;
+                }
+            }
+
+            _wake.Reset();
+            DrainTelemetry();
+            long now = NodeClock.NowNs;
+            if (now - _lastStatusNs > 1_000_000_000L) { _lastStatusNs = now; PublishStatus(now); }
+            _wake.Wait(50);
+        }
+    }
+
+    private string Endpoint => Broker is not null ? $"embedded broker {Broker.Host}:{Broker.Port}" : $"{_options.Host}:{_options.Port}";
+
+    private void DrainTelemetry()
+    {
+        while (!_stopping && _ring.TryRead(out TelemetryFrame frame, out long seq))
+        {
+            try
+            {
+                Send(Topics.TelemetryState, _json.State(frame, seq), retain: false);
+                Send(Topics.TelemetryAction, _json.Action(frame, seq), retain: false);
+                if (frame.TimestampNs - _lastTicksNs >= 1_000_000_000L)
+                {
+                    _lastTicksNs = frame.TimestampNs;
+                    Send(Topics.TelemetryTicks, _json.Ticks(frame, seq), retain: false);
+                }
+                if (_lastMode != frame.Mode)
+                {
+                    Send(Topics.TelemetryMode, _json.Mode(frame.TimestampNs, frame.Mode), retain: true);
+                    _lastMode = frame.Mode;
+                }
+                Interlocked.Increment(ref _framesDelivered);
+            }
+            catch (Exception e)
+            {
+                Interlocked.Increment(ref _framesFailed);
+                _lastError = e.Message;
+                return; // the loop sees the disconnection and reconnects
+            }
+        }
+    }
+
+    private void PublishStatus(long now)
+    {
+        try { Send(Topics.Status, _json.Status(now, Status), retain: true); }
+        catch (Exception e) { _lastError = e.Message; }
+    }
+
+    private void Send(string topic, byte[] payload, bool retain)
+    {
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).WithRetainFlag(retain).Build();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        _client!.PublishAsync(message, timeout.Token).GetAwaiter().GetResult();
+    }
+
+    private bool TryConnect()
+    {
+        try
+        {
+            _client?.Dispose();
+            _client = new MqttClientFactory().CreateMqttClient();
+            if (_options.Broker == BrokerKind.External)
+            {
+                // An external broker cannot tell us who published: only signed commands carry an identity.
+                _client.ApplicationMessageReceivedAsync += e =>
+                {
+                    var payload = e.ApplicationMessage.Payload;
+                    byte[] bytes = System.Buffers.BuffersExtensions.ToArray(payload);
+                    _intake.Handle(e.ApplicationMessage.Topic, bytes, brokerUser: null);
+                    return Task.CompletedTask;
+                };
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            MqttClientConnectResult result = _client.ConnectAsync(BuildClientOptions(), timeout.Token).GetAwaiter().GetResult();
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+                throw new InvalidOperationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
+            if (_options.Broker == BrokerKind.External)
+            {
+                var subscribe = new MqttClientSubscribeOptionsBuilder()
+                    .WithTopicFilter(Topics.CommandFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithTopicFilter(Topics.Teleop, MqttQualityOfServiceLevel.AtMostOnce)
+                    .Build();
+                _client.SubscribeAsync(subscribe, timeout.Token).GetAwaiter().GetResult();
+            }
+            return true;
+        }
+        catch (Exception e)
+        {
+            string message = e is OperationCanceledException ? "connect timed out" : (e.InnerException?.Message ?? e.Message);
+            if (_lastError != message || Interlocked.Read(ref _connectFailures) % 50 == 0)
+                Log($"mqtt: cannot connect to {Endpoint}: {message}");
+            _lastError = message;
+            return false;
+        }
+    }
+
+    private MqttClientOptions BuildClientOptions()
+    {
+        string host = Broker?.Host ?? _options.Host;
+        int port = Broker?.Port ?? _options.Port;
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(host, port)
+            .WithClientId(_options.EffectiveClientId)
+            .WithCleanSession(true)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(5))
+            .WithTimeout(TimeSpan.FromSeconds(5))
+            .WithWillTopic(Topics.Status).WithWillPayload("{\"online\":false}").WithWillRetain(true);
+        if (Broker is not null) builder = builder.WithCredentials(NodeUserName, _internalPassword);
+        else if (_options.Username is not null) builder = builder.WithCredentials(_options.Username, _options.Password ?? "");
+        if (_options.Tls is { } tls)
+        {
+            X509Certificate2 ca = _caCertificate!;
+            builder = builder.WithTlsOptions(o =>
+            {
+                o.UseTls().WithTargetHost(tls.ServerName ?? host)
+                    .WithCertificateValidationHandler(args => ServerCertificateIsTrusted(args.Certificate, args.SslPolicyErrors, ca));
+                if (Broker is null && tls.CertFile is not null)
+                    o.WithClientCertificates([X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile)]);
+            });
+        }
+        return builder.Build();
+    }
+
+    /// <summary>The server certificate must chain to the configured CA (and only to it) and match the host name.</summary>
+    internal static bool ServerCertificateIsTrusted(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2 ca)
+    {
+        if (certificate is null) return false;
+        if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using X509Certificate2 leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(leaf);
+    }
+
+    private void Log(string line)
+    {
+        try { _log?.Invoke(line); } catch { /* a broken logger must not stop the transport */ }
+    }
+
+    /// <summary>Stops the I/O thread, publishes offline status, disconnects, stops the embedded broker. Publish after Dispose stays harmless (frames stay in the ring, unsent).</summary>
+    public void Dispose()
+    {
+        if (_stopping) return;
+        _stopping = true;
+        _wake.Set();
+        _ioThread?.Join(TimeSpan.FromSeconds(15));
+        try
+        {
+            if (_client is { IsConnected: true })
+            {
+                // A clean disconnect: publish offline status ourselves (the will fires only on unclean loss).
+                Send(Topics.Status, "{\"online\":false}"u8.ToArray(), retain: true);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                _client.DisconnectAsync(new MqttClientDisconnectOptions(), timeout.Token).GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e) { Log($"mqtt: disconnect: {e.Message}"); }
+        _client?.Dispose();
+        _connected = false;
+        try { Broker?.StopAsync().GetAwaiter().GetResult(); } catch (Exception e) { Log($"mqtt: broker stop: {e.Message}"); }
+    }
+}
