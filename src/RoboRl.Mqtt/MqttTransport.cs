@@ -83,7 +83,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         _ring = new OverwritingRing<TelemetryFrame>(options.BufferFrames);
         _intake = new CommandIntake(Topics, options, log);
         _periodNs = (long)(1e9 / options.TelemetryHz);
-        if (options.Tls is not null) _caCertificate = X509Certificate2.CreateFromPemFile(options.Tls.CaFile);
+        if (options.Tls is not null) _caCertificate = LoadCertificate(options.Tls.CaFile);
         if (options.Broker == BrokerKind.Embedded)
         {
             Broker = EmbeddedBroker.FromOptions(options, log);
@@ -349,6 +349,15 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         using X509Certificate2 leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         return chain.Build(leaf);
+    }
+
+    /// <summary>Loads a certificate (no key) from a PEM or DER file.</summary>
+    public static X509Certificate2 LoadCertificate(string file)
+    {
+        string text = File.ReadAllText(file);
+        return text.Contains("-----BEGIN", StringComparison.Ordinal)
+            ? X509Certificate2.CreateFromPem(text)
+            : X509CertificateLoader.LoadCertificateFromFile(file);
     }
 
     private void Log(string line)

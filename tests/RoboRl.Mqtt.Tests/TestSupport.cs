@@ -74,11 +74,14 @@ internal sealed class TestClient : IDisposable
 
     /// <summary>Tries to connect; true when the broker accepted (a refusal may come as a result or an exception).</summary>
     public static bool TryConnect(string host, int port, string? user, string? password, X509Certificate2? ca = null)
+        => TryConnectAsync(host, port, user, password, ca).GetAwaiter().GetResult();
+
+    public static async Task<bool> TryConnectAsync(string host, int port, string? user, string? password, X509Certificate2? ca = null)
     {
         using IMqttClient client = new MqttClientFactory().CreateMqttClient();
         try
         {
-            MqttClientConnectResult r = client.ConnectAsync(Options(host, port, user, password, ca)).GetAwaiter().GetResult();
+            MqttClientConnectResult r = await client.ConnectAsync(Options(host, port, user, password, ca));
             return r.ResultCode == MqttClientConnectResultCode.Success;
         }
         catch (Exception e) when (e is MQTTnet.Adapter.MqttConnectingFailedException or MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
