@@ -13,6 +13,7 @@ public static class Program
         var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
         bench.Subcommands.Add(Commands.BenchSimCommand.Create());
         bench.Subcommands.Add(Commands.BenchNodeCommand.Create());
+        bench.Subcommands.Add(Commands.BenchMqttCommand.Create());
         root.Subcommands.Add(bench);
         bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());
         root.Subcommands.Add(Commands.LogCommands.Create());

@@ -48,6 +48,7 @@ public readonly record struct MqttTransportStatus(
 public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSource, IDisposable
 {
     private const string NodeUserName = "roborl-node";
+    private const long MaxBurstFrames = 4;
 
     private readonly MqttTransportOptions _options;
     private readonly Action<string>? _log;
@@ -140,10 +141,11 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
     {
         _framesOffered++;
         long t = frame.TimestampNs;
-        // Rate limit with half a period of tolerance, so a node ticking at exactly telemetry_hz with
-        // jitter loses nothing; a faster node is thinned to telemetry_hz on average.
+        // Rate limit: each accepted frame moves the next due time one period on. A node that falls behind
+        // may catch up with a short burst (up to MaxBurstFrames), so a node ticking at exactly
+        // telemetry_hz loses nothing to jitter or a late tick; a faster node is thinned to telemetry_hz.
         if (t < _nextDueNs - _periodNs / 2) { _framesRateLimited++; return; }
-        _nextDueNs = t - _nextDueNs > _periodNs ? t + _periodNs : _nextDueNs + _periodNs;
+        _nextDueNs = Math.Max(_nextDueNs + _periodNs, t - MaxBurstFrames * _periodNs);
         _ring.Write(frame);
         if (!_wake.IsSet) _wake.Set();
     }
