@@ -25,6 +25,7 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
         root.Subcommands.Add(Commands.TrainCommand.Create());
         root.Subcommands.Add(Commands.EvalCommand.Create());
+        root.Subcommands.Add(Commands.MqttCommands.CreateGroup());
         return root;
     }
 }

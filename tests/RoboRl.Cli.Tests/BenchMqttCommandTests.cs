@@ -38,3 +38,38 @@ public class BenchMqttCommandTests
         Assert.That(BenchMqttCommand.Run("embedded", hz: 100, seconds: -1, json: true, TextWriter.Null, TextWriter.Null), Is.EqualTo(2));
     }
 }
+
+public class MqttCommandsTests
+{
+    [Test]
+    public void MosquittoConfigWritesFilesFromTheNodeConfig()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "roborl-cli-mqtt-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        string config = Path.Combine(dir, "node.json");
+        File.WriteAllText(config, $$"""
+        { "mqtt": { "robot": "cf1", "broker": "external", "port": 1883, "username": "node", "password": "np",
+            "users": [ { "name": "alice", "password_sha256": "{{RoboRl.Mqtt.MqttUser.HashPassword("apw")}}", "rights": ["arm", "setpoint"] },
+                       { "name": "bob", "password_sha256": "{{RoboRl.Mqtt.MqttUser.HashPassword("bpw")}}", "rights": [] } ] } }
+        """);
+        var env = new Dictionary<string, string> { ["ROBORL_MQTT_PASSWORD_ALICE"] = "apw" };
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        int code = MqttCommands.RunMosquittoConfig(config, Path.Combine(dir, "out"), v => env.GetValueOrDefault(v), output, errors);
+        Assert.That(code, Is.EqualTo(0), errors.ToString());
+        string passwd = File.ReadAllText(Path.Combine(dir, "out", "passwd"));
+        Assert.That(passwd, Does.Contain("alice:$7$101$").And.Contain("node:$7$").And.Not.Contain("bob:"));
+        string acl = File.ReadAllText(Path.Combine(dir, "out", "acl"));
+        Assert.That(acl, Does.Contain("user alice\ntopic read roborl/cf1/telemetry/#").And.Contain("topic write roborl/cf1/cmd/setpoint"));
+        Assert.That(errors.ToString(), Does.Contain("ROBORL_MQTT_PASSWORD_BOB"));
+
+        env["ROBORL_MQTT_PASSWORD_BOB"] = "not-bobs";
+        Assert.That(MqttCommands.RunMosquittoConfig(config, Path.Combine(dir, "out2"), v => env.GetValueOrDefault(v), TextWriter.Null, errors = new StringWriter()), Is.EqualTo(2));
+        Assert.That(errors.ToString(), Does.Contain("does not match"));
+
+        File.WriteAllText(config, """{ "mqtt": { "telemetry_hz": 5000 } }""");
+        Assert.That(MqttCommands.RunMosquittoConfig(config, dir, _ => null, TextWriter.Null, errors = new StringWriter()), Is.EqualTo(2));
+        Assert.That(errors.ToString(), Does.Contain("$.mqtt.telemetry_hz").And.Contain("[0.1, 1000]"));
+        Assert.That(Program.BuildRootCommand().Parse(["mqtt", "mosquitto-config", config, "-o", dir]).Errors, Is.Empty);
+    }
+}
