@@ -49,12 +49,11 @@ public sealed class CommandIntake
     private readonly HashSet<string> _nonces = new(StringComparer.Ordinal);
     private readonly Queue<(long ExpiresMs, string Key)> _nonceExpiry = new();
 
-    // Teleop: one writer (under _gate) and the tick thread reading; a seqlock (odd = being written).
-    private TeleopSample _teleop;
-    private int _teleopVersion;
-    private bool _teleopEver;
-    private TeleopSample _teleopReaderCache;   // tick thread only: the last consistent copy
-    private bool _teleopReaderHasCache;
+    // Newest teleop and robot-state samples: written under _gate, read by the tick thread.
+    private readonly LatestValue<TeleopSample> _teleop = new();
+    private readonly LatestValue<RobotStateSample> _robotState = new();
+    private uint _robotStateSequence;
+    private long _robotStatesAccepted;
 
     public CommandIntake(MqttTopics topics, MqttTransportOptions options, Action<string>? log)
     {
@@ -76,26 +75,12 @@ public sealed class CommandIntake
     public bool TryDequeue(out NodeCommand command) => _commands.TryDequeue(out command);
 
     /// <summary>Tick thread: the newest accepted teleop sample; never waits on the writer.</summary>
-    public bool TryGetTeleop(out TeleopSample sample)
-    {
-        for (int attempt = 0; attempt < 4; attempt++)
-        {
-            int before = Volatile.Read(ref _teleopVersion);
-            if ((before & 1) != 0) continue;
-            TeleopSample copy = _teleop;
-            bool ever = _teleopEver;
-            Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _teleopVersion) != before) continue;
-            if (!ever) { sample = default; return false; }
-            _teleopReaderCache = copy;
-            _teleopReaderHasCache = true;
-            sample = copy;
-            return true;
-        }
-        // The writer is mid-update: the previous sample is at most one message old.
-        sample = _teleopReaderCache;
-        return _teleopReaderHasCache;
-    }
+    public bool TryGetTeleop(out TeleopSample sample) => _teleop.TryRead(out sample);
+
+    /// <summary>Tick thread: the newest robot state received on robot/state; never waits on the writer.</summary>
+    public bool TryGetRobotState(out RobotStateSample sample) => _robotState.TryRead(out sample);
+
+    public long RobotStatesAccepted => Interlocked.Read(ref _robotStatesAccepted);
 
     /// <summary>
     /// Handles one message. <paramref name="brokerUser"/> is the user the broker authenticated for the
@@ -159,7 +144,12 @@ public sealed class CommandIntake
                 if ((sender.Rights & needed) == 0)
                     return Reject(CommandOutcome.Forbidden, topic, principal, $"user lacks the right \"{RightName(needed)}\"");
 
-                return what == "teleop" ? AcceptTeleop(root, topic, principal) : AcceptCommand(what, root, topic, principal);
+                return what switch
+                {
+                    "teleop" => AcceptTeleop(root, topic, principal),
+                    "robot_state" => AcceptRobotState(root, topic, principal),
+                    _ => AcceptCommand(what, root, topic, principal),
+                };
             }
             finally
             {
@@ -231,12 +221,40 @@ public sealed class CommandIntake
         string? unknown = UnknownKey(body, ["deadman", "mode", "action", "setpoint_velocity"]);
         if (unknown is not null) return Reject(CommandOutcome.Malformed, topic, principal, $"unknown key \"{unknown}\"");
 
-        Interlocked.Increment(ref _teleopVersion);   // odd: being written
-        Interlocked.MemoryBarrier();
-        _teleop = sample;
-        _teleopEver = true;
-        Interlocked.Increment(ref _teleopVersion);   // even: consistent
+        _teleop.Write(sample);
         Interlocked.Increment(ref _teleopAccepted);
+        Interlocked.Increment(ref _outcomes[(int)CommandOutcome.Accepted]);
+        return CommandOutcome.Accepted;
+    }
+
+    private CommandOutcome AcceptRobotState(JsonElement body, string topic, string principal)
+    {
+        // Generous physical bounds: they catch garbage (units, NaN), not unsafe states (the supervisor's job).
+        if (!TryVector(body, "position", 3, -10_000, 10_000, required: true, out float[] p, out string? error)
+            || !TryVector(body, "orientation", 4, -1.001, 1.001, required: true, out float[] q, out error)
+            || !TryVector(body, "velocity_world", 3, -100, 100, required: true, out float[] v, out error)
+            || !TryVector(body, "angular_velocity_body", 3, -100, 100, required: true, out float[] w, out error))
+            return Reject(CommandOutcome.Malformed, topic, principal, error!);
+        var orientation = new Quaternion(q[0], q[1], q[2], q[3]);
+        if (Math.Abs(orientation.Length() - 1) > 0.01f)
+            return Reject(CommandOutcome.Malformed, topic, principal, $"orientation: expected a unit quaternion [x,y,z,w], its norm is {orientation.Length():G4}");
+        var rpm = new Vector4(float.NaN);
+        if (body.TryGetProperty("rotor_rpm", out _))
+        {
+            if (!TryVector(body, "rotor_rpm", 4, 0, 1e6, required: true, out float[] r, out error)) return Reject(CommandOutcome.Malformed, topic, principal, error!);
+            rpm = new Vector4(r[0], r[1], r[2], r[3]);
+        }
+        string? unknown = UnknownKey(body, ["position", "orientation", "velocity_world", "angular_velocity_body", "rotor_rpm"]);
+        if (unknown is not null) return Reject(CommandOutcome.Malformed, topic, principal, $"unknown key \"{unknown}\"");
+
+        // Stamped on arrival with the node's clock: the robot's own clock is not the node's.
+        _robotState.Write(new RobotStateSample
+        {
+            TimestampNs = NodeClock.NowNs, Sequence = ++_robotStateSequence,
+            Position = new Vector3(p[0], p[1], p[2]), Orientation = orientation,
+            VelocityWorld = new Vector3(v[0], v[1], v[2]), AngularVelocityBody = new Vector3(w[0], w[1], w[2]), RotorRpm = rpm,
+        });
+        Interlocked.Increment(ref _robotStatesAccepted);
         Interlocked.Increment(ref _outcomes[(int)CommandOutcome.Accepted]);
         return CommandOutcome.Accepted;
     }
@@ -285,6 +303,7 @@ public sealed class CommandIntake
     private string? TopicKind(string topic)
     {
         if (topic == _topics.Teleop) return "teleop";
+        if (topic == _topics.RobotState) return "robot_state";
         if (!topic.StartsWith(_topics.CommandPrefix, StringComparison.Ordinal)) return null;
         string name = topic[_topics.CommandPrefix.Length..];
         return name is "arm" or "disarm" or "land" or "kill" or "setpoint" ? name : null;
@@ -296,6 +315,7 @@ public sealed class CommandIntake
         "land" => MqttRights.Land,
         "kill" => MqttRights.Kill,
         "setpoint" => MqttRights.Setpoint,
+        "robot_state" => MqttRights.Robot,
         _ => MqttRights.Override,
     };
 

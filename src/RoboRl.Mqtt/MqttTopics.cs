@@ -29,6 +29,12 @@ namespace RoboRl.Mqtt;
 ///   "action":[4 in -1..1] (takeover), "setpoint_velocity":[x,y,z] (nudge, m/s, |each| ≤ teleop_max_speed_mps)}</c>.
 ///   Released (deadman false) or silent (stale timestamp) means the policy flies.</item>
 /// </list>
+/// For a robot whose sensors and actuators travel over MQTT (its bridge needs the right "robot"):
+/// <list type="bullet">
+/// <item><c>robot/state</c> in: <c>{"position":[3] m, "orientation":[x,y,z,w] unit, "velocity_world":[3] m/s,
+///   "angular_velocity_body":[3] rad/s, "rotor_rpm":[4] (optional)}</c>; stamped with the node clock on arrival.</item>
+/// <item><c>robot/command</c> out, every Send: <c>{"seq", "t_ns", "command_seq", "action":[4], "rotor_rpm":[4], "source"}</c>.</item>
+/// </list>
 /// A command payload is either the body above (identity: the broker-authenticated user; embedded broker
 /// only) or a signed envelope that works on any broker:
 /// <c>{"user":name, "ts_ms":unix ms, "nonce":8–64 chars [A-Za-z0-9_-], "body":"&lt;the body JSON as a string&gt;",
@@ -61,9 +67,13 @@ public sealed class MqttTopics
     public string Kill => CommandPrefix + "kill";
     public string Setpoint => CommandPrefix + "setpoint";
     public string Teleop => Prefix + "teleop";
+    /// <summary>In: the robot's measured state, from its bridge (right "robot").</summary>
+    public string RobotState => Prefix + "robot/state";
+    /// <summary>Out: actuator commands for the robot's bridge, every <see cref="MqttTransport.Send"/>.</summary>
+    public string RobotCommand => Prefix + "robot/command";
     /// <summary>Filter for every command topic.</summary>
     public string CommandFilter => CommandPrefix + "+";
 
     /// <summary>Whether the node consumes this topic as input (a command or teleop).</summary>
-    public bool IsInput(string topic) => topic == Teleop || topic.StartsWith(CommandPrefix, StringComparison.Ordinal);
+    public bool IsInput(string topic) => topic == Teleop || topic == RobotState || topic.StartsWith(CommandPrefix, StringComparison.Ordinal);
 }

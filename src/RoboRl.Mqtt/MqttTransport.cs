@@ -26,7 +26,10 @@ public readonly record struct MqttTransportStatus(
     long CommandsDropped,
     long TeleopAccepted,
     long BrokerFailedLogins,
-    string? LastError)
+    string? LastError,
+    long RobotStatesAccepted = 0,
+    long ActuatorCommandsSent = 0,
+    long ActuatorCommandsSkipped = 0)
 {
     /// <summary>Frames accepted for sending that never reached the broker: overwritten in the ring (buffer full, broker away) or failed to send.</summary>
     public long TelemetryGapFrames => FramesOverwritten + FramesFailed;
@@ -35,7 +38,8 @@ public readonly record struct MqttTransportStatus(
 
 /// <summary>
 /// RoboRl's MQTT transport: the node's <see cref="ITelemetrySink"/>, <see cref="ICommandSource"/> and
-/// <see cref="ITeleopSource"/> over an MQTT broker (MQTTnet client; MQTTnet's broker embedded by default,
+/// <see cref="ITeleopSource"/> over an MQTT broker — and, for a robot whose own sensors and actuators
+/// travel over MQTT, its <see cref="ISensorSource"/> (robot/state) and <see cref="IActuatorSink"/> (robot/command) — (MQTTnet client; MQTTnet's broker embedded by default,
 /// or an external one such as Mosquitto). Topics and payloads: <see cref="MqttTopics"/>.
 ///
 /// Threads: the node's tick thread calls <see cref="Publish"/>, <see cref="TryDequeue"/> and
@@ -45,7 +49,7 @@ public readonly record struct MqttTransportStatus(
 /// broker's publish interception, which knows the authenticated sender). Nothing thrown on those threads
 /// reaches the node: failures become counters, <see cref="Status"/> and log lines.
 /// </summary>
-public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSource, IDisposable
+public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSource, ISensorSource, IActuatorSink, IDisposable
 {
     private const string NodeUserName = "roborl-node";
     private const long MaxBurstFrames = 4;
@@ -53,6 +57,12 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
     private readonly MqttTransportOptions _options;
     private readonly Action<string>? _log;
     private readonly OverwritingRing<TelemetryFrame> _ring;
+    // Actuator commands: only the newest matters to a robot, and an old one must never be replayed late.
+    private const long MaxActuatorAgeNs = 100_000_000;
+    private readonly LatestValue<ActuatorCommand> _actuatorLatest = new();
+    private long _actuatorWritten;                  // tick thread increments
+    private long _actuatorHandled;                  // I/O thread: how many of those it has dealt with
+    private long _actuatorSent, _actuatorSkipped;
     private readonly CommandIntake _intake;
     private readonly TelemetryJson _json = new();
     private readonly ManualResetEventSlim _wake = new(false);
@@ -150,6 +160,21 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         if (!_wake.IsSet) _wake.Set();
     }
 
+    /// <summary>
+    /// Hands the newest actuator command to the I/O thread for robot/command. Not rate-limited; if the I/O
+    /// thread is behind, older commands are superseded by newer ones, and a command older than 100 ms when
+    /// the I/O thread gets to it (broker away) is dropped, never sent late. Both count as skipped.
+    /// </summary>
+    public void Send(in ActuatorCommand command)
+    {
+        _actuatorLatest.Write(command);
+        Volatile.Write(ref _actuatorWritten, _actuatorWritten + 1);
+        if (!_wake.IsSet) _wake.Set();
+    }
+
+    /// <summary>The newest robot state received on robot/state (stamped with the node clock on arrival).</summary>
+    public bool TryGetLatest(out RobotStateSample sample) => _intake.TryGetRobotState(out sample);
+
     /// <inheritdoc />
     public bool TryDequeue(out NodeCommand command) => _intake.TryDequeue(out command);
 
@@ -166,7 +191,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         Interlocked.Read(ref _framesDelivered),
         _ring.Overwritten,
         Interlocked.Read(ref _framesFailed),
-        _intake.Count(CommandOutcome.Accepted) - _intake.TeleopAccepted,
+        _intake.Count(CommandOutcome.Accepted) - _intake.TeleopAccepted - _intake.RobotStatesAccepted,
         _intake.Count(CommandOutcome.Malformed),
         _intake.Count(CommandOutcome.Anonymous),
         _intake.Count(CommandOutcome.Unauthenticated),
@@ -174,7 +199,10 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         _intake.Count(CommandOutcome.QueueFull),
         _intake.TeleopAccepted,
         Broker?.FailedLogins ?? 0,
-        _lastError);
+        _lastError,
+        _intake.RobotStatesAccepted,
+        Interlocked.Read(ref _actuatorSent),
+        Interlocked.Read(ref _actuatorSkipped));
 
     // ---- I/O thread ----
 
@@ -220,6 +248,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
             }
 
             _wake.Reset();
+            DrainActuatorCommands();
             DrainTelemetry();
             long now = NodeClock.NowNs;
             if (now - _lastStatusNs > 1_000_000_000L) { _lastStatusNs = now; PublishStatus(now); }
@@ -233,6 +262,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
     {
         while (!_stopping && _ring.TryRead(out TelemetryFrame frame, out long seq))
         {
+            DrainActuatorCommands();   // a robot's command must not wait behind a backlog of telemetry
             try
             {
                 Send(Topics.TelemetryState, _json.State(frame, seq), retain: false);
@@ -255,6 +285,27 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
                 _lastError = e.Message;
                 return; // the loop sees the disconnection and reconnects
             }
+        }
+    }
+
+    private void DrainActuatorCommands()
+    {
+        long written = Volatile.Read(ref _actuatorWritten);
+        if (written == _actuatorHandled || !_actuatorLatest.TryRead(out ActuatorCommand command)) return;
+        long pending = written - _actuatorHandled;
+        _actuatorHandled = written;
+        bool fresh = NodeClock.NowNs - command.TimestampNs <= MaxActuatorAgeNs;
+        Interlocked.Add(ref _actuatorSkipped, fresh ? pending - 1 : pending);
+        if (!fresh) return;
+        try
+        {
+            Send(Topics.RobotCommand, _json.ActuatorCommand(command, written - 1), retain: false);
+            Interlocked.Increment(ref _actuatorSent);
+        }
+        catch (Exception e)
+        {
+            Interlocked.Increment(ref _actuatorSkipped);
+            _lastError = e.Message;
         }
     }
 
@@ -298,6 +349,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
                 var subscribe = new MqttClientSubscribeOptionsBuilder()
                     .WithTopicFilter(Topics.CommandFilter, MqttQualityOfServiceLevel.AtLeastOnce)
                     .WithTopicFilter(Topics.Teleop, MqttQualityOfServiceLevel.AtMostOnce)
+                    .WithTopicFilter(Topics.RobotState, MqttQualityOfServiceLevel.AtMostOnce)
                     .Build();
                 _client.SubscribeAsync(subscribe, timeout.Token).GetAwaiter().GetResult();
             }

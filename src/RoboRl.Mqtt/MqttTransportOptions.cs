@@ -28,6 +28,8 @@ public enum MqttRights : byte
     Land = 8,
     /// <summary>cmd/kill.</summary>
     Kill = 16,
+    /// <summary>The robot's bridge: publish robot/state (and read robot/command).</summary>
+    Robot = 32,
 }
 
 /// <summary>
@@ -210,7 +212,7 @@ public sealed class MqttTransportOptions
     public static readonly IReadOnlyDictionary<string, MqttRights> RightNames = new Dictionary<string, MqttRights>
     {
         ["arm"] = MqttRights.Arm, ["setpoint"] = MqttRights.Setpoint, ["override"] = MqttRights.Override,
-        ["land"] = MqttRights.Land, ["kill"] = MqttRights.Kill,
+        ["land"] = MqttRights.Land, ["kill"] = MqttRights.Kill, ["robot"] = MqttRights.Robot,
     };
 
     private static MqttRights ReadRights(ConfigNode user)

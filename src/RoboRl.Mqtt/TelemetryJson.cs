@@ -40,9 +40,26 @@ internal sealed class TelemetryJson
         w.WriteNumber("command_seq", f.Command.Sequence);
         Vec(w, "action", f.Command.Action);
         Vec(w, "rotor_rpm", f.Command.RotorRpm);
-        w.WriteString("source", f.Command.Source switch { ActionSource.Policy => "policy", ActionSource.Human => "human", ActionSource.Fallback => "fallback", _ => "unknown" });
+        w.WriteString("source", SourceName(f.Command.Source));
         return End();
     }
+
+    public byte[] ActuatorCommand(in ActuatorCommand c, long seq)
+    {
+        Utf8JsonWriter w = Begin();
+        w.WriteNumber("seq", seq);
+        w.WriteNumber("t_ns", c.TimestampNs);
+        w.WriteNumber("command_seq", c.Sequence);
+        Vec(w, "action", c.Action);
+        Vec(w, "rotor_rpm", c.RotorRpm);
+        w.WriteString("source", SourceName(c.Source));
+        return End();
+    }
+
+    private static string SourceName(ActionSource s) => s switch
+    {
+        ActionSource.Policy => "policy", ActionSource.Human => "human", ActionSource.Fallback => "fallback", _ => "unknown",
+    };
 
     public byte[] Ticks(in TelemetryFrame f, long seq)
     {

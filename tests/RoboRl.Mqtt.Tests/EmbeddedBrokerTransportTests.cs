@@ -24,8 +24,49 @@ public class EmbeddedBrokerTransportTests
         [
             MqttUser.FromPassword("pilot", "pilot-pw", All, salt: "s"),
             MqttUser.FromPassword("viewer", "viewer-pw", MqttRights.None),
+            MqttUser.FromPassword("bridge", "bridge-pw", MqttRights.Robot),
         ],
     };
+
+    [Test]
+    public void RobotSensorsAndActuatorsOverMqtt()
+    {
+        var log = new LogLines();
+        using var transport = new MqttTransport(Options(), log.Add);
+        transport.Start();
+        Assert.That(transport.WaitConnected(Wait.Long), Is.True);
+        MqttTopics t = transport.Topics;
+        ISensorSource sensors = transport;
+        IActuatorSink actuators = transport;
+        Assert.That(sensors.TryGetLatest(out RobotStateSample _), Is.False);
+
+        using var bridge = TestClient.Connect("127.0.0.1", transport.Broker!.Port, "bridge", "bridge-pw");
+        bridge.Subscribe(t.RobotCommand);
+        bridge.Send(t.RobotState, """{"position":[1,2,3],"orientation":[0,0,0.7071068,0.7071068],"velocity_world":[0.5,0,0],"angular_velocity_body":[0,0,1],"rotor_rpm":[10000,10001,10002,10003]}""");
+        Wait.Until(() => sensors.TryGetLatest(out RobotStateSample s) && s.Sequence == 1, "robot state");
+        sensors.TryGetLatest(out RobotStateSample state);
+        Assert.That((state.Position, state.RotorRpm.W, state.AngularVelocityBody.Z), Is.EqualTo((new System.Numerics.Vector3(1, 2, 3), 10003f, 1f)));
+        Assert.That(state.TimestampNs, Is.GreaterThan(0).And.LessThanOrEqualTo(NodeClock.NowNs));
+
+        bridge.Send(t.RobotState, """{"position":[1,2,3],"orientation":[0,0,0.5,0.5],"velocity_world":[0,0,0],"angular_velocity_body":[0,0,0]}""");
+        using (var pilot = TestClient.Connect("127.0.0.1", transport.Broker.Port, "pilot", "pilot-pw"))
+            pilot.Send(t.RobotState, """{"position":[9,9,9],"orientation":[0,0,0,1],"velocity_world":[0,0,0],"angular_velocity_body":[0,0,0]}""");
+        Wait.Until(() => transport.Status is { CommandsMalformed: 1, CommandsForbidden: 1 }, "bad quaternion and spoofed state refused");
+        Assert.That(log.Any("unit quaternion"), Is.True, log.ToString());
+        Assert.That(log.Any("pilot refused (Forbidden)", "\"robot\""), Is.True, log.ToString());
+        Assert.That(sensors.TryGetLatest(out state) && state.Sequence == 1 && state.Position.X == 1, Is.True, "the refused samples changed nothing");
+
+        // Actuators: every fresh command goes out; one that is already stale is never sent late.
+        actuators.Send(new ActuatorCommand { TimestampNs = NodeClock.NowNs - 1_000_000_000L, Sequence = 1, Action = new System.Numerics.Vector4(-1) });
+        Wait.Until(() => transport.Status.ActuatorCommandsSkipped == 1, "stale command skipped");
+        actuators.Send(new ActuatorCommand { TimestampNs = NodeClock.NowNs, Sequence = 2, Action = new System.Numerics.Vector4(0.25f), Source = RoboRl.Core.Messages.ActionSource.Human });
+        Wait.Until(() => bridge.On(t.RobotCommand).Count == 1, "command at the bridge");
+        JsonElement command = bridge.On(t.RobotCommand)[0];
+        Assert.That(command.GetProperty("command_seq").GetUInt32(), Is.EqualTo(2));
+        Assert.That(command.GetProperty("action")[0].GetDouble(), Is.EqualTo(0.25));
+        Assert.That(command.GetProperty("source").GetString(), Is.EqualTo("human"));
+        Assert.That(transport.Status.ActuatorCommandsSent, Is.EqualTo(1));
+    }
 
     [Test]
     public void TelemetryRoundTrip()
@@ -258,8 +299,10 @@ public class EmbeddedBrokerTransportTests
         TelemetryFrame frame = Frames.Make(1);
         long t = NodeClock.NowNs;
         for (int i = 0; i < 1000; i++) { frame.TimestampNs = t + i * 1_000_000L; transport.Publish(frame); }
+        transport.Send(frame.Command);
         transport.TryDequeue(out _);
-        transport.TryGetLatest(out _);
+        transport.TryGetLatest(out TeleopSample _);
+        transport.TryGetLatest(out RobotStateSample _);
         _ = transport.Status;
 
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -267,8 +310,10 @@ public class EmbeddedBrokerTransportTests
         {
             frame.TimestampNs = t + i * 1_000_000L;
             transport.Publish(frame);
+            transport.Send(frame.Command);
             transport.TryDequeue(out _);
-            transport.TryGetLatest(out _);
+            transport.TryGetLatest(out TeleopSample _);
+            transport.TryGetLatest(out RobotStateSample _);
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.That(allocated, Is.Zero);
