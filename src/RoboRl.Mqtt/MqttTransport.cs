@@ -66,6 +66,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
     private readonly CommandIntake _intake;
     private readonly TelemetryJson _json = new();
     private readonly ManualResetEventSlim _wake = new(false);
+    private readonly CancellationTokenSource _stop = new();   // cuts a connect or send short on Dispose
     private readonly long _periodNs;
     private readonly string? _internalPassword;
     private readonly X509Certificate2? _caCertificate;
@@ -319,7 +320,8 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
     {
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).WithRetainFlag(retain).Build();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
         _client!.PublishAsync(message, timeout.Token).GetAwaiter().GetResult();
     }
 
@@ -340,7 +342,8 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
                     return Task.CompletedTask;
                 };
             }
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
             MqttClientConnectResult result = _client.ConnectAsync(BuildClientOptions(), timeout.Token).GetAwaiter().GetResult();
             if (result.ResultCode != MqttClientConnectResultCode.Success)
                 throw new InvalidOperationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
@@ -425,20 +428,24 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         if (_stopping) return;
         _stopping = true;
         _wake.Set();
+        _stop.Cancel();
         _ioThread?.Join(TimeSpan.FromSeconds(15));
         try
         {
             if (_client is { IsConnected: true })
             {
                 // A clean disconnect: publish offline status ourselves (the will fires only on unclean loss).
-                Send(Topics.Status, "{\"online\":false}"u8.ToArray(), retain: true);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                var offline = new MqttApplicationMessageBuilder().WithTopic(Topics.Status).WithPayload("{\"online\":false}")
+                    .WithRetainFlag(true).Build();
+                _client.PublishAsync(offline, timeout.Token).GetAwaiter().GetResult();
                 _client.DisconnectAsync(new MqttClientDisconnectOptions(), timeout.Token).GetAwaiter().GetResult();
             }
         }
         catch (Exception e) { Log($"mqtt: disconnect: {e.Message}"); }
         _client?.Dispose();
         _connected = false;
+        _stop.Dispose();
         try { Broker?.StopAsync().GetAwaiter().GetResult(); } catch (Exception e) { Log($"mqtt: broker stop: {e.Message}"); }
     }
 }

@@ -35,7 +35,7 @@ public class MosquittoTransportTests
     public void TelemetryRoundTrip()
     {
         using var broker = new Mosquitto(BrokerUsers);
-        using var transport = new MqttTransport(Options(broker.Port));
+        var transport = new MqttTransport(Options(broker.Port));
         transport.Start();
         Assert.That(transport.WaitConnected(Wait.Long), Is.True, broker.SafeLog());
         using var viewer = TestClient.Connect("127.0.0.1", broker.Port, "viewer", "viewer-pw");
@@ -48,6 +48,13 @@ public class MosquittoTransportTests
         Assert.That(states[9].GetProperty("state_seq").GetUInt32(), Is.EqualTo(9));
         Assert.That(states[9].GetProperty("t_ns").GetInt64(), Is.EqualTo(t0 + 90_000_000L));
         Wait.Until(() => viewer.On(transport.Topics.TelemetryAction).Count == 10, "10 actions");
+
+        // A clean stop leaves a retained "offline" status for anyone who looks later.
+        transport.Dispose();
+        using var later = TestClient.Connect("127.0.0.1", broker.Port);
+        later.Subscribe(transport.Topics.Status);
+        Wait.Until(() => later.On(transport.Topics.Status).Count == 1, "retained status");
+        Assert.That(later.On(transport.Topics.Status)[0].GetProperty("online").GetBoolean(), Is.False);
     }
 
     [Test]
