@@ -259,3 +259,20 @@ public class TaskConfigTests
         Assert.That(e.Message, Does.Contain("missing-robot.json"));
     }
 }
+
+public class ConfigNodeStringsTests
+{
+    [Test]
+    public void StringArrayIsReadAndEachElementChecked()
+    {
+        ConfigNode node = ConfigNode.Parse("""{"rights": ["arm", "kill"], "bad": ["arm", 3], "odd": ["fly"], "notArray": "arm"}""", "n.json");
+        Assert.That(node.Strings("rights", ["arm", "kill", "land"]), Is.EqualTo(new[] { "arm", "kill" }));
+        var e = Assert.Throws<ConfigException>(() => node.Strings("bad"))!;
+        Assert.That((e.JsonPath, e.Problem), Is.EqualTo(("$.bad[1]", "expected a non-empty string, found the number 3")));
+        e = Assert.Throws<ConfigException>(() => node.Strings("odd", ["arm", "kill"]))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.odd[0]"));
+        Assert.That(e.Problem, Does.Contain("[arm, kill]").And.Contain("\"fly\""));
+        e = Assert.Throws<ConfigException>(() => node.Strings("notArray"))!;
+        Assert.That(e.Problem, Does.StartWith("expected an array of strings"));
+    }
+}
