@@ -82,7 +82,16 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         MqttServer server = new MqttServerFactory().CreateMqttServer(builder.Build());
         server.ValidatingConnectionAsync += ValidateConnection;
         server.InterceptingPublishAsync += InterceptPublish;
-        await server.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await server.StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException || e.InnerException is System.Net.Sockets.SocketException)
+        {
+            server.Dispose();
+            throw new InvalidOperationException(
+                $"embedded MQTT broker cannot listen on {Host}:{Port}: {(e.InnerException ?? e).Message} (choose another mqtt.port, 0 for any free one)", e);
+        }
         _server = server;
         _log?.Invoke($"mqtt: embedded broker listening on {(IsTls ? "mqtts" : "mqtt")}://{Host}:{Port}");
     }

@@ -291,6 +291,17 @@ public class EmbeddedBrokerTransportTests
     }
 
     [Test]
+    public void PortInUseIsAClearError()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        using var transport = new MqttTransport(new MqttTransportOptions { Robot = "cf1", Port = port });
+        var e = Assert.Throws<InvalidOperationException>(() => transport.Start())!;
+        Assert.That(e.Message, Does.Contain($"127.0.0.1:{port}").And.Contain("mqtt.port"));
+    }
+
+    [Test]
     public void PublishAllocatesNothingAfterWarmUp()
     {
         using var transport = new MqttTransport(Options(hz: 1000));
