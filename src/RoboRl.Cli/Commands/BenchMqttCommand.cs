@@ -46,6 +46,7 @@ public static class BenchMqttCommand
                 ["latency_max_us"] = Math.Round(r.LatencyMaxUs, 1),
                 ["duplicates"] = r.Duplicates,
                 ["transport_gap_frames"] = r.TransportGapFrames,
+                ["rate_limited"] = r.RateLimited,
                 ["broker"] = r.Broker,
                 ["hz"] = r.Hz,
                 ["seconds"] = r.Seconds,
@@ -54,7 +55,7 @@ public static class BenchMqttCommand
         else
         {
             output.WriteLine($"broker {r.Broker}  rate {r.Hz:G4} Hz  duration {r.Seconds:G4} s");
-            output.WriteLine($"sent {r.Sent}  received {r.Received}  lost {r.Lost}  duplicates {r.Duplicates}  transport gap {r.TransportGapFrames}");
+            output.WriteLine($"sent {r.Sent}  received {r.Received}  lost {r.Lost}  duplicates {r.Duplicates}  transport gap {r.TransportGapFrames}  rate-limited {r.RateLimited}");
             output.WriteLine($"latency publish→subscriber: p50 {r.LatencyP50Us:F0} µs  p99 {r.LatencyP99Us:F0} µs  max {r.LatencyMaxUs:F0} µs");
         }
         progress.WriteLine($"bench mqtt: {r.Received}/{r.Sent} frames received, {r.Lost} lost, p99 {r.LatencyP99Us:F0} µs");
