@@ -95,7 +95,8 @@ public sealed class MqttTransportOptions
     public string? Username { get; init; }
     public string? Password { get; init; }
     public MqttTlsOptions? Tls { get; init; }
-    /// <summary>Telemetry frames per second actually sent; faster Publish calls are skipped (not a gap).</summary>
+    /// <summary>Telemetry frames per second actually sent; faster Publish calls are skipped (not a gap).
+    /// The config allows [0.1, 1000]; code may set PositiveInfinity for no limit (the bench does).</summary>
     public double TelemetryHz { get; init; } = 100;
     /// <summary>Frames the tick → I/O ring holds; when full the oldest is overwritten and counted.</summary>
     public int BufferFrames { get; init; } = 256;
