@@ -295,8 +295,10 @@ public sealed class CommandIntake
 
     private CommandOutcome Reject(CommandOutcome outcome, string topic, string? who, string reason)
     {
-        Interlocked.Increment(ref _outcomes[(int)outcome]);
-        _log?.Invoke($"mqtt: {topic} from {(string.IsNullOrEmpty(who) ? "anonymous" : who)} refused ({outcome}): {reason}");
+        long count = Interlocked.Increment(ref _outcomes[(int)outcome]);
+        // A flood of bad messages must not flood the log: the first twenty of each kind, then every hundredth.
+        if (count <= 20 || count % 100 == 0)
+            _log?.Invoke($"mqtt: {topic} from {(string.IsNullOrEmpty(who) ? "anonymous" : who)} refused ({outcome}): {reason} [{count} {outcome} so far]");
         return outcome;
     }
 

@@ -163,3 +163,19 @@ public class CommandIntakeTests
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 }
+
+public class CommandIntakeFloodTests
+{
+    [Test]
+    public void AFloodOfBadMessagesIsCountedInFullButLoggedSparsely()
+    {
+        var log = new LogLines();
+        var topics = new MqttTopics("cf1");
+        var intake = new CommandIntake(topics, new MqttTransportOptions { Robot = "cf1" }, log.Add);
+        for (int i = 0; i < 1000; i++) intake.Handle(topics.Arm, "{}"u8, brokerUser: null);
+        Assert.That(intake.Count(CommandOutcome.Anonymous), Is.EqualTo(1000));
+        int lines = log.ToString().Split('\n').Count(l => l.Contains("refused (Anonymous)"));
+        Assert.That(lines, Is.EqualTo(20 + 10), "1..20, then 100, 200, …, 1000");
+        Assert.That(log.Any("[1000 Anonymous so far]"), Is.True);
+    }
+}
