@@ -36,10 +36,10 @@ public sealed class NodeSession : IDisposable
     public NodeRecorder? Recorder { get; init; }
 
     /// <summary>
-    /// LEAD: wire RoboRl.Mqtt here (one line in Program or here): builds the link for transport "mqtt" from
-    /// <see cref="NodeConfig.Mqtt"/> (the config's unread "mqtt" section, which RoboRl.Mqtt schema-checks itself).
+    /// Builds the link for transport "mqtt" from <see cref="NodeConfig.Mqtt"/> (the config's unread "mqtt" section,
+    /// which RoboRl.Mqtt schema-checks itself): <see cref="MqttRobotLink.Create"/>; tests may replace it.
     /// </summary>
-    public static Func<NodeConfig, RobotLink>? MqttLink { get; set; }
+    public static Func<NodeConfig, RobotLink>? MqttLink { get; set; } = MqttRobotLink.Create;
 
     /// <summary>
     /// LEAD: optional. With transport "sim" and an "mqtt" section, MQTT may still carry commands, teleop and telemetry
