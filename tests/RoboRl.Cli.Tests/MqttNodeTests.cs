@@ -70,4 +70,85 @@ public class MqttNodeTests
         Assert.That(run.Result, Is.EqualTo(0), progress.ToString());
         try { Directory.Delete(dir, true); } catch (IOException) { }
     }
+
+    [Test]
+    public void NodeFliesARobotWhoseSensorsAndMotorsTravelOverMqtt()
+    {
+        // The robot's side: a simulated Crazyflie behind an MQTT bridge (user "bridge", right "robot") that
+        // publishes robot/state and applies robot/command. The node runs with transport "mqtt".
+        string dir = Path.Combine(Path.GetTempPath(), "roborl-cli-mqtt-robot", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
+        string robotFile = RepoPaths.Find("configs/robots/crazyflie21.json");
+        string mqtt = $$"""
+            "mqtt": { "robot": "cf1", "port": {{port}},
+                      "users": [ { "name": "bridge", "password_sha256": "{{RoboRl.Mqtt.MqttUser.HashPassword("bridge-pw")}}", "rights": ["robot"] } ] },
+            """;
+        string config = Path.Combine(dir, "node.json");
+        File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim.json"))
+            .Replace("\"transport\": \"sim\"", "\"transport\": \"mqtt\"")
+            .Replace("\"robot\": \"../robots/crazyflie21.json\",", mqtt + "\"robot\": \"" + robotFile + "\","));
+        string bundle = Path.Combine(dir, "hover.safetensors");
+        BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
+
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        var run = Task.Run(() => RunCommand.Run(config, bundle, 6, null, null, output, progress));
+
+        using var robot = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(RoboRl.Core.Quadrotor.QuadrotorConfig.Load(robotFile),
+            new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = new System.Numerics.Vector3(0, 0, 1) });
+        var modes = new ConcurrentQueue<string>();
+        using IMqttClient bridge = new MqttClientFactory().CreateMqttClient();
+        bridge.ApplicationMessageReceivedAsync += e =>
+        {
+            using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(e.ApplicationMessage.Payload));
+            JsonElement root = doc.RootElement;
+            if (e.ApplicationMessage.Topic.EndsWith("telemetry/state", StringComparison.Ordinal)) { modes.Enqueue(root.GetProperty("mode").GetString()!); return Task.CompletedTask; }
+            JsonElement a = root.GetProperty("action"), r = root.GetProperty("rotor_rpm");
+            robot.Send(new RoboRl.Core.Robots.ActuatorCommand
+            {
+                TimestampNs = RoboRl.Core.Robots.NodeClock.NowNs,
+                Sequence = root.GetProperty("command_seq").GetUInt32(),
+                Action = new System.Numerics.Vector4(a[0].GetSingle(), a[1].GetSingle(), a[2].GetSingle(), a[3].GetSingle()),
+                RotorRpm = new System.Numerics.Vector4(r[0].GetSingle(), r[1].GetSingle(), r[2].GetSingle(), r[3].GetSingle()),
+            });
+            return Task.CompletedTask;
+        };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.That(run.IsCompleted, Is.False, () => "the run ended early: " + progress + output);
+            try
+            {
+                bridge.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithCredentials("bridge", "bridge-pw").Build()).GetAwaiter().GetResult();
+                break;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline) { Thread.Sleep(50); }
+        }
+        bridge.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter("roborl/cf1/robot/command", MqttQualityOfServiceLevel.AtMostOnce)
+            .WithTopicFilter("roborl/cf1/telemetry/state", MqttQualityOfServiceLevel.AtMostOnce).Build()).GetAwaiter().GetResult();
+        robot.Start();
+        while (!run.IsCompleted)
+        {
+            // The bridge's sensor loop (~500 Hz): the simulator's newest state onto robot/state.
+            if (robot.TryGetLatest(out RoboRl.Core.Robots.RobotStateSample s))
+            {
+                string json = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{{\"position\":[{s.Position.X},{s.Position.Y},{s.Position.Z}],\"orientation\":[{s.Orientation.X},{s.Orientation.Y},{s.Orientation.Z},{s.Orientation.W}],\"velocity_world\":[{s.VelocityWorld.X},{s.VelocityWorld.Y},{s.VelocityWorld.Z}],\"angular_velocity_body\":[{s.AngularVelocityBody.X},{s.AngularVelocityBody.Y},{s.AngularVelocityBody.Z}]}}");
+                // The node stops its embedded broker when the run ends: the bridge then loses its connection.
+                try { bridge.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("roborl/cf1/robot/state").WithPayload(json).Build()).GetAwaiter().GetResult(); }
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or ObjectDisposedException) { break; }
+            }
+            Thread.Sleep(2);
+        }
+        robot.Stop();
+        Assert.That(run.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(run.Result, Is.EqualTo(0), progress.ToString() + output);
+        Assert.That(modes, Does.Contain("policy"), "the node armed on states that came over MQTT");
+        Assert.That(robot.CommandCount, Is.GreaterThan(100), "the node's commands reached the robot over MQTT");
+        Assert.That(output.ToString(), Does.Contain("run: "));
+        try { Directory.Delete(dir, true); } catch (IOException) { }
+    }
 }
