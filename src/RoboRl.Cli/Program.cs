@@ -20,6 +20,8 @@ public static class Program
         bench.Subcommands.Add(BenchSerialCommand.Create());
         root.Subcommands.Add(Commands.RunCommand.Create());
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
+        root.Subcommands.Add(Commands.ReplayCommand.Create());
+        root.Subcommands.Add(Commands.SysidCommand.Create());
         return root;
     }
 }

@@ -81,3 +81,31 @@ public static class Flights
         Mass = robot.Mass * massFactor, ThrustPolynomial = robot.ThrustPolynomial * thrustFactor, MotorTimeConstant = tau,
     };
 }
+
+/// <summary>Logs flown by the real InferenceNode in lock-step with the simulated Crazyflie (no sensor noise).</summary>
+public static class NodeFlights
+{
+    public static string NodeFile => Flights.Repo("configs/nodes/crazyflie-sim.json");
+
+    public static Core.Policy.PolicyBundle Bundle() => Cli.Commands.BenchNodeCommand.HoverShapedBundle(Flights.RobotFile);
+
+    public static void Fly(string path, Core.Policy.PolicyBundle bundle, QuadrotorConfig? plant = null, double seconds = 2)
+    {
+        NodeConfig config = NodeConfig.Load(NodeFile);
+        var sim = new SimulatedQuadrotor(plant ?? config.Robot, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = config.Sim!.StartPosition }, 0);
+        var metadata = FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz);
+        using (var recorder = new NodeRecorder(new FileStream(path, FileMode.Create), path, bundle.ObservationSize, 1 << 15, clockToEpochNs: 1_000_000_000,
+                   compression: McapCompression.Zstd, flightMetadata: metadata))
+        {
+            var node = new InferenceNode(config, bundle, sim, sim, recorder: recorder);
+            long period = (long)(1e9 / config.RateHz), now = 0;
+            while (now < seconds * 1e9)
+            {
+                now += period;
+                sim.AdvanceTo(now);
+                node.Tick(now, now);
+            }
+            Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy));
+        }
+    }
+}

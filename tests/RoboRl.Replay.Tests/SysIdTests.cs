@@ -45,3 +45,38 @@ public class SysIdTests
         Assert.That(fit.ThrustToMassRatio.Value, Is.EqualTo(nominal.ThrustPolynomial.Z / nominal.Mass).Within(5).Percent);
     }
 }
+
+public class SysidCommandTests
+{
+    [Test]
+    public void Sysid_json_names_the_fitted_values_and_writes_a_valid_robot_config()
+    {
+        string dir = Flights.TempDir(), log = Path.Combine(dir, "perturbed.mcap"), fitted = Path.Combine(dir, "fitted.json");
+        QuadrotorConfig nominal = QuadrotorConfig.Load(Flights.RobotFile);
+        QuadrotorConfig plant = Flights.Perturbed(nominal, 1.15f, 0.90f, 0.10f);
+        Flights.Fly(log, File.ReadAllText(Flights.RobotFile), plant, seconds: 4);
+        var output = new StringWriter();
+        int rc = Cli.Commands.SysidCommand.Run([log], Flights.RobotFile, fitted, 0.25, json: true, output, new StringWriter());
+        Assert.That(rc, Is.EqualTo(0));
+        var result = System.Text.Json.Nodes.JsonNode.Parse(output.ToString())!;
+        Assert.That((double)result["mass"]!["value"]!, Is.EqualTo(plant.Mass).Within(5).Percent);
+        Assert.That((double)result["thrust_coefficient"]!["value"]!, Is.EqualTo(plant.ThrustPolynomial.Z).Within(5).Percent);
+        Assert.That((double)result["motor_time_constant"]!["value"]!, Is.EqualTo(0.10).Within(5).Percent);
+        Assert.That(result["mass"]!["ci95"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(result["residual_rms"], Is.Not.Null);
+        QuadrotorConfig written = QuadrotorConfig.Load(fitted);
+        Assert.That(written.MotorTimeConstant, Is.EqualTo(0.10).Within(5).Percent);
+        Assert.That(written.Sources["motor_time_constant"], Does.Contain("fitted by roborl sysid from perturbed.mcap"));
+    }
+
+    [Test]
+    public void A_log_without_airborne_state_is_refused_clearly()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "empty.mcap");
+        using (var w = Logs.McapWriter.Create(path)) w.RegisterRos2Channel<Core.Messages.PoseStampedMsg>("/pose");
+        var progress = new StringWriter();
+        int rc = Cli.Commands.SysidCommand.Run([path], Flights.RobotFile, Path.Combine(dir, "out.json"), 0.25, json: true, new StringWriter(), progress);
+        Assert.That(rc, Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("empty.mcap"));
+    }
+}
