@@ -14,17 +14,27 @@ public sealed partial class Ros2ReplaySink(Ros2Node node) : IReplaySink
 {
     private readonly Dictionary<ushort, DynamicPublisher> _publishers = new();
 
-    public void Write(in McapMessage message)
+    /// <summary>Creates the publishers of the channels that will be played, before playing (so subscribers can match first).</summary>
+    public void Advertise(FlightLog log, IReadOnlyCollection<string>? topics = null)
     {
-        if (!_publishers.TryGetValue(message.Channel.Id, out DynamicPublisher? publisher))
-        {
-            McapSchema schema = message.Schema ?? throw new FlightLogException($"{message.Channel.Topic}: the log has no schema for this channel");
-            if (!node.Options.Registry.TryGet(schema.Name, out _))
-                node.Options.Registry.RegisterRos2MsgSchema(schema.Name, schema.DataText);
-            publisher = node.CreatePublisher(message.Channel.Topic, schema.Name, RecordedQos(message.Channel));
-            _publishers[message.Channel.Id] = publisher;
-        }
-        publisher.PublishCdr(message.Data.Span);
+        foreach (McapMessage m in log.Messages)
+            if ((topics is null || topics.Contains(m.Channel.Topic)) && !_publishers.ContainsKey(m.Channel.Id)) Publisher(in m);
+    }
+
+    /// <summary>Waits until every publisher has at least one matched subscriber (false on timeout).</summary>
+    public bool WaitForSubscribers(TimeSpan timeout) => _publishers.Values.All(p => p.WaitForMatch(timeout));
+
+    public void Write(in McapMessage message) => Publisher(in message).PublishCdr(message.Data.Span);
+
+    private DynamicPublisher Publisher(in McapMessage message)
+    {
+        if (_publishers.TryGetValue(message.Channel.Id, out DynamicPublisher? publisher)) return publisher;
+        McapSchema schema = message.Schema ?? throw new FlightLogException($"{message.Channel.Topic}: the log has no schema for this channel");
+        if (!node.Options.Registry.TryGet(schema.Name, out _))
+            node.Options.Registry.RegisterRos2MsgSchema(schema.Name, schema.DataText);
+        publisher = node.CreatePublisher(message.Channel.Topic, schema.Name, RecordedQos(message.Channel));
+        _publishers[message.Channel.Id] = publisher;
+        return publisher;
     }
 
     /// <summary>The first offered profile of a rosbag2 channel (reliability 1 = reliable, 2 = best effort; durability 1 = transient local).</summary>

@@ -69,12 +69,14 @@ public static class ReplayCommand
             case "stdout": sink = new JsonLinesSink(output); break;
             case "ros2":
                 try { node = new Ros2.Ros2Node("roborl_replay"); }
-                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Ros2.Native.DdsException)
                 {
                     progress.WriteLine($"replay: cannot start ROS 2 (Cyclone DDS, libddsc): {e.Message}");
                     return 2;
                 }
-                sink = new Ros2ReplaySink(node);
+                var ros2 = new Ros2ReplaySink(node);
+                ros2.Advertise(log, options.Topics);
+                sink = ros2;
                 break;
             default:
                 progress.WriteLine($"replay: --to {to}: expected stdout or ros2 (mqtt is not available in this build)");
