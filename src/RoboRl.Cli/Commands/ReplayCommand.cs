@@ -17,13 +17,15 @@ public static class ReplayCommand
     public static Command Create()
     {
         var log = new Argument<string>("log") { Description = "Flight log (MCAP) recorded by the node." };
-        var to = new Option<string>("--to") { Description = "Where to play messages: stdout (JSON lines) or ros2 (raw CDR on the recorded topics and QoS).", DefaultValueFactory = _ => "stdout" };
+        var to = new Option<string>("--to") { Description = "Where to play messages: stdout (JSON lines), ros2 (raw CDR on the recorded topics and QoS) or mqtt (JSON on PREFIX/topic).", DefaultValueFactory = _ => "stdout" };
         var rate = new Option<double>("--rate") { Description = "Playback speed factor (0: as fast as possible).", DefaultValueFactory = _ => 1 };
         var topics = new Option<string[]>("--topics") { Description = "Only these topics.", AllowMultipleArgumentsPerToken = true };
         var loop = new Option<bool>("--loop") { Description = "Start again at the end." };
         var start = new Option<double>("--start") { Description = "Start this many seconds into the log." };
         var end = new Option<double?>("--end") { Description = "Stop this many seconds into the log." };
         var wait = new Option<bool>("--wait") { Description = "Wait for a slow subscriber instead of dropping (and counting) messages." };
+        var broker = new Option<string>("--broker") { Description = "With --to mqtt: HOST:PORT of the broker, or 'embedded' (an MQTTnet broker on port 1883).", DefaultValueFactory = _ => "embedded" };
+        var prefix = new Option<string>("--mqtt-prefix") { Description = "With --to mqtt: topic prefix.", DefaultValueFactory = _ => "roborl/replay" };
         var policy = new Option<string?>("--policy") { Description = "Feed the recorded observations to this policy bundle and report the action divergence." };
         var sim = new Option<bool>("--sim") { Description = "Replay the recorded actions open-loop in the simulator from the recorded initial state." };
         var robot = new Option<string?>("--robot") { Description = "With --sim: the plant to simulate (default: the robot recorded in the log)." };
@@ -31,7 +33,7 @@ public static class ReplayCommand
         var plot = new Option<string?>("--plot") { Description = "With --policy or --sim: where to write the time-series PNG (default: next to the log)." };
         var command = new Command("replay", "Replay a flight log: to stdout or ROS 2, to another policy (--policy), or to the simulator (--sim).")
         {
-            log, to, rate, topics, loop, start, end, wait, policy, sim, robot, json, plot,
+            log, to, rate, topics, loop, start, end, wait, broker, prefix, policy, sim, robot, json, plot,
         };
         command.SetAction(parse =>
         {
@@ -46,7 +48,7 @@ public static class ReplayCommand
                     Rate = parse.GetValue(rate), Topics = parse.GetValue(topics) is { Length: > 0 } t ? t : null, Loop = parse.GetValue(loop),
                     StartS = parse.GetValue(start), EndS = parse.GetValue(end) ?? double.PositiveInfinity, WaitForSink = parse.GetValue(wait),
                 };
-                return Play(path, parse.GetValue(to)!, options, output, progress);
+                return Play(path, parse.GetValue(to)!, options, output, progress, default, parse.GetValue(broker)!, parse.GetValue(prefix)!);
             }
             catch (Exception e) when (e is FlightLogException or PolicyBundleException or ConfigException or PolicyMismatchException)
             {
@@ -57,7 +59,8 @@ public static class ReplayCommand
         return command;
     }
 
-    public static int Play(string path, string to, ReplayOptions options, TextWriter output, TextWriter progress, CancellationToken cancel = default)
+    public static int Play(string path, string to, ReplayOptions options, TextWriter output, TextWriter progress, CancellationToken cancel = default,
+        string broker = "embedded", string mqttPrefix = "roborl/replay")
     {
         if (options.Rate < 0) { progress.WriteLine("replay: --rate must be ≥ 0"); return 2; }
         FlightLog log = FlightLog.Load(path);
@@ -78,8 +81,25 @@ public static class ReplayCommand
                 ros2.Advertise(log, options.Topics);
                 sink = ros2;
                 break;
+            case "mqtt":
+                try
+                {
+                    if (broker == "embedded") sink = MqttReplaySink.StartEmbedded(1883, mqttPrefix);
+                    else
+                    {
+                        int colon = broker.LastIndexOf(':');
+                        if (colon <= 0 || !int.TryParse(broker[(colon + 1)..], out int port) || port is <= 0 or > 65535)
+                        {
+                            progress.WriteLine($"replay: --broker {broker}: expected HOST:PORT or 'embedded'");
+                            return 2;
+                        }
+                        sink = MqttReplaySink.Connect(broker[..colon], port, mqttPrefix);
+                    }
+                }
+                catch (IOException e) { progress.WriteLine($"replay: {e.Message}"); return 2; }
+                break;
             default:
-                progress.WriteLine($"replay: --to {to}: expected stdout or ros2 (mqtt is not available in this build)");
+                progress.WriteLine($"replay: --to {to}: expected stdout, ros2 or mqtt");
                 return 2;
         }
         var control = new ReplayControl();
