@@ -55,6 +55,10 @@ public static class SystemIdentification
         // 1. Windows: K consecutive ticks, each with a recorded state, airborne (the floor contact is not modelled).
         var windows = new List<Window>();
         int ticksPerWindow = 0;
+        // All windows integrate together in one batch, so every log must tick at the same period.
+        double Period(OpenLoopFlight f) => Math.Round((f.LogTime[^1] - f.LogTime[0]) * 1e-9 / Math.Max(1, f.Ticks - 1), 5);
+        if (flights.Select(Period).Distinct().Count() > 1)
+            throw new FlightLogException($"logs tick at different periods ({string.Join(", ", flights.Select(f => $"{f.Source}: {Period(f) * 1e3} ms"))}); identify them separately");
         foreach (OpenLoopFlight f in flights)
         {
             double tickS = (f.LogTime[^1] - f.LogTime[0]) * 1e-9 / Math.Max(1, f.Ticks - 1);
@@ -64,6 +68,7 @@ public static class SystemIdentification
         // Rotor speeds are not recorded: they are rebuilt from the commands, from a guess at the first tick whose error
         // decays as exp(−t/τ); windows begin once five base time constants have passed (< 1 % left).
         ulong warmUpNs = (ulong)(5 * baseRobot.MotorTimeConstant * 1e9);
+        int nominalSteps = (int)Math.Round(Period(flights[0]) / step);
         foreach (OpenLoopFlight f in flights)
         {
             int firstTick = Array.FindIndex(f.LogTime, t => t >= f.LogTime[0] + warmUpNs);
@@ -71,7 +76,8 @@ public static class SystemIdentification
             {
                 bool ok = true;
                 for (int j = start; j <= start + ticksPerWindow && ok; j++)
-                    ok = f.State[j] is StateSample s && s.Position.Z > 0.1f;
+                    ok = f.State[j] is StateSample s && s.Position.Z > 0.1f
+                        && (j == start + ticksPerWindow || f.StepsAfter(j, step) == nominalSteps); // no gap (dropped records)
                 if (ok) { windows.Add(new Window(f, start, ticksPerWindow)); start += ticksPerWindow; }
                 else start++;
             }
@@ -98,7 +104,6 @@ public static class SystemIdentification
             var r = new double[residualCount];
             for (int j = 0; j < ticksPerWindow; j++)
             {
-                // Windows of different logs may have different tick lengths; each lane uses its own, in whole physics steps.
                 int steps = windows[0].Flight.StepsAfter(windows[0].StartTick + j, step);
                 for (int i = 0; i < windows.Count; i++)
                 {
