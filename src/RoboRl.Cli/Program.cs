@@ -26,6 +26,8 @@ public static class Program
         root.Subcommands.Add(Commands.TrainCommand.Create());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.MqttCommands.CreateGroup());
+        root.Subcommands.Add(Commands.ReplayCommand.Create());
+        root.Subcommands.Add(Commands.SysidCommand.Create());
         return root;
     }
 }

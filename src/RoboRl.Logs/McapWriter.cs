@@ -168,7 +168,8 @@ public sealed class McapWriter : IDisposable
     /// (shared between topics of one type) and a cdr channel with <c>offered_qos_profiles</c> metadata
     /// (<see cref="Ros2Qos"/>; empty is allowed).
     /// </summary>
-    public ushort RegisterRos2Channel(string topic, string typeName, string offeredQosProfiles = "")
+    public ushort RegisterRos2Channel(string topic, string typeName, string offeredQosProfiles = "",
+        IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         var def = _options.Registry.Get(typeName);
         lock (_gate)
@@ -179,16 +180,18 @@ public sealed class McapWriter : IDisposable
                     Encoding.UTF8.GetBytes(MessageRegistry.Ros2MsgSchemaText(def)));
                 _ros2SchemaIds[def.RosTypeName] = schemaId;
             }
-            ushort id = RegisterChannel(schemaId, topic, McapConstants.CdrMessageEncoding,
-                new Dictionary<string, string> { ["offered_qos_profiles"] = offeredQosProfiles });
+            var metadata = new Dictionary<string, string> { ["offered_qos_profiles"] = offeredQosProfiles };
+            if (extraMetadata is not null) foreach (var (key, value) in extraMetadata) metadata[key] = value;
+            ushort id = RegisterChannel(schemaId, topic, McapConstants.CdrMessageEncoding, metadata);
             _channelState[id].Ros2TypeName = def.FullName;
             return id;
         }
     }
 
     /// <summary>Registers a ROS 2 topic for a hot-path message struct.</summary>
-    public ushort RegisterRos2Channel<T>(string topic, string offeredQosProfiles = "") where T : struct, ICdrMessage<T> =>
-        RegisterRos2Channel(topic, T.TypeName, offeredQosProfiles);
+    public ushort RegisterRos2Channel<T>(string topic, string offeredQosProfiles = "", IReadOnlyDictionary<string, string>? extraMetadata = null)
+        where T : struct, ICdrMessage<T> =>
+        RegisterRos2Channel(topic, T.TypeName, offeredQosProfiles, extraMetadata);
 
     /// <summary>Encodes <paramref name="message"/> as CDR and appends it; allocation-free.</summary>
     public void WriteMessage<T>(ushort channelId, ulong logTimeNs, ulong publishTimeNs, in T message) where T : struct, ICdrMessage<T>

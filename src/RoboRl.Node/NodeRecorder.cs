@@ -60,6 +60,7 @@ public sealed class NodeRecorder : IDisposable
     private volatile string? _error;
     private readonly long _clockToEpochNs;
     private readonly McapCompression _compression;
+    private readonly IReadOnlyDictionary<string, string>? _flightMetadata;
 
     // Recorder-thread state.
     private McapWriter? _writer;
@@ -68,8 +69,10 @@ public sealed class NodeRecorder : IDisposable
     private readonly MsgDefinition _diagnosticArray, _diagnosticStatus, _keyValue;
 
     /// <summary>Records into <paramref name="path"/> (created or overwritten now, so a bad path fails before flight).</summary>
-    public static NodeRecorder Create(string path, int observationSize, int ringSlots, McapCompression compression = McapCompression.Zstd) =>
-        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), path, observationSize, ringSlots, compression: compression);
+    public static NodeRecorder Create(string path, int observationSize, int ringSlots, McapCompression compression = McapCompression.Zstd,
+        IReadOnlyDictionary<string, string>? flightMetadata = null) =>
+        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), path, observationSize, ringSlots,
+            compression: compression, flightMetadata: flightMetadata);
 
     /// <param name="stream">Where the MCAP goes (owned by the recorder).</param>
     /// <param name="name">Names the destination in <see cref="Error"/>.</param>
@@ -77,9 +80,12 @@ public sealed class NodeRecorder : IDisposable
     /// <param name="ringSlots">Records buffered between the tick and the recorder thread.</param>
     /// <param name="clockToEpochNs">Added to node-clock times to give MCAP log times (default: the offset from <see cref="NodeClock"/> to UTC now).</param>
     /// <param name="compression">Chunk compression (zstd shrinks a 500 Hz flight log several times; readers decompress transparently).</param>
+    /// <param name="flightMetadata">Robot config and policy spec (<see cref="FlightLogMetadata.Build"/>), stored on the
+    /// /observation channel so that replay can refuse a log from another robot or policy spec.</param>
     public NodeRecorder(Stream stream, string name, int observationSize, int ringSlots, long? clockToEpochNs = null,
-        McapCompression compression = McapCompression.Zstd)
+        McapCompression compression = McapCompression.Zstd, IReadOnlyDictionary<string, string>? flightMetadata = null)
     {
+        _flightMetadata = flightMetadata;
         _compression = compression;
         ArgumentOutOfRangeException.ThrowIfLessThan(ringSlots, 2);
         _stream = stream;
@@ -163,7 +169,7 @@ public sealed class NodeRecorder : IDisposable
             _velocity = _writer.RegisterRos2Channel<TwistStampedMsg>("/velocity", Ros2Qos.SensorData);
             _imu = _writer.RegisterRos2Channel<ImuMsg>("/imu", Ros2Qos.SensorData);
             _setpoint = _writer.RegisterRos2Channel<PoseStampedMsg>("/setpoint", Ros2Qos.Default);
-            _observation = _writer.RegisterRos2Channel<ObservationMsg>("/observation", Ros2Qos.Default);
+            _observation = _writer.RegisterRos2Channel<ObservationMsg>(FlightLogMetadata.Topic, Ros2Qos.Default, _flightMetadata);
             _action = _writer.RegisterRos2Channel<ActionMsg>("/action", Ros2Qos.Default);
             _mode = _writer.RegisterRos2Channel<ModeMsg>("/mode", Ros2Qos.Profile(reliable: true, transientLocal: true, depth: 1));
             _stats = _writer.RegisterRos2Channel<TickStatsMsg>("/tick_stats", Ros2Qos.Default);

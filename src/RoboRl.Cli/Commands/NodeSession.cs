@@ -5,6 +5,7 @@ using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Robots;
+using RoboRl.Logs;
 using RoboRl.Node;
 using RoboRl.Sims.Quadrotor;
 
@@ -79,7 +80,8 @@ public sealed class NodeSession : IDisposable
             try
             {
                 if (Path.GetDirectoryName(Path.GetFullPath(record)) is { } dir) Directory.CreateDirectory(dir);
-                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression);
+                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
+                    FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SetupException($"cannot record to {record}: {e.Message}"); }
         }

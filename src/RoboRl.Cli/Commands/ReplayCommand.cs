@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
+using RoboRl.Core.Configs;
+using RoboRl.Replay;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>
+/// `roborl replay LOG`: play a flight log to stdout (JSON lines) or ROS 2 like `ros2 bag play`; or feed its
+/// observations to another policy (--policy); or replay its actions open-loop in the simulator (--sim).
+/// </summary>
+public static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var log = new Argument<string>("log") { Description = "Flight log (MCAP) recorded by the node." };
+        var to = new Option<string>("--to") { Description = "Where to play messages: stdout (JSON lines), ros2 (raw CDR on the recorded topics and QoS) or mqtt (JSON on PREFIX/topic).", DefaultValueFactory = _ => "stdout" };
+        var rate = new Option<double>("--rate") { Description = "Playback speed factor (0: as fast as possible).", DefaultValueFactory = _ => 1 };
+        var topics = new Option<string[]>("--topics") { Description = "Only these topics.", AllowMultipleArgumentsPerToken = true };
+        var loop = new Option<bool>("--loop") { Description = "Start again at the end." };
+        var start = new Option<double>("--start") { Description = "Start this many seconds into the log." };
+        var end = new Option<double?>("--end") { Description = "Stop this many seconds into the log." };
+        var wait = new Option<bool>("--wait") { Description = "Wait for a slow subscriber instead of dropping (and counting) messages." };
+        var broker = new Option<string>("--broker") { Description = "With --to mqtt: HOST:PORT of the broker, or 'embedded' (an MQTTnet broker on port 1883).", DefaultValueFactory = _ => "embedded" };
+        var prefix = new Option<string>("--mqtt-prefix") { Description = "With --to mqtt: topic prefix.", DefaultValueFactory = _ => "roborl/replay" };
+        var policy = new Option<string?>("--policy") { Description = "Feed the recorded observations to this policy bundle and report the action divergence." };
+        var sim = new Option<bool>("--sim") { Description = "Replay the recorded actions open-loop in the simulator from the recorded initial state." };
+        var robot = new Option<string?>("--robot") { Description = "With --sim: the plant to simulate (default: the robot recorded in the log)." };
+        var json = new Option<bool>("--json") { Description = "With --policy or --sim: print the result as JSON." };
+        var plot = new Option<string?>("--plot") { Description = "With --policy or --sim: where to write the time-series PNG (default: next to the log)." };
+        var command = new Command("replay", "Replay a flight log: to stdout or ROS 2, to another policy (--policy), or to the simulator (--sim).")
+        {
+            log, to, rate, topics, loop, start, end, wait, broker, prefix, policy, sim, robot, json, plot,
+        };
+        command.SetAction(parse =>
+        {
+            TextWriter output = parse.InvocationConfiguration.Output, progress = parse.InvocationConfiguration.Error;
+            string path = parse.GetValue(log)!;
+            try
+            {
+                if (parse.GetValue(policy) is { } bundle) return ReplayToPolicy(path, bundle, parse.GetValue(json), parse.GetValue(plot), output);
+                if (parse.GetValue(sim)) return ReplayToSim(path, parse.GetValue(robot), parse.GetValue(json), parse.GetValue(plot), output);
+                var options = new ReplayOptions
+                {
+                    Rate = parse.GetValue(rate), Topics = parse.GetValue(topics) is { Length: > 0 } t ? t : null, Loop = parse.GetValue(loop),
+                    StartS = parse.GetValue(start), EndS = parse.GetValue(end) ?? double.PositiveInfinity, WaitForSink = parse.GetValue(wait),
+                };
+                return Play(path, parse.GetValue(to)!, options, output, progress, default, parse.GetValue(broker)!, parse.GetValue(prefix)!);
+            }
+            catch (Exception e) when (e is FlightLogException or PolicyBundleException or ConfigException or PolicyMismatchException)
+            {
+                progress.WriteLine($"replay: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    public static int Play(string path, string to, ReplayOptions options, TextWriter output, TextWriter progress, CancellationToken cancel = default,
+        string broker = "embedded", string mqttPrefix = "roborl/replay")
+    {
+        if (options.Rate < 0) { progress.WriteLine("replay: --rate must be ≥ 0"); return 2; }
+        FlightLog log = FlightLog.Load(path);
+        if (!log.IsComplete) progress.WriteLine($"replay: {path} is damaged; replaying everything readable ({log.Messages.Count} messages; {log.DescribeStop()})");
+        IReplaySink sink;
+        Ros2.Ros2Node? node = null;
+        switch (to)
+        {
+            case "stdout": sink = new JsonLinesSink(output); break;
+            case "ros2":
+                try { node = new Ros2.Ros2Node("roborl_replay"); }
+                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Ros2.Native.DdsException)
+                {
+                    progress.WriteLine($"replay: cannot start ROS 2 (Cyclone DDS, libddsc): {e.Message}");
+                    return 2;
+                }
+                var ros2 = new Ros2ReplaySink(node);
+                ros2.Advertise(log, options.Topics);
+                sink = ros2;
+                break;
+            case "mqtt":
+                try
+                {
+                    if (broker == "embedded") sink = MqttReplaySink.StartEmbedded(1883, mqttPrefix);
+                    else
+                    {
+                        int colon = broker.LastIndexOf(':');
+                        if (colon <= 0 || !int.TryParse(broker[(colon + 1)..], out int port) || port is <= 0 or > 65535)
+                        {
+                            progress.WriteLine($"replay: --broker {broker}: expected HOST:PORT or 'embedded'");
+                            return 2;
+                        }
+                        sink = MqttReplaySink.Connect(broker[..colon], port, mqttPrefix);
+                    }
+                }
+                catch (IOException e) { progress.WriteLine($"replay: {e.Message}"); return 2; }
+                break;
+            default:
+                progress.WriteLine($"replay: --to {to}: expected stdout, ros2 or mqtt");
+                return 2;
+        }
+        var control = new ReplayControl();
+        Thread? keys = null;
+        if (!Console.IsInputRedirected)
+        {
+            progress.WriteLine("replay: space pauses/resumes, s steps one message");
+            keys = new Thread(() =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        ConsoleKeyInfo key = Console.ReadKey(intercept: true);
+                        if (key.Key == ConsoleKey.Spacebar) control.TogglePause();
+                        else if (key.Key == ConsoleKey.S) control.Step();
+                    }
+                }
+                catch (InvalidOperationException) { /* no console after all: replay without keys */ }
+            }) { IsBackground = true, Name = "roborl-replay-keys" };
+            keys.Start();
+        }
+        ReplayResult result;
+        using (sink)
+        using (node)
+        {
+            result = new LogPlayer(log, options).Play(sink, control, p =>
+                progress.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"\r{(p.Paused ? "[paused] " : "")}{p.LogSeconds,8:F2} / {p.DurationSeconds:F2} s  played {p.Played}  dropped {p.Dropped}   ")), cancel);
+        }
+        progress.WriteLine();
+        progress.WriteLine($"replay: {result.Played} messages played, {result.Dropped} dropped (slow subscriber; --wait waits instead); log {result.Stop}");
+        return 0;
+    }
+
+    public static int ReplayToPolicy(string path, string bundlePath, bool json, string? plotPath, TextWriter output)
+    {
+        FlightLog log = FlightLog.Load(path);
+        PolicyBundle bundle = PolicyBundle.Read(bundlePath);
+        PolicyReplayResult r = PolicyReplay.Run(log, bundle);
+        plotPath ??= Path.ChangeExtension(path, null) + "-policy.png";
+        var plot = new ScottPlot.Plot();
+        for (int a = 0; a < r.ActionNames.Count; a++)
+        {
+            var recorded = plot.Add.ScatterLine(r.TimeS, r.Recorded.Select(v => (double)v[a]).ToArray());
+            recorded.LegendText = $"{r.ActionNames[a]} recorded";
+            var replayed = plot.Add.ScatterLine(r.TimeS, r.Replayed.Select(v => (double)v[a]).ToArray());
+            replayed.LegendText = $"{r.ActionNames[a]} {Path.GetFileName(bundlePath)}";
+            replayed.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+        plot.Title($"roborl replay --policy: {Path.GetFileName(path)}");
+        plot.XLabel("time (s)"); plot.YLabel("action (normalised)"); plot.ShowLegend();
+        plot.SavePng(plotPath, 1000, 600);
+        if (json)
+        {
+            output.WriteLine(new JsonObject
+            {
+                ["rms_divergence"] = r.RmsDivergence, ["max_divergence"] = r.MaxDivergence, ["steps"] = r.Steps,
+                ["axes"] = new JsonArray(r.ActionNames.Select(n => (JsonNode)n).ToArray()),
+                ["rms_divergence_per_axis"] = new JsonArray(r.RmsPerAxis.Select(v => (JsonNode)v).ToArray()),
+                ["max_divergence_per_axis"] = new JsonArray(r.MaxPerAxis.Select(v => (JsonNode)v).ToArray()),
+                ["log"] = log.DescribeStop(), ["plot"] = plotPath,
+            }.ToJsonString());
+            return 0;
+        }
+        output.WriteLine($"replay --policy: {r.Steps} steps of {Path.GetFileName(path)} through {Path.GetFileName(bundlePath)} (log {log.DescribeStop()})");
+        for (int a = 0; a < r.ActionNames.Count; a++)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.ActionNames[a],-12} rms {r.RmsPerAxis[a]:F5}  max {r.MaxPerAxis[a]:F5}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  all          rms {r.RmsDivergence:F5}  max {r.MaxDivergence:F5}"));
+        output.WriteLine($"  plot: {plotPath}");
+        return 0;
+    }
+
+    public static int ReplayToSim(string path, string? robotPath, bool json, string? plotPath, TextWriter output)
+    {
+        FlightLog log = FlightLog.Load(path);
+        QuadrotorConfig recorded = log.RecordedRobot()
+            ?? (robotPath is null ? throw new FlightLogException($"{path}: the log records no robot config; give --robot ROBOT.json") : QuadrotorConfig.Load(robotPath));
+        QuadrotorConfig plant = robotPath is null ? recorded : QuadrotorConfig.Load(robotPath);
+        SimReplayResult r = SimReplay.Run(log, plant, recorded);
+        plotPath ??= Path.ChangeExtension(path, null) + "-sim.png";
+        var plot = new ScottPlot.Plot();
+        var pos = plot.Add.ScatterLine(r.TimeS, r.PositionErrorM); pos.LegendText = "position error (m)";
+        var att = plot.Add.ScatterLine(r.TimeS, r.AttitudeErrorRad); att.LegendText = "attitude error (rad)";
+        plot.Title($"roborl replay --sim: {Path.GetFileName(path)} on {plant.Name}");
+        plot.XLabel("time (s)"); plot.ShowLegend();
+        plot.SavePng(plotPath, 1000, 600);
+        if (json)
+        {
+            output.WriteLine(new JsonObject
+            {
+                ["pos_rmse_m"] = r.PositionRmseM, ["att_rmse_rad"] = r.AttitudeRmseRad, ["pos_max_m"] = r.PositionErrorM.DefaultIfEmpty().Max(),
+                ["duration_s"] = r.Duration, ["samples"] = r.TimeS.Length, ["robot"] = plant.Name, ["log"] = log.DescribeStop(), ["plot"] = plotPath,
+            }.ToJsonString());
+            return 0;
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"replay --sim: {r.Duration:F2} s of {Path.GetFileName(path)} open-loop on {plant.Name}: position RMSE {r.PositionRmseM:F4} m, attitude RMSE {r.AttitudeRmseRad:F4} rad"));
+        output.WriteLine($"  plot: {plotPath}");
+        return 0;
+    }
+}

@@ -1,0 +1,36 @@
+using System.Globalization;
+using System.Text.Json;
+using RoboRl.Core.Policy;
+
+namespace RoboRl.Logs;
+
+/// <summary>
+/// What identifies the robot and policy of a flight log: stored by the node's recorder as channel metadata of the
+/// /observation channel (channel records precede every message, so a truncated log keeps them). Replay and system
+/// identification read them to refuse a log from another robot or policy spec and to know the recorded plant.
+/// </summary>
+public static class FlightLogMetadata
+{
+    public const string Topic = "/observation";
+    public const string RobotConfig = "roborl.robot.config";
+    public const string RobotSha256 = "roborl.robot.sha256";
+    public const string ObservationNames = "roborl.observation.names";
+    public const string ActionNames = "roborl.action.names";
+    public const string ActionHistoryLength = "roborl.action_history_length";
+    public const string ControlRateHz = "roborl.control_rate_hz";
+    public const string PolicySha256 = "roborl.policy.sha256";
+    public const string NodeRateHz = "roborl.node.rate_hz";
+
+    /// <summary>The metadata of a flight of <paramref name="bundle"/> on the robot whose config text is <paramref name="robotConfigJson"/>.</summary>
+    public static Dictionary<string, string> Build(PolicyBundle bundle, string robotConfigJson, double nodeRateHz) => new()
+    {
+        [RobotConfig] = robotConfigJson,
+        [RobotSha256] = PolicyBundle.RobotConfigHash(robotConfigJson),
+        [ObservationNames] = JsonSerializer.Serialize(bundle.ObservationNames),
+        [ActionNames] = JsonSerializer.Serialize(bundle.ActionNames),
+        [ActionHistoryLength] = bundle.ActionHistoryLength.ToString(CultureInfo.InvariantCulture),
+        [ControlRateHz] = bundle.ControlRateHz.ToString("R", CultureInfo.InvariantCulture),
+        [PolicySha256] = bundle.StoredContentSha256 ?? bundle.ComputeContentSha256(),
+        [NodeRateHz] = nodeRateHz.ToString("R", CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,157 @@
+using System.Text.Json.Nodes;
+using RoboRl.Cli.Commands;
+using RoboRl.Core.Messages;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
+using RoboRl.Logs;
+
+namespace RoboRl.Replay.Tests;
+
+public class ReplayTests
+{
+    private sealed class CollectingSink(int delayMs = 0) : IReplaySink
+    {
+        public readonly List<McapMessage> Messages = [];
+        public int Count { get { lock (Messages) return Messages.Count; } }
+        public void Write(in McapMessage message) { if (delayMs > 0) Thread.Sleep(delayMs); lock (Messages) Messages.Add(message); }
+        public void Dispose() { }
+    }
+
+    /// <summary>Two chunks overlapping in time, with equal timestamps inside and across them (rosbag2 #2173).</summary>
+    private static string OverlappingChunks(string dir)
+    {
+        string path = Path.Combine(dir, "overlap.mcap");
+        using var w = McapWriter.Create(path, new McapWriterOptions { ChunkSize = 1 << 20, BackgroundFlush = false });
+        ushort ch = w.RegisterRos2Channel<PoseStampedMsg>("/pose", Ros2Qos.Default);
+        void Write(int id, ulong t) => w.WriteMessage(ch, t, t, new PoseStampedMsg { Pose = new PoseMsg { Position = new PointMsg { X = id } } });
+        Write(0, 10); Write(1, 20); Write(2, 30); Write(3, 50);
+        w.Flush(); // closes the first chunk: [10, 50]
+        Write(4, 30); Write(5, 30); Write(6, 40); Write(7, 20);
+        return path;
+    }
+
+    private static int Id(McapMessage m) => (int)Cdr.Read<PoseStampedMsg>(m.Data.Span).Pose.Position.X;
+
+    [Test]
+    public void Equal_timestamps_in_overlapping_chunks_keep_file_order()
+    {
+        string path = OverlappingChunks(Flights.TempDir());
+        FlightLog log = FlightLog.Load(path);
+        Assert.That(log.IsComplete, Is.True);
+        var sink = new CollectingSink();
+        ReplayResult result = new LogPlayer(log, new ReplayOptions { Rate = 0 }).Play(sink);
+        Assert.That(sink.Messages.Select(Id), Is.EqualTo(new[] { 0, 1, 7, 2, 4, 5, 6, 3 }));
+        Assert.That(result.Played, Is.EqualTo(8));
+        // The per-chunk order of the indexed reader interleaves wrongly here: the merge above is what fixes it.
+        using var indexed = McapIndexedReader.Open(path);
+        Assert.That(indexed.ReadMessages().Select(Id), Is.Not.EqualTo(new[] { 0, 1, 7, 2, 4, 5, 6, 3 }));
+    }
+
+    [Test]
+    public void Stdout_prints_one_json_line_per_message_of_the_chosen_topics_and_window()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 1);
+        var output = new StringWriter();
+        int rc = ReplayCommand.Play(path, "stdout", new ReplayOptions { Rate = 0, Topics = ["/pose", "/action"], StartS = 0.2, EndS = 0.6 }, output, new StringWriter());
+        Assert.That(rc, Is.EqualTo(0));
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var parsed = lines.Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.That(parsed.Select(p => (string)p["topic"]!).Distinct(), Is.EquivalentTo(new[] { "/pose", "/action" }));
+        ulong first = FlightLog.Load(path).FirstLogTime;
+        Assert.That(parsed.All(p => (ulong)p["log_time_ns"]! >= first + 200_000_000 && (ulong)p["log_time_ns"]! <= first + 600_000_000));
+        Assert.That(parsed.Count, Is.EqualTo(2 * 201).Within(4)); // 500 Hz × 0.4 s, both ends included
+        Assert.That((double)parsed.First(p => (string)p["topic"]! == "/pose")["message"]!["pose"]!["position"]!["z"]!, Is.EqualTo(1.0).Within(0.05));
+    }
+
+    [Test]
+    public void Pacing_pause_and_single_step()
+    {
+        string path = OverlappingChunks(Flights.TempDir());
+        FlightLog log = FlightLog.Load(path);
+        var control = new ReplayControl();
+        control.Step(); control.Step(); // paused, two messages let through
+        var sink = new CollectingSink();
+        var play = Task.Run(() => new LogPlayer(log, new ReplayOptions { Rate = 1 }).Play(sink, control));
+        SpinWait.SpinUntil(() => sink.Count == 2, TimeSpan.FromSeconds(60));
+        Thread.Sleep(300);
+        Assert.That(sink.Count, Is.EqualTo(2), "paused after two steps");
+        Assert.That(play.IsCompleted, Is.False);
+        control.Resume();
+        Assert.That(play.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(sink.Count, Is.EqualTo(8));
+    }
+
+    [Test]
+    public void A_slow_subscriber_drops_with_a_count_or_is_waited_for()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 0.2);
+        FlightLog log = FlightLog.Load(path);
+        var slow = new CollectingSink(delayMs: 2);
+        ReplayResult dropped = new LogPlayer(log, new ReplayOptions { Rate = 0, QueueCapacity = 4 }).Play(slow);
+        Assert.That(dropped.Dropped, Is.GreaterThan(0));
+        Assert.That(dropped.Played + dropped.Dropped, Is.EqualTo(log.Messages.Count));
+        Assert.That(slow.Count, Is.EqualTo(dropped.Played));
+        var waited = new CollectingSink(delayMs: 1);
+        ReplayResult all = new LogPlayer(log, new ReplayOptions { Rate = 0, QueueCapacity = 4, WaitForSink = true }).Play(waited);
+        Assert.That(all.Dropped, Is.EqualTo(0));
+        Assert.That(waited.Count, Is.EqualTo(log.Messages.Count));
+    }
+
+    [Test]
+    public void A_truncated_log_replays_everything_readable_and_says_where_it_stopped()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap"), cut = Path.Combine(dir, "cut.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 2);
+        byte[] bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(cut, bytes[..(bytes.Length * 6 / 10)]);
+        FlightLog whole = FlightLog.Load(path), partial = FlightLog.Load(cut);
+        Assert.That(partial.IsComplete, Is.False);
+        Assert.That(partial.Messages.Count, Is.GreaterThan(0).And.LessThan(whole.Messages.Count));
+        Assert.That(partial.Messages.Select(m => m.LogTime), Is.EqualTo(whole.Messages.Take(partial.Messages.Count).Select(m => m.LogTime)));
+        var output = new StringWriter(); var progress = new StringWriter();
+        Assert.That(ReplayCommand.Play(cut, "stdout", new ReplayOptions { Rate = 0, WaitForSink = true }, output, progress), Is.EqualTo(0));
+        Assert.That(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, Is.EqualTo(partial.Messages.Count));
+        Assert.That(progress.ToString(), Does.Contain("damaged").And.Contain("byte"));
+    }
+
+    [Test]
+    public void A_corrupted_chunk_is_skipped_and_reported()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 2);
+        byte[] bytes = File.ReadAllBytes(path);
+        for (int i = bytes.Length / 2; i < bytes.Length / 2 + 64; i++) bytes[i] ^= 0x5A;
+        string bad = Path.Combine(dir, "bad.mcap");
+        File.WriteAllBytes(bad, bytes);
+        FlightLog log = FlightLog.Load(bad);
+        TestContext.Out.WriteLine(log.DescribeStop());
+        Assert.That(log.IsComplete, Is.False);
+        Assert.That(log.Messages.Count, Is.GreaterThan(0));
+        Assert.That(log.DescribeStop(), Does.StartWith("partial"));
+    }
+
+    [Test]
+    public void Not_a_log_is_refused_naming_the_file()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "notes.mcap");
+        File.WriteAllText(path, "these are not MCAP bytes");
+        var e = Assert.Throws<FlightLogException>(() => FlightLog.Load(path))!;
+        Assert.That(e.Message, Does.Contain("notes.mcap"));
+        Assert.Throws<FlightLogException>(() => FlightLog.Load(Path.Combine(dir, "missing.mcap")));
+    }
+
+    [Test]
+    public void The_recorder_stores_the_robot_and_policy_spec()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        PolicyBundle bundle = NodeFlights.Bundle();
+        NodeFlights.Fly(path, bundle, seconds: 0.1);
+        FlightLog log = FlightLog.Load(path);
+        Assert.That(log.Metadata[FlightLogMetadata.RobotSha256], Is.EqualTo(bundle.RobotConfigSha256));
+        Assert.That(log.MetadataNames(FlightLogMetadata.ObservationNames), Is.EqualTo(bundle.ObservationNames));
+        Assert.That(log.Metadata[FlightLogMetadata.ActionHistoryLength], Is.EqualTo(bundle.ActionHistoryLength.ToString()));
+        Assert.That(log.RecordedRobot()!.Mass, Is.EqualTo(QuadrotorConfig.Load(Flights.RobotFile).Mass));
+    }
+}
