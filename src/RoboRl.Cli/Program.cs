@@ -27,7 +27,7 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchNodeCommand.Create());
         bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());
         bench.Subcommands.Add(Commands.BenchMqttCommand.Create());
-        bench.Subcommands.Add(BenchSerialCommand.Create());
+        bench.Subcommands.Add(Commands.BenchSerialCommand.Create());
         bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
         root.Subcommands.Add(bench);
         return root;

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using RoboRl.Serial;
 
-namespace RoboRl.Cli;
+namespace RoboRl.Cli.Commands;
 
 /// <summary>`roborl bench serial`: OBSERVATION → ACTION round trips over a socat pty pair at a fixed rate.</summary>
 public static class BenchSerialCommand
@@ -48,7 +48,7 @@ public static class BenchSerialCommand
             }
             if (asJson)
             {
-                Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { Converters = { new JsonStringEnumConverter() } }));
+                Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) } }));
             }
             else
             {
