@@ -178,6 +178,25 @@ public class Ros2NodeTests
         Assert.That(flight.Finish(), Is.EqualTo(0), flight.Log);
     }
 
+    [Test]
+    public void ABadRos2SectionIsASetupErrorNamingThePath()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "roborl-cli-ros2-bad", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string robotFile = RepoPaths.Find("configs/robots/crazyflie21.json");
+        string config = Path.Combine(dir, "node.json");
+        File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-ros2.json"))
+            .Replace("\"allow_arm\": false", "\"allow_arm\": \"yes\"")
+            .Replace("\"robot\": \"../robots/crazyflie21.json\"", "\"robot\": \"" + robotFile + "\""));
+        string bundle = Path.Combine(dir, "hover.safetensors");
+        BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        Assert.That(RunCommand.Run(config, bundle, 1, null, null, output, progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("node.json").And.Contain("$.ros2.allow_arm"));
+        try { Directory.Delete(dir, true); } catch (IOException) { }
+    }
+
     private static bool Env_Eventually(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
