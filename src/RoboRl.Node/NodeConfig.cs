@@ -69,7 +69,7 @@ public sealed record RecordingConfig
 public enum TransportKind { Sim, Mqtt, Ros2 }
 
 /// <summary>
-/// A node config (configs/nodes/*.json), schema-checked through <see cref="ConfigNode"/>. Every section but "mqtt" is
+/// A node config (configs/nodes/*.json), schema-checked through <see cref="ConfigNode"/>. Every section but "mqtt" and "ros2" is
 /// read here with its ranges; the "mqtt" section is handed over unread as <see cref="Mqtt"/> to RoboRl.Mqtt, which
 /// checks its own keys (and calls <see cref="ConfigNode.EnsureNoUnknownKeys"/> on it).
 /// </summary>
