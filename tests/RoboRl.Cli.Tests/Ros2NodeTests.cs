@@ -44,7 +44,7 @@ public class Ros2NodeTests
         private readonly Thread _sensorLoop;
         private volatile bool _stop;
 
-        public Flight(double seconds)
+        public Flight(double seconds, bool autoArm = true, bool allowArm = false)
         {
             Dir = Path.Combine(Path.GetTempPath(), "roborl-cli-ros2-node", Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(Dir);
@@ -53,6 +53,8 @@ public class Ros2NodeTests
             string config = Path.Combine(Dir, "node.json");
             File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-ros2.json"))
                 .Replace("\"namespace\": \"cf1\",", $"\"namespace\": \"{Namespace}\", \"domain_id\": {DomainId},")
+                .Replace("\"auto_arm\": true", $"\"auto_arm\": {(autoArm ? "true" : "false")}")
+                .Replace("\"allow_arm\": false", $"\"allow_arm\": {(allowArm ? "true" : "false")}")
                 .Replace("\"robot\": \"../robots/crazyflie21.json\"", "\"robot\": \"" + robotFile + "\""));
             string bundle = Path.Combine(Dir, "hover.safetensors");
             BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
@@ -176,6 +178,27 @@ public class Ros2NodeTests
             Thread.Sleep(20);
         }
         Assert.That(flight.Finish(), Is.EqualTo(0), flight.Log);
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ArmingFromARos2TopicNeedsAllowArm(bool allowArm)
+    {
+        using var flight = new Flight(seconds: 5, autoArm: false, allowArm: allowArm);
+        using var op = new Ros2Node("operator", flight.Namespace, Options);
+        using var mode = op.CreatePublisher<ModeMsg>("cmd_mode");
+        Assert.That(mode.WaitForMatch(TimeSpan.FromSeconds(30)), Is.True);
+        flight.WaitForMode(NodeMode.Idle, "no IDLE telemetry before the arm request");
+        // Requests for 2 s (the node needs a fresh pose to arm; DDS volatile topics drop nothing once matched).
+        for (int i = 0; i < 20; i++)
+        {
+            mode.Publish(new ModeMsg { Mode = NodeMode.Policy, Name = "POLICY" });
+            Thread.Sleep(100);
+        }
+        if (allowArm) flight.WaitForMode(NodeMode.Policy, "allow_arm is true but the POLICY request did not arm");
+        Assert.That(flight.Finish(), Is.EqualTo(0), flight.Log);
+        Assert.That(flight.Modes.Any(m => m.Mode == NodeMode.Policy), Is.EqualTo(allowArm),
+            () => $"armed from a ROS 2 topic with allow_arm {allowArm}:\n{flight.Log}");
     }
 
     [Test]
