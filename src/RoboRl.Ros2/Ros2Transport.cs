@@ -46,6 +46,11 @@ public sealed record Ros2TransportOptions
     /// <summary>Joy axes for setpoint velocity x, y, z (nudge).</summary>
     public int[] NudgeAxes { get; init; } = [4, 3, 1];
     public float NudgeSpeedMS { get; init; } = 0.5f;
+    /// <summary>
+    /// Also publish the node's setpoint at the telemetry rate as crazyswarm2's <c>cmd_full_state</c> or <c>cmd_position</c>
+    /// (for a policy or controller running on the vehicle): "none" (default), "cmd_full_state", "cmd_position".
+    /// </summary>
+    public string Crazyswarm2Setpoint { get; init; } = "none";
     /// <summary>DDS has no authentication here: arming from a topic is refused unless the config says otherwise.</summary>
     public bool AllowArm { get; init; }
     /// <summary>Cyclone DDS XML (tests: <see cref="Ros2Loopback.ConfigXml"/>); null: CYCLONEDDS_URI.</summary>
@@ -72,6 +77,7 @@ public sealed record Ros2TransportOptions
             DiagnosticsTopic = Topic("diagnostics_topic", "/diagnostics") ?? throw s.Error("diagnostics_topic", "must not be empty"),
             SensorDataQos = !s.Has("sensor_qos") || s.Choice("sensor_qos", "sensor_data", "default") == "sensor_data",
             AllowArm = s.Has("allow_arm") && s.Boolean("allow_arm"),
+            Crazyswarm2Setpoint = s.Has("crazyswarm2_setpoint") ? s.Choice("crazyswarm2_setpoint", "none", "cmd_full_state", "cmd_position") : "none",
         };
         if (o.PoseTopic is null && o.OdomTopic is null) throw s.Error("pose_topic", "pose_topic and odom_topic are both empty: the node needs a pose");
         if (s.Has("joy"))
@@ -140,6 +146,8 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     private readonly Publisher<ModeMsg> _telemetryMode;
     private readonly Publisher<TickStatsMsg> _telemetryTicks;
     private readonly DynamicPublisher _diagnostics;
+    private readonly Publisher<FullStateMsg>? _fullState;
+    private readonly DynamicPublisher? _position;
     private readonly float[] _actionValues = new float[4], _telemetryValues = new float[4];
     private NodeMode _lastPublishedMode = (NodeMode)255;
     private long _malformed, _refusedArms;
@@ -168,6 +176,9 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
             _telemetryMode = Node.CreatePublisher<ModeMsg>($"{t}/mode");
             _telemetryTicks = Node.CreatePublisher<TickStatsMsg>($"{t}/tick_stats");
             _diagnostics = Node.CreatePublisher(options.DiagnosticsTopic, RosTypes.DiagnosticArray);
+            // Relative names: /<ns>/cmd_full_state and /<ns>/cmd_position, as crazyflie_server subscribes (Crazyswarm2Topics).
+            if (options.Crazyswarm2Setpoint == "cmd_full_state") _fullState = Node.CreatePublisher<FullStateMsg>("cmd_full_state");
+            else if (options.Crazyswarm2Setpoint == "cmd_position") _position = Node.CreatePublisher("cmd_position", RosTypes.CrazyfliePosition);
         }
         catch
         {
@@ -400,6 +411,19 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
             Header = header, Ticks = t.Ticks, RateHz = (float)t.RateHz, LatencyP50Us = (float)t.LatencyP50Us, LatencyP99Us = (float)t.LatencyP99Us,
             LatencyMaxUs = (float)t.LatencyMaxUs, JitterP99Us = (float)t.JitterP99Us, Overruns = t.Overruns,
         });
+        if (_fullState is not null)
+            _fullState.Publish(new FullStateMsg
+            {
+                Header = header,
+                Pose = new PoseMsg { Position = new PointMsg { X = f.Setpoint.X, Y = f.Setpoint.Y, Z = f.Setpoint.Z }, Orientation = QuaternionMsg.Identity },
+            });
+        if (_position is not null)
+        {
+            // A background thread at the telemetry rate: the dynamic message's allocation is acceptable here.
+            DynamicMessage position = DynamicMessage.Create(_position.Type).Set("x", f.Setpoint.X).Set("y", f.Setpoint.Y).Set("z", f.Setpoint.Z).Set("yaw", 0f);
+            position.Get<DynamicMessage>("header").Set("frame_id", "world");
+            _position.Publish(position);
+        }
         if (f.Mode != _lastPublishedMode)
         {
             PublishDiagnostics(f.Mode, _lastPublishedMode);

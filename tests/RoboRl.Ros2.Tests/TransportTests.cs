@@ -147,6 +147,21 @@ public class TransportTests
     }
 
     [Test]
+    public void TheSetpointGoesOutAsCrazyswarm2CmdPosition()
+    {
+        var o = Options() with { Crazyswarm2Setpoint = "cmd_position" };
+        using var transport = new Ros2Transport(o);
+        using var server = new Ros2Node("crazyflie_server", "/", Env.Options());
+        var got = new ConcurrentQueue<DynamicMessage>();
+        using var sub = server.CreateSubscription(Crazyswarm2Topics.CmdPosition(o.Namespace), RosTypes.CrazyfliePosition, QosProfile.Default, got.Enqueue);
+        Assert.That(sub.WaitForMatch(Env.MatchTimeout), Is.True);
+        var frame = new TelemetryFrame { Mode = NodeMode.Policy, Setpoint = new Vector3(0.25f, -0.5f, 1.25f) };
+        Assert.That(Env.Eventually(() => { transport.Publish(in frame); Thread.Sleep(20); return !got.IsEmpty; }), Is.True);
+        got.TryPeek(out var p);
+        Assert.That((p!.Get<float>("x"), p.Get<float>("y"), p.Get<float>("z")), Is.EqualTo((0.25f, -0.5f, 1.25f)));
+    }
+
+    [Test]
     public void TheRos2SectionIsSchemaChecked()
     {
         ConfigNode Section(string json) => ConfigNode.Parse("{\"ros2\": " + json + "}", "node.json").Object("ros2");
@@ -159,6 +174,8 @@ public class TransportTests
         Assert.That(e.Message, Does.Contain("$.ros2.pose_topic"));
         e = Assert.Throws<ConfigException>(() => Ros2TransportOptions.Read(Section("""{ "alow_arm": true }""")))!;
         Assert.That(e.Message, Does.Contain("alow_arm"));
+        e = Assert.Throws<ConfigException>(() => Ros2TransportOptions.Read(Section("""{ "crazyswarm2_setpoint": "cmd_vel" }""")))!;
+        Assert.That(e.Message, Does.Contain("$.ros2.crazyswarm2_setpoint"));
         e = Assert.Throws<ConfigException>(() => Ros2TransportOptions.Read(Section("""{ "joy": { "deadman_button": 1, "mode": "take_over", "action_axes": [0, 1] } }""")))!;
         Assert.That(e.Message, Does.Contain("$.ros2.joy.action_axes"));
     }
