@@ -370,7 +370,8 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
                 if (hasCommand) PublishCommand(in command);
                 if (hasFrame) PublishTelemetry(in frame);
             }
-            catch (Exception e) when (!_stopping && e is Native.DdsException or ObjectDisposedException)
+            // Whatever a write throws, the node keeps flying (its supervisor judges the robot, not this thread): report it.
+            catch (Exception e) when (!_stopping)
             {
                 Log?.Invoke($"ros2 publish failed: {e.Message}");
             }
