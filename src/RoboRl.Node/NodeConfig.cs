@@ -66,10 +66,10 @@ public sealed record RecordingConfig
     public required RoboRl.Logs.McapCompression Compression { get; init; }
 }
 
-public enum TransportKind { Sim, Mqtt }
+public enum TransportKind { Sim, Mqtt, Ros2 }
 
 /// <summary>
-/// A node config (configs/nodes/*.json), schema-checked through <see cref="ConfigNode"/>. Every section but "mqtt" is
+/// A node config (configs/nodes/*.json), schema-checked through <see cref="ConfigNode"/>. Every section but "mqtt" and "ros2" is
 /// read here with its ranges; the "mqtt" section is handed over unread as <see cref="Mqtt"/> to RoboRl.Mqtt, which
 /// checks its own keys (and calls <see cref="ConfigNode.EnsureNoUnknownKeys"/> on it).
 /// </summary>
@@ -96,6 +96,8 @@ public sealed record NodeConfig
     public SimTransportConfig? Sim { get; init; }
     /// <summary>The "mqtt" section, unread: RoboRl.Mqtt reads and checks it. Null when absent.</summary>
     public ConfigNode? Mqtt { get; init; }
+    /// <summary>The "ros2" section, unread: RoboRl.Ros2 (Ros2TransportOptions.Read) reads and checks it. Null when absent.</summary>
+    public ConfigNode? Ros2 { get; init; }
     public required RecordingConfig Recording { get; init; }
     /// <summary>Telemetry frames (and tick statistics windows) per second.</summary>
     public required float TelemetryRateHz { get; init; }
@@ -145,7 +147,8 @@ public sealed record NodeConfig
         {
             "sim" => TransportKind.Sim,
             "mqtt" => TransportKind.Mqtt,
-            _ => throw node.Error("transport", $"unknown transport \"{transportName}\"; allowed: sim, mqtt"),
+            "ros2" => TransportKind.Ros2,
+            _ => throw node.Error("transport", $"unknown transport \"{transportName}\"; allowed: sim, mqtt, ros2"),
         };
         SimTransportConfig? sim = null;
         if (node.Has("sim") || transport == TransportKind.Sim)
@@ -169,6 +172,9 @@ public sealed record NodeConfig
         // The MQTT section belongs to RoboRl.Mqtt: marked known here, checked there.
         ConfigNode? mqtt = node.Has("mqtt") ? node.Object("mqtt") : null;
         if (transport == TransportKind.Mqtt && mqtt is null) throw node.Error("mqtt", "transport is \"mqtt\" but there is no \"mqtt\" section");
+        // Likewise the ROS 2 section belongs to RoboRl.Ros2.
+        ConfigNode? ros2 = node.Has("ros2") ? node.Object("ros2") : null;
+        if (transport == TransportKind.Ros2 && ros2 is null) throw node.Error("ros2", "transport is \"ros2\" but there is no \"ros2\" section");
 
         ConfigNode recording = node.Object("recording");
         var recordingConfig = new RecordingConfig
@@ -204,6 +210,7 @@ public sealed record NodeConfig
             Transport = transport,
             Sim = sim,
             Mqtt = mqtt,
+            Ros2 = ros2,
             Recording = recordingConfig,
             TelemetryRateHz = (float)node.Number("telemetry_rate_hz", 0.1, 1000),
         };

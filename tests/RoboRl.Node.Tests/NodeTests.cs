@@ -80,7 +80,24 @@ public class NodeConfigTests
         string missing = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "mqtt");
         Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(missing))!.JsonPath, Is.EqualTo("$.mqtt"));
         string unknown = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "carrier-pigeon");
-        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(unknown))!.Problem, Does.Contain("allowed: sim, mqtt"));
+        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(unknown))!.Problem, Does.Contain("allowed: sim, mqtt, ros2"));
+    }
+
+    [Test]
+    public void Ros2SectionIsPassedThroughUnreadForRoboRlRos2()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c =>
+        {
+            c["transport"] = "ros2";
+            c["ros2"] = new System.Text.Json.Nodes.JsonObject { ["namespace"] = "cf2" };
+        });
+        NodeConfig config = NodeConfig.Load(file);
+        Assert.That(config.Transport, Is.EqualTo(TransportKind.Ros2));
+        Assert.That(config.Ros2!.Path, Is.EqualTo("$.ros2"));
+        Assert.That(config.Ros2.String("namespace"), Is.EqualTo("cf2"));
+        string missing = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "ros2");
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(missing))!;
+        Assert.That((e.JsonPath, e.Problem), Is.EqualTo(("$.ros2", "transport is \"ros2\" but there is no \"ros2\" section")));
     }
 }
 

@@ -42,6 +42,9 @@ public sealed class NodeSession : IDisposable
     /// </summary>
     public static Func<NodeConfig, RobotLink>? MqttLink { get; set; } = MqttRobotLink.Create;
 
+    /// <summary>Builds the link for transport "ros2" from <see cref="NodeConfig.Ros2"/>: <see cref="Ros2RobotLink.Create"/>.</summary>
+    public static Func<NodeConfig, RobotLink> Ros2Link { get; set; } = Ros2RobotLink.Create;
+
     /// <summary>
     /// LEAD: optional. With transport "sim" and an "mqtt" section, MQTT may still carry commands, teleop and telemetry
     /// (its sensor and actuator are then ignored).
@@ -87,7 +90,8 @@ public sealed class NodeSession : IDisposable
         }
         RobotLink? link = null;
         SimulatedQuadrotor? robot = null;
-        if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
+        if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
+        else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
             link = MqttLink!(config);
         if (config.Transport == TransportKind.Sim)
         {
