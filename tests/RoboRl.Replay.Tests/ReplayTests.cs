@@ -122,7 +122,13 @@ public class ReplayTests
         string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
         NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 2);
         byte[] bytes = File.ReadAllBytes(path);
-        for (int i = bytes.Length / 2; i < bytes.Length / 2 + 64; i++) bytes[i] ^= 0x5A;
+        // Corrupt the middle of a chunk's record body (not whatever happens to sit mid-file: a MessageIndex there is
+        // not needed for reading, so damage to it would rightly go unnoticed by a streaming replay).
+        RoboRl.Logs.McapChunkIndex chunk;
+        using (var index = RoboRl.Logs.McapIndexedReader.Open(path))
+            chunk = index.ChunkIndexes.OrderBy(c => c.ChunkStartOffset).ElementAt(index.ChunkIndexes.Count / 2);
+        long middle = (long)chunk.ChunkStartOffset + (long)chunk.ChunkLength / 2;
+        for (long i = middle; i < middle + 64; i++) bytes[i] ^= 0x5A;
         string bad = Path.Combine(dir, "bad.mcap");
         File.WriteAllBytes(bad, bytes);
         FlightLog log = FlightLog.Load(bad);
