@@ -45,13 +45,16 @@ public sealed record Td3Config
     public long WarmupEnvSteps { get; init; } = 15_000;
     /// <summary>No actor update before this many env steps: the critic must first fit something (L2F: 30 k).</summary>
     public long ActorWarmupEnvSteps { get; init; } = 30_000;
-    /// <summary>One critic update per this many env steps (L2F: 10).</summary>
-    public int EnvStepsPerCriticUpdate { get; init; } = 10;
+    /// <summary>One critic update per this many env steps (L2F: 10; ours 7 on half the batch, see the task config).</summary>
+    public int EnvStepsPerCriticUpdate { get; init; } = 7;
     /// <summary>Actor and target networks are updated once per this many critic updates (TD3's policy delay; L2F: 2).</summary>
     public int PolicyDelay { get; init; } = 2;
-    public int BatchSize { get; init; } = 256;
+    public int BatchSize { get; init; } = 128;
     public double ActorLearningRate { get; init; } = 1e-3;
     public double CriticLearningRate { get; init; } = 1e-3;
+    /// <summary>Both learning rates fall linearly with the env step to this fraction of their start value at
+    /// <see cref="TotalEnvSteps"/> (1 = constant): late, smaller steps stop the policy oscillating between evaluations.</summary>
+    public double LearningRateFinalFraction { get; init; } = 1;
     /// <summary>L2 weight decay of both Adam optimisers (L2F: 1e-4).</summary>
     public double WeightDecay { get; init; } = 1e-4;
     public double Gamma { get; init; } = 0.99;
@@ -100,6 +103,7 @@ public sealed record Td3Config
                 BatchSize = (int)t.Integer("batch_size", 1, 1_000_000, d.BatchSize),
                 ActorLearningRate = t.Number("actor_learning_rate", 1e-8, 1, d.ActorLearningRate),
                 CriticLearningRate = t.Number("critic_learning_rate", 1e-8, 1, d.CriticLearningRate),
+                LearningRateFinalFraction = t.Number("learning_rate_final_fraction", 0, 1, d.LearningRateFinalFraction),
                 WeightDecay = t.Number("weight_decay", 0, 1, d.WeightDecay),
                 Gamma = t.Number("gamma", 0, 1, d.Gamma),
                 NStep = (int)t.Integer("n_step", 1, 100, d.NStep),
@@ -277,6 +281,9 @@ public static class Td3
             // Train: one critic update per EnvStepsPerCriticUpdate env steps after warm-up (a few per vector step),
             // the actor and both targets every PolicyDelay-th critic update once the actor's warm-up is over.
             long criticUpdatesDue = warmingUp ? 0 : (globalStep - c.WarmupEnvSteps) / c.EnvStepsPerCriticUpdate;
+            double learningRateFactor = 1 - (1 - c.LearningRateFinalFraction) * Math.Min(1.0, (double)globalStep / c.TotalEnvSteps);
+            actorAdam.LearningRate = c.ActorLearningRate * learningRateFactor;
+            criticAdam.LearningRate = c.CriticLearningRate * learningRateFactor;
             while (criticUpdates < criticUpdatesDue)
             {
                 SampleBatch();

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text.Json.Nodes;
+using RoboRl.Core.Configs;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.Quadrotor;
 
@@ -255,6 +256,7 @@ public class HoverEnvTests
         env.Reset(11);
         var actions = new float[8 * 4];
         float hover = task.Robot.HoverAction();
+        var previous = Enumerable.Repeat(hover, 8 * 4).ToArray(); // a fresh episode's history holds the hover action
         foreach (long globalStep in new long[] { 0, 150_000, 250_000 })
         {
             env.GlobalStep = globalStep;
@@ -263,16 +265,75 @@ public class HoverEnvTests
             env.Step(actions);
             for (int i = 0; i < 8; i++)
             {
-                if (env.Terminated[i] || env.Truncated[i]) continue;
-                QuadrotorBatch b = env.Batch;
-                Vector3 e = b.Position(i) - task.TargetPosition;
-                float actionCost = 0;
-                for (int m = 0; m < 4; m++) { float d = Math.Clamp(actions[i * 4 + m], -1, 1) - hover; actionCost += d * d; }
-                float qw = b.Qw[i];
-                float cost = w.Position * e.LengthSquared() + w.Orientation * (1 - qw * qw) + w.LinearVelocity * b.Velocity(i).LengthSquared() + w.Action * actionCost;
-                Assert.That(env.Rewards[i], Is.EqualTo(2f - 0.5f * cost).Within(1e-4f), $"env {i} at global step {globalStep}");
+                float[] flown = Enumerable.Range(0, 4).Select(m => Math.Clamp(actions[i * 4 + m], -1f, 1f)).ToArray();
+                if (env.Terminated[i] || env.Truncated[i]) { Enumerable.Repeat(hover, 4).ToArray().CopyTo(previous, i * 4); continue; }
+                Assert.That(env.Rewards[i], Is.EqualTo(ExpectedReward(task, w, env.Batch, i, flown, previous.AsSpan(i * 4, 4))).Within(1e-4f),
+                    $"env {i} at global step {globalStep}");
+                flown.CopyTo(previous, i * 4);
             }
         }
+    }
+
+    /// <summary>The reward of HoverTaskConfig's documented formula, computed the slow way from the batch's state.</summary>
+    private static float ExpectedReward(HoverTaskConfig task, HoverRewardWeights w, QuadrotorBatch b, int i, ReadOnlySpan<float> action, ReadOnlySpan<float> previous)
+    {
+        float hover = task.Robot.HoverAction();
+        Vector3 e = b.Position(i) - task.TargetPosition;
+        float actionCost = 0, changeCost = 0;
+        for (int m = 0; m < 4; m++)
+        {
+            float d = action[m] - hover; actionCost += d * d;
+            float c = action[m] - previous[m]; changeCost += c * c;
+        }
+        float qw = b.Qw[i];
+        float cost = w.Position * e.LengthSquared() + w.Orientation * (1 - qw * qw) + w.LinearVelocity * b.Velocity(i).LengthSquared()
+                     + w.Action * actionCost + w.ActionChange * changeCost
+                     - w.Precision * MathF.Exp(-e.LengthSquared() / (task.PrecisionRadius * task.PrecisionRadius));
+        return task.RewardConstant - task.RewardScale * cost;
+    }
+
+    [Test]
+    public void ActionChangeAndPrecisionTermsEnterTheReward()
+    {
+        // One stage with only the two optional terms, so each is seen on its own in the reward.
+        HoverTaskConfig task = Task(o =>
+        {
+            NoNoise(o); NoRandomisation(o);
+            o["initial_state"]!["rest_fraction"] = 1;
+            o["reward"]!["precision_radius"] = 0.07;
+            o["reward"]!["curriculum"] = JsonNode.Parse("""[{ "from_step": 0, "weights": { "position": 0, "orientation": 0, "linear_velocity": 0, "action": 0, "action_change": 3, "precision": 4 } }]""");
+        });
+        Assert.That(task.PrecisionRadius, Is.EqualTo(0.07f));
+        Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(0, 0, 0, 0, 3, 4)));
+        using var env = new HoverEnv(task, 1, 1);
+        env.Reset(3);
+        float hover = task.Robot.HoverAction();
+        // Step 1: hover (no change from the hover-filled history) at the target: the full precision bonus, nothing else.
+        env.Step([hover, hover, hover, hover]);
+        float bonus = 4 * MathF.Exp(-(env.Batch.Position(0) - task.TargetPosition).LengthSquared() / (0.07f * 0.07f));
+        Assert.That(bonus, Is.GreaterThan(3.99f));
+        Assert.That(env.Rewards[0], Is.EqualTo(task.RewardConstant + task.RewardScale * bonus).Within(1e-4f));
+        // Step 2: a jump of +0.1 on every motor costs 3 * 4 * 0.01 = 0.12 (before the scale).
+        float[] jump = [hover + 0.1f, hover + 0.1f, hover + 0.1f, hover + 0.1f];
+        env.Step(jump);
+        Assert.That(env.Rewards[0], Is.EqualTo(ExpectedReward(task, task.WeightsAt(0), env.Batch, 0, jump, [hover, hover, hover, hover])).Within(1e-4f));
+        bonus = 4 * MathF.Exp(-(env.Batch.Position(0) - task.TargetPosition).LengthSquared() / (0.07f * 0.07f));
+        Assert.That(env.Rewards[0], Is.EqualTo(task.RewardConstant - task.RewardScale * (0.12f - bonus)).Within(1e-4f));
+        // Step 3: the same action again: no change cost.
+        env.Step(jump);
+        bonus = 4 * MathF.Exp(-(env.Batch.Position(0) - task.TargetPosition).LengthSquared() / (0.07f * 0.07f));
+        Assert.That(env.Rewards[0], Is.EqualTo(task.RewardConstant + task.RewardScale * bonus).Within(1e-4f));
+    }
+
+    [Test]
+    public void OptionalRewardKeysAreCheckedAndDefaultToOff()
+    {
+        HoverTaskConfig plain = Task(o => o["reward"]!["curriculum"] = JsonNode.Parse("""[{ "from_step": 0, "weights": { "position": 1, "orientation": 1, "linear_velocity": 1, "action": 1 } }]"""));
+        Assert.That(plain.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(1, 1, 1, 1, 0, 0)));
+        var bad = Assert.Throws<ConfigException>(() => Task(o => o["reward"]!["curriculum"]![0]!["weights"]!["precision"] = -1));
+        Assert.That(bad!.Message, Does.Contain("precision"));
+        bad = Assert.Throws<ConfigException>(() => Task(o => o["reward"]!["precision_radius"] = 0));
+        Assert.That(bad!.Message, Does.Contain("precision_radius"));
     }
 
     [Test]

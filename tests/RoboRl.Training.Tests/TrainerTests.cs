@@ -125,4 +125,19 @@ public class TrainerTests
         Assert.That(error.JsonPath, Is.EqualTo("$.training.algorithm"));
         Assert.That(error.Message, Does.Contain("td3, sac"));
     }
+
+    [Test]
+    public void LearningRateDecayChangesTheRunAndIsRangeChecked()
+    {
+        // Same seed, same budget: only the learning-rate schedule differs, so the weights must differ.
+        string constant = RepoFiles.SmallTrainingTask(5_000, root => root["training"]!["td3"]!["learning_rate_final_fraction"] = 1.0);
+        string decaying = RepoFiles.SmallTrainingTask(5_000, root => root["training"]!["td3"]!["learning_rate_final_fraction"] = 0.1);
+        float[] a = ActorWeights(Train(constant, Path.Combine(RepoFiles.TempDirectory(), "constant")).BundlePath);
+        float[] b = ActorWeights(Train(decaying, Path.Combine(RepoFiles.TempDirectory(), "decaying")).BundlePath);
+        Assert.That(b, Is.Not.EqualTo(a));
+
+        string bad = RepoFiles.SmallTrainingTask(1_000, root => root["training"]!["td3"]!["learning_rate_final_fraction"] = 1.5);
+        var error = Assert.Throws<ConfigException>(() => Train(bad, Path.Combine(RepoFiles.TempDirectory(), "bad")))!;
+        Assert.That(error.JsonPath, Is.EqualTo("$.training.td3.learning_rate_final_fraction"));
+    }
 }

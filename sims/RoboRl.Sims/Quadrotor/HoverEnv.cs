@@ -16,7 +16,8 @@ namespace RoboRl.Sims.Quadrotor;
 ///   into the action history (kept in place at the end of the actor observation row, oldest first);
 ///   the action flown is the one <c>latency</c> steps old (domain randomised per episode), read from that history;</item>
 /// <item>dynamics: <see cref="QuadrotorBatch"/> RK4 over one control period, eight environments per instruction;</item>
-/// <item>reward r = c − scale·(wp·|p−target|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|²), weights
+/// <item>reward r = c − scale·(wp·|p−target|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|² + wd·|a − a_prev|²
+///   − wx·exp(−|p−target|²/σ²)) (<see cref="HoverRewardWeights"/>), weights
 ///   from the curriculum at <see cref="GlobalStep"/>; termination when |p − target| &gt; limit on any axis,
 ///   a crash (floor) or a NaN action; truncation at the episode length;</item>
 /// <item>observations through the Core builder <see cref="HoverObservation"/> (actor + noise, critic without);</item>
@@ -35,7 +36,7 @@ public sealed class HoverEnv : IVectorEnv
     private readonly WorkerPool _pool;
     private readonly LaneRandom _random;
     private readonly int _historyFloats;
-    private readonly float _hoverRpm, _hoverAction, _dt;
+    private readonly float _hoverRpm, _hoverAction, _dt, _inversePrecisionRadiusSquared;
     private readonly Vector3 _target;
 
     private readonly float[] _actions;                  // [N × 4], copied from the caller each step
@@ -76,6 +77,7 @@ public sealed class HoverEnv : IVectorEnv
         _hoverRpm = _robot.HoverRpm();
         _hoverAction = _robot.HoverAction();
         _dt = task.ControlDt;
+        _inversePrecisionRadiusSquared = 1f / (task.PrecisionRadius * task.PrecisionRadius);
         _target = task.TargetPosition;
 
         int padded = Batch.PaddedCount;
@@ -173,6 +175,7 @@ public sealed class HoverEnv : IVectorEnv
         int first = block * Lanes;
         nuint o = (nuint)first;
         Span<float> actionCost = stackalloc float[Lanes];
+        Span<float> actionChangeCost = stackalloc float[Lanes];
         Span<float> nanAction = stackalloc float[Lanes];
         Span<float> action = stackalloc float[HoverObservation.ActionSize];
         int historyLength = _task.ActionHistoryLength;
@@ -184,24 +187,28 @@ public sealed class HoverEnv : IVectorEnv
             if (i >= NumEnvs) // padding lanes hover
             {
                 for (int m = 0; m < 4; m++) Batch.CommandRpm[m][i] = _hoverRpm;
-                actionCost[lane] = 0; nanAction[lane] = 0;
+                actionCost[lane] = 0; actionChangeCost[lane] = 0; nanAction[lane] = 0;
                 continue;
             }
             ReadOnlySpan<float> a = _actions.AsSpan(i * 4, 4);
             bool isNan = float.IsNaN(a[0]) | float.IsNaN(a[1]) | float.IsNaN(a[2]) | float.IsNaN(a[3]);
-            float cost = 0;
+            Span<float> history = _actor.AsSpan(i * ActorObservationSize + StateSize, _historyFloats);
+            int previous = _historyFloats - 4; // newest entry = the action of the last step (hover after a reset)
+            float cost = 0, changeCost = 0;
             for (int m = 0; m < 4; m++)
             {
                 float value = isNan ? _hoverAction : Math.Clamp(a[m], -1f, 1f);
                 action[m] = value;
                 float deviation = value - _hoverAction;
                 cost += deviation * deviation;
+                float change = value - history[previous + m];
+                changeCost += change * change;
             }
             if (isNan) nanActions++;
             actionCost[lane] = cost;
+            actionChangeCost[lane] = changeCost;
             nanAction[lane] = isNan ? 1 : 0;
 
-            Span<float> history = _actor.AsSpan(i * ActorObservationSize + StateSize, _historyFloats);
             HoverObservation.PushAction(history, action);
             int flown = (historyLength - 1 - _latency[i]) * 4; // latency 0 = the action just pushed
             for (int m = 0; m < 4; m++) Batch.CommandRpm[m][i] = _robot.RpmFromAction(history[flown + m]);
@@ -223,10 +230,14 @@ public sealed class HoverEnv : IVectorEnv
 
         Vector256<float> qw = L(Batch.Qw, o);
         Vector256<float> vx = L(Batch.Vx, o), vy = L(Batch.Vy, o), vz = L(Batch.Vz, o);
-        Vector256<float> cost8 = Vector256.Create(_weights.Position) * (ex * ex + ey * ey + ez * ez)
+        Vector256<float> distanceSquared = ex * ex + ey * ey + ez * ez;
+        Vector256<float> precision = Vector256.Exp(-distanceSquared * Vector256.Create(_inversePrecisionRadiusSquared));
+        Vector256<float> cost8 = Vector256.Create(_weights.Position) * distanceSquared
                                  + Vector256.Create(_weights.Orientation) * (Vector256<float>.One - qw * qw)
                                  + Vector256.Create(_weights.LinearVelocity) * (vx * vx + vy * vy + vz * vz)
-                                 + Vector256.Create(_weights.Action) * Vector256.Create(actionCost);
+                                 + Vector256.Create(_weights.Action) * Vector256.Create(actionCost)
+                                 + Vector256.Create(_weights.ActionChange) * Vector256.Create(actionChangeCost)
+                                 - Vector256.Create(_weights.Precision) * precision;
         Vector256<float> reward = Vector256.Create(_task.RewardConstant) - Vector256.Create(_task.RewardScale) * cost8;
         Vector256<float> episodeReturn = L(_episodeReturn, o) + reward;
         Vector256<int> episodeLength = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_episodeLength), o) + Vector256<int>.One;

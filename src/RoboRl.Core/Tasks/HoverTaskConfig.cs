@@ -56,8 +56,15 @@ public sealed record DomainRandomizationConfig
     }
 }
 
-/// <summary>Reward weights: cost = wp·|p|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|².</summary>
-public readonly record struct HoverRewardWeights(float Position, float Orientation, float LinearVelocity, float Action);
+/// <summary>
+/// Reward weights: cost = wp·|p|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|² + wd·|a_t − a_{t−1}|² − wx·exp(−|p|²/σ²)
+/// (σ = <see cref="HoverTaskConfig.PrecisionRadius"/>). The first four are L2F's; <paramref name="ActionChange"/> (wd)
+/// penalises action jumps without pulling the steady state towards the nominal hover action (which is wrong when mass
+/// and thrust are randomised), <paramref name="Precision"/> (wx) is a bonus whose gradient, unlike the squared cost's,
+/// does not vanish within σ of the target.
+/// </summary>
+public readonly record struct HoverRewardWeights(float Position, float Orientation, float LinearVelocity, float Action,
+    float ActionChange = 0, float Precision = 0);
 
 /// <summary>A curriculum entry: from <see cref="FromStep"/> on (global environment steps), use <see cref="Weights"/>.</summary>
 public readonly record struct CurriculumStage(long FromStep, HoverRewardWeights Weights);
@@ -129,6 +136,8 @@ public sealed record HoverTaskConfig
     public required ObservationNoise ObservationNoise { get; init; }
     public required float RewardConstant { get; init; }
     public required float RewardScale { get; init; }
+    /// <summary>σ of the precision bonus exp(−|p − target|²/σ²), metres (reward.precision_radius, default 0.05).</summary>
+    public float PrecisionRadius { get; init; } = 0.05f;
     /// <summary>Ordered by FromStep; the first starts at 0.</summary>
     public required IReadOnlyList<CurriculumStage> Curriculum { get; init; }
     public required DomainRandomizationConfig DomainRandomization { get; init; }
@@ -191,7 +200,9 @@ public sealed record HoverTaskConfig
                 (float)w.Number("position", 0, 1e6),
                 (float)w.Number("orientation", 0, 1e6),
                 (float)w.Number("linear_velocity", 0, 1e6),
-                (float)w.Number("action", 0, 1e6));
+                (float)w.Number("action", 0, 1e6),
+                (float)w.Number("action_change", 0, 1e6, 0),
+                (float)w.Number("precision", 0, 1e6, 0));
             w.EnsureNoUnknownKeys();
             stage.EnsureNoUnknownKeys();
             if (stages.Count == 0 && from != 0)
@@ -200,6 +211,7 @@ public sealed record HoverTaskConfig
                 throw new ConfigException(node.File, stage.Path + ".from_step", $"must be greater than the previous stage's from_step ({stages[^1].FromStep})");
             stages.Add(new CurriculumStage(from, weights));
         }
+        float precisionRadius = (float)reward.Number("precision_radius", 1e-3, 10, 0.05);
         reward.EnsureNoUnknownKeys();
 
         ConfigNode disturbance = node.Object("disturbance");
@@ -227,6 +239,7 @@ public sealed record HoverTaskConfig
             ObservationNoise = noiseStd,
             RewardConstant = constant,
             RewardScale = scale,
+            PrecisionRadius = precisionRadius,
             Curriculum = stages,
             DomainRandomization = dr,
             DisturbanceForceStd = forceStd,
