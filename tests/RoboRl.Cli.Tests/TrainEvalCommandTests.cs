@@ -134,8 +134,9 @@ public class TrainEvalCommandTests
     public void BadTrainingConfigIsAnErrorNamingFileAndKey()
     {
         string task = SmallTask();
-        string text = File.ReadAllText(task).Replace("\"batch_size\":256", "\"batch_size\":-1");
-        File.WriteAllText(task, text);
+        var root = JsonNode.Parse(File.ReadAllText(task))!.AsObject();
+        root["training"]!["td3"]!["batch_size"] = -1;
+        File.WriteAllText(task, root.ToJsonString());
         var error = new StringWriter();
         int code = TrainCommand.Run(new TrainOptions(task) { OutDirectory = Path.Combine(TempDirectory(), "run") }, false, new StringWriter(), error);
         Assert.That(code, Is.EqualTo(1));
