@@ -46,8 +46,8 @@ public sealed class NodeSession : IDisposable
     public static Func<NodeConfig, RobotLink> Ros2Link { get; set; } = Ros2RobotLink.Create;
 
     /// <summary>
-    /// LEAD: optional. With transport "sim" and an "mqtt" section, MQTT may still carry commands, teleop and telemetry
-    /// (its sensor and actuator are then ignored).
+    /// With transport "sim" and an "mqtt" section, MQTT still carries commands, teleop and telemetry (its sensor and
+    /// actuator are then ignored), so a simulated flight can be watched and taken over like a real one.
     /// </summary>
     public static bool MqttSideChannelWithSim { get; set; } = true;
 
