@@ -131,6 +131,18 @@ public class RobotConfigTests
         e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load("no/such/robot.json"))!;
         Assert.That(e.Message, Does.Contain("no/such/robot.json").And.Contain("cannot read"));
     }
+
+    [Test]
+    public void ADuplicateKeyIsAnErrorNamingItsPath()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigNode.Parse("""{"training": {"td3": {"batch_size": 128, "batch_size": 256}}}""", "task.json"))!;
+        Assert.That(e.File, Is.EqualTo("task.json"));
+        Assert.That(e.JsonPath, Is.EqualTo("$.training.td3.batch_size"));
+        Assert.That(e.Message, Does.Contain("twice"));
+        e = Assert.Throws<ConfigException>(() => ConfigNode.Parse("""{"users": [{"name": "a"}, {"name": "b", "name": "c"}]}""", "n.json"))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.users[1].name"));
+        Assert.DoesNotThrow(() => ConfigNode.Parse("""{"a": {"x": 1}, "b": {"x": 2}}""", "ok.json"), "the same key in two objects is fine");
+    }
 }
 
 public class TaskConfigTests

@@ -77,7 +77,29 @@ public sealed class ConfigNode
         var root = new ConfigNode(document.RootElement.Clone(), sourceName, "$");
         document.Dispose();
         root.RequireKind(root._element, JsonValueKind.Object, "$", "a JSON object");
+        RejectDuplicateKeys(root._element, sourceName, "$");
         return root;
+    }
+
+    /// <summary>JSON readers keep the last of two equal keys silently; in a config that hides a typo or a stale edit, so it is an error.</summary>
+    private static void RejectDuplicateKeys(JsonElement element, string sourceName, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                string child = $"{path}.{property.Name}";
+                if (!seen.Add(property.Name))
+                    throw new ConfigException(sourceName, child, "appears twice in the same object; keep one");
+                RejectDuplicateKeys(property.Value, sourceName, child);
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (JsonElement item in element.EnumerateArray()) RejectDuplicateKeys(item, sourceName, $"{path}[{i++}]");
+        }
     }
 
     /// <summary>True when the object has <paramref name="key"/> (marks it as known).</summary>
