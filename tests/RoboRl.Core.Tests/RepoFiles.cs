@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 
-namespace RoboRl.Core.Tests;
+namespace RoboRl.Tests.Shared;
 
-/// <summary>Finds repository files from the test directory and writes modified copies of configs for error tests.</summary>
+/// <summary>Shared by Core.Tests and Sims.Tests (linked). Finds repository files from the test directory and writes modified copies of configs for error tests.</summary>
 public static class RepoFiles
 {
     public static string Path(string relative)

@@ -139,7 +139,7 @@ public class NodeTests
             foreach (var s in subs) s.Dispose();
         }
 
-        var result = McapVerifier.Verify(path);
+        var result = RoboRl.Logs.Tests.NodeVerifier.Verify(path);
         var decoded = result["messages"]!.AsArray();
         Assert.That(decoded.Count, Is.EqualTo(sent.Count));
         foreach (var group in sent.GroupBy(s => s.Topic))
@@ -148,7 +148,7 @@ public class NodeTests
             Assert.That(got, Has.Length.EqualTo(group.Count()), group.Key);
             int i = 0;
             foreach (var (_, m) in group)
-                McapVerifier.AssertEquivalent(System.Text.Json.Nodes.JsonNode.Parse(m.ToJson().ToJsonString())!, got[i++]!["data"]!, $"{group.Key}#{i}");
+                RoboRl.Logs.Tests.NodeVerifier.AssertEquivalent(System.Text.Json.Nodes.JsonNode.Parse(m.ToJson().ToJsonString())!, got[i++]!["data"]!, $"{group.Key}#{i}");
         }
         try { Directory.Delete(dir, true); } catch (IOException) { }
     }
