@@ -25,6 +25,16 @@ public static class NavObservation
 
     public static int ActorSize(int scanBins) => scanBins + GoalSize + VelocitySize + ActionSize;
 
+    /// <summary>Actor observation names in order (what a policy bundle records).</summary>
+    public static string[] ActorNames(int scanBins) =>
+    [
+        .. Enumerable.Range(0, scanBins).Select(j => $"scan_{j}"),
+        "goal_distance", "goal_sin", "goal_cos", "linear_velocity", "angular_velocity", "previous_linear_action", "previous_angular_action",
+    ];
+
+    /// <summary>Action names: (v, ω) normalised by the robot's maxima.</summary>
+    public static string[] ActionNames => ["linear_velocity", "angular_velocity"];
+
     /// <summary>Offset of the goal block (distance, sin, cos) in an actor row.</summary>
     public static int GoalOffset(int scanBins) => scanBins;
 
