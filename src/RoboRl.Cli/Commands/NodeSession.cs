@@ -35,6 +35,8 @@ public sealed class NodeSession : IDisposable
     public SimulatedQuadrotor? Sim { get; init; }
     public RobotLink? Link { get; init; }
     public NodeRecorder? Recorder { get; init; }
+    /// <summary>The microcontroller running the policy when the config says "policy_on": "mcu", else null.</summary>
+    public RoboRl.Serial.Firmware.McuRemotePolicy? Mcu { get; init; }
 
     /// <summary>
     /// Builds the link for transport "mqtt" from <see cref="NodeConfig.Mqtt"/> (the config's unread "mqtt" section,
@@ -108,7 +110,25 @@ public sealed class NodeSession : IDisposable
         if (link?.Commands is { } commands) node.AddCommands(commands);
         if (link?.Teleop is { } teleop) node.AddTeleop(teleop);
         if (link?.Telemetry is { } telemetry) node.AddTelemetry(telemetry);
-        return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder };
+        RoboRl.Serial.Firmware.McuRemotePolicy? mcu = null;
+        if (config.PolicyOn == PolicyLocation.Mcu)
+        {
+            try
+            {
+                mcu = McuPolicyLink.Open(config, bundle, policyPath);
+                node.UseRemotePolicy(mcu);
+            }
+            catch (Exception e) when (e is SetupException or PolicyMismatchException)
+            {
+                mcu?.Dispose();
+                node.Dispose();
+                robot?.Dispose();
+                link?.Owner.Dispose();
+                recorder?.Dispose();
+                throw e as SetupException ?? new SetupException($"refused before arming: {e.Message}");
+            }
+        }
+        return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder, Mcu = mcu };
     }
 
     /// <summary>
@@ -169,6 +189,7 @@ public sealed class NodeSession : IDisposable
         foreach (NodeEvent e in Node.Events)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
         if (Recorder?.Error is { } error) output.WriteLine($"  {error}");
+        if (Mcu is not null) output.WriteLine(McuPolicyLink.Describe(Mcu, Node));
         output.WriteLine(SummaryLine(command, seconds));
     }
 
@@ -191,5 +212,6 @@ public sealed class NodeSession : IDisposable
         Sim?.Dispose();
         Link?.Owner.Dispose();
         Recorder?.Dispose();
+        Mcu?.Dispose();
     }
 }
