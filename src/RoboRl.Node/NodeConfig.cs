@@ -66,7 +66,7 @@ public sealed record RecordingConfig
     public required RoboRl.Logs.McapCompression Compression { get; init; }
 }
 
-public enum TransportKind { Sim, Mqtt, Ros2 }
+public enum TransportKind { Sim, Mqtt, Ros2, Crazyflie }
 
 /// <summary>Where the policy runs: in the node's process (PolicyEngine), or on a microcontroller behind a serial link.</summary>
 public enum PolicyLocation { Host, Mcu }
@@ -101,6 +101,8 @@ public sealed record NodeConfig
     public ConfigNode? Mqtt { get; init; }
     /// <summary>The "ros2" section, unread: RoboRl.Ros2 (Ros2TransportOptions.Read) reads and checks it. Null when absent.</summary>
     public ConfigNode? Ros2 { get; init; }
+    /// <summary>The "crazyflie" section, unread: RoboRl.Crazyflie (CrazyflieTransportOptions.Read) reads and checks it. Null when absent.</summary>
+    public ConfigNode? Crazyflie { get; init; }
     /// <summary>"policy_on": "host" (default) or "mcu" (the policy runs on a microcontroller; then "mcu" is required).</summary>
     public PolicyLocation PolicyOn { get; init; }
     /// <summary>The "mcu" section, unread: RoboRl.Serial (McuPolicyOptions.Read) reads and checks it. Null when absent.</summary>
@@ -155,7 +157,8 @@ public sealed record NodeConfig
             "sim" => TransportKind.Sim,
             "mqtt" => TransportKind.Mqtt,
             "ros2" => TransportKind.Ros2,
-            _ => throw node.Error("transport", $"unknown transport \"{transportName}\"; allowed: sim, mqtt, ros2"),
+            "crazyflie" => TransportKind.Crazyflie,
+            _ => throw node.Error("transport", $"unknown transport \"{transportName}\"; allowed: sim, mqtt, ros2, crazyflie"),
         };
         SimTransportConfig? sim = null;
         if (node.Has("sim") || transport == TransportKind.Sim)
@@ -183,6 +186,9 @@ public sealed record NodeConfig
         ConfigNode? ros2 = node.Has("ros2") ? node.Object("ros2") : null;
         if (transport == TransportKind.Ros2 && ros2 is null) throw node.Error("ros2", "transport is \"ros2\" but there is no \"ros2\" section");
 
+        // Likewise the Crazyflie section belongs to RoboRl.Crazyflie.
+        ConfigNode? crazyflie = node.Has("crazyflie") ? node.Object("crazyflie") : null;
+        if (transport == TransportKind.Crazyflie && crazyflie is null) throw node.Error("crazyflie", "transport is \"crazyflie\" but there is no \"crazyflie\" section");
         // Likewise the MCU section belongs to RoboRl.Serial.
         PolicyLocation policyOn = !node.Has("policy_on") ? PolicyLocation.Host : node.Choice("policy_on", "host", "mcu") == "mcu" ? PolicyLocation.Mcu : PolicyLocation.Host;
         ConfigNode? mcu = node.Has("mcu") ? node.Object("mcu") : null;
@@ -223,6 +229,7 @@ public sealed record NodeConfig
             Sim = sim,
             Mqtt = mqtt,
             Ros2 = ros2,
+            Crazyflie = crazyflie,
             PolicyOn = policyOn,
             Mcu = mcu,
             Recording = recordingConfig,

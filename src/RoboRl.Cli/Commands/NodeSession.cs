@@ -93,6 +93,7 @@ public sealed class NodeSession : IDisposable
         RobotLink? link = null;
         SimulatedQuadrotor? robot = null;
         if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
+        else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config);
         else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
             link = MqttLink!(config);
         if (config.Transport == TransportKind.Sim)
