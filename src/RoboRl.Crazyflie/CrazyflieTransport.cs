@@ -96,6 +96,12 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
     private Vector4 _commandPwm;
     private long _logPackets, _otherPackets, _paramWrites, _linkErrors;
 
+    /// <summary>
+    /// The clock samples are stamped with on arrival (node clock, ns); lock-step tests set it to simulated time so that
+    /// the node's stale-sensor check compares like with like.
+    /// </summary>
+    public Func<long> Clock { get; set; } = () => NodeClock.NowNs;
+
     public string Uri => _uri;
     public long LogPacketsReceived => Interlocked.Read(ref _logPackets);
     public long ParamWritesSent => Interlocked.Read(ref _paramWrites);
@@ -281,7 +287,7 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
                 else if (data.BlockId == PositionBlock)
                 {
                     _positionLog.ReadValues(data, values);
-                    long now = NodeClock.NowNs;
+                    long now = Clock();
                     lock (_gate)
                     {
                         _latest = new RobotStateSample

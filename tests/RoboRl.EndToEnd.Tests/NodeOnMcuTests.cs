@@ -7,7 +7,6 @@ using RoboRl.Node;
 using RoboRl.Serial;
 using RoboRl.Serial.Firmware;
 using RoboRl.Sims.Quadrotor;
-using RoboRl.Training;
 
 namespace RoboRl.EndToEnd.Tests;
 
@@ -24,7 +23,6 @@ public class NodeOnMcuTests
     static string Repo(string relative) => Path.Combine(McuImages.RepositoryRoot, relative);
     static string NodeConfigFile => Repo("configs/nodes/crazyflie-sim-mcu.json");
 
-    string _dir = "";
     string _bundlePath = "";
     PolicyBundle _bundle = null!;
 
@@ -37,18 +35,8 @@ public class NodeOnMcuTests
             if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail(missing);
             Assert.Ignore(missing);
         }
-        _dir = Directory.CreateTempSubdirectory("roborl-node-mcu-test-").FullName;
-        // The policy the README's `roborl train configs/tasks/crazyflie-hover.json --seed 1` trains (300 k steps).
-        TrainResult trained = Trainer.Run(new TrainOptions(Repo("configs/tasks/crazyflie-hover.json")) { Seed = 1, OutDirectory = Path.Combine(_dir, "run") });
-        _bundlePath = trained.BundlePath;
-        _bundle = PolicyBundle.Read(_bundlePath);
-        TestContext.Progress.WriteLine($"trained in {trained.WallSeconds:F1} s: {trained.FinalEval.SuccessRate:P1} success, {trained.FinalEval.CrashRate:P1} crashes (task evaluation)");
-    }
-
-    [OneTimeTearDown]
-    public void Clean()
-    {
-        if (_dir.Length > 0) Directory.Delete(_dir, recursive: true);
+        _bundlePath = TrainedHoverPolicy.BundlePath;
+        _bundle = TrainedHoverPolicy.Bundle;
     }
 
     /// <summary>Passes every call to the MCU and keeps the raw action it answered (before the node clamps it).</summary>

@@ -78,6 +78,13 @@ public sealed class NodeSession : IDisposable
         try { InferenceNode.CheckBundle(config, bundle); }
         catch (PolicyMismatchException e) { throw new SetupException($"refused before arming: {e.Message}"); }
 
+        // The robot link first: a robot that cannot be reached (no dongle, no broker) leaves no empty flight log behind.
+        RobotLink? link = null;
+        SimulatedQuadrotor? robot = null;
+        if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
+        else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config);
+        else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
+            link = MqttLink!(config);
         string? record = recordPath ?? (config.Recording.Enabled ? config.Recording.Path : null);
         NodeRecorder? recorder = null;
         if (record is not null)
@@ -88,14 +95,12 @@ public sealed class NodeSession : IDisposable
                 recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
                     FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SetupException($"cannot record to {record}: {e.Message}"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                link?.Owner.Dispose();
+                throw new SetupException($"cannot record to {record}: {e.Message}");
+            }
         }
-        RobotLink? link = null;
-        SimulatedQuadrotor? robot = null;
-        if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
-        else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config);
-        else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
-            link = MqttLink!(config);
         if (config.Transport == TransportKind.Sim)
         {
             SimTransportConfig sim = config.Sim!; // NodeConfig requires the section for transport "sim"
