@@ -49,7 +49,9 @@ public sealed record CrazyflieTransportOptions
 /// <list type="bullet">
 /// <item><b>Sensor</b> (<see cref="ISensorSource"/>): two log blocks at <see cref="CrazyflieTransportOptions.LogPeriodMs"/>,
 ///   like cflib's <c>LogConfig</c>: <c>stateEstimate.x y z vx vy vz</c> (float, m and m/s, world) and
-///   <c>stateEstimate.qx qy qz qw</c> (float) + <c>gyro.x y z</c> (fetched as float16, deg/s → rad/s). A sample is
+///   <c>stateEstimate.qx qy qz qw</c> (float) + <c>gyro.x y z</c> (fetched as float16, deg/s → rad/s) — the log groups
+///   of crazyflie-firmware src/modules/src/stabilizer.c (<c>stateEstimate</c>: state.position, velocity,
+///   attitudeQuaternion; <c>gyro</c>: sensorData.gyro in deg/s). A sample is
 ///   published when the position block arrives, with the newest attitude block; it is stamped with the host's receive
 ///   time (node clock), so a silent link ages it and trips the node's stale-sensor check.</item>
 /// <item><b>Actuators</b> (<see cref="IActuatorSink"/>): the closest to motor level that stock firmware takes over CRTP —
