@@ -117,7 +117,9 @@ public class CrazyflieNodeTests
     /// <summary>
     /// The same path in real time (3 s): the simulator on its own thread, the stand-in streaming its blocks every 10 ms,
     /// the node on its own 100 Hz loop. Only the plumbing is asserted — samples flow, the tick's commands reach the
-    /// motors — not flight quality, which on a shared, loaded 2-core machine depends on thread scheduling.
+    /// motors — not flight quality, which on a shared, loaded 2-core machine depends on thread scheduling (seen at load
+    /// 30: the writer thread starved, 646 of ~1200 motor writes went out, the vehicle sank to the floor and the fallback
+    /// disarmed it; at load 15 it hovered at 0.04 m rms).
     /// </summary>
     [Test, CancelAfter(300_000)]
     public void InRealTimeTheLogBlocksAndMotorWritesFlow()
@@ -140,7 +142,7 @@ public class CrazyflieNodeTests
         Assert.That(node.Events.First().Describe(), Does.Contain("POLICY: armed"));
         Assert.That(transport.LogPacketsReceived, Is.GreaterThan(100), "log blocks stream in real time");
         Assert.That(crazyflie.ParamWrites, Is.GreaterThan(100), "motor writes follow the ticks");
-        Assert.That(crazyflie.MotorRpm.X, Is.GreaterThan(0), "the motors spin on the node's PWM");
+        Assert.That(crazyflie.MaxMotorRpm, Is.GreaterThan(0.5f * config.Robot.HoverRpm()), "the motors spun on the node's PWM");
     }
 
     static bool WaitFor(Func<bool> condition)

@@ -59,6 +59,8 @@ public sealed class CrazyflieStandIn : IDisposable
     public bool Armed { get; private set; }
     public long ParamWrites, LogPacketsSent, GenericSetpoints;
     public Vector4 MotorRpm { get; private set; }
+    /// <summary>The fastest any motor was commanded so far, rpm.</summary>
+    public float MaxMotorRpm { get; private set; }
 
     readonly bool _lockStep;
     volatile bool _stepping;
@@ -224,6 +226,7 @@ public sealed class CrazyflieStandIn : IDisposable
             rpm = enabled ? new Vector4((float)_params[2], (float)_params[3], (float)_params[4], (float)_params[5]) * (_rpmMax / ushort.MaxValue) : Vector4.Zero;
         }
         MotorRpm = rpm;
+        MaxMotorRpm = MathF.Max(MaxMotorRpm, MathF.Max(MathF.Max(rpm.X, rpm.Y), MathF.Max(rpm.Z, rpm.W)));
         _sim.Send(new RoboRl.Core.Robots.ActuatorCommand { RotorRpm = rpm });
     }
 
