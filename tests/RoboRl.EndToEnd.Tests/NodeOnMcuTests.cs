@@ -118,6 +118,67 @@ public class NodeOnMcuTests
         Assert.That(mcu.Client.Link.Counters.Lost + mcu.Client.Link.Counters.Rejected, Is.Zero);
     }
 
+    /// <summary>
+    /// "port": an MCU already running the image (here QEMU, reached through its pty as a board through its USB serial
+    /// port): the HEARTBEAT handshake, then state in, action out, equal to the host engine on the host's observation.
+    /// An image whose header fails its boot self-test is refused by name before anything can fly.
+    /// </summary>
+    [Test, CancelAfter(600_000)]
+    public void APortToAnMcuRunningTheImageAnswersAndARefusedPolicyIsNamed()
+    {
+        string dir = Directory.CreateTempSubdirectory("roborl-mcu-port-").FullName;
+        try
+        {
+            CPolicyHeader.Write(_bundle, _bundlePath, dir);
+            using (var emulator = EmulatedMcu.Start(McuImages.BuildPolicyImage(dir), countInstructions: false))
+            using (McuRemotePolicy mcu = McuRemotePolicy.Open(new McuPolicyOptions { Port = emulator.PtyPath, ResponseTimeout = Patience }, _bundle, _bundlePath, Patience))
+            {
+                NodeConfig config = NodeConfig.Load(NodeConfigFile);
+                float hover = config.Robot.HoverAction();
+                var history = new float[4 * _bundle.ActionHistoryLength];
+                RoboRl.Core.Tasks.HoverObservation.FillHistory(history, hover);
+                mcu.ResetHistory(hover);
+                var engine = new PolicyEngine(_bundle);
+                var observation = new float[_bundle.ObservationSize];
+                float[] action = new float[4], expected = new float[4];
+                var random = new Random(3);
+                float worst = 0;
+                for (int k = 0; k < 50; k++)
+                {
+                    var state = new RobotStateSample
+                    {
+                        TimestampNs = k * 10_000_000L,
+                        Position = config.Setpoint + new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f) * 0.3f,
+                        Orientation = Quaternion.CreateFromYawPitchRoll(random.NextSingle() - 0.5f, (random.NextSingle() - 0.5f) * 0.4f, (random.NextSingle() - 0.5f) * 0.4f),
+                        VelocityWorld = new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f),
+                        AngularVelocityBody = new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f),
+                    };
+                    Assert.That(mcu.TryInfer(in state, config.Setpoint, action), Is.True, $"answer {k}");
+                    RoboRl.Core.Tasks.HoverObservation.BuildActor(state.Position, state.Orientation, state.VelocityWorld, state.AngularVelocityBody,
+                        config.Setpoint, history, observation);
+                    engine.Forward(observation, expected);
+                    for (int j = 0; j < 4; j++) worst = MathF.Max(worst, MathF.Abs(action[j] - expected[j]));
+                    // The MCU pushes its action, clamped, into its history; the host mirrors it.
+                    for (int j = 0; j < 4; j++) action[j] = Math.Clamp(action[j], -1f, 1f);
+                    RoboRl.Core.Tasks.HoverObservation.PushAction(history, action);
+                }
+                Assert.That(worst, Is.LessThanOrEqualTo(1e-5f), "MCU (observation built on the MCU) vs the C# engine");
+                Assert.That(mcu.Answered, Is.EqualTo(50));
+            }
+
+            // The same header with its golden action edited: the image's boot self-test fails.
+            string text = CPolicyHeader.Generate(_bundle, "edited.safetensors");
+            int at = text.IndexOf("static const float rl_policy_example_action", StringComparison.Ordinal);
+            int open = text.IndexOf('{', at) + 1;
+            text = text[..open] + "\n    0.987654f" + text[text.IndexOf(',', open)..];
+            File.WriteAllText(Path.Combine(dir, CPolicyHeader.FileName), text);
+            using var refusing = EmulatedMcu.Start(McuImages.BuildPolicyImage(dir), countInstructions: false);
+            var e = Assert.Throws<McuPolicyException>(() => McuRemotePolicy.Open(new McuPolicyOptions { Port = refusing.PtyPath }, _bundle, _bundlePath, Patience));
+            Assert.That(e!.Message, Does.Contain(refusing.PtyPath).And.Contain("self-test failed"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     /// <summary>An MCU that stops answering (here: nobody at the other end of the cable) trips the supervisor at once.</summary>
     [Test, CancelAfter(120_000)]
     public void MCUSilenceSendsTheNodeToItsFallbackAndIsCounted()

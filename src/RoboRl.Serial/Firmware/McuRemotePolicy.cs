@@ -96,7 +96,10 @@ public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
             else
             {
                 where = $"the MCU on {options.Port}";
-                client = new McuPolicyClient(new SerialPortTransport(options.Port!, options.BaudRate));
+                // A pty (a socat bridge, the emulator's) through its file descriptor: SerialPort can hang closing one.
+                ISerialTransport transport = PtyTransport.IsPseudoTerminal(options.Port!) ? new PtyTransport(options.Port!)
+                    : new SerialPortTransport(options.Port!, options.BaudRate);
+                client = new McuPolicyClient(transport);
                 client.Link.Send(new HeartbeatMessage(0, LinkStatusFlags.None)); // app_policy.c answers at once
             }
             HeartbeatMessage hello;
