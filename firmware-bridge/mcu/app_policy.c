@@ -9,11 +9,21 @@
  * Frames from the host (PROTOCOL.md), fed byte by byte from the USART1 RX interrupt's ring buffer:
  *   OBSERVATION -> ACTION (its sequence echoed; inference_us = SysTick ticks of rl_policy_forward / 168),
  *                  or STATUS OBSERVATION_SIZE_MISMATCH (detail = RL_POLICY_OBS_DIM), NON_FINITE_ACTION;
+ *   STATE       -> ACTION (its sequence echoed): the policy on the MCU with the observation built HERE
+ *                  (policy/roborl_observation.c, the C twin of HoverObservation) from the state and an action
+ *                  history kept on the MCU (each answered action, clamped to [-1, 1] as the node applies it,
+ *                  becomes the newest entry). The STATE's position is the position ERROR (the host subtracts its
+ *                  setpoint), so the target is the origin here. 60 payload bytes instead of 4 + 4 * 146: the
+ *                  USART takes ~25 us per byte under QEMU (FACTS.md), so a 146-float OBSERVATION alone is ~15 ms,
+ *                  too slow for 100 Hz. Needs a header with the hover layout, else STATUS
+ *                  OBSERVATION_SIZE_MISMATCH (detail = RL_POLICY_OBS_DIM);
  *   HEARTBEAT   -> HEARTBEAT (uptime, flags);
  *   STATUS 0x8000 (counters request) -> one STATUS per receive counter (codes below, detail = running
  *                  count), then STATUS 0x8001 (detail = crc + framing errors, as host/link_responder.c);
  *   STATUS 0x8020 (benchmark, detail N) -> N forward passes of the example observation, then STATUS 0x8021
  *                  with detail = SysTick ticks they took;
+ *   STATUS 0x8030 (history reset, detail = the bits of a float a) -> every slot of the action history = a
+ *                  (the host sends it when it arms: its own history starts at the hover action too); no reply;
  *   STATUS 0x8022 (calibration, detail N) -> a loop of exactly 2 N instructions (subs + bne), then STATUS
  *                  0x8023 with detail = its ticks. Under QEMU `-icount shift=0` one instruction is one ns
  *                  of virtual time, so instructions = ticks * 1e9 / 168e6; the calibration checks that.
@@ -21,6 +31,7 @@
  * Every second of (virtual) time a HEARTBEAT is sent unasked. */
 #include <stdint.h>
 #include "roborl_link.h"
+#include "roborl_observation.h"
 #include "roborl_policy.h"
 #include "roborl_policy_weights.h"
 #include "systick.h"
@@ -34,6 +45,7 @@
 #define CODE_BENCHMARK_RESULT 0x8021u
 #define CODE_CALIBRATION_REQUEST 0x8022u
 #define CODE_CALIBRATION_RESULT 0x8023u
+#define CODE_HISTORY_RESET 0x8030u
 #define CODE_DUPLICATES 0x8101u
 #define CODE_OUT_OF_ORDER 0x8102u
 #define CODE_LOST 0x8103u
@@ -115,6 +127,54 @@ static void send_all_counters(void)
     send_status(CODE_COUNTERS_END, SEVERITY_INFO, c->crc_errors + c->framing_errors);
 }
 
+static uint32_t ticks_to_us(uint64_t ticks)
+{
+    return (uint32_t)((ticks + ROBORL_CORE_CLOCK_HZ / 2000000u) / (ROBORL_CORE_CLOCK_HZ / 1000000u));
+}
+
+#if defined(RL_POLICY_HOVER_LAYOUT) && RL_POLICY_ACT_DIM == 4
+/* The action history of the state path, oldest first (+1: C99 has no zero-length arrays). */
+static float history[RL_OBS_ACTION_SIZE * RL_POLICY_ACTION_HISTORY_LENGTH + 1];
+
+static void reset_history(uint32_t value_bits)
+{
+    union { uint32_t u; float f; } v = { value_bits };
+    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, v.f);
+}
+
+static float clamp_unit(float a) { return a < -1.0f ? -1.0f : a > 1.0f ? 1.0f : a; }
+
+static void answer_state(const rl_frame *f)
+{
+    if (!policy_ok) { send_status(CODE_SELF_TEST_FAILED, SEVERITY_ERROR, f->seq); return; }
+    rl_state s;
+    rl_unpack_state(f->payload, f->payload_len, &s);
+    static const float origin[3] = { 0.0f, 0.0f, 0.0f };
+    rl_obs_build_actor(s.position, s.quaternion, s.velocity, s.angular_velocity, origin, history,
+                       RL_POLICY_ACTION_HISTORY_LENGTH, observation.obs);
+    rl_action a = { f->seq, 0, { 0.0f, 0.0f, 0.0f, 0.0f } };
+    float action[RL_POLICY_ACT_DIM];
+    uint64_t t0 = systick_ticks();
+    int finite = rl_policy_forward(policy, observation.obs, action, scratch);
+    a.inference_us = ticks_to_us(systick_ticks() - t0);
+    if (!finite) { send_status(RL_CODE_NON_FINITE_ACTION, SEVERITY_ERROR, f->seq); return; }
+    float applied[RL_OBS_ACTION_SIZE];
+    for (int j = 0; j < 4; j++) {
+        a.action[j] = action[j];
+        applied[j] = clamp_unit(action[j]);
+    }
+    rl_obs_push_action(history, RL_POLICY_ACTION_HISTORY_LENGTH, applied);
+    send_frame(RL_MSG_ACTION, rl_pack_action(&a, payload));
+}
+#else
+static void reset_history(uint32_t value_bits) { (void)value_bits; }
+static void answer_state(const rl_frame *f)
+{
+    (void)f;
+    send_status(RL_CODE_OBSERVATION_SIZE_MISMATCH, SEVERITY_ERROR, RL_POLICY_OBS_DIM);
+}
+#endif
+
 static void answer_observation(const rl_frame *f)
 {
     if (!policy_ok) { send_status(CODE_SELF_TEST_FAILED, SEVERITY_ERROR, f->seq); return; }
@@ -127,8 +187,7 @@ static void answer_observation(const rl_frame *f)
     float action[RL_POLICY_ACT_DIM];
     uint64_t t0 = systick_ticks();
     int finite = rl_policy_forward(policy, observation.obs, action, scratch);
-    uint64_t ticks = systick_ticks() - t0;
-    a.inference_us = (uint32_t)((ticks + ROBORL_CORE_CLOCK_HZ / 2000000u) / (ROBORL_CORE_CLOCK_HZ / 1000000u));
+    a.inference_us = ticks_to_us(systick_ticks() - t0);
     if (!finite) { send_status(RL_CODE_NON_FINITE_ACTION, SEVERITY_ERROR, f->seq); return; }
     for (int j = 0; j < 4 && j < RL_POLICY_ACT_DIM; j++) a.action[j] = action[j];
     send_frame(RL_MSG_ACTION, rl_pack_action(&a, payload));
@@ -155,6 +214,7 @@ static void handle(const rl_frame *f)
 {
     switch (f->type) {
     case RL_MSG_OBSERVATION: answer_observation(f); break;
+    case RL_MSG_STATE: answer_state(f); break;
     case RL_MSG_HEARTBEAT: send_heartbeat(); break;
     case RL_MSG_STATUS: {
         rl_status s;
@@ -162,6 +222,7 @@ static void handle(const rl_frame *f)
         if (s.code == CODE_COUNTERS_REQUEST) send_all_counters();
         else if (s.code == CODE_BENCHMARK_REQUEST) send_status(CODE_BENCHMARK_RESULT, SEVERITY_INFO, policy_ok ? benchmark(s.detail) : 0u);
         else if (s.code == CODE_CALIBRATION_REQUEST) send_status(CODE_CALIBRATION_RESULT, SEVERITY_INFO, calibration(s.detail));
+        else if (s.code == CODE_HISTORY_RESET) reset_history(s.detail);
         break;
     }
     default: break;

@@ -55,7 +55,7 @@ public sealed class CpxUartLink : ICrtpLink
         {
             // A pty is read through its file descriptor with poll(2): System.IO.Ports can hang for ever when it
             // closes a pty whose other end is gone (seen here), and a pty has no baud rate to set anyway.
-            transport = IsPseudoTerminal(device) ? new PtyTransport(device) : new SerialPortTransport(device, baudRate);
+            transport = PtyTransport.IsPseudoTerminal(device) ? new PtyTransport(device) : new SerialPortTransport(device, baudRate);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -79,14 +79,6 @@ public sealed class CpxUartLink : ICrtpLink
         link.SendCpx(new CpxHeader(CpxTarget.Host, CpxTarget.Stm32, CpxFunction.System), CpxUart.EnableCrtpBridge);
         link.SendCpx(new CpxHeader(CpxTarget.Host, CpxTarget.Stm32, CpxFunction.System), CpxUart.ForceClientConnected);
         return link;
-    }
-
-    private static bool IsPseudoTerminal(string device)
-    {
-        string resolved = new FileInfo(device).LinkTarget is { } target
-            ? Path.GetFullPath(target, Path.GetDirectoryName(Path.GetFullPath(device))!)
-            : Path.GetFullPath(device);
-        return resolved.StartsWith("/dev/pts/", StringComparison.Ordinal);
     }
 
     public void Send(in CrtpPacket packet)

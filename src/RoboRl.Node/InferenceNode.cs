@@ -23,7 +23,7 @@ namespace RoboRl.Node;
 /// A tick allocates nothing (tested). A policy bundle trained for another robot, with another observation size or at
 /// a rate that does not divide the node's rate is refused in the constructor, before anything can arm.
 /// </summary>
-public sealed class InferenceNode : IDisposable
+public sealed partial class InferenceNode : IDisposable
 {
     /// <summary>Events kept for <see cref="Events"/> (the recorder gets every one).</summary>
     public const int EventCapacity = 1024;
@@ -212,9 +212,9 @@ public sealed class InferenceNode : IDisposable
                 violation = _supervisor.CheckNumbers(_observation, ReadOnlySpan<float>.Empty);
                 if (!violation.Tripped)
                 {
-                    _engine.Forward(_observation, _policyAction);
-                    policyRan = true;
-                    violation = _supervisor.CheckNumbers(ReadOnlySpan<float>.Empty, _policyAction);
+                    // In process, or on a microcontroller (InferenceNode.RemotePolicy.cs; silence trips the supervisor).
+                    policyRan = _remote is null ? ForwardLocally() : InferRemotely(in state, out violation);
+                    if (policyRan) violation = _supervisor.CheckNumbers(ReadOnlySpan<float>.Empty, _policyAction);
                 }
             }
             if (violation.Tripped) EnterFallback(violation, ModeReason.SafetyViolation, in state, startNs, landNow: false);
@@ -365,6 +365,7 @@ public sealed class InferenceNode : IDisposable
         }
         _armedOnce = true;
         HoverObservation.FillHistory(_history, _hoverAction);
+        _remote?.ResetHistory(_hoverAction);
         Array.Clear(_historySum);
         _historyCount = 0;
         _fallback.Reset();

@@ -66,7 +66,10 @@ public sealed record RecordingConfig
     public required RoboRl.Logs.McapCompression Compression { get; init; }
 }
 
-public enum TransportKind { Sim, Mqtt, Ros2 }
+public enum TransportKind { Sim, Mqtt, Ros2, Crazyflie }
+
+/// <summary>Where the policy runs: in the node's process (PolicyEngine), or on a microcontroller behind a serial link.</summary>
+public enum PolicyLocation { Host, Mcu }
 
 /// <summary>
 /// A node config (configs/nodes/*.json), schema-checked through <see cref="ConfigNode"/>. Every section but "mqtt" and "ros2" is
@@ -98,6 +101,12 @@ public sealed record NodeConfig
     public ConfigNode? Mqtt { get; init; }
     /// <summary>The "ros2" section, unread: RoboRl.Ros2 (Ros2TransportOptions.Read) reads and checks it. Null when absent.</summary>
     public ConfigNode? Ros2 { get; init; }
+    /// <summary>The "crazyflie" section, unread: RoboRl.Crazyflie (CrazyflieTransportOptions.Read) reads and checks it. Null when absent.</summary>
+    public ConfigNode? Crazyflie { get; init; }
+    /// <summary>"policy_on": "host" (default) or "mcu" (the policy runs on a microcontroller; then "mcu" is required).</summary>
+    public PolicyLocation PolicyOn { get; init; }
+    /// <summary>The "mcu" section, unread: RoboRl.Serial (McuPolicyOptions.Read) reads and checks it. Null when absent.</summary>
+    public ConfigNode? Mcu { get; init; }
     public required RecordingConfig Recording { get; init; }
     /// <summary>Telemetry frames (and tick statistics windows) per second.</summary>
     public required float TelemetryRateHz { get; init; }
@@ -148,7 +157,8 @@ public sealed record NodeConfig
             "sim" => TransportKind.Sim,
             "mqtt" => TransportKind.Mqtt,
             "ros2" => TransportKind.Ros2,
-            _ => throw node.Error("transport", $"unknown transport \"{transportName}\"; allowed: sim, mqtt, ros2"),
+            "crazyflie" => TransportKind.Crazyflie,
+            _ => throw node.Error("transport", $"unknown transport \"{transportName}\"; allowed: sim, mqtt, ros2, crazyflie"),
         };
         SimTransportConfig? sim = null;
         if (node.Has("sim") || transport == TransportKind.Sim)
@@ -175,6 +185,14 @@ public sealed record NodeConfig
         // Likewise the ROS 2 section belongs to RoboRl.Ros2.
         ConfigNode? ros2 = node.Has("ros2") ? node.Object("ros2") : null;
         if (transport == TransportKind.Ros2 && ros2 is null) throw node.Error("ros2", "transport is \"ros2\" but there is no \"ros2\" section");
+
+        // Likewise the Crazyflie section belongs to RoboRl.Crazyflie.
+        ConfigNode? crazyflie = node.Has("crazyflie") ? node.Object("crazyflie") : null;
+        if (transport == TransportKind.Crazyflie && crazyflie is null) throw node.Error("crazyflie", "transport is \"crazyflie\" but there is no \"crazyflie\" section");
+        // Likewise the MCU section belongs to RoboRl.Serial.
+        PolicyLocation policyOn = !node.Has("policy_on") ? PolicyLocation.Host : node.Choice("policy_on", "host", "mcu") == "mcu" ? PolicyLocation.Mcu : PolicyLocation.Host;
+        ConfigNode? mcu = node.Has("mcu") ? node.Object("mcu") : null;
+        if (policyOn == PolicyLocation.Mcu && mcu is null) throw node.Error("mcu", "policy_on is \"mcu\" but there is no \"mcu\" section");
 
         ConfigNode recording = node.Object("recording");
         var recordingConfig = new RecordingConfig
@@ -211,6 +229,9 @@ public sealed record NodeConfig
             Sim = sim,
             Mqtt = mqtt,
             Ros2 = ros2,
+            Crazyflie = crazyflie,
+            PolicyOn = policyOn,
+            Mcu = mcu,
             Recording = recordingConfig,
             TelemetryRateHz = (float)node.Number("telemetry_rate_hz", 0.1, 1000),
         };

@@ -17,6 +17,8 @@ public enum SafetyTrigger : byte
     OverrunStreak,
     /// <summary>A setpoint with NaN/Inf (refused, not a trip).</summary>
     NonFiniteSetpoint,
+    /// <summary>The remote policy (a microcontroller) sent no action within its response timeout.</summary>
+    RemotePolicySilent,
 }
 
 /// <summary>
@@ -38,6 +40,7 @@ public readonly record struct SafetyViolation(SafetyTrigger Trigger, float Value
         SafetyTrigger.NonFiniteAction => $"NaN/Inf in policy action element {Axis}",
         SafetyTrigger.OverrunStreak => $"{Value:0} overrun ticks in a row (limit {Limit:0})",
         SafetyTrigger.NonFiniteSetpoint => "NaN/Inf in the setpoint",
+        SafetyTrigger.RemotePolicySilent => $"no action from the remote policy (MCU) within {Limit:0.#} ms",
         _ => Trigger.ToString(),
     };
 }

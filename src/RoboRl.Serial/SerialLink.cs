@@ -78,6 +78,16 @@ public sealed class SerialLink : IDisposable
         get { lock (_sendLock) return _encoder.NextSequence; }
     }
 
+    /// <summary>Sends a STATE; <paramref name="sequence"/> is the number an ACTION reply (policy on the MCU) will echo.</summary>
+    public bool Send(in StateMessage m, out ushort sequence)
+    {
+        lock (_sendLock)
+        {
+            sequence = _encoder.NextSequence;
+            return Write(_encoder.Encode(m));
+        }
+    }
+
     /// <summary>Sends an OBSERVATION; <paramref name="sequence"/> is the number the ACTION reply will echo.</summary>
     public bool SendObservation(ReadOnlySpan<float> observation, out ushort sequence)
     {

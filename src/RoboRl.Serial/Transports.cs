@@ -124,6 +124,15 @@ public sealed class PtyTransport : ISerialTransport
 
     public string Name { get; }
 
+    /// <summary>True when <paramref name="device"/> is (or links to) a pseudo-terminal, /dev/pts/N: open it with this class.</summary>
+    public static bool IsPseudoTerminal(string device)
+    {
+        string resolved = new FileInfo(device).LinkTarget is { } target
+            ? Path.GetFullPath(target, Path.GetDirectoryName(Path.GetFullPath(device))!)
+            : Path.GetFullPath(device);
+        return resolved.StartsWith("/dev/pts/", StringComparison.Ordinal);
+    }
+
     public unsafe int Read(byte[] buffer)
     {
         if (_disposed) throw new IOException($"pty '{Name}' is closed");

@@ -35,6 +35,8 @@ public sealed class NodeSession : IDisposable
     public SimulatedQuadrotor? Sim { get; init; }
     public RobotLink? Link { get; init; }
     public NodeRecorder? Recorder { get; init; }
+    /// <summary>The microcontroller running the policy when the config says "policy_on": "mcu", else null.</summary>
+    public RoboRl.Serial.Firmware.McuRemotePolicy? Mcu { get; init; }
 
     /// <summary>
     /// Builds the link for transport "mqtt" from <see cref="NodeConfig.Mqtt"/> (the config's unread "mqtt" section,
@@ -76,6 +78,13 @@ public sealed class NodeSession : IDisposable
         try { InferenceNode.CheckBundle(config, bundle); }
         catch (PolicyMismatchException e) { throw new SetupException($"refused before arming: {e.Message}"); }
 
+        // The robot link first: a robot that cannot be reached (no dongle, no broker) leaves no empty flight log behind.
+        RobotLink? link = null;
+        SimulatedQuadrotor? robot = null;
+        if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
+        else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config);
+        else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
+            link = MqttLink!(config);
         string? record = recordPath ?? (config.Recording.Enabled ? config.Recording.Path : null);
         NodeRecorder? recorder = null;
         if (record is not null)
@@ -86,13 +95,12 @@ public sealed class NodeSession : IDisposable
                 recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
                     FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SetupException($"cannot record to {record}: {e.Message}"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                link?.Owner.Dispose();
+                throw new SetupException($"cannot record to {record}: {e.Message}");
+            }
         }
-        RobotLink? link = null;
-        SimulatedQuadrotor? robot = null;
-        if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
-        else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
-            link = MqttLink!(config);
         if (config.Transport == TransportKind.Sim)
         {
             SimTransportConfig sim = config.Sim!; // NodeConfig requires the section for transport "sim"
@@ -108,7 +116,25 @@ public sealed class NodeSession : IDisposable
         if (link?.Commands is { } commands) node.AddCommands(commands);
         if (link?.Teleop is { } teleop) node.AddTeleop(teleop);
         if (link?.Telemetry is { } telemetry) node.AddTelemetry(telemetry);
-        return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder };
+        RoboRl.Serial.Firmware.McuRemotePolicy? mcu = null;
+        if (config.PolicyOn == PolicyLocation.Mcu)
+        {
+            try
+            {
+                mcu = McuPolicyLink.Open(config, bundle, policyPath);
+                node.UseRemotePolicy(mcu);
+            }
+            catch (Exception e) when (e is SetupException or PolicyMismatchException)
+            {
+                mcu?.Dispose();
+                node.Dispose();
+                robot?.Dispose();
+                link?.Owner.Dispose();
+                recorder?.Dispose();
+                throw e as SetupException ?? new SetupException($"refused before arming: {e.Message}");
+            }
+        }
+        return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder, Mcu = mcu };
     }
 
     /// <summary>
@@ -169,6 +195,7 @@ public sealed class NodeSession : IDisposable
         foreach (NodeEvent e in Node.Events)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
         if (Recorder?.Error is { } error) output.WriteLine($"  {error}");
+        if (Mcu is not null) output.WriteLine(McuPolicyLink.Describe(Mcu, Node));
         output.WriteLine(SummaryLine(command, seconds));
     }
 
@@ -191,5 +218,6 @@ public sealed class NodeSession : IDisposable
         Sim?.Dispose();
         Link?.Owner.Dispose();
         Recorder?.Dispose();
+        Mcu?.Dispose();
     }
 }

@@ -23,6 +23,7 @@ public sealed class McuPolicyClient : IDisposable
     /// <summary>Application STATUS codes of app_policy.c (PROTOCOL.md: ≥ 0x8000 are application-defined).</summary>
     public const ushort CodeCountersRequest = 0x8000, CodeCountersEnd = 0x8001, CodeSelfTestFailed = 0x8010,
         CodeBenchmarkRequest = 0x8020, CodeBenchmarkResult = 0x8021, CodeCalibrationRequest = 0x8022, CodeCalibrationResult = 0x8023,
+        CodeHistoryReset = 0x8030,
         CodeDuplicates = 0x8101, CodeOutOfOrder = 0x8102, CodeLost = 0x8103, CodeResyncs = 0x8104, CodeFramesOk = 0x8105, CodeRxOverruns = 0x8106;
 
     /// <summary>The MCU's core clock (SysTick source): 168 MHz on the STM32F405.</summary>
@@ -121,6 +122,40 @@ public sealed class McuPolicyClient : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The policy on the MCU from the state (app_policy.c's STATE path): sends <paramref name="state"/> — its position
+    /// is the position error, the MCU's target being the origin — and waits for the ACTION echoing its sequence. The
+    /// MCU builds the observation itself and pushes the action, clamped to [−1, 1], into the history it keeps. Never
+    /// throws and allocates nothing (the node's tick calls it): false on timeout, on an error STATUS (then in
+    /// <paramref name="error"/>) or when the link is down.
+    /// </summary>
+    public bool TryInferState(in StateMessage state, TimeSpan timeout, out ActionMessage action, out StatusMessage? error)
+    {
+        action = default;
+        error = null;
+        lock (_gate)
+        {
+            int statusesBefore = _statuses.Count;
+            long actionsBefore = _actionsReceived;
+            if (!Link.Send(in state, out ushort sequence)) return false;
+            long start = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                for (int i = statusesBefore; i < _statuses.Count; i++)
+                    if (_statuses[i].Severity == StatusSeverity.Error) { error = _statuses[i]; return false; }
+                if (_actionsReceived > actionsBefore && _lastAction.ObservationSequence == sequence) { action = _lastAction; return true; }
+                if (Link.State != LinkState.Open) return false;
+                TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+                if (left <= TimeSpan.Zero) return false;
+                Monitor.Wait(_gate, left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+            }
+        }
+    }
+
+    /// <summary>Sets every slot of the MCU's action history (STATE path) to <paramref name="fill"/>; no reply. False when the link is down.</summary>
+    public bool SendHistoryReset(float fill) =>
+        Link.Send(new StatusMessage((StatusCode)CodeHistoryReset, StatusSeverity.Info, BitConverter.SingleToUInt32Bits(fill)));
 
     /// <summary>Asks for the receive counters (one STATUS per counter, then the end marker).</summary>
     public McuCounters ReadCounters(TimeSpan timeout)

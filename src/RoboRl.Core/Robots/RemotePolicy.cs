@@ -1,0 +1,25 @@
+using System.Numerics;
+
+namespace RoboRl.Core.Robots;
+
+/// <summary>
+/// A policy that runs on another processor — a microcontroller behind a serial link (RoboRl.Serial's
+/// <c>McuRemotePolicy</c>) — instead of in the node's own <c>PolicyEngine</c>. The node sends the robot's state; the
+/// remote side builds the observation itself (with an action history it keeps, as <c>HoverObservation</c> does) and
+/// answers with the action. Called from the node's tick thread only; implementations allocate nothing per call.
+/// </summary>
+public interface IRemotePolicy
+{
+    /// <summary>Longest time <see cref="TryInfer"/> waits for an answer.</summary>
+    TimeSpan ResponseTimeout { get; }
+
+    /// <summary>Sets every slot of the remote action history to <paramref name="fill"/> (the node does this when it arms, as it does with its own).</summary>
+    void ResetHistory(float fill);
+
+    /// <summary>
+    /// Sends <paramref name="state"/> (with <paramref name="target"/>, the node's setpoint) and waits at most
+    /// <see cref="ResponseTimeout"/> for the action. False when nothing usable came in time (silence, an error status,
+    /// a closed link): the node then falls back and counts it.
+    /// </summary>
+    bool TryInfer(in RobotStateSample state, Vector3 target, Span<float> action);
+}

@@ -1,0 +1,69 @@
+using RoboRl.Core.Policy;
+using RoboRl.Core.Robots;
+
+namespace RoboRl.Node;
+
+// The node with its policy on a microcontroller (node config "policy_on": "mcu"): the tick still builds the
+// observation on the host (the supervisor checks it, the recorder logs it), but the action comes from the
+// IRemotePolicy, which builds the same observation on the MCU from the state. The host's PolicyEngine runs on the
+// same observation as a shadow, so every tick measures |MCU − host| (DESIGN.md invariant 3, in flight).
+public sealed partial class InferenceNode
+{
+    private IRemotePolicy? _remote;
+    private readonly float[] _shadowAction = new float[4];
+    private long _remoteFailures, _parityChecks;
+    private float _parityMaxDiff;
+
+    /// <summary>
+    /// Takes the policy's actions from <paramref name="remote"/> from now on (call before the first tick). The remote
+    /// side pushes one action into its history per answer, so the node must tick at the policy's control rate
+    /// (<see cref="PolicyMismatchException"/> otherwise). A tick without an answer in time trips the supervisor
+    /// (<see cref="SafetyTrigger.RemotePolicySilent"/>): fallback, counted in <see cref="RemotePolicyFailures"/>.
+    /// </summary>
+    public void UseRemotePolicy(IRemotePolicy remote)
+    {
+        if (_historySubsteps != 1)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyControlRateHz,
+                $"with the policy on the MCU the node's rate_hz ({_config.RateHz}, {_config.File}) must equal the policy's control rate " +
+                $"({_config.RateHz / _historySubsteps} Hz): the MCU keeps one action per history slot");
+        _remote = remote;
+    }
+
+    /// <summary>The remote policy in use, or null when the policy runs in process.</summary>
+    public IRemotePolicy? RemotePolicy => _remote;
+
+    /// <summary>Ticks on which the remote policy did not answer in time (each one tripped the supervisor).</summary>
+    public long RemotePolicyFailures => _remoteFailures;
+
+    /// <summary>Largest |remote action − host engine's action on the host's observation| so far, and over how many ticks.</summary>
+    public (float MaxAbsDiff, long Ticks) RemotePolicyParity => (_parityMaxDiff, _parityChecks);
+
+    /// <summary>The host engine's action for the last remote tick (the shadow the remote action is compared with).</summary>
+    public ReadOnlySpan<float> ShadowAction => _shadowAction;
+
+    private bool ForwardLocally()
+    {
+        _engine.Forward(_observation, _policyAction);
+        return true;
+    }
+
+    private bool InferRemotely(in RobotStateSample state, out SafetyViolation violation)
+    {
+        if (!_remote!.TryInfer(in state, _setpoint, _policyAction))
+        {
+            _remoteFailures++;
+            float timeoutMs = (float)_remote.ResponseTimeout.TotalMilliseconds;
+            violation = new SafetyViolation(SafetyTrigger.RemotePolicySilent, timeoutMs, timeoutMs);
+            return false;
+        }
+        violation = default;
+        _engine.Forward(_observation, _shadowAction);
+        for (int j = 0; j < _shadowAction.Length; j++)
+        {
+            float diff = MathF.Abs(_policyAction[j] - _shadowAction[j]);
+            if (!(diff <= _parityMaxDiff)) _parityMaxDiff = float.IsNaN(diff) ? float.PositiveInfinity : diff;
+        }
+        _parityChecks++;
+        return true;
+    }
+}

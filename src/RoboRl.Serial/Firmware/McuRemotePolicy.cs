@@ -1,0 +1,157 @@
+using System.Numerics;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Robots;
+
+namespace RoboRl.Serial.Firmware;
+
+/// <summary>
+/// The "mcu" section of a node config (policy_on "mcu"), read and schema-checked here. Exactly one of:
+/// <list type="bullet">
+/// <item><c>"port"</c>: a serial port (or pty) to an STM32 running firmware-bridge/mcu/app_policy.c built with the
+///   policy's header (`roborl export c`);</item>
+/// <item><c>"emulated": true</c>: the CLI builds that image for the policy and boots it on QEMU's netduinoplus2
+///   (<see cref="EmulatedMcu"/>), reached over a pty.</item>
+/// </list>
+/// <c>"baud_rate"</c> (real ports; default 921600) and <c>"response_timeout_ms"</c> (default 8: inside one 100 Hz
+/// tick) are optional.
+/// </summary>
+public sealed record McuPolicyOptions
+{
+    public string? Port { get; init; }
+    public bool Emulated { get; init; }
+    public int BaudRate { get; init; } = 921600;
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromMilliseconds(8);
+
+    public static McuPolicyOptions Read(ConfigNode section)
+    {
+        bool emulated = section.Has("emulated") && section.Boolean("emulated");
+        string? port = section.Has("port") ? section.String("port") : null;
+        if (emulated == (port is not null))
+            throw section.Error(port is null ? "port" : "emulated",
+                "give exactly one of \"port\" (a serial port to an MCU flashed with the policy's image) and \"emulated\": true (QEMU)");
+        var options = new McuPolicyOptions
+        {
+            Port = port,
+            Emulated = emulated,
+            BaudRate = (int)section.Integer("baud_rate", 1200, 12_000_000, 921600),
+            ResponseTimeout = TimeSpan.FromMilliseconds(section.Number("response_timeout_ms", 0.1, 60_000, 8)),
+        };
+        section.EnsureNoUnknownKeys();
+        return options;
+    }
+}
+
+/// <summary>
+/// The node's policy on a microcontroller (<see cref="IRemotePolicy"/>) through app_policy.c's STATE path: per tick
+/// one STATE frame (60-byte payload: the position error — the node's setpoint subtracted here, so the MCU's target
+/// is the origin — attitude, velocities) goes out and the ACTION echoing its sequence comes back. The MCU builds the
+/// 146-value observation itself (firmware-bridge/policy/roborl_observation.c, HoverObservation's C twin) with an action
+/// history it keeps; <see cref="ResetHistory"/> refills it when the node arms. A 146-float OBSERVATION frame would
+/// be ~600 bytes, ~15 ms through QEMU's USART model (~25 µs per byte, FACTS.md): too slow for 100 Hz; a STATE is ~70.
+/// </summary>
+public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
+{
+    private readonly McuPolicyClient _client;
+    private readonly IDisposable? _owned;
+    private long _answered, _timeouts, _errors, _inferenceUsSum;
+
+    /// <param name="owned">Disposed after the client (e.g. the <see cref="EmulatedMcu"/> behind it).</param>
+    public McuRemotePolicy(McuPolicyClient client, TimeSpan responseTimeout, IDisposable? owned = null)
+    {
+        _client = client;
+        _owned = owned;
+        ResponseTimeout = responseTimeout;
+    }
+
+    /// <summary>
+    /// Connects as <paramref name="options"/> say and checks the MCU is ready to fly: it answers a HEARTBEAT within
+    /// <paramref name="bootTimeout"/> and reports SELF_TEST_PASSED (its embedded golden vector ran). With
+    /// <see cref="McuPolicyOptions.Emulated"/> the image is first built for <paramref name="bundle"/> (`export c`
+    /// header, CMake, arm-none-eabi-gcc) and booted on QEMU. Throws <see cref="McuPolicyException"/> (refused policy),
+    /// <see cref="IOException"/> (port), <see cref="TimeoutException"/> (silence) or <see cref="InvalidOperationException"/>
+    /// (a missing tool), each naming the port or image.
+    /// </summary>
+    public static McuRemotePolicy Open(McuPolicyOptions options, PolicyBundle bundle, string bundleSource, TimeSpan bootTimeout,
+        bool countInstructions = false)
+    {
+        EmulatedMcu? emulator = null;
+        McuPolicyClient? client = null;
+        try
+        {
+            string where;
+            if (options.Emulated)
+            {
+                string headerDir = Directory.CreateTempSubdirectory("roborl-mcu-policy-").FullName;
+                try
+                {
+                    CPolicyHeader.Write(bundle, bundleSource, headerDir);
+                    string image = McuImages.BuildPolicyImage(headerDir);
+                    emulator = EmulatedMcu.Start(image, countInstructions);
+                    where = $"the emulated MCU ({image})";
+                }
+                finally { Directory.Delete(headerDir, recursive: true); }
+                client = McuPolicyClient.OpenPty(emulator.PtyPath);
+            }
+            else
+            {
+                where = $"the MCU on {options.Port}";
+                // A pty (a socat bridge, the emulator's) through its file descriptor: SerialPort can hang closing one.
+                ISerialTransport transport = PtyTransport.IsPseudoTerminal(options.Port!) ? new PtyTransport(options.Port!)
+                    : new SerialPortTransport(options.Port!, options.BaudRate);
+                client = new McuPolicyClient(transport);
+                client.Link.Send(new HeartbeatMessage(0, LinkStatusFlags.None)); // app_policy.c answers at once
+            }
+            HeartbeatMessage hello;
+            try { hello = client.WaitForHeartbeat(bootTimeout); }
+            catch (TimeoutException) { throw new TimeoutException($"{where} sent no HEARTBEAT within {bootTimeout.TotalSeconds:F0} s (is app_policy.c running on it?)"); }
+            if (!hello.Status.HasFlag(LinkStatusFlags.SelfTestPassed))
+                throw new McuPolicyException($"{where} refused its policy: the boot self-test failed (heartbeat flags {hello.Status}); flash the image built from this bundle's `roborl export c` header");
+            return new McuRemotePolicy(client, options.ResponseTimeout, emulator);
+        }
+        catch
+        {
+            client?.Dispose();
+            emulator?.Dispose();
+            throw;
+        }
+    }
+
+    public McuPolicyClient Client => _client;
+    public TimeSpan ResponseTimeout { get; }
+
+    /// <summary>Ticks answered with an ACTION.</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+    /// <summary>Ticks with no answer in time (or the link down).</summary>
+    public long Timeouts => Interlocked.Read(ref _timeouts);
+    /// <summary>Ticks answered with an error STATUS (policy refused at boot, non-finite action, wrong layout).</summary>
+    public long ErrorStatuses => Interlocked.Read(ref _errors);
+    /// <summary>The newest error STATUS the MCU answered a STATE with.</summary>
+    public StatusMessage? LastError { get; private set; }
+    /// <summary>Mean time the MCU spent in its forward pass (its SysTick), µs.</summary>
+    public double MeanInferenceUs => Answered == 0 ? 0 : (double)Interlocked.Read(ref _inferenceUsSum) / Answered;
+
+    public void ResetHistory(float fill) => _client.SendHistoryReset(fill);
+
+    public bool TryInfer(in RobotStateSample state, Vector3 target, Span<float> action)
+    {
+        var message = new StateMessage((ulong)Math.Max(0, state.TimestampNs / 1000), state.Position - target, state.Orientation,
+            state.VelocityWorld, state.AngularVelocityBody);
+        if (!_client.TryInferState(in message, ResponseTimeout, out ActionMessage answer, out StatusMessage? error))
+        {
+            if (error is { } e) { LastError = e; Interlocked.Increment(ref _errors); }
+            else Interlocked.Increment(ref _timeouts);
+            return false;
+        }
+        action[0] = answer.Action.X; action[1] = answer.Action.Y; action[2] = answer.Action.Z; action[3] = answer.Action.W;
+        Interlocked.Increment(ref _answered);
+        Interlocked.Add(ref _inferenceUsSum, answer.InferenceUs);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _owned?.Dispose();
+    }
+}
