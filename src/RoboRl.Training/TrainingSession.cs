@@ -26,7 +26,7 @@ public sealed class TrainingSession : IDisposable
     const long CsvEveryEnvSteps = 5_000;
 
     readonly HoverTaskConfig? task;
-    readonly Func<PolicyBundle, int, ulong, PolicyScore>? scorer;
+    readonly Func<PolicyBundle, int, bool, PolicyScore>? scorer;
     readonly TextWriter? console;
     readonly bool interactive;
     readonly IProgress<TrainProgress>? progress;
@@ -54,15 +54,16 @@ public sealed class TrainingSession : IDisposable
         : this(runDirectory, task, null, "eval_pos_err_p50_5s", totalEnvSteps, seed, resumeFrom, console, interactive, progress) { }
 
     /// <summary>
-    /// A session for any task: <paramref name="scorer"/>(bundle, episodes, seed) evaluates a policy (e.g. the navigation
-    /// task's success rate, collision rate and median time to goal); <see cref="Score"/> calls it.
+    /// A session for any task: <paramref name="scorer"/>(bundle, episodes, final) evaluates a policy (e.g. the navigation
+    /// task's success rate, collision rate and median time to goal) on the task's validation scenarios, or with final
+    /// true on its held-out ones; <see cref="Score"/> calls it.
     /// <paramref name="costColumn"/> names the score's cost in progress.csv.
     /// </summary>
-    public TrainingSession(string runDirectory, Func<PolicyBundle, int, ulong, PolicyScore> scorer, string costColumn, long totalEnvSteps, int seed,
+    public TrainingSession(string runDirectory, Func<PolicyBundle, int, bool, PolicyScore> scorer, string costColumn, long totalEnvSteps, int seed,
         Checkpoint? resumeFrom, TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
         : this(runDirectory, null, scorer, costColumn, totalEnvSteps, seed, resumeFrom, console, interactive, progress) { }
 
-    TrainingSession(string runDirectory, HoverTaskConfig? task, Func<PolicyBundle, int, ulong, PolicyScore>? scorer, string costColumn,
+    TrainingSession(string runDirectory, HoverTaskConfig? task, Func<PolicyBundle, int, bool, PolicyScore>? scorer, string costColumn,
         long totalEnvSteps, int seed, Checkpoint? resumeFrom, TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
     {
         RunDirectory = runDirectory;
@@ -185,7 +186,7 @@ public sealed class TrainingSession : IDisposable
     public PolicyScore Score(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
     {
         if (scorer is null) throw new InvalidOperationException("this session evaluates hover policies: call Evaluate");
-        PolicyScore score = scorer(bundle, episodes, EvalSeed(final));
+        PolicyScore score = scorer(bundle, episodes, final);
         Record(score, bundle, globalStep, final, "cost");
         return score;
     }

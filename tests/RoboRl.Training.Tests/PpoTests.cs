@@ -42,7 +42,7 @@ public class PpoTests
             ActorHidden = [32, 32], CriticHidden = [32, 32],
         };
         string dir = RepoFiles.TempDirectory();
-        using var session = new TrainingSession(dir, PointGoalEnv.Score, "eval_steps_to_goal_p50", steps, seed, null, null, false, null);
+        using var session = new TrainingSession(dir, (b, episodes, final) => PointGoalEnv.Score(b, episodes, final ? 2UL : 1UL), "eval_steps_to_goal_p50", steps, seed, null, null, false, null);
         PolicyBundle bundle = Ppo.Train((n, _) => new PointGoalEnv(n), config,
             json => new PolicyDescription(PointGoalEnv.ObservationNames, PointGoalEnv.ActionNames, [-0.1f, -0.1f], [0.1f, 0.1f], "m",
                 10, 0, "{\"robot\": \"point\"}", json, "test"), session);
