@@ -134,7 +134,7 @@ public sealed class DiffDriveNode : IDisposable
     /// </summary>
     public static void CheckBundle(DiffDriveNodeConfig config, PolicyBundle bundle)
     {
-        bundle.CheckCompatible(File.ReadAllText(config.RobotPath));
+        bundle.CheckCompatible(config.RobotConfigJson);
         int bins = bundle.ObservationSize - NavObservation.ActorSize(0);
         if (bins < 1 || config.Robot.Lidar.Beams % bins != 0)
             throw new PolicyMismatchException("node", PolicyBundle.KeyObservationNames,

@@ -39,6 +39,8 @@ public sealed record DiffDriveNodeConfig
     /// <summary>Absolute path of the robot config (the policy bundle must have been trained for it).</summary>
     public required string RobotPath { get; init; }
     public required DiffDriveConfig Robot { get; init; }
+    /// <summary>The robot file's JSON (comments dropped), as training records it in a bundle.</summary>
+    public required string RobotConfigJson { get; init; }
     /// <summary>Tick rate, Hz: the policy's control rate (the observation's velocities and previous action assume it).</summary>
     public required float RateHz { get; init; }
     /// <summary>"policy" (the bundle) or "dwa" (the classical planner, for comparison and bring-up).</summary>
@@ -72,8 +74,8 @@ public sealed record DiffDriveNodeConfig
         ConfigNode limits = node.Object("limits");
         var safety = new DiffDriveLimits
         {
-            MaxLinearVelocityMS = (float)limits.Number("max_linear_velocity_m_s", 0, robot.MaxLinearVelocity),
-            MaxAngularVelocityRadS = (float)limits.Number("max_angular_velocity_rad_s", 0, robot.MaxAngularVelocity),
+            MaxLinearVelocityMS = (float)limits.Number("max_linear_velocity_m_s", 0, Ceiling(robot.MaxLinearVelocity)),
+            MaxAngularVelocityRadS = (float)limits.Number("max_angular_velocity_rad_s", 0, Ceiling(robot.MaxAngularVelocity)),
             MinObstacleDistanceM = (float)limits.Number("min_obstacle_distance_m", 0, robot.Lidar.RangeMax),
             ObstacleSectorDeg = (float)limits.Number("obstacle_sector_deg", 1, 360),
             ScanTimeoutS = (float)limits.Number("scan_timeout_ms", 1, 60_000) / 1000f,
@@ -101,6 +103,7 @@ public sealed record DiffDriveNodeConfig
             File = node.File,
             RobotPath = robotPath,
             Robot = robot,
+            RobotConfigJson = ConfigNode.LoadFile(robotPath).RawJson,
             RateHz = (float)node.Number("rate_hz", 0.1, 1000),
             Planner = node.Choice("planner", "policy", "dwa"),
             Goal = goal,
@@ -113,4 +116,7 @@ public sealed record DiffDriveNodeConfig
         node.EnsureNoUnknownKeys();
         return config;
     }
+
+    // The robot's limits are floats: 0.22f reads back as 0.2199999988, below the 0.22 the node config may repeat.
+    static double Ceiling(float robotLimit) => robotLimit * (1 + 1e-6);
 }
