@@ -62,7 +62,8 @@ public static class SimBenchmark
         }
     }
 
-    private static SimThroughput BestOf(int repeats, double seconds, int envs, Action step)
+    /// <summary>Best steps-per-second of <paramref name="repeats"/> timed runs of <paramref name="step"/> (after a warm-up); shared with the navigation benchmark.</summary>
+    public static SimThroughput BestOf(int repeats, double seconds, int envs, Action step)
     {
         for (int k = 0; k < 20; k++) step(); // warm-up (tiered JIT)
         var best = new SimThroughput(0, 0);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using RoboRl.Core.Tasks;
+using RoboRl.Sims.DiffDrive;
 using RoboRl.Sims.Quadrotor;
 
 namespace RoboRl.Cli.Commands;
@@ -10,6 +11,7 @@ namespace RoboRl.Cli.Commands;
 public static class BenchSimCommand
 {
     public const string DefaultTask = "configs/tasks/crazyflie-hover.json";
+    public const string DefaultNavTask = "configs/tasks/diffbot-nav.json";
 
     public static Command Create()
     {
@@ -21,20 +23,42 @@ public static class BenchSimCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var seconds = new Option<double>("--seconds") { Description = "Seconds per measurement (best of 3 runs)", DefaultValueFactory = _ => 0.25 };
-        var task = new Option<string>("--task") { Description = "Task config", DefaultValueFactory = _ => DefaultTask };
-        var command = new Command("sim", "Simulator env-steps per second: dynamics only and the full hover task step, on one core and on all cores")
+        var task = new Option<string?>("--task") { Description = $"Task config (default {DefaultTask}, or {DefaultNavTask} with --robot diffbot)" };
+        var robot = new Option<string>("--robot")
         {
-            json, envs, seconds, task,
+            Description = "crazyflie (quadrotor, hover task) or diffbot (differential drive with a 360-beam lidar, navigation task)",
+            DefaultValueFactory = _ => "crazyflie",
         };
-        command.SetAction(parse => Run(parse.GetValue(task)!, parse.GetValue(envs)!, parse.GetValue(seconds), parse.GetValue(json), Console.Out, Console.Error));
+        robot.AcceptOnlyFromAmong("crazyflie", "diffbot");
+        var command = new Command("sim", "Simulator env-steps per second: dynamics only and the full task step, on one core and on all cores")
+        {
+            json, envs, seconds, task, robot,
+        };
+        command.SetAction(parse => Run(parse.GetValue(task), parse.GetValue(envs)!, parse.GetValue(seconds), parse.GetValue(json), Console.Out, Console.Error,
+            parse.GetValue(robot)!));
         return command;
     }
 
-    public static int Run(string taskPath, int[] envCounts, double seconds, bool json, TextWriter output, TextWriter progress)
+    public static int Run(string? taskPath, int[] envCounts, double seconds, bool json, TextWriter output, TextWriter progress, string robot = "crazyflie")
     {
         if (envCounts.Length == 0 || envCounts.Any(n => n < 1)) { progress.WriteLine("bench sim: --envs needs positive counts"); return 2; }
         if (!(seconds > 0)) { progress.WriteLine("bench sim: --seconds must be positive"); return 2; }
-        HoverTaskConfig task = HoverTaskConfig.Load(RepoPaths.Find(taskPath));
+        Func<int, int, SimThroughput> dynamics, taskStep;
+        string taskName;
+        if (robot == "diffbot")
+        {
+            NavTaskConfig nav = NavTaskConfig.Load(RepoPaths.Find(taskPath ?? DefaultNavTask));
+            dynamics = (n, threads) => NavSimBenchmark.DynamicsStepsPerSecond(nav, n, threads, seconds);
+            taskStep = (n, threads) => NavSimBenchmark.TaskStepsPerSecond(nav, n, threads, seconds);
+            taskName = $"navigation task step ({nav.Robot.Lidar.Beams}-beam lidar)";
+        }
+        else
+        {
+            HoverTaskConfig hover = HoverTaskConfig.Load(RepoPaths.Find(taskPath ?? DefaultTask));
+            dynamics = (n, threads) => SimBenchmark.DynamicsStepsPerSecond(hover, n, threads, seconds);
+            taskStep = (n, threads) => SimBenchmark.TaskStepsPerSecond(hover, n, threads, seconds);
+            taskName = "task step";
+        }
         int cores = Environment.ProcessorCount;
         var rows = new List<(int Envs, double Dyn1, double DynAll, double Task1, double TaskAll, double TaskAllCores)>();
         int total = envCounts.Length * 4, done = 0;
@@ -42,13 +66,13 @@ public static class BenchSimCommand
         foreach (int n in envCounts)
         {
             Progress($"dynamics, {n} envs, 1 thread");
-            double dyn1 = SimBenchmark.DynamicsStepsPerSecond(task, n, 1, seconds).StepsPerSecond;
+            double dyn1 = dynamics(n, 1).StepsPerSecond;
             Progress($"dynamics, {n} envs, {cores} threads");
-            double dynAll = SimBenchmark.DynamicsStepsPerSecond(task, n, cores, seconds).StepsPerSecond;
-            Progress($"task step, {n} envs, 1 thread");
-            double task1 = SimBenchmark.TaskStepsPerSecond(task, n, 1, seconds).StepsPerSecond;
-            Progress($"task step, {n} envs, {cores} threads");
-            SimThroughput taskAll = SimBenchmark.TaskStepsPerSecond(task, n, cores, seconds);
+            double dynAll = dynamics(n, cores).StepsPerSecond;
+            Progress($"{taskName}, {n} envs, 1 thread");
+            double task1 = taskStep(n, 1).StepsPerSecond;
+            Progress($"{taskName}, {n} envs, {cores} threads");
+            SimThroughput taskAll = taskStep(n, cores);
             rows.Add((n, dyn1, dynAll, task1, taskAll.StepsPerSecond, taskAll.CoresUsed));
         }
         var largest = rows.MaxBy(r => r.Envs);
@@ -59,6 +83,7 @@ public static class BenchSimCommand
                 ["dynamics_steps_per_s_1core"] = Math.Round(largest.Dyn1),
                 ["task_steps_per_s_1core"] = Math.Round(largest.Task1),
                 ["task_steps_per_s_allcores"] = Math.Round(largest.TaskAll),
+                ["robot"] = robot,
                 ["cores"] = cores,
                 ["envs"] = largest.Envs,
                 ["dynamics_steps_per_s_allcores"] = Math.Round(largest.DynAll),
@@ -87,7 +112,7 @@ public static class BenchSimCommand
             foreach (var r in rows) output.WriteLine($"{r.Envs,6} {M(r.Dyn1)} {M(r.DynAll)} {M(r.Task1)} {M(r.TaskAll)} {r.TaskAllCores,11:F2}");
             output.WriteLine("(cores used: CPU seconds per second during 'task all'; below the core count means the machine was busy)");
         }
-        progress.WriteLine($"bench sim: {largest.Envs} envs: task step {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
+        progress.WriteLine($"bench sim ({robot}): {largest.Envs} envs: {taskName} {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
         return 0;
     }
 }
