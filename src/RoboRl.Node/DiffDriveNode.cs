@@ -33,7 +33,7 @@ public enum GroundSafetyTrigger : byte
     ScanMismatch,
     NonFiniteObservation,
     NonFiniteAction,
-    /// <summary>A return inside the sector of travel is closer than min_obstacle_distance_m: translation stopped (turning allowed).</summary>
+    /// <summary>A return in the robot's path is nearer than min_obstacle_distance_m to its footprint: translation stopped (turning allowed).</summary>
     ObstacleTooClose,
 }
 
@@ -58,7 +58,7 @@ public struct GroundNodeEvent
             GroundSafetyTrigger.ScanMismatch => string.Create(CultureInfo.InvariantCulture, $"STOP: scan has {Value:0} beams, the policy was trained on {Limit:0}"),
             GroundSafetyTrigger.NonFiniteObservation => $"STOP: NaN/Inf in observation element {Value:0}",
             GroundSafetyTrigger.NonFiniteAction => $"STOP: NaN/Inf in planner action element {Value:0}",
-            GroundSafetyTrigger.ObstacleTooClose => string.Create(CultureInfo.InvariantCulture, $"LIMIT: obstacle {Value:0.###} m in the direction of travel < {Limit:0.###} m: translation stopped"),
+            GroundSafetyTrigger.ObstacleTooClose => string.Create(CultureInfo.InvariantCulture, $"LIMIT: obstacle {Value:0.###} m ahead of the footprint in the direction of travel < {Limit:0.###} m: translation stopped"),
             _ => Trigger.ToString(),
         };
 }
@@ -74,8 +74,8 @@ public struct GroundNodeEvent
 /// <item><see cref="NavObservation.Build"/> — the simulator's own builder — then the planner (the policy bundle or DWA);
 ///   NaN/Inf in the observation or the action → stop;</item>
 /// <item>the action is scaled to (v, ω), clamped to the configured speed limits, and translation is stopped when a return
-///   inside the sector of travel is nearer than min_obstacle_distance_m (turning in place stays allowed, so the planner
-///   can steer away);</item>
+///   in the corridor the footprint (a circle of robot_radius) sweeps in the direction of travel is nearer to it than
+///   min_obstacle_distance_m (turning in place stays allowed for a round robot, so the planner can steer away);</item>
 /// <item>the command (and the wheel speeds it implies) goes to the sink.</item>
 /// </list>
 /// Events (mode changes, trips, goals) are kept for <see cref="Events"/>; a tick allocates nothing (tested).
@@ -91,7 +91,7 @@ public sealed class DiffDriveNode : IDisposable
     readonly int scanBins;
     readonly float[] ranges, observation, action = new float[NavObservation.ActionSize];
     readonly long periodNs, scanTimeoutNs, odometryTimeoutNs;
-    readonly float halfSector;
+    readonly float footprintRadius;
     readonly GroundNodeEvent[] events = new GroundNodeEvent[EventCapacity];
     int eventCount;
     ulong tick;
@@ -120,7 +120,7 @@ public sealed class DiffDriveNode : IDisposable
         periodNs = (long)Math.Round(1e9 / config.RateHz);
         scanTimeoutNs = (long)(config.Limits.ScanTimeoutS * 1e9);
         odometryTimeoutNs = (long)(config.Limits.OdometryTimeoutS * 1e9);
-        halfSector = config.Limits.ObstacleSectorDeg * MathF.PI / 360f;
+        footprintRadius = config.Robot.RobotRadius;
         if (config.Goal is { } g)
         {
             hasGoal = true;
@@ -226,7 +226,7 @@ public sealed class DiffDriveNode : IDisposable
             // Translation towards a near obstacle is stopped; the planner keeps steering.
             if (v != 0)
             {
-                float nearest = NearestInSector(scan, v > 0 ? 0f : MathF.PI);
+                float nearest = NearestInPath(scan, v > 0 ? 1f : -1f);
                 if (nearest < config.Limits.MinObstacleDistanceM)
                 {
                     (trigger, value, limit) = (GroundSafetyTrigger.ObstacleTooClose, nearest, config.Limits.MinObstacleDistanceM);
@@ -258,17 +258,23 @@ public sealed class DiffDriveNode : IDisposable
         sink.Send(lastCommand);
     }
 
-    /// <summary>The nearest valid return within ±sector/2 of <paramref name="direction"/> (rad, 0 = forward), or +∞.</summary>
-    float NearestInSector(in ScanSample scan, float direction)
+    /// <summary>
+    /// How far the footprint (a circle of robot_radius about the lidar) can translate forward (<paramref name="direction"/> +1)
+    /// or backward (−1) before it touches a valid return: a return at (x, y) in the robot frame with |y| &lt; R is hit after
+    /// direction·x − √(R² − y²). +∞ when nothing lies in that corridor.
+    /// </summary>
+    float NearestInPath(in ScanSample scan, float direction)
     {
-        float nearest = float.PositiveInfinity;
+        float nearest = float.PositiveInfinity, r2 = footprintRadius * footprintRadius;
         for (int k = 0; k < scan.Count; k++)
         {
             float r = ranges[k];
             if (!(r >= scan.RangeMin) || float.IsPositiveInfinity(r)) continue; // NaN, +∞ (no return), below range_min (unreliable)
-            float angle = scan.AngleMin + k * scan.AngleIncrement - direction;
-            angle = MathF.IEEERemainder(angle, 2 * MathF.PI);
-            if (MathF.Abs(angle) <= halfSector && r < nearest) nearest = r;
+            float angle = scan.AngleMin + k * scan.AngleIncrement;
+            float ahead = direction * r * MathF.Cos(angle), side = r * MathF.Sin(angle);
+            if (ahead <= 0 || MathF.Abs(side) >= footprintRadius) continue;
+            float gap = ahead - MathF.Sqrt(r2 - side * side);
+            if (gap < nearest) nearest = gap;
         }
         return nearest;
     }

@@ -9,10 +9,9 @@ public sealed record DiffDriveLimits
     /// <summary>Commands are clamped to these speeds (at most the robot's own limits), m/s and rad/s.</summary>
     public required float MaxLinearVelocityMS { get; init; }
     public required float MaxAngularVelocityRadS { get; init; }
-    /// <summary>Forward (backward) motion stops when a return inside the sector ahead (behind) is closer than this, metres from the lidar.</summary>
+    /// <summary>Forward (backward) motion stops when a return in the corridor the footprint (a circle of the robot's radius)
+    /// sweeps ahead (behind) is nearer to the footprint than this, metres.</summary>
     public required float MinObstacleDistanceM { get; init; }
-    /// <summary>Full width of that sector, degrees, centred on the direction of travel.</summary>
-    public required float ObstacleSectorDeg { get; init; }
     /// <summary>A scan (odometry) older than this stops the robot, seconds.</summary>
     public required float ScanTimeoutS { get; init; }
     public required float OdometryTimeoutS { get; init; }
@@ -77,7 +76,6 @@ public sealed record DiffDriveNodeConfig
             MaxLinearVelocityMS = (float)limits.Number("max_linear_velocity_m_s", 0, Ceiling(robot.MaxLinearVelocity)),
             MaxAngularVelocityRadS = (float)limits.Number("max_angular_velocity_rad_s", 0, Ceiling(robot.MaxAngularVelocity)),
             MinObstacleDistanceM = (float)limits.Number("min_obstacle_distance_m", 0, robot.Lidar.RangeMax),
-            ObstacleSectorDeg = (float)limits.Number("obstacle_sector_deg", 1, 360),
             ScanTimeoutS = (float)limits.Number("scan_timeout_ms", 1, 60_000) / 1000f,
             OdometryTimeoutS = (float)limits.Number("odom_timeout_ms", 1, 60_000) / 1000f,
         };
