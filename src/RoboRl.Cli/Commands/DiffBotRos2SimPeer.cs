@@ -61,6 +61,17 @@ public sealed class DiffBotRos2SimPeer : IDisposable
     public float PathLength { get; private set; }
     public double Seconds => Steps * task.ControlDt;
 
+    /// <summary>Sets the command directly (wheels reached another way, e.g. a serial wheel controller in a test).</summary>
+    public void SetCommand(float linearVelocity, float angularVelocity)
+    {
+        lock (gate)
+        {
+            commandV = linearVelocity;
+            commandW = angularVelocity;
+            commands++;
+        }
+    }
+
     /// <summary>Waits until the node's subscriptions and publisher are matched (volatile topics lose earlier messages).</summary>
     public bool WaitForNode(TimeSpan timeout) =>
         scan.WaitForMatch(timeout) && odom.WaitForMatch(timeout) && goal.WaitForMatch(timeout);
