@@ -6,19 +6,34 @@ using RoboRl.Core.Tasks;
 
 namespace RoboRl.Node;
 
-/// <summary>A local planner the ground-robot node can run: the navigation observation in, a normalised (v, ω) action out.</summary>
-public interface INavPlanner
+/// <summary>What the node hands its local planner each tick (views of its own buffers).</summary>
+public readonly ref struct LocalPlannerInput
 {
-    /// <summary><paramref name="observation"/> is a <see cref="NavObservation"/> row; <paramref name="action"/> gets (v/v_max, ω/ω_max) in [−1, 1].</summary>
-    void Plan(ReadOnlySpan<float> observation, Span<float> action);
+    /// <summary>The <see cref="NavObservation"/> row, what a learned policy sees.</summary>
+    public ReadOnlySpan<float> Observation { get; init; }
+    /// <summary>The full scan (REP 117 values), beam 0 straight ahead, counter-clockwise.</summary>
+    public ReadOnlySpan<float> Scan { get; init; }
+    /// <summary>Goal in the robot frame: distance (m) and bearing (rad, counter-clockwise from forward).</summary>
+    public float GoalDistance { get; init; }
+    public float GoalBearing { get; init; }
+    /// <summary>Odometry: forward speed (m/s), yaw rate (rad/s).</summary>
+    public float LinearVelocity { get; init; }
+    public float AngularVelocity { get; init; }
+}
+
+/// <summary>A local planner the ground-robot node can run: one tick's input in, a normalised (v, ω) action out.</summary>
+public interface ILocalPlanner
+{
+    /// <summary><paramref name="action"/> gets (v/v_max, ω/ω_max) in [−1, 1].</summary>
+    void Plan(in LocalPlannerInput input, Span<float> action);
 }
 
 /// <summary>The learned planner: the policy bundle through the allocation-free <see cref="PolicyEngine"/>, exactly as evaluated.</summary>
-public sealed class PolicyNavPlanner(PolicyBundle bundle) : INavPlanner
+public sealed class PolicyLocalPlanner(PolicyBundle bundle) : ILocalPlanner
 {
     readonly PolicyEngine engine = new(bundle);
     public PolicyEngine Engine => engine;
-    public void Plan(ReadOnlySpan<float> observation, Span<float> action) => engine.Forward(observation, action);
+    public void Plan(in LocalPlannerInput input, Span<float> action) => engine.Forward(input.Observation, action);
 }
 
 /// <summary>Why the ground node stopped the robot (or limited its motion) in a tick.</summary>
@@ -85,7 +100,7 @@ public sealed class DiffDriveNode : IDisposable
     public const int EventCapacity = 1024;
 
     readonly DiffDriveNodeConfig config;
-    readonly INavPlanner planner;
+    readonly ILocalPlanner planner;
     readonly IGroundSensorSource sensors;
     readonly IVelocityCommandSink sink;
     readonly int scanBins;
@@ -106,7 +121,7 @@ public sealed class DiffDriveNode : IDisposable
     volatile bool running;
 
     /// <param name="observationSize">The planner's observation size (a bundle's ObservationSize); the scan bins are what precedes the 7 state values.</param>
-    public DiffDriveNode(DiffDriveNodeConfig config, INavPlanner planner, int observationSize, IGroundSensorSource sensors, IVelocityCommandSink sink)
+    public DiffDriveNode(DiffDriveNodeConfig config, ILocalPlanner planner, int observationSize, IGroundSensorSource sensors, IVelocityCommandSink sink)
     {
         this.config = config;
         this.planner = planner;
@@ -206,7 +221,13 @@ public sealed class DiffDriveNode : IDisposable
                 if (bad >= 0) (trigger, value) = (GroundSafetyTrigger.NonFiniteObservation, bad);
                 else
                 {
-                    planner.Plan(observation, action);
+                    int goalAt = NavObservation.GoalOffset(scanBins);
+                    planner.Plan(new LocalPlannerInput
+                    {
+                        Observation = observation, Scan = ranges, GoalDistance = observation[goalAt],
+                        GoalBearing = MathF.Atan2(observation[goalAt + 1], observation[goalAt + 2]),
+                        LinearVelocity = odometry.LinearVelocity, AngularVelocity = odometry.AngularVelocity,
+                    }, action);
                     bad = FirstNonFinite(action);
                     if (bad >= 0) (trigger, value) = (GroundSafetyTrigger.NonFiniteAction, bad);
                     else

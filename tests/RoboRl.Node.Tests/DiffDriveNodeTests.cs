@@ -8,11 +8,11 @@ using RoboRl.Sims.DiffDrive;
 namespace RoboRl.Node.Tests;
 
 /// <summary>A planner that returns a fixed action (or NaN), to put the node's safety rules under test.</summary>
-sealed class FixedPlanner(float linear, float angular) : INavPlanner
+sealed class FixedPlanner(float linear, float angular) : ILocalPlanner
 {
     public float Linear = linear, Angular = angular;
     public int Calls;
-    public void Plan(ReadOnlySpan<float> observation, Span<float> action)
+    public void Plan(in LocalPlannerInput input, Span<float> action)
     {
         Calls++;
         action[0] = Linear;
@@ -289,7 +289,7 @@ public class DiffDriveNodeTests
         var task = NavTaskConfig.Load(RepoFiles.Path("configs/tasks/diffbot-nav.json"));
         using var sim = new SimulatedGround(task, NavMaps.HeldOutSeedBase + 3);
         var bundle = ConstantNavBundle(task);
-        var node = new DiffDriveNode(Config(), new PolicyNavPlanner(bundle), bundle.ObservationSize, sim, sim);
+        var node = new DiffDriveNode(Config(), new PolicyLocalPlanner(bundle), bundle.ObservationSize, sim, sim);
         long now = 0;
         for (int i = 0; i < 50; i++) { now += Period; sim.Now(now); node.Tick(now); }
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -76,7 +76,7 @@ public static class DiffDriveRun
             throw new NodeSession.SetupException($"{config.File}: cannot open serial port {config.Serial!.Port}: {e.Message}");
         }
         IVelocityCommandSink sink = wheels is not null ? wheels : link;
-        var node = new DiffDriveNode(config, new PolicyNavPlanner(bundle), bundle.ObservationSize, link, sink);
+        var node = new DiffDriveNode(config, new PolicyLocalPlanner(bundle), bundle.ObservationSize, link, sink);
         return new Setup(config, node, link, serial, wheels);
     }
 
