@@ -303,6 +303,14 @@ public static class Ppo
                 Tensor bValue = tensor(values);
                 int mb = c.MinibatchSize;
                 bool stop = false;
+                // Every constant the minibatch maths needs, as Scalars held for the whole update. An implicit double →
+                // Scalar conversion makes a temporary whose native handle the GC may finalise while libtorch still reads
+                // it (seen here as rare "Scalar.h: Expected false to be true" failures after ~10⁵ updates).
+                using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
+                    advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
+                    ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
+                    valueLow = (-c.ClipCoefficient).ToScalar(), valueHigh = c.ClipCoefficient.ToScalar(),
+                    entropyWeight = c.EntropyCoefficient.ToScalar(), valueWeight = c.ValueCoefficient.ToScalar(), maxNorm = c.MaxGradNorm.ToScalar();
                 for (int epoch = 0; epoch < c.UpdateEpochs && !stop; epoch++)
                 {
                     Tensor order = randperm(batch);
@@ -313,16 +321,16 @@ public static class Ppo
                         Tensor mean = actor.Forward(bObs.index_select(0, index));
                         Tensor u = bU.index_select(0, index);
                         Tensor std = logStd.exp();
-                        Tensor newLogProb = ((u - mean) / std).pow(2).mul(-0.5).sub(logStd).sub(HalfLog2Pi).sum(1);
-                        Tensor entropy = (logStd + 0.5 + HalfLog2Pi).sum();
+                        Tensor newLogProb = (u - mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
+                        Tensor entropy = logStd.add(half).add(halfLog2Pi).sum();
                         Tensor logRatio = newLogProb - bLogProb.index_select(0, index);
                         Tensor ratio = logRatio.exp();
 
                         Tensor advantage = bAdvantage.index_select(0, index);
-                        if (c.NormalizeAdvantages) advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8);
+                        if (c.NormalizeAdvantages) advantage = (advantage - advantage.mean()).div(advantage.std().add(advantageEpsilon));
 
                         // Clipped surrogate: max of the two negated objectives = min of the two objectives.
-                        Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(1 - c.ClipCoefficient, 1 + c.ClipCoefficient)).mean();
+                        Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
 
                         // Value loss, optionally clipped around the rollout's own value estimates.
                         Tensor newValue = critic.Forward(bCritic.index_select(0, index)).view(-1);
@@ -331,12 +339,12 @@ public static class Ppo
                         if (c.ClipValueLoss)
                         {
                             Tensor oldValue = bValue.index_select(0, index);
-                            Tensor clipped = oldValue + (newValue - oldValue).clamp(-c.ClipCoefficient, c.ClipCoefficient);
-                            valueLoss = maximum((newValue - target).pow(2), (clipped - target).pow(2)).mean().mul(0.5);
+                            Tensor clipped = oldValue + (newValue - oldValue).clamp(valueLow, valueHigh);
+                            valueLoss = maximum((newValue - target).square(), (clipped - target).square()).mean().mul(half);
                         }
-                        else valueLoss = (newValue - target).pow(2).mean().mul(0.5);
+                        else valueLoss = (newValue - target).square().mean().mul(half);
 
-                        Tensor loss = policyLoss - entropy * c.EntropyCoefficient + valueLoss * c.ValueCoefficient;
+                        Tensor loss = policyLoss - entropy.mul(entropyWeight) + valueLoss.mul(valueWeight);
                         actor.ZeroGrad();
                         critic.ZeroGrad();
                         using (no_grad()) logStdGradient.zero_();
@@ -345,8 +353,8 @@ public static class Ppo
                         // Global gradient-norm clip over every parameter (actor, critic, log σ together).
                         using (no_grad())
                         {
-                            Tensor norm = (actor.Gradients.pow(2).sum() + critic.Gradients.pow(2).sum() + logStdGradient.pow(2).sum()).sqrt();
-                            Tensor coefficient = (c.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0);
+                            Tensor norm = (actor.Gradients.square().sum() + critic.Gradients.square().sum() + logStdGradient.square().sum()).sqrt();
+                            Tensor coefficient = norm.add_(normEpsilon).reciprocal_().mul_(maxNorm).clamp_max_(one);
                             actor.Gradients.mul_(coefficient);
                             critic.Gradients.mul_(coefficient);
                             logStdGradient.mul_(coefficient);
@@ -360,7 +368,7 @@ public static class Ppo
                         {
                             // Approximate KL of the new policy from the old (Schulman's k3 estimator): early stop.
                             using (no_grad())
-                                if ((ratio - 1 - logRatio).mean().item<float>() > c.TargetKl) stop = true;
+                                if ((ratio - logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
                         }
                         if (start + mb >= batch && (stop || epoch == c.UpdateEpochs - 1))
                         {

@@ -175,7 +175,8 @@ public static class Trainer
     static string? TrainingAlgorithm(HoverTaskConfig task)
     {
         if (task.Training is not { } training) return null;
-        return training.Choice("algorithm", "td3", "sac", "ppo"); // the algorithm's reader checks every other key
+        // PPO trains navigation tasks (RunNavigation); a hover task's file may name only td3 or sac.
+        return training.Choice("algorithm", "td3", "sac"); // the algorithm's reader checks every other key
 
     }
 }
