@@ -20,20 +20,50 @@ public static class EvalCommand
     {
         var bundle = new Argument<string?>("bundle") { Description = "Policy bundle (.safetensors).", Arity = ArgumentArity.ZeroOrOne };
         var runs = new Option<string[]>("--runs") { Description = "Run directories (one per training seed), each holding policy.safetensors: adds the IQM with a 95 % stratified-bootstrap interval.", AllowMultipleArgumentsPerToken = true };
-        var episodes = new Option<int>("--episodes") { Description = "Episodes per policy.", DefaultValueFactory = _ => 1000 };
+        var episodes = new Option<int?>("--episodes") { Description = $"Episodes per policy (hover: 1000; navigation: {NavEvalCommand.DefaultEpisodes} held-out scenarios per seed)." };
+        var planner = new Option<string?>("--planner") { Description = "Navigation: evaluate this classical planner too (dwa); alone, without a bundle, it evaluates only the planner." };
+        planner.AcceptOnlyFromAmong("dwa");
+        var seeds = new Option<int>("--seeds") { Description = "Navigation: simulator seeds from --seed on (bootstrap strata).", DefaultValueFactory = _ => NavEvalCommand.DefaultSeeds };
         var dynamics = new Option<string?>("--dynamics") { Description = "JSON file with a \"domain_randomization\" section (mass, inertia, thrust_coefficient, motor_time_constant, latency_steps); default: the task's." };
         var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 12345UL };
-        var task = new Option<string>("--task") { Description = "Task config.", DefaultValueFactory = _ => BenchSimCommand.DefaultTask };
+        var task = new Option<string?>("--task") { Description = $"Task config (default {BenchSimCommand.DefaultTask}; {BenchSimCommand.DefaultNavTask} for navigation bundles and --planner)." };
         var plot = new Option<string?>("--plot") { Description = "Trajectory PNG (default: eval_trajectories.png beside the (first) bundle)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        var command = new Command("eval", "Evaluate a policy bundle in the simulator: success rate, crash rate, position error percentiles.")
+        var command = new Command("eval", "Evaluate a policy bundle in the simulator (hover: success, crashes, position error; navigation: the policy against DWA on held-out maps).")
         {
-            bundle, runs, episodes, dynamics, seed, task, plot, json,
+            bundle, runs, episodes, dynamics, seed, task, plot, json, planner, seeds,
         };
-        command.SetAction(parse => Run(parse.GetValue(bundle), parse.GetValue(runs) ?? [], parse.GetValue(episodes), parse.GetValue(dynamics),
-            parse.GetValue(seed), RepoPaths.Find(parse.GetValue(task)!), parse.GetValue(plot), parse.GetValue(json),
+        command.SetAction(parse => Dispatch(parse.GetValue(bundle), parse.GetValue(runs) ?? [], parse.GetValue(episodes), parse.GetValue(dynamics),
+            parse.GetValue(seed), parse.GetValue(task), parse.GetValue(plot), parse.GetValue(json), parse.GetValue(planner), parse.GetValue(seeds),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
+    }
+
+    /// <summary>Navigation (a planner asked for, a navigation task, or a bundle for a differential-drive robot) or hover.</summary>
+    public static int Dispatch(string? bundlePath, string[] runDirectories, int? episodes, string? dynamicsPath, ulong seed, string? taskPath,
+        string? plotPath, bool asJson, string? planner, int seeds, TextWriter output, TextWriter error)
+    {
+        string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
+        try
+        {
+            bool navigation = planner is not null
+                || (taskPath is not null && NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(RepoPaths.Find(taskPath))))
+                || (bundles.Length > 0 && NavEvalCommand.IsNavigationBundle(bundles[0]));
+            if (navigation)
+            {
+                if (bundlePath is not null && runDirectories.Length > 0) { error.WriteLine("error: give either a BUNDLE or --runs DIR…"); return 2; }
+                if (dynamicsPath is not null) { error.WriteLine("error: --dynamics applies to the hover task only"); return 2; }
+                return NavEvalCommand.Run(bundles, withDwa: true, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
+                    RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
+            }
+        }
+        catch (Exception e) when (e is ConfigException or PolicyBundleException or IOException or ArgumentException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        return Run(bundlePath, runDirectories, episodes ?? 1000, dynamicsPath, seed, RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask),
+            plotPath, asJson, output, error);
     }
 
     public static int Run(string? bundlePath, string[] runDirectories, int episodes, string? dynamicsPath, ulong seed, string taskPath,

@@ -58,6 +58,15 @@ public static class Statistics
     /// <param name="seed">Seed of the resampling (same seed, same interval).</param>
     public static (double Low, double High) StratifiedBootstrapIqmInterval(IReadOnlyList<IReadOnlyList<double>> runs,
         int resamples = 2000, double confidence = 0.95, ulong seed = 0)
+        => StratifiedBootstrapInterval(runs, SortedInterquartileMean, resamples, confidence, seed);
+
+    /// <summary>The same stratified bootstrap for the pooled mean (e.g. a success rate from 0/1 scores).</summary>
+    public static (double Low, double High) StratifiedBootstrapMeanInterval(IReadOnlyList<IReadOnlyList<double>> runs,
+        int resamples = 2000, double confidence = 0.95, ulong seed = 0)
+        => StratifiedBootstrapInterval(runs, sorted => sorted.Average(), resamples, confidence, seed);
+
+    static (double Low, double High) StratifiedBootstrapInterval(IReadOnlyList<IReadOnlyList<double>> runs, Func<double[], double> sortedEstimator,
+        int resamples, double confidence, ulong seed)
     {
         if (runs.Count == 0 || runs.Any(r => r.Count == 0)) throw new ArgumentException("need at least one run, each with at least one score", nameof(runs));
         if (resamples < 1) throw new ArgumentOutOfRangeException(nameof(resamples));
@@ -72,7 +81,7 @@ public static class Statistics
             foreach (IReadOnlyList<double> run in runs)
                 for (int i = 0; i < run.Count; i++) pooled[at++] = run[random.NextInt(run.Count)];
             Array.Sort(pooled);
-            estimates[b] = SortedInterquartileMean(pooled);
+            estimates[b] = sortedEstimator(pooled);
         }
         Array.Sort(estimates);
         double tail = (1 - confidence) / 2 * 100;

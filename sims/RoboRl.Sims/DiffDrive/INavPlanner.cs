@@ -1,0 +1,28 @@
+namespace RoboRl.Sims.DiffDrive;
+
+/// <summary>What a local planner sees of one robot at one control step (all views into the environment's buffers).</summary>
+public readonly ref struct NavPlannerInput
+{
+    /// <summary>The actor observation row (<see cref="RoboRl.Core.Tasks.NavObservation"/> layout), what a learned policy sees.</summary>
+    public ReadOnlySpan<float> Observation { get; init; }
+    /// <summary>The full lidar scan (REP 117 values: +∞ no return, −∞ too close, NaN dropout), beam 0 straight ahead.</summary>
+    public ReadOnlySpan<float> Scan { get; init; }
+    /// <summary>Goal in the robot frame: distance (m) and bearing (rad, counter-clockwise from forward).</summary>
+    public float GoalDistance { get; init; }
+    public float GoalBearing { get; init; }
+    /// <summary>Odometry: forward speed (m/s) and yaw rate (rad/s).</summary>
+    public float LinearVelocity { get; init; }
+    public float AngularVelocity { get; init; }
+}
+
+/// <summary>
+/// A local planner for the navigation task: maps one robot's input to an action (v, ω) normalised to [−1, 1] like
+/// the environment's actions. The evaluator calls it for every robot and step on one thread.
+/// </summary>
+public interface INavPlanner
+{
+    /// <summary>Short name for reports ("dwa", "policy").</summary>
+    string Name { get; }
+
+    void Act(in NavPlannerInput input, Span<float> action);
+}

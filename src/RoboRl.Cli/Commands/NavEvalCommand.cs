@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text.Json;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
+using RoboRl.Sims.DiffDrive;
+using RoboRl.Training;
+using RoboRl.Training.Evaluation;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>
+/// The navigation side of `roborl eval` (chosen by `--planner dwa`, a navigation task or a bundle trained for a
+/// differential-drive robot): the learned policy (one bundle, or one per training seed with --runs) and the DWA
+/// baseline on the same held-out scenarios; success, collisions, time to goal, path length, IQM with 95 %
+/// stratified-bootstrap intervals; a PNG of paths on the first four scenarios.
+/// </summary>
+public static class NavEvalCommand
+{
+    public const int DefaultEpisodes = 100;
+    public const int DefaultSeeds = 3;
+
+    /// <summary>True when <paramref name="bundlePath"/> was trained for a differential-drive robot (its robot config says so).</summary>
+    public static bool IsNavigationBundle(string bundlePath)
+    {
+        PolicyBundle bundle = PolicyBundle.Read(bundlePath);
+        return bundle.RobotConfigJson.Contains("\"diff_drive\"", StringComparison.Ordinal);
+    }
+
+    public static int Run(string[] bundles, bool withDwa, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath, bool asJson,
+        TextWriter output, TextWriter error)
+    {
+        if (episodes < 1) { error.WriteLine("error: --episodes must be ≥ 1"); return 2; }
+        if (seeds < 1) { error.WriteLine("error: --seeds must be ≥ 1"); return 2; }
+        NavTaskConfig task = NavTaskConfig.Load(taskPath);
+        var options = new NavEvalOptions(episodes, Enumerable.Range(0, seeds).Select(k => firstSeed + (ulong)k).ToArray());
+        var results = new List<NavEvalResult>();
+        void Progress(string line) => error.WriteLine(line);
+
+        if (bundles.Length > 0)
+        {
+            var planners = new List<INavPlanner>();
+            foreach (string path in bundles)
+            {
+                PolicyBundle bundle = PolicyBundle.Read(path);
+                if (bundle.ObservationNames.Count != task.ActorObservationSize || bundle.ActionNames.Count != NavObservation.ActionSize)
+                    throw new PolicyBundleException(path, "observation.names",
+                        $"the bundle takes {bundle.ObservationNames.Count} observations and gives {bundle.ActionNames.Count} actions; the task {taskPath} needs {task.ActorObservationSize} and {NavObservation.ActionSize}");
+                planners.Add(new PolicyNavPlanner(bundle));
+            }
+            results.Add(NavEvaluator.Evaluate(task, planners, options, Progress));
+        }
+        if (withDwa) results.Add(NavEvaluator.Evaluate(task, [new DwaPlanner(task)], options, Progress));
+
+        string png = plotPath ?? (bundles.Length > 0
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_paths.png")
+            : "eval_paths.png");
+        NavEvaluator.WritePathPlot(task, results, png);
+
+        if (asJson)
+        {
+            var o = new Dictionary<string, object?>
+            {
+                ["task"] = taskPath,
+                ["episodes_per_seed"] = episodes,
+                ["seeds"] = options.SeedList,
+                ["scenarios"] = $"held out: seeds {NavMaps.HeldOutSeedBase}+[0, {episodes})",
+                ["planners"] = results.Select(NavEvaluator.JsonObject).ToArray(),
+                ["plot"] = png,
+            };
+            output.WriteLine(JsonSerializer.Serialize(o));
+        }
+        else
+        {
+            foreach (NavEvalResult r in results) output.WriteLine(NavEvaluator.Summary(r));
+            output.WriteLine($"plot    {png}");
+        }
+        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eval: {string.Join("; ", results.Select(r => $"{r.Planner} {r.SuccessRate:P1} success, median time to goal {r.MedianTimeToGoal:F1} s"))} ({episodes} held-out scenarios × {seeds} seeds)"));
+        return 0;
+    }
+}
