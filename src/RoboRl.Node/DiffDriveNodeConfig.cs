@@ -42,8 +42,10 @@ public sealed record DiffDriveNodeConfig
     public required string RobotConfigJson { get; init; }
     /// <summary>Tick rate, Hz: the policy's control rate (the observation's velocities and previous action assume it).</summary>
     public required float RateHz { get; init; }
-    /// <summary>"policy" (the bundle) or "dwa" (the classical planner, for comparison and bring-up).</summary>
+    /// <summary>"policy" (the bundle) or "dwa" (the classical planner, for comparison and bring-up; needs <see cref="TaskPath"/>).</summary>
     public required string Planner { get; init; }
+    /// <summary>Absolute path of the navigation task whose observation and control period a classical planner uses (key "task"), or null.</summary>
+    public string? TaskPath { get; init; }
     /// <summary>A goal to drive to before any /goal_pose arrives (odometry frame, m), or null to wait for one.</summary>
     public (float X, float Y)? Goal { get; init; }
     /// <summary>The goal counts as reached (the robot stops and waits for the next) within this distance, m.</summary>
@@ -104,6 +106,7 @@ public sealed record DiffDriveNodeConfig
             RobotConfigJson = ConfigNode.LoadFile(robotPath).RawJson,
             RateHz = (float)node.Number("rate_hz", 0.1, 1000),
             Planner = node.Choice("planner", "policy", "dwa"),
+            TaskPath = node.Has("task") ? Path.GetFullPath(Path.Combine(node.Directory, node.String("task"))) : null,
             Goal = goal,
             GoalToleranceM = (float)node.Number("goal_tolerance_m", 0.01, 10),
             Limits = safety,
@@ -111,6 +114,8 @@ public sealed record DiffDriveNodeConfig
             Ros2 = node.Object("ros2"), // the sensors (and for transport ros2 /cmd_vel) travel on ROS 2 in both setups
             Serial = serial,
         };
+        if (config.Planner == "dwa" && config.TaskPath is null)
+            throw node.Error("task", "planner \"dwa\" needs the navigation task it plans for (e.g. \"../tasks/diffbot-nav.json\")");
         node.EnsureNoUnknownKeys();
         return config;
     }

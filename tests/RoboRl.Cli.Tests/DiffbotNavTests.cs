@@ -178,6 +178,57 @@ public class DiffbotNavTests
         Assert.That(setup.Link.MalformedCount, Is.EqualTo(0));
     }
 
+    /// <summary>A held-out map DWA solves in process.</summary>
+    static ulong DwaSolvedScenario()
+    {
+        var dwa = new DwaPlanner(task);
+        var action = new float[2];
+        int goalAt = NavObservation.GoalOffset(task.ScanBins);
+        for (ulong k = 0; k < 50; k++)
+        {
+            using var env = new NavEnv(task, 1, threadCount: 1);
+            env.Reset(NavMaps.HeldOutSeedBase + k ^ 0x5EEDUL);
+            env.ResetScenario(0, NavMaps.HeldOutSeedBase + k);
+            while (true)
+            {
+                ReadOnlySpan<float> o = env.ActorObservations;
+                dwa.Act(new NavPlannerInput
+                {
+                    Observation = o, Scan = env.Scan(0), GoalDistance = o[goalAt], GoalBearing = MathF.Atan2(o[goalAt + 1], o[goalAt + 2]),
+                    LinearVelocity = env.LinearVelocity(0), AngularVelocity = env.AngularVelocity(0),
+                }, action);
+                env.Step(action);
+                if (env.Terminated[0] || env.Truncated[0]) break;
+            }
+            if (env.FinishedEpisodeOutcomes[0] == NavOutcome.Goal) return NavMaps.HeldOutSeedBase + k;
+        }
+        Assert.Fail("DWA solved none of 50 held-out maps");
+        return 0;
+    }
+
+    [Test]
+    public void WithPlannerDwaTheNodeDrivesWithoutABundle()
+    {
+        RequireLibddsc();
+        ulong scenario = DwaSolvedScenario();
+        string config = NodeConfig("configs/nodes/diffbot-ros2.json", root =>
+        {
+            root["planner"] = "dwa";
+            root["task"] = taskFile;
+        });
+        using var setup = DiffDriveRun.Open(config, policyPath: null);
+        using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
+        Assert.That(setup.Link.CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
+        DriveEpisode(setup, peer, () => peer.CommandsReceived);
+        TestContext.Out.WriteLine($"DWA: {peer.Outcome} after {peer.Seconds:F1} s");
+        Assert.That(peer.Outcome, Is.EqualTo(NavOutcome.Goal));
+
+        var e = Assert.Throws<NodeSession.SetupException>(() => DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-ros2.json"), policyPath: null))!;
+        Assert.That(e.Message, Does.Contain("--policy"));
+        var noTask = Assert.Throws<NodeSession.SetupException>(() => DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-ros2.json", root => root["planner"] = "dwa"), null))!;
+        Assert.That(noTask.Message, Does.Contain("task"));
+    }
+
     [Test]
     public void RunWithTheSimPeerReachesTheGoalInRealTime()
     {

@@ -37,23 +37,41 @@ public static class DiffDriveRun
         }
     }
 
-    /// <summary>Loads the config and the bundle, checks the bundle against the robot and the observation, opens the transports.</summary>
-    public static Setup Open(string configPath, string policyPath)
+    /// <summary>
+    /// Loads the config and the planner — the bundle (checked against the robot, the observation and the rate), or with
+    /// planner "dwa" the classical planner of the config's task — and opens the transports.
+    /// </summary>
+    public static Setup Open(string configPath, string? policyPath)
     {
         DiffDriveNodeConfig config;
-        PolicyBundle bundle;
         Ros2GroundRobotOptions options;
+        ILocalPlanner planner;
+        int observationSize;
         try
         {
             config = DiffDriveNodeConfig.Load(configPath);
-            bundle = PolicyBundle.Read(policyPath);
             options = Ros2GroundRobotOptions.Read(config.Ros2, commandsOnRos2: config.Transport == GroundTransportKind.Ros2) with { CycloneConfigXml = CycloneConfigXml };
+            if (config.Planner == "dwa")
+            {
+                NavTaskConfig task = NavTaskConfig.Load(config.TaskPath!);
+                if (PolicyBundle.RobotConfigHash(task.RobotConfigJson) != PolicyBundle.RobotConfigHash(config.RobotConfigJson))
+                    throw new NodeSession.SetupException($"{config.File}: the task {config.TaskPath} is for another robot than {config.RobotPath}");
+                if (task.ControlFrequencyHz != config.RateHz)
+                    throw new NodeSession.SetupException($"{config.File}: rate_hz {config.RateHz} differs from the task's control_frequency_hz {task.ControlFrequencyHz} (DWA's window assumes it)");
+                planner = new DwaLocalPlanner(new DwaPlanner(task));
+                observationSize = task.ActorObservationSize;
+            }
+            else
+            {
+                if (policyPath is null) throw new NodeSession.SetupException($"{config.File}: planner \"policy\" needs --policy BUNDLE");
+                PolicyBundle bundle = PolicyBundle.Read(policyPath);
+                try { DiffDriveNode.CheckBundle(config, bundle); }
+                catch (PolicyMismatchException e) { throw new NodeSession.SetupException($"refused before driving: {e.Message}"); }
+                planner = new PolicyLocalPlanner(bundle);
+                observationSize = bundle.ObservationSize;
+            }
         }
         catch (Exception e) when (e is ConfigException or PolicyBundleException) { throw new NodeSession.SetupException(e.Message); }
-        if (config.Planner != "policy")
-            throw new NodeSession.SetupException($"{config.File}: planner \"{config.Planner}\" runs in `roborl eval --planner dwa`; the node runs \"policy\"");
-        try { DiffDriveNode.CheckBundle(config, bundle); }
-        catch (PolicyMismatchException e) { throw new NodeSession.SetupException($"refused before driving: {e.Message}"); }
 
         var link = new Ros2GroundRobotLink(options);
         SerialLink? serial = null;
@@ -76,11 +94,11 @@ public static class DiffDriveRun
             throw new NodeSession.SetupException($"{config.File}: cannot open serial port {config.Serial!.Port}: {e.Message}");
         }
         IVelocityCommandSink sink = wheels is not null ? wheels : link;
-        var node = new DiffDriveNode(config, new PolicyLocalPlanner(bundle), bundle.ObservationSize, link, sink);
+        var node = new DiffDriveNode(config, planner, observationSize, link, sink);
         return new Setup(config, node, link, serial, wheels);
     }
 
-    public static int Run(string configPath, string policyPath, double seconds, bool simPeer, int scenario, string simTask, TextWriter output, TextWriter progress)
+    public static int Run(string configPath, string? policyPath, double seconds, bool simPeer, int scenario, string simTask, TextWriter output, TextWriter progress)
     {
         Setup setup;
         try { setup = Open(configPath, policyPath); }
@@ -139,6 +157,16 @@ public static class DiffDriveRun
             }
             finally { peer?.Dispose(); }
         }
+    }
+
+    /// <summary>The simulator's DWA (Fox, Burgard &amp; Thrun 1997; sims/RoboRl.Sims/DiffDrive/DwaPlanner.cs) as the node's planner.</summary>
+    sealed class DwaLocalPlanner(DwaPlanner dwa) : ILocalPlanner
+    {
+        public void Plan(in LocalPlannerInput input, Span<float> action) => dwa.Act(new NavPlannerInput
+        {
+            Observation = input.Observation, Scan = input.Scan, GoalDistance = input.GoalDistance, GoalBearing = input.GoalBearing,
+            LinearVelocity = input.LinearVelocity, AngularVelocity = input.AngularVelocity,
+        }, action);
     }
 
     static string Line(DiffDriveNode node, double t, double seconds)

@@ -11,7 +11,7 @@ public static class RunCommand
     public static Command Create()
     {
         var config = new Argument<string>("node-config") { Description = "Node config (configs/nodes/*.json)." };
-        var policy = new Option<string>("--policy") { Description = "Policy bundle (.safetensors) trained for the node's robot.", Required = true };
+        var policy = new Option<string?>("--policy") { Description = "Policy bundle (.safetensors) trained for the node's robot (not needed by a ground node with planner \"dwa\")." };
         var duration = new Option<double>("--duration") { Description = "Seconds to fly (Ctrl+C stops earlier).", DefaultValueFactory = _ => 10 };
         var record = new Option<string?>("--record") { Description = "Record the flight to this MCAP file (overrides the config's recording section)." };
         var simRobot = new Option<string?>("--sim-robot") { Description = "Fly a simulated plant with these parameters (robot config) instead of the policy's robot." };
@@ -30,9 +30,14 @@ public static class RunCommand
             try { ground = File.Exists(path) && DiffDriveNodeConfig.IsDiffDriveNode(path); }
             catch (ConfigException e) { parse.InvocationConfiguration.Error.WriteLine($"run: {e.Message}"); return 2; }
             if (ground)
-                return DiffDriveRun.Run(path, parse.GetValue(policy)!, parse.GetValue(duration), parse.GetValue(simPeer), parse.GetValue(scenario),
+                return DiffDriveRun.Run(path, parse.GetValue(policy), parse.GetValue(duration), parse.GetValue(simPeer), parse.GetValue(scenario),
                     parse.GetValue(simTask)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
-            return Run(parse.GetValue(config)!, parse.GetValue(policy)!, parse.GetValue(duration), parse.GetValue(record),
+            if (parse.GetValue(policy) is not { } bundle)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("run: --policy BUNDLE is required");
+                return 2;
+            }
+            return Run(parse.GetValue(config)!, bundle, parse.GetValue(duration), parse.GetValue(record),
                 parse.GetValue(simRobot), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(keyboard));
         });
         return command;
