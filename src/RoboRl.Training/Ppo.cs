@@ -17,6 +17,7 @@ public sealed record PpoConfig
 {
     // ---- the run (shared keys of the "training" section; same meaning as in Td3Config)
     public int Seed { get; init; } = 1;
+    /// <summary>Environment steps to train for (all environments together); training ends with the first whole rollout at or past it.</summary>
     public long TotalEnvSteps { get; init; } = 1_000_000;
     public int NumEnvs { get; init; } = 64;
     public long EvalEveryEnvSteps { get; init; } = 100_000;

@@ -152,19 +152,19 @@ public static class Trainer
         using var session = new TrainingSession(runDirectory, (bundle, episodes, final) => NavValidation.Score(bundle, task, episodes, final),
             "eval_time_to_goal_p50_s", ppo.TotalEnvSteps, ppo.Seed, null, options.Console, options.Interactive, progress);
         PolicyBundle trained = Ppo.Train((n, threads) => new NavEnv(task, n, threads), ppo, json => NavValidation.Describe(task, json), session);
-        long policySteps = ppo.TotalEnvSteps;
+        long steps = session.EnvSteps, policySteps = steps;
         if (ppo.KeepBestPolicy)
         {
-            session.Score(trained, ppo.TotalEnvSteps, ppo.EvalEpisodes);
-            policySteps = session.BestBundle is null ? ppo.TotalEnvSteps : session.BestEnvSteps;
+            session.Score(trained, steps, ppo.EvalEpisodes);
+            policySteps = session.BestBundle is null ? steps : session.BestEnvSteps;
             trained = session.BestBundle ?? trained;
         }
         string bundlePath = Path.Combine(runDirectory, BundleFileName);
         trained.Write(bundlePath);
-        PolicyScore final = session.Score(trained, ppo.TotalEnvSteps, ppo.FinalEvalEpisodes, final: true);
+        PolicyScore final = session.Score(trained, steps, ppo.FinalEvalEpisodes, final: true);
         double wall = session.WallSeconds, cpu = session.CpuSeconds;
         session.Finish();
-        return new TrainResult(runDirectory, bundlePath, "ppo", ppo.Seed, ppo.TotalEnvSteps, wall, cpu, null, policySteps)
+        return new TrainResult(runDirectory, bundlePath, "ppo", ppo.Seed, steps, wall, cpu, null, policySteps)
         {
             FinalScore = final,
             TaskKind = "navigation",

@@ -90,6 +90,8 @@ public sealed class TrainingSession : IDisposable
     public double WallSeconds => clock.Elapsed.TotalSeconds;
     public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds;
     public EvalResult? LastEval => lastEval;
+    /// <summary>Env steps at the last <see cref="Step"/> (PPO stops at the first whole rollout at or past its budget).</summary>
+    public long EnvSteps { get; private set; }
 
     /// <summary>Records a finished training episode.</summary>
     public void EpisodeFinished(float episodeReturn, int length)
@@ -104,6 +106,7 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Called once per vector step: throttled terminal line, CSV/TensorBoard every few thousand steps.</summary>
     public void Step(long globalStep, int envsPerStep, float criticLoss, float actorLoss, long criticUpdates, long actorUpdates)
     {
+        EnvSteps = globalStep;
         double now = clock.Elapsed.TotalSeconds;
         if (globalStep - lastCsvStep >= CsvEveryEnvSteps)
         {
