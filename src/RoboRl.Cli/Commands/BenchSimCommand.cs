@@ -112,7 +112,7 @@ public static class BenchSimCommand
             foreach (var r in rows) output.WriteLine($"{r.Envs,6} {M(r.Dyn1)} {M(r.DynAll)} {M(r.Task1)} {M(r.TaskAll)} {r.TaskAllCores,11:F2}");
             output.WriteLine("(cores used: CPU seconds per second during 'task all'; below the core count means the machine was busy)");
         }
-        progress.WriteLine($"bench sim ({robot}): {largest.Envs} envs: {taskName} {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
+        progress.WriteLine($"bench sim{(robot == "crazyflie" ? "" : $" ({robot})")}: {largest.Envs} envs: {taskName} {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
         return 0;
     }
 }

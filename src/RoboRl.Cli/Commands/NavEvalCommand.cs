@@ -63,7 +63,8 @@ public static class NavEvalCommand
                 ["task"] = taskPath,
                 ["episodes_per_seed"] = episodes,
                 ["seeds"] = options.SeedList,
-                ["scenarios"] = $"held out: seeds {NavMaps.HeldOutSeedBase}+[0, {episodes})",
+                // Held-out scenarios: seeds first_scenario_seed … first_scenario_seed + episodes_per_seed − 1 (training never draws them).
+                ["first_scenario_seed"] = NavMaps.HeldOutSeedBase,
                 ["planners"] = results.Select(NavEvaluator.JsonObject).ToArray(),
                 ["plot"] = png,
             };
