@@ -1,4 +1,3 @@
-using System.Globalization;
 using RoboRl.Core.DiffDrive;
 
 namespace RoboRl.Core.Tasks;
@@ -15,17 +14,12 @@ public static class NavPolicySpec
     /// <summary>Command units, in action order.</summary>
     public const string ActionUnit = "m/s, rad/s";
 
-    public static IReadOnlyList<string> ActionNames { get; } = ["linear_velocity", "angular_velocity"];
+    /// <summary>The builder's own action names (<see cref="NavObservation.ActionNames"/>).</summary>
+    public static IReadOnlyList<string> ActionNames => NavObservation.ActionNames;
 
-    /// <summary>Observation names in input order: scan_00 … (sector j starts at beam j·B/bins, counter-clockwise from forward), then the state block.</summary>
-    public static IReadOnlyList<string> ActorNames(int scanBins)
-    {
-        var names = new List<string>(NavObservation.ActorSize(scanBins));
-        for (int j = 0; j < scanBins; j++) names.Add("scan_" + j.ToString("D2", CultureInfo.InvariantCulture));
-        names.AddRange(["goal_distance", "goal_sin_bearing", "goal_cos_bearing", "linear_velocity", "angular_velocity",
-            "previous_linear_action", "previous_angular_action"]);
-        return names;
-    }
+    /// <summary>The builder's own observation names (<see cref="NavObservation.ActorNames"/>): scan_0 … (sector j starts at
+    /// beam j·B/bins, counter-clockwise from forward), then the state block.</summary>
+    public static IReadOnlyList<string> ActorNames(int scanBins) => NavObservation.ActorNames(scanBins);
 
     /// <summary>Action scaling: command = low + (a + 1)/2·(high − low) = a·max, i.e. v = a₀·v_max, ω = a₁·ω_max.</summary>
     public static (float[] Low, float[] High) ActionScaling(DiffDriveConfig robot) =>
