@@ -18,7 +18,7 @@ public sealed class FlatAdam : IDisposable
     readonly Tensor parameters, gradients, firstMoment, secondMoment, oneMinusBeta1;
     // Constants as Scalars held by this optimiser: an implicit double → Scalar temporary can be finalised by the GC
     // while libtorch still reads it (rare "Scalar.h: Expected false to be true" failures in long runs).
-    readonly Scalar beta2Scalar, oneMinusBeta2Scalar, epsilonScalar, weightDecayScalar;
+    readonly Scalar beta2Scalar, oneMinusBeta2Scalar, epsilonScalar, weightDecayScalar, oneScalar;
 
     public FlatAdam(FlatMlp network, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
         : this(network.Parameters, network.Gradients, learningRate, beta1, beta2, epsilon, weightDecay) { }
@@ -48,6 +48,7 @@ public sealed class FlatAdam : IDisposable
         oneMinusBeta2Scalar = (1 - beta2).ToScalar();
         epsilonScalar = epsilon.ToScalar();
         weightDecayScalar = weightDecay.ToScalar();
+        oneScalar = 1.0.ToScalar(); // add_'s alpha, given explicitly (the hidden default is a temporary too)
     }
 
     public double LearningRate { get; set; }
@@ -85,7 +86,7 @@ public sealed class FlatAdam : IDisposable
             if (WeightDecay != 0) gradients.add_(parameters, alpha: weightDecayScalar);
             firstMoment.lerp_(gradients, oneMinusBeta1);
             secondMoment.mul_(beta2Scalar).addcmul_(gradients, gradients, value: oneMinusBeta2Scalar);
-            Tensor denominator = secondMoment.sqrt().div_(correction2).add_(epsilonScalar);
+            Tensor denominator = secondMoment.sqrt().div_(correction2).add_(epsilonScalar, oneScalar);
             parameters.addcdiv_(firstMoment, denominator, value: stepSize);
         }
     }
@@ -96,6 +97,7 @@ public sealed class FlatAdam : IDisposable
         oneMinusBeta2Scalar.Dispose();
         epsilonScalar.Dispose();
         weightDecayScalar.Dispose();
+        oneScalar.Dispose();
         firstMoment.Dispose();
         secondMoment.Dispose();
         oneMinusBeta1.Dispose();

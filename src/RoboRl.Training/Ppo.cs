@@ -304,9 +304,10 @@ public static class Ppo
                 Tensor bValue = tensor(values);
                 int mb = c.MinibatchSize;
                 bool stop = false;
-                // Every constant the minibatch maths needs, as Scalars held for the whole update. An implicit double →
-                // Scalar conversion makes a temporary whose native handle the GC may finalise while libtorch still reads
-                // it (seen here as rare "Scalar.h: Expected false to be true" failures after ~10⁵ updates).
+                // Every constant the minibatch maths needs, as Scalars held for the whole update, and every add with
+                // its alpha given explicitly. TorchSharp turns a number into a temporary Scalar (also the hidden alpha = 1
+                // of add(x)) and passes its raw handle to libtorch; the GC may finalise the temporary before
+                // libtorch reads it (seen as rare "Scalar.h: Expected false to be true" failures in long runs).
                 using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
                     advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
                     ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
@@ -322,13 +323,13 @@ public static class Ppo
                         Tensor mean = actor.Forward(bObs.index_select(0, index));
                         Tensor u = bU.index_select(0, index);
                         Tensor std = logStd.exp();
-                        Tensor newLogProb = (u - mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
-                        Tensor entropy = logStd.add(half).add(halfLog2Pi).sum();
-                        Tensor logRatio = newLogProb - bLogProb.index_select(0, index);
+                        Tensor newLogProb = u.sub(mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
+                        Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
+                        Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
                         Tensor ratio = logRatio.exp();
 
                         Tensor advantage = bAdvantage.index_select(0, index);
-                        if (c.NormalizeAdvantages) advantage = (advantage - advantage.mean()).div(advantage.std().add(advantageEpsilon));
+                        if (c.NormalizeAdvantages) advantage = advantage.sub(advantage.mean()).div(advantage.std().add(advantageEpsilon, one));
 
                         // Clipped surrogate: max of the two negated objectives = min of the two objectives.
                         Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
@@ -340,12 +341,12 @@ public static class Ppo
                         if (c.ClipValueLoss)
                         {
                             Tensor oldValue = bValue.index_select(0, index);
-                            Tensor clipped = oldValue + (newValue - oldValue).clamp(valueLow, valueHigh);
-                            valueLoss = maximum((newValue - target).square(), (clipped - target).square()).mean().mul(half);
+                            Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
+                            valueLoss = maximum(newValue.sub(target).square(), clipped.sub(target).square()).mean().mul(half);
                         }
-                        else valueLoss = (newValue - target).square().mean().mul(half);
+                        else valueLoss = newValue.sub(target).square().mean().mul(half);
 
-                        Tensor loss = policyLoss - entropy.mul(entropyWeight) + valueLoss.mul(valueWeight);
+                        Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
                         actor.ZeroGrad();
                         critic.ZeroGrad();
                         using (no_grad()) logStdGradient.zero_();
@@ -354,8 +355,8 @@ public static class Ppo
                         // Global gradient-norm clip over every parameter (actor, critic, log σ together).
                         using (no_grad())
                         {
-                            Tensor norm = (actor.Gradients.square().sum() + critic.Gradients.square().sum() + logStdGradient.square().sum()).sqrt();
-                            Tensor coefficient = norm.add_(normEpsilon).reciprocal_().mul_(maxNorm).clamp_max_(one);
+                            Tensor norm = actor.Gradients.square().sum().add(critic.Gradients.square().sum(), one).add(logStdGradient.square().sum(), one).sqrt();
+                            Tensor coefficient = norm.add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
                             actor.Gradients.mul_(coefficient);
                             critic.Gradients.mul_(coefficient);
                             logStdGradient.mul_(coefficient);
@@ -369,7 +370,7 @@ public static class Ppo
                         {
                             // Approximate KL of the new policy from the old (Schulman's k3 estimator): early stop.
                             using (no_grad())
-                                if ((ratio - logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
+                                if (ratio.sub(logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
                         }
                         if (start + mb >= batch && (stop || epoch == c.UpdateEpochs - 1))
                         {
