@@ -16,6 +16,9 @@ namespace RoboRl.Training;
 public sealed class FlatAdam : IDisposable
 {
     readonly Tensor parameters, gradients, firstMoment, secondMoment, oneMinusBeta1;
+    // Constants as Scalars held by this optimiser: an implicit double → Scalar temporary can be finalised by the GC
+    // while libtorch still reads it (rare "Scalar.h: Expected false to be true" failures in long runs).
+    readonly Scalar beta2Scalar, oneMinusBeta2Scalar, epsilonScalar, weightDecayScalar, oneScalar;
 
     public FlatAdam(FlatMlp network, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
         : this(network.Parameters, network.Gradients, learningRate, beta1, beta2, epsilon, weightDecay) { }
@@ -41,6 +44,11 @@ public sealed class FlatAdam : IDisposable
             secondMoment = zeros_like(parameters).DetachFromDisposeScope();
             oneMinusBeta1 = tensor((float)(1 - beta1)).DetachFromDisposeScope();
         }
+        beta2Scalar = beta2.ToScalar();
+        oneMinusBeta2Scalar = (1 - beta2).ToScalar();
+        epsilonScalar = epsilon.ToScalar();
+        weightDecayScalar = weightDecay.ToScalar();
+        oneScalar = 1.0.ToScalar(); // add_'s alpha, given explicitly (the hidden default is a temporary too)
     }
 
     public double LearningRate { get; set; }
@@ -72,18 +80,24 @@ public sealed class FlatAdam : IDisposable
         double biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount));
         using var scope = NewDisposeScope();
+        using Scalar correction2 = biasCorrection2Sqrt.ToScalar(), stepSize = (-LearningRate / biasCorrection1).ToScalar();
         using (no_grad())
         {
-            if (WeightDecay != 0) gradients.add_(parameters, alpha: WeightDecay);
+            if (WeightDecay != 0) gradients.add_(parameters, alpha: weightDecayScalar);
             firstMoment.lerp_(gradients, oneMinusBeta1);
-            secondMoment.mul_(Beta2).addcmul_(gradients, gradients, value: 1 - Beta2);
-            Tensor denominator = secondMoment.sqrt().div_(biasCorrection2Sqrt).add_(Epsilon);
-            parameters.addcdiv_(firstMoment, denominator, value: -LearningRate / biasCorrection1);
+            secondMoment.mul_(beta2Scalar).addcmul_(gradients, gradients, value: oneMinusBeta2Scalar);
+            Tensor denominator = secondMoment.sqrt().div_(correction2).add_(epsilonScalar, oneScalar);
+            parameters.addcdiv_(firstMoment, denominator, value: stepSize);
         }
     }
 
     public void Dispose()
     {
+        beta2Scalar.Dispose();
+        oneMinusBeta2Scalar.Dispose();
+        epsilonScalar.Dispose();
+        weightDecayScalar.Dispose();
+        oneScalar.Dispose();
         firstMoment.Dispose();
         secondMoment.Dispose();
         oneMinusBeta1.Dispose();

@@ -188,6 +188,34 @@ public sealed class FlatMlp : IDisposable
         return h;
     }
 
+    /// <summary>
+    /// Re-initialises every member with orthogonal weights and zero biases, the PPO initialisation of CleanRL's
+    /// ppo_continuous_action (Engstrom et al. 2020, "Implementation Matters in Deep RL", found it matters):
+    /// hidden layers with gain <paramref name="hiddenGain"/> (√2), the last with <paramref name="outputGain"/>
+    /// (0.01 for a policy mean, so the first actions barely depend on the input; 1 for a value head).
+    /// Draws from torch's global generator (seed it first).
+    /// </summary>
+    public void InitializeOrthogonal(double hiddenGain, double outputGain)
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            for (int l = 0; l < LayerCount; l++)
+            {
+                double gain = l == LayerCount - 1 ? outputGain : hiddenGain;
+                for (int m = 0; m < EnsembleSize; m++)
+                {
+                    // nn.init.orthogonal_ on PyTorch's [out, in] layout, stored transposed as [in, out].
+                    Tensor outIn = empty(Sizes[l + 1], Sizes[l]);
+                    nn.init.orthogonal_(outIn, gain);
+                    Tensor w = EnsembleSize == 1 ? frozenWeights[0][l] : frozenWeights[m][l];
+                    w.copy_(outIn.t());
+                    (EnsembleSize == 1 ? frozenBiases[0][l] : frozenBiases[m][l]).zero_();
+                }
+            }
+        }
+    }
+
     /// <summary>Sets every gradient to zero (one op).</summary>
     public void ZeroGrad()
     {

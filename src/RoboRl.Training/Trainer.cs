@@ -1,6 +1,8 @@
 using System.Globalization;
+using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
+using RoboRl.Sims.DiffDrive;
 using RoboRl.Training.Evaluation;
 
 namespace RoboRl.Training;
@@ -12,7 +14,7 @@ public sealed record TrainOptions(string TaskPath)
     public int? Seed { get; init; }
     /// <summary>Run directory; default runs/&lt;task&gt;-&lt;algorithm&gt;-seed&lt;S&gt;-&lt;UTC time&gt;.</summary>
     public string? OutDirectory { get; init; }
-    /// <summary>"td3" or "sac"; overrides training.algorithm (default td3).</summary>
+    /// <summary>"td3", "sac" or "ppo"; overrides training.algorithm (default td3 for hover tasks, ppo for navigation tasks).</summary>
     public string? Algorithm { get; init; }
     /// <summary>Overrides training.total_env_steps.</summary>
     public long? TotalEnvSteps { get; init; }
@@ -28,8 +30,16 @@ public sealed record TrainOptions(string TaskPath)
 
 /// <summary>What a finished run produced.</summary>
 /// <param name="PolicyEnvSteps">Env steps at which the exported policy was taken (&lt; EnvSteps when keep_best_policy chose an earlier one).</param>
+/// <param name="FinalEval">The hover evaluation (null for navigation tasks).</param>
+/// <param name="FinalScore">The final evaluation's success, failure (crash, collision) rate and cost (hover: error p50 at 5 s, m;
+/// navigation: median time to goal, s, on held-out maps).</param>
 public sealed record TrainResult(string RunDirectory, string BundlePath, string Algorithm, int Seed, long EnvSteps,
-    double WallSeconds, double CpuSeconds, EvalResult FinalEval, long PolicyEnvSteps);
+    double WallSeconds, double CpuSeconds, EvalResult? FinalEval, long PolicyEnvSteps)
+{
+    public required PolicyScore FinalScore { get; init; }
+    /// <summary>"hover" or "navigation".</summary>
+    public string TaskKind { get; init; } = "hover";
+}
 
 /// <summary>
 /// Entry point of training (the CLI's `train` and `quickstart` call it): loads the task, binds its "training"
@@ -43,10 +53,11 @@ public static class Trainer
 
     public static TrainResult Run(TrainOptions options, IProgress<TrainProgress>? progress = null)
     {
+        if (NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(options.TaskPath))) return RunNavigation(options, progress);
         HoverTaskConfig task = HoverTaskConfig.Load(options.TaskPath);
         string algorithm = options.Algorithm ?? TrainingAlgorithm(task) ?? "td3";
         if (algorithm is not ("td3" or "sac"))
-            throw new ArgumentException($"unknown algorithm '{algorithm}'; expected td3 or sac");
+            throw new ArgumentException($"algorithm '{algorithm}' does not train the hover task; expected td3 or sac (ppo trains navigation tasks)");
 
         // Bind the hyperparameters (schema errors name the task file) and apply the command-line overrides.
         Td3Config? td3 = null;
@@ -108,13 +119,63 @@ public static class Trainer
         session.Finish();
         EvalResult withTraces = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: 20, Seed: 7, TrajectoriesKept: 20));
         PolicyEvaluator.WriteTrajectoryPlot(withTraces, Path.Combine(runDirectory, "eval_trajectories.png"), $"{algorithm} seed {seed}: 20 evaluation episodes");
-        return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final, policySteps);
+        return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final, policySteps)
+        {
+            FinalScore = new PolicyScore(final.SuccessRate, final.CrashRate, final.PositionErrorP50At5s),
+        };
+    }
+
+    /// <summary>A navigation task (configs/tasks/diffbot-nav.json): PPO on <see cref="NavEnv"/>, scored on validation maps
+    /// while training and on held-out maps at the end (<see cref="NavValidation"/>).</summary>
+    static TrainResult RunNavigation(TrainOptions options, IProgress<TrainProgress>? progress)
+    {
+        NavTaskConfig task = NavTaskConfig.Load(options.TaskPath);
+        string algorithm = options.Algorithm ?? task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
+        if (algorithm != "ppo")
+            throw new ArgumentException($"algorithm '{algorithm}' does not train navigation tasks yet; expected ppo");
+        PpoConfig ppo = PpoConfig.Read(task.Training);
+        ppo = ppo with
+        {
+            Seed = options.Seed ?? ppo.Seed,
+            TotalEnvSteps = options.TotalEnvSteps ?? ppo.TotalEnvSteps,
+            FinalEvalEpisodes = options.FinalEvalEpisodes ?? ppo.FinalEvalEpisodes,
+        };
+        if (options.Resume) throw new ArgumentException("--resume: PPO runs do not write checkpoints yet (they take minutes); start a new run");
+        string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-seed{ppo.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+        if (Checkpoint.Find(runDirectory) is not null || File.Exists(Path.Combine(runDirectory, BundleFileName)))
+            throw new ArgumentException($"'{runDirectory}' already holds a run; choose another --out");
+
+        TorchSetup.Initialize(intraOpThreads: 1);
+        Directory.CreateDirectory(runDirectory);
+        File.WriteAllText(Path.Combine(runDirectory, "training.json"), Ppo.ConfigJson(ppo));
+        using var session = new TrainingSession(runDirectory, (bundle, episodes, final) => NavValidation.Score(bundle, task, episodes, final),
+            "eval_time_to_goal_p50_s", ppo.TotalEnvSteps, ppo.Seed, null, options.Console, options.Interactive, progress);
+        PolicyBundle trained = Ppo.Train((n, threads) => new NavEnv(task, n, threads), ppo, json => NavValidation.Describe(task, json), session);
+        long steps = session.EnvSteps, policySteps = steps;
+        if (ppo.KeepBestPolicy)
+        {
+            session.Score(trained, steps, ppo.EvalEpisodes);
+            policySteps = session.BestBundle is null ? steps : session.BestEnvSteps;
+            trained = session.BestBundle ?? trained;
+        }
+        string bundlePath = Path.Combine(runDirectory, BundleFileName);
+        trained.Write(bundlePath);
+        PolicyScore final = session.Score(trained, steps, ppo.FinalEvalEpisodes, final: true);
+        double wall = session.WallSeconds, cpu = session.CpuSeconds;
+        session.Finish();
+        return new TrainResult(runDirectory, bundlePath, "ppo", ppo.Seed, steps, wall, cpu, null, policySteps)
+        {
+            FinalScore = final,
+            TaskKind = "navigation",
+        };
     }
 
     /// <summary>training.algorithm of the task file, or null when it has no training section.</summary>
     static string? TrainingAlgorithm(HoverTaskConfig task)
     {
         if (task.Training is not { } training) return null;
+        // PPO trains navigation tasks (RunNavigation); a hover task's file may name only td3 or sac.
         return training.Choice("algorithm", "td3", "sac"); // the algorithm's reader checks every other key
 
     }

@@ -11,6 +11,10 @@ namespace RoboRl.Training;
 public sealed record TrainProgress(long EnvSteps, long TotalEnvSteps, double WallSeconds, double StepsPerSecond,
     double? MeanEpisodeReturn, double? LastEvalSuccessRate, long LastEvalEnvSteps);
 
+/// <summary>What a periodic evaluation says about a policy, for any task: higher success, then fewer failures (crashes,
+/// collisions), then lower cost (hover: median position error at 5 s; navigation: median time to goal) is better.</summary>
+public sealed record PolicyScore(double SuccessRate, double FailureRate, double Cost);
+
 /// <summary>
 /// The plumbing an algorithm's Train method calls, so the algorithm file holds only algorithm logic: episode and
 /// loss logging (terminal progress line, TensorBoard scalars, progress.csv), periodic evaluation, checkpoints,
@@ -21,7 +25,8 @@ public sealed class TrainingSession : IDisposable
     const double LineIntervalSeconds = 0.5, RedirectedLineIntervalSeconds = 5;
     const long CsvEveryEnvSteps = 5_000;
 
-    readonly HoverTaskConfig task;
+    readonly HoverTaskConfig? task;
+    readonly Func<PolicyBundle, int, bool, PolicyScore>? scorer;
     readonly TextWriter? console;
     readonly bool interactive;
     readonly IProgress<TrainProgress>? progress;
@@ -46,9 +51,24 @@ public sealed class TrainingSession : IDisposable
     /// a redirected writer gets a plain line every few seconds (no escape codes).</param>
     public TrainingSession(string runDirectory, HoverTaskConfig task, long totalEnvSteps, int seed, Checkpoint? resumeFrom,
         TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
+        : this(runDirectory, task, null, "eval_pos_err_p50_5s", totalEnvSteps, seed, resumeFrom, console, interactive, progress) { }
+
+    /// <summary>
+    /// A session for any task: <paramref name="scorer"/>(bundle, episodes, final) evaluates a policy (e.g. the navigation
+    /// task's success rate, collision rate and median time to goal) on the task's validation scenarios, or with final
+    /// true on its held-out ones; <see cref="Score"/> calls it.
+    /// <paramref name="costColumn"/> names the score's cost in progress.csv.
+    /// </summary>
+    public TrainingSession(string runDirectory, Func<PolicyBundle, int, bool, PolicyScore> scorer, string costColumn, long totalEnvSteps, int seed,
+        Checkpoint? resumeFrom, TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
+        : this(runDirectory, null, scorer, costColumn, totalEnvSteps, seed, resumeFrom, console, interactive, progress) { }
+
+    TrainingSession(string runDirectory, HoverTaskConfig? task, Func<PolicyBundle, int, bool, PolicyScore>? scorer, string costColumn,
+        long totalEnvSteps, int seed, Checkpoint? resumeFrom, TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
     {
         RunDirectory = runDirectory;
         this.task = task;
+        this.scorer = scorer;
         this.console = console;
         this.interactive = interactive;
         this.progress = progress;
@@ -60,7 +80,7 @@ public sealed class TrainingSession : IDisposable
         bool append = resumeFrom is not null && File.Exists(csvPath);
         csv = new StreamWriter(csvPath, append) { AutoFlush = true }; // a row every few thousand steps: readable while it runs
         if (!append)
-            csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate,eval_pos_err_p50_5s");
+            csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate," + costColumn);
         tensorboard = utils.tensorboard.SummaryWriter(Path.Combine(runDirectory, "tensorboard"));
     }
 
@@ -70,6 +90,8 @@ public sealed class TrainingSession : IDisposable
     public double WallSeconds => clock.Elapsed.TotalSeconds;
     public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds;
     public EvalResult? LastEval => lastEval;
+    /// <summary>Env steps at the last <see cref="Step"/> (PPO stops at the first whole rollout at or past its budget).</summary>
+    public long EnvSteps { get; private set; }
 
     /// <summary>Records a finished training episode.</summary>
     public void EpisodeFinished(float episodeReturn, int length)
@@ -84,6 +106,7 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Called once per vector step: throttled terminal line, CSV/TensorBoard every few thousand steps.</summary>
     public void Step(long globalStep, int envsPerStep, float criticLoss, float actorLoss, long criticUpdates, long actorUpdates)
     {
+        EnvSteps = globalStep;
         double now = clock.Elapsed.TotalSeconds;
         if (globalStep - lastCsvStep >= CsvEveryEnvSteps)
         {
@@ -122,7 +145,7 @@ public sealed class TrainingSession : IDisposable
     {
         double rate = now > 0 ? globalStep / now : 0;
         double? recent = recentReturns.Count > 0 ? recentReturns.Average() : null;
-        var p = new TrainProgress(globalStep, totalSteps, now, rate, recent, lastEval?.SuccessRate, lastEvalStep);
+        var p = new TrainProgress(globalStep, totalSteps, now, rate, recent, LastScore?.SuccessRate, lastEvalStep);
         progress?.Report(p);
         if (console is null) return;
         string line = Line(p);
@@ -152,10 +175,35 @@ public sealed class TrainingSession : IDisposable
     /// </summary>
     public EvalResult Evaluate(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
     {
-        EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: final ? evalSeed ^ 0x5EEDUL : evalSeed));
+        if (task is null) throw new InvalidOperationException("this session scores policies with its scorer: call Score");
+        EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: EvalSeed(final)));
+        lastEval = result;
+        Record(new PolicyScore(result.SuccessRate, result.CrashRate, result.PositionErrorP50At5s), bundle, globalStep, final, "pos_err_p50_5s");
+        return result;
+    }
+
+    /// <summary>
+    /// Scores a policy with the scorer this session was made with, logs it and lets it compete for <see cref="BestBundle"/>
+    /// (periodic evaluations, <paramref name="final"/> false, all on one seed; the final one on another).
+    /// </summary>
+    public PolicyScore Score(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
+    {
+        if (scorer is null) throw new InvalidOperationException("this session evaluates hover policies: call Evaluate");
+        PolicyScore score = scorer(bundle, episodes, final);
+        Record(score, bundle, globalStep, final, "cost");
+        return score;
+    }
+
+    /// <summary>The last score (either kind of evaluation), or null.</summary>
+    public PolicyScore? LastScore { get; private set; }
+
+    ulong EvalSeed(bool final) => final ? evalSeed ^ 0x5EEDUL : evalSeed;
+
+    void Record(PolicyScore result, PolicyBundle bundle, long globalStep, bool final, string costName)
+    {
         if (!final)
         {
-            var score = (result.SuccessRate, 1 - result.CrashRate, double.IsFinite(result.PositionErrorP50At5s) ? -result.PositionErrorP50At5s : double.NegativeInfinity);
+            var score = (result.SuccessRate, 1 - result.FailureRate, double.IsFinite(result.Cost) ? -result.Cost : double.NegativeInfinity);
             if (score.CompareTo(bestScore) > 0)
             {
                 bestScore = score;
@@ -163,15 +211,14 @@ public sealed class TrainingSession : IDisposable
                 BestEnvSteps = globalStep;
             }
         }
-        lastEval = result;
+        LastScore = result;
         lastEvalStep = globalStep;
         evalCurve.Add((globalStep, result.SuccessRate));
         tensorboard.add_scalar("eval/success_rate", (float)result.SuccessRate, (int)globalStep);
-        tensorboard.add_scalar("eval/crash_rate", (float)result.CrashRate, (int)globalStep);
-        if (double.IsFinite(result.PositionErrorP50At5s)) tensorboard.add_scalar("eval/pos_err_p50_5s", (float)result.PositionErrorP50At5s, (int)globalStep);
+        tensorboard.add_scalar("eval/crash_rate", (float)result.FailureRate, (int)globalStep);
+        if (double.IsFinite(result.Cost)) tensorboard.add_scalar("eval/" + costName, (float)result.Cost, (int)globalStep);
         csv.WriteLine(string.Join(",", globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
-            F(result.SuccessRate), F(result.CrashRate), F(result.PositionErrorP50At5s)));
-        return result;
+            F(result.SuccessRate), F(result.FailureRate), F(result.Cost)));
     }
 
     public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, long> counters,

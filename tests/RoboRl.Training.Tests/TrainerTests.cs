@@ -33,7 +33,7 @@ public class TrainerTests
             .Select(f => (Step: long.Parse(f[0]), Return: double.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture))).ToList();
         double early = rows[0].Return;
         double late = rows.Where(r => r.Step >= 65_000).Average(r => r.Return);
-        TestContext.Out.WriteLine($"return early {early:F1}, late {late:F1}; final eval {result.FinalEval.SuccessRate:P0} success, {result.FinalEval.CrashRate:P0} crashes");
+        TestContext.Out.WriteLine($"return early {early:F1}, late {late:F1}; final eval {result.FinalScore.SuccessRate:P0} success, {result.FinalScore.FailureRate:P0} crashes");
         TestContext.Out.WriteLine(string.Join(" ", rows.Select(r => $"{r.Step}:{r.Return:F0}")));
         // Deterministic for the seed on one machine; measured here: -25 → +18 (warm-up → last 15 k steps), i.e. +43.
         Assert.That(late, Is.GreaterThan(early + 20), "episodes last longer and earn more once the actor learns");

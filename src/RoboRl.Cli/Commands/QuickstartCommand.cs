@@ -28,7 +28,7 @@ public static class QuickstartCommand
             Interactive = !Console.IsErrorRedirected,
         });
         progress.WriteLine();
-        progress.WriteLine($"trained {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s: success {result.FinalEval.SuccessRate:P1}, crashes {result.FinalEval.CrashRate:P1} ({result.BundlePath})");
+        progress.WriteLine($"trained {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s: success {result.FinalScore.SuccessRate:P1}, crashes {result.FinalScore.FailureRate:P1} ({result.BundlePath})");
         return result.BundlePath;
     }
 

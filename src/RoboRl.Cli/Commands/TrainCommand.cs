@@ -6,7 +6,7 @@ using RoboRl.Training;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// `roborl train TASK [--seed S] [--out DIR] [--algo td3|sac] [--steps N] [--resume] [--json]`: trains a policy on the
+/// `roborl train TASK [--seed S] [--out DIR] [--algo td3|sac|ppo] [--steps N] [--resume] [--json]`: trains a policy on the
 /// task (hyperparameters from its "training" section), writes the run directory and the policy bundle, evaluates it.
 /// </summary>
 public static class TrainCommand
@@ -16,8 +16,8 @@ public static class TrainCommand
         var task = new Argument<string>("task") { Description = "Task config, e.g. configs/tasks/crazyflie-hover.json." };
         var seed = new Option<int?>("--seed") { Description = "Seed (overrides training.seed)." };
         var outDir = new Option<string?>("--out") { Description = "Run directory (default runs/<task>-<algo>-seed<S>-<time>)." };
-        var algo = new Option<string?>("--algo") { Description = "td3 or sac (overrides training.algorithm)." };
-        algo.AcceptOnlyFromAmong("td3", "sac");
+        var algo = new Option<string?>("--algo") { Description = "td3 or sac for hover tasks, ppo for navigation tasks (overrides training.algorithm)." };
+        algo.AcceptOnlyFromAmong("td3", "sac", "ppo");
         var steps = new Option<long?>("--steps") { Description = "Environment steps (overrides training.total_env_steps)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)." };
@@ -77,14 +77,22 @@ public static class TrainCommand
                 ["seed"] = result.Seed,
                 ["run_dir"] = result.RunDirectory,
                 ["bundle"] = result.BundlePath,
-                ["final_eval"] = EvalCommand.JsonObject(result.FinalEval),
+                ["task"] = result.TaskKind,
+                ["final_eval"] = result.FinalEval is { } eval ? EvalCommand.JsonObject(eval) : new Dictionary<string, object?>
+                {
+                    // Navigation: held-out maps, the policy through the C# engine.
+                    ["success_rate"] = result.FinalScore.SuccessRate,
+                    ["collision_rate"] = result.FinalScore.FailureRate,
+                    ["time_to_goal_p50_s"] = double.IsFinite(result.FinalScore.Cost) ? result.FinalScore.Cost : null,
+                },
             }));
         }
         else
         {
             output.WriteLine($"trained {result.Algorithm} seed {result.Seed}: {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s wall ({result.CpuSeconds:F1} s CPU)");
             output.WriteLine($"bundle  {result.BundlePath} (policy of env step {result.PolicyEnvSteps:N0})");
-            output.WriteLine($"eval    {EvalCommand.Summary(result.FinalEval)}");
+            output.WriteLine(result.FinalEval is { } eval ? $"eval    {EvalCommand.Summary(eval)}"
+                : $"eval    held-out maps: {NavValidation.Summary(result.FinalScore)}");
         }
         return 0;
     }

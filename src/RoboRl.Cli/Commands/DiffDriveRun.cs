@@ -1,0 +1,180 @@
+using System.Globalization;
+using RoboRl.Core.Configs;
+using RoboRl.Core.Policy;
+using RoboRl.Core.Robots;
+using RoboRl.Core.Tasks;
+using RoboRl.Node;
+using RoboRl.Ros2;
+using RoboRl.Serial;
+using RoboRl.Sims.DiffDrive;
+
+namespace RoboRl.Cli.Commands;
+
+/// <summary>
+/// `roborl run` for a ground-robot node config ("node": "diff_drive"): the <see cref="DiffDriveNode"/> with the policy
+/// bundle as its planner, sensors over ROS 2, commands on /cmd_vel or to a serial wheel controller. With
+/// <c>--sim-peer</c> the simulated diffbot joins as a ROS 2 peer (<see cref="DiffBotRos2SimPeer"/>, one held-out map),
+/// so the whole path runs on one machine without a robot.
+/// </summary>
+public static class DiffDriveRun
+{
+    /// <summary>Cyclone DDS XML for the node's and the sim peer's participants (tests: loopback); null: CYCLONEDDS_URI.</summary>
+    public static string? CycloneConfigXml { get; set; }
+
+    public sealed class Setup(DiffDriveNodeConfig config, DiffDriveNode node, Ros2GroundRobotLink link, SerialLink? serial, SerialWheelSink? wheels) : IDisposable
+    {
+        public DiffDriveNodeConfig Config => config;
+        public DiffDriveNode Node => node;
+        public Ros2GroundRobotLink Link => link;
+        public SerialWheelSink? Wheels => wheels;
+
+        public void Dispose()
+        {
+            node.Dispose();
+            wheels?.Dispose();
+            serial?.Dispose();
+            link.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Loads the config and the planner — the bundle (checked against the robot, the observation and the rate), or with
+    /// planner "dwa" the classical planner of the config's task — and opens the transports.
+    /// </summary>
+    public static Setup Open(string configPath, string? policyPath)
+    {
+        DiffDriveNodeConfig config;
+        Ros2GroundRobotOptions options;
+        ILocalPlanner planner;
+        int observationSize;
+        try
+        {
+            config = DiffDriveNodeConfig.Load(configPath);
+            options = Ros2GroundRobotOptions.Read(config.Ros2, commandsOnRos2: config.Transport == GroundTransportKind.Ros2) with { CycloneConfigXml = CycloneConfigXml };
+            if (config.Planner == "dwa")
+            {
+                NavTaskConfig task = NavTaskConfig.Load(config.TaskPath!);
+                if (PolicyBundle.RobotConfigHash(task.RobotConfigJson) != PolicyBundle.RobotConfigHash(config.RobotConfigJson))
+                    throw new NodeSession.SetupException($"{config.File}: the task {config.TaskPath} is for another robot than {config.RobotPath}");
+                if (task.ControlFrequencyHz != config.RateHz)
+                    throw new NodeSession.SetupException($"{config.File}: rate_hz {config.RateHz} differs from the task's control_frequency_hz {task.ControlFrequencyHz} (DWA's window assumes it)");
+                planner = new DwaLocalPlanner(new DwaPlanner(task));
+                observationSize = task.ActorObservationSize;
+            }
+            else
+            {
+                if (policyPath is null) throw new NodeSession.SetupException($"{config.File}: planner \"policy\" needs --policy BUNDLE");
+                PolicyBundle bundle = PolicyBundle.Read(policyPath);
+                try { DiffDriveNode.CheckBundle(config, bundle); }
+                catch (PolicyMismatchException e) { throw new NodeSession.SetupException($"refused before driving: {e.Message}"); }
+                planner = new PolicyLocalPlanner(bundle);
+                observationSize = bundle.ObservationSize;
+            }
+        }
+        catch (Exception e) when (e is ConfigException or PolicyBundleException) { throw new NodeSession.SetupException(e.Message); }
+
+        var link = new Ros2GroundRobotLink(options);
+        SerialLink? serial = null;
+        SerialWheelSink? wheels = null;
+        try
+        {
+            if (config.Transport == GroundTransportKind.Serial)
+            {
+                SerialWheelConfig s = config.Serial!;
+                // A pty (a socat pair, an emulated MCU) through its file handle; a real UART through System.IO.Ports.
+                string resolved = new FileInfo(s.Port).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? s.Port;
+                serial = resolved.StartsWith("/dev/pts/", StringComparison.Ordinal) ? SerialLink.OpenPty(s.Port, null) : SerialLink.OpenSerialPort(s.Port, s.BaudRate, null);
+                wheels = new SerialWheelSink(serial);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            serial?.Dispose();
+            link.Dispose();
+            throw new NodeSession.SetupException($"{config.File}: cannot open serial port {config.Serial!.Port}: {e.Message}");
+        }
+        IVelocityCommandSink sink = wheels is not null ? wheels : link;
+        var node = new DiffDriveNode(config, planner, observationSize, link, sink);
+        return new Setup(config, node, link, serial, wheels);
+    }
+
+    public static int Run(string configPath, string? policyPath, double seconds, bool simPeer, int scenario, string simTask, TextWriter output, TextWriter progress)
+    {
+        Setup setup;
+        try { setup = Open(configPath, policyPath); }
+        catch (NodeSession.SetupException e) { progress.WriteLine($"run: {e.Message}"); return 2; }
+        using (setup)
+        {
+            DiffBotRos2SimPeer? peer = null;
+            try
+            {
+                if (simPeer)
+                {
+                    NavTaskConfig task;
+                    try { task = NavTaskConfig.Load(RepoPaths.Find(simTask)); }
+                    catch (ConfigException e) { progress.WriteLine($"run: {e.Message}"); return 2; }
+                    Ros2GroundRobotOptions o = setup.Link.Options;
+                    peer = new DiffBotRos2SimPeer(task, NavMaps.HeldOutSeedBase + (ulong)scenario,
+                        new Ros2Options { DomainId = o.DomainId, Distro = o.Distro, CycloneConfigXml = CycloneConfigXml }, o.ScanTopic, o.OdomTopic, o.GoalTopic, o.CmdVelTopic ?? "/cmd_vel");
+                    if (!peer.WaitForNode(TimeSpan.FromSeconds(20))) { progress.WriteLine("run: the simulated robot's topics found no node within 20 s"); return 1; }
+                    peer.PublishGoal();
+                    progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sim peer: held-out map {scenario}, start ({peer.Env.X(0):F2}, {peer.Env.Y(0):F2}), goal ({peer.GoalPosition.X:F2}, {peer.GoalPosition.Y:F2})"));
+                    peer.Start();
+                }
+                using var cancel = new CancellationTokenSource();
+                ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+                Console.CancelKeyPress += onCancel;
+                var start = DateTime.UtcNow;
+                var nextLine = start;
+                setup.Node.Start();
+                try
+                {
+                    while (!cancel.IsCancellationRequested)
+                    {
+                        double t = (DateTime.UtcNow - start).TotalSeconds;
+                        if (t >= seconds || peer is { Outcome: not NavOutcome.None }) break;
+                        if (DateTime.UtcNow >= nextLine)
+                        {
+                            progress.WriteLine(Line(setup.Node, t, seconds));
+                            nextLine += TimeSpan.FromSeconds(1);
+                        }
+                        Thread.Sleep(20);
+                    }
+                }
+                finally
+                {
+                    Console.CancelKeyPress -= onCancel;
+                    setup.Node.Stop();
+                }
+                double elapsed = (DateTime.UtcNow - start).TotalSeconds;
+                foreach (GroundNodeEvent e in setup.Node.Events)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
+                string peerText = peer is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $"; sim robot: {(peer.Outcome == NavOutcome.None ? "still driving" : peer.Outcome.ToString().ToLowerInvariant())} after {peer.Seconds:F1} s, path {peer.PathLength:F2} m");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"run: {elapsed:F1} s, {setup.Node.TickCount} ticks; final mode {setup.Node.Mode.ToString().ToUpperInvariant()}; goals reached {setup.Node.GoalsReached}; {setup.Node.SafetyTicks} ticks stopped or limited by safety{peerText}"));
+                return peer is { Outcome: NavOutcome.Collision or NavOutcome.InvalidAction } ? 1 : 0;
+            }
+            finally { peer?.Dispose(); }
+        }
+    }
+
+    /// <summary>The simulator's DWA (Fox, Burgard &amp; Thrun 1997; sims/RoboRl.Sims/DiffDrive/DwaPlanner.cs) as the node's planner.</summary>
+    sealed class DwaLocalPlanner(DwaPlanner dwa) : ILocalPlanner
+    {
+        public void Plan(in LocalPlannerInput input, Span<float> action) => dwa.Act(new NavPlannerInput
+        {
+            Observation = input.Observation, Scan = input.Scan, GoalDistance = input.GoalDistance, GoalBearing = input.GoalBearing,
+            LinearVelocity = input.LinearVelocity, AngularVelocity = input.AngularVelocity,
+        }, action);
+    }
+
+    static string Line(DiffDriveNode node, double t, double seconds)
+    {
+        OdometrySample o = node.LastOdometry;
+        VelocityCommand c = node.LastCommand;
+        string goal = node.Goal is { } g ? string.Create(CultureInfo.InvariantCulture, $"goal ({g.X:F2}, {g.Y:F2}) {MathF.Sqrt((g.X - o.X) * (g.X - o.X) + (g.Y - o.Y) * (g.Y - o.Y)):F2} m away") : "no goal";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"[{t,5:F1}/{seconds:F0} s] {node.Mode.ToString().ToUpperInvariant(),-8} pose ({o.X,5:F2}, {o.Y,5:F2}, {o.Yaw,5:F2} rad)  cmd v {c.LinearVelocity,5:F2} m/s ω {c.AngularVelocity,5:F2} rad/s  {goal}");
+    }
+}
