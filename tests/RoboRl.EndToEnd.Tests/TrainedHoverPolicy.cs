@@ -23,8 +23,8 @@ public static class TrainedHoverPolicy
             Seed = 1,
             OutDirectory = dir,
         });
-        TestContext.Progress.WriteLine($"trained the hover policy in {trained.WallSeconds:F1} s: {trained.FinalEval.SuccessRate:P1} success, " +
-                                       $"{trained.FinalEval.CrashRate:P1} crashes (the task's evaluation)");
+        TestContext.Progress.WriteLine($"trained the hover policy in {trained.WallSeconds:F1} s: {trained.FinalScore.SuccessRate:P1} success, " +
+                                       $"{trained.FinalScore.FailureRate:P1} crashes (the task's evaluation)");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
         return (trained.BundlePath, PolicyBundle.Read(trained.BundlePath));
     }
