@@ -27,15 +27,22 @@ public sealed class SerialRig : IDisposable
     public long FramesSent => Interlocked.Read(ref _framesSent);
     public ushort LastSequence => _sequence;
 
-    public SerialRig(string scenario)
+    /// <param name="sensorTimeoutMs">Overrides limits.sensor_timeout_ms (null: the config's 100 ms).</param>
+    public SerialRig(string scenario, int? sensorTimeoutMs = null)
     {
         if (!SocatPtyPair.IsAvailable()) throw new FaultCheckException("socat is not installed (Debian: apt-get install socat)");
         _cable = SocatPtyPair.Start();
         _robotSide = new PtyTransport(_cable.PathA);
         Scenarios.SerialStateSource? source = null;
-        Rig = new FlightRig(scenario, new FlightRig.Options { RealTime = true, Sensor = _ => source = new Scenarios.SerialStateSource(_cable.PathB) });
+        Rig = new FlightRig(scenario, new FlightRig.Options
+        {
+            RealTime = true,
+            Sensor = _ => source = new Scenarios.SerialStateSource(_cable.PathB),
+            Edit = root => { if (sensorTimeoutMs is int ms) root["limits"]!["sensor_timeout_ms"] = ms; },
+        });
         Source = source!;
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "faults-serial-robot" };
+        try { _writer.Priority = ThreadPriority.AboveNormal; } catch (Exception) { /* not permitted: normal priority */ }
     }
 
     /// <summary>Starts the robot side (STATE at 500 Hz) and the node; waits until the node flies.</summary>

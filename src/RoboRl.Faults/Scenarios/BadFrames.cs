@@ -20,7 +20,7 @@ public sealed class BadFrames : IFaultScenario
 
     public FaultResult Run(FaultBudget budget)
     {
-        using var serial = new SerialRig(Name);
+        using var serial = new SerialRig(Name, SerialGarbageFlood.SensorTimeoutMs);
         var poisoned = new PoisonWatch(serial.Source);
         serial.Rig.Node.AddTelemetry(poisoned);
         serial.Start();
@@ -92,7 +92,7 @@ public sealed class BadFrames : IFaultScenario
         long dup = after.Duplicates - before.Duplicates, old = after.OutOfOrder - before.OutOfOrder;
         long acceptedPoison = poisoned.Seen;
         string detail = $"{truncated} truncated + {flipped} bit-flipped frames → {corrupt} CRC/framing/length rejections; {duplicated} duplicated → {dup} duplicates; "
-            + $"{replayed} replayed old sequence numbers → {old} out-of-order; samples accepted {received} = good frames sent {goodSent}; poisoned samples seen by the node: {acceptedPoison}; mode {mode}";
+            + $"{replayed} replayed old sequence numbers → {old} out-of-order; samples accepted {received} = good frames sent {goodSent}; poisoned samples seen by the node: {acceptedPoison}; mode {mode} (sensor timeout {SerialGarbageFlood.SensorTimeoutMs} ms)";
         bool passed = corrupt == truncated + flipped && dup == duplicated && old == replayed && acceptedPoison == 0 && received == goodSent && mode == NodeMode.Policy;
         if (mode != NodeMode.Policy) detail += $"; events: {events}";
         return new FaultResult(Name, passed, null, lost, detail);
