@@ -420,8 +420,12 @@ public sealed class InferenceNode : IDisposable
         _thread = null;
     }
 
+    /// <summary>Why the tick thread runs at normal priority (null: it got SCHED_FIFO, see <see cref="RealTimeScheduling"/>); set once <see cref="Start"/> has run a tick.</summary>
+    public string? SchedulingNote { get; private set; }
+
     private void Loop()
     {
+        SchedulingNote = RealTimeScheduling.TryEnterFifo();
         long spinNs = (long)(_config.SpinUs * 1000);
         long next = NodeClock.NowNs;
         long slippedNs = 0;
