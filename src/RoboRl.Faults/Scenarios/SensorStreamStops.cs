@@ -1,6 +1,8 @@
 using System.Numerics;
 using RoboRl.Core.Robots;
 using RoboRl.Node;
+using RoboRl.Ros2;
+using RoboRl.Ros2.Native;
 using RoboRl.Serial;
 using RoboRl.Sims.Quadrotor;
 
@@ -45,7 +47,8 @@ public sealed class SerialStateSource : ISensorSource, IDisposable
 
 /// <summary>
 /// Issue #9, scenario 2: the sensor stream stops — (a) the simulated robot goes silent; (b) the serial cable is pulled
-/// (the socat pty pair carrying STATE frames is killed). Expected: fallback within sensor_timeout_ms (100 ms) plus
+/// (the socat pty pair carrying STATE frames is killed); (c) the robot's ROS 2 odometry publisher goes away (its DDS
+/// participant is deleted; the node reads nav_msgs/Odometry through <see cref="Ros2Transport"/>). Expected: fallback within sensor_timeout_ms (100 ms) plus
 /// a tick; for the Crazyflie, with no state to hover on, the documented blind descent (level, 0.95 g) and disarm.
 /// Ground robots (stop) have no fallback controller in the node yet: not covered.
 /// </summary>
@@ -58,7 +61,9 @@ public sealed class SensorStreamStops : IFaultScenario
     {
         (double simMs, long simLost, string simDetail) = SimulatedRobotSilent();
         (double serialMs, long serialLost, string serialDetail) = SerialCablePulled();
-        return new FaultResult(Name, true, Math.Max(simMs, serialMs), simLost + serialLost, $"{simDetail}; {serialDetail}; DDS publisher loss and ground-robot stop: not covered yet");
+        (double ddsMs, long ddsLost, string ddsDetail) = DdsPublisherGone();
+        return new FaultResult(Name, true, Math.Max(simMs, Math.Max(serialMs, ddsMs)), simLost + serialLost + ddsLost,
+            $"{simDetail}; {serialDetail}; {ddsDetail}; ground-robot stop: not covered (the node has no ground-robot fallback yet)");
     }
 
     private static (double Ms, long Lost, string Detail) SimulatedRobotSilent()
@@ -155,4 +160,87 @@ public sealed class SensorStreamStops : IFaultScenario
     }
 
     private const SafetyTrigger StaleSensorTrigger = SafetyTrigger.StaleSensor;
+
+    private static (double Ms, long Lost, string Detail) DdsPublisherGone()
+    {
+        int domain = Random.Shared.Next(100, 230);
+        var options = new Ros2TransportOptions
+        {
+            DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml, Namespace = "cf1", PoseTopic = null, OdomTopic = "odom",
+            JoyTopic = null, ModeCommandTopic = null, SetpointTopic = null, SensorDataQos = true,
+        };
+        Ros2Transport transport;
+        try { transport = new Ros2Transport(options); }
+        catch (Exception e) when (e is DllNotFoundException or DdsException)
+        {
+            throw new FaultCheckException($"DDS leg: Cyclone DDS (libddsc) is not usable here: {e.Message} (Debian: apt-get install libddsc0debian)");
+        }
+        using (transport)
+        {
+            using var rig = new FlightRig("sensor-dds", new FlightRig.Options { RealTime = true, Sensor = _ => transport });
+            var robot = new Ros2Node("crazyflie", options.Namespace, new Ros2Options { DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml });
+            var odom = robot.CreatePublisher<OdometryMsg>("odom", QosProfile.SensorData);
+            Check.That(odom.WaitForMatch(TimeSpan.FromSeconds(30)), "DDS leg: the node's odom subscription was not discovered");
+            using var stop = new CancellationTokenSource();
+            // The robot: nav_msgs/Odometry at 500 Hz (twist in the body frame, REP 105) until its participant goes away.
+            var publisher = new Thread(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    RobotStateSample s = rig.Sim.TrueState;
+                    Vector3 vBody = Vector3.Transform(s.VelocityWorld, Quaternion.Conjugate(s.Orientation));
+                    odom.Publish(new OdometryMsg
+                    {
+                        Header = new HeaderMsg { FrameId = "world" }, ChildFrameId = "base_link",
+                        Pose = new PoseWithCovarianceMsg { Pose = new PoseMsg
+                        {
+                            Position = new PointMsg { X = s.Position.X, Y = s.Position.Y, Z = s.Position.Z },
+                            Orientation = new QuaternionMsg { X = s.Orientation.X, Y = s.Orientation.Y, Z = s.Orientation.Z, W = s.Orientation.W },
+                        } },
+                        Twist = new TwistWithCovarianceMsg { Twist = new TwistMsg
+                        {
+                            Linear = new Vector3Msg { X = vBody.X, Y = vBody.Y, Z = vBody.Z },
+                            Angular = new Vector3Msg { X = s.AngularVelocityBody.X, Y = s.AngularVelocityBody.Y, Z = s.AngularVelocityBody.Z },
+                        } },
+                    });
+                    Thread.Sleep(2);
+                }
+            }) { IsBackground = true, Name = "faults-dds-robot" };
+            publisher.Start();
+            try
+            {
+                rig.StartRealTime();
+                Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Policy && rig.Node.TickCount > 250, TimeSpan.FromSeconds(20)),
+                    $"DDS leg: the node did not arm on odometry (mode {rig.Node.Mode})");
+                ulong goneTick = rig.Node.TickCount;
+                stop.Cancel();
+                publisher.Join();
+                odom.Dispose();
+                robot.Dispose(); // the publisher's participant is gone
+                Check.That(Check.WaitFor(() => rig.Node.Mode != NodeMode.Policy, TimeSpan.FromSeconds(5)), "DDS leg: the node kept flying 5 s after the publisher went away");
+                transport.TryGetLatest(out RobotStateSample last);
+                NodeEvent trip = rig.FirstEvent(e => e.Kind == NodeEventKind.ModeChange && e.Mode == NodeMode.Fallback, goneTick)
+                    ?? throw new FaultCheckException($"DDS leg: mode {rig.Node.Mode} without a fallback event");
+                Check.That(trip.Violation.Trigger == SafetyTrigger.StaleSensor, $"DDS leg: tripped on {trip.Violation}");
+                double ms = (trip.TimestampNs - last.TimestampNs) / 1e6;
+                double limitMs = rig.Config.Limits.SensorTimeoutS * 1000 + 3 * 1000 / rig.Config.RateHz;
+                Check.That(ms <= limitMs + 50, $"DDS leg: fallback {ms:0.#} ms after the last odometry (bound {limitMs:0.#} ms)");
+                Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Idle, TimeSpan.FromSeconds(10)), $"DDS leg: not disarmed within 10 s (phase {rig.Node.FallbackPhase})");
+                float z = rig.Sim.TrueState.Position.Z;
+                Check.That(z < 0.05f, $"DDS leg: disarmed at z = {z:0.###} m");
+                ulong lastTick = rig.Node.TickCount - 1;
+                int modeChanges = rig.Node.Events.Count(e => e.Kind == NodeEventKind.ModeChange);
+                FlightLogCount log = rig.CloseAndCount();
+                lastTick = Math.Min(lastTick, log.Actions.Count == 0 ? 0 : log.Actions.Max(a => a.Tick));
+                Check.That(log.Modes.Any(m => m.Mode == "FALLBACK" && m.Reason.StartsWith("stale sensor", StringComparison.Ordinal)), "DDS leg: no stale-sensor FALLBACK in /mode");
+                long lost = log.MissingTicks(0, lastTick) + Math.Max(0, modeChanges - log.Modes.Count);
+                return (ms, lost, $"ROS 2 odometry publisher gone (participant deleted): fallback {ms:0.#} ms after the last message (real time), blind descent, disarmed at z {z:0.###} m");
+            }
+            finally
+            {
+                stop.Cancel();
+                publisher.Join();
+            }
+        }
+    }
 }
