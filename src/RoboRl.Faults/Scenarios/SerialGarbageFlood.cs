@@ -105,7 +105,7 @@ public sealed class SerialGarbageFlood : IFaultScenario
 
         double share = sent == 0 ? 0 : (double)received / sent;
         long rejected = after.Rejected - before.Rejected;
-        string detail = $"{budget.FloodSeconds:0.#} s flood, {garbageBytes / budget.FloodSeconds / 1000:0.#} kB/s of random bytes between {sent} STATE frames: "
+        string detail = $"{budget.FloodSeconds:0.#} s flood, {garbageBytes / budget.FloodSeconds / 1000:0.#} kB/s of random bytes between {sent} STATE frames (line {lineBytes / budget.FloodSeconds / 1000:0.#} kB/s in all): "
             + $"{received} decoded ({share:P2}), {rejected} garbage frames rejected ({after.CrcErrors - before.CrcErrors} CRC, {after.FramingErrors - before.FramingErrors} framing, {after.Oversize - before.Oversize} oversize); "
             + $"sensor timeout {SensorTimeoutMs} ms; tick jitter p99 median {floodJitter:0} µs during the flood vs {baselineJitter:0} µs before (bound {bound:0} µs); mode {mode}";
         bool passed = share >= 0.99 && mode == NodeMode.Policy && floodJitter <= bound && handlerErrors == 0 && linkState == LinkState.Open && flood.Count > 0;

@@ -14,9 +14,13 @@ public sealed class TickOverrun : IFaultScenario
     public string Name => "tick-overrun";
     public string Description => "CPU hogs make every tick overrun: the overrun streak trips the fallback; the reason is logged";
 
+    public const int SensorTimeoutMs = 1000;
+
     public FaultResult Run(FaultBudget budget)
     {
-        using var rig = new FlightRig(Name, new FlightRig.Options { RealTime = true });
+        // The hogs also starve the simulated robot's thread, whose samples then age past the 100 ms sensor timeout —
+        // a correct trip, but not the one this scenario is about: the timeout is raised so the streak trips first.
+        using var rig = new FlightRig(Name, new FlightRig.Options { RealTime = true, Edit = root => root["limits"]!["sensor_timeout_ms"] = SensorTimeoutMs });
         rig.StartRealTime();
         Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Policy && rig.Node.TickCount > 250, TimeSpan.FromSeconds(20)),
             $"the node did not arm and fly in real time (mode {rig.Node.Mode}, {rig.Node.TickCount} ticks)");
@@ -55,6 +59,6 @@ public sealed class TickOverrun : IFaultScenario
         long lost = log.MissingTicks(0, lastTick) + Math.Max(0, modeChanges - log.Modes.Count);
         return new FaultResult(Name, true, toSafeMs, lost,
             $"hog: {rig.PeriodNs * 5 / 2 / 1000} µs burnt in each {rig.PeriodNs / 1000} µs tick + {hogs.Count} spinning threads; "
-            + $"tripped after {trip.Tick - hogTick} ticks: \"{trip.Describe()}\"; then held (fallback); log {log.Actions.Count} /action");
+            + $"sensor timeout raised to {SensorTimeoutMs} ms; tripped after {trip.Tick - hogTick} ticks: \"{trip.Describe()}\"; then held (fallback); log {log.Actions.Count} /action");
     }
 }
