@@ -142,11 +142,17 @@ public sealed class SwitchableSensor(ISensorSource inner) : ISensorSource
     }
 }
 
-/// <summary>An actuator sink that can burn CPU inside the tick (a hog sharing the tick's core) before passing the command on.</summary>
-public sealed class HoggingActuator(IActuatorSink inner) : IActuatorSink
+/// <summary>
+/// The actuator path from the node to the simulated robot. It can burn CPU inside the tick (a hog sharing the tick's
+/// core) before passing the command on, and it is the robot's launch stand: until the node first flies (a policy or
+/// human command), the robot is held at its hover speed instead of the idle node's "motors off", so that a node that
+/// arms late on a loaded machine finds the robot where the flight starts, not fallen to the floor.
+/// </summary>
+public sealed class RigActuator(IActuatorSink inner, Vector4 hoverRpm) : IActuatorSink
 {
     /// <summary>Busy time added to each tick while positive, nanoseconds.</summary>
     public long BurnNs;
+    private bool _launched;
 
     public void Send(in ActuatorCommand command)
     {
@@ -156,7 +162,14 @@ public sealed class HoggingActuator(IActuatorSink inner) : IActuatorSink
             long until = NodeClock.NowNs + burn;
             while (NodeClock.NowNs < until) Thread.SpinWait(10);
         }
-        inner.Send(in command);
+        if (!_launched && command.Source is ActionSource.Policy or ActionSource.Human) _launched = true;
+        if (_launched) inner.Send(in command);
+        else
+        {
+            ActuatorCommand held = command;
+            held.RotorRpm = hoverRpm;
+            inner.Send(in held);
+        }
     }
 }
 
@@ -173,7 +186,7 @@ public sealed class ScriptedCommands : ICommandSource
 /// The node flying the simulated Crazyflie (configs/nodes/crazyflie-sim.json, sensor noise off) with the recorder on,
 /// in lock-step on a simulated clock (<see cref="Step"/>: deterministic, times are simulated) or in real time on the
 /// node's own thread (<see cref="StartRealTime"/>). The sensor passes through <see cref="SwitchableSensor"/> and the
-/// actuator through <see cref="HoggingActuator"/>, so faults can be injected between the robot and the node.
+/// actuator through <see cref="RigActuator"/>, so faults can be injected between the robot and the node.
 /// </summary>
 public sealed class FlightRig : IDisposable
 {
@@ -182,7 +195,7 @@ public sealed class FlightRig : IDisposable
     public InferenceNode Node { get; }
     public NodeRecorder? Recorder { get; }
     public SwitchableSensor Sensor { get; }
-    public HoggingActuator Actuator { get; }
+    public RigActuator Actuator { get; }
     public ScriptedCommands Commands { get; } = new();
     public string Directory { get; }
     public string? LogPath { get; }
@@ -228,7 +241,7 @@ public sealed class FlightRig : IDisposable
                 FlightLogMetadata.Build(bundle, File.ReadAllText(Config.RobotPath), Config.RateHz));
         }
         Sensor = new SwitchableSensor(options.Sensor?.Invoke(Sim) ?? Sim);
-        Actuator = new HoggingActuator(Sim);
+        Actuator = new RigActuator(Sim, new Vector4(Config.Robot.HoverRpm()));
         Node = new InferenceNode(Config, bundle, Sensor, Actuator, recorder: Recorder);
         Node.AddCommands(Commands);
         PeriodNs = (long)Math.Round(1e9 / Config.RateHz);
@@ -260,13 +273,33 @@ public sealed class FlightRig : IDisposable
         return -1;
     }
 
-    /// <summary>Runs the simulated robot and the node in real time on their own threads.</summary>
+    /// <summary>
+    /// Runs the simulated robot and the node in real time on their own threads. The robot's physics thread asks for
+    /// real-time scheduling just below the tick's: the real robot does not share the companion computer's CPU, so on a
+    /// loaded machine its samples must not age because other programs run (that would be a fault of the test bench).
+    /// </summary>
     public void StartRealTime()
     {
         _realTime = true;
-        Sim.Start();
+        _physics = new Thread(() =>
+        {
+            RealTimeScheduling.TryEnterFifo(RobotThreadPriority);
+            // Sleeps ~1 ms and catches up in whole physics steps (as SimulatedQuadrotor.Start does).
+            while (!_physicsStop)
+            {
+                Sim.AdvanceTo(NodeClock.NowNs);
+                Thread.Sleep(1);
+            }
+        }) { IsBackground = true, Name = "faults-robot-physics" };
+        Sim.AdvanceTo(NodeClock.NowNs);
+        _physics.Start();
         Node.Start();
     }
+
+    /// <summary>SCHED_FIFO priority of threads that play the robot (physics, its serial or DDS side): below the tick's.</summary>
+    public const int RobotThreadPriority = RealTimeScheduling.TransportPriority;
+    private Thread? _physics;
+    private volatile bool _physicsStop;
 
     /// <summary>The first event of a kind after <paramref name="fromTick"/>, or null.</summary>
     public NodeEvent? FirstEvent(Func<NodeEvent, bool> match, ulong fromTick = 0)
@@ -287,7 +320,7 @@ public sealed class FlightRig : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_realTime) { Node.Stop(); Sim.Stop(); }
+        if (_realTime) { Node.Stop(); _physicsStop = true; _physics?.Join(); }
         Node.Dispose();
         Recorder?.Dispose();
     }

@@ -42,7 +42,6 @@ public sealed class SerialRig : IDisposable
         });
         Source = source!;
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "faults-serial-robot" };
-        try { _writer.Priority = ThreadPriority.AboveNormal; } catch (Exception) { /* not permitted: normal priority */ }
     }
 
     /// <summary>Starts the robot side (STATE at 500 Hz) and the node; waits until the node flies.</summary>
@@ -51,7 +50,7 @@ public sealed class SerialRig : IDisposable
         _writer.Start();
         Rig.StartRealTime();
         Check.That(Check.WaitFor(() => Rig.Node.Mode == NodeMode.Policy && Rig.Node.TickCount > 250, TimeSpan.FromSeconds(20)),
-            $"the node did not arm on serial samples (mode {Rig.Node.Mode}, {Source.Received} STATE frames received)");
+            $"the node did not arm on serial samples (mode {Rig.Node.Mode}, {Source.Received} STATE frames received; events: {string.Join("; ", Rig.Node.Events.Select(e => e.Describe()))})");
     }
 
     /// <summary>Writes raw bytes to the robot's end of the cable (writer thread or any thread while it is paused).</summary>
@@ -73,6 +72,7 @@ public sealed class SerialRig : IDisposable
 
     private void WriteLoop()
     {
+        RealTimeScheduling.TryEnterFifo(FlightRig.RobotThreadPriority); // the robot's side: not slowed by this machine's load
         try
         {
             while (!_stop.IsCancellationRequested)

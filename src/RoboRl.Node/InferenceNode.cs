@@ -425,7 +425,7 @@ public sealed class InferenceNode : IDisposable
 
     private void Loop()
     {
-        SchedulingNote = RealTimeScheduling.TryEnterFifo();
+        SchedulingNote = RealTimeScheduling.TryEnterFifo(RealTimeScheduling.TickPriority);
         long spinNs = (long)(_config.SpinUs * 1000);
         long next = NodeClock.NowNs;
         long slippedNs = 0;

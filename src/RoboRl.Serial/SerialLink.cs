@@ -114,6 +114,8 @@ public sealed class SerialLink : IDisposable
 
     private void ReadLoop()
     {
+        // ThreadPriority.AboveNormal (above) changes nothing on Linux; a busy machine would delay every frame the node waits for.
+        RoboRl.Core.Robots.RealTimeScheduling.TryEnterFifo(RoboRl.Core.Robots.RealTimeScheduling.TransportPriority);
         while (!_stopping)
         {
             int n;

@@ -155,6 +155,7 @@ public sealed class Access : IFaultScenario
                 using var op = new Ros2Node("operator", options.Namespace, new Ros2Options { DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml });
                 using var mode = op.CreatePublisher<ModeMsg>("cmd_mode");
                 Check.That(mode.WaitForMatch(TimeSpan.FromSeconds(30)), "ROS 2 leg: the node's cmd_mode subscription was not discovered");
+                rig.Run(0.1); // the node has samples before anyone asks it to arm
                 mode.Publish(new ModeMsg { Mode = NodeMode.Policy, Name = "POLICY", Reason = "arm request from a ROS 2 topic" });
                 // Lock-step at about real time (the idle robot falls meanwhile: an arm that arrives late may be refused by the
                 // node for the robot's state — it still reached the node, which is what allow_arm decides).
@@ -175,7 +176,7 @@ public sealed class Access : IFaultScenario
                 else
                 {
                     Check.That(Reached(), "ROS 2: with allow_arm the arm request never reached the node");
-                    results.Add($"with allow_arm: true it reached the node ({(rig.Node.Mode == NodeMode.Policy ? "armed" : "refused by the node for the robot's state")})");
+                    results.Add($"with allow_arm: true it reached the node ({(rig.Node.Mode == NodeMode.Policy ? "armed" : "refused by the node: " + string.Join("; ", rig.Node.Events.Select(e => e.Describe())))})");
                 }
             }
         }

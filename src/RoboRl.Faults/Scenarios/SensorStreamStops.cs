@@ -110,6 +110,7 @@ public sealed class SensorStreamStops : IFaultScenario
         using var stop = new CancellationTokenSource();
         var writer = new Thread(() =>
         {
+            RealTimeScheduling.TryEnterFifo(FlightRig.RobotThreadPriority); // the robot's side: not slowed by this machine's load
             while (!stop.IsCancellationRequested)
             {
                 RobotStateSample s = rig.Sim.TrueState;
@@ -122,7 +123,7 @@ public sealed class SensorStreamStops : IFaultScenario
         {
             rig.StartRealTime();
             Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Policy && rig.Node.TickCount > 250, TimeSpan.FromSeconds(20)),
-                $"serial: the node did not arm on serial samples (mode {rig.Node.Mode}, {source!.Received} STATE frames)");
+                $"serial: the node did not arm on serial samples (mode {rig.Node.Mode}, {source!.Received} STATE frames; events: {string.Join("; ", rig.Node.Events.Select(e => e.Describe()))})");
             ulong pulledTick = rig.Node.TickCount;
             long lastFrameNs = 0;
             source!.TryGetLatest(out RobotStateSample beforePull);
@@ -185,6 +186,7 @@ public sealed class SensorStreamStops : IFaultScenario
             // The robot: nav_msgs/Odometry at 500 Hz (twist in the body frame, REP 105) until its participant goes away.
             var publisher = new Thread(() =>
             {
+                RealTimeScheduling.TryEnterFifo(FlightRig.RobotThreadPriority); // the robot's side: not slowed by this machine's load
                 while (!stop.IsCancellationRequested)
                 {
                     RobotStateSample s = rig.Sim.TrueState;

@@ -60,6 +60,8 @@ public sealed class SerialGarbageFlood : IFaultScenario
         var rng = new Random(3);
         var garbage = new byte[8192];
         long garbageBytes = 0, lineBytes = 0;
+        // Snapshot when the node's reader has caught up with the writer (it may lag by a few frames on a loaded machine).
+        Check.WaitFor(() => serial.Source.Received >= serial.FramesSent - 1, TimeSpan.FromSeconds(5), pollMs: 1);
         LinkCounters before = serial.Source.Link.Counters;
         long sentBefore = serial.FramesSent;
         uint receivedBefore = serial.Source.Received;

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace RoboRl.Node;
+namespace RoboRl.Core.Robots;
 
 /// <summary>
-/// Puts the calling thread under Linux's real-time FIFO scheduler. .NET's <see cref="ThreadPriority"/> changes nothing
+/// Puts the calling thread under Linux's real-time FIFO scheduler (the node's tick, transports' receive threads). .NET's <see cref="ThreadPriority"/> changes nothing
 /// on Linux (every normal thread shares the CPU fairly), so a busy process — an embedded broker doing 100 TLS handshakes,
 /// other programs on a 2-core companion computer — delays the tick by milliseconds. A SCHED_FIFO thread preempts every
 /// normal thread as soon as it wakes, as ros2_control's real-time loop does. Needs root or CAP_SYS_NICE (or an rtprio
@@ -14,6 +14,10 @@ public static class RealTimeScheduling
 {
     /// <summary>SCHED_FIFO priority of the tick thread: 50, the middle of 1–99 (below the kernel's own threaded IRQs on PREEMPT_RT).</summary>
     public const int TickPriority = 50;
+
+    /// <summary>SCHED_FIFO priority of a transport's receive thread (serial reader): just below the tick, above everything
+    /// else, so that a busy machine does not age the node's sensor samples into a stale-sensor fallback.</summary>
+    public const int TransportPriority = TickPriority - 5;
 
     private const int SchedFifo = 1;
 
