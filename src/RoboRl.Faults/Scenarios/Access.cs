@@ -109,6 +109,12 @@ public sealed class Access : IFaultScenario
             // The pilot's setpoint goes through (over TLS), clamped like any other.
             using (var pilot = MqttPeer.Connect("127.0.0.1", port, "pilot", "pilot-pw", ca)) pilot.Send(t.Setpoint, """{"position":[0.2,0.0,1.0]}""");
             Check.That(Check.WaitFor(() => rig.Node.RequestedSetpoint == new Vector3(0.2f, 0, 1), TimeSpan.FromSeconds(20)), "the pilot's setpoint did not reach the node");
+            // Even the pilot's setpoint outside the geofence is clamped (scenario 7, from MQTT).
+            ulong clampFrom = rig.Node.TickCount;
+            using (var pilot = MqttPeer.Connect("127.0.0.1", port, "pilot", "pilot-pw", ca)) pilot.Send(t.Setpoint, """{"position":[5.0,0.0,1.0]}""");
+            Vector3 fenceEdge = rig.Config.Geofence.Clamp(new Vector3(5, 0, 1), rig.Config.Limits.SetpointMarginM);
+            Check.That(Check.WaitFor(() => rig.Node.RequestedSetpoint == fenceEdge, TimeSpan.FromSeconds(20)), $"the pilot's setpoint outside the fence became {rig.Node.RequestedSetpoint}, not {fenceEdge}");
+            Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped, clampFrom) is not null, "the MQTT setpoint outside the fence was not logged as clamped");
             // TLS: a client that trusts another CA refuses the broker; plain TCP gets nowhere.
             X509Certificate2 other = MqttTransport.LoadCertificate(pki.OtherCaFile);
             Check.That(!MqttPeer.TryConnectAsync("127.0.0.1", port, "pilot", "pilot-pw", other).GetAwaiter().GetResult(), "a client trusting another CA accepted the broker");
@@ -122,7 +128,7 @@ public sealed class Access : IFaultScenario
             lost = flight.MissingTicks(0, lastTick) + Math.Max(0, modeChanges - flight.Modes.Count);
             return $"MQTT over TLS (self-signed CA): anonymous {s.CommandsAnonymous} and viewer {s.CommandsForbidden} commands refused, wrong password refused, "
                 + $"{failed} failed logins in a burst (tick jitter p99 {during:0} µs vs {baseline:0} µs before, {rig.Node.RunStatistics.Overruns - overrunsBefore} overruns), "
-                + $"{log.Count("refused")} refusal log lines; flight unaffected; pilot's setpoint accepted; other-CA and plain-TCP clients refused";
+                + $"{log.Count("refused")} refusal log lines; flight unaffected; pilot's setpoint accepted (and one 5 m out clamped to the fence); other-CA and plain-TCP clients refused";
         }
         finally
         {
@@ -154,7 +160,8 @@ public sealed class Access : IFaultScenario
                 rig.Node.AddCommands(transport);
                 using var op = new Ros2Node("operator", options.Namespace, new Ros2Options { DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml });
                 using var mode = op.CreatePublisher<ModeMsg>("cmd_mode");
-                Check.That(mode.WaitForMatch(TimeSpan.FromSeconds(30)), "ROS 2 leg: the node's cmd_mode subscription was not discovered");
+                using var goal = op.CreatePublisher<PoseStampedMsg>("goal_pose");
+                Check.That(mode.WaitForMatch(TimeSpan.FromSeconds(30)) && goal.WaitForMatch(TimeSpan.FromSeconds(30)), "ROS 2 leg: the node's cmd_mode and goal_pose subscriptions were not discovered");
                 rig.Run(0.1); // the node has samples before anyone asks it to arm
                 mode.Publish(new ModeMsg { Mode = NodeMode.Policy, Name = "POLICY", Reason = "arm request from a ROS 2 topic" });
                 // Lock-step at about real time (the idle robot falls meanwhile: an arm that arrives late may be refused by the
@@ -176,7 +183,18 @@ public sealed class Access : IFaultScenario
                 else
                 {
                     Check.That(Reached(), "ROS 2: with allow_arm the arm request never reached the node");
-                    results.Add($"with allow_arm: true it reached the node ({(rig.Node.Mode == NodeMode.Policy ? "armed" : "refused by the node: " + string.Join("; ", rig.Node.Events.Select(e => e.Describe())))})");
+                    // A goal_pose far above the fence (scenario 7, from ROS 2): clamped and logged.
+                    ulong goalFrom = rig.Node.TickCount;
+                    goal.Publish(new PoseStampedMsg { Header = new HeaderMsg { FrameId = "world" }, Pose = new PoseMsg { Position = new PointMsg { X = 0, Y = 0, Z = 9 }, Orientation = QuaternionMsg.Identity } });
+                    var goalWatch = System.Diagnostics.Stopwatch.StartNew();
+                    while (goalWatch.Elapsed < TimeSpan.FromSeconds(20) && rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped, goalFrom) is null)
+                    {
+                        rig.Step();
+                        Thread.Sleep(1);
+                    }
+                    Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped, goalFrom) is not null, "ROS 2: a goal_pose 9 m high was not clamped and logged");
+                    Check.That(rig.Node.RequestedSetpoint.Z <= rig.Config.Geofence.Max.Z - rig.Config.Limits.SetpointMarginM, $"ROS 2: setpoint {rig.Node.RequestedSetpoint} above the fence");
+                    results.Add($"a 9 m goal_pose clamped; with allow_arm: true the arm request reached the node ({(rig.Node.Mode == NodeMode.Policy ? "armed" : "refused by the node: " + string.Join("; ", rig.Node.Events.Select(e => e.Describe())))})");
                 }
             }
         }
