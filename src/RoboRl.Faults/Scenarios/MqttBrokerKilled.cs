@@ -77,7 +77,8 @@ public sealed class MqttBrokerKilled : IFaultScenario
             MqttTransportStatus s = transport.Status;
             Check.That(s.Reconnects >= 1, $"{what}: no reconnection counted");
             // Back-off 50, 100, 200, 400, 800, 800, … ms: about 6 attempts in the 2 s outage, not one per telemetry frame.
-            Check.That(failuresWhileAway is >= 2 and <= 12, $"{what}: {failuresWhileAway} connection attempts in the 2 s outage: not a 50 → 800 ms back-off");
+            // (Fewer is fine: a connect to a broker that is still shutting down may hang until its 10 s timeout.)
+            Check.That(failuresWhileAway <= 12, $"{what}: {failuresWhileAway} connection attempts in the 2 s outage: not a 50 → 800 ms back-off");
             Check.That(s.TelemetryGapFrames > 0, $"{what}: a 2 s outage at 100 Hz with a 32-frame buffer reported no gap");
             string? gapLine = log.First("telemetry frames not delivered");
             Check.That(gapLine is not null && log.Any("connection to", "lost"), $"{what}: the loss and the gap were not logged");
