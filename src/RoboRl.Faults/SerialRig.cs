@@ -32,6 +32,8 @@ public sealed class SerialRig : IDisposable
     {
         if (!SocatPtyPair.IsAvailable()) throw new FaultCheckException("socat is not installed (Debian: apt-get install socat)");
         _cable = SocatPtyPair.Start();
+        // The cable is hardware: it does not share the node's CPU, so socat must not be starved by this machine's load.
+        RealTimeScheduling.TrySetFifo(_cable.ProcessId, FlightRig.RobotThreadPriority);
         _robotSide = new PtyTransport(_cable.PathA);
         Scenarios.SerialStateSource? source = null;
         Rig = new FlightRig(scenario, new FlightRig.Options
@@ -50,7 +52,7 @@ public sealed class SerialRig : IDisposable
         _writer.Start();
         Rig.StartRealTime();
         Check.That(Check.WaitFor(() => Rig.Node.Mode == NodeMode.Policy && Rig.Node.TickCount > 250, TimeSpan.FromSeconds(20)),
-            $"the node did not arm on serial samples (mode {Rig.Node.Mode}, {Source.Received} STATE frames received; events: {string.Join("; ", Rig.Node.Events.Select(e => e.Describe()))})");
+            $"the node is not flying the policy on serial samples (mode {Rig.Node.Mode}, {Source.Received} STATE frames received; events: {string.Join("; ", Rig.Node.Events.Select(e => e.Describe()))})");
     }
 
     /// <summary>Writes raw bytes to the robot's end of the cable (writer thread or any thread while it is paused).</summary>

@@ -28,14 +28,17 @@ public static class RealTimeScheduling
     private static extern int sched_setscheduler(int pid, int policy, ref SchedParam param);
 
     /// <summary>Asks for SCHED_FIFO at <paramref name="priority"/> for the calling thread; null on success, else why not.</summary>
-    public static string? TryEnterFifo(int priority = TickPriority)
+    public static string? TryEnterFifo(int priority = TickPriority) => TrySetFifo(0, priority);
+
+    /// <summary>The same for another process's main thread (e.g. a helper such as socat standing in for hardware).</summary>
+    public static string? TrySetFifo(int processOrThreadId, int priority)
     {
         if (!OperatingSystem.IsLinux()) return "real-time scheduling is only requested on Linux";
         try
         {
             var param = new SchedParam { Priority = priority };
             // pid 0 = the calling thread (Linux schedules threads, not processes).
-            if (sched_setscheduler(0, SchedFifo, ref param) == 0) return null;
+            if (sched_setscheduler(processOrThreadId, SchedFifo, ref param) == 0) return null;
             int errno = Marshal.GetLastPInvokeError();
             return errno == 1 ? "SCHED_FIFO not permitted (needs root, CAP_SYS_NICE or an rtprio limit): normal priority" : $"sched_setscheduler failed (errno {errno}): normal priority";
         }

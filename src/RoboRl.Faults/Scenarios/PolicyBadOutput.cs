@@ -20,18 +20,19 @@ public sealed class PolicyBadOutput : IFaultScenario
     {
         var details = new List<string>();
         long lost = 0;
-        double worstTicks = 0;
+        double worstMs = 0;
         foreach (var misbehaviour in new[] { CraftedPolicies.Misbehaviour.NaN, CraftedPolicies.Misbehaviour.OutOfRange })
         {
-            (double ticks, long lostHere, string detail) = RunOne(misbehaviour, land: misbehaviour == CraftedPolicies.Misbehaviour.NaN);
-            worstTicks = Math.Max(worstTicks, ticks);
+            (double ms, long lostHere, string detail) = RunOne(misbehaviour, land: misbehaviour == CraftedPolicies.Misbehaviour.NaN);
+            worstMs = Math.Max(worstMs, ms);
             lost += lostHere;
             details.Add(detail);
         }
-        return new FaultResult(Name, true, worstTicks * 2.0, lost, string.Join("; ", details));
+        return new FaultResult(Name, true, worstMs, lost, string.Join("; ", details));
     }
 
-    private static (double Ticks, long Lost, string Detail) RunOne(CraftedPolicies.Misbehaviour misbehaviour, bool land)
+    /// <returns>Time from the first bad output to the fallback's first action (simulated clock), the lost log messages, a line.</returns>
+    private static (double Ms, long Lost, string Detail) RunOne(CraftedPolicies.Misbehaviour misbehaviour, bool land)
     {
         string robot = RepoFiles.Find("configs/robots/crazyflie21.json");
         using var rig = new FlightRig("policy-" + misbehaviour.ToString().ToLowerInvariant(),
@@ -74,6 +75,6 @@ public sealed class PolicyBadOutput : IFaultScenario
         long lost = log.MissingTicks(0, lastTick) + Math.Max(0, modeChanges - log.Modes.Count);
         string detail = $"{misbehaviour}: tripped at tick {trip.Tick} ({trip.Violation}), the tick its output went bad; "
             + (land ? "held, landed and disarmed" : "holding") + $"; log {log.Actions.Count} /action, {log.Modes.Count} /mode";
-        return (firstBad.Tick >= trip.Tick ? 0 : trip.Tick - firstBad.Tick, lost, detail);
+        return ((trip.Tick - firstBad.Tick) * 1000.0 / rig.Config.RateHz, lost, detail);
     }
 }

@@ -98,6 +98,8 @@ public sealed class SensorStreamStops : IFaultScenario
     {
         if (!SocatPtyPair.IsAvailable()) throw new FaultCheckException("socat is not installed (Debian: apt-get install socat): the serial leg cannot run");
         using var cable = SocatPtyPair.Start();
+        // The cable is hardware: it does not share the node's CPU, so socat must not be starved by this machine's load.
+        RealTimeScheduling.TrySetFifo(cable.ProcessId, FlightRig.RobotThreadPriority);
         using var robotSide = SerialLink.OpenPty(cable.PathA, null);
         SerialStateSource? source = null;
         using var rig = new FlightRig("sensor-serial", new FlightRig.Options
@@ -123,7 +125,7 @@ public sealed class SensorStreamStops : IFaultScenario
         {
             rig.StartRealTime();
             Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Policy && rig.Node.TickCount > 250, TimeSpan.FromSeconds(20)),
-                $"serial: the node did not arm on serial samples (mode {rig.Node.Mode}, {source!.Received} STATE frames; events: {string.Join("; ", rig.Node.Events.Select(e => e.Describe()))})");
+                $"serial: the node is not flying the policy on serial samples (mode {rig.Node.Mode}, {source!.Received} STATE frames; events: {string.Join("; ", rig.Node.Events.Select(e => e.Describe()))})");
             ulong pulledTick = rig.Node.TickCount;
             long lastFrameNs = 0;
             source!.TryGetLatest(out RobotStateSample beforePull);
