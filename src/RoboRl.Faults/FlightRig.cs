@@ -281,6 +281,11 @@ public sealed class FlightRig : IDisposable
     public void StartRealTime()
     {
         _realTime = true;
+        // As `roborl run` does: no blocking gen-2 collection pauses the tick for what other threads allocate; and the
+        // garbage of earlier scenarios (this process runs them all) is collected now, not mid-flight.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         _physics = new Thread(() =>
         {
             RealTimeScheduling.TryEnterFifo(RobotThreadPriority);
