@@ -29,6 +29,7 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchMqttCommand.Create());
         bench.Subcommands.Add(Commands.BenchSerialCommand.Create());
         bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
+        bench.Subcommands.Add(Commands.BenchFaultsCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

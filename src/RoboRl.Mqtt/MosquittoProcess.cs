@@ -27,13 +27,14 @@ public sealed class MosquittoProcess : IDisposable
     public static string? FindBinary()
         => new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto" }.FirstOrDefault(File.Exists);
 
-    public static MosquittoProcess Start(TimeSpan? timeout = null)
+    /// <param name="port">The port to listen on; 0 picks a free one (a broker restarted on its old port: pass that port).</param>
+    public static MosquittoProcess Start(TimeSpan? timeout = null, int port = 0)
     {
         string binary = FindBinary() ?? throw new InvalidOperationException("mosquitto is not installed (Debian: apt-get install mosquitto)");
         string directory = Path.Combine(Path.GetTempPath(), "roborl-mosquitto-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
+        if (port == 0)
+            using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
         string conf = Path.Combine(directory, "mosquitto.conf");
         File.WriteAllLines(conf, [$"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false", "max_queued_messages 100000"]);
         var process = Process.Start(new ProcessStartInfo(binary, ["-c", conf]) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true })!;

@@ -241,8 +241,8 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
                 else
                 {
                     Interlocked.Increment(ref _connectFailures);
-                    _wake.Wait(backoffMs);   // Dispose sets _wake to cut the wait short
-                    _wake.Reset();
+                    // Not on _wake: every telemetry frame sets it, which would turn the back-off into a retry per frame.
+                    _stop.Token.WaitHandle.WaitOne(backoffMs);   // Dispose cancels _stop to cut the wait short
                     backoffMs = Math.Min(backoffMs * 2, _options.ReconnectMaxMs);
                     continue;
                 }

@@ -30,8 +30,12 @@ internal sealed class OverwritingRing<T> where T : struct
     /// <summary>Items written so far (producer count).</summary>
     public long Written => Volatile.Read(ref _head);
 
-    /// <summary>Items the consumer found overwritten before it could read them.</summary>
-    public long Overwritten => Volatile.Read(ref _overwritten);
+    /// <summary>
+    /// Items lost to overwriting: those the consumer found overwritten, plus those already overwritten that it has not
+    /// reached yet (so that a consumer that cannot read — broker away — still reports the gap as it grows). Exact on the
+    /// consumer's thread; a racy but close count elsewhere.
+    /// </summary>
+    public long Overwritten => Volatile.Read(ref _overwritten) + Math.Max(0, Volatile.Read(ref _head) - Volatile.Read(ref _tail) - _items.Length);
 
     /// <summary>Producer: stores a copy of <paramref name="item"/>; never waits.</summary>
     public void Write(in T item)
@@ -58,8 +62,9 @@ internal sealed class OverwritingRing<T> where T : struct
             if (head - _tail > _items.Length)
             {
                 long lost = head - _items.Length - _tail;
+                // Count first, then move the tail: a racy reader of Overwritten may briefly count these twice, never zero times.
                 Interlocked.Add(ref _overwritten, lost);
-                _tail += lost;
+                Volatile.Write(ref _tail, _tail + lost);
             }
             int index = (int)(_tail & _mask);
             long expected = _tail + 1;
@@ -67,7 +72,8 @@ internal sealed class OverwritingRing<T> where T : struct
             item = _items[index];
             Interlocked.MemoryBarrier(); // the copy must complete before the stamp is re-checked
             if (Volatile.Read(ref _stamps[index]) != expected) { SkipLapped(); continue; }
-            sequence = _tail++;
+            sequence = _tail;
+            Volatile.Write(ref _tail, _tail + 1);
             return true;
         }
     }
@@ -76,6 +82,6 @@ internal sealed class OverwritingRing<T> where T : struct
     private void SkipLapped()
     {
         Interlocked.Increment(ref _overwritten);
-        _tail++;
+        Volatile.Write(ref _tail, _tail + 1);
     }
 }

@@ -421,20 +421,30 @@ public sealed partial class InferenceNode : IDisposable
         _thread = null;
     }
 
+    /// <summary>Why the tick thread runs at normal priority (null: it got SCHED_FIFO, see <see cref="RealTimeScheduling"/>); set once <see cref="Start"/> has run a tick.</summary>
+    public string? SchedulingNote { get; private set; }
+
     private void Loop()
     {
+        SchedulingNote = RealTimeScheduling.TryEnterFifo(RealTimeScheduling.TickPriority);
         long spinNs = (long)(_config.SpinUs * 1000);
         long next = NodeClock.NowNs;
+        long slippedNs = 0;
         while (_running)
         {
             // Hybrid wait: sleep while the deadline is far (Thread.Sleep(1) wakes ~1.1 ms later on Linux), spin the rest.
             long now = NodeClock.NowNs;
             while (next - now > spinNs + 1_200_000) { Thread.Sleep(1); now = NodeClock.NowNs; }
             while (next - now > 0) { Thread.SpinWait(20); now = NodeClock.NowNs; }
-            Tick(next, now);
+            // The first tick after a resynchronisation is judged against the deadline it really missed: otherwise a
+            // node that can never keep up (ticks longer than the period) resynchronises every few ticks, each time
+            // clearing the overrun streak, and the supervisor never sees the streak it exists to catch.
+            Tick(next - slippedNs, now);
+            slippedNs = 0;
             next += _periodNs;
             // Far behind (descheduled, debugger): count the overrun above, then resynchronise instead of bursting.
-            if (NodeClock.NowNs - next > 10 * _periodNs) next = NodeClock.NowNs;
+            long behind = NodeClock.NowNs - next;
+            if (behind > 10 * _periodNs) { slippedNs = behind; next += behind; }
         }
     }
 

@@ -19,6 +19,8 @@ public enum SafetyTrigger : byte
     NonFiniteSetpoint,
     /// <summary>The remote policy (a microcontroller) sent no action within its response timeout.</summary>
     RemotePolicySilent,
+    /// <summary>A finite policy action outside the normalised range [-1, 1] (a broken or mis-exported network).</summary>
+    ActionOutOfRange,
 }
 
 /// <summary>
@@ -41,13 +43,14 @@ public readonly record struct SafetyViolation(SafetyTrigger Trigger, float Value
         SafetyTrigger.OverrunStreak => $"{Value:0} overrun ticks in a row (limit {Limit:0})",
         SafetyTrigger.NonFiniteSetpoint => "NaN/Inf in the setpoint",
         SafetyTrigger.RemotePolicySilent => $"no action from the remote policy (MCU) within {Limit:0.#} ms",
+        SafetyTrigger.ActionOutOfRange => $"policy action element {Axis} = {Value:0.###} outside [-{Limit:0.###}, {Limit:0.###}]",
         _ => Trigger.ToString(),
     };
 }
 
 /// <summary>
 /// The safety supervisor: checks every tick, in this order, the sensor's age, the geofence box, tilt, angular rate,
-/// NaN/Inf in the observation and in the policy's action, and the overrun streak. The first violation found is
+/// NaN/Inf in the observation and in the policy's action, a policy action outside [-1, 1], and the overrun streak. The first violation found is
 /// returned; the node switches to the fallback controller in the same tick. Allocation-free.
 /// </summary>
 public sealed class SafetySupervisor
@@ -111,13 +114,22 @@ public sealed class SafetySupervisor
         return default;
     }
 
-    /// <summary>NaN/Inf anywhere in the observation or the action; the overrun streak.</summary>
+    /// <summary>
+    /// A policy action beyond this magnitude trips the supervisor. A trained actor ends in tanh and stays inside [-1, 1];
+    /// a value outside (a network exported without its squashing, corrupted weights) is not clamped and trusted: the
+    /// network is broken, so the fallback takes over. The small margin absorbs float rounding of a saturated tanh.
+    /// </summary>
+    public const float MaxActionMagnitude = 1.001f;
+
+    /// <summary>NaN/Inf anywhere in the observation or the action; an action outside [-1, 1]; the overrun streak.</summary>
     public SafetyViolation CheckNumbers(ReadOnlySpan<float> observation, ReadOnlySpan<float> action)
     {
         int bad = FirstNonFinite(observation);
         if (bad >= 0) return new SafetyViolation(SafetyTrigger.NonFiniteObservation, observation[bad], 0, bad);
         bad = FirstNonFinite(action);
         if (bad >= 0) return new SafetyViolation(SafetyTrigger.NonFiniteAction, action[bad], 0, bad);
+        for (int i = 0; i < action.Length; i++)
+            if (MathF.Abs(action[i]) > MaxActionMagnitude) return new SafetyViolation(SafetyTrigger.ActionOutOfRange, action[i], 1f, i);
         if (_overrunStreak >= _limits.OverrunStreak) return new SafetyViolation(SafetyTrigger.OverrunStreak, _overrunStreak, _limits.OverrunStreak);
         return default;
     }

@@ -124,6 +124,11 @@ public sealed class SerialLink : IDisposable
 
     private void ReadLoop()
     {
+        // ThreadPriority.AboveNormal (above) changes nothing on Linux; a busy machine would delay every frame the node waits
+        // for. Only for the pty transport, which waits in poll() itself: System.IO.Ports' Unix stream does its reads and
+        // writes on its own normal-priority thread, which this one must not outrank.
+        if (_transport is PtyTransport)
+            RoboRl.Core.Robots.RealTimeScheduling.TryEnterFifo(RoboRl.Core.Robots.RealTimeScheduling.TransportPriority);
         while (!_stopping)
         {
             int n;

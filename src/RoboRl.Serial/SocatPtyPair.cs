@@ -13,6 +13,8 @@ public sealed class SocatPtyPair : IDisposable
 
     public string PathA { get; }
     public string PathB { get; }
+    /// <summary>socat's process id (e.g. to give the "cable" real-time priority on a loaded test machine).</summary>
+    public int ProcessId => _socat.Id;
 
     private SocatPtyPair(Process socat, string dir, string a, string b)
     {

@@ -239,6 +239,20 @@ public class EmbeddedBrokerTransportTests
     }
 
     [Test]
+    public void ReconnectBackOffIsNotCutShortByTelemetry()
+    {
+        // Nobody listens on the port: attempts follow 50, 100, 200, 400, 400, … ms while frames arrive at 100 Hz.
+        var options = new MqttTransportOptions { Robot = "cf1", Broker = BrokerKind.External, Host = "127.0.0.1", Port = Ports.Free(), ReconnectInitialMs = 50, ReconnectMaxMs = 400 };
+        using var transport = new MqttTransport(options);
+        transport.Start();
+        using (var pump = new TelemetryPump(transport, hz: 100))
+            Thread.Sleep(2000);
+        long attempts = transport.Status.ConnectFailures;
+        // 2 s of back-off is at most 1 + 2 s / 50 ms·(1, 2, 4, 8, 8, …) ≈ 7 attempts; a wait cut short by each frame gives ~200.
+        Assert.That(attempts, Is.InRange(2, 12), $"{attempts} connection attempts in 2 s");
+    }
+
+    [Test]
     public void HundredFailedLoginsInABurstDoNotStopTelemetry()
     {
         var log = new LogLines();

@@ -92,6 +92,20 @@ public class OverwritingRingTests
     }
 
     [Test]
+    public void OverwrittenItemsAreCountedAsTheyAreLostNotWhenTheReaderGetsThere()
+    {
+        // A reader that cannot read (the broker is away) must still see the gap grow: the transport logs it on reconnection.
+        var ring = new OverwritingRing<int>(8);
+        for (int i = 0; i < 20; i++) ring.Write(i);
+        Assert.That(ring.Overwritten, Is.EqualTo(12), "before any read");
+        int read = 0;
+        while (ring.TryRead(out _)) read++;
+        Assert.That((read, ring.Overwritten), Is.EqualTo((8, 12L)), "reading does not count them again");
+        for (int i = 0; i < 3; i++) ring.Write(i);
+        Assert.That(ring.Overwritten, Is.EqualTo(12), "a ring with room loses nothing");
+    }
+
+    [Test]
     public void ConcurrentProducerNeverTearsAnItem()
     {
         // Items whose two halves must agree: a torn read (half old, half new) would show as a mismatch.

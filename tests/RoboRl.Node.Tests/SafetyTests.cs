@@ -24,6 +24,17 @@ public class SafetyTests
     }
 
     [Test]
+    public void PolicyActionOutsideMinusOneOneTripsTheSupervisor()
+    {
+        var supervisor = new SafetySupervisor(new Geofence(new Vector3(-1), new Vector3(1)), NodeConfig.Load(RepoFiles.NodeFile).Limits);
+        Assert.That(supervisor.CheckNumbers([], [1f, -1f, 0.5f, SafetySupervisor.MaxActionMagnitude]).Tripped, Is.False, "a saturated tanh is in range");
+        SafetyViolation v = supervisor.CheckNumbers([], [0.1f, -1.5f, 0f, 0f]);
+        Assert.That((v.Trigger, v.Axis, v.Value), Is.EqualTo((SafetyTrigger.ActionOutOfRange, 1, -1.5f)));
+        Assert.That(v.ToString(), Is.EqualTo("policy action element 1 = -1.5 outside [-1, 1]"));
+        Assert.That(supervisor.CheckNumbers([], [float.NaN, 5f, 0f, 0f]).Trigger, Is.EqualTo(SafetyTrigger.NonFiniteAction), "NaN is named first");
+    }
+
+    [Test]
     public void GeofenceBreachSwitchesToFallbackWhichHoldsLandsAndDisarms()
     {
         // A longer hold: braking from ~2 m/s outside the fence and flying back in take a few seconds.
