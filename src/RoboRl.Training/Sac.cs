@@ -105,7 +105,7 @@ public sealed record SacConfig
 /// SAC on the vectorized hover task, CleanRL style (everything that runs is in <see cref="Train"/>). The actor is a
 /// squashed Gaussian: the network outputs [mean, log σ] (identity), the action is tanh(mean + σ·ε); the deployed
 /// policy is its deterministic mode tanh(mean) (<see cref="ActorHead.SquashedGaussianMean"/>). Asymmetric: twin
-/// critics see the 28-value privileged state + action, the actor the 146-value observation.
+/// critics see the 32-value privileged state + action, the actor the 146-value observation.
 /// </summary>
 public static class Sac
 {

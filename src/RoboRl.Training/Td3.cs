@@ -67,6 +67,16 @@ public sealed record Td3Config
     /// <summary>Target policy smoothing: noise std and clip on the target action.</summary>
     public double TargetNoise { get; init; } = 0.2;
     public double TargetNoiseClip { get; init; } = 0.5;
+    /// <summary>CAPS temporal smoothness weight λ_T (Mysore et al., "Regularizing Action Policies for Smooth Control with
+    /// Reinforcement Learning", ICRA 2021): the actor loss adds λ_T·|π(s_t) − π(s_t+1)|² (0 = off).</summary>
+    public double SmoothnessTemporal { get; init; }
+    /// <summary>CAPS spatial smoothness weight λ_S: the actor loss adds λ_S·|π(s) − π(s + ε)|², ε ~ N(0, σ²) in
+    /// normalised observation units (σ = <see cref="SmoothnessSpatialStd"/>; 0 = off).</summary>
+    public double SmoothnessSpatial { get; init; }
+    public double SmoothnessSpatialStd { get; init; } = 0.05;
+    /// <summary>Rows of each actor batch the smoothness terms are measured on (0 = all): each term costs one more actor
+    /// forward and backward pass on these rows.</summary>
+    public int SmoothnessBatch { get; init; } = 32;
     public int[] ActorHidden { get; init; } = [64, 64];
     public int[] CriticHidden { get; init; } = [64, 64];
 
@@ -111,6 +121,10 @@ public sealed record Td3Config
                 ExplorationNoise = t.Number("exploration_noise", 0, 10, d.ExplorationNoise),
                 TargetNoise = t.Number("target_noise", 0, 10, d.TargetNoise),
                 TargetNoiseClip = t.Number("target_noise_clip", 0, 10, d.TargetNoiseClip),
+                SmoothnessTemporal = t.Number("smoothness_temporal", 0, 1e6, d.SmoothnessTemporal),
+                SmoothnessSpatial = t.Number("smoothness_spatial", 0, 1e6, d.SmoothnessSpatial),
+                SmoothnessSpatialStd = t.Number("smoothness_spatial_std", 0, 100, d.SmoothnessSpatialStd),
+                SmoothnessBatch = (int)t.Integer("smoothness_batch", 0, 1_000_000, d.SmoothnessBatch),
                 ActorHidden = t.Has("actor_hidden") ? t.Integers("actor_hidden", 1, 8, 1, 4096) : d.ActorHidden,
                 CriticHidden = t.Has("critic_hidden") ? t.Integers("critic_hidden", 1, 8, 1, 4096) : d.CriticHidden,
             };
@@ -126,7 +140,7 @@ public sealed record Td3Config
 /// <summary>
 /// TD3 on the vectorized hover task, CleanRL style: everything that runs is in <see cref="Train"/>, top to bottom.
 /// Asymmetric actor-critic: the actor sees the 146-value observation it will see on the robot (noisy, with its
-/// action history); the twin critics see the 28-value privileged state (noise-free, disturbance, rotor speeds)
+/// action history); the twin critics see the 32-value privileged state (noise-free, disturbance, rotor speeds, randomised dynamics)
 /// plus the action. Shared plumbing (replay memory, normaliser, logging, checkpoints, export) lives outside.
 /// </summary>
 public static class Td3
@@ -144,7 +158,7 @@ public static class Td3
         env.Reset((ulong)c.Seed);
         float hoverAction = task.Robot.HoverAction();
 
-        // ---- 3. Networks: actor 146 → hidden → 4 (tanh), twin critics (28 + 4) → hidden → 1, and their targets.
+        // ---- 3. Networks: actor 146 → hidden → 4 (tanh), twin critics (32 + 4) → hidden → 1, and their targets.
         using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Relu, Activation.Tanh, seed: c.Seed * 7 + 1);
         using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
         using FlatMlp actorTarget = actor.Clone(), criticTarget = critic.Clone();
@@ -308,7 +322,19 @@ public static class Td3
                 if (criticUpdates % c.PolicyDelay == 0 && globalStep >= c.ActorWarmupEnvSteps)
                 {
                     // Actor: maximise Q1(s, π(s)); the critic only passes the gradient through (frozen views).
-                    Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservationT, actor.Forward(observationT)], 1), member: 0).mean().neg();
+                    Tensor policyAction = actor.Forward(observationT);
+                    Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservationT, policyAction], 1), member: 0).mean().neg();
+                    // CAPS: penalise action changes between consecutive and between nearby observations, which the
+                    // critic does not see (the rotor lag filters chattering, so it barely costs reward) but which
+                    // wastes control authority and shakes the vehicle off the target.
+                    int rows = c.SmoothnessBatch == 0 ? b : Math.Min(b, c.SmoothnessBatch); // a random subset: rows are sampled at random
+                    if (c.SmoothnessTemporal > 0)
+                        actorLoss = actorLoss + (policyAction[..rows] - actor.Forward(nextObservationT[..rows])).pow(2).sum(1).mean().mul(c.SmoothnessTemporal);
+                    if (c.SmoothnessSpatial > 0)
+                    {
+                        Tensor nearby = observationT[..rows] + randn(rows, obsSize).mul_(c.SmoothnessSpatialStd);
+                        actorLoss = actorLoss + (policyAction[..rows] - actor.Forward(nearby)).pow(2).sum(1).mean().mul(c.SmoothnessSpatial);
+                    }
                     actor.ZeroGrad();
                     actorLoss.backward();
                     actorAdam.Step();

@@ -156,7 +156,7 @@ public class TaskConfigTests
         Assert.That(task.EpisodeSteps, Is.EqualTo(500));
         Assert.That(task.ActionHistoryLength, Is.EqualTo(32));
         Assert.That(HoverObservation.ActorSize(task.ActionHistoryLength), Is.EqualTo(146));
-        Assert.That(HoverObservation.CriticSize, Is.EqualTo(28));
+        Assert.That(HoverObservation.CriticSize, Is.EqualTo(32));
         Assert.That(task.TargetPosition, Is.EqualTo(new Vector3(0, 0, 1)));
         Assert.That(task.PositionErrorLimit, Is.EqualTo(0.6f));
         Assert.That(task.InitialState.RestFraction, Is.EqualTo(0.1f));
@@ -164,7 +164,7 @@ public class TaskConfigTests
         Assert.That(task.DisturbanceForceStd, Is.EqualTo(0.01324f));
         Assert.That(task.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
         Assert.That(task.DomainRandomization.Mass, Is.EqualTo((0.8f, 1.2f)));
-        Assert.That(task.DomainRandomization.LatencySteps, Is.EqualTo((0, 1)));
+        Assert.That(task.DomainRandomization.LatencySteps, Is.EqualTo((0, 0)));
     }
 
     [Test]
@@ -174,9 +174,9 @@ public class TaskConfigTests
         // The shipped curriculum (tuned in training; the config's comments say why it differs from L2F's 5 → 40).
         Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
         Assert.That(task.WeightsAt(99_999), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
-        Assert.That(task.WeightsAt(100_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.2f, 0.2f, 0, 4)));
-        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4)));
-        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4)));
+        Assert.That(task.WeightsAt(100_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.2f, 0.2f, 0, 4, 5)));
+        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4, 5)));
+        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4, 5)));
     }
 
     [Test]

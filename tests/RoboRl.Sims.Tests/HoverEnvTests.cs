@@ -40,10 +40,10 @@ public class HoverEnvTests
         using var env = new HoverEnv(Task(), 10, 1);
         env.Reset(1);
         Assert.That(env.ActorObservationSize, Is.EqualTo(146));
-        Assert.That(env.CriticObservationSize, Is.EqualTo(28));
+        Assert.That(env.CriticObservationSize, Is.EqualTo(32));
         Assert.That(env.ActionSize, Is.EqualTo(4));
         Assert.That(env.ActorObservations.Length, Is.EqualTo(10 * 146));
-        Assert.That(env.CriticObservations.Length, Is.EqualTo(10 * 28));
+        Assert.That(env.CriticObservations.Length, Is.EqualTo(10 * 32));
         Assert.That(env.FinalActorObservations.Length, Is.EqualTo(10 * 146));
         Assert.That(env.Rewards.Length, Is.EqualTo(10));
         Assert.That(env.Batch.PaddedCount, Is.EqualTo(16));
@@ -82,9 +82,9 @@ public class HoverEnvTests
                 QuadrotorBatch b = env.Batch;
                 HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], expectedActor);
                 HoverObservation.BuildCritic(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition,
-                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), b.RotorRpm(i), task.Robot.RpmMax, expectedCritic);
+                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), b.RotorRpm(i), task.Robot.RpmMax, env.DynamicsFactors(i), expectedCritic);
                 Assert.That(env.ActorObservations.Slice(i * 146, 146).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after step {step}");
-                Assert.That(env.CriticObservations.Slice(i * 28, 28).ToArray(), Is.EqualTo(expectedCritic), $"critic row {i} after step {step}");
+                Assert.That(env.CriticObservations.Slice(i * 32, 32).ToArray(), Is.EqualTo(expectedCritic), $"critic row {i} after step {step}");
                 checkedRows++;
             }
         }
@@ -103,7 +103,7 @@ public class HoverEnvTests
             FillActions(actions, n, step);
             env.Step(actions);
             actor.AddRange(env.ActorObservations[..(keep * 146)].ToArray());
-            critic.AddRange(env.CriticObservations[..(keep * 28)].ToArray());
+            critic.AddRange(env.CriticObservations[..(keep * 32)].ToArray());
             rewards.AddRange(env.Rewards[..keep].ToArray());
             for (int i = 0; i < keep; i++)
             {
@@ -227,8 +227,8 @@ public class HoverEnvTests
         // First observation of the new episode: at rest on the target with a hover-filled history.
         Assert.That(fresh[..3].ToArray(), Is.EqualTo(new float[3]));
         Assert.That(fresh[18..].ToArray(), Is.All.EqualTo(hover));
-        Assert.That(env.CriticObservations.Slice(28 + 24, 4).ToArray(), Is.All.EqualTo(hover).Within(1e-6f));
-        Assert.That(env.FinalCriticObservations.Slice(28, 3).ToArray(), Is.EqualTo(final[..3].ToArray()));
+        Assert.That(env.CriticObservations.Slice(32 + 24, 4).ToArray(), Is.All.EqualTo(hover).Within(1e-6f));
+        Assert.That(env.FinalCriticObservations.Slice(32, 3).ToArray(), Is.EqualTo(final[..3].ToArray()));
     }
 
     [Test]
@@ -288,7 +288,8 @@ public class HoverEnvTests
         float qw = b.Qw[i];
         float cost = w.Position * e.LengthSquared() + w.Orientation * (1 - qw * qw) + w.LinearVelocity * b.Velocity(i).LengthSquared()
                      + w.Action * actionCost + w.ActionChange * changeCost
-                     - w.Precision * MathF.Exp(-e.LengthSquared() / (task.PrecisionRadius * task.PrecisionRadius));
+                     - w.Precision * MathF.Exp(-e.LengthSquared() / (task.PrecisionRadius * task.PrecisionRadius))
+                     + w.PositionDistance * e.Length();
         return task.RewardConstant - task.RewardScale * cost;
     }
 
@@ -323,6 +324,71 @@ public class HoverEnvTests
         env.Step(jump);
         bonus = 4 * MathF.Exp(-(env.Batch.Position(0) - task.TargetPosition).LengthSquared() / (0.07f * 0.07f));
         Assert.That(env.Rewards[0], Is.EqualTo(task.RewardConstant + task.RewardScale * bonus).Within(1e-4f));
+    }
+
+    [Test]
+    public void PositionDistanceTermCostsTheDistanceItself()
+    {
+        HoverTaskConfig task = Task(o =>
+        {
+            NoNoise(o); NoRandomisation(o);
+            o["initial_state"]!["rest_fraction"] = 0;
+            o["reward"]!["curriculum"] = JsonNode.Parse("""[{ "from_step": 0, "weights": { "position": 0, "orientation": 0, "linear_velocity": 0, "action": 0, "position_distance": 5 } }]""");
+        });
+        Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(0, 0, 0, 0, 0, 0, 5)));
+        using var env = new HoverEnv(task, 16, 1);
+        env.Reset(11);
+        float hover = task.Robot.HoverAction();
+        env.Step(Enumerable.Repeat(hover, 16 * 4).ToArray());
+        for (int i = 0; i < 16; i++)
+        {
+            float distance = (env.Batch.Position(i) - task.TargetPosition).Length();
+            if (env.Terminated[i] || env.Truncated[i]) continue;
+            Assert.That(distance, Is.GreaterThan(0.01f), "episodes start off target");
+            Assert.That(env.Rewards[i], Is.EqualTo(task.RewardConstant - task.RewardScale * 5 * distance).Within(1e-4f), $"env {i}");
+        }
+    }
+
+    [Test]
+    public void InitialHeadingStaysWithinMaxYaw()
+    {
+        static float Yaw(Quaternion q) => MathF.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z));
+        HoverTaskConfig bounded = Task(o => { o["initial_state"]!["max_tilt_deg"] = 0; o["initial_state"]!["max_yaw_deg"] = 20; });
+        Assert.That(bounded.InitialState.MaxYawDeg, Is.EqualTo(20));
+        using var env = new HoverEnv(bounded, 512, 1);
+        env.Reset(5);
+        float largest = 0;
+        for (int i = 0; i < 512; i++) largest = Math.Max(largest, MathF.Abs(Yaw(env.Batch.Orientation(i))));
+        Assert.That(largest * 180 / MathF.PI, Is.LessThanOrEqualTo(20.001f).And.GreaterThan(15f));
+        // Absent, the heading is uniform: some start facing backwards.
+        HoverTaskConfig any = Task(o => { o["initial_state"]!["max_tilt_deg"] = 0; o["initial_state"]!.AsObject().Remove("max_yaw_deg"); });
+        Assert.That(any.InitialState.MaxYawDeg, Is.EqualTo(180));
+        using var anyEnv = new HoverEnv(any, 512, 1);
+        anyEnv.Reset(5);
+        largest = 0;
+        for (int i = 0; i < 512; i++) largest = Math.Max(largest, MathF.Abs(Yaw(anyEnv.Batch.Orientation(i))));
+        Assert.That(largest * 180 / MathF.PI, Is.GreaterThan(170f));
+        var bad = Assert.Throws<ConfigException>(() => Task(o => o["initial_state"]!["max_yaw_deg"] = 200));
+        Assert.That(bad!.Message, Does.Contain("max_yaw_deg"));
+    }
+
+    [Test]
+    public void CriticSeesTheEpisodeDynamics()
+    {
+        HoverTaskConfig task = Task();
+        using var env = new HoverEnv(task, 64, 1);
+        env.Reset(9);
+        var masses = new HashSet<float>();
+        for (int i = 0; i < 64; i++)
+        {
+            ReadOnlySpan<float> critic = env.CriticObservations.Slice(i * HoverObservation.CriticSize, HoverObservation.CriticSize);
+            Assert.That(critic[28], Is.EqualTo(env.Batch.Mass[i] / task.Robot.Mass).Within(1e-6f));
+            Assert.That(critic[29], Is.EqualTo(env.Batch.ThrustScale[i]));
+            Assert.That(critic[30], Is.EqualTo(env.Batch.MotorTimeConstant[i] / task.Robot.MotorTimeConstant).Within(1e-6f));
+            Assert.That(critic[31], Is.EqualTo(env.LatencySteps(i)));
+            masses.Add(critic[28]);
+        }
+        Assert.That(masses, Has.Count.GreaterThan(32), "mass is randomised per episode");
     }
 
     [Test]
@@ -370,7 +436,9 @@ public class HoverEnvTests
     [Test]
     public void InitialStatesAndRandomisationFollowTheTask()
     {
-        HoverTaskConfig task = Task();
+        // The repo's task (tilt ≤ 45°, ±0.5 m/s, heading ±30°), with one step of latency allowed so both values are seen.
+        HoverTaskConfig task = Task(o => o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 1));
+        Assert.That(task.InitialState.MaxTiltDeg, Is.EqualTo(45));
         const int n = 4096;
         using var env = new HoverEnv(task, n, 2);
         env.Reset(2024);
@@ -382,8 +450,8 @@ public class HoverEnvTests
             Assert.That(MathF.Max(MathF.Abs(offset.X), MathF.Max(MathF.Abs(offset.Y), MathF.Abs(offset.Z))), Is.LessThanOrEqualTo(0.2f));
             Quaternion q = b.Orientation(i);
             Assert.That(q.Length(), Is.EqualTo(1f).Within(1e-6f));
-            Assert.That(1 - 2 * (q.X * q.X + q.Y * q.Y), Is.GreaterThanOrEqualTo(-1e-6f), "tilt ≤ 90°");
-            Assert.That(MathF.Abs(b.Vx[i]), Is.LessThanOrEqualTo(1f));
+            Assert.That(1 - 2 * (q.X * q.X + q.Y * q.Y), Is.GreaterThanOrEqualTo(MathF.Cos(MathF.PI / 4) - 1e-6f), "tilt ≤ 45°");
+            Assert.That(MathF.Abs(b.Vx[i]), Is.LessThanOrEqualTo(0.5f));
             Assert.That(MathF.Abs(b.Wz[i]), Is.LessThanOrEqualTo(1f));
             Assert.That(b.Rpm[2][i], Is.EqualTo(task.Robot.HoverRpm()));
             if (offset == Vector3.Zero && q == Quaternion.Identity && b.Velocity(i) == Vector3.Zero) atRest++;
@@ -401,8 +469,8 @@ public class HoverEnvTests
         Assert.That(latencies[0], Is.InRange(1800, 2300));
         Assert.That(Math.Sqrt(forceSquares / n), Is.EqualTo(0.01324).Within(0.01324 * 0.05));
         Assert.That(Math.Sqrt(torqueSquares / n), Is.EqualTo(2.65e-5).Within(2.65e-5 * 0.05));
-        // Tilts fill the cap: some are beyond 60°.
-        int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < 0.5f);
+        // Tilts fill the cap: some are beyond 30°.
+        int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < MathF.Cos(MathF.PI / 6));
         Assert.That(steep, Is.GreaterThan(n / 4));
     }
 
@@ -418,7 +486,7 @@ public class HoverEnvTests
         for (int i = 0; i < n; i++)
             for (int k = 0; k < 18; k++)
             {
-                double d = env.ActorObservations[i * 146 + k] - env.CriticObservations[i * 28 + k];
+                double d = env.ActorObservations[i * 146 + k] - env.CriticObservations[i * 32 + k];
                 squares[k] += d * d;
             }
         float[] expected = [0.001f, 0.001f, 0.001f, .. Enumerable.Repeat(0.001f, 9), 0.002f, 0.002f, 0.002f, 0.002f, 0.002f, 0.002f];

@@ -45,12 +45,12 @@ public class ReplayBufferTests
     [Test]
     public void AddAndSampleAllocateNothing()
     {
-        var buffer = new ReplayBuffer(1000, 146, 28, 4);
+        var buffer = new ReplayBuffer(1000, 146, 32, 4);
         var random = new SeededRandom(3);
         const int b = 256;
-        float[] obs = new float[b * 146], criticIn = new float[b * 32], critic = new float[b * 28], next = new float[b * 146], nextCritic = new float[b * 28],
+        float[] obs = new float[b * 146], criticIn = new float[b * 36], critic = new float[b * 32], next = new float[b * 146], nextCritic = new float[b * 32],
             reward = new float[b], notTerminated = new float[b];
-        float[] actor = new float[146], criticRow = new float[28], action = new float[4];
+        float[] actor = new float[146], criticRow = new float[32], action = new float[4];
         for (int i = 0; i < 10; i++) buffer.Add(actor, criticRow, action, 1, actor, criticRow, 0.99f);
         buffer.SampleInto(random, b, obs, criticIn, critic, next, nextCritic, reward, notTerminated);
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -140,4 +140,27 @@ public class TrainerTests
         var error = Assert.Throws<ConfigException>(() => Train(bad, Path.Combine(RepoFiles.TempDirectory(), "bad")))!;
         Assert.That(error.JsonPath, Is.EqualTo("$.training.td3.learning_rate_final_fraction"));
     }
+
+    [Test]
+    public void SmoothnessTermsChangeTheActorAndAreRangeChecked()
+    {
+        // Same seed and budget: only the CAPS weights differ (the default config has them on), so the actor must differ.
+        string off = RepoFiles.SmallTrainingTask(5_000, root =>
+        {
+            root["training"]!["td3"]!["smoothness_temporal"] = 0;
+            root["training"]!["td3"]!["smoothness_spatial"] = 0;
+        });
+        string on = RepoFiles.SmallTrainingTask(5_000, root =>
+        {
+            root["training"]!["td3"]!["smoothness_temporal"] = 1;
+            root["training"]!["td3"]!["smoothness_spatial"] = 1;
+        });
+        float[] a = ActorWeights(Train(off, Path.Combine(RepoFiles.TempDirectory(), "off")).BundlePath);
+        float[] b = ActorWeights(Train(on, Path.Combine(RepoFiles.TempDirectory(), "on")).BundlePath);
+        Assert.That(b, Is.Not.EqualTo(a));
+
+        string bad = RepoFiles.SmallTrainingTask(1_000, root => root["training"]!["td3"]!["smoothness_spatial_std"] = -1);
+        var error = Assert.Throws<ConfigException>(() => Train(bad, Path.Combine(RepoFiles.TempDirectory(), "bad")))!;
+        Assert.That(error.JsonPath, Is.EqualTo("$.training.td3.smoothness_spatial_std"));
+    }
 }

@@ -17,7 +17,7 @@ namespace RoboRl.Sims.Quadrotor;
 ///   the action flown is the one <c>latency</c> steps old (domain randomised per episode), read from that history;</item>
 /// <item>dynamics: <see cref="QuadrotorBatch"/> RK4 over one control period, eight environments per instruction;</item>
 /// <item>reward r = c − scale·(wp·|p−target|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|² + wd·|a − a_prev|²
-///   − wx·exp(−|p−target|²/σ²)) (<see cref="HoverRewardWeights"/>), weights
+///   − wx·exp(−|p−target|²/σ²) + wl·|p−target|) (<see cref="HoverRewardWeights"/>), weights
 ///   from the curriculum at <see cref="GlobalStep"/>; termination when |p − target| &gt; limit on any axis,
 ///   a crash (floor) or a NaN action; truncation at the episode length;</item>
 /// <item>observations through the Core builder <see cref="HoverObservation"/> (actor + noise, critic without);</item>
@@ -237,7 +237,8 @@ public sealed class HoverEnv : IVectorEnv
                                  + Vector256.Create(_weights.LinearVelocity) * (vx * vx + vy * vy + vz * vz)
                                  + Vector256.Create(_weights.Action) * Vector256.Create(actionCost)
                                  + Vector256.Create(_weights.ActionChange) * Vector256.Create(actionChangeCost)
-                                 - Vector256.Create(_weights.Precision) * precision;
+                                 - Vector256.Create(_weights.Precision) * precision
+                                 + Vector256.Create(_weights.PositionDistance) * Vector256.Sqrt(distanceSquared);
         Vector256<float> reward = Vector256.Create(_task.RewardConstant) - Vector256.Create(_task.RewardScale) * cost8;
         Vector256<float> episodeReturn = L(_episodeReturn, o) + reward;
         Vector256<int> episodeLength = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_episodeLength), o) + Vector256<int>.One;
@@ -293,7 +294,15 @@ public sealed class HoverEnv : IVectorEnv
         for (int k = 0; k < StateSize; k++) actor[k] += noise[k * noiseStride + noiseOffset];
         HoverObservation.BuildCritic(position, orientation, velocity, angularVelocity, _target,
             new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]),
-            b.RotorRpm(i), _robot.RpmMax, _critic.AsSpan(i * CriticObservationSize, CriticObservationSize));
+            b.RotorRpm(i), _robot.RpmMax, DynamicsFactors(i), _critic.AsSpan(i * CriticObservationSize, CriticObservationSize));
+    }
+
+    /// <summary>Environment i's randomised dynamics as the critic sees them: mass, thrust coefficient and motor time
+    /// constant relative to the robot config, and the action latency in control steps.</summary>
+    public Vector4 DynamicsFactors(int i)
+    {
+        QuadrotorBatch b = Batch;
+        return new Vector4(b.Mass[i] / _robot.Mass, b.ThrustScale[i], b.MotorTimeConstant[i] / _robot.MotorTimeConstant, _latency[i]);
     }
 
     /// <summary>
@@ -321,11 +330,11 @@ public sealed class HoverEnv : IVectorEnv
         float range = init.PositionRange;
         var offset = new Vector3(r.Uniform(i, -range, range), r.Uniform(i, -range, range), r.Uniform(i, -range, range));
         // Uniform attitude with tilt ≤ max: body z uniform on the spherical cap (cos θ uniform), tilt axis
-        // azimuth φ and yaw ψ uniform; q = q_tilt(θ about (cos φ, sin φ, 0)) ⊗ q_yaw(ψ).
+        // azimuth φ uniform, yaw ψ uniform within ±max_yaw; q = q_tilt(θ about (cos φ, sin φ, 0)) ⊗ q_yaw(ψ).
         float cosMax = MathF.Cos(init.MaxTiltDeg * (MathF.PI / 180f));
         float theta = MathF.Acos(1f - r.Uniform(i) * (1f - cosMax));
         float phi = 2f * MathF.PI * r.Uniform(i);
-        float psi = 2f * MathF.PI * r.Uniform(i);
+        float psi = (2f * r.Uniform(i) - 1f) * init.MaxYawDeg * (MathF.PI / 180f);
         float ct = MathF.Cos(theta / 2), st = MathF.Sin(theta / 2), cy = MathF.Cos(psi / 2), sy = MathF.Sin(psi / 2);
         float ax = MathF.Cos(phi), ay = MathF.Sin(phi);
         var orientation = new Quaternion(st * (cy * ax + sy * ay), st * (cy * ay - sy * ax), ct * sy, ct * cy);

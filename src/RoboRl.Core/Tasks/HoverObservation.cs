@@ -18,14 +18,20 @@ namespace RoboRl.Core.Tasks;
 /// critic [0..18)  the same 18 state values, without noise
 ///        [18..21) disturbance force, world, N;  [21..24) disturbance torque, body, N·m
 ///        [24..28) rotor speeds normalised like actions: 2·rpm/rpm_max − 1
+///        [28..32) this episode's dynamics: mass, thrust coefficient and motor time constant as factors of the
+///                 robot config's, and the action latency in control steps
 /// </code>
+/// Why the critic sees the randomised dynamics: with mass and thrust coefficient hidden, its value of a thrust command
+/// at a given state is the average over vehicles, so the actor was pushed towards the average hover thrust and held
+/// heavy vehicles low and light ones high (measured: z offset ≈ −0.36 m × (weight/thrust ratio − 1)). The actor still
+/// sees only what a real vehicle provides; it infers the dynamics from its action history.
 /// Observation noise (training only) is added by the caller on top of the actor's first 18 values.
 /// </summary>
 public static class HoverObservation
 {
     public const int StateSize = 18;
     public const int ActionSize = 4;
-    public const int CriticSize = StateSize + 6 + ActionSize;
+    public const int CriticSize = StateSize + 6 + ActionSize + 4;
 
     /// <summary>Actor observation length for a history of <paramref name="historyLength"/> actions: 18 + 4K (146 for K = 32).</summary>
     public static int ActorSize(int historyLength) => StateSize + ActionSize * historyLength;
@@ -60,10 +66,12 @@ public static class HoverObservation
         actionHistoryOldestFirst.CopyTo(destination[StateSize..]);
     }
 
-    /// <summary>Builds the privileged critic observation (28 values).</summary>
+    /// <summary>Builds the privileged critic observation (32 values). <paramref name="dynamics"/> = (mass factor, thrust
+    /// coefficient factor, motor time constant factor, latency steps) of the episode.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void BuildCritic(Vector3 position, Quaternion orientation, Vector3 velocityWorld, Vector3 angularVelocityBody,
-        Vector3 target, Vector3 disturbanceForceWorld, Vector3 disturbanceTorqueBody, Vector4 rotorRpm, float rpmMax, Span<float> destination)
+        Vector3 target, Vector3 disturbanceForceWorld, Vector3 disturbanceTorqueBody, Vector4 rotorRpm, float rpmMax, Vector4 dynamics,
+        Span<float> destination)
     {
         Span<float> d = destination[..CriticSize];
         WriteState(position, orientation, velocityWorld, angularVelocityBody, target, d);
@@ -72,6 +80,7 @@ public static class HoverObservation
         float toAction = 2f / rpmMax;
         d[24] = rotorRpm.X * toAction - 1f; d[25] = rotorRpm.Y * toAction - 1f;
         d[26] = rotorRpm.Z * toAction - 1f; d[27] = rotorRpm.W * toAction - 1f;
+        d[28] = dynamics.X; d[29] = dynamics.Y; d[30] = dynamics.Z; d[31] = dynamics.W;
     }
 
     /// <summary>Appends <paramref name="action"/> (4 values) as the newest entry of an oldest-first history, dropping the oldest.</summary>

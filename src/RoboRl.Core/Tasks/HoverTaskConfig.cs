@@ -58,13 +58,15 @@ public sealed record DomainRandomizationConfig
 
 /// <summary>
 /// Reward weights: cost = wp·|p|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|² + wd·|a_t − a_{t−1}|² − wx·exp(−|p|²/σ²)
+/// + wl·|p|
 /// (σ = <see cref="HoverTaskConfig.PrecisionRadius"/>). The first four are L2F's; <paramref name="ActionChange"/> (wd)
 /// penalises action jumps without pulling the steady state towards the nominal hover action (which is wrong when mass
 /// and thrust are randomised), <paramref name="Precision"/> (wx) is a bonus whose gradient, unlike the squared cost's,
-/// does not vanish within σ of the target.
+/// does not vanish within σ of the target; <paramref name="PositionDistance"/> (wl) is a cost on the distance itself, whose
+/// gradient is the same at any distance.
 /// </summary>
 public readonly record struct HoverRewardWeights(float Position, float Orientation, float LinearVelocity, float Action,
-    float ActionChange = 0, float Precision = 0);
+    float ActionChange = 0, float Precision = 0, float PositionDistance = 0);
 
 /// <summary>A curriculum entry: from <see cref="FromStep"/> on (global environment steps), use <see cref="Weights"/>.</summary>
 public readonly record struct CurriculumStage(long FromStep, HoverRewardWeights Weights);
@@ -72,11 +74,15 @@ public readonly record struct CurriculumStage(long FromStep, HoverRewardWeights 
 /// <summary>Observation noise standard deviations (added to the actor observation only).</summary>
 public readonly record struct ObservationNoise(float Position, float Rotation, float LinearVelocity, float AngularVelocity);
 
-/// <summary>Initial-state distribution, relative to the target.</summary>
+/// <summary>Initial-state distribution, relative to the target. Yaw (heading) is drawn uniformly within ±<see cref="MaxYawDeg"/>
+/// of the target heading (0); 180 = any heading.</summary>
 public readonly record struct InitialStateConfig(
     float PositionRange, float MaxTiltDeg, float VelocityRange, float AngularVelocityRange, float RestFraction)
 {
-    /// <summary>Reads an "initial_state" object (position_range, max_tilt_deg, velocity_range, angular_velocity_range, rest_fraction).</summary>
+    public float MaxYawDeg { get; init; } = 180;
+
+    /// <summary>Reads an "initial_state" object (position_range, max_tilt_deg, velocity_range, angular_velocity_range,
+    /// rest_fraction, optional max_yaw_deg).</summary>
     public static InitialStateConfig Read(ConfigNode init)
     {
         var initial = new InitialStateConfig(
@@ -84,7 +90,10 @@ public readonly record struct InitialStateConfig(
             (float)init.Number("max_tilt_deg", 0, 180),
             (float)init.Number("velocity_range", 0, 100),
             (float)init.Number("angular_velocity_range", 0, 100),
-            (float)init.Number("rest_fraction", 0, 1));
+            (float)init.Number("rest_fraction", 0, 1))
+        {
+            MaxYawDeg = (float)init.Number("max_yaw_deg", 0, 180, 180),
+        };
         init.EnsureNoUnknownKeys();
         return initial;
     }
@@ -202,7 +211,8 @@ public sealed record HoverTaskConfig
                 (float)w.Number("linear_velocity", 0, 1e6),
                 (float)w.Number("action", 0, 1e6),
                 (float)w.Number("action_change", 0, 1e6, 0),
-                (float)w.Number("precision", 0, 1e6, 0));
+                (float)w.Number("precision", 0, 1e6, 0),
+                (float)w.Number("position_distance", 0, 1e6, 0));
             w.EnsureNoUnknownKeys();
             stage.EnsureNoUnknownKeys();
             if (stages.Count == 0 && from != 0)
