@@ -6,7 +6,9 @@ namespace RoboRl.Node;
 
 /// <summary>
 /// A scripted human for human-in-the-loop experiments (`roborl bench hil`): it watches the robot like a pilot with a
-/// joystick and, whenever the position error passes <see cref="EngageErrorM"/>, holds the dead-man and flies the robot
+/// joystick and, whenever the position error passes <see cref="EngageErrorM"/> (or, before the safety supervisor's limits
+/// would end the flight, the tilt passes <see cref="EngageTiltDeg"/> or the body rate <see cref="EngageRateRadS"/>),
+/// holds the dead-man and flies the robot
 /// back to the setpoint with the <see cref="QuadrotorFallbackController"/> (a teleop <see cref="TeleopKind.TakeOver"/>);
 /// it lets go once the robot is back within <see cref="ReleaseErrorM"/> and slower than <see cref="ReleaseSpeedMS"/>.
 /// The node sees it as any other <see cref="ITeleopSource"/>, so its corrections are recorded as interventions with
@@ -19,10 +21,15 @@ public sealed class ScriptedCorrector : ITeleopSource
     private readonly float[] _action = new float[4];
     private TeleopSample _latest;
     private bool _has, _holding;
+    private readonly float _cosEngageTilt;
 
     /// <param name="robot">The robot the node flies (the pilot's model of it).</param>
-    public ScriptedCorrector(QuadrotorConfig robot, float engageErrorM = 0.15f, float releaseErrorM = 0.05f, float releaseSpeedMS = 0.2f)
+    public ScriptedCorrector(QuadrotorConfig robot, float engageErrorM = 0.15f, float releaseErrorM = 0.05f, float releaseSpeedMS = 0.2f,
+        float engageTiltDeg = 20f, float engageRateRadS = 4f)
     {
+        EngageRateRadS = engageRateRadS;
+        EngageTiltDeg = engageTiltDeg;
+        _cosEngageTilt = MathF.Cos(engageTiltDeg * MathF.PI / 180f);
         // A pilot does not land on its own: hold as long as it takes.
         _pilot = new QuadrotorFallbackController(robot, new FallbackConfig { HoldS = 1e6f, LandingSpeedMS = 0.3f, LandedHeightM = 0.03f });
         EngageErrorM = engageErrorM;
@@ -31,6 +38,8 @@ public sealed class ScriptedCorrector : ITeleopSource
     }
 
     public float EngageErrorM { get; }
+    public float EngageTiltDeg { get; }
+    public float EngageRateRadS { get; }
     public float ReleaseErrorM { get; }
     public float ReleaseSpeedMS { get; }
     /// <summary>True while the dead-man is held.</summary>
@@ -42,7 +51,9 @@ public sealed class ScriptedCorrector : ITeleopSource
     public void Update(in RobotStateSample state, Vector3 setpoint, long nowNs)
     {
         float error = Vector3.Distance(state.Position, setpoint);
-        if (!_holding && error > EngageErrorM)
+        Quaternion q = state.Orientation;
+        float cosTilt = 1 - 2 * (q.X * q.X + q.Y * q.Y); // body z · world z
+        if (!_holding && (error > EngageErrorM || cosTilt < _cosEngageTilt || state.AngularVelocityBody.Length() > EngageRateRadS))
         {
             _pilot.EngageAt(in state, setpoint, nowNs);
             _holding = true;

@@ -29,7 +29,7 @@ namespace RoboRl.Cli.Commands;
 public static class BenchHilCommand
 {
     public const float MassFactor = 1.3f;
-    public const float FlightSeconds = 5, SettleSeconds = 3, SuccessRadiusM = 0.1f;
+    public const float FlightSeconds = 5, SettleSeconds = 3, SuccessRadiusM = 0.1f, BenchTiltLimitDeg = 85;
 
     public sealed record Options
     {
@@ -199,8 +199,12 @@ public static class BenchHilCommand
         var recorder = new NodeRecorder(new FileStream(recordPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), recordPath,
             bundle.ObservationSize, ringSlots: ticks + 1024, clockToEpochNs: 0,
             flightMetadata: FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
-        var pilot = new ScriptedCorrector(config.Robot);
-        using var node = new InferenceNode(config with { AutoArm = true }, bundle, sim, sim, recorder: recorder);
+        // The pilot knows the robot it flies (a human sees it sag and compensates): its controller models the plant.
+        var pilot = new ScriptedCorrector(plant, engageTiltDeg: 15, engageRateRadS: 2);
+        // The supervisor's tilt limit is widened to BenchTiltLimitDeg: with 0.15 s motor lag no controller stops the weak
+        // policy's tumbles within 45°, and a fallback would end the flight; here the pilot, not the supervisor, corrects.
+        NodeConfig flown = config with { AutoArm = true, Limits = config.Limits with { MaxTiltDeg = BenchTiltLimitDeg } };
+        using var node = new InferenceNode(flown, bundle, sim, sim, recorder: recorder);
         node.AddTeleop(pilot);
 
         long flying = 0, human = 0, now = 0;
@@ -210,7 +214,8 @@ public static class BenchHilCommand
         {
             now += period;
             sim.AdvanceTo(now);
-            if (sim.TryGetLatest(out RobotStateSample sample)) pilot.Update(in sample, node.Setpoint, now);
+            // The pilot watches once the node has armed (before that the node's setpoint is not yet where the robot starts).
+            if (node.Mode is NodeMode.Policy or NodeMode.Human && sim.TryGetLatest(out RobotStateSample sample)) pilot.Update(in sample, node.Setpoint, now);
             node.Tick(now, now);
             ActuatorCommand command = node.LastCommand;
             if (node.Mode is NodeMode.Policy or NodeMode.Human)

@@ -28,13 +28,14 @@ public static class FinetuneCommand
         var task = new Option<string>("--task") { Description = "Task config (reward, termination, TD3 hyperparameters).", DefaultValueFactory = _ => DefaultTask };
         var steps = new Option<long>("--steps") { Description = "Fresh simulation steps.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
         var seed = new Option<int>("--seed") { Description = "Seed of the networks, noise and simulator.", DefaultValueFactory = _ => 1 };
+        var bcAlpha = new Option<double>("--bc-alpha") { Description = "α of TD3+BC: weight of the normalised Q term against behaviour cloning (0 = behaviour cloning only).", DefaultValueFactory = _ => new FinetuneConfig().BcAlpha };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("finetune", "Fine-tune a policy on flight logs with human corrections, continuing TD3 in the simulator.")
         {
-            policy, logs, output, robot, task, steps, seed, json,
+            policy, logs, output, robot, task, steps, seed, bcAlpha, json,
         };
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, parse.GetValue(output)!, parse.GetValue(robot),
-            parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed) },
+            parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha) },
             parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
