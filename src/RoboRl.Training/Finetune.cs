@@ -28,6 +28,10 @@ public sealed record FinetuneConfig
     public double LogFraction { get; init; } = 0.5;
     /// <summary>α of TD3+BC: the actor maximises α·Q/mean|Q| − |π(s) − a_human|² on intervened steps (Fujimoto &amp; Gu 2021: 2.5).</summary>
     public double BcAlpha { get; init; } = 2.5;
+    /// <summary>Weight of the trust region: the squared distance between the actor's and the input bundle's actions on
+    /// the batch's states. The new critic is fitted on little data, and an actor following only its gradient (or only the
+    /// human's few corrections) leaves the states it flew well; the anchor keeps it there where nobody corrected it.</summary>
+    public double AnchorWeight { get; init; } = 1.0;
     /// <summary>Actor learning rate; lower than training's, so the bundle actor is refined rather than replaced.</summary>
     public double ActorLearningRate { get; init; } = 3e-4;
 }
@@ -82,14 +86,33 @@ public static class Finetune
         using var actor = new FlatMlp(sizes, layers[0].Activation, layers[^1].Activation, seed: f.Seed * 7 + 1);
         actor.LoadLayers(layers);
         using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: f.Seed * 7 + 2);
-        using FlatMlp actorTarget = actor.Clone(), criticTarget = critic.Clone();
-        using var actorAdam = new FlatAdam(actor, f.ActorLearningRate, weightDecay: c.WeightDecay);
+        using FlatMlp actorTarget = actor.Clone(), criticTarget = critic.Clone(), anchor = actor.Clone();
+        // No weight decay on the actor: with Adam, decay on the small fine-tuning gradients would shrink every weight
+        // of the trained network at the learning rate per step.
+        using var actorAdam = new FlatAdam(actor, f.ActorLearningRate);
         using var criticAdam = new FlatAdam(critic, c.CriticLearningRate, weightDecay: c.WeightDecay);
 
-        // ---- 4. Normalisers: the actor's is the bundle's (frozen); the critic's is measured during the warm-up.
+        // ---- 4. Normalisers: the actor's is the bundle's (frozen). The critic's is measured as training measures it, on
+        // warm-up flights with random actions (hover + Gaussian noise) in a separate simulator. CRUCIAL: measured on the
+        // bundle actor's own flights instead, the statistics are those of a near-hover (tiny spreads), and every larger
+        // deviation reaches the new critic as an input of hundreds of standard deviations: its gradients then wreck the actor.
         var actorNormalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: 1f);
         actorNormalizer.Restore(bundle.ObservationMean, bundle.ObservationStd);
         var criticNormalizer = new RunningNormalizer(criticSize, minStd: 1e-6f, maxStd: 1f);
+        float hoverAction = simRobot.HoverAction();
+        using (var statisticsEnv = new HoverEnv(simTask, c.NumEnvs, threadCount: c.SimThreads))
+        {
+            statisticsEnv.GlobalStep = env.GlobalStep;
+            statisticsEnv.Reset((ulong)f.Seed + 17);
+            var warmupActions = new float[n * act];
+            for (long step = 0; step < c.WarmupEnvSteps; step += n)
+            {
+                for (int k = 0; k < warmupActions.Length; k++) warmupActions[k] = Math.Clamp(hoverAction + (float)c.WarmupActionStd * random.NextNormal(), -1f, 1f);
+                criticNormalizer.Update(statisticsEnv.CriticObservations);
+                statisticsEnv.Step(warmupActions);
+            }
+            criticNormalizer.Freeze();
+        }
 
         // ---- 5. Replay memories: online (simulation, stored raw until the critic normaliser freezes) and the logs.
         var online = new ReplayBuffer(Math.Min(c.ReplayCapacity, f.TotalEnvSteps), obsSize, criticSize, act);
@@ -156,24 +179,15 @@ public static class Finetune
                 ReadOnlySpan<float> no = (ended ? env.FinalActorObservations : env.ActorObservations).Slice(i * obsSize, obsSize);
                 ReadOnlySpan<float> nco = (ended ? env.FinalCriticObservations : env.CriticObservations).Slice(i * criticSize, criticSize);
                 float discount = terminated[i] ? 0f : (float)c.Gamma;
-                if (!criticNormalizer.Frozen) online.Add(o, co, actions.AsSpan(i * act, act), env.Rewards[i], no, nco, discount);
-                else
-                {
-                    actorNormalizer.Normalize(o, row); actorNormalizer.Normalize(no, nextRow);
-                    criticNormalizer.Normalize(co, criticRow); criticNormalizer.Normalize(nco, nextCriticRow);
-                    online.Add(row, criticRow, actions.AsSpan(i * act, act), env.Rewards[i], nextRow, nextCriticRow, discount);
-                }
+                actorNormalizer.Normalize(o, row); actorNormalizer.Normalize(no, nextRow);
+                criticNormalizer.Normalize(co, criticRow); criticNormalizer.Normalize(nco, nextCriticRow);
+                online.Add(row, criticRow, actions.AsSpan(i * act, act), env.Rewards[i], nextRow, nextCriticRow, discount);
             }
 
-            // Warm-up over: freeze the critic's statistics (simulation and logs together), normalise both memories,
-            // and fit the new critic to the unchanged actor before anything else moves.
-            if (!criticNormalizer.Frozen)
+            // Warm-up over: fill the log memories and fit the new critic to the unchanged actor before anything else moves.
+            if (globalStep < f.CriticWarmupEnvSteps) continue;
+            if (offline.Count == 0)
             {
-                criticNormalizer.Update(criticObservationsTaken);
-                if (globalStep < f.CriticWarmupEnvSteps) continue;
-                criticNormalizer.Update(logs.CriticObservations);
-                criticNormalizer.Freeze();
-                online.NormaliseStoredRows(actorNormalizer, criticNormalizer);
                 FillLogMemories();
                 for (int u = 0; u < f.CriticWarmupUpdates; u++) CriticUpdate();
             }
@@ -270,6 +284,12 @@ public static class Finetune
             Tensor q = critic.ForwardMemberFrozen(cat([criticObservationT, actor.Forward(observationT)], 1), member: 0);
             Tensor lambda = q.abs().mean().detach().clamp_min(1e-6).reciprocal().mul_(f.BcAlpha);
             Tensor actorLoss = q.mean().mul(lambda).neg();
+            if (f.AnchorWeight > 0)
+            {
+                Tensor anchored;
+                using (no_grad()) anchored = anchor.Forward(observationT);
+                actorLoss = actorLoss + (actor.Forward(observationT) - anchored).pow(2).sum(1).mean().mul(f.AnchorWeight);
+            }
             Tensor? bcLoss = null;
             if (interventions > 0)
             {

@@ -39,6 +39,8 @@ public static class BenchHilCommand
         public long WeakSteps { get; init; } = 60_000;
         public long FinetuneSteps { get; init; } = new FinetuneConfig().TotalEnvSteps;
         public string Task { get; init; } = FinetuneCommand.DefaultTask;
+        /// <summary>Fly this bundle (for every seed) instead of training a weak one.</summary>
+        public string? Policy { get; init; }
         /// <summary>Keep the runs and logs here (default: a temporary directory, deleted at the end).</summary>
         public string? OutDirectory { get; init; }
     }
@@ -60,14 +62,15 @@ public static class BenchHilCommand
         var weakSteps = new Option<long>("--weak-steps") { Description = "Training budget of the weak policy.", DefaultValueFactory = _ => 60_000 };
         var finetuneSteps = new Option<long>("--finetune-steps") { Description = "Simulation steps of the fine-tuning.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
         var outDir = new Option<string?>("--out") { Description = "Keep runs and flight logs in this directory." };
+        var policy = new Option<string?>("--policy") { Description = "Fly this bundle for every seed instead of training a weak one." };
         var command = new Command("hil", "Human in the loop: a weak policy, a scripted pilot correcting it, fine-tuning on the logs, success and intervention rates before and after")
         {
-            json, seeds, flights, weakSteps, finetuneSteps, outDir,
+            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy,
         };
         command.SetAction(parse => Run(new Options
         {
             Seeds = parse.GetValue(seeds), Flights = parse.GetValue(flights), WeakSteps = parse.GetValue(weakSteps),
-            FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = parse.GetValue(outDir),
+            FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = parse.GetValue(outDir), Policy = parse.GetValue(policy),
         }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -91,12 +94,19 @@ public static class BenchHilCommand
             for (int seed = 1; seed <= options.Seeds; seed++)
             {
                 string seedDir = Path.Combine(work, $"seed{seed}");
-                progress.WriteLine($"bench hil: seed {seed}/{options.Seeds}: training the weak policy ({options.WeakSteps} steps)");
-                TrainResult weak = Trainer.Run(new TrainOptions(taskPath)
+                PolicyBundle before;
+                double trainSeconds = 0;
+                if (options.Policy is { } given) before = PolicyBundle.Read(given);
+                else
                 {
-                    Seed = seed, TotalEnvSteps = options.WeakSteps, OutDirectory = Path.Combine(seedDir, "train"), FinalEvalEpisodes = 100,
-                });
-                PolicyBundle before = PolicyBundle.Read(weak.BundlePath);
+                    progress.WriteLine($"bench hil: seed {seed}/{options.Seeds}: training the weak policy ({options.WeakSteps} steps)");
+                    TrainResult weak = Trainer.Run(new TrainOptions(taskPath)
+                    {
+                        Seed = seed, TotalEnvSteps = options.WeakSteps, OutDirectory = Path.Combine(seedDir, "train"), FinalEvalEpisodes = 100,
+                    });
+                    before = PolicyBundle.Read(weak.BundlePath);
+                    trainSeconds = weak.WallSeconds;
+                }
 
                 FlightSet flownBefore = FlyAll(node, before, heavy, seed, options.Flights, Path.Combine(seedDir, "before"));
                 progress.WriteLine(Describe("before", flownBefore));
@@ -108,7 +118,7 @@ public static class BenchHilCommand
 
                 FlightSet flownAfter = FlyAll(node, tuned.Bundle, heavy, seed, options.Flights, Path.Combine(seedDir, "after"));
                 progress.WriteLine(Describe("after ", flownAfter));
-                results.Add(new SeedResult(seed, flownBefore, flownAfter, transitions.Count, transitions.InterventionCount, weak.WallSeconds, tuned.WallSeconds));
+                results.Add(new SeedResult(seed, flownBefore, flownAfter, transitions.Count, transitions.InterventionCount, trainSeconds, tuned.WallSeconds));
             }
         }
         finally

@@ -29,13 +29,17 @@ public static class FinetuneCommand
         var steps = new Option<long>("--steps") { Description = "Fresh simulation steps.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
         var seed = new Option<int>("--seed") { Description = "Seed of the networks, noise and simulator.", DefaultValueFactory = _ => 1 };
         var bcAlpha = new Option<double>("--bc-alpha") { Description = "α of TD3+BC: weight of the normalised Q term against behaviour cloning (0 = behaviour cloning only).", DefaultValueFactory = _ => new FinetuneConfig().BcAlpha };
+        var actorLr = new Option<double>("--actor-lr") { Description = "Actor learning rate.", DefaultValueFactory = _ => new FinetuneConfig().ActorLearningRate };
+        var criticWarmup = new Option<int>("--critic-warmup-updates") { Description = "Critic-only updates before the actor moves.", DefaultValueFactory = _ => new FinetuneConfig().CriticWarmupUpdates };
+        var anchorWeight = new Option<double>("--anchor-weight") { Description = "Weight of the trust region to the input bundle's actions.", DefaultValueFactory = _ => new FinetuneConfig().AnchorWeight };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("finetune", "Fine-tune a policy on flight logs with human corrections, continuing TD3 in the simulator.")
         {
-            policy, logs, output, robot, task, steps, seed, bcAlpha, json,
+            policy, logs, output, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, json,
         };
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, parse.GetValue(output)!, parse.GetValue(robot),
-            parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha) },
+            parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha),
+                ActorLearningRate = parse.GetValue(actorLr), CriticWarmupUpdates = parse.GetValue(criticWarmup), AnchorWeight = parse.GetValue(anchorWeight) },
             parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
