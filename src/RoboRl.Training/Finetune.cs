@@ -286,6 +286,7 @@ public static class Finetune
             Tensor actorLoss = q.mean().mul(lambda).neg();
             if (f.AnchorWeight > 0)
             {
+                // On the whole batch (an anchor on the simulated half only did worse: the logged states then drift freely).
                 Tensor anchored;
                 using (no_grad()) anchored = anchor.Forward(observationT);
                 actorLoss = actorLoss + (actor.Forward(observationT) - anchored).pow(2).sum(1).mean().mul(f.AnchorWeight);
