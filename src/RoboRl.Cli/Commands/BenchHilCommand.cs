@@ -41,6 +41,8 @@ public static class BenchHilCommand
         public long WeakSteps { get; init; } = 300_000;
         public long FinetuneSteps { get; init; } = new FinetuneConfig().TotalEnvSteps;
         public string Task { get; init; } = FinetuneCommand.DefaultTask;
+        /// <summary>Fine-tuning hyperparameters (seed and steps are set per run).</summary>
+        public FinetuneConfig Finetune { get; init; } = new();
         /// <summary>Fly this bundle (for every seed) instead of training a weak one.</summary>
         public string? Policy { get; init; }
         /// <summary>Keep the runs and logs here (default: a temporary directory, deleted at the end).</summary>
@@ -65,14 +67,17 @@ public static class BenchHilCommand
         var finetuneSteps = new Option<long>("--finetune-steps") { Description = "Simulation steps of the fine-tuning.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
         var outDir = new Option<string?>("--out") { Description = "Keep runs and flight logs in this directory." };
         var policy = new Option<string?>("--policy") { Description = "Fly this bundle for every seed instead of training a weak one." };
+        var bcAlpha = new Option<double>("--bc-alpha") { Description = "Fine-tuning: α of TD3+BC.", DefaultValueFactory = _ => new FinetuneConfig().BcAlpha };
+        var anchorWeight = new Option<double>("--anchor-weight") { Description = "Fine-tuning: weight of the trust region to the weak policy.", DefaultValueFactory = _ => new FinetuneConfig().AnchorWeight };
         var command = new Command("hil", "Human in the loop: a weak policy, a scripted pilot correcting it, fine-tuning on the logs, success and intervention rates before and after")
         {
-            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy,
+            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy, bcAlpha, anchorWeight,
         };
         command.SetAction(parse => Run(new Options
         {
             Seeds = parse.GetValue(seeds), Flights = parse.GetValue(flights), WeakSteps = parse.GetValue(weakSteps),
             FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = parse.GetValue(outDir), Policy = parse.GetValue(policy),
+            Finetune = new FinetuneConfig { BcAlpha = parse.GetValue(bcAlpha), AnchorWeight = parse.GetValue(anchorWeight) },
         }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -115,7 +120,7 @@ public static class BenchHilCommand
 
                 HoverTransitions transitions = LogTransitions.Extract(flownBefore.Logs.Select(FlightLog.Load).ToList(), before, task);
                 progress.WriteLine($"bench hil: seed {seed}: fine-tuning on {transitions.Count} logged transitions ({transitions.InterventionCount} intervened), {options.FinetuneSteps} simulation steps on the {MassFactor:0.0}× mass robot");
-                FinetuneResult tuned = Finetune.Run(before, transitions, task, heavy, new FinetuneConfig { Seed = seed, TotalEnvSteps = options.FinetuneSteps });
+                FinetuneResult tuned = Finetune.Run(before, transitions, task, heavy, options.Finetune with { Seed = seed, TotalEnvSteps = options.FinetuneSteps });
                 tuned.Bundle.Write(Path.Combine(seedDir, "finetuned.safetensors"));
 
                 FlightSet flownAfter = FlyAll(node, tuned.Bundle, heavy, seed, options.Flights, Path.Combine(seedDir, "after"));
