@@ -40,6 +40,8 @@ public static class BenchHilCommand
         /// beyond correction; the default policy flown at 1.3× mass is the weak one (2 % success in `roborl eval` there).</summary>
         public long WeakSteps { get; init; } = 300_000;
         public long FinetuneSteps { get; init; } = new FinetuneConfig().TotalEnvSteps;
+        /// <summary>Correction rounds: fly with the pilot, fine-tune, repeat (each round adds its flights' logs).</summary>
+        public int Rounds { get; init; } = 3;
         public string Task { get; init; } = FinetuneCommand.DefaultTask;
         /// <summary>Fine-tuning hyperparameters (seed and steps are set per run).</summary>
         public FinetuneConfig Finetune { get; init; } = new();
@@ -67,16 +69,18 @@ public static class BenchHilCommand
         var finetuneSteps = new Option<long>("--finetune-steps") { Description = "Simulation steps of the fine-tuning.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
         var outDir = new Option<string?>("--out") { Description = "Keep runs and flight logs in this directory." };
         var policy = new Option<string?>("--policy") { Description = "Fly this bundle for every seed instead of training a weak one." };
+        var rounds = new Option<int>("--rounds") { Description = "Correction rounds (fly with the pilot, fine-tune; repeat).", DefaultValueFactory = _ => 3 };
         var bcAlpha = new Option<double>("--bc-alpha") { Description = "Fine-tuning: α of TD3+BC.", DefaultValueFactory = _ => new FinetuneConfig().BcAlpha };
         var anchorWeight = new Option<double>("--anchor-weight") { Description = "Fine-tuning: weight of the trust region to the weak policy.", DefaultValueFactory = _ => new FinetuneConfig().AnchorWeight };
         var command = new Command("hil", "Human in the loop: a weak policy, a scripted pilot correcting it, fine-tuning on the logs, success and intervention rates before and after")
         {
-            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy, bcAlpha, anchorWeight,
+            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy, rounds, bcAlpha, anchorWeight,
         };
         command.SetAction(parse => Run(new Options
         {
             Seeds = parse.GetValue(seeds), Flights = parse.GetValue(flights), WeakSteps = parse.GetValue(weakSteps),
             FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = parse.GetValue(outDir), Policy = parse.GetValue(policy),
+            Rounds = parse.GetValue(rounds),
             Finetune = new FinetuneConfig { BcAlpha = parse.GetValue(bcAlpha), AnchorWeight = parse.GetValue(anchorWeight) },
         }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
@@ -84,7 +88,7 @@ public static class BenchHilCommand
 
     public static int Run(Options options, bool json, TextWriter output, TextWriter progress)
     {
-        if (options.Seeds < 1 || options.Flights < 1 || options.WeakSteps < 1000 || options.FinetuneSteps < 1000)
+        if (options.Seeds < 1 || options.Flights < 1 || options.Rounds < 1 || options.WeakSteps < 1000 || options.FinetuneSteps < 1000)
         {
             progress.WriteLine("bench hil: --seeds and --flights must be ≥ 1, --weak-steps and --finetune-steps ≥ 1000");
             return 2;
@@ -118,14 +122,31 @@ public static class BenchHilCommand
                 FlightSet flownBefore = FlyAll(node, before, heavy, seed, options.Flights, Path.Combine(seedDir, "before"));
                 progress.WriteLine(Describe("before", flownBefore));
 
-                HoverTransitions transitions = LogTransitions.Extract(flownBefore.Logs.Select(FlightLog.Load).ToList(), before, task);
-                progress.WriteLine($"bench hil: seed {seed}: fine-tuning on {transitions.Count} logged transitions ({transitions.InterventionCount} intervened), {options.FinetuneSteps} simulation steps on the {MassFactor:0.0}× mass robot");
-                FinetuneResult tuned = Finetune.Run(before, transitions, task, heavy, options.Finetune with { Seed = seed, TotalEnvSteps = options.FinetuneSteps });
-                tuned.Bundle.Write(Path.Combine(seedDir, "finetuned.safetensors"));
+                // Correction rounds: fine-tune on every log so far; from the second round on, the fine-tuned policy first flies
+                // more corrected flights (other initial conditions) whose logs join the next round's.
+                PolicyBundle current = before;
+                var logs = flownBefore.Logs.ToList();
+                HoverTransitions transitions = null!;
+                double finetuneSeconds = 0;
+                for (int round = 1; round <= options.Rounds; round++)
+                {
+                    if (round > 1)
+                    {
+                        FlightSet corrected = FlyAll(node, current, heavy, seed + 100 * round, options.Flights, Path.Combine(seedDir, $"round{round}"));
+                        progress.WriteLine(Describe($"round {round}", corrected));
+                        logs.AddRange(corrected.Logs);
+                    }
+                    transitions = LogTransitions.Extract(logs.Select(FlightLog.Load).ToList(), current, task);
+                    progress.WriteLine($"bench hil: seed {seed}: fine-tuning on {transitions.Count} logged transitions ({transitions.InterventionCount} intervened), {options.FinetuneSteps} simulation steps on the {MassFactor:0.0}× mass robot");
+                    FinetuneResult tuned = Finetune.Run(current, transitions, task, heavy, options.Finetune with { Seed = seed, TotalEnvSteps = options.FinetuneSteps });
+                    current = tuned.Bundle;
+                    finetuneSeconds += tuned.WallSeconds;
+                }
+                current.Write(Path.Combine(seedDir, "finetuned.safetensors"));
 
-                FlightSet flownAfter = FlyAll(node, tuned.Bundle, heavy, seed, options.Flights, Path.Combine(seedDir, "after"));
+                FlightSet flownAfter = FlyAll(node, current, heavy, seed, options.Flights, Path.Combine(seedDir, "after"));
                 progress.WriteLine(Describe("after ", flownAfter));
-                results.Add(new SeedResult(seed, flownBefore, flownAfter, transitions.Count, transitions.InterventionCount, trainSeconds, tuned.WallSeconds));
+                results.Add(new SeedResult(seed, flownBefore, flownAfter, transitions.Count, transitions.InterventionCount, trainSeconds, finetuneSeconds));
             }
         }
         finally
