@@ -134,6 +134,25 @@ public class HilTests
     }
 
     [Test]
+    public void TheFinetuneCommandWritesANormalBundleAndReportsJson()
+    {
+        List<string> logs = FlyWeak("command", 1);
+        string weakPath = Path.Combine(Dir, "weak.safetensors"), outPath = Path.Combine(Dir, "tuned", "tuned.safetensors");
+        Weak.Write(weakPath);
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        int code = FinetuneCommand.Run(weakPath, logs.ToArray(), outPath, null, FinetuneCommand.DefaultTask,
+            new FinetuneConfig { TotalEnvSteps = 6_000, CriticWarmupUpdates = 200 }, json: true, output, progress);
+        Assert.That(code, Is.EqualTo(0), progress.ToString());
+        using var doc = System.Text.Json.JsonDocument.Parse(output.ToString());
+        Assert.That(doc.RootElement.GetProperty("log_transitions").GetInt32(), Is.GreaterThan(400));
+        Assert.That(doc.RootElement.GetProperty("intervention_transitions").GetInt32(), Is.GreaterThan(0));
+        PolicyBundle tuned = PolicyBundle.Read(outPath);
+        Assert.DoesNotThrow(() => InferenceNode.CheckBundle(Node, tuned), "the node flies it like any bundle");
+        Assert.That(tuned.ObservationNames, Is.EqualTo(Weak.ObservationNames));
+    }
+
+    [Test]
     public void FinetuningOnCorrectedFlightsCutsTheInterventions()
     {
         // The weak policy is a constant (nothing to keep, and no critic can be fitted to a constant in a small budget),
