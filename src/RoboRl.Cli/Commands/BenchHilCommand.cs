@@ -261,7 +261,8 @@ public static class BenchHilCommand
                 flying++;
                 if (command.Source == ActionSource.Human) human++;
             }
-            if (node.Mode is NodeMode.Fallback or NodeMode.Killed or NodeMode.Idle) fallback |= node.Mode != NodeMode.Idle || t > 1;
+            // The supervisor took over (fallback, or landed and disarmed back to idle after it).
+            fallback |= node.Mode is NodeMode.Fallback or NodeMode.Killed || (node.Mode == NodeMode.Idle && t > 1);
             if (t >= settleTick)
                 held &= node.Mode == NodeMode.Policy && command.Source == ActionSource.Policy
                         && Vector3.Distance(sim.TrueState.Position, node.Setpoint) < SuccessRadiusM;
