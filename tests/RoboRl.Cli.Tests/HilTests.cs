@@ -153,6 +153,29 @@ public class HilTests
     }
 
     [Test]
+    public void BenchHilPrintsTheRatesBeforeAndAfterAsJson()
+    {
+        string weakPath = Path.Combine(Dir, "bench-weak.safetensors");
+        Weak.Write(weakPath);
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        int code = BenchHilCommand.Run(new BenchHilCommand.Options
+        {
+            Policy = weakPath, Seeds = 1, Flights = 2, Rounds = 1, FinetuneSteps = 6_000, Finetune = new FinetuneConfig { CriticWarmupUpdates = 200 },
+        }, json: true, output, progress);
+        Assert.That(code, Is.EqualTo(0), progress.ToString());
+        using var doc = System.Text.Json.JsonDocument.Parse(output.ToString());
+        var root = doc.RootElement;
+        foreach (string key in new[] { "success_before", "success_after", "intervention_rate_before", "intervention_rate_after" })
+            Assert.That(root.GetProperty(key).GetDouble(), Is.InRange(0.0, 1.0), key);
+        Assert.That(root.GetProperty("seeds").GetArrayLength(), Is.EqualTo(1));
+        Assert.That(root.GetProperty("seeds")[0].GetProperty("log_transitions").GetInt32(), Is.GreaterThan(800), "2 flights of 5 s at 100 Hz");
+        Assert.That(root.GetProperty("intervention_rate_before").GetDouble(), Is.GreaterThan(0.2), "the sinking constant policy needs the pilot");
+        Assert.That(progress.ToString(), Does.Contain("before:").And.Contain("after :"));
+        Assert.That(BenchHilCommand.Run(new BenchHilCommand.Options { Seeds = 0 }, false, output, progress), Is.EqualTo(2));
+    }
+
+    [Test]
     public void FinetuningOnCorrectedFlightsCutsTheInterventions()
     {
         // The weak policy is a constant (nothing to keep, and no critic can be fitted to a constant in a small budget),
