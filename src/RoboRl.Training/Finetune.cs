@@ -20,7 +20,7 @@ public sealed record FinetuneConfig
     /// <summary>Fresh simulation steps (summed over the parallel environments), critic warm-up included.</summary>
     public long TotalEnvSteps { get; init; } = 60_000;
     /// <summary>Steps flown by the unchanged bundle actor (plus exploration noise) before any update: they fill the online
-    /// replay memory and measure the critic's observation normalisation.</summary>
+    /// replay memory (the critic's normalisation is measured separately, on random warm-up flights).</summary>
     public long CriticWarmupEnvSteps { get; init; } = 5_000;
     /// <summary>Critic-only updates after that warm-up: the new critic learns the bundle actor's values before the actor moves.</summary>
     public int CriticWarmupUpdates { get; init; } = 2_000;
