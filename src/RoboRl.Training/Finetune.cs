@@ -51,7 +51,9 @@ public sealed record FinetuneResult(PolicyBundle Bundle, long EnvSteps, long Cri
 ///   is −α·Q(s, π(s))/mean|Q| plus the squared distance to the human's action on intervened steps, as HIL-SERL
 ///   (Luo et al. 2024) learns from interventions;</item>
 /// <item>TD3 continued from the bundle's actor (its observation normalisation stays frozen: the actor was trained on
-///   it) with a new critic, warm-started by a critic-only phase on data of the unchanged actor.</item>
+///   it) with a new critic, warm-started by a critic-only phase on data of the unchanged actor;</item>
+/// <item>a trust region: the squared distance to the input bundle's actions on the batch's states (see
+///   <see cref="FinetuneConfig.AnchorWeight"/>).</item>
 /// </list>
 /// Fresh data comes from the simulator with <paramref name="simRobot"/> (e.g. the robot fitted by `roborl sysid`). The
 /// output is a normal bundle: same specs and robot identity as the input, new weights, its training config records
