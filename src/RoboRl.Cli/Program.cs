@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(Commands.LogCommands.Create());
         root.Subcommands.Add(Commands.ReplayCommand.Create());
         root.Subcommands.Add(Commands.SysidCommand.Create());
+        root.Subcommands.Add(Commands.FinetuneCommand.Create());
         root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
         root.Subcommands.Add(Commands.MqttCommands.CreateGroup());
 
@@ -30,6 +31,7 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchSerialCommand.Create());
         bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
         bench.Subcommands.Add(Commands.BenchFaultsCommand.Create());
+        bench.Subcommands.Add(Commands.BenchHilCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

@@ -147,6 +147,7 @@ public sealed class CommandIntake
                 return what switch
                 {
                     "teleop" => AcceptTeleop(root, topic, principal),
+                    "joy" => AcceptJoy(root, topic, principal),
                     "robot_state" => AcceptRobotState(root, topic, principal),
                     _ => AcceptCommand(what, root, topic, principal),
                 };
@@ -222,6 +223,36 @@ public sealed class CommandIntake
         if (unknown is not null) return Reject(CommandOutcome.Malformed, topic, principal, $"unknown key \"{unknown}\"");
 
         _teleop.Write(sample);
+        Interlocked.Increment(ref _teleopAccepted);
+        Interlocked.Increment(ref _outcomes[(int)CommandOutcome.Accepted]);
+        return CommandOutcome.Accepted;
+    }
+
+    private CommandOutcome AcceptJoy(JsonElement body, string topic, string principal)
+    {
+        // sensor_msgs/Joy as JSON: axes are floats (a joystick reports [-1, 1]; the mapping clamps), buttons integers.
+        if (!body.TryGetProperty("axes", out JsonElement axesJson) || axesJson.ValueKind != JsonValueKind.Array || axesJson.GetArrayLength() > 64)
+            return Reject(CommandOutcome.Malformed, topic, principal, "axes: expected an array of at most 64 numbers");
+        if (!body.TryGetProperty("buttons", out JsonElement buttonsJson) || buttonsJson.ValueKind != JsonValueKind.Array || buttonsJson.GetArrayLength() > 64)
+            return Reject(CommandOutcome.Malformed, topic, principal, "buttons: expected an array of at most 64 integers");
+        Span<float> axes = stackalloc float[axesJson.GetArrayLength()];
+        Span<int> buttons = stackalloc int[buttonsJson.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement a in axesJson.EnumerateArray())
+        {
+            if (!TryNumber(a, -1e6, 1e6, out double value)) return Reject(CommandOutcome.Malformed, topic, principal, $"axes[{i}]: expected a finite number, found {Describe(a)}");
+            axes[i++] = (float)value;
+        }
+        i = 0;
+        foreach (JsonElement b in buttonsJson.EnumerateArray())
+        {
+            if (b.ValueKind != JsonValueKind.Number || !b.TryGetInt32(out int value)) return Reject(CommandOutcome.Malformed, topic, principal, $"buttons[{i}]: expected an integer, found {Describe(b)}");
+            buttons[i++] = value;
+        }
+        string? unknown = UnknownKey(body, ["axes", "buttons", "header"]);
+        if (unknown is not null) return Reject(CommandOutcome.Malformed, topic, principal, $"unknown key \"{unknown}\"");
+
+        _teleop.Write(_options.Joy.ToSample(axes, buttons, NodeClock.NowNs));
         Interlocked.Increment(ref _teleopAccepted);
         Interlocked.Increment(ref _outcomes[(int)CommandOutcome.Accepted]);
         return CommandOutcome.Accepted;
@@ -305,6 +336,7 @@ public sealed class CommandIntake
     private string? TopicKind(string topic)
     {
         if (topic == _topics.Teleop) return "teleop";
+        if (topic == _topics.Joy) return "joy";
         if (topic == _topics.RobotState) return "robot_state";
         if (!topic.StartsWith(_topics.CommandPrefix, StringComparison.Ordinal)) return null;
         string name = topic[_topics.CommandPrefix.Length..];

@@ -45,6 +45,7 @@ public static class MosquittoConfig
             acl.AppendLine($"topic readwrite {robot}status");
             acl.AppendLine($"topic read {robot}cmd/#");
             acl.AppendLine($"topic read {robot}teleop");
+            acl.AppendLine($"topic read {topics.Joy}");
             acl.AppendLine($"topic read {topics.RobotState}");
             acl.AppendLine($"topic write {topics.RobotCommand}");
             acl.AppendLine();
@@ -67,7 +68,7 @@ public static class MosquittoConfig
             if (user.Rights.HasFlag(MqttRights.Land)) acl.AppendLine($"topic write {topics.Land}");
             if (user.Rights.HasFlag(MqttRights.Kill)) acl.AppendLine($"topic write {topics.Kill}");
             if (user.Rights.HasFlag(MqttRights.Setpoint)) acl.AppendLine($"topic write {topics.Setpoint}");
-            if (user.Rights.HasFlag(MqttRights.Override)) acl.AppendLine($"topic write {topics.Teleop}");
+            if (user.Rights.HasFlag(MqttRights.Override)) { acl.AppendLine($"topic write {topics.Teleop}"); acl.AppendLine($"topic write {topics.Joy}"); }
             if (user.Rights.HasFlag(MqttRights.Robot)) { acl.AppendLine($"topic write {topics.RobotState}"); acl.AppendLine($"topic read {topics.RobotCommand}"); }
             acl.AppendLine();
         }

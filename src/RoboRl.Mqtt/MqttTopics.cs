@@ -28,6 +28,9 @@ namespace RoboRl.Mqtt;
 /// <item><c>teleop</c> [override]: <c>{"deadman":bool, "mode":"takeover|nudge" (required when deadman),
 ///   "action":[4 in -1..1] (takeover), "setpoint_velocity":[x,y,z] (nudge, m/s, |each| ≤ teleop_max_speed_mps)}</c>.
 ///   Released (deadman false) or silent (stale timestamp) means the policy flies.</item>
+/// <item><c>joy</c> [override]: a joystick as sensor_msgs/Joy, <c>{"axes":[float in -1..1, …], "buttons":[int, …]}</c>, at
+///   the joystick's rate; the config's "joy" keys (dead-man button, take_over or nudge_setpoint, axes) map it as the ROS 2
+///   transport maps sensor_msgs/Joy.</item>
 /// </list>
 /// For a robot whose sensors and actuators travel over MQTT (its bridge needs the right "robot"):
 /// <list type="bullet">
@@ -67,6 +70,8 @@ public sealed class MqttTopics
     public string Kill => CommandPrefix + "kill";
     public string Setpoint => CommandPrefix + "setpoint";
     public string Teleop => Prefix + "teleop";
+    /// <summary>In: a joystick as sensor_msgs/Joy in JSON, <c>{"axes":[…], "buttons":[…]}</c> (right "override"), mapped by the "joy" keys.</summary>
+    public string Joy => Prefix + "joy";
     /// <summary>In: the robot's measured state, from its bridge (right "robot").</summary>
     public string RobotState => Prefix + "robot/state";
     /// <summary>Out: actuator commands for the robot's bridge, every <see cref="MqttTransport.Send"/>.</summary>
@@ -75,5 +80,5 @@ public sealed class MqttTopics
     public string CommandFilter => CommandPrefix + "+";
 
     /// <summary>Whether the node consumes this topic as input (a command or teleop).</summary>
-    public bool IsInput(string topic) => topic == Teleop || topic == RobotState || topic.StartsWith(CommandPrefix, StringComparison.Ordinal);
+    public bool IsInput(string topic) => topic == Teleop || topic == Joy || topic == RobotState || topic.StartsWith(CommandPrefix, StringComparison.Ordinal);
 }

@@ -352,6 +352,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
                 var subscribe = new MqttClientSubscribeOptionsBuilder()
                     .WithTopicFilter(Topics.CommandFilter, MqttQualityOfServiceLevel.AtLeastOnce)
                     .WithTopicFilter(Topics.Teleop, MqttQualityOfServiceLevel.AtMostOnce)
+                    .WithTopicFilter(Topics.Joy, MqttQualityOfServiceLevel.AtMostOnce)
                     .WithTopicFilter(Topics.RobotState, MqttQualityOfServiceLevel.AtMostOnce)
                     .Build();
                 _client.SubscribeAsync(subscribe, timeout.Token).GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using RoboRl.Core.Robots;
 using System.Security.Cryptography;
 using System.Text;
 using RoboRl.Core.Configs;
@@ -110,6 +111,8 @@ public sealed class MqttTransportOptions
     public double SetpointLimitM { get; init; } = 100;
     /// <summary>A teleop setpoint velocity faster than this on any axis is refused (m/s).</summary>
     public double TeleopMaxSpeedMps { get; init; } = 2;
+    /// <summary>How messages on the joy topic map to teleop (the "joy" section; the same keys as the ros2 section's).</summary>
+    public JoyTeleopMapping Joy { get; init; } = new();
     public IReadOnlyList<MqttUser> Users { get; init; } = [];
 
     public string EffectiveClientId => ClientId ?? $"roborl-node-{Robot}";
@@ -178,6 +181,7 @@ public sealed class MqttTransportOptions
         int maxClockSkewMs = (int)mqtt.Integer("max_clock_skew_ms", 100, 600_000, 5000);
         double setpointLimitM = mqtt.Number("setpoint_limit_m", 0.1, 10_000, 100);
         double teleopMaxSpeed = mqtt.Number("teleop_max_speed_mps", 0.01, 100, 2);
+        JoyTeleopMapping joy = mqtt.Has("joy") ? JoyTeleopMapping.Read(mqtt.Object("joy")) : new JoyTeleopMapping();
 
         var users = new List<MqttUser>();
         if (mqtt.Has("users"))
@@ -205,7 +209,7 @@ public sealed class MqttTransportOptions
             Username = username, Password = password, Tls = tls, TelemetryHz = telemetryHz,
             BufferFrames = bufferFrames, ReconnectInitialMs = reconnectInitialMs, ReconnectMaxMs = reconnectMaxMs,
             AllowAnonymous = allowAnonymous, MaxClockSkewMs = maxClockSkewMs, SetpointLimitM = setpointLimitM,
-            TeleopMaxSpeedMps = teleopMaxSpeed, Users = users,
+            TeleopMaxSpeedMps = teleopMaxSpeed, Joy = joy, Users = users,
         };
     }
 

@@ -123,6 +123,18 @@ public sealed class QuadrotorFallbackController : IFallbackController
         if (landNow || _config.HoldS == 0) StartLanding(nowNs);
     }
 
+    /// <summary>
+    /// Takes over holding <paramref name="point"/> (no braking phase; landing only after hold_s): the controller as a
+    /// scripted pilot flying the robot back to its setpoint (<see cref="ScriptedCorrector"/>).
+    /// </summary>
+    public void EngageAt(in RobotStateSample state, Vector3 point, long nowNs)
+    {
+        Engage(in state, nowNs, landNow: false);
+        _holdPoint = _fence is { } fence ? fence.Clamp(point, _margin) : point;
+        _holdPointPending = false;
+        _braking = false;
+    }
+
     public void Reset()
     {
         Phase = FallbackPhase.Inactive;

@@ -36,6 +36,8 @@ public struct TickRecord
 public sealed class NodeRecorder : IDisposable
 {
     public const string WorldFrame = "world", BodyFrame = "base_link";
+    /// <summary>Measured rotor speeds, rpm (roborl_msgs/Observation layout: values = M1..M4), written with each state that has them.</summary>
+    public const string RotorRpmTopic = "/rotor_rpm";
 
     private enum SlotKind : byte { Tick, Event, Statistics }
 
@@ -64,8 +66,9 @@ public sealed class NodeRecorder : IDisposable
 
     // Recorder-thread state.
     private McapWriter? _writer;
-    private ushort _pose, _velocity, _imu, _setpoint, _observation, _action, _mode, _stats, _diagnostics;
-    private readonly float[] _observationValues, _actionValues = new float[4], _policyValues = new float[4], _humanValues = new float[4];
+    private ushort _pose, _velocity, _imu, _setpoint, _observation, _action, _mode, _stats, _diagnostics, _rotorRpm;
+    private readonly float[] _observationValues, _actionValues = new float[4], _policyValues = new float[4], _humanValues = new float[4],
+        _rotorRpmValues = new float[4];
     private readonly MsgDefinition _diagnosticArray, _diagnosticStatus, _keyValue;
 
     /// <summary>Records into <paramref name="path"/> (created or overwritten now, so a bad path fails before flight).</summary>
@@ -174,6 +177,10 @@ public sealed class NodeRecorder : IDisposable
             _mode = _writer.RegisterRos2Channel<ModeMsg>("/mode", Ros2Qos.Profile(reliable: true, transientLocal: true, depth: 1));
             _stats = _writer.RegisterRos2Channel<TickStatsMsg>("/tick_stats", Ros2Qos.Default);
             _diagnostics = _writer.RegisterRos2Channel("/diagnostics", RosTypes.DiagnosticArray, Ros2Qos.Default);
+            // Measured rotor speeds (rpm, M1..M4) where the robot reports them: fine-tuning rebuilds the critic's
+            // privileged observation (which holds the rotor speeds) from the log. roborl_msgs/Observation's layout
+            // (header, tick, float32[] values) is reused for it.
+            _rotorRpm = _writer.RegisterRos2Channel<ObservationMsg>(RotorRpmTopic, Ros2Qos.SensorData);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -266,6 +273,12 @@ public sealed class NodeRecorder : IDisposable
             };
             imu.LinearAccelerationCovariance[0] = -1; // sensor_msgs/Imu: element 0 = -1 means "no linear acceleration estimate"
             w.WriteMessage(_imu, time, stateTime, imu);
+            Vector4 rpm = s.RotorRpm;
+            if (float.IsFinite(rpm.X) && float.IsFinite(rpm.Y) && float.IsFinite(rpm.Z) && float.IsFinite(rpm.W))
+            {
+                Copy(rpm, _rotorRpmValues);
+                w.WriteMessage(_rotorRpm, time, stateTime, new ObservationMsg { Header = Header(stateTime, BodyFrame), Tick = r.Tick, Values = _rotorRpmValues });
+            }
         }
         w.WriteMessage(_setpoint, time, time, new PoseStampedMsg
         {

@@ -13,8 +13,15 @@ public sealed class FlightLogException(string message) : Exception(message);
 /// <summary>One recorded state (log time, world ENU pose and velocity, body angular velocity).</summary>
 public readonly record struct StateSample(ulong LogTime, Vector3 Position, Quaternion Orientation, Vector3 VelocityWorld, Vector3 AngularVelocityBody);
 
-/// <summary>One recorded action: the applied values (normalised, [-1, 1]) and the policy's own values when it ran.</summary>
-public readonly record struct ActionSample(ulong LogTime, ulong Tick, Vector4 Applied, float[]? Policy, ActionSource Source);
+/// <summary>
+/// One recorded action: the applied values (normalised, [-1, 1]), the policy's own values when it ran and, on a human
+/// intervention (take-over), the human's values.
+/// </summary>
+public readonly record struct ActionSample(ulong LogTime, ulong Tick, Vector4 Applied, float[]? Policy, ActionSource Source,
+    bool Intervention = false, float[]? Human = null);
+
+/// <summary>Measured rotor speeds (rpm, M1..M4) of one recorded state.</summary>
+public readonly record struct RotorSample(ulong LogTime, ulong Tick, Vector4 Rpm);
 
 /// <summary>One recorded policy observation.</summary>
 public readonly record struct ObservationSample(ulong LogTime, ulong Tick, float[] Values);
@@ -128,9 +135,36 @@ public sealed class FlightLog
             ReadOnlySpan<float> v = a.Values.Span;
             if (v.Length != 4) throw new FlightLogException($"{Path}: /action at log time {m.LogTime} has {v.Length} values; expected 4 rotor commands");
             actions.Add(new ActionSample(m.LogTime, a.Tick, new Vector4(v[0], v[1], v[2], v[3]),
-                a.PolicyValues.Length > 0 ? a.PolicyValues.ToArray() : null, a.Source));
+                a.PolicyValues.Length > 0 ? a.PolicyValues.ToArray() : null, a.Source,
+                a.Intervention, a.HumanValues.Length > 0 ? a.HumanValues.ToArray() : null));
         }
         return actions;
+    }
+
+    /// <summary>Measured rotor speeds (/rotor_rpm); empty for robots that do not report them or logs recorded before it existed.</summary>
+    public List<RotorSample> RotorSpeeds()
+    {
+        var speeds = new List<RotorSample>();
+        foreach (McapMessage m in Topic("/rotor_rpm"))
+        {
+            ObservationMsg o = Decode<ObservationMsg>(m);
+            ReadOnlySpan<float> v = o.Values.Span;
+            if (v.Length != 4) throw new FlightLogException($"{Path}: /rotor_rpm at log time {m.LogTime} has {v.Length} values; expected 4 rotors");
+            speeds.Add(new RotorSample(m.LogTime, o.Tick, new Vector4(v[0], v[1], v[2], v[3])));
+        }
+        return speeds;
+    }
+
+    /// <summary>Setpoints (/setpoint) by log time.</summary>
+    public Dictionary<ulong, Vector3> Setpoints()
+    {
+        var setpoints = new Dictionary<ulong, Vector3>();
+        foreach (McapMessage m in Topic("/setpoint"))
+        {
+            PoseStampedMsg p = Decode<PoseStampedMsg>(m);
+            setpoints[m.LogTime] = new Vector3((float)p.Pose.Position.X, (float)p.Pose.Position.Y, (float)p.Pose.Position.Z);
+        }
+        return setpoints;
     }
 
     public List<ObservationSample> Observations() =>

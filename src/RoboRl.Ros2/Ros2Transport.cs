@@ -53,6 +53,8 @@ public sealed record Ros2TransportOptions
     public string Crazyswarm2Setpoint { get; init; } = "none";
     /// <summary>DDS has no authentication here: arming from a topic is refused unless the config says otherwise.</summary>
     public bool AllowArm { get; init; }
+    /// <summary>The joystick keys as the mapping shared with the MQTT transport.</summary>
+    public JoyTeleopMapping Joy => new() { DeadmanButton = DeadmanButton, Mode = JoyMode, ActionAxes = ActionAxes, NudgeAxes = NudgeAxes, NudgeSpeedMS = NudgeSpeedMS };
     /// <summary>Cyclone DDS XML (tests: <see cref="Ros2Loopback.ConfigXml"/>); null: CYCLONEDDS_URI.</summary>
     public string? CycloneConfigXml { get; init; }
 
@@ -82,16 +84,8 @@ public sealed record Ros2TransportOptions
         if (o.PoseTopic is null && o.OdomTopic is null) throw s.Error("pose_topic", "pose_topic and odom_topic are both empty: the node needs a pose");
         if (s.Has("joy"))
         {
-            ConfigNode j = s.Object("joy");
-            o = o with
-            {
-                DeadmanButton = (int)j.Integer("deadman_button", 0, 63),
-                JoyMode = j.Choice("mode", "take_over", "nudge_setpoint") == "take_over" ? TeleopKind.TakeOver : TeleopKind.NudgeSetpoint,
-                ActionAxes = j.Has("action_axes") ? j.Integers("action_axes", 4, 4, 0, 63) : o.ActionAxes,
-                NudgeAxes = j.Has("nudge_axes") ? j.Integers("nudge_axes", 3, 3, 0, 63) : o.NudgeAxes,
-                NudgeSpeedMS = j.Has("nudge_speed_m_s") ? (float)j.Number("nudge_speed_m_s", 0.01, 5) : o.NudgeSpeedMS,
-            };
-            j.EnsureNoUnknownKeys();
+            JoyTeleopMapping j = JoyTeleopMapping.Read(s.Object("joy"));
+            o = o with { DeadmanButton = j.DeadmanButton, JoyMode = j.Mode, ActionAxes = j.ActionAxes, NudgeAxes = j.NudgeAxes, NudgeSpeedMS = j.NudgeSpeedMS };
         }
         s.EnsureNoUnknownKeys();
         return o;
@@ -129,6 +123,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     private bool _hasPose;
     private uint _sequence;
     private TeleopSample _teleop;
+    private readonly JoyTeleopMapping _joy;
     private bool _hasTeleop;
     private readonly ConcurrentQueue<NodeCommand> _commands = new();
 
@@ -155,6 +150,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     public Ros2Transport(Ros2TransportOptions options)
     {
         _options = options;
+        _joy = options.Joy;
         Node = new Ros2Node(options.NodeName, options.Namespace, new Ros2Options
         {
             DomainId = options.DomainId, Distro = options.Distro, CycloneConfigXml = options.CycloneConfigXml,
@@ -272,21 +268,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
 
     private void OnJoy(in JoyMsg m)
     {
-        ReadOnlyMemory<float> axes = m.Axes;
-        ReadOnlySpan<int> buttons = m.Buttons.Span;
-        float Axis(int i) => i < axes.Length && float.IsFinite(axes.Span[i]) ? Math.Clamp(axes.Span[i], -1f, 1f) : 0f;
-        bool held = _options.DeadmanButton < buttons.Length && buttons[_options.DeadmanButton] != 0;
-        var sample = new TeleopSample { TimestampNs = NodeClock.NowNs, Kind = held ? _options.JoyMode : TeleopKind.None };
-        if (held && _options.JoyMode == TeleopKind.TakeOver)
-        {
-            int[] a = _options.ActionAxes;
-            sample.Action = new Vector4(Axis(a[0]), Axis(a[1]), Axis(a[2]), Axis(a[3]));
-        }
-        else if (held)
-        {
-            int[] n = _options.NudgeAxes;
-            sample.SetpointVelocity = new Vector3(Axis(n[0]), Axis(n[1]), Axis(n[2])) * _options.NudgeSpeedMS;
-        }
+        TeleopSample sample = _joy.ToSample(m.Axes.Span, m.Buttons.Span, NodeClock.NowNs);
         lock (_teleopGate)
         {
             _teleop = sample;

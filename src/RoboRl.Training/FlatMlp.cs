@@ -281,6 +281,29 @@ public sealed class FlatMlp : IDisposable
         return layers;
     }
 
+    /// <summary>
+    /// Loads a bundle's layers (PyTorch's [out, in]) into this single network, the inverse of <see cref="ExportLayers"/>:
+    /// how fine-tuning continues from a deployed actor. Sizes and activations must match.
+    /// </summary>
+    public void LoadLayers(IReadOnlyList<DenseLayer> layers)
+    {
+        if (EnsembleSize != 1) throw new InvalidOperationException("only a single network loads bundle layers");
+        if (layers.Count != LayerCount) throw new ArgumentException($"the bundle has {layers.Count} layers, this network {LayerCount}");
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            for (int l = 0; l < LayerCount; l++)
+            {
+                DenseLayer layer = layers[l];
+                Activation expected = l == LayerCount - 1 ? Output : Hidden;
+                if (layer.InputSize != Sizes[l] || layer.OutputSize != Sizes[l + 1] || layer.Activation != expected)
+                    throw new ArgumentException($"layer {l}: the bundle has {layer.InputSize} → {layer.OutputSize} ({layer.Activation}), this network {Sizes[l]} → {Sizes[l + 1]} ({expected})");
+                weights[l].copy_(tensor(layer.Weights).view(layer.OutputSize, layer.InputSize).t());
+                biases[l].copy_(tensor(layer.Biases));
+            }
+        }
+    }
+
     void CheckSameShape(FlatMlp other)
     {
         if (other.ParameterCount != ParameterCount || other.EnsembleSize != EnsembleSize || !other.Sizes.SequenceEqual(Sizes))

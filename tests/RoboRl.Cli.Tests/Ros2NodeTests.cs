@@ -161,9 +161,9 @@ public class Ros2NodeTests
     }
 
     [Test]
-    public void AJoyWithTheDeadmanHeldTakesOver()
+    public void AJoyWithTheDeadmanHeldTakesOverAndReleasingItHandsBack()
     {
-        using var flight = new Flight(seconds: 6);
+        using var flight = new Flight(seconds: 8);
         flight.WaitForMode(NodeMode.Policy, "the node did not arm on poses that came over ROS 2");
         using var human = new Ros2Node("joy_node", flight.Namespace, Options);
         using var joy = human.CreatePublisher<JoyMsg>("/joy");
@@ -175,6 +175,15 @@ public class Ros2NodeTests
         {
             Assert.That(DateTime.UtcNow < deadline && !flight.Run.IsCompleted, Is.True, () => "no HUMAN mode with the dead-man held:\n" + flight.Log);
             joy.Publish(new JoyMsg { Axes = new float[] { 0, hover, 0, 0, 0 }, Buttons = new[] { 0, 0, 0, 0, 1 } });
+            Thread.Sleep(20);
+        }
+        // Dead-man released (the joystick keeps publishing): the policy flies again at once, not only after the timeout.
+        int humanAt = flight.Modes.ToList().FindLastIndex(m => m.Mode == NodeMode.Human);
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!flight.Modes.Skip(humanAt + 1).Any(m => m.Mode == NodeMode.Policy))
+        {
+            Assert.That(DateTime.UtcNow < deadline && !flight.Run.IsCompleted, Is.True, () => "still HUMAN after the dead-man was released:\n" + flight.Log);
+            joy.Publish(new JoyMsg { Axes = new float[] { 0, hover, 0, 0, 0 }, Buttons = new[] { 0, 0, 0, 0, 0 } });
             Thread.Sleep(20);
         }
         Assert.That(flight.Finish(), Is.EqualTo(0), flight.Log);

@@ -79,6 +79,8 @@ public class TransportTests
         joy.Publish(new JoyMsg { Axes = new float[] { 0.1f, -0.2f, 0.3f, 2f }, Buttons = new[] { 0, 0, 1 } });
         Assert.That(Env.Eventually(() => transport.TryGetLatest(out t) && t.Kind == TeleopKind.TakeOver), Is.True);
         Assert.That(t.Action, Is.EqualTo(new Vector4(0.1f, -0.2f, 0.3f, 1f)), "axes mapped, clamped to [-1, 1]");
+        joy.Publish(new JoyMsg { Axes = new float[] { 0.1f, -0.2f, 0.3f, 2f }, Buttons = new[] { 0, 0, 0 } });
+        Assert.That(Env.Eventually(() => transport.TryGetLatest(out t) && t.Kind == TeleopKind.None), Is.True, "dead-man released");
     }
 
     [TestCase(false)]

@@ -35,6 +35,34 @@ public class HoverEnvTests
     }
 
     [Test]
+    public void TheScalarRewardThatScoresLoggedTransitionsAgreesWithTheEnvironment()
+    {
+        HoverTaskConfig task = Task(o => { NoNoise(o); NoRandomisation(o); });
+        using var env = new HoverEnv(task, 16, 1);
+        env.GlobalStep = task.Curriculum[^1].FromStep; // the weights fine-tuning scores logs with
+        env.Reset(3);
+        int size = env.ActorObservationSize, compared = 0;
+        var actions = new float[16 * 4];
+        var previous = new float[16 * 4];
+        float hover = task.Robot.HoverAction();
+        for (int step = 0; step < 20; step++)
+        {
+            FillActions(actions, 16, step, amplitude: 0.3f);
+            for (int i = 0; i < 16; i++) env.ActorObservations.Slice(i * size + size - 4, 4).CopyTo(previous.AsSpan(i * 4));
+            env.Step(actions);
+            for (int i = 0; i < 16; i++)
+            {
+                if (env.Terminated[i] || env.Truncated[i]) continue;
+                float expected = HoverReward.Compute(task, task.WeightsAt(env.GlobalStep), env.Batch.Position(i) - task.TargetPosition,
+                    env.Batch.Orientation(i).W, env.Batch.Velocity(i), actions.AsSpan(i * 4, 4), previous.AsSpan(i * 4, 4), hover);
+                Assert.That(env.Rewards[i], Is.EqualTo(expected).Within(1e-3f), $"env {i}, step {step}");
+                compared++;
+            }
+        }
+        Assert.That(compared, Is.GreaterThan(200));
+    }
+
+    [Test]
     public void SizesFollowTheTask()
     {
         using var env = new HoverEnv(Task(), 10, 1);

@@ -210,4 +210,21 @@ public class FlatMlpTests
         using var other = new FlatMlp([3, 9, 2], Activation.Relu, Activation.Tanh);
         Assert.Throws<ArgumentException>(() => target.PolyakFrom(other, 0.1));
     }
+
+    [Test]
+    public void LoadLayersIsTheInverseOfExportLayers()
+    {
+        using var source = new FlatMlp([10, 8, 8, 3], Activation.Relu, Activation.Tanh, seed: 3);
+        using var loaded = new FlatMlp([10, 8, 8, 3], Activation.Relu, Activation.Tanh, seed: 99);
+        loaded.LoadLayers(source.ExportLayers());
+        using var x = randn(5, 10);
+        using Tensor a = source.Forward(x), b = loaded.Forward(x);
+        Assert.That(a.allclose(b, rtol: 0, atol: 1e-6), Is.True);
+        Assert.That(loaded.ExportLayers()[1].Weights, Is.EqualTo(source.ExportLayers()[1].Weights));
+
+        using var other = new FlatMlp([10, 8, 3], Activation.Relu, Activation.Tanh);
+        Assert.Throws<ArgumentException>(() => other.LoadLayers(source.ExportLayers()));
+        using var tanhHidden = new FlatMlp([10, 8, 8, 3], Activation.Tanh, Activation.Tanh);
+        Assert.That(Assert.Throws<ArgumentException>(() => tanhHidden.LoadLayers(source.ExportLayers()))!.Message, Does.Contain("Relu"));
+    }
 }
