@@ -28,6 +28,8 @@ namespace RoboRl.Replay;
 /// </summary>
 public static class LogTransitions
 {
+    private static readonly Vector4 NominalDynamics = new(1, 1, 1, 0);
+
     public static HoverTransitions Extract(IReadOnlyList<FlightLog> logs, PolicyBundle bundle, HoverTaskConfig task)
     {
         int obsSize = bundle.ObservationSize, criticSize = HoverObservation.CriticSize, act = HoverObservation.ActionSize;
@@ -94,10 +96,12 @@ public static class LogTransitions
                 ReadOnlySpan<float> s = start.Observation, s1 = next.Observation;
                 s1.Slice(obsSize - act, act).CopyTo(action);
                 StateSample x = start.State, x1 = next.State;
+                // A logged flight's disturbance and dynamics factors are unknown: the critic gets zero disturbance and the
+                // nominal vehicle (factors 1, no latency).
                 HoverObservation.BuildCritic(x.Position, x.Orientation, x.VelocityWorld, x.AngularVelocityBody, start.Setpoint,
-                    Vector3.Zero, Vector3.Zero, start.RotorRpm, rpmMax, critic);
+                    Vector3.Zero, Vector3.Zero, start.RotorRpm, rpmMax, NominalDynamics, critic);
                 HoverObservation.BuildCritic(x1.Position, x1.Orientation, x1.VelocityWorld, x1.AngularVelocityBody, start.Setpoint,
-                    Vector3.Zero, Vector3.Zero, next.RotorRpm, rpmMax, nextCritic);
+                    Vector3.Zero, Vector3.Zero, next.RotorRpm, rpmMax, NominalDynamics, nextCritic);
                 Vector3 error = x1.Position - start.Setpoint;
                 bool terminated = MathF.Abs(error.X) > limit || MathF.Abs(error.Y) > limit || MathF.Abs(error.Z) > limit || x1.Position.Z <= 0;
                 float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(obsSize - act, act), hoverAction);

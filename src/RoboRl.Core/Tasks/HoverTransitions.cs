@@ -91,7 +91,8 @@ public static class HoverReward
         float distanceSquared = positionError.LengthSquared();
         float precision = MathF.Exp(-distanceSquared / (task.PrecisionRadius * task.PrecisionRadius));
         float cost = w.Position * distanceSquared + w.Orientation * (1 - qw * qw) + w.LinearVelocity * velocityWorld.LengthSquared()
-                     + w.Action * actionCost + w.ActionChange * changeCost - w.Precision * precision;
+                     + w.Action * actionCost + w.ActionChange * changeCost - w.Precision * precision
+                     + w.PositionDistance * MathF.Sqrt(distanceSquared);
         return task.RewardConstant - task.RewardScale * cost;
     }
 }
