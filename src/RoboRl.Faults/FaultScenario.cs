@@ -72,13 +72,14 @@ public interface IFaultScenario
 /// <summary>A failed expectation inside a scenario (caught by <see cref="FaultSuite"/> and reported as not passed).</summary>
 public sealed class FaultCheckException(string message) : Exception(message);
 
-/// <summary>The suite: every scenario in the order, run one after the other.</summary>
+/// <summary>The suite: every scenario in the order (scenario 2 in two parts: flyer, ground robot), run one after the other.</summary>
 public static class FaultSuite
 {
     public static IReadOnlyList<IFaultScenario> All { get; } =
     [
         new Scenarios.MqttBrokerKilled(),
         new Scenarios.SensorStreamStops(),
+        new Scenarios.GroundSensorStops(),
         new Scenarios.SerialGarbageFlood(),
         new Scenarios.BadFrames(),
         new Scenarios.PolicyBadOutput(),

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RoboRl.Cli.Commands;
+using RoboRl.Faults;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
 using RoboRl.Node;

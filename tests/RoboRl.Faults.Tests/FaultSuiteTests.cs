@@ -46,6 +46,20 @@ public class FaultSuiteTests
     }
 
     [Test]
+    public void TheGroundRobotStopsOnAStaleScanWithinItsTimeout()
+    {
+        FaultResult r = FaultSuite.RunOne(FaultSuite.Find("ground-sensor-stops"), FaultBudget.Small);
+        TestContext.Out.WriteLine(r.ToJson().ToJsonString());
+        if (!r.Passed && !InCi && MissingTool(r.Detail) is { } tool) Assert.Inconclusive($"{tool} is missing here: {r.Detail}");
+        Assert.That(r.Passed, Is.True, r.Detail);
+        // configs/nodes/diffbot-ros2.json: scan_timeout_ms 500 at 10 Hz; the node sees the age once a tick (+100 ms),
+        // real time on a loaded machine may cost one more tick (+100 ms, +50 ms slack).
+        Assert.That(r.TimeToSafeMs, Is.GreaterThan(500).And.LessThanOrEqualTo(750));
+        Assert.That(r.LostLogMessages, Is.Null, "the ground node has no recorder: nothing to count");
+        Assert.That(r.Detail, Does.Contain("STOP: stale scan").And.Contain("zero /cmd_vel at the robot").And.Contain("robot at rest"));
+    }
+
+    [Test]
     public void JsonHasExactlyTheIssuesKeys()
     {
         var results = new List<FaultResult>
@@ -65,9 +79,11 @@ public class FaultSuiteTests
     }
 
     [Test]
-    public void ScenarioNamesAreTheElevenOfTheIssueAndUnknownNamesAreClearErrors()
+    public void ScenarioNamesAreTheIssuesElevenPlusTheGroundRobotPartAndUnknownNamesAreClearErrors()
     {
-        Assert.That(FaultSuite.All, Has.Count.EqualTo(11));
+        // The issue's 11, scenario 2 in two parts (the flyer's hover-then-land, the ground robot's stop).
+        Assert.That(FaultSuite.All, Has.Count.EqualTo(12));
+        Assert.That(FaultSuite.All.Select(s => s.Name).Take(3), Is.EqualTo(new[] { "mqtt-broker-killed", "sensor-stream-stops", "ground-sensor-stops" }));
         Assert.That(FaultSuite.All.Select(s => s.Name), Is.Unique);
         var e = Assert.Throws<ArgumentException>(() => FaultSuite.Find("nope"))!;
         Assert.That(e.Message, Does.Contain("unknown scenario \"nope\"").And.Contain("policy-nan"));

@@ -3,6 +3,7 @@ using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Robots;
 using RoboRl.Core.Tasks;
+using RoboRl.Faults;
 using RoboRl.Node;
 using RoboRl.Ros2;
 using RoboRl.Serial;
@@ -157,16 +158,6 @@ public static class DiffDriveRun
             }
             finally { peer?.Dispose(); }
         }
-    }
-
-    /// <summary>The simulator's DWA (Fox, Burgard &amp; Thrun 1997; sims/RoboRl.Sims/DiffDrive/DwaPlanner.cs) as the node's planner.</summary>
-    sealed class DwaLocalPlanner(DwaPlanner dwa) : ILocalPlanner
-    {
-        public void Plan(in LocalPlannerInput input, Span<float> action) => dwa.Act(new NavPlannerInput
-        {
-            Observation = input.Observation, Scan = input.Scan, GoalDistance = input.GoalDistance, GoalBearing = input.GoalBearing,
-            LinearVelocity = input.LinearVelocity, AngularVelocity = input.AngularVelocity,
-        }, action);
     }
 
     static string Line(DiffDriveNode node, double t, double seconds)

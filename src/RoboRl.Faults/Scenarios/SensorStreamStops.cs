@@ -50,7 +50,7 @@ public sealed class SerialStateSource : ISensorSource, IDisposable
 /// (the socat pty pair carrying STATE frames is killed); (c) the robot's ROS 2 odometry publisher goes away (its DDS
 /// participant is deleted; the node reads nav_msgs/Odometry through <see cref="Ros2Transport"/>). Expected: fallback within sensor_timeout_ms (100 ms) plus
 /// a tick; for the Crazyflie, with no state to hover on, the documented blind descent (level, 0.95 g) and disarm.
-/// Ground robots (stop) have no fallback controller in the node yet: not covered.
+/// Ground robots (stop) are the next scenario, <see cref="GroundSensorStops"/>.
 /// </summary>
 public sealed class SensorStreamStops : IFaultScenario
 {
@@ -63,7 +63,7 @@ public sealed class SensorStreamStops : IFaultScenario
         (double serialMs, long serialLost, string serialDetail) = SerialCablePulled();
         (double ddsMs, long ddsLost, string ddsDetail) = DdsPublisherGone();
         return new FaultResult(Name, true, Math.Max(simMs, Math.Max(serialMs, ddsMs)), simLost + serialLost + ddsLost,
-            $"{simDetail}; {serialDetail}; {ddsDetail}; ground-robot stop: not covered (the node has no ground-robot fallback yet)");
+            $"{simDetail}; {serialDetail}; {ddsDetail}; ground robot: see ground-sensor-stops");
     }
 
     private static (double Ms, long Lost, string Detail) SimulatedRobotSilent()

@@ -3,25 +3,28 @@ using RoboRl.Core.Tasks;
 using RoboRl.Ros2;
 using RoboRl.Sims.DiffDrive;
 
-namespace RoboRl.Cli.Commands;
+namespace RoboRl.Faults;
 
 /// <summary>
 /// The simulated ground robot as a ROS 2 peer, standing in for a TurtleBot3 bringup (or Gazebo): one <see cref="NavEnv"/>
 /// scenario whose lidar goes out as sensor_msgs/LaserScan on /scan and whose wheel odometry goes out as nav_msgs/Odometry
 /// on /odom (sensor-data QoS, frame "odom" = the map's world frame), the scenario's goal as geometry_msgs/PoseStamped on
 /// /goal_pose (as RViz's tool sends it), and geometry_msgs/Twist from /cmd_vel drives it. Real Cyclone DDS.
-/// <see cref="PublishState"/>, <see cref="Step"/> for lock-step use; <see cref="Start"/> runs it in real time.
+/// <see cref="PublishState"/>, <see cref="Step"/> for lock-step use; <see cref="Start"/> runs it in real time;
+/// <see cref="StopScanPublisher"/> makes its lidar topic go away (the faults suite's ground-robot sensor loss). Used by
+/// `roborl run --sim-peer` and the faults suite (it lives here, below the CLI, so that both can reach it).
 /// </summary>
 public sealed class DiffBotRos2SimPeer : IDisposable
 {
     readonly NavTaskConfig task;
     readonly NavEnv env;
-    readonly Publisher<LaserScanMsg> scan;
+    Publisher<LaserScanMsg>? scan; // null once the lidar's publisher is gone (StopScanPublisher); guarded by scanGate
+    readonly object scanGate = new();
     readonly Publisher<OdometryMsg> odom;
     readonly Publisher<PoseStampedMsg> goal;
     readonly object gate = new();
     float commandV, commandW;
-    long commands;
+    long commands, stopCommandSinceNs;
     readonly float[] ranges, action = new float[NavObservation.ActionSize];
     Thread? thread;
     volatile bool running;
@@ -45,6 +48,9 @@ public sealed class DiffBotRos2SimPeer : IDisposable
                 commandV = (float)m.Linear.X;
                 commandW = (float)m.Angular.Z;
                 commands++;
+                bool stop = commandV == 0 && commandW == 0;
+                if (!stop) stopCommandSinceNs = 0;
+                else if (stopCommandSinceNs == 0) stopCommandSinceNs = RoboRl.Core.Robots.NodeClock.NowNs;
             }
         });
     }
@@ -55,6 +61,8 @@ public sealed class DiffBotRos2SimPeer : IDisposable
     /// <summary>/cmd_vel messages received so far.</summary>
     public long CommandsReceived { get { lock (gate) return commands; } }
     public (float V, float W) LastCommand { get { lock (gate) return (commandV, commandW); } }
+    /// <summary>When (node clock) the first of the current run of zero /cmd_vel messages arrived; 0 while the newest one moves the robot.</summary>
+    public long StopCommandSinceNs { get { lock (gate) return stopCommandSinceNs; } }
     /// <summary>How the scenario's episode ended (None while it runs); the robot stays where it ended.</summary>
     public NavOutcome Outcome { get; private set; }
     public int Steps { get; private set; }
@@ -74,7 +82,23 @@ public sealed class DiffBotRos2SimPeer : IDisposable
 
     /// <summary>Waits until the node's subscriptions and publisher are matched (volatile topics lose earlier messages).</summary>
     public bool WaitForNode(TimeSpan timeout) =>
-        scan.WaitForMatch(timeout) && odom.WaitForMatch(timeout) && goal.WaitForMatch(timeout);
+        (scan?.WaitForMatch(timeout) ?? true) && odom.WaitForMatch(timeout) && goal.WaitForMatch(timeout);
+
+    /// <summary>Scans published so far.</summary>
+    public long ScansPublished { get; private set; }
+
+    /// <summary>
+    /// The lidar's /scan publisher goes away (its DDS writer is deleted, as when a lidar driver dies); odometry and the
+    /// /cmd_vel subscription stay. Later <see cref="PublishState"/> calls publish odometry only.
+    /// </summary>
+    public void StopScanPublisher()
+    {
+        lock (scanGate)
+        {
+            scan?.Dispose();
+            scan = null;
+        }
+    }
 
     public void PublishGoal()
     {
@@ -108,13 +132,18 @@ public sealed class DiffBotRos2SimPeer : IDisposable
         });
         env.Scan(0).CopyTo(ranges);
         var lidar = task.Robot.Lidar;
-        scan.Publish(new LaserScanMsg
+        lock (scanGate)
         {
-            Header = header with { FrameId = "base_scan" },
-            AngleMin = 0, AngleMax = lidar.AngleIncrement * (lidar.Beams - 1), AngleIncrement = lidar.AngleIncrement,
-            ScanTime = 1f / task.ControlFrequencyHz, RangeMin = lidar.RangeMin, RangeMax = lidar.RangeMax,
-            Ranges = ranges, Intensities = ReadOnlyMemory<float>.Empty,
-        });
+            if (scan is null) return;
+            scan.Publish(new LaserScanMsg
+            {
+                Header = header with { FrameId = "base_scan" },
+                AngleMin = 0, AngleMax = lidar.AngleIncrement * (lidar.Beams - 1), AngleIncrement = lidar.AngleIncrement,
+                ScanTime = 1f / task.ControlFrequencyHz, RangeMin = lidar.RangeMin, RangeMax = lidar.RangeMax,
+                Ranges = ranges, Intensities = ReadOnlyMemory<float>.Empty,
+            });
+            ScansPublished++;
+        }
     }
 
     /// <summary>One control step with the newest /cmd_vel; false once the episode has ended (goal, collision, timeout).</summary>

@@ -1,0 +1,18 @@
+using RoboRl.Node;
+using RoboRl.Sims.DiffDrive;
+
+namespace RoboRl.Faults;
+
+/// <summary>
+/// The simulator's DWA (Fox, Burgard &amp; Thrun 1997; sims/RoboRl.Sims/DiffDrive/DwaPlanner.cs) as the ground-robot
+/// node's planner (planner "dwa"). Here, below the CLI, so that `roborl run` and the faults suite share it (the node
+/// itself does not depend on the simulator).
+/// </summary>
+public sealed class DwaLocalPlanner(DwaPlanner dwa) : ILocalPlanner
+{
+    public void Plan(in LocalPlannerInput input, Span<float> action) => dwa.Act(new NavPlannerInput
+    {
+        Observation = input.Observation, Scan = input.Scan, GoalDistance = input.GoalDistance, GoalBearing = input.GoalBearing,
+        LinearVelocity = input.LinearVelocity, AngularVelocity = input.AngularVelocity,
+    }, action);
+}
