@@ -5,6 +5,7 @@ using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.Quadrotor;
+using RoboRl.Training.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,6 +35,12 @@ public sealed record FinetuneConfig
     public double AnchorWeight { get; init; } = 1.0;
     /// <summary>Actor learning rate; lower than training's, so the bundle actor is refined rather than replaced.</summary>
     public double ActorLearningRate { get; init; } = 3e-4;
+    /// <summary>Candidates judged in simulation (the input policy after the critic warm-up, then evenly spaced to the end):
+    /// the best one is exported, so fine-tuning never hands back a policy worse in simulation than the one it was given.
+    /// Measured without it: a third fine-tuning round undid the gains of the first two (10 of 10 flights held → 1 of 10).</summary>
+    public int Candidates { get; init; } = 6;
+    /// <summary>Episodes of each candidate's evaluation (the task's evaluation on the simulated robot, fixed seed).</summary>
+    public int CandidateEpisodes { get; init; } = 200;
 }
 
 /// <summary>What fine-tuning produced.</summary>
@@ -151,6 +158,13 @@ public static class Finetune
         long globalStep = 0, criticUpdates = 0, actorUpdates = 0;
         float lastCriticLoss = float.NaN, lastBcLoss = float.NaN;
         double nextLineAt = 0;
+        int golden = Math.Min(8, n);
+        var description = new PolicyDescription(bundle.ObservationNames, bundle.ActionNames, bundle.ActionLow, bundle.ActionHigh, bundle.ActionUnit,
+            bundle.ControlRateHz, bundle.ActionHistoryLength, bundle.RobotConfigJson, ConfigJson(f, c, bundle, simRobot, logs), GitInfo.Commit);
+        PolicyBundle? best = null;
+        double bestScore = double.NegativeInfinity;
+        int candidatesJudged = 0;
+        long judgeEvery = Math.Max(1, (f.TotalEnvSteps - f.CriticWarmupEnvSteps) / Math.Max(1, f.Candidates - 1));
 
         // ---- 6. The loop: act → step → store → (critic warm-up once) → train → log.
         while (globalStep < f.TotalEnvSteps)
@@ -192,6 +206,7 @@ public static class Finetune
             {
                 FillLogMemories();
                 for (int u = 0; u < f.CriticWarmupUpdates; u++) CriticUpdate();
+                Judge(); // the input policy is the first candidate
             }
 
             // Train: the task's schedule (one critic update per EnvStepsPerCriticUpdate env steps, the actor and the
@@ -203,6 +218,8 @@ public static class Finetune
                 if (criticUpdates % c.PolicyDelay == 0) ActorUpdate();
             }
 
+            if (globalStep - f.CriticWarmupEnvSteps >= candidatesJudged * judgeEvery && globalStep < f.TotalEnvSteps) Judge();
+
             if (progress is not null && clock.Elapsed.TotalSeconds >= nextLineAt)
             {
                 progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -211,12 +228,22 @@ public static class Finetune
             }
         }
 
-        // ---- 7. Export: the bundle's specs and robot identity, the new weights.
-        int golden = Math.Min(8, n);
-        var description = new PolicyDescription(bundle.ObservationNames, bundle.ActionNames, bundle.ActionLow, bundle.ActionHigh, bundle.ActionUnit,
-            bundle.ControlRateHz, bundle.ActionHistoryLength, bundle.RobotConfigJson, ConfigJson(f, c, bundle, simRobot, logs), GitInfo.Commit);
-        PolicyBundle tuned = PolicyExport.Export(actor, description, bundle.ObservationMean, bundle.ObservationStd, env.ActorObservations[..(golden * obsSize)].ToArray());
-        return new FinetuneResult(tuned, globalStep, criticUpdates, actorUpdates, logs.Count, interventions, clock.Elapsed.TotalSeconds, lastBcLoss);
+        // ---- 7. Export: the bundle's specs and robot identity, the best candidate's weights (the last one is judged too).
+        Judge();
+        return new FinetuneResult(best!, globalStep, criticUpdates, actorUpdates, logs.Count, interventions, clock.Elapsed.TotalSeconds, lastBcLoss);
+
+        // Scores the current actor in simulation on the fine-tuning robot (success first, then fewer crashes) and keeps the best.
+        void Judge()
+        {
+            candidatesJudged++;
+            PolicyBundle candidate = PolicyExport.Export(actor, description, bundle.ObservationMean, bundle.ObservationStd, env.ActorObservations[..(golden * obsSize)].ToArray());
+            if (f.Candidates <= 1) { best = candidate; return; }
+            EvalResult judged = PolicyEvaluator.Evaluate(candidate, simTask, new EvalOptions(f.CandidateEpisodes, Seed: (ulong)f.Seed * 31 + 7));
+            double score = judged.SuccessRate - judged.CrashRate;
+            progress?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"finetune: candidate at {globalStep} env steps: {judged.SuccessRate:P1} success, {judged.CrashRate:P1} crashes in simulation"));
+            if (score >= bestScore) { bestScore = score; best = candidate; } // ties: the later, more fine-tuned one
+        }
 
         // Normalised log transitions into the offline memory (discount 0 where the task terminated), intervened steps into the BC set.
         void FillLogMemories()

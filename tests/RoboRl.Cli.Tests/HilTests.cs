@@ -189,6 +189,12 @@ public class HilTests
         Assert.That(tuned.Bundle.RobotConfigSha256, Is.EqualTo(Weak.RobotConfigSha256), "a normal bundle for the same robot");
         Assert.That(tuned.Bundle.TrainingConfigJson, Does.Contain("td3-finetune-rlpd-bc"));
         Assert.That(tuned.InterventionTransitions, Is.EqualTo(transitions.InterventionCount));
+        // The exported candidate is never worse in simulation than the input policy (both judged as fine-tuning judges them).
+        var judge = new RoboRl.Training.Evaluation.EvalOptions(new FinetuneConfig().CandidateEpisodes, Seed: 3UL * 31 + 7);
+        HoverTaskConfig heavyTask = Task with { Robot = Heavy };
+        RoboRl.Training.Evaluation.EvalResult input = RoboRl.Training.Evaluation.PolicyEvaluator.Evaluate(Weak, heavyTask, judge);
+        RoboRl.Training.Evaluation.EvalResult output = RoboRl.Training.Evaluation.PolicyEvaluator.Evaluate(tuned.Bundle, heavyTask, judge);
+        Assert.That(output.SuccessRate - output.CrashRate, Is.GreaterThanOrEqualTo(input.SuccessRate - input.CrashRate));
 
         // Fresh flights (other initial conditions than the logged ones), the same pilot.
         BenchHilCommand.FlightSet before = BenchHilCommand.FlyAll(Node, Weak, Heavy, seed: 2, 6, Path.Combine(Dir, "before"));
