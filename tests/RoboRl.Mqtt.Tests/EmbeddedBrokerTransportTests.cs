@@ -283,7 +283,7 @@ public class EmbeddedBrokerTransportTests
     [Test]
     public void TlsEndToEndWithTheEmbeddedBroker()
     {
-        TestPki pki = TestPki.Create(TempDir.Create("pki"));
+        SelfSignedPki pki = SelfSignedPki.Create(TempDir.Create("pki"));
         using var transport = new MqttTransport(Options(tls: new MqttTlsOptions(pki.CaFile, pki.CertFile, pki.KeyFile, null)));
         transport.Start();
         Assert.That(transport.WaitConnected(Wait.Long), Is.True, "the node's own client validated the broker against the CA");

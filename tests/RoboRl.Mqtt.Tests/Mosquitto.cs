@@ -31,7 +31,7 @@ internal sealed class Mosquitto : IDisposable
     }
 
     /// <param name="users">name → password; every user may read/write roborl/#; anonymous clients too (the node decides).</param>
-    public Mosquitto(IReadOnlyDictionary<string, string> users, TestPki? tls = null)
+    public Mosquitto(IReadOnlyDictionary<string, string> users, SelfSignedPki? tls = null)
     {
         string binary = Binary;
         Directory = TempDir.Create("mosquitto");

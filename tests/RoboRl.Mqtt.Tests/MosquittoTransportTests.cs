@@ -136,7 +136,7 @@ public class MosquittoTransportTests
     [Test]
     public void TlsEndToEndWithMosquitto()
     {
-        TestPki pki = TestPki.Create(TempDir.Create("pki"));
+        SelfSignedPki pki = SelfSignedPki.Create(TempDir.Create("pki"));
         using var broker = new Mosquitto(BrokerUsers, tls: pki);
         using var transport = new MqttTransport(Options(broker.Port, tls: new MqttTlsOptions(pki.CaFile, null, null, null)));
         transport.Start();

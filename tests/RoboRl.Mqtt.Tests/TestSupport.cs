@@ -167,56 +167,6 @@ internal static class Ports
     }
 }
 
-/// <summary>A self-signed CA and a server certificate it signed (127.0.0.1 and localhost), as PEM files.</summary>
-internal sealed class TestPki
-{
-    public required string Directory, CaFile, CertFile, KeyFile, OtherCaFile;
-
-    public static TestPki Create(string directory)
-    {
-        using RSA caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=RoboRl Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
-        using X509Certificate2 ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-
-        using RSA serverKey = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-        byte[] serial = RandomNumberGenerator.GetBytes(12);
-        serial[0] &= 0x7F;
-        using X509Certificate2 server = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), serial);
-
-        using RSA otherKey = RSA.Create(2048);
-        var otherRequest = new CertificateRequest("CN=Some Other CA", otherKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        otherRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using X509Certificate2 other = otherRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-
-        System.IO.Directory.CreateDirectory(directory);
-        var pki = new TestPki
-        {
-            Directory = directory,
-            CaFile = Path.Combine(directory, "ca.crt"),
-            CertFile = Path.Combine(directory, "server.crt"),
-            KeyFile = Path.Combine(directory, "server.key"),
-            OtherCaFile = Path.Combine(directory, "other-ca.crt"),
-        };
-        File.WriteAllText(pki.CaFile, ca.ExportCertificatePem());
-        File.WriteAllText(pki.CertFile, server.ExportCertificatePem());
-        File.WriteAllText(pki.KeyFile, serverKey.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(pki.OtherCaFile, other.ExportCertificatePem());
-        return pki;
-    }
-}
-
 internal static class TempDir
 {
     public static string Create(string name)
