@@ -40,6 +40,9 @@ public sealed partial class InferenceNode : IDisposable
     private ITelemetrySink[] _telemetry = [];
 
     private readonly float[] _observation, _history, _policyAction = new float[4], _fallbackAction = new float[4], _historySum = new float[4];
+    // The observation's position-error integral: advanced every flying tick by the tick period, zeroed at arming.
+    private readonly float[] _positionIntegral = new float[HoverObservation.IntegralSize];
+    private readonly float _tickSeconds;
     private readonly int _historySubsteps;
     private int _historyCount;
     private readonly float _hoverAction;
@@ -84,6 +87,7 @@ public sealed partial class InferenceNode : IDisposable
         _hoverAction = config.Robot.HoverAction();
         HoverObservation.FillHistory(_history, _hoverAction);
         _periodNs = (long)Math.Round(1e9 / config.RateHz);
+        _tickSeconds = 1f / (float)config.RateHz; // the nominal period: the integral then matches lock-step and simulated runs
         _teleopTimeoutNs = (long)(config.Limits.TeleopTimeoutS * 1e9);
         _telemetryEveryTicks = Math.Max(1, (int)Math.Round(config.RateHz / config.TelemetryRateHz));
         _requestedSetpoint = _setpoint = config.Setpoint;
@@ -91,7 +95,7 @@ public sealed partial class InferenceNode : IDisposable
 
     /// <summary>
     /// Refuses (<see cref="PolicyMismatchException"/>) a bundle that was not trained for the node's robot config, whose
-    /// observation is not the hover layout (18 + 4·history), whose actions are not 4 rpm commands, or whose control rate
+    /// observation is not the hover layout (18 + 4·history + 3), whose actions are not 4 rpm commands, or whose control rate
     /// does not divide the node's rate.
     /// </summary>
     public static void CheckBundle(NodeConfig config, PolicyBundle bundle)
@@ -100,7 +104,7 @@ public sealed partial class InferenceNode : IDisposable
         int expected = HoverObservation.ActorSize(bundle.ActionHistoryLength);
         if (bundle.ObservationSize != expected)
             throw new PolicyMismatchException("node", PolicyBundle.KeyObservationNames,
-                $"the node builds the hover observation of {expected} values (18 + 4 × {bundle.ActionHistoryLength} past actions); the policy takes {bundle.ObservationSize}");
+                $"the node builds the hover observation of {expected} values (18 + 4 × {bundle.ActionHistoryLength} past actions + 3 position-error integral); the policy takes {bundle.ObservationSize}");
         if (bundle.ActionSize != HoverObservation.ActionSize)
             throw new PolicyMismatchException("node", PolicyBundle.KeyActionNames, $"the node drives 4 rotors; the policy has {bundle.ActionSize} actions");
         if (bundle.ActionUnit != "rpm")
@@ -208,7 +212,7 @@ public sealed partial class InferenceNode : IDisposable
             if (!violation.Tripped)
             {
                 HoverObservation.BuildActor(state.Position, state.Orientation, state.VelocityWorld, state.AngularVelocityBody,
-                    _setpoint, _history, _observation);
+                    _setpoint, _history, _positionIntegral, _tickSeconds, _observation);
                 violation = _supervisor.CheckNumbers(_observation, ReadOnlySpan<float>.Empty);
                 if (!violation.Tripped)
                 {
@@ -365,6 +369,7 @@ public sealed partial class InferenceNode : IDisposable
         }
         _armedOnce = true;
         HoverObservation.FillHistory(_history, _hoverAction);
+        Array.Clear(_positionIntegral);
         _remote?.ResetHistory(_hoverAction);
         Array.Clear(_historySum);
         _historyCount = 0;

@@ -20,7 +20,8 @@ namespace RoboRl.Sims.Quadrotor;
 ///   − wx·exp(−|p−target|²/σ²) + wl·|p−target|) (<see cref="HoverRewardWeights"/>), weights
 ///   from the curriculum at <see cref="GlobalStep"/>; termination when |p − target| &gt; limit on any axis,
 ///   a crash (floor) or a NaN action; truncation at the episode length;</item>
-/// <item>observations through the Core builder <see cref="HoverObservation"/> (actor + noise, critic without);</item>
+/// <item>observations through the Core builder <see cref="HoverObservation"/> (actor + noise, critic without); the
+///   actor row's position-error integral is advanced with the noisy error and zeroed at reset;</item>
 /// <item>auto-reset of finished environments, keeping their final observations.</item>
 /// </list>
 /// Random numbers come from one generator per environment (<see cref="LaneRandom"/>), so a seed gives
@@ -48,6 +49,7 @@ public sealed class HoverEnv : IVectorEnv
     private readonly float[] _episodeReturn;            // [padded]
     private readonly int[] _episodeLength, _latency;    // [padded]
     private readonly float[] _noiseStd = new float[StateSize];
+    private readonly int _integralOffset;                // where the position-error integral sits in an actor row
 
     private readonly int _minBlocksPerThread;
     private readonly StepWork _stepWork;
@@ -74,6 +76,7 @@ public sealed class HoverEnv : IVectorEnv
         _random = new LaneRandom(Batch.PaddedCount);
         _historyFloats = HoverObservation.ActionSize * task.ActionHistoryLength;
         ActorObservationSize = HoverObservation.ActorSize(task.ActionHistoryLength);
+        _integralOffset = HoverObservation.IntegralOffset(task.ActionHistoryLength);
         _hoverRpm = _robot.HoverRpm();
         _hoverAction = _robot.HoverAction();
         _dt = task.ControlDt;
@@ -292,6 +295,8 @@ public sealed class HoverEnv : IVectorEnv
         Span<float> actor = _actor.AsSpan(i * ActorObservationSize, StateSize);
         HoverObservation.WriteState(position, orientation, velocity, angularVelocity, _target, actor);
         for (int k = 0; k < StateSize; k++) actor[k] += noise[k * noiseStride + noiseOffset];
+        // The integral is kept in place in the row (like the action history) and integrates the noisy error the policy sees.
+        HoverObservation.IntegratePositionError(_actor.AsSpan(i * ActorObservationSize + _integralOffset, HoverObservation.IntegralSize), actor, _dt);
         HoverObservation.BuildCritic(position, orientation, velocity, angularVelocity, _target,
             new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]),
             b.RotorRpm(i), _robot.RpmMax, DynamicsFactors(i), _critic.AsSpan(i * CriticObservationSize, CriticObservationSize));
@@ -359,6 +364,7 @@ public sealed class HoverEnv : IVectorEnv
         if (i >= NumEnvs) return;
 
         HoverObservation.FillHistory(_actor.AsSpan(i * ActorObservationSize + StateSize, _historyFloats), _hoverAction);
+        _actor.AsSpan(i * ActorObservationSize + _integralOffset, HoverObservation.IntegralSize).Clear();
         Span<float> noise = stackalloc float[StateSize];
         for (int k = 0; k < StateSize; k++) noise[k] = _noiseStd[k] * r.Normal(i);
         WriteObservations(i, noise, 0, 1);
