@@ -20,6 +20,8 @@ public sealed record SacConfig
     public long TotalEnvSteps { get; init; } = 300_000;
     public int NumEnvs { get; init; } = 32;
     public long EvalEveryEnvSteps { get; init; } = 50_000;
+    /// <summary>No periodic evaluation before this env step (the early policies of the hover task all score 0).</summary>
+    public long EvalFromEnvSteps { get; init; }
     public int EvalEpisodes { get; init; } = 100;
     public int FinalEvalEpisodes { get; init; } = 1000;
     public bool KeepBestPolicy { get; init; } = true;
@@ -62,6 +64,7 @@ public sealed record SacConfig
             TotalEnvSteps = training.Integer("total_env_steps", 1, 1_000_000_000, d.TotalEnvSteps),
             NumEnvs = (int)training.Integer("num_envs", 1, 65_536, d.NumEnvs),
             EvalEveryEnvSteps = training.Integer("eval_every_env_steps", 0, long.MaxValue, d.EvalEveryEnvSteps),
+            EvalFromEnvSteps = training.Integer("eval_from_env_steps", 0, long.MaxValue, d.EvalFromEnvSteps),
             EvalEpisodes = (int)training.Integer("eval_episodes", 1, 1_000_000, d.EvalEpisodes),
             FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
             CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
@@ -299,7 +302,7 @@ public static class Sac
             }
 
             session.Step(globalStep, n, lastCriticLoss, lastActorLoss, updates, updates);
-            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps) && actorNormalizer.Frozen)
+            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps, c.EvalFromEnvSteps) && actorNormalizer.Frozen)
                 session.Evaluate(Export(), globalStep, c.EvalEpisodes);
             if (session.CheckpointDue(globalStep, n, c.CheckpointEveryEnvSteps) || globalStep >= c.TotalEnvSteps)
                 session.SaveCheckpoint(globalStep, State(), new Dictionary<string, long>

@@ -25,6 +25,8 @@ public sealed record Td3Config
     public int NumEnvs { get; init; } = 32;
     /// <summary>Evaluate the current policy every this many env steps (0 = only at the end).</summary>
     public long EvalEveryEnvSteps { get; init; } = 50_000;
+    /// <summary>No periodic evaluation before this env step (the early policies of the hover task all score 0).</summary>
+    public long EvalFromEnvSteps { get; init; }
     /// <summary>Episodes per periodic evaluation.</summary>
     public int EvalEpisodes { get; init; } = 100;
     /// <summary>Episodes of the final evaluation (on the task's own randomisation).</summary>
@@ -92,6 +94,7 @@ public sealed record Td3Config
             TotalEnvSteps = training.Integer("total_env_steps", 1, 1_000_000_000, d.TotalEnvSteps),
             NumEnvs = (int)training.Integer("num_envs", 1, 65_536, d.NumEnvs),
             EvalEveryEnvSteps = training.Integer("eval_every_env_steps", 0, long.MaxValue, d.EvalEveryEnvSteps),
+            EvalFromEnvSteps = training.Integer("eval_from_env_steps", 0, long.MaxValue, d.EvalFromEnvSteps),
             EvalEpisodes = (int)training.Integer("eval_episodes", 1, 1_000_000, d.EvalEpisodes),
             FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
             CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
@@ -355,7 +358,7 @@ public static class Td3
 
             // Log, evaluate, checkpoint.
             session.Step(globalStep, n, lastCriticLoss, lastActorLoss, criticUpdates, actorUpdates);
-            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps) && actorNormalizer.Frozen)
+            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps, c.EvalFromEnvSteps) && actorNormalizer.Frozen)
                 session.Evaluate(Export(), globalStep, c.EvalEpisodes);
             if (session.CheckpointDue(globalStep, n, c.CheckpointEveryEnvSteps) || globalStep >= c.TotalEnvSteps)
                 SaveCheckpoint();

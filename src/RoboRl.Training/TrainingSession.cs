@@ -160,7 +160,7 @@ public sealed class TrainingSession : IDisposable
 
     public static bool Crossed(long globalStep, int envsPerStep, long every) => every > 0 && globalStep / every != (globalStep - envsPerStep) / every;
 
-    public bool EvaluationDue(long globalStep, int envsPerStep, long every) => Crossed(globalStep, envsPerStep, every);
+    public bool EvaluationDue(long globalStep, int envsPerStep, long every, long from = 0) => globalStep >= from && Crossed(globalStep, envsPerStep, every);
     public bool CheckpointDue(long globalStep, int envsPerStep, long every) => Crossed(globalStep, envsPerStep, every);
 
     /// <summary>The best policy the periodic evaluations saw (success rate, then fewer crashes, then smaller error), or null.</summary>
