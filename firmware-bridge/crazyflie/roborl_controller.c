@@ -5,7 +5,9 @@
  * control_t, so that a fallback finds it warm. When the policy flies:
  *   - at 500 Hz (RATE_DO_EXECUTE(ATTITUDE_RATE, tick)) the hover observation is built from state_t (position,
  *     attitude quaternion, world velocity) and the gyro (deg/s -> rad/s, body frame), the target being the
- *     setpoint's position, exactly as HoverObservation does (roborl_observation.c), and the MLP runs;
+ *     setpoint's position, exactly as HoverObservation does (roborl_observation.c), and the MLP runs; the
+ *     position-error integral at the end of the observation advances by the policy period (1/500 s) per run, so it
+ *     integrates the same continuous-time error as the 100 Hz training (dt = 0.01 s per step) did;
  *   - 5 consecutive outputs are averaged into each 100 Hz action-history slot, the rate the policy was
  *     trained at (FACTS: learning-to-fly runs its policy at 500 Hz this way);
  *   - motors: control_t force mode, normalizedForces[j] = (rpm_j / rpm_max)^2 with rpm from the bundle's action
@@ -32,8 +34,9 @@
 #define POLICY_RATE_HZ ATTITUDE_RATE                      /* 500 Hz */
 #define OUTPUTS_PER_SLOT (ATTITUDE_RATE / POSITION_RATE)  /* 5 outputs per 100 Hz history slot */
 #define DEG_TO_RAD 0.017453292519943295f
+#define POLICY_PERIOD_S (1.0f / (float)POLICY_RATE_HZ)
 
-/* The hover layout: 18 state values + 4 per past action, 4 motors. */
+/* The hover layout: 18 state values + 4 per past action + 3 position-error integral, 4 motors. */
 #define HOVER_SHAPE_OK (RL_POLICY_OBS_DIM == RL_OBS_ACTOR_SIZE(RL_POLICY_ACTION_HISTORY_LENGTH) && RL_POLICY_ACT_DIM == 4)
 #if RL_POLICY_ACTION_HISTORY_LENGTH > 0
 #define HISTORY_FLOATS (RL_POLICY_ACTION_HISTORY_LENGTH * 4)
@@ -44,6 +47,7 @@
 static const rl_policy *const policy = &rl_policy_generated;
 static float scratch[RL_POLICY_SCRATCH_FLOATS(RL_POLICY_MAX_WIDTH)];
 static float history[HISTORY_FLOATS];
+static float position_integral[RL_OBS_INTEGRAL_SIZE];
 static float observation[RL_POLICY_OBS_DIM];
 static float slot_sum[4];
 static int slot_count;
@@ -61,6 +65,7 @@ void controllerOutOfTreeInit(void)
     if (!HOVER_SHAPE_OK) fault = ROBORL_FAULT_SHAPE;
     else if (!rl_policy_validate(policy) || !rl_policy_self_test(policy, scratch, 1e-5f)) fault = ROBORL_FAULT_SELF_TEST;
     rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, ROBORL_CF_HOVER_ACTION);
+    rl_obs_reset_integral(position_integral);
     slot_sum[0] = slot_sum[1] = slot_sum[2] = slot_sum[3] = 0.0f;
     slot_count = 0;
     have_output = 0;
@@ -86,7 +91,8 @@ static void run_policy(const setpoint_t *setpoint, const sensorData_t *sensors, 
     const float velocity[3] = { state->velocity.x, state->velocity.y, state->velocity.z };
     const float rates[3] = { sensors->gyro.x * DEG_TO_RAD, sensors->gyro.y * DEG_TO_RAD, sensors->gyro.z * DEG_TO_RAD };
     const float target[3] = { setpoint->position.x, setpoint->position.y, setpoint->position.z };
-    rl_obs_build_actor(position, quaternion, velocity, rates, target, history, RL_POLICY_ACTION_HISTORY_LENGTH, observation);
+    rl_obs_build_actor(position, quaternion, velocity, rates, target, history, RL_POLICY_ACTION_HISTORY_LENGTH,
+                       position_integral, POLICY_PERIOD_S, observation);
 
     float action[4];
     if (!rl_policy_forward(policy, observation, action, scratch)) { fault = ROBORL_FAULT_NON_FINITE; return; }
@@ -129,3 +135,5 @@ roborl_controller_fault roborl_controller_get_fault(void) { return fault; }
 const float *roborl_controller_observation(void) { return observation; }
 
 const float *roborl_controller_history(void) { return history; }
+
+const float *roborl_controller_position_integral(void) { return position_integral; }

@@ -10,11 +10,13 @@
  *   OBSERVATION -> ACTION (its sequence echoed; inference_us = SysTick ticks of rl_policy_forward / 168),
  *                  or STATUS OBSERVATION_SIZE_MISMATCH (detail = RL_POLICY_OBS_DIM), NON_FINITE_ACTION;
  *   STATE       -> ACTION (its sequence echoed): the policy on the MCU with the observation built HERE
- *                  (policy/roborl_observation.c, the C twin of HoverObservation) from the state and an action
+ *                  (policy/roborl_observation.c, the C twin of HoverObservation) from the state, an action
  *                  history kept on the MCU (each answered action, clamped to [-1, 1] as the node applies it,
- *                  becomes the newest entry). The STATE's position is the position ERROR (the host subtracts its
- *                  setpoint), so the target is the origin here. 60 payload bytes instead of 4 + 4 * 146: the
- *                  USART takes ~25 us per byte under QEMU (FACTS.md), so a 146-float OBSERVATION alone is ~15 ms,
+ *                  becomes the newest entry) and the position-error integral kept on the MCU (one step of
+ *                  dt = 1 / RL_POLICY_CONTROL_RATE_HZ per STATE: the node sends one STATE per control step).
+ *                  The STATE's position is the position ERROR (the host subtracts its setpoint), so the target is
+ *                  the origin here. 60 payload bytes instead of 4 + 4 * 149: the
+ *                  USART takes ~25 us per byte under QEMU (FACTS.md), so a 149-float OBSERVATION alone is ~15 ms,
  *                  too slow for 100 Hz. Needs a header with the hover layout, else STATUS
  *                  OBSERVATION_SIZE_MISMATCH (detail = RL_POLICY_OBS_DIM);
  *   HEARTBEAT   -> HEARTBEAT (uptime, flags);
@@ -22,8 +24,9 @@
  *                  count), then STATUS 0x8001 (detail = crc + framing errors, as host/link_responder.c);
  *   STATUS 0x8020 (benchmark, detail N) -> N forward passes of the example observation, then STATUS 0x8021
  *                  with detail = SysTick ticks they took;
- *   STATUS 0x8030 (history reset, detail = the bits of a float a) -> every slot of the action history = a
- *                  (the host sends it when it arms: its own history starts at the hover action too); no reply;
+ *   STATUS 0x8030 (history reset, detail = the bits of a float a) -> every slot of the action history = a and
+ *                  the position-error integral = 0 (the host sends it when it arms: its own history starts at the
+ *                  hover action and its integral at 0 too); no reply;
  *   STATUS 0x8022 (calibration, detail N) -> a loop of exactly 2 N instructions (subs + bne), then STATUS
  *                  0x8023 with detail = its ticks. Under QEMU `-icount shift=0` one instruction is one ns
  *                  of virtual time, so instructions = ticks * 1e9 / 168e6; the calibration checks that.
@@ -133,13 +136,18 @@ static uint32_t ticks_to_us(uint64_t ticks)
 }
 
 #if defined(RL_POLICY_HOVER_LAYOUT) && RL_POLICY_ACT_DIM == 4
-/* The action history of the state path, oldest first (+1: C99 has no zero-length arrays). */
+/* The state path's memory: the action history, oldest first (+1: C99 has no zero-length arrays), and the
+ * position-error integral. Both start over when the host arms (reset_history). */
 static float history[RL_OBS_ACTION_SIZE * RL_POLICY_ACTION_HISTORY_LENGTH + 1];
+static float position_integral[RL_OBS_INTEGRAL_SIZE];
+/* One STATE per control step: the same float as the node's 1f / (float)rate_hz. */
+#define CONTROL_PERIOD_S (1.0f / (float)RL_POLICY_CONTROL_RATE_HZ)
 
 static void reset_history(uint32_t value_bits)
 {
     union { uint32_t u; float f; } v = { value_bits };
     rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, v.f);
+    rl_obs_reset_integral(position_integral);
 }
 
 static float clamp_unit(float a) { return a < -1.0f ? -1.0f : a > 1.0f ? 1.0f : a; }
@@ -151,7 +159,7 @@ static void answer_state(const rl_frame *f)
     rl_unpack_state(f->payload, f->payload_len, &s);
     static const float origin[3] = { 0.0f, 0.0f, 0.0f };
     rl_obs_build_actor(s.position, s.quaternion, s.velocity, s.angular_velocity, origin, history,
-                       RL_POLICY_ACTION_HISTORY_LENGTH, observation.obs);
+                       RL_POLICY_ACTION_HISTORY_LENGTH, position_integral, CONTROL_PERIOD_S, observation.obs);
     rl_action a = { f->seq, 0, { 0.0f, 0.0f, 0.0f, 0.0f } };
     float action[RL_POLICY_ACT_DIM];
     uint64_t t0 = systick_ticks();

@@ -29,10 +29,27 @@ void rl_obs_fill_history(float *history, uint16_t history_length, float value)
     for (uint32_t k = 0; k < (uint32_t)history_length * RL_OBS_ACTION_SIZE; k++) history[k] = value;
 }
 
+void rl_obs_reset_integral(float integral[3])
+{
+    for (uint32_t k = 0; k < RL_OBS_INTEGRAL_SIZE; k++) integral[k] = 0.0f;
+}
+
+void rl_obs_integrate_position_error(float integral[3], const float position_error[3], float dt)
+{
+    /* Math.Clamp(I + dt * e, -L, L) in float32: a NaN passes through, as in C#. */
+    for (uint32_t k = 0; k < RL_OBS_INTEGRAL_SIZE; k++) {
+        float v = integral[k] + dt * position_error[k];
+        integral[k] = v < -ROBORL_POS_INTEGRAL_LIMIT ? -ROBORL_POS_INTEGRAL_LIMIT : v > ROBORL_POS_INTEGRAL_LIMIT ? ROBORL_POS_INTEGRAL_LIMIT : v;
+    }
+}
+
 void rl_obs_build_actor(const float position[3], const float quaternion_wxyz[4], const float velocity_world[3],
                         const float angular_velocity_body[3], const float target[3],
-                        const float *history, uint16_t history_length, float *dest)
+                        const float *history, uint16_t history_length, float integral[3], float dt, float *dest)
 {
     rl_obs_write_state(position, quaternion_wxyz, velocity_world, angular_velocity_body, target, dest);
-    for (uint32_t k = 0; k < (uint32_t)history_length * RL_OBS_ACTION_SIZE; k++) dest[RL_OBS_STATE_SIZE + k] = history[k];
+    uint32_t n = (uint32_t)history_length * RL_OBS_ACTION_SIZE;
+    for (uint32_t k = 0; k < n; k++) dest[RL_OBS_STATE_SIZE + k] = history[k];
+    rl_obs_integrate_position_error(integral, dest, dt);
+    for (uint32_t k = 0; k < RL_OBS_INTEGRAL_SIZE; k++) dest[RL_OBS_STATE_SIZE + n + k] = integral[k];
 }

@@ -5,8 +5,10 @@ namespace RoboRl.Node;
 
 // The node with its policy on a microcontroller (node config "policy_on": "mcu"): the tick still builds the
 // observation on the host (the supervisor checks it, the recorder logs it), but the action comes from the
-// IRemotePolicy, which builds the same observation on the MCU from the state. The host's PolicyEngine runs on the
-// same observation as a shadow, so every tick measures |MCU − host| (DESIGN.md invariant 3, in flight).
+// IRemotePolicy, which builds the same observation on the MCU from the state, with its own action history and
+// position-error integral (one step per tick, as the host's; both start over when the node arms: ResetHistory). The
+// host's PolicyEngine runs on the same observation as a shadow, so every tick measures |MCU − host| (DESIGN.md
+// invariant 3, in flight): a drift of the MCU's memory from the host's would show there.
 public sealed partial class InferenceNode
 {
     private IRemotePolicy? _remote;

@@ -22,10 +22,10 @@ public class BenchMcuCommandTests
         Assert.That(rc, Is.Zero, error.ToString());
         using JsonDocument json = JsonDocument.Parse(output.ToString());
         JsonElement r = json.RootElement;
-        Assert.That(r.GetProperty("network").GetString(), Is.EqualTo("146→64→64→4"));
-        Assert.That(r.GetProperty("instructions_per_inference").GetDouble(), Is.GreaterThan(13_696)); // one per multiply-add at least
+        Assert.That(r.GetProperty("network").GetString(), Is.EqualTo("149→64→64→4"));
+        Assert.That(r.GetProperty("instructions_per_inference").GetDouble(), Is.GreaterThan(13_888)); // one per multiply-add at least (149·64 + 64·64 + 64·4)
         Assert.That(r.GetProperty("calibration_ratio").GetDouble(), Is.EqualTo(1.0).Within(0.005));
-        Assert.That(r.GetProperty("flash_bytes").GetInt64(), Is.GreaterThan(55_312)); // the weights alone
+        Assert.That(r.GetProperty("flash_bytes").GetInt64(), Is.GreaterThan(56_080)); // the weights and biases alone (14 020 floats)
         Assert.That(r.GetProperty("ram_bytes").GetInt64(), Is.GreaterThan(0));
         Assert.That(r.GetProperty("max_abs_diff").GetDouble(), Is.LessThanOrEqualTo(1e-5));
         Assert.That(r.GetProperty("serial_rtt_p99_us").GetDouble(), Is.GreaterThanOrEqualTo(r.GetProperty("serial_rtt_p50_us").GetDouble()));

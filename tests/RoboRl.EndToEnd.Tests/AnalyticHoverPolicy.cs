@@ -1,11 +1,12 @@
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
+using RoboRl.Core.Tasks;
 using RoboRl.Serial.Firmware;
 
 namespace RoboRl.EndToEnd.Tests;
 
 /// <summary>
-/// A policy that hovers, built by hand instead of trained, in the bundle's exact shape (146 → 64 → 64 → 4, the
+/// A policy that hovers, built by hand instead of trained, in the bundle's exact shape (149 → 64 → 64 → 4, the
 /// hover observation, actions in [−1, 1] → rpm), so the MCU-in-the-loop flight can check the hover bound before a
 /// trained bundle exists. Layers: identity, identity, tanh; only 4 units of each hidden layer are used, so the
 /// network is a = tanh(K·obs + b): a linearised full-state feedback per axis.
@@ -15,14 +16,16 @@ namespace RoboRl.EndToEnd.Tests;
 /// actions are: m ≈ Σ β(1 − β)^(j−1)·c(k−j), β = 1 − e^(−dt/τ), normalised over the history. With
 /// c = −k1·x − k2·x' − k3·m the closed loop is τs³ + (1 + k3)s² + A·k2·s + A·k1 = 0; the gains put a triple pole
 /// at −p. Roll and pitch track the tilt that a PD law on the world position error asks for (small-angle, small-yaw
-/// linearisation: the flight starts near level with a small yaw).
+/// linearisation: the flight starts near level with a small yaw). The position-error integral at the end of the
+/// observation gets zero weights: a PD law, enough without a disturbance force.
 /// </summary>
 public static class AnalyticHoverPolicy
 {
     public static PolicyBundle Create(QuadrotorConfig robot, double controlDt, int historyLength = 32,
         double heightPole = 4, double attitudePole = 10, double yawPole = 6, double positionBandwidth = 1.5)
     {
-        int obs = 18 + 4 * historyLength;
+        int obs = HoverObservation.ActorSize(historyLength);
+        int integralOffset = HoverObservation.IntegralOffset(historyLength);
         double g = robot.Gravity, tau = robot.MotorTimeConstant, halfRange = robot.RpmMax / 2.0;
         double rpmHover = robot.HoverRpm(), aHover = robot.HoverAction();
         double slope = 1 - aHover * aHover; // d tanh / du at the hover action
@@ -110,7 +113,8 @@ public static class AnalyticHoverPolicy
         var observations = new float[Golden * obs];
         for (int k = 0; k < Golden; k++)
             for (int i = 0; i < obs; i++)
-                observations[k * obs + i] = i >= 18 ? (float)(aHover + 0.05 * (random.NextDouble() - 0.5))
+                observations[k * obs + i] = i >= integralOffset ? (float)(0.2 * (random.NextDouble() - 0.5)) // within ±0.1 m·s
+                    : i >= 18 ? (float)(aHover + 0.05 * (random.NextDouble() - 0.5))
                     : i is 3 or 7 or 11 ? 1f : (float)(0.1 * (random.NextDouble() - 0.5));
         var actions = new float[Golden * 4];
         for (int k = 0; k < Golden; k++)

@@ -14,7 +14,8 @@ namespace RoboRl.EndToEnd.Tests;
 /// Issue #5 item 3: the real-time node (<see cref="InferenceNode"/>, its supervisor and fallback) flies the simulated
 /// Crazyflie with a TRAINED policy running on the emulated STM32F405 (QEMU netduinoplus2) over a pty, through the
 /// node config configs/nodes/crazyflie-sim-mcu.json ("policy_on": "mcu"): each tick the node sends the state, the
-/// MCU builds the observation itself (roborl_observation.c, with its own action history) and answers the action.
+/// MCU builds the observation itself (roborl_observation.c, with its own action history and position-error integral)
+/// and answers the action.
 /// </summary>
 [NonParallelizable]
 public class NodeOnMcuTests
@@ -83,8 +84,9 @@ public class NodeOnMcuTests
 
         var engine = new PolicyEngine(_bundle);
         var expected = new float[4];
-        float worstParity = 0, worstErrorAfter3s = 0;
+        float worstParity = 0, worstErrorAfter3s = 0, largestIntegral = 0;
         long allocatedByTicks = 0;
+        int integralOffset = RoboRl.Core.Tasks.HoverObservation.IntegralOffset(_bundle.ActionHistoryLength);
         const int Ticks = 1000; // 10 s at 100 Hz
         long periodNs = (long)Math.Round(1e9 / config.RateHz);
         for (int k = 0; k < Ticks; k++)
@@ -98,18 +100,22 @@ public class NodeOnMcuTests
             if (node.Mode != NodeMode.Policy) Assert.Fail($"mode {node.Mode} at tick {k}: {string.Join("; ", node.Events.Select(e => e.Describe()))}");
             Assert.That(recording.Answers, Is.EqualTo(answersBefore + 1), $"one MCU answer at tick {k}");
             engine.Forward(node.LastObservation, expected);
+            for (int i = 0; i < RoboRl.Core.Tasks.HoverObservation.IntegralSize; i++)
+                largestIntegral = MathF.Max(largestIntegral, MathF.Abs(node.LastObservation[integralOffset + i]));
             for (int j = 0; j < 4; j++) worstParity = MathF.Max(worstParity, MathF.Abs(recording.LastAction[j] - expected[j]));
             if (k >= 300) worstErrorAfter3s = MathF.Max(worstErrorAfter3s, (sim.TrueState.Position - config.Setpoint).Length());
         }
         var (nodeParity, parityTicks) = node.RemotePolicyParity;
         TestContext.Out.WriteLine($"worst |p - setpoint| from 3 s: {worstErrorAfter3s:F4} m; worst |MCU - C#|: {worstParity:G3} (node's shadow: {nodeParity:G3}); " +
-                                  $"MCU inference {mcu.MeanInferenceUs:F0} µs mean");
+                                  $"MCU inference {mcu.MeanInferenceUs:F0} µs mean; largest |position-error integral| {largestIntegral:G3} m·s");
         Assert.That(allocatedByTicks, Is.Zero, "bytes allocated by 900 node ticks with the policy on the MCU (state out, action back)");
         Assert.That(mcu.Answered, Is.EqualTo(Ticks));
         Assert.That(mcu.Timeouts + mcu.ErrorStatuses, Is.Zero);
         Assert.That(worstParity, Is.LessThanOrEqualTo(1e-5f), "every MCU action vs the C# engine on the node's observation");
         Assert.That(parityTicks, Is.EqualTo(Ticks));
         Assert.That(nodeParity, Is.EqualTo(worstParity), "the node's own shadow check saw the same");
+        // The start is 0.17 m off: the integral the MCU keeps in step with the node's is exercised, not zero all along.
+        Assert.That(largestIntegral, Is.GreaterThan(1e-3f), "the observation's position-error integral moved");
         Assert.That(node.SafetyEventCount, Is.Zero);
         Assert.That(sim.TouchedFloor, Is.False);
         Assert.That(worstErrorAfter3s, Is.LessThan(0.1f), "within the task's success radius from 3 s on");
@@ -120,8 +126,10 @@ public class NodeOnMcuTests
 
     /// <summary>
     /// "port": an MCU already running the image (here QEMU, reached through its pty as a board through its USB serial
-    /// port): the HEARTBEAT handshake, then state in, action out, equal to the host engine on the host's observation.
-    /// An image whose header fails its boot self-test is refused by name before anything can fly.
+    /// port): the HEARTBEAT handshake, then state in, action out, equal to the host engine on the host's observation,
+    /// which the host builds from its own mirror of the MCU's memory (action history and position-error integral, one
+    /// control period per STATE): the integral is driven to its clamp and back, and a history reset (the node arming)
+    /// zeroes it on the MCU too. An image whose header fails its boot self-test is refused by name before anything can fly.
     /// </summary>
     [Test, CancelAfter(600_000)]
     public void APortToAnMcuRunningTheImageAnswersAndARefusedPolicyIsNamed()
@@ -136,34 +144,54 @@ public class NodeOnMcuTests
                 NodeConfig config = NodeConfig.Load(NodeConfigFile);
                 float hover = config.Robot.HoverAction();
                 var history = new float[4 * _bundle.ActionHistoryLength];
+                var integral = new float[RoboRl.Core.Tasks.HoverObservation.IntegralSize];
+                float dt = 1f / (float)_bundle.ControlRateHz; // what the MCU integrates per STATE (the node: 1 / rate_hz, equal)
                 RoboRl.Core.Tasks.HoverObservation.FillHistory(history, hover);
                 mcu.ResetHistory(hover);
+                int clamped = 0;
                 var engine = new PolicyEngine(_bundle);
                 var observation = new float[_bundle.ObservationSize];
-                float[] action = new float[4], expected = new float[4];
+                float[] action = new float[4], expected = new float[4], withoutIntegral = new float[4];
+                float integralEffect = 0;
                 var random = new Random(3);
                 float worst = 0;
-                for (int k = 0; k < 50; k++)
+                for (int k = 0; k < 80; k++)
                 {
+                    if (k == 60)
+                    {
+                        // The node arms again: the MCU refills its history and zeroes its integral.
+                        RoboRl.Core.Tasks.HoverObservation.FillHistory(history, hover);
+                        Array.Clear(integral);
+                        mcu.ResetHistory(hover);
+                    }
+                    // A steady 0.6 m offset (x) / −0.6 m (y) drives the integral to its clamp in ~17 steps; it flips at step 30.
+                    var offset = new Vector3(0.6f, -0.6f, 0.1f) * (k < 30 ? 1 : -1);
                     var state = new RobotStateSample
                     {
                         TimestampNs = k * 10_000_000L,
-                        Position = config.Setpoint + new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f) * 0.3f,
+                        Position = config.Setpoint + offset + new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f) * 0.3f,
                         Orientation = Quaternion.CreateFromYawPitchRoll(random.NextSingle() - 0.5f, (random.NextSingle() - 0.5f) * 0.4f, (random.NextSingle() - 0.5f) * 0.4f),
                         VelocityWorld = new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f),
                         AngularVelocityBody = new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f),
                     };
                     Assert.That(mcu.TryInfer(in state, config.Setpoint, action), Is.True, $"answer {k}");
                     RoboRl.Core.Tasks.HoverObservation.BuildActor(state.Position, state.Orientation, state.VelocityWorld, state.AngularVelocityBody,
-                        config.Setpoint, history, observation);
+                        config.Setpoint, history, integral, dt, observation);
+                    if (MathF.Abs(integral[0]) == RoboRl.Core.Tasks.HoverObservation.PositionIntegralLimit) clamped++;
                     engine.Forward(observation, expected);
                     for (int j = 0; j < 4; j++) worst = MathF.Max(worst, MathF.Abs(action[j] - expected[j]));
+                    // What an MCU without the integral would have answered: the parity above can tell the two apart.
+                    observation.AsSpan(observation.Length - integral.Length).Clear();
+                    engine.Forward(observation, withoutIntegral);
+                    for (int j = 0; j < 4; j++) integralEffect = MathF.Max(integralEffect, MathF.Abs(action[j] - withoutIntegral[j]));
                     // The MCU pushes its action, clamped, into its history; the host mirrors it.
                     for (int j = 0; j < 4; j++) action[j] = Math.Clamp(action[j], -1f, 1f);
                     RoboRl.Core.Tasks.HoverObservation.PushAction(history, action);
                 }
                 Assert.That(worst, Is.LessThanOrEqualTo(1e-5f), "MCU (observation built on the MCU) vs the C# engine");
-                Assert.That(mcu.Answered, Is.EqualTo(50));
+                Assert.That(mcu.Answered, Is.EqualTo(80));
+                Assert.That(clamped, Is.GreaterThan(10), "steps with the integral at its clamp");
+                Assert.That(integralEffect, Is.GreaterThan(1e-3f), "the trained policy's answer depends on the integral");
             }
 
             // The same header with its golden action edited: the image's boot self-test fails.

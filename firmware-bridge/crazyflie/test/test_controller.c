@@ -53,9 +53,10 @@ static void policy_flies_at_500_hz_and_averages_5_outputs_per_slot(void)
     CHECK(roborl_controller_get_fault() == ROBORL_FAULT_NONE);
 
     /* The reference: the same observation built here, the same forward pass, the same history rule. */
-    static float history[RL_POLICY_ACTION_HISTORY_LENGTH * 4], obs[RL_POLICY_OBS_DIM];
+    static float history[RL_POLICY_ACTION_HISTORY_LENGTH * 4], obs[RL_POLICY_OBS_DIM], integral[RL_OBS_INTEGRAL_SIZE];
     static float scratch[RL_POLICY_SCRATCH_FLOATS(RL_POLICY_MAX_WIDTH)];
     rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, 0.334f);
+    rl_obs_reset_integral(integral);
     const float position[3] = { 0.1f, -0.2f, 1.05f }, q[4] = { 0.996194698f, 0.0871557427f, 0.0f, 0.0f };
     const float velocity[3] = { 0.3f, 0.0f, -0.1f }, target[3] = { 0.0f, 0.0f, 1.0f };
     const float rates[3] = { 1.57079633f, -0.785398163f, 3.14159265f }; /* 90, -45, 180 deg/s */
@@ -66,7 +67,9 @@ static void policy_flies_at_500_hz_and_averages_5_outputs_per_slot(void)
         memset(&control, 0, sizeof control);
         controllerOutOfTree(&control, &setpoint, &sensors, &state, tick);
         if (tick % 2 == 0) { /* RATE_DO_EXECUTE(500 Hz) in a 1 kHz loop */
-            rl_obs_build_actor(position, q, velocity, rates, target, history, RL_POLICY_ACTION_HISTORY_LENGTH, obs);
+            /* The integral advances by the policy period, 1/500 s, per run. */
+            rl_obs_build_actor(position, q, velocity, rates, target, history, RL_POLICY_ACTION_HISTORY_LENGTH, integral,
+                               1.0f / 500.0f, obs);
             const float *seen = roborl_controller_observation();
             float worst = 0.0f;
             for (int i = 0; i < RL_POLICY_OBS_DIM; i++) worst = fmaxf(worst, fabsf(seen[i] - obs[i]));
@@ -93,6 +96,15 @@ static void policy_flies_at_500_hz_and_averages_5_outputs_per_slot(void)
         }
     }
     CHECK(runs == 20);
+    /* 20 runs of 0.002 s with a constant error of (0.1, -0.2, 0.05) m: 0.004, -0.008 and 0.002 m*s, below the clamp. */
+    const float *integral_seen = roborl_controller_position_integral();
+    CHECK_MSG(fabsf(integral_seen[0] - 0.004f) <= 1e-6f && fabsf(integral_seen[1] + 0.008f) <= 1e-6f &&
+              fabsf(integral_seen[2] - 0.002f) <= 1e-6f, "integral %g %g %g", (double)integral_seen[0],
+              (double)integral_seen[1], (double)integral_seen[2]);
+    CHECK(obs[RL_POLICY_HOVER_POSITION_INTEGRAL_OFFSET] == integral_seen[0]);
+    /* Init starts a flight: the integral goes back to zero with the history. */
+    controllerOutOfTreeInit();
+    CHECK(integral_seen[0] == 0.0f && integral_seen[1] == 0.0f && integral_seen[2] == 0.0f);
     CHECK(pid_calls == 40); /* the PID runs every tick, so a fallback finds it warm */
 }
 

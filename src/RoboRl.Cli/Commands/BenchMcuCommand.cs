@@ -11,7 +11,7 @@ public static class BenchMcuCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var bundle = new Option<string?>("--bundle") { Description = "Policy bundle (.safetensors); default: a random 146→64→64→4 tanh policy" };
+        var bundle = new Option<string?>("--bundle") { Description = "Policy bundle (.safetensors); default: a random 149→64→64→4 tanh policy" };
         var inferences = new Option<int>("--inferences") { Description = "On-chip forward passes timed with SysTick", DefaultValueFactory = _ => 200 };
         var roundTrips = new Option<int>("--round-trips") { Description = "Random observations sent over the pty (besides the golden ones)", DefaultValueFactory = _ => 200 };
         var command = new Command("mcu", "Policy on the emulated STM32F405 (QEMU -icount): instructions per inference, flash/RAM, max |MCU - C#|, serial RTT")

@@ -116,7 +116,7 @@ public static class CPolicyHeader
     /// <summary>
     /// The observation's names as offsets (RL_OBS_INDEX_&lt;NAME&gt;: a prefix of its own, so no name can clash with
     /// the RL_POLICY_* or roborl_observation.h macros), and, when the observation is the hover task's
-    /// (18 state values + 4 × history), the blocks of <see cref="HoverObservation"/>'s layout.
+    /// (18 state values + 4 × history + 3 position-error integral), the blocks of <see cref="HoverObservation"/>'s layout.
     /// </summary>
     static void AppendObservationLayout(StringBuilder h, PolicyBundle bundle)
     {
@@ -136,6 +136,8 @@ public static class CPolicyHeader
             h.Append("#define RL_POLICY_HOVER_POSITION_ERROR_OFFSET 0\n#define RL_POLICY_HOVER_ROTATION_MATRIX_OFFSET 3\n");
             h.Append("#define RL_POLICY_HOVER_LINEAR_VELOCITY_OFFSET 12\n#define RL_POLICY_HOVER_ANGULAR_VELOCITY_OFFSET 15\n");
             h.Append("#define RL_POLICY_HOVER_ACTION_HISTORY_OFFSET ").Append(HoverObservation.StateSize).Append(" /* oldest first */\n");
+            h.Append("#define RL_POLICY_HOVER_POSITION_INTEGRAL_OFFSET ").Append(HoverObservation.IntegralOffset(bundle.ActionHistoryLength))
+                .Append(" /* clamped to +-ROBORL_POS_INTEGRAL_LIMIT, advanced once per control step */\n");
         }
         h.Append('\n');
     }

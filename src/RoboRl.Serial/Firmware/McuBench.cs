@@ -19,7 +19,7 @@ public sealed record McuBenchResult(
     long LostFrames);
 
 /// <summary>
-/// `roborl bench mcu`: builds the policy image for a bundle (a random 146→64→64→4 one when none is given), boots it
+/// `roborl bench mcu`: builds the policy image for a bundle (a random 149→64→64→4 one when none is given), boots it
 /// on QEMU with `-icount shift=0` and measures instructions per inference (SysTick ticks over many on-chip forward
 /// passes × 1e9 / 168e6, the method checked against a loop of known length), flash and RAM (arm-none-eabi-size),
 /// the largest |MCU − C# engine| over the golden vectors plus random observations, and OBSERVATION → ACTION round

@@ -153,7 +153,7 @@ public sealed class McuPolicyClient : IDisposable
         }
     }
 
-    /// <summary>Sets every slot of the MCU's action history (STATE path) to <paramref name="fill"/>; no reply. False when the link is down.</summary>
+    /// <summary>Starts the MCU's STATE path over (the node arms): every slot of its action history = <paramref name="fill"/>, its position-error integral = 0; no reply. False when the link is down.</summary>
     public bool SendHistoryReset(float fill) =>
         Link.Send(new StatusMessage((StatusCode)CodeHistoryReset, StatusSeverity.Info, BitConverter.SingleToUInt32Bits(fill)));
 

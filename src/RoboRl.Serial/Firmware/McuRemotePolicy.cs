@@ -46,8 +46,10 @@ public sealed record McuPolicyOptions
 /// The node's policy on a microcontroller (<see cref="IRemotePolicy"/>) through app_policy.c's STATE path: per tick
 /// one STATE frame (60-byte payload: the position error — the node's setpoint subtracted here, so the MCU's target
 /// is the origin — attitude, velocities) goes out and the ACTION echoing its sequence comes back. The MCU builds the
-/// 146-value observation itself (firmware-bridge/policy/roborl_observation.c, HoverObservation's C twin) with an action
-/// history it keeps; <see cref="ResetHistory"/> refills it when the node arms. A 146-float OBSERVATION frame would
+/// 149-value observation itself (firmware-bridge/policy/roborl_observation.c, HoverObservation's C twin) with an action
+/// history and a position-error integral it keeps (one integral step of 1 / control rate per STATE, as the node's
+/// observation takes one per tick at that rate); <see cref="ResetHistory"/> refills the history and zeroes the integral
+/// when the node arms. A 149-float OBSERVATION frame would
 /// be ~600 bytes, ~15 ms through QEMU's USART model (~25 µs per byte, FACTS.md): too slow for 100 Hz; a STATE is ~70.
 /// </summary>
 public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
@@ -131,6 +133,7 @@ public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
     /// <summary>Mean time the MCU spent in its forward pass (its SysTick), µs.</summary>
     public double MeanInferenceUs => Answered == 0 ? 0 : (double)Interlocked.Read(ref _inferenceUsSum) / Answered;
 
+    /// <summary>The node armed: the MCU's action history = <paramref name="fill"/> and its position-error integral = 0 (STATUS 0x8030).</summary>
     public void ResetHistory(float fill) => _client.SendHistoryReset(fill);
 
     public bool TryInfer(in RobotStateSample state, Vector3 target, Span<float> action)

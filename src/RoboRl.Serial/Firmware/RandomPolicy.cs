@@ -1,4 +1,5 @@
 using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
 
 namespace RoboRl.Serial.Firmware;
 
@@ -9,8 +10,9 @@ namespace RoboRl.Serial.Firmware;
 /// </summary>
 public static class RandomPolicy
 {
-    /// <summary>The hover actor's shape: 146 inputs (18 state + 32 × 4 action history) → 64 → 64 → 4.</summary>
-    public static readonly int[] HoverShape = [146, 64, 64, 4];
+    /// <summary>The hover actor's shape: 149 inputs (18 state + 32 × 4 action history + 3 position-error integral,
+    /// <see cref="HoverObservation.ActorSize"/>) → 64 → 64 → 4.</summary>
+    public static readonly int[] HoverShape = [HoverObservation.ActorSize(32), 64, 64, 4];
 
     const string RobotJson = """{"name":"crazyflie21","mass_kg":0.027,"arm_length_m":0.046,"rpm_max":21702}""";
 
@@ -34,7 +36,9 @@ public static class RandomPolicy
         var mean = new float[obs];
         var std = new float[obs];
         for (int i = 0; i < obs; i++) { mean[i] = Uniform(0.5f); std[i] = 0.2f + (float)random.NextDouble(); }
-        int history = (obs - 18) % 4 == 0 && obs >= 18 ? (obs - 18) / 4 : 0;
+        // An input size of the hover layout (18 + 4K + 3) records its K, so the header marks the hover layout.
+        int noHistory = HoverObservation.ActorSize(0);
+        int history = obs >= noHistory && (obs - noHistory) % HoverObservation.ActionSize == 0 ? (obs - noHistory) / HoverObservation.ActionSize : 0;
         var bundle = new PolicyBundle
         {
             Layers = layers,

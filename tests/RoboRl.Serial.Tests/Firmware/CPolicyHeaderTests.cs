@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
 using RoboRl.Serial.Firmware;
 
 namespace RoboRl.Serial.Tests.Firmware;
@@ -107,15 +108,39 @@ public class CPolicyHeaderTests
     {
         PolicyBundle bundle = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 2, goldenCount: 5);
         string text = CPolicyHeader.Generate(bundle, "p.safetensors");
-        Assert.That(text, Does.Contain("#define RL_POLICY_OBS_DIM 146\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_OBS_DIM 149\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_ACTION_HISTORY_LENGTH 32\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_HOVER_LAYOUT 1\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_HOVER_ACTION_HISTORY_OFFSET 18"));
-        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_OBS_145 145\n"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_HOVER_POSITION_INTEGRAL_OFFSET 146 "));
+        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_OBS_148 148\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_GOLDEN_COUNT 5\n"));
-        Assert.That(text, Does.Contain("static const float rl_policy_w0[64 * 146]"));
+        Assert.That(text, Does.Contain("static const float rl_policy_w0[64 * 149]"));
         // rpm = (a + 1) / 2 · 21702 → offset 10851, scale 10851.
         Assert.That(text, Does.Contain("rl_policy_action_offset[RL_POLICY_ACT_DIM] = {\n    10851.0f, 10851.0f, 10851.0f, 10851.0f,"));
         Assert.That(text, Does.Contain($"#define RL_POLICY_SHA256 \"{bundle.ComputeContentSha256()}\""));
+    }
+
+    [Test]
+    public void HoverNamesBecomeOffsetsAndTheOldLayoutIsNotMarkedHover()
+    {
+        PolicyBundle r = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 3, goldenCount: 1);
+        var hover = new PolicyBundle
+        {
+            Layers = r.Layers, ObservationNames = HoverObservation.ActorNames(32), ActionNames = r.ActionNames,
+            ObservationMean = r.ObservationMean, ObservationStd = r.ObservationStd, ActionLow = r.ActionLow, ActionHigh = r.ActionHigh,
+            ActionUnit = r.ActionUnit, ControlRateHz = r.ControlRateHz, ActionHistoryLength = r.ActionHistoryLength,
+            RobotConfigJson = r.RobotConfigJson, TrainingConfigJson = r.TrainingConfigJson, GitCommit = r.GitCommit,
+            GoldenObservations = r.GoldenObservations, GoldenActions = r.GoldenActions,
+        };
+        string text = CPolicyHeader.Generate(hover, "hover.safetensors");
+        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_ACTION_T_1_M4 145\n"));
+        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_POS_ERR_INT_X 146\n"));
+        Assert.That(text, Does.Contain("#define RL_OBS_INDEX_POS_ERR_INT_Z 148\n"));
+        // A 146-input policy (trained before the integral) is not the hover layout: the MCU answers its STATEs with
+        // OBSERVATION_SIZE_MISMATCH and the Crazyflie controller refuses it, instead of flying a shifted observation.
+        string old = CPolicyHeader.Generate(RandomPolicy.Create([146, 8, 4], goldenCount: 1), "old.safetensors");
+        Assert.That(old, Does.Not.Contain("RL_POLICY_HOVER_LAYOUT"));
     }
 
     [TestCase(3f, "3.0f")]
