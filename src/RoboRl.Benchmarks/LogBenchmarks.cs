@@ -21,7 +21,7 @@ public class LogBenchmarks
     {
         var header = new HeaderMsg { Stamp = TimeMsg.FromNanoseconds(1_700_000_000_000_000_000), FrameId = "world" };
         _pose = new PoseStampedMsg { Header = header, Pose = new PoseMsg { Position = new PointMsg { X = 1, Y = 2, Z = 3 }, Orientation = QuaternionMsg.Identity } };
-        _observation = new ObservationMsg { Header = header, Tick = 1, Values = new float[146] };
+        _observation = new ObservationMsg { Header = header, Tick = 1, Values = new float[149] };
         _dynamicPose = CdrDynamic.Read(MessageRegistry.Default.Get(RosTypes.PoseStamped), _cdr.Write(_pose));
         _writer = new McapWriter(Stream.Null, new McapWriterOptions { BackgroundFlush = false });
         _poseChannel = _writer.RegisterRos2Channel<PoseStampedMsg>("/pose");

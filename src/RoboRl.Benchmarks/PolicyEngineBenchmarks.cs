@@ -1,18 +1,20 @@
 using BenchmarkDotNet.Attributes;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
 
 namespace RoboRl.Benchmarks;
 
 /// <summary>
-/// One allocation-free actor forward, 146 → 64 → 64 → 4 (the learning-to-fly actor; FACTS), with observation
-/// normalisation and tanh output. Target ≤ 1 µs. Run:
+/// One allocation-free actor forward, 149 → 64 → 64 → 4 (the learning-to-fly actor, FACTS, whose 146 inputs the hover
+/// observation extends by a 3-value position-error integral), with observation normalisation and tanh output. Target ≤ 1 µs. Run:
 /// <c>dotnet run -c Release --project src/RoboRl.Benchmarks -- --filter '*PolicyEngine*'</c>
 /// </summary>
 [MemoryDiagnoser]
 public class PolicyEngineBenchmarks
 {
     PolicyEngine engine = null!;
-    readonly float[] observation = new float[146];
+    static readonly int Inputs = HoverObservation.ActorSize(32);
+    readonly float[] observation = new float[Inputs];
     readonly float[] action = new float[4];
 
     [Params(Activation.Relu, Activation.Tanh)]
@@ -34,11 +36,11 @@ public class PolicyEngineBenchmarks
         }
         var bundle = new PolicyBundle
         {
-            Layers = [Layer(146, 64, Hidden), Layer(64, 64, Hidden), Layer(64, 4, Activation.Tanh)],
-            ObservationNames = Enumerable.Range(0, 146).Select(i => $"obs_{i}").ToArray(),
+            Layers = [Layer(Inputs, 64, Hidden), Layer(64, 64, Hidden), Layer(64, 4, Activation.Tanh)],
+            ObservationNames = HoverObservation.ActorNames(32),
             ActionNames = ["motor_1", "motor_2", "motor_3", "motor_4"],
-            ObservationMean = new float[146],
-            ObservationStd = Enumerable.Repeat(1f, 146).ToArray(),
+            ObservationMean = new float[Inputs],
+            ObservationStd = Enumerable.Repeat(1f, Inputs).ToArray(),
             ActionLow = new float[4],
             ActionHigh = [21702, 21702, 21702, 21702],
             ActionUnit = "rpm",
@@ -47,7 +49,7 @@ public class PolicyEngineBenchmarks
             RobotConfigJson = "{}",
             TrainingConfigJson = "{}",
             GitCommit = "benchmark",
-            GoldenObservations = new float[146],
+            GoldenObservations = new float[Inputs],
             GoldenActions = new float[4],
         };
         engine = new PolicyEngine(bundle, Kernel);

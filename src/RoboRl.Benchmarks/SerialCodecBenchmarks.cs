@@ -4,7 +4,7 @@ using RoboRl.Serial;
 
 namespace RoboRl.Benchmarks;
 
-/// <summary>The serial link codec per frame: encode and decode an OBSERVATION (18 and 146 floats) and a STATE.</summary>
+/// <summary>The serial link codec per frame: encode and decode an OBSERVATION (18 and 149 floats: the state alone, the full hover observation) and a STATE.</summary>
 [MemoryDiagnoser]
 public class SerialCodecBenchmarks
 {
@@ -14,7 +14,7 @@ public class SerialCodecBenchmarks
     private byte[] _obsWire = [];
     private readonly float[] _obsOut = new float[LinkProtocol.MaxObservation];
 
-    [Params(18, 146)]
+    [Params(18, 149)]
     public int ObservationSize { get; set; }
 
     [GlobalSetup]

@@ -9,7 +9,7 @@ namespace RoboRl.Benchmarks;
 /// <summary>
 /// One full TD3 update from the flat-buffer building blocks, on synthetic data: critic step (target policy
 /// smoothing, twin-Q minimum, MSE, Adam), actor step (−Q1, Adam) and Polyak averaging of both targets.
-/// Sizes as learning-to-fly (FACTS): batch 256, actor 146 → 64 → 64 → 4, critics (32 + 4) → 64 → 64 → 1 × 2,
+/// Sizes as learning-to-fly (FACTS): batch 256, actor 149 → 64 → 64 → 4 (L2F's 146 inputs + the 3-value position-error integral), critics (32 + 4) → 64 → 64 → 1 × 2,
 /// γ 0.99, τ 0.005, Adam lr 1e-3, weight decay 1e-4, one intra-op thread. FACTS measured ~1.0 ms for naive
 /// modules and 0.5–0.66 ms with flat buffers. Run:
 /// <c>dotnet run -c Release --project src/RoboRl.Benchmarks -- --filter '*Td3Update*'</c>
@@ -21,7 +21,7 @@ namespace RoboRl.Benchmarks;
 [MemoryDiagnoser]
 public class Td3UpdateBenchmarks
 {
-    const int Batch = 256, ActorInputs = 146, CriticInputs = 32, Actions = 4;
+    const int Batch = 256, ActorInputs = 149, CriticInputs = 32, Actions = 4;
     const double Gamma = 0.99, Tau = 0.005, TargetNoise = 0.2, NoiseClip = 0.5;
 
     FlatMlp actor = null!, actorTarget = null!, critic = null!, criticTarget = null!;

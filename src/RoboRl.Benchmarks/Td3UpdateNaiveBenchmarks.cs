@@ -16,7 +16,7 @@ namespace RoboRl.Benchmarks;
 [MemoryDiagnoser]
 public class Td3UpdateNaiveBenchmarks
 {
-    const int Batch = 256, ActorInputs = 146, CriticInputs = 32, Actions = 4;
+    const int Batch = 256, ActorInputs = 149, CriticInputs = 32, Actions = 4;
     const double Gamma = 0.99, Tau = 0.005, TargetNoise = 0.2, NoiseClip = 0.5;
 
     Sequential actor = null!, actorTarget = null!, critic1 = null!, critic2 = null!, critic1Target = null!, critic2Target = null!;

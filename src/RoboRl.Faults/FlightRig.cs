@@ -97,7 +97,7 @@ public static class CraftedPolicies
                 new DenseLayer(2, 4, w2, b2, Activation.Relu),
                 new DenseLayer(4, 4, w3, b3, Activation.Identity),
             ],
-            ObservationNames = Enumerable.Range(0, obs).Select(i => $"obs_{i}").ToArray(),
+            ObservationNames = RoboRl.Core.Tasks.HoverObservation.ActorNames(history),
             ActionNames = ["motor_1", "motor_2", "motor_3", "motor_4"],
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),

@@ -34,7 +34,7 @@ public sealed class FlatMlp : IDisposable
     Tensor? polyakWeight;
     double polyakTau = double.NaN;
 
-    /// <param name="sizes">Layer widths, input first: e.g. [146, 64, 64, 4].</param>
+    /// <param name="sizes">Layer widths, input first: e.g. [149, 64, 64, 4].</param>
     /// <param name="hidden">Activation after every hidden layer (relu or tanh).</param>
     /// <param name="output">Activation after the last layer (tanh for actors, identity for critics).</param>
     /// <param name="ensembleSize">Number of independent networks evaluated together (2 for twin critics).</param>

@@ -108,7 +108,7 @@ public sealed record SacConfig
 /// SAC on the vectorized hover task, CleanRL style (everything that runs is in <see cref="Train"/>). The actor is a
 /// squashed Gaussian: the network outputs [mean, log σ] (identity), the action is tanh(mean + σ·ε); the deployed
 /// policy is its deterministic mode tanh(mean) (<see cref="ActorHead.SquashedGaussianMean"/>). Asymmetric: twin
-/// critics see the 32-value privileged state + action, the actor the 146-value observation.
+/// critics see the 32-value privileged state + action, the actor the 149-value observation.
 /// </summary>
 public static class Sac
 {
@@ -124,7 +124,7 @@ public static class Sac
         env.Reset((ulong)c.Seed);
         float hoverAction = task.Robot.HoverAction();
 
-        // ---- 3. Networks: Gaussian actor 146 → hidden → 2·4 ([mean, log σ]); twin critics and their targets.
+        // ---- 3. Networks: Gaussian actor 149 → hidden → 2·4 ([mean, log σ]); twin critics and their targets.
         using var actor = new FlatMlp([obsSize, .. c.ActorHidden, 2 * act], Activation.Relu, Activation.Identity, seed: c.Seed * 7 + 1);
         using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
         using FlatMlp criticTarget = critic.Clone();

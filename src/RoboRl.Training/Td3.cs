@@ -142,7 +142,7 @@ public sealed record Td3Config
 
 /// <summary>
 /// TD3 on the vectorized hover task, CleanRL style: everything that runs is in <see cref="Train"/>, top to bottom.
-/// Asymmetric actor-critic: the actor sees the 146-value observation it will see on the robot (noisy, with its
+/// Asymmetric actor-critic: the actor sees the 149-value observation it will see on the robot (noisy, with its
 /// action history); the twin critics see the 32-value privileged state (noise-free, disturbance, rotor speeds, randomised dynamics)
 /// plus the action. Shared plumbing (replay memory, normaliser, logging, checkpoints, export) lives outside.
 /// </summary>
@@ -161,7 +161,7 @@ public static class Td3
         env.Reset((ulong)c.Seed);
         float hoverAction = task.Robot.HoverAction();
 
-        // ---- 3. Networks: actor 146 → hidden → 4 (tanh), twin critics (32 + 4) → hidden → 1, and their targets.
+        // ---- 3. Networks: actor 149 → hidden → 4 (tanh), twin critics (32 + 4) → hidden → 1, and their targets.
         using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Relu, Activation.Tanh, seed: c.Seed * 7 + 1);
         using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
         using FlatMlp actorTarget = actor.Clone(), criticTarget = critic.Clone();

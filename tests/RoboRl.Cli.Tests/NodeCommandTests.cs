@@ -24,7 +24,7 @@ public class NodeCommandTests
 
     private static string Repo(string relative) => RepoPaths.Find(relative);
 
-    /// <summary>The benchmark's hover-shaped 146-64-64-4 bundle, written to a file.</summary>
+    /// <summary>The benchmark's hover-shaped 149-64-64-4 bundle, written to a file.</summary>
     private string HoverBundle(string robot = "configs/robots/crazyflie21.json")
     {
         string path = Path.Combine(_dir, "hover.safetensors");

@@ -155,7 +155,7 @@ public class TaskConfigTests
         Assert.That(task.ControlFrequencyHz, Is.EqualTo(100));
         Assert.That(task.EpisodeSteps, Is.EqualTo(500));
         Assert.That(task.ActionHistoryLength, Is.EqualTo(32));
-        Assert.That(HoverObservation.ActorSize(task.ActionHistoryLength), Is.EqualTo(146));
+        Assert.That(HoverObservation.ActorSize(task.ActionHistoryLength), Is.EqualTo(149));
         Assert.That(HoverObservation.CriticSize, Is.EqualTo(32));
         Assert.That(task.TargetPosition, Is.EqualTo(new Vector3(0, 0, 1)));
         Assert.That(task.PositionErrorLimit, Is.EqualTo(0.6f));

@@ -51,20 +51,23 @@ public static class RepoFiles
 public static class TestPolicies
 {
     /// <summary>
-    /// A 146 → 4 network with zero weights and tanh(bias) = the robot's hover action: it holds a perfectly balanced
-    /// quadrotor in the air open-loop, and does nothing about any error (so the supervisor has something to catch).
+    /// A 149 → 4 network (the hover observation's names) with zero weights and tanh(bias) = the robot's hover action: it
+    /// holds a perfectly balanced quadrotor in the air open-loop, and does nothing about any error (so the supervisor has
+    /// something to catch). <paramref name="observationSize"/> other than the layout's crafts a bundle of another layout
+    /// (the first names of today's, e.g. 146 for one trained before the position-error integral).
     /// </summary>
-    public static PolicyBundle ConstantHover(string robotFile, double controlRateHz = 100, int history = 32, float? action = null)
+    public static PolicyBundle ConstantHover(string robotFile, double controlRateHz = 100, int history = 32, float? action = null, int? observationSize = null)
     {
         string robotJson = File.ReadAllText(robotFile);
         QuadrotorConfig robot = QuadrotorConfig.Load(robotFile);
         float a = action ?? robot.HoverAction();
-        int obs = HoverObservation.ActorSize(history);
+        int obs = observationSize ?? HoverObservation.ActorSize(history);
+        string[] names = [.. HoverObservation.ActorNames(history).Take(obs), .. Enumerable.Range(0, Math.Max(0, obs - HoverObservation.ActorSize(history))).Select(i => $"extra_{i}")];
         var bias = Enumerable.Repeat(MathF.Atanh(a), 4).ToArray();
         var bundle = new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 4, new float[4 * obs], bias, Activation.Tanh)],
-            ObservationNames = Enumerable.Range(0, obs).Select(i => $"obs_{i}").ToArray(),
+            ObservationNames = names,
             ActionNames = ["motor_1", "motor_2", "motor_3", "motor_4"],
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),

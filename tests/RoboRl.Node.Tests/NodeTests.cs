@@ -124,6 +124,86 @@ public class PolicyCompatibilityTests
         using var run = new LockStep();
         Assert.That(run.Node.HistorySubsteps, Is.EqualTo(5));
     }
+
+    [Test]
+    public void APolicyOfTheLayoutWithoutThePositionIntegralIsRefused()
+    {
+        // A bundle trained before the observation gained its integral: 18 + 4 × 32 = 146 inputs, its names those of today's
+        // layout less the last three.
+        PolicyBundle current = TestPolicies.ConstantHover(RepoFiles.RobotFile);
+        PolicyBundle old = TestPolicies.ConstantHover(RepoFiles.RobotFile, observationSize: 146);
+        Assert.That(old.ObservationNames, Is.EqualTo(current.ObservationNames.Take(146)));
+        var e = Assert.Throws<PolicyMismatchException>(() => new LockStep(bundle: old))!;
+        Assert.That(e.Field, Is.EqualTo(PolicyBundle.KeyObservationNames));
+        Assert.That(e.Message, Does.Contain("149 values (18 + 4 × 32 past actions + 3 position-error integral); the policy takes 146"));
+        Assert.DoesNotThrow(() => InferenceNode.CheckBundle(NodeConfig.Load(RepoFiles.NodeFile), current));
+    }
+}
+
+public class PositionIntegralNodeTests
+{
+    private static readonly int IntegralAt = HoverObservation.IntegralOffset(32);
+
+    /// <summary>The robot starts hovering a little away from the requested setpoint, so the error (and the integral) grows
+    /// as the setpoint moves there; the constant-hover policy does not correct it.</summary>
+    private static void OffTheSetpoint(System.Text.Json.Nodes.JsonObject c) =>
+        c["sim"]!["start_position"] = new System.Text.Json.Nodes.JsonArray(0.03, -0.02, 0.95);
+
+    [Test]
+    public void EachFlyingTickAddsOneTickPeriodOfTheObservedErrorFromZeroAtArming()
+    {
+        // The fence reaches below the floor so that the second flight, from the floor, is not stopped by sensor noise.
+        using var run = new LockStep(edit: c => { OffTheSetpoint(c); c["geofence"]!["min"] = new System.Text.Json.Nodes.JsonArray(-1.5, -1.5, -0.5); });
+        var commands = new QueueCommandSource();
+        run.Node.AddCommands(commands);
+        float tick = 1f / 500;
+        var expected = new float[3];
+
+        for (int flight = 0; flight < 2; flight++)
+        {
+            // The first flight arms by itself on the first sample (auto_arm, while the robot hovers); the second on command.
+            if (flight == 1) commands.Enqueue(NodeCommandKind.Arm);
+            run.Step();
+            Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy), $"flight {flight}");
+            // First flying tick: from zero, one tick of this observation's error (the robot is where the setpoint starts).
+            Array.Clear(expected);
+            HoverObservation.IntegratePositionError(expected, run.Node.LastObservation[..3], tick);
+            Assert.That(run.Node.LastObservation[IntegralAt..].ToArray(), Is.EqualTo(expected), $"flight {flight}: first tick after arming");
+            Assert.That(expected.Select(MathF.Abs).Max(), Is.LessThan(tick * 0.01f), "at arming the error is only sensor noise");
+            for (int k = 0; k < 500; k++)
+            {
+                run.Step();
+                HoverObservation.IntegratePositionError(expected, run.Node.LastObservation[..3], tick);
+                Assert.That(run.Node.LastObservation[IntegralAt..].ToArray(), Is.EqualTo(expected), $"flight {flight}, tick {k}, {run.Node.Mode}: {string.Join("; ", run.Node.Events.Select(e => e.Describe()))}");
+            }
+            Assert.That(expected[2], Is.LessThan(-0.03f), "a second below the setpoint has integrated");
+            // Land; the next flight must not inherit this one's integral.
+            commands.Enqueue(NodeCommandKind.Land);
+            Assert.That(run.RunUntil(() => run.Node.Mode == NodeMode.Idle, 20), Is.LessThan(20), "landed and disarmed");
+            Assert.That(run.Node.LastObservation[IntegralAt + 2], Is.LessThan(-0.03f), "the last flying tick's integral is still in the buffer");
+            // The second flight starts from the floor: the setpoint climbs away from the robot and the integral saturates.
+        }
+        Assert.That(expected[2], Is.EqualTo(-HoverObservation.PositionIntegralLimit));
+    }
+
+    [Test]
+    public void A500HzNodeWithA100HzPolicyIntegratesAsMuchPerSecondAsA100HzNode()
+    {
+        // The same flight at two node rates: the integral is a time integral (tick period 2 ms vs 10 ms), not a sum per tick.
+        using var fast = new LockStep(edit: OffTheSetpoint);
+        using var slow = new LockStep(edit: c => { OffTheSetpoint(c); c["rate_hz"] = 100; });
+        Assert.That((fast.Node.HistorySubsteps, slow.Node.HistorySubsteps), Is.EqualTo((5, 1)), "both fly the 100 Hz policy");
+        foreach (double seconds in new[] { 0.3, 0.7 })
+        {
+            fast.Run(seconds);
+            slow.Run(seconds);
+            Assert.That(fast.NowNs, Is.EqualTo(slow.NowNs));
+            float[] f = fast.Node.LastObservation[IntegralAt..].ToArray(), s = slow.Node.LastObservation[IntegralAt..].ToArray();
+            Assert.That(f[2], Is.LessThan(-0.01f).And.GreaterThan(-HoverObservation.PositionIntegralLimit), $"z integral at {fast.NowNs} ns: grown, not clamped");
+            // Riemann sums of the same error: they differ by about (error change) × (slow period) ≈ 0.05 m × 0.01 s.
+            Assert.That(f, Is.EqualTo(s).Within(1e-3f), $"500 Hz {string.Join(", ", f)} vs 100 Hz {string.Join(", ", s)}");
+        }
+    }
 }
 
 public class NodeBehaviourTests
@@ -145,11 +225,12 @@ public class NodeBehaviourTests
         run.Step();
         ReadOnlySpan<float> obs = run.Node.LastObservation;
         Assert.That(obs.Length, Is.EqualTo(HoverObservation.ActorSize(32)));
-        // Newest slot (the last 4 values) = mean of the five human actions; the one before it is still the initial hover fill.
+        // Newest slot (the 4 values before the integral) = mean of the five human actions; the one before it is still the initial hover fill.
+        int newest = HoverObservation.IntegralOffset(32) - 4;
         for (int m = 0; m < 4; m++)
         {
-            Assert.That(obs[^(4 - m)], Is.EqualTo(0.32f).Within(1e-6f));
-            Assert.That(obs[^(8 - m)], Is.EqualTo(hover).Within(1e-6f));
+            Assert.That(obs[newest + m], Is.EqualTo(0.32f).Within(1e-6f));
+            Assert.That(obs[newest - 4 + m], Is.EqualTo(hover).Within(1e-6f));
         }
         // The state part is THE builder's output for the sample the tick used.
         var expected = new float[HoverObservation.StateSize];

@@ -8,6 +8,11 @@ namespace RoboRl.Sims.Tests;
 
 public class HoverEnvTests
 {
+    // The default task keeps K = 32 past actions: 18 state values, 128 history values, then the 3-value position-error integral.
+    private static readonly int Obs = HoverObservation.ActorSize(32);
+    private static readonly int IntegralAt = HoverObservation.IntegralOffset(32);
+    private static readonly int NewestActionAt = IntegralAt - HoverObservation.ActionSize;
+
     private static HoverTaskConfig Task(Action<JsonObject>? edit = null)
         => edit == null ? HoverTaskConfig.Load(RepoFiles.TaskFile) : HoverTaskConfig.Load(RepoFiles.EditedCopy(RepoFiles.TaskFile, edit));
 
@@ -48,7 +53,7 @@ public class HoverEnvTests
         for (int step = 0; step < 20; step++)
         {
             FillActions(actions, 16, step, amplitude: 0.3f);
-            for (int i = 0; i < 16; i++) env.ActorObservations.Slice(i * size + size - 4, 4).CopyTo(previous.AsSpan(i * 4));
+            for (int i = 0; i < 16; i++) env.ActorObservations.Slice(i * size + HoverObservation.IntegralOffset(task.ActionHistoryLength) - 4, 4).CopyTo(previous.AsSpan(i * 4));
             env.Step(actions);
             for (int i = 0; i < 16; i++)
             {
@@ -67,12 +72,12 @@ public class HoverEnvTests
     {
         using var env = new HoverEnv(Task(), 10, 1);
         env.Reset(1);
-        Assert.That(env.ActorObservationSize, Is.EqualTo(146));
+        Assert.That(env.ActorObservationSize, Is.EqualTo(149), "18 state + 4 × 32 past actions + 3 integral");
         Assert.That(env.CriticObservationSize, Is.EqualTo(32));
         Assert.That(env.ActionSize, Is.EqualTo(4));
-        Assert.That(env.ActorObservations.Length, Is.EqualTo(10 * 146));
+        Assert.That(env.ActorObservations.Length, Is.EqualTo(10 * 149));
         Assert.That(env.CriticObservations.Length, Is.EqualTo(10 * 32));
-        Assert.That(env.FinalActorObservations.Length, Is.EqualTo(10 * 146));
+        Assert.That(env.FinalActorObservations.Length, Is.EqualTo(10 * 149));
         Assert.That(env.Rewards.Length, Is.EqualTo(10));
         Assert.That(env.Batch.PaddedCount, Is.EqualTo(16));
     }
@@ -87,11 +92,20 @@ public class HoverEnvTests
         int k = task.ActionHistoryLength;
         float hover = task.Robot.HoverAction();
         var history = new float[n][];
-        for (int i = 0; i < n; i++) history[i] = Enumerable.Repeat(hover, 4 * k).ToArray();
-        var actions = new float[n * 4];
+        var integral = new float[n][];
         var expectedActor = new float[env.ActorObservationSize];
         var expectedCritic = new float[env.CriticObservationSize];
-        int checkedRows = 0, resets = 0;
+        for (int i = 0; i < n; i++)
+        {
+            history[i] = Enumerable.Repeat(hover, 4 * k).ToArray();
+            // An episode's first observation already integrates its own error once (from zero).
+            integral[i] = new float[HoverObservation.IntegralSize];
+            QuadrotorBatch b = env.Batch;
+            HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], integral[i], task.ControlDt, expectedActor);
+            Assert.That(env.ActorObservations.Slice(i * Obs, Obs).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after reset");
+        }
+        var actions = new float[n * 4];
+        int checkedRows = 0, resets = 0, saturated = 0;
         for (int step = 0; step < 60; step++)
         {
             FillActions(actions, n, step, 0.6f);
@@ -100,7 +114,8 @@ public class HoverEnvTests
             {
                 if (env.Terminated[i] || env.Truncated[i])
                 {
-                    Array.Fill(history[i], hover); // a new episode starts with a hover-filled history
+                    Array.Fill(history[i], hover); // a new episode starts with a hover-filled history and a zero integral
+                    Array.Clear(integral[i]);
                     resets++;
                 }
                 else
@@ -108,16 +123,79 @@ public class HoverEnvTests
                     HoverObservation.PushAction(history[i], actions.AsSpan(i * 4, 4).ToArray().Select(a => Math.Clamp(a, -1f, 1f)).ToArray());
                 }
                 QuadrotorBatch b = env.Batch;
-                HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], expectedActor);
+                HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], integral[i], task.ControlDt, expectedActor);
+                if (integral[i].Any(v => MathF.Abs(v) == HoverObservation.PositionIntegralLimit)) saturated++;
                 HoverObservation.BuildCritic(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition,
                     new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), b.RotorRpm(i), task.Robot.RpmMax, env.DynamicsFactors(i), expectedCritic);
-                Assert.That(env.ActorObservations.Slice(i * 146, 146).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after step {step}");
+                Assert.That(env.ActorObservations.Slice(i * Obs, Obs).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after step {step}");
                 Assert.That(env.CriticObservations.Slice(i * 32, 32).ToArray(), Is.EqualTo(expectedCritic), $"critic row {i} after step {step}");
                 checkedRows++;
             }
         }
         Assert.That(checkedRows, Is.EqualTo(60 * n));
         Assert.That(resets, Is.GreaterThan(0), "the check should cover auto-reset rows too");
+        Assert.That(saturated, Is.GreaterThan(0), "the check should cover a clamped integral too");
+    }
+
+    [Test]
+    public void TheIntegralAddsTheNoisyErrorEachStepAndRestartsFromZeroAtReset()
+    {
+        HoverTaskConfig task = Task(); // observation noise on
+        const int n = 24;
+        using var env = new HoverEnv(task, n, 2, minEnvsPerThread: 1);
+        env.Reset(21);
+        float dt = task.ControlDt;
+        // Reference: the same update applied to the error the policy sees (the row's noisy first 3 values), and, to show
+        // that the noise matters, to the true error (the critic's first 3 values).
+        var integral = new float[n][];
+        var fromTrueError = new float[n][];
+        for (int i = 0; i < n; i++)
+        {
+            integral[i] = new float[3];
+            fromTrueError[i] = new float[3];
+            HoverObservation.IntegratePositionError(integral[i], env.ActorObservations.Slice(i * Obs, 3), dt);
+            HoverObservation.IntegratePositionError(fromTrueError[i], env.CriticObservations.Slice(i * 32, 3), dt);
+            Assert.That(env.ActorObservations.Slice(i * Obs + IntegralAt, 3).ToArray(), Is.EqualTo(integral[i]), $"env {i} after reset");
+        }
+        var actions = new float[n * 4];
+        int resets = 0, differs = 0, compared = 0;
+        for (int step = 0; step < 150; step++)
+        {
+            FillActions(actions, n, step, 0.5f);
+            env.Step(actions);
+            for (int i = 0; i < n; i++)
+            {
+                bool ended = env.Terminated[i] || env.Truncated[i];
+                ReadOnlySpan<float> row = (ended ? env.FinalActorObservations : env.ActorObservations).Slice(i * Obs, Obs);
+                ReadOnlySpan<float> critic = (ended ? env.FinalCriticObservations : env.CriticObservations).Slice(i * 32, 32);
+                HoverObservation.IntegratePositionError(integral[i], row[..3], dt);
+                HoverObservation.IntegratePositionError(fromTrueError[i], critic[..3], dt);
+                Assert.That(row[IntegralAt..].ToArray(), Is.EqualTo(integral[i]), $"env {i} step {step}{(ended ? " (final observation)" : "")}");
+                if (!row[IntegralAt..].SequenceEqual(fromTrueError[i])) differs++;
+                compared++;
+                if (!ended) continue;
+                // The new episode's first observation: the integral restarted from zero with that observation's error.
+                resets++;
+                Array.Clear(integral[i]);
+                Array.Clear(fromTrueError[i]);
+                HoverObservation.IntegratePositionError(integral[i], env.ActorObservations.Slice(i * Obs, 3), dt);
+                HoverObservation.IntegratePositionError(fromTrueError[i], env.CriticObservations.Slice(i * 32, 3), dt);
+                Assert.That(env.ActorObservations.Slice(i * Obs + IntegralAt, 3).ToArray(), Is.EqualTo(integral[i]), $"env {i} first observation after step {step}");
+            }
+        }
+        Assert.That(resets, Is.GreaterThan(0), "episodes should end within the run");
+        Assert.That(differs, Is.GreaterThan(compared / 2), "the integral follows the noisy error, not the true one");
+
+        // An explicit Reset restarts every integral as well.
+        env.Reset(22);
+        var expected = new float[3];
+        for (int i = 0; i < n; i++)
+        {
+            Array.Clear(expected);
+            HoverObservation.IntegratePositionError(expected, env.ActorObservations.Slice(i * Obs, 3), dt);
+            Assert.That(env.ActorObservations.Slice(i * Obs + IntegralAt, 3).ToArray(), Is.EqualTo(expected), $"env {i} after Reset");
+            Assert.That(expected.Select(MathF.Abs).Max(), Is.LessThan(0.2f * dt + 1e-3f), "one step of at most the initial offset");
+        }
     }
 
     private static (float[] Actor, float[] Critic, float[] Rewards, bool[] Done, float[] Final) Record(HoverTaskConfig task, int n, int threads, int steps, int keep)
@@ -130,13 +208,13 @@ public class HoverEnvTests
         {
             FillActions(actions, n, step);
             env.Step(actions);
-            actor.AddRange(env.ActorObservations[..(keep * 146)].ToArray());
+            actor.AddRange(env.ActorObservations[..(keep * Obs)].ToArray());
             critic.AddRange(env.CriticObservations[..(keep * 32)].ToArray());
             rewards.AddRange(env.Rewards[..keep].ToArray());
             for (int i = 0; i < keep; i++)
             {
                 done.Add(env.Terminated[i]); done.Add(env.Truncated[i]);
-                if (env.Terminated[i] || env.Truncated[i]) final.AddRange(env.FinalActorObservations.Slice(i * 146, 146).ToArray());
+                if (env.Terminated[i] || env.Truncated[i]) final.AddRange(env.FinalActorObservations.Slice(i * Obs, Obs).ToArray());
             }
         }
         return (actor.ToArray(), critic.ToArray(), rewards.ToArray(), done.ToArray(), final.ToArray());
@@ -162,7 +240,7 @@ public class HoverEnvTests
         }
         var otherSeed = new HoverEnv(task, 16, 1);
         otherSeed.Reset(1235);
-        Assert.That(otherSeed.ActorObservations[..146].ToArray(), Is.Not.EqualTo(one.Actor[..146]));
+        Assert.That(otherSeed.ActorObservations[..Obs].ToArray(), Is.Not.EqualTo(one.Actor[..Obs]));
         otherSeed.Dispose();
     }
 
@@ -215,7 +293,7 @@ public class HoverEnvTests
             for (int i = 0; i < 16; i++)
             {
                 if (i == 5 && step >= 10) continue;
-                Assert.That(poisoned.ActorObservations.Slice(i * 146, 146).ToArray(), Is.EqualTo(clean.ActorObservations.Slice(i * 146, 146).ToArray()), $"env {i} step {step}");
+                Assert.That(poisoned.ActorObservations.Slice(i * Obs, Obs).ToArray(), Is.EqualTo(clean.ActorObservations.Slice(i * Obs, Obs).ToArray()), $"env {i} step {step}");
                 Assert.That(poisoned.Rewards[i], Is.EqualTo(clean.Rewards[i]));
             }
         }
@@ -247,14 +325,16 @@ public class HoverEnvTests
         Assert.That(env.CompletedEpisodes, Is.EqualTo(3));
         Assert.That(env.FinishedEpisodeLengths[1], Is.EqualTo(5));
         Assert.That(env.FinishedEpisodeReturns[1], Is.EqualTo(expectedReturn));
-        ReadOnlySpan<float> final = env.FinalActorObservations.Slice(146, 146);
-        ReadOnlySpan<float> fresh = env.ActorObservations.Slice(146, 146);
+        ReadOnlySpan<float> final = env.FinalActorObservations.Slice(Obs, Obs);
+        ReadOnlySpan<float> fresh = env.ActorObservations.Slice(Obs, Obs);
         // Final observation: the last action pushed is the newest history entry; the position has moved a little.
-        Assert.That(final[142..146].ToArray(), Is.EqualTo(actions[4..8]));
+        Assert.That(final[NewestActionAt..IntegralAt].ToArray(), Is.EqualTo(actions[4..8]));
         Assert.That(final[..3].ToArray(), Is.Not.EqualTo(new float[3]));
         // First observation of the new episode: at rest on the target with a hover-filled history.
         Assert.That(fresh[..3].ToArray(), Is.EqualTo(new float[3]));
-        Assert.That(fresh[18..].ToArray(), Is.All.EqualTo(hover));
+        Assert.That(fresh[18..IntegralAt].ToArray(), Is.All.EqualTo(hover));
+        Assert.That(fresh[IntegralAt..].ToArray(), Is.EqualTo(new float[3]), "the integral restarts from zero (at rest on the target: it stays zero)");
+        Assert.That(final[IntegralAt..].ToArray(), Is.Not.EqualTo(new float[3]), "the finished episode had integrated its small errors");
         Assert.That(env.CriticObservations.Slice(32 + 24, 4).ToArray(), Is.All.EqualTo(hover).Within(1e-6f));
         Assert.That(env.FinalCriticObservations.Slice(32, 3).ToArray(), Is.EqualTo(final[..3].ToArray()));
     }
@@ -455,7 +535,7 @@ public class HoverEnvTests
         using var env = new HoverEnv(task, 1, 1);
         env.Reset(1);
         env.Step([5f, -7f, 1f, float.PositiveInfinity]);
-        Assert.That(env.ActorObservations[142..146].ToArray(), Is.EqualTo(new[] { 1f, -1f, 1f, 1f }));
+        Assert.That(env.ActorObservations[NewestActionAt..IntegralAt].ToArray(), Is.EqualTo(new[] { 1f, -1f, 1f, 1f }));
         Assert.That(env.Batch.CommandRpm[0][0], Is.EqualTo(task.Robot.RpmMax));
         Assert.That(env.Batch.CommandRpm[1][0], Is.EqualTo(0f));
         Assert.That(env.NanActionCount, Is.EqualTo(0));
@@ -512,7 +592,7 @@ public class HoverEnvTests
         for (int i = 0; i < n; i++)
             for (int k = 0; k < 18; k++)
             {
-                double d = env.ActorObservations[i * 146 + k] - env.CriticObservations[i * 32 + k];
+                double d = env.ActorObservations[i * Obs + k] - env.CriticObservations[i * 32 + k];
                 squares[k] += d * d;
             }
         float[] expected = [0.001f, 0.001f, 0.001f, .. Enumerable.Repeat(0.001f, 9), 0.002f, 0.002f, 0.002f, 0.002f, 0.002f, 0.002f];

@@ -9,15 +9,15 @@ namespace RoboRl.Training.Tests;
 public class EvaluatorTests
 {
     /// <summary>A "policy" that ignores its input: zero weights, bias = atanh(action), so it always outputs <paramref name="action"/>.</summary>
-    public static PolicyBundle ConstantPolicy(HoverTaskConfig task, float action)
+    public static PolicyBundle ConstantPolicy(HoverTaskConfig task, float action, int? observationSize = null)
     {
-        int obs = HoverObservation.ActorSize(task.ActionHistoryLength);
+        int obs = observationSize ?? HoverObservation.ActorSize(task.ActionHistoryLength);
         float bias = action <= -1 ? -20f : MathF.Atanh(action);
         var biases = Enumerable.Repeat(bias, 4).ToArray();
         var bundle = new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 4, new float[4 * obs], biases, Activation.Tanh)],
-            ObservationNames = HoverObservation.ActorNames(task.ActionHistoryLength),
+            ObservationNames = HoverObservation.ActorNames(task.ActionHistoryLength)[..obs],
             ActionNames = HoverObservation.ActionNames,
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
@@ -108,6 +108,18 @@ public class EvaluatorTests
         };
         var error = Assert.Throws<PolicyMismatchException>(() => PolicyEvaluator.Evaluate(other, task, new EvalOptions(Episodes: 1)))!;
         Assert.That(error.Message, Does.Contain("robot"));
+    }
+
+    [Test]
+    public void ABundleOfTheLayoutWithoutThePositionIntegralIsRefused()
+    {
+        // Trained before the observation gained its integral: 146 inputs, today's names less the last three.
+        HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);
+        PolicyBundle old = ConstantPolicy(task, 0.3f, observationSize: 146);
+        old.Validate("old layout");
+        var error = Assert.Throws<PolicyMismatchException>(() => PolicyEvaluator.Evaluate(old, task, new EvalOptions(Episodes: 1)))!;
+        Assert.That(error.Field, Is.EqualTo(PolicyBundle.KeyObservationNames));
+        Assert.That(error.Message, Does.Contain("the policy has 146 elements, the runtime 149: the policy lacks 'pos_err_int_x', 'pos_err_int_y', 'pos_err_int_z'"));
     }
 
     [Test]

@@ -26,23 +26,23 @@ public class PolicyParityTests
         [Values(Activation.Relu, Activation.Tanh)] Activation hidden,
         [Values(PolicyKernel.Vector256, PolicyKernel.Vector128, PolicyKernel.Scalar)] PolicyKernel kernel)
     {
-        using var actor = new FlatMlp([146, 64, 64, 4], hidden, Activation.Tanh, seed: 17);
+        using var actor = new FlatMlp([149, 64, 64, 4], hidden, Activation.Tanh, seed: 17);
         // Scale the weights up so that pre-activations cover tanh's curved range, not just its linear middle.
         using (no_grad()) actor.Parameters.mul_(hidden == Activation.Relu ? 1.5 : 3);
         var random = new Random(4);
-        float[] mean = Enumerable.Range(0, 146).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        float[] std = Enumerable.Range(0, 146).Select(_ => 0.1f + (float)random.NextDouble()).ToArray();
-        float[] inputs = Enumerable.Range(0, 1000 * 146).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        float[] mean = Enumerable.Range(0, 149).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        float[] std = Enumerable.Range(0, 149).Select(_ => 0.1f + (float)random.NextDouble()).ToArray();
+        float[] inputs = Enumerable.Range(0, 1000 * 149).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
 
         float[] expected = PolicyExport.TorchForward(actor, mean, std, inputs);
-        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(146), mean, std);
+        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(149), mean, std);
         var engine = new PolicyEngine(bundle, kernel);
         var action = new float[4];
         float worst = 0;
         int saturated = 0;
         for (int k = 0; k < 1000; k++)
         {
-            engine.Forward(inputs.AsSpan(k * 146, 146), action);
+            engine.Forward(inputs.AsSpan(k * 149, 149), action);
             for (int j = 0; j < 4; j++)
             {
                 worst = MathF.Max(worst, MathF.Abs(action[j] - expected[k * 4 + j]));
@@ -57,10 +57,10 @@ public class PolicyParityTests
     [Test]
     public void ExportedBundleRoundTripsAndPassesItsSelfCheck()
     {
-        using var actor = new FlatMlp([146, 64, 64, 4], Activation.Relu, Activation.Tanh, seed: 23);
-        float[] mean = new float[146];
-        float[] std = Enumerable.Repeat(0.5f, 146).ToArray();
-        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(146), mean, std, goldenCount: 16, seed: 1);
+        using var actor = new FlatMlp([149, 64, 64, 4], Activation.Relu, Activation.Tanh, seed: 23);
+        float[] mean = new float[149];
+        float[] std = Enumerable.Repeat(0.5f, 149).ToArray();
+        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(149), mean, std, goldenCount: 16, seed: 1);
         string path = Path.Combine(Path.GetTempPath(), $"roborl-export-{Guid.NewGuid():N}.safetensors");
         try
         {
@@ -79,17 +79,17 @@ public class PolicyParityTests
     public void SacGaussianHeadDeploysAsTanhOfTheMean()
     {
         // SAC's actor outputs [mean (4), log σ (4)] with identity output; the deployed action is tanh(mean).
-        using var actor = new FlatMlp([146, 64, 64, 8], Activation.Relu, Activation.Identity, seed: 29);
+        using var actor = new FlatMlp([149, 64, 64, 8], Activation.Relu, Activation.Identity, seed: 29);
         using (no_grad()) actor.Parameters.mul_(2);
-        float[] mean = new float[146];
-        float[] std = Enumerable.Repeat(1f, 146).ToArray();
-        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(146), mean, std, goldenCount: 32, seed: 2,
+        float[] mean = new float[149];
+        float[] std = Enumerable.Repeat(1f, 149).ToArray();
+        PolicyBundle bundle = PolicyExport.Export(actor, Quadrotor(149), mean, std, goldenCount: 32, seed: 2,
             head: ActorHead.SquashedGaussianMean(4));
         Assert.That(bundle.Layers[^1].OutputSize, Is.EqualTo(4));
         Assert.That(bundle.Layers[^1].Activation, Is.EqualTo(Activation.Tanh));
 
         float[] raw;
-        using (no_grad()) raw = actor.Forward(tensor(bundle.GoldenObservations).view(-1, 146)).contiguous().data<float>().ToArray();
+        using (no_grad()) raw = actor.Forward(tensor(bundle.GoldenObservations).view(-1, 149)).contiguous().data<float>().ToArray();
         for (int k = 0; k < 32; k++)
             for (int j = 0; j < 4; j++)
                 Assert.That(bundle.GoldenActions[k * 4 + j], Is.EqualTo(MathF.Tanh(raw[k * 8 + j])).Within(1e-6f), "golden = tanh(mean), never log σ");

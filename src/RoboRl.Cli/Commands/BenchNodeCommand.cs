@@ -11,7 +11,7 @@ using RoboRl.Sims.Quadrotor;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// `roborl bench node [--json] [--seconds S]`: the node's tick cost (observation + 146-64-64-4 policy + arbitration +
+/// `roborl bench node [--json] [--seconds S]`: the node's tick cost (observation + 149-64-64-4 policy + arbitration +
 /// actuator hand-off, lock-step with the simulated Crazyflie) and its real-time loop at 1 kHz (rate, jitter,
 /// overruns). Figures only; targets: tick p99 ≤ 50 µs, jitter p99 ≤ 200 µs at 1 kHz, 0 bytes per tick.
 /// </summary>
@@ -76,7 +76,7 @@ public static class BenchNodeCommand
             ["overruns"] = loop.Overruns,
             ["loop_ticks"] = loop.Ticks,
             ["alloc_bytes_per_tick"] = Math.Round((double)allocated / Ticks, 3),
-            ["policy"] = "146-64-64-4 tanh (hover-shaped)",
+            ["policy"] = "149-64-64-4 tanh (hover-shaped)",
             ["policy_kernel"] = node.Engine.Kernel.ToString(),
             ["stayed_in_policy_mode"] = stillPolicy,
         };
@@ -88,7 +88,7 @@ public static class BenchNodeCommand
     }
 
     /// <summary>
-    /// A 146-64-64-4 tanh network of the deployed size whose output is the hover action whatever the input (random
+    /// A 149-64-64-4 tanh network of the deployed size whose output is the hover action whatever the input (random
     /// hidden layers, zero output weights, bias = atanh(hover)): the full compute cost of a trained policy, and it keeps
     /// the simulated Crazyflie hovering so the node stays in policy mode during the benchmark.
     /// </summary>
@@ -107,7 +107,7 @@ public static class BenchNodeCommand
         var bundle = new PolicyBundle
         {
             Layers = layers,
-            ObservationNames = Enumerable.Range(0, obs).Select(i => $"obs_{i}").ToArray(),
+            ObservationNames = HoverObservation.ActorNames(32),
             ActionNames = ["motor_1", "motor_2", "motor_3", "motor_4"],
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
@@ -117,7 +117,7 @@ public static class BenchNodeCommand
             ControlRateHz = 100,
             ActionHistoryLength = 32,
             RobotConfigJson = File.ReadAllText(robotPath),
-            TrainingConfigJson = """{"benchmark":"hover-shaped 146-64-64-4"}""",
+            TrainingConfigJson = """{"benchmark":"hover-shaped 149-64-64-4"}""",
             GitCommit = "0000000000000000000000000000000000000000",
             GoldenObservations = new float[obs],
             GoldenActions = new float[4],

@@ -254,7 +254,13 @@ public sealed class PolicyBundle
                 if (trained[i] != given[i])
                     throw new PolicyMismatchException("runtime specs", field, $"element {i} is '{trained[i]}' in the policy, '{given[i]}' in the runtime");
             if (trained.Count != given.Count)
-                throw new PolicyMismatchException("runtime specs", field, $"the policy has {trained.Count} elements, the runtime {given.Count}");
+            {
+                // Name what one side lacks: a policy of an older layout then says which inputs it was never trained with.
+                (string side, IReadOnlyList<string> longer, int from) = trained.Count < given.Count ? ("the policy", given, trained.Count) : ("the runtime", trained, given.Count);
+                string missing = longer.Count - from <= 4 ? string.Join(", ", longer.Skip(from).Select(n => $"'{n}'"))
+                    : $"'{longer[from]}' … '{longer[^1]}' ({longer.Count - from} names)";
+                throw new PolicyMismatchException("runtime specs", field, $"the policy has {trained.Count} elements, the runtime {given.Count}: {side} lacks {missing}");
+            }
         }
         Names(KeyObservationNames, ObservationNames, observationNames);
         Names(KeyActionNames, ActionNames, actionNames);

@@ -211,7 +211,7 @@ public sealed class Fuzzing : IFaultScenario
         }
         // Payloads with content (strings, sequences): hot messages as the node records them.
         var header = new HeaderMsg { Stamp = TimeMsg.FromNanoseconds(1_234_567_890), FrameId = "world" };
-        var values = Enumerable.Range(0, 146).Select(i => i * 0.01f).ToArray();
+        var values = Enumerable.Range(0, RoboRl.Core.Tasks.HoverObservation.ActorSize(32)).Select(i => i * 0.01f).ToArray();
         seeds.Add((MessageRegistry.Default.Get(RosTypes.Action), CdrBytes(new ActionMsg { Header = header, Tick = 7, Values = values[..4], PolicyValues = values[4..8], Source = ActionSource.Policy })));
         seeds.Add((MessageRegistry.Default.Get(RosTypes.Observation), CdrBytes(new ObservationMsg { Header = header, Tick = 7, Values = values })));
         seeds.Add((MessageRegistry.Default.Get(RosTypes.Mode), CdrBytes(new ModeMsg { Header = header, Mode = NodeMode.Fallback, Name = "FALLBACK", Reason = "stale sensor" })));

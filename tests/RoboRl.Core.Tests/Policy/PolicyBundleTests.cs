@@ -3,12 +3,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
 
 namespace RoboRl.Core.Tests.Policy;
 
 public class PolicyBundleTests
 {
-    static readonly int[] Quadrotor = [146, 64, 64, 4];
+    static readonly int[] Quadrotor = [149, 64, 64, 4];
     string directory = "";
 
     [SetUp]
@@ -219,10 +220,28 @@ public class PolicyBundleTests
         var error = Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(swapped, actions, 100, 32))!;
         Assert.That(error.Field, Is.EqualTo("observation.names"));
         Assert.That(error.Message, Does.Contain("element 1 is 'obs_1' in the policy, 'obs_2' in the runtime"));
-        Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations[..4], actions, 100, 32))!.Field, Is.EqualTo("observation.names"));
+        var shorter = Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations[..4], actions, 100, 32))!;
+        Assert.That(shorter.Field, Is.EqualTo("observation.names"));
+        Assert.That(shorter.Message, Does.Contain("the policy has 5 elements, the runtime 4: the runtime lacks 'obs_4'"));
         Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations, actions[..3], 100, 32))!.Field, Is.EqualTo("action.names"));
         Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations, actions, 500, 32))!.Field, Is.EqualTo("control_rate_hz"));
         Assert.That(Assert.Throws<PolicyMismatchException>(() => bundle.CheckCompatibleSpecs(observations, actions, 100, 8))!.Field, Is.EqualTo("action_history_length"));
+    }
+
+    [Test]
+    public void AHoverPolicyOfTheLayoutWithoutThePositionIntegralIsRefusedNamingTheMissingInputs()
+    {
+        // A bundle trained before the observation gained its 3 integral values (146 inputs for K = 32).
+        string[] current = HoverObservation.ActorNames(32);
+        string[] withoutIntegral = current[..146];
+        PolicyBundle old = TestBundles.Create([146, 64, 64, 4], observationNames: withoutIntegral);
+        var error = Assert.Throws<PolicyMismatchException>(() => old.CheckCompatibleSpecs(current, HoverObservation.ActionNames, 100, 32))!;
+        Assert.That(error.Field, Is.EqualTo(PolicyBundle.KeyObservationNames));
+        Assert.That(error.Message, Does.Contain("the policy has 146 elements, the runtime 149"));
+        Assert.That(error.Message, Does.Contain("the policy lacks 'pos_err_int_x', 'pos_err_int_y', 'pos_err_int_z'"));
+        // Many missing names are summarised by the first and the last.
+        var many = Assert.Throws<PolicyMismatchException>(() => old.CheckCompatibleSpecs(withoutIntegral[..20], HoverObservation.ActionNames, 100, 32))!;
+        Assert.That(many.Message, Does.Contain("the runtime lacks 'action_t-32_m3' … 'action_t-1_m4' (126 names)"));
     }
 
     [Test]

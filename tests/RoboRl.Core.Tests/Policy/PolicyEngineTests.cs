@@ -11,8 +11,8 @@ public class PolicyEngineTests
     {
         foreach (PolicyKernel kernel in new[] { PolicyKernel.Vector256, PolicyKernel.Vector128, PolicyKernel.Scalar })
         {
-            yield return new TestCaseData(new[] { 146, 64, 64, 4 }, Activation.Relu, kernel).SetArgDisplayNames("146-64-64-4 relu", kernel.ToString());
-            yield return new TestCaseData(new[] { 146, 64, 64, 4 }, Activation.Tanh, kernel).SetArgDisplayNames("146-64-64-4 tanh", kernel.ToString());
+            yield return new TestCaseData(new[] { 149, 64, 64, 4 }, Activation.Relu, kernel).SetArgDisplayNames("149-64-64-4 relu", kernel.ToString());
+            yield return new TestCaseData(new[] { 149, 64, 64, 4 }, Activation.Tanh, kernel).SetArgDisplayNames("149-64-64-4 tanh", kernel.ToString());
             // 70 outputs = one 64-block + one single vector (Vector128: 2 × 32-blocks + one pair); 33 = 32-block + one
             // more; 13 and 5 inputs hit every remainder of the input splits.
             yield return new TestCaseData(new[] { 13, 70, 33, 5 }, Activation.Relu, kernel).SetArgDisplayNames("13-70-33-5 relu", kernel.ToString());
@@ -45,7 +45,7 @@ public class PolicyEngineTests
     [Test]
     public void SelfCheckPassesOnTheBundlesGoldenVectorsAndFailsOnTamperedOnes()
     {
-        PolicyBundle bundle = TestBundles.Create([146, 64, 64, 4]);
+        PolicyBundle bundle = TestBundles.Create([149, 64, 64, 4]);
         Assert.That(new PolicyEngine(bundle).Kernel, Is.EqualTo(Vector256.IsHardwareAccelerated ? PolicyKernel.Vector256 : PolicyKernel.Vector128));
         foreach (PolicyKernel kernel in AllKernels) new PolicyEngine(bundle, kernel).SelfCheck();
 
@@ -107,14 +107,14 @@ public class PolicyEngineTests
     {
         foreach (PolicyKernel kernel in AllKernels)
         {
-            var engine = new PolicyEngine(TestBundles.Create([146, 64, 64, 4], hidden: Activation.Tanh), kernel);
-            var observation = new float[146];
+            var engine = new PolicyEngine(TestBundles.Create([149, 64, 64, 4], hidden: Activation.Tanh), kernel);
+            var observation = new float[149];
             var action = new float[4];
             for (int n = 0; n < 1000; n++) engine.Forward(observation, action); // warm up: tiering, JIT
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int n = 0; n < 10_000; n++)
             {
-                observation[n % 146] = n * 1e-4f;
+                observation[n % 149] = n * 1e-4f;
                 engine.Forward(observation, action);
                 engine.ForwardScaled(observation, action);
             }

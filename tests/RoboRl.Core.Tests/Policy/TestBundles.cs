@@ -15,7 +15,7 @@ public static class TestBundles
         }
         """;
 
-    public static PolicyBundle Create(int[] sizes, int seed = 1, Activation hidden = Activation.Relu, int goldenCount = 4)
+    public static PolicyBundle Create(int[] sizes, int seed = 1, Activation hidden = Activation.Relu, int goldenCount = 4, IReadOnlyList<string>? observationNames = null)
     {
         var random = new Random(seed);
         float Uniform(float scale) => (float)(random.NextDouble() * 2 - 1) * scale;
@@ -37,7 +37,7 @@ public static class TestBundles
         var bundle = new PolicyBundle
         {
             Layers = layers,
-            ObservationNames = Enumerable.Range(0, obs).Select(i => $"obs_{i}").ToArray(),
+            ObservationNames = observationNames ?? Enumerable.Range(0, obs).Select(i => $"obs_{i}").ToArray(),
             ActionNames = Enumerable.Range(1, act).Select(i => $"motor_{i}").ToArray(),
             ObservationMean = mean,
             ObservationStd = std,
