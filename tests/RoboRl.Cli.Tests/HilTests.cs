@@ -92,14 +92,16 @@ public class HilTests
         ulong start = first.Tick + (ulong)slotTicks;
         while (!Enumerable.Range(0, slotTicks).All(k => byTick.TryGetValue(start + (ulong)k, out ActionSample s) && s.Intervention)) start++;
         var obs = observations.Values.ToDictionary(o => o.Tick);
+        // The action history is [18, 18 + 4K); the position-error integral after it changes every tick.
+        Range history = HoverObservation.StateSize..HoverObservation.IntegralOffset(Weak.ActionHistoryLength);
         for (; start < first.Tick + 50; start++)
         {
             // A slot starts where the history in the observation changes.
-            if (!obs[start].Values.AsSpan(18).SequenceEqual(obs[start - 1].Values.AsSpan(18))) break;
+            if (!obs[start].Values.AsSpan(history).SequenceEqual(obs[start - 1].Values.AsSpan(history))) break;
         }
         float expected = Enumerable.Range(0, slotTicks).Average(k => byTick[start + (ulong)k].Human![0]);
         float[] next = obs[start + (ulong)slotTicks].Values;
-        Assert.That(next[^4], Is.EqualTo(expected).Within(1e-5f), "the history slot holds the mean of the slot's applied actions");
+        Assert.That(next[history.End.Value - 4], Is.EqualTo(expected).Within(1e-5f), "the history slot holds the mean of the slot's applied actions");
         bool found = false;
         for (int i = 0; i < transitions.Count && !found; i++)
             found = transitions.Observations.Slice(i * transitions.ActorSize, transitions.ActorSize).SequenceEqual(obs[start].Values)
