@@ -174,6 +174,12 @@ public class HilTests
         Assert.That(root.GetProperty("seeds")[0].GetProperty("log_transitions").GetInt32(), Is.GreaterThan(800), "2 flights of 5 s at 100 Hz");
         Assert.That(root.GetProperty("intervention_rate_before").GetDouble(), Is.GreaterThan(0.2), "the sinking constant policy needs the pilot");
         Assert.That(progress.ToString(), Does.Contain("before:").And.Contain("after :"));
+        // The paired changes and the verdict: one seed has no spread, so its verdict rests on the direction alone.
+        JsonElementAssert(root, "success_change_mean", root.GetProperty("success_after").GetDouble() - root.GetProperty("success_before").GetDouble());
+        JsonElementAssert(root, "intervention_rate_change_mean", root.GetProperty("seeds")[0].GetProperty("intervention_rate_change").GetDouble());
+        Assert.That(root.GetProperty("intervention_rate_change_sd").GetDouble(), Is.Zero);
+        bool clear = root.GetProperty("clearly_beyond_seed_noise").GetBoolean();
+        Assert.That(root.GetProperty("verdict").GetString(), clear ? Is.EqualTo("clearly beyond seed noise") : Does.StartWith("not clearly beyond seed noise"));
         Assert.That(BenchHilCommand.Run(new BenchHilCommand.Options { Seeds = 0 }, false, output, progress), Is.EqualTo(2));
     }
 
@@ -204,5 +210,44 @@ public class HilTests
         Assert.That(after.InterventionRate, Is.LessThan(before.InterventionRate - 0.10),
             $"intervention rate {before.InterventionRate:P1} → {after.InterventionRate:P1}; take-overs {before.TakeOvers} → {after.TakeOvers}");
         Assert.That(after.Fallbacks, Is.Zero);
+    }
+
+    static void JsonElementAssert(System.Text.Json.JsonElement root, string key, double expected) =>
+        Assert.That(root.GetProperty(key).GetDouble(), Is.EqualTo(expected).Within(1e-3), key);
+
+    static BenchHilCommand.SeedResult Seed(int seed, int successesBefore, int successesAfter, long humanBefore, long humanAfter)
+    {
+        BenchHilCommand.FlightSet Set(int successes, long human) => new(10, successes, FlyingTicks: 1000, HumanTicks: human, TakeOvers: 1, Fallbacks: 0, Logs: []);
+        return new(seed, Set(successesBefore, humanBefore), Set(successesAfter, humanAfter), 0, 0, 0, 0);
+    }
+
+    [Test]
+    public void TheVerdictAsksEverySeedToImproveAndTheMeanChangeToExceedTwoStandardErrors()
+    {
+        // +60 / +70 / +80 points of success, −30 / −20 / −25 points of pilot share: every seed improves, means far beyond 2 SE.
+        BenchHilCommand.SeedResult[] clear = [Seed(1, 2, 8, 400, 100), Seed(2, 1, 8, 300, 100), Seed(3, 0, 8, 350, 100)];
+        (bool ok, string verdict) = BenchHilCommand.Judge(clear);
+        Assert.That(ok, Is.True, verdict);
+        Assert.That(verdict, Is.EqualTo("clearly beyond seed noise"));
+        var interventions = new BenchHilCommand.PairedChange(clear.Select(r => r.InterventionRateChange).ToList());
+        Assert.That(interventions.Mean, Is.EqualTo(-0.25).Within(1e-12));
+        Assert.That(interventions.Sd, Is.EqualTo(0.05).Within(1e-12));
+        Assert.That(interventions.StandardError, Is.EqualTo(0.05 / Math.Sqrt(3)).Within(1e-12));
+
+        // One seed's pilot share rises (the last measured bench, seed 1: 11.0 → 13.0 %): not clear, and the seed is named.
+        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 9, 10, 110, 130), Seed(2, 3, 10, 404, 237), Seed(3, 0, 10, 631, 153)]);
+        Assert.That(ok, Is.False);
+        Assert.That(verdict, Does.StartWith("not clearly beyond seed noise").And.Contain("seed 1: intervention rate did not fall"));
+
+        // Every seed improves, but the changes are so uneven that the mean is within 2 SE of zero:
+        // success +10 / +10 / +90 points: mean 36.7, sd 46.2, 2 SE 53.3.
+        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 0, 1, 300, 200), Seed(2, 0, 1, 300, 200), Seed(3, 0, 9, 300, 200)]);
+        Assert.That(ok, Is.False);
+        Assert.That(verdict, Does.Contain("mean success change within 2 standard errors").And.Not.Match(@"seed \d"));
+
+        // No change at all (a policy already perfect, or one fine-tuning could not help) is not an improvement.
+        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 10, 10, 50, 40), Seed(2, 10, 10, 50, 40), Seed(3, 10, 10, 50, 40)]);
+        Assert.That(ok, Is.False);
+        Assert.That(verdict, Does.Contain("seed 2: success did not rise"));
     }
 }
