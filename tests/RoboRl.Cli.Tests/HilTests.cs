@@ -250,4 +250,51 @@ public class HilTests
         Assert.That(ok, Is.False);
         Assert.That(verdict, Does.Contain("seed 2: success did not rise"));
     }
+
+    [Test]
+    public void FinetuningSavesItsCriticAndANextRoundContinuesIt()
+    {
+        List<string> logs = FlyWeak("critic", 1);
+        HoverTransitions transitions = LogTransitions.Extract(logs.Select(FlightLog.Load).ToList(), Weak, Task);
+        string first = Path.Combine(Dir, "critic-round1"), second = Path.Combine(Dir, "critic-round2");
+        var quick = new FinetuneConfig { TotalEnvSteps = 6_000, CriticWarmupUpdates = 200, Candidates = 1, SaveCriticTo = first };
+        Finetune.Run(Weak, transitions, Task, Heavy, quick);
+        Assert.That(File.Exists(Path.Combine(first, Checkpoint.FileName)), Is.True);
+
+        // The saved critic loads into a critic of the fine-tuning's shape, with its frozen normaliser; it is not a fresh one.
+        Td3Config c = Td3Config.Read(Task.Training);
+        int criticInputs = HoverObservation.CriticSize + HoverObservation.ActionSize;
+        using var loaded = new FlatMlp([criticInputs, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: 99);
+        using var fresh = loaded.Clone();
+        using var loadedTarget = loaded.Clone();
+        var normalizer = new RunningNormalizer(HoverObservation.CriticSize, minStd: 1e-6f, maxStd: 1f);
+        Checkpoint.Find(first)!.LoadCritic(new Dictionary<string, TorchSharp.torch.Tensor> { ["critic"] = loaded.Parameters, ["critic_target"] = loadedTarget.Parameters }, normalizer);
+        Assert.That(normalizer.Frozen, Is.True);
+        Assert.That(normalizer.Std.All(v => v > 0 && float.IsFinite(v)), Is.True);
+        Assert.That(loaded.Parameters.allclose(fresh.Parameters), Is.False, "the fitted critic, not the initial weights");
+
+        // A next round continues it (and records where from), and saves its own.
+        FinetuneResult next = Finetune.Run(Weak, transitions, Task, Heavy, quick with { CriticFrom = first, SaveCriticTo = second });
+        Assert.That(next.Bundle.TrainingConfigJson, Does.Contain("\"critic_from\"").And.Contain("critic-round1"));
+        Assert.That(File.Exists(Path.Combine(second, Checkpoint.FileName)), Is.True);
+
+        // Refused through the command, with the reason: no checkpoint there, or a critic of other sizes.
+        string weakPath = Path.Combine(Dir, "critic-weak.safetensors"), outPath = Path.Combine(Dir, "critic-never.safetensors");
+        Weak.Write(weakPath);
+        var progress = new StringWriter();
+        string missing = Path.Combine(Dir, "no-such-run");
+        Assert.That(FinetuneCommand.Run(weakPath, logs.ToArray(), outPath, null, FinetuneCommand.DefaultTask, quick with { SaveCriticTo = null, CriticFrom = missing },
+            false, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain(missing).And.Contain(Checkpoint.FileName));
+        string other = Path.Combine(Dir, "critic-other");
+        Directory.CreateDirectory(other);
+        using (var small = TorchSharp.torch.zeros(10))
+            Checkpoint.Save(other, 0, new Dictionary<string, TorchSharp.torch.Tensor> { ["critic"] = small, ["critic_target"] = small }, new Dictionary<string, long>(),
+                new ReplayBuffer(1, Weak.ObservationSize, HoverObservation.CriticSize, 4), normalizer, normalizer);
+        progress = new StringWriter();
+        Assert.That(FinetuneCommand.Run(weakPath, logs.ToArray(), outPath, null, FinetuneCommand.DefaultTask, quick with { SaveCriticTo = null, CriticFrom = other },
+            false, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("tensor 'critic' has 10 values"));
+        Assert.That(File.Exists(outPath), Is.False);
+    }
 }
