@@ -297,4 +297,35 @@ public class HilTests
         Assert.That(progress.ToString(), Does.Contain("tensor 'critic' has 10 values"));
         Assert.That(File.Exists(outPath), Is.False);
     }
+
+    [Test]
+    public void BenchHilTrainsTheWeakPolicyContinuesItsCriticRoundByRoundAndReusesAKeptRun()
+    {
+        // A tiny budget (the critic exists once the 15 k-step warm-up is over); the figures are not the point here.
+        string work = Path.Combine(Dir, "bench-train");
+        var options = new BenchHilCommand.Options
+        {
+            Seeds = 1, Flights = 1, Rounds = 2, WeakSteps = 20_000, FinetuneSteps = 6_000, OutDirectory = work,
+            Finetune = BenchHilCommand.BenchFinetune with { CriticWarmupUpdates = 100, Candidates = 2, CandidateEpisodes = 20 },
+        };
+        var progress = new StringWriter();
+        Assert.That(BenchHilCommand.Run(options, json: true, new StringWriter(), progress), Is.EqualTo(0), progress.ToString());
+        Assert.That(progress.ToString(), Does.Contain("training the weak policy (20000 steps)"));
+        string seedDir = Path.Combine(work, "seed1");
+        foreach (string run in new[] { "train", "round1-critic", "round2-critic" })
+            Assert.That(File.Exists(Path.Combine(seedDir, run, Checkpoint.FileName)), Is.True, run);
+        // Round 2 continued round 1's critic, round 1 the training run's.
+        var finetune = System.Text.Json.Nodes.JsonNode.Parse(PolicyBundle.Read(Path.Combine(seedDir, "finetuned.safetensors")).TrainingConfigJson)!["finetune"]!;
+        Assert.That((string?)finetune["critic_from"], Is.EqualTo(Path.Combine(seedDir, "round1-critic")));
+        Assert.That((string?)finetune["save_critic_to"], Is.EqualTo(Path.Combine(seedDir, "round2-critic")));
+
+        progress = new StringWriter();
+        Assert.That(BenchHilCommand.Run(options with { Rounds = 1 }, json: false, new StringWriter(), progress), Is.EqualTo(0), progress.ToString());
+        Assert.That(progress.ToString(), Does.Contain("reusing the weak policy").And.Not.Contain("training the weak policy"));
+
+        // Too short a budget to have a critic: refused with the reason.
+        progress = new StringWriter();
+        Assert.That(BenchHilCommand.Run(options with { WeakSteps = 10_000 }, json: false, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("warm-up (15000 steps)").And.Contain("--new-critic"));
+    }
 }

@@ -127,11 +127,12 @@ public static class BenchHilCommand
         var bcAlpha = new Option<double>("--bc-alpha") { Description = "Fine-tuning: α of TD3+BC.", DefaultValueFactory = _ => BenchFinetune.BcAlpha };
         var anchorWeight = new Option<double>("--anchor-weight") { Description = "Fine-tuning: weight of the trust region to the weak policy.", DefaultValueFactory = _ => BenchFinetune.AnchorWeight };
         var actorLr = new Option<double>("--actor-lr") { Description = "Fine-tuning: actor learning rate.", DefaultValueFactory = _ => BenchFinetune.ActorLearningRate };
+        var candidates = new Option<int>("--candidates") { Description = "Fine-tuning: candidates judged in simulation per round (the best is kept).", DefaultValueFactory = _ => BenchFinetune.Candidates };
         var newCritic = new Option<bool>("--new-critic") { Description = "Fine-tuning: fit a new critic each round instead of continuing the weak policy's training critic." };
         var massFactor = new Option<float>("--mass-factor") { Description = "Mass of the flown robot as a factor of the trained-for one.", DefaultValueFactory = _ => MassFactor };
         var command = new Command("hil", "Human in the loop: a weak policy, a scripted pilot correcting it, fine-tuning on the logs, success and intervention rates before and after")
         {
-            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy, rounds, bcAlpha, anchorWeight, massFactor, actorLr, newCritic,
+            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy, rounds, bcAlpha, anchorWeight, massFactor, actorLr, newCritic, candidates,
         };
         command.SetAction(parse => Run(new Options
         {
@@ -139,7 +140,8 @@ public static class BenchHilCommand
             FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = parse.GetValue(outDir), Policy = parse.GetValue(policy),
             Rounds = parse.GetValue(rounds), MassFactor = parse.GetValue(massFactor),
             NewCritic = parse.GetValue(newCritic),
-            Finetune = BenchFinetune with { BcAlpha = parse.GetValue(bcAlpha), AnchorWeight = parse.GetValue(anchorWeight), ActorLearningRate = parse.GetValue(actorLr) },
+            Finetune = BenchFinetune with { BcAlpha = parse.GetValue(bcAlpha), AnchorWeight = parse.GetValue(anchorWeight), ActorLearningRate = parse.GetValue(actorLr),
+                Candidates = parse.GetValue(candidates) },
         }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -159,6 +161,13 @@ public static class BenchHilCommand
         {
             string taskPath = RepoPaths.Find(options.Task);
             HoverTaskConfig task = HoverTaskConfig.Load(taskPath);
+            long warmup = Td3Config.Read(task.Training).WarmupEnvSteps;
+            if (options.Policy is null && !options.NewCritic && options.WeakSteps <= warmup)
+            {
+                // Before the warm-up ends the run has no fitted critic (nor frozen normalisers) to continue.
+                progress.WriteLine($"bench hil: --weak-steps {options.WeakSteps}: the critic to continue exists only after the task's warm-up ({warmup} steps); train longer or pass --new-critic");
+                return 2;
+            }
             NodeConfig node = NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig));
             QuadrotorConfig heavy = node.Robot with { Mass = node.Robot.Mass * options.MassFactor };
             for (int seed = 1; seed <= options.Seeds; seed++)
