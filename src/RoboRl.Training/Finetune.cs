@@ -46,7 +46,9 @@ public sealed record FinetuneConfig
     /// random warm-up statistics. Null: a new critic. Why: a critic fitted from scratch on the 5 k warm-up steps could not
     /// lead a policy that had not finished learning (a 200 k-step one: 0 % success in simulation before and after).</summary>
     public string? CriticFrom { get; init; }
-    /// <summary>Write the fine-tuned critic (checkpoint.bin, no replay memory) into this directory, for a next round's <see cref="CriticFrom"/>.</summary>
+    /// <summary>Write the fine-tuned critic (checkpoint.bin, no replay memory) into this directory, for a next round's
+    /// <see cref="CriticFrom"/>. It is the critic at the end of the run; the exported actor may be an earlier candidate, and
+    /// the next round's critic-only warm-up refits the critic to that actor before it moves.</summary>
     public string? SaveCriticTo { get; init; }
 }
 
