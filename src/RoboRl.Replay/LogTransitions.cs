@@ -17,7 +17,10 @@ namespace RoboRl.Replay;
 /// whose history differs from the previous tick's (for k = 1, every tick), and one transition is
 /// <list type="bullet">
 /// <item>s = the observation at a slot's first tick, s' = the one at the next slot's first tick;</item>
-/// <item>a = the newest history entry of s' (exactly the mean action applied during the slot: the human's on a take-over);</item>
+/// <item>a = the newest history entry of s' (exactly the mean action applied during the slot: the human's on a take-over).
+///   The history is not the end of the observation: the position-error integral follows it
+///   (<see cref="HoverObservation.IntegralOffset"/>), and that integral changes every tick, so slots are found by
+///   comparing the history span only;</item>
 /// <item>critic observation = the logged state (pose, velocity, body rates, measured rotor speeds; the disturbance is
 ///   unknown, so 0) relative to the slot's setpoint;</item>
 /// <item>reward = the task's last curriculum stage on the state at s' (<see cref="HoverReward"/>); terminated where that
@@ -33,6 +36,12 @@ public static class LogTransitions
     public static HoverTransitions Extract(IReadOnlyList<FlightLog> logs, PolicyBundle bundle, HoverTaskConfig task)
     {
         int obsSize = bundle.ObservationSize, criticSize = HoverObservation.CriticSize, act = HoverObservation.ActionSize;
+        int historyLength = bundle.ActionHistoryLength;
+        if (obsSize != HoverObservation.ActorSize(historyLength))
+            throw new PolicyBundleException("the policy to fine-tune", "observation.names",
+                $"{obsSize} values, but the hover observation with {historyLength} past actions has {HoverObservation.ActorSize(historyLength)} (18 state + 4 × {historyLength} actions + {HoverObservation.IntegralSize} position-error integral)");
+        // The action history: [18, 18 + 4K); its newest entry (the previous control step's action) is the last 4 of it.
+        int historyStart = HoverObservation.StateSize, historyEnd = HoverObservation.IntegralOffset(historyLength), newestAction = historyEnd - act;
         var transitions = new HoverTransitions(obsSize);
         HoverRewardWeights weights = task.Curriculum[^1].Weights;
         float hoverAction = task.Robot.HoverAction(), rpmMax = task.Robot.RpmMax, limit = task.PositionErrorLimit;
@@ -74,7 +83,7 @@ public static class LogTransitions
             {
                 if (k == 1) { phase = 0; break; }
                 if (tick > 0 && ticks.TryGetValue(tick - 1, out Tick previous)
-                    && !t.Observation.AsSpan(HoverObservation.StateSize).SequenceEqual(previous.Observation.AsSpan(HoverObservation.StateSize)))
+                    && !t.Observation.AsSpan(historyStart..historyEnd).SequenceEqual(previous.Observation.AsSpan(historyStart..historyEnd)))
                 {
                     phase = (long)(tick % (ulong)k);
                     break;
@@ -94,7 +103,7 @@ public static class LogTransitions
                 if (!usable) continue;
 
                 ReadOnlySpan<float> s = start.Observation, s1 = next.Observation;
-                s1.Slice(obsSize - act, act).CopyTo(action);
+                s1.Slice(newestAction, act).CopyTo(action);
                 StateSample x = start.State, x1 = next.State;
                 // A logged flight's disturbance and dynamics factors are unknown: the critic gets zero disturbance and the
                 // nominal vehicle (factors 1, no latency).
@@ -104,7 +113,7 @@ public static class LogTransitions
                     Vector3.Zero, Vector3.Zero, next.RotorRpm, rpmMax, NominalDynamics, nextCritic);
                 Vector3 error = x1.Position - start.Setpoint;
                 bool terminated = MathF.Abs(error.X) > limit || MathF.Abs(error.Y) > limit || MathF.Abs(error.Z) > limit || x1.Position.Z <= 0;
-                float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(obsSize - act, act), hoverAction);
+                float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(newestAction, act), hoverAction);
                 transitions.Add(s, critic, action, reward, s1, nextCritic, terminated, intervened);
             }
         }

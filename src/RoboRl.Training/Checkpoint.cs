@@ -106,6 +106,49 @@ public sealed class Checkpoint
         }
     }
 
+    /// <summary>
+    /// Restores only the tensors named in <paramref name="tensors"/> (the file's others are skipped) and, into
+    /// <paramref name="criticNormalizer"/>, the run's frozen critic normaliser; the replay memory is not read. Fine-tuning
+    /// uses it to continue a training run's critic instead of fitting a new one.
+    /// </summary>
+    public void LoadCritic(IReadOnlyDictionary<string, Tensor> tensors, RunningNormalizer criticNormalizer)
+    {
+        try
+        {
+            using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
+            int version = reader.ReadInt32();
+            if (version != Version) throw new InvalidDataException($"{Path}: checkpoint version {version}, this build reads {Version}");
+            reader.ReadInt64();
+            for (int k = reader.ReadInt32(); k > 0; k--) { reader.ReadString(); reader.ReadInt64(); }
+            var seen = new HashSet<string>();
+            for (int k = reader.ReadInt32(); k > 0; k--)
+            {
+                string name = reader.ReadString();
+                var values = new float[reader.ReadInt32()];
+                stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                if (!tensors.TryGetValue(name, out Tensor? destination)) continue;
+                if (destination.numel() != values.Length)
+                    throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this network's has {destination.numel()} (other network or observation sizes?)");
+                using (no_grad()) destination.data<float>().CopyFrom(values);
+                seen.Add(name);
+            }
+            foreach (string name in tensors.Keys)
+                if (!seen.Contains(name)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing (written by another algorithm?)");
+            ReadFloats(reader); ReadFloats(reader);
+            float[] criticMean = ReadFloats(reader), criticStd = ReadFloats(reader);
+            if (!reader.ReadBoolean()) throw new InvalidDataException($"{Path}: the run's normalisers were not frozen yet (checkpoint taken during warm-up)");
+            if (criticMean.Length != criticNormalizer.Size)
+                throw new InvalidDataException($"{Path}: the critic normaliser has {criticMean.Length} values, this critic takes {criticNormalizer.Size}");
+            criticNormalizer.Restore(criticMean, criticStd);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{Path}: checkpoint is truncated");
+        }
+    }
+
     static void WriteFloats(BinaryWriter writer, float[] values)
     {
         writer.Write(values.Length);

@@ -41,6 +41,15 @@ public sealed record FinetuneConfig
     public int Candidates { get; init; } = 6;
     /// <summary>Episodes of each candidate's evaluation (the task's evaluation on the simulated robot, fixed seed).</summary>
     public int CandidateEpisodes { get; init; } = 200;
+    /// <summary>A run directory whose checkpoint.bin holds the critic to continue (the policy's training run, or an earlier
+    /// fine-tuning's <see cref="SaveCriticTo"/>): its twin critic, target and critic normaliser replace the new critic and the
+    /// random warm-up statistics. Null: a new critic. Why: a critic fitted from scratch on the 5 k warm-up steps could not
+    /// lead a policy that had not finished learning (a 200 k-step one: 0 % success in simulation before and after).</summary>
+    public string? CriticFrom { get; init; }
+    /// <summary>Write the fine-tuned critic (checkpoint.bin, no replay memory) into this directory, for a next round's
+    /// <see cref="CriticFrom"/>. It is the critic at the end of the run; the exported actor may be an earlier candidate, and
+    /// the next round's critic-only warm-up refits the critic to that actor before it moves.</summary>
+    public string? SaveCriticTo { get; init; }
 }
 
 /// <summary>What fine-tuning produced.</summary>
@@ -101,7 +110,8 @@ public static class Finetune
         using var actorAdam = new FlatAdam(actor, f.ActorLearningRate);
         using var criticAdam = new FlatAdam(critic, c.CriticLearningRate, weightDecay: c.WeightDecay);
 
-        // ---- 4. Normalisers: the actor's is the bundle's (frozen). The critic's is measured as training measures it, on
+        // ---- 4. Normalisers: the actor's is the bundle's (frozen). The critic's comes with a continued critic (CriticFrom);
+        // for a new critic it is measured as training measures it, on
         // warm-up flights with random actions (hover + Gaussian noise) in a separate simulator. CRUCIAL: measured on the
         // bundle actor's own flights instead, the statistics are those of a near-hover (tiny spreads), and every larger
         // deviation reaches the new critic as an input of hundreds of standard deviations: its gradients then wreck the actor.
@@ -109,8 +119,15 @@ public static class Finetune
         actorNormalizer.Restore(bundle.ObservationMean, bundle.ObservationStd);
         var criticNormalizer = new RunningNormalizer(criticSize, minStd: 1e-6f, maxStd: 1f);
         float hoverAction = simRobot.HoverAction();
-        using (var statisticsEnv = new HoverEnv(simTask, c.NumEnvs, threadCount: c.SimThreads))
+        if (f.CriticFrom is { } criticRun)
         {
+            // Continue a trained critic: its weights, target and the normaliser it was trained with.
+            Checkpoint checkpoint = Checkpoint.Find(criticRun) ?? throw new FileNotFoundException($"{criticRun}: no {Checkpoint.FileName} to take the critic from", Path.Combine(criticRun, Checkpoint.FileName));
+            checkpoint.LoadCritic(new Dictionary<string, Tensor> { ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters }, criticNormalizer);
+        }
+        else
+        {
+            using var statisticsEnv = new HoverEnv(simTask, c.NumEnvs, threadCount: c.SimThreads);
             statisticsEnv.GlobalStep = env.GlobalStep;
             statisticsEnv.Reset((ulong)f.Seed + 17);
             var warmupActions = new float[n * act];
@@ -230,6 +247,13 @@ public static class Finetune
 
         // ---- 7. Export: the bundle's specs and robot identity, the best candidate's weights (the last one is judged too).
         Judge();
+        if (f.SaveCriticTo is { } criticDirectory)
+        {
+            Directory.CreateDirectory(criticDirectory);
+            var noReplay = new ReplayBuffer(1, obsSize, criticSize, act);
+            Checkpoint.Save(criticDirectory, globalStep, new Dictionary<string, Tensor> { ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters },
+                new Dictionary<string, long>(), noReplay, actorNormalizer, criticNormalizer);
+        }
         return new FinetuneResult(best!, globalStep, criticUpdates, actorUpdates, logs.Count, interventions, clock.Elapsed.TotalSeconds, lastBcLoss);
 
         // Scores the current actor in simulation on the fine-tuning robot (success first, then fewer crashes) and keeps the best.

@@ -92,14 +92,16 @@ public class HilTests
         ulong start = first.Tick + (ulong)slotTicks;
         while (!Enumerable.Range(0, slotTicks).All(k => byTick.TryGetValue(start + (ulong)k, out ActionSample s) && s.Intervention)) start++;
         var obs = observations.Values.ToDictionary(o => o.Tick);
+        // The action history is [18, 18 + 4K); the position-error integral after it changes every tick.
+        Range history = HoverObservation.StateSize..HoverObservation.IntegralOffset(Weak.ActionHistoryLength);
         for (; start < first.Tick + 50; start++)
         {
             // A slot starts where the history in the observation changes.
-            if (!obs[start].Values.AsSpan(18).SequenceEqual(obs[start - 1].Values.AsSpan(18))) break;
+            if (!obs[start].Values.AsSpan(history).SequenceEqual(obs[start - 1].Values.AsSpan(history))) break;
         }
         float expected = Enumerable.Range(0, slotTicks).Average(k => byTick[start + (ulong)k].Human![0]);
         float[] next = obs[start + (ulong)slotTicks].Values;
-        Assert.That(next[^4], Is.EqualTo(expected).Within(1e-5f), "the history slot holds the mean of the slot's applied actions");
+        Assert.That(next[history.End.Value - 4], Is.EqualTo(expected).Within(1e-5f), "the history slot holds the mean of the slot's applied actions");
         bool found = false;
         for (int i = 0; i < transitions.Count && !found; i++)
             found = transitions.Observations.Slice(i * transitions.ActorSize, transitions.ActorSize).SequenceEqual(obs[start].Values)
@@ -172,6 +174,12 @@ public class HilTests
         Assert.That(root.GetProperty("seeds")[0].GetProperty("log_transitions").GetInt32(), Is.GreaterThan(800), "2 flights of 5 s at 100 Hz");
         Assert.That(root.GetProperty("intervention_rate_before").GetDouble(), Is.GreaterThan(0.2), "the sinking constant policy needs the pilot");
         Assert.That(progress.ToString(), Does.Contain("before:").And.Contain("after :"));
+        // The paired changes and the verdict: one seed has no spread, so its verdict rests on the direction alone.
+        JsonElementAssert(root, "success_change_mean", root.GetProperty("success_after").GetDouble() - root.GetProperty("success_before").GetDouble());
+        JsonElementAssert(root, "intervention_rate_change_mean", root.GetProperty("seeds")[0].GetProperty("intervention_rate_change").GetDouble());
+        Assert.That(root.GetProperty("intervention_rate_change_sd").GetDouble(), Is.Zero);
+        bool clear = root.GetProperty("clearly_beyond_seed_noise").GetBoolean();
+        Assert.That(root.GetProperty("verdict").GetString(), clear ? Is.EqualTo("clearly beyond seed noise") : Does.StartWith("not clearly beyond seed noise"));
         Assert.That(BenchHilCommand.Run(new BenchHilCommand.Options { Seeds = 0 }, false, output, progress), Is.EqualTo(2));
     }
 
@@ -202,5 +210,122 @@ public class HilTests
         Assert.That(after.InterventionRate, Is.LessThan(before.InterventionRate - 0.10),
             $"intervention rate {before.InterventionRate:P1} → {after.InterventionRate:P1}; take-overs {before.TakeOvers} → {after.TakeOvers}");
         Assert.That(after.Fallbacks, Is.Zero);
+    }
+
+    static void JsonElementAssert(System.Text.Json.JsonElement root, string key, double expected) =>
+        Assert.That(root.GetProperty(key).GetDouble(), Is.EqualTo(expected).Within(1e-3), key);
+
+    static BenchHilCommand.SeedResult Seed(int seed, int successesBefore, int successesAfter, long humanBefore, long humanAfter)
+    {
+        BenchHilCommand.FlightSet Set(int successes, long human) => new(10, successes, FlyingTicks: 1000, HumanTicks: human, TakeOvers: 1, Fallbacks: 0, Logs: []);
+        return new(seed, Set(successesBefore, humanBefore), Set(successesAfter, humanAfter), 0, 0, 0, 0);
+    }
+
+    [Test]
+    public void TheVerdictAsksEverySeedToImproveAndTheMeanChangeToExceedTwoStandardErrors()
+    {
+        // +60 / +70 / +80 points of success, −30 / −20 / −25 points of pilot share: every seed improves, means far beyond 2 SE.
+        BenchHilCommand.SeedResult[] clear = [Seed(1, 2, 8, 400, 100), Seed(2, 1, 8, 300, 100), Seed(3, 0, 8, 350, 100)];
+        (bool ok, string verdict) = BenchHilCommand.Judge(clear);
+        Assert.That(ok, Is.True, verdict);
+        Assert.That(verdict, Is.EqualTo("clearly beyond seed noise"));
+        var interventions = new BenchHilCommand.PairedChange(clear.Select(r => r.InterventionRateChange).ToList());
+        Assert.That(interventions.Mean, Is.EqualTo(-0.25).Within(1e-12));
+        Assert.That(interventions.Sd, Is.EqualTo(0.05).Within(1e-12));
+        Assert.That(interventions.StandardError, Is.EqualTo(0.05 / Math.Sqrt(3)).Within(1e-12));
+
+        // One seed's pilot share rises (the last measured bench, seed 1: 11.0 → 13.0 %): not clear, and the seed is named.
+        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 9, 10, 110, 130), Seed(2, 3, 10, 404, 237), Seed(3, 0, 10, 631, 153)]);
+        Assert.That(ok, Is.False);
+        Assert.That(verdict, Does.StartWith("not clearly beyond seed noise").And.Contain("seed 1: intervention rate did not fall"));
+
+        // Every seed improves, but the changes are so uneven that the mean is within 2 SE of zero:
+        // success +10 / +10 / +90 points: mean 36.7, sd 46.2, 2 SE 53.3.
+        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 0, 1, 300, 200), Seed(2, 0, 1, 300, 200), Seed(3, 0, 9, 300, 200)]);
+        Assert.That(ok, Is.False);
+        Assert.That(verdict, Does.Contain("mean success change within 2 standard errors").And.Not.Match(@"seed \d"));
+
+        // No change at all (a policy already perfect, or one fine-tuning could not help) is not an improvement.
+        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 10, 10, 50, 40), Seed(2, 10, 10, 50, 40), Seed(3, 10, 10, 50, 40)]);
+        Assert.That(ok, Is.False);
+        Assert.That(verdict, Does.Contain("seed 2: success did not rise"));
+    }
+
+    [Test]
+    public void FinetuningSavesItsCriticAndANextRoundContinuesIt()
+    {
+        List<string> logs = FlyWeak("critic", 1);
+        HoverTransitions transitions = LogTransitions.Extract(logs.Select(FlightLog.Load).ToList(), Weak, Task);
+        string first = Path.Combine(Dir, "critic-round1"), second = Path.Combine(Dir, "critic-round2");
+        var quick = new FinetuneConfig { TotalEnvSteps = 6_000, CriticWarmupUpdates = 200, Candidates = 1, SaveCriticTo = first };
+        Finetune.Run(Weak, transitions, Task, Heavy, quick);
+        Assert.That(File.Exists(Path.Combine(first, Checkpoint.FileName)), Is.True);
+
+        // The saved critic loads into a critic of the fine-tuning's shape, with its frozen normaliser; it is not a fresh one.
+        Td3Config c = Td3Config.Read(Task.Training);
+        int criticInputs = HoverObservation.CriticSize + HoverObservation.ActionSize;
+        using var loaded = new FlatMlp([criticInputs, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: 99);
+        using var fresh = loaded.Clone();
+        using var loadedTarget = loaded.Clone();
+        var normalizer = new RunningNormalizer(HoverObservation.CriticSize, minStd: 1e-6f, maxStd: 1f);
+        Checkpoint.Find(first)!.LoadCritic(new Dictionary<string, TorchSharp.torch.Tensor> { ["critic"] = loaded.Parameters, ["critic_target"] = loadedTarget.Parameters }, normalizer);
+        Assert.That(normalizer.Frozen, Is.True);
+        Assert.That(normalizer.Std.All(v => v > 0 && float.IsFinite(v)), Is.True);
+        Assert.That(loaded.Parameters.allclose(fresh.Parameters), Is.False, "the fitted critic, not the initial weights");
+
+        // A next round continues it (and records where from), and saves its own.
+        FinetuneResult next = Finetune.Run(Weak, transitions, Task, Heavy, quick with { CriticFrom = first, SaveCriticTo = second });
+        Assert.That(next.Bundle.TrainingConfigJson, Does.Contain("\"critic_from\"").And.Contain("critic-round1"));
+        Assert.That(File.Exists(Path.Combine(second, Checkpoint.FileName)), Is.True);
+
+        // Refused through the command, with the reason: no checkpoint there, or a critic of other sizes.
+        string weakPath = Path.Combine(Dir, "critic-weak.safetensors"), outPath = Path.Combine(Dir, "critic-never.safetensors");
+        Weak.Write(weakPath);
+        var progress = new StringWriter();
+        string missing = Path.Combine(Dir, "no-such-run");
+        Assert.That(FinetuneCommand.Run(weakPath, logs.ToArray(), outPath, null, FinetuneCommand.DefaultTask, quick with { SaveCriticTo = null, CriticFrom = missing },
+            false, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain(missing).And.Contain(Checkpoint.FileName));
+        string other = Path.Combine(Dir, "critic-other");
+        Directory.CreateDirectory(other);
+        using (var small = TorchSharp.torch.zeros(10))
+            Checkpoint.Save(other, 0, new Dictionary<string, TorchSharp.torch.Tensor> { ["critic"] = small, ["critic_target"] = small }, new Dictionary<string, long>(),
+                new ReplayBuffer(1, Weak.ObservationSize, HoverObservation.CriticSize, 4), normalizer, normalizer);
+        progress = new StringWriter();
+        Assert.That(FinetuneCommand.Run(weakPath, logs.ToArray(), outPath, null, FinetuneCommand.DefaultTask, quick with { SaveCriticTo = null, CriticFrom = other },
+            false, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("tensor 'critic' has 10 values"));
+        Assert.That(File.Exists(outPath), Is.False);
+    }
+
+    [Test]
+    public void BenchHilTrainsTheWeakPolicyContinuesItsCriticRoundByRoundAndReusesAKeptRun()
+    {
+        // A tiny budget (the critic exists once the 15 k-step warm-up is over); the figures are not the point here.
+        string work = Path.Combine(Dir, "bench-train");
+        var options = new BenchHilCommand.Options
+        {
+            Seeds = 1, Flights = 1, Rounds = 2, WeakSteps = 20_000, FinetuneSteps = 6_000, OutDirectory = work,
+            Finetune = BenchHilCommand.BenchFinetune with { CriticWarmupUpdates = 100, Candidates = 2, CandidateEpisodes = 20 },
+        };
+        var progress = new StringWriter();
+        Assert.That(BenchHilCommand.Run(options, json: true, new StringWriter(), progress), Is.EqualTo(0), progress.ToString());
+        Assert.That(progress.ToString(), Does.Contain("training the weak policy (20000 steps)"));
+        string seedDir = Path.Combine(work, "seed1");
+        foreach (string run in new[] { "train", "round1-critic", "round2-critic" })
+            Assert.That(File.Exists(Path.Combine(seedDir, run, Checkpoint.FileName)), Is.True, run);
+        // Round 2 continued round 1's critic, round 1 the training run's.
+        var finetune = System.Text.Json.Nodes.JsonNode.Parse(PolicyBundle.Read(Path.Combine(seedDir, "finetuned.safetensors")).TrainingConfigJson)!["finetune"]!;
+        Assert.That((string?)finetune["critic_from"], Is.EqualTo(Path.Combine(seedDir, "round1-critic")));
+        Assert.That((string?)finetune["save_critic_to"], Is.EqualTo(Path.Combine(seedDir, "round2-critic")));
+
+        progress = new StringWriter();
+        Assert.That(BenchHilCommand.Run(options with { Rounds = 1 }, json: false, new StringWriter(), progress), Is.EqualTo(0), progress.ToString());
+        Assert.That(progress.ToString(), Does.Contain("reusing the weak policy").And.Not.Contain("training the weak policy"));
+
+        // Too short a budget to have a critic: refused with the reason.
+        progress = new StringWriter();
+        Assert.That(BenchHilCommand.Run(options with { WeakSteps = 10_000 }, json: false, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("warm-up (15000 steps)").And.Contain("--new-critic"));
     }
 }

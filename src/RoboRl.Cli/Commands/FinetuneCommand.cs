@@ -32,14 +32,16 @@ public static class FinetuneCommand
         var actorLr = new Option<double>("--actor-lr") { Description = "Actor learning rate.", DefaultValueFactory = _ => new FinetuneConfig().ActorLearningRate };
         var criticWarmup = new Option<int>("--critic-warmup-updates") { Description = "Critic-only updates before the actor moves.", DefaultValueFactory = _ => new FinetuneConfig().CriticWarmupUpdates };
         var anchorWeight = new Option<double>("--anchor-weight") { Description = "Weight of the trust region to the input bundle's actions.", DefaultValueFactory = _ => new FinetuneConfig().AnchorWeight };
+        var criticFrom = new Option<string?>("--critic-from") { Description = "Continue the critic in this run directory's checkpoint.bin (the policy's training run) instead of fitting a new one." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("finetune", "Fine-tune a policy on flight logs with human corrections, continuing TD3 in the simulator.")
         {
-            policy, logs, output, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, json,
+            policy, logs, output, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, criticFrom, json,
         };
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, parse.GetValue(output)!, parse.GetValue(robot),
             parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha),
-                ActorLearningRate = parse.GetValue(actorLr), CriticWarmupUpdates = parse.GetValue(criticWarmup), AnchorWeight = parse.GetValue(anchorWeight) },
+                ActorLearningRate = parse.GetValue(actorLr), CriticWarmupUpdates = parse.GetValue(criticWarmup), AnchorWeight = parse.GetValue(anchorWeight),
+                CriticFrom = parse.GetValue(criticFrom) },
             parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -87,7 +89,14 @@ public static class FinetuneCommand
             return 2;
         }
         progress.WriteLine($"finetune: {transitions.Count} transitions from {logPaths.Length} log(s), {transitions.InterventionCount} intervened; simulating {simRobot.Name} (mass {simRobot.Mass.ToString("G4", CultureInfo.InvariantCulture)} kg)");
-        FinetuneResult result = Finetune.Run(bundle, transitions, task, simRobot, config, progress);
+        FinetuneResult result;
+        try { result = Finetune.Run(bundle, transitions, task, simRobot, config, progress); }
+        catch (Exception e) when (config.CriticFrom is not null && e is InvalidDataException or FileNotFoundException)
+        {
+            // The critic to continue is missing or does not fit this policy (another run, network or observation size).
+            progress.WriteLine($"finetune: --critic-from: {e.Message}");
+            return 2;
+        }
         try
         {
             if (Path.GetDirectoryName(Path.GetFullPath(outputPath)) is { } dir) Directory.CreateDirectory(dir);
