@@ -175,8 +175,8 @@ public class TaskConfigTests
         Assert.That(task.WeightsAt(0), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
         Assert.That(task.WeightsAt(99_999), Is.EqualTo(new HoverRewardWeights(10, 5, 0.05f, 0.05f)));
         Assert.That(task.WeightsAt(100_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.2f, 0.2f, 0, 4)));
-        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4)));
-        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(20, 5, 0.5f, 0.5f, 0, 4)));
+        Assert.That(task.WeightsAt(200_000), Is.EqualTo(new HoverRewardWeights(30, 5, 0.5f, 0.5f, 0, 4)));
+        Assert.That(task.WeightsAt(10_000_000), Is.EqualTo(new HoverRewardWeights(30, 5, 0.5f, 0.5f, 0, 4)));
     }
 
     [Test]
