@@ -69,28 +69,7 @@ public sealed class Checkpoint
         {
             using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
-            int version = reader.ReadInt32();
-            if (version != Version) throw new InvalidDataException($"{Path}: checkpoint version {version}, this build reads {Version}");
-            long globalStep = reader.ReadInt64();
-            var counters = new Dictionary<string, long>();
-            for (int k = reader.ReadInt32(); k > 0; k--) counters[reader.ReadString()] = reader.ReadInt64();
-            int tensorCount = reader.ReadInt32();
-            var seen = new HashSet<string>();
-            for (int k = 0; k < tensorCount; k++)
-            {
-                string name = reader.ReadString();
-                var values = new float[reader.ReadInt32()];
-                stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-                if (!tensors.TryGetValue(name, out Tensor? destination))
-                    throw new InvalidDataException($"{Path}: tensor '{name}' is not part of this run (another algorithm?)");
-                if (destination.numel() != values.Length)
-                    throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this run's has {destination.numel()} (other network sizes?)");
-                using (no_grad()) destination.data<float>().CopyFrom(values);
-                seen.Add(name);
-            }
-            foreach (string name in tensors.Keys)
-                if (!seen.Contains(name)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing");
+            Saved saved = ReadHeaderAndTensors(stream, reader, tensors, skipOthers: false);
             float[] actorMean = ReadFloats(reader), actorStd = ReadFloats(reader), criticMean = ReadFloats(reader), criticStd = ReadFloats(reader);
             if (reader.ReadBoolean())
             {
@@ -98,7 +77,7 @@ public sealed class Checkpoint
                 criticNormalizer.Restore(criticMean, criticStd);
             }
             replay.Load(reader, Path);
-            return new Saved(globalStep, counters);
+            return saved;
         }
         catch (EndOfStreamException)
         {
@@ -117,25 +96,7 @@ public sealed class Checkpoint
         {
             using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
-            int version = reader.ReadInt32();
-            if (version != Version) throw new InvalidDataException($"{Path}: checkpoint version {version}, this build reads {Version}");
-            reader.ReadInt64();
-            for (int k = reader.ReadInt32(); k > 0; k--) { reader.ReadString(); reader.ReadInt64(); }
-            var seen = new HashSet<string>();
-            for (int k = reader.ReadInt32(); k > 0; k--)
-            {
-                string name = reader.ReadString();
-                var values = new float[reader.ReadInt32()];
-                stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-                if (!tensors.TryGetValue(name, out Tensor? destination)) continue;
-                if (destination.numel() != values.Length)
-                    throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this network's has {destination.numel()} (other network or observation sizes?)");
-                using (no_grad()) destination.data<float>().CopyFrom(values);
-                seen.Add(name);
-            }
-            foreach (string name in tensors.Keys)
-                if (!seen.Contains(name)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing (written by another algorithm?)");
+            ReadHeaderAndTensors(stream, reader, tensors, skipOthers: true);
             ReadFloats(reader); ReadFloats(reader);
             float[] criticMean = ReadFloats(reader), criticStd = ReadFloats(reader);
             if (!reader.ReadBoolean()) throw new InvalidDataException($"{Path}: the run's normalisers were not frozen yet (checkpoint taken during warm-up)");
@@ -147,6 +108,37 @@ public sealed class Checkpoint
         {
             throw new InvalidDataException($"{Path}: checkpoint is truncated");
         }
+    }
+
+    /// <summary>Reads the header (magic, version, step, counters) and the tensors into <paramref name="tensors"/>; a tensor of
+    /// the file that is not asked for is an error unless <paramref name="skipOthers"/>; every asked-for tensor must be there.</summary>
+    Saved ReadHeaderAndTensors(FileStream stream, BinaryReader reader, IReadOnlyDictionary<string, Tensor> tensors, bool skipOthers)
+    {
+        if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
+        int version = reader.ReadInt32();
+        if (version != Version) throw new InvalidDataException($"{Path}: checkpoint version {version}, this build reads {Version}");
+        long globalStep = reader.ReadInt64();
+        var counters = new Dictionary<string, long>();
+        for (int k = reader.ReadInt32(); k > 0; k--) counters[reader.ReadString()] = reader.ReadInt64();
+        var seen = new HashSet<string>();
+        for (int k = reader.ReadInt32(); k > 0; k--)
+        {
+            string name = reader.ReadString();
+            var values = new float[reader.ReadInt32()];
+            stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+            if (!tensors.TryGetValue(name, out Tensor? destination))
+            {
+                if (skipOthers) continue;
+                throw new InvalidDataException($"{Path}: tensor '{name}' is not part of this run (another algorithm?)");
+            }
+            if (destination.numel() != values.Length)
+                throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this network's has {destination.numel()} (other network or observation sizes?)");
+            using (no_grad()) destination.data<float>().CopyFrom(values);
+            seen.Add(name);
+        }
+        foreach (string name in tensors.Keys)
+            if (!seen.Contains(name)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing{(skipOthers ? " (written by another algorithm?)" : "")}");
+        return new Saved(globalStep, counters);
     }
 
     static void WriteFloats(BinaryWriter writer, float[] values)
