@@ -113,7 +113,7 @@ public static class LogTransitions
                     Vector3.Zero, Vector3.Zero, next.RotorRpm, rpmMax, NominalDynamics, nextCritic);
                 Vector3 error = x1.Position - start.Setpoint;
                 bool terminated = MathF.Abs(error.X) > limit || MathF.Abs(error.Y) > limit || MathF.Abs(error.Z) > limit || x1.Position.Z <= 0;
-                float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(newestAction, act), hoverAction);
+                float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(newestAction, act), hoverAction, terminated);
                 transitions.Add(s, critic, action, reward, s1, nextCritic, terminated, intervened);
             }
         }

@@ -214,6 +214,28 @@ public class TaskConfigTests
     }
 
     [Test]
+    public void TerminationPenaltyAndEvaluationDisturbanceAreReadAndChecked()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o =>
+        {
+            o["reward"]!["termination_penalty"] = 25;
+            o["evaluation"]!["disturbance"] = new JsonObject { ["force_std"] = 0.005, ["torque_std"] = 1e-6 };
+        });
+        HoverTaskConfig task = HoverTaskConfig.Load(file);
+        Assert.That(task.TerminationPenalty, Is.EqualTo(25f));
+        Assert.That(task.Evaluation!.DisturbanceForceStd, Is.EqualTo(0.005f));
+        Assert.That(task.Evaluation!.DisturbanceTorqueStd, Is.EqualTo(1e-6f));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => { o["reward"]!["termination_penalty"] = -1; });
+        var e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.reward.termination_penalty"));
+
+        file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["evaluation"]!["disturbance"] = new JsonObject { ["force_std"] = 0.01, ["torque"] = 0 });
+        e = Assert.Throws<ConfigException>(() => HoverTaskConfig.Load(file))!;
+        Assert.That(e.JsonPath, Does.StartWith("$.evaluation.disturbance."), e.Message);
+    }
+
+    [Test]
     public void EvaluationSectionIsReadAndChecked()
     {
         HoverTaskConfig task = HoverTaskConfig.Load(RepoFiles.TaskFile);

@@ -59,12 +59,52 @@ public class HoverEnvTests
             {
                 if (env.Terminated[i] || env.Truncated[i]) continue;
                 float expected = HoverReward.Compute(task, task.WeightsAt(env.GlobalStep), env.Batch.Position(i) - task.TargetPosition,
-                    env.Batch.Orientation(i).W, env.Batch.Velocity(i), actions.AsSpan(i * 4, 4), previous.AsSpan(i * 4, 4), hover);
+                    env.Batch.Orientation(i).W, env.Batch.Velocity(i), actions.AsSpan(i * 4, 4), previous.AsSpan(i * 4, 4), hover, terminated: false);
                 Assert.That(env.Rewards[i], Is.EqualTo(expected).Within(1e-3f), $"env {i}, step {step}");
                 compared++;
             }
         }
         Assert.That(compared, Is.GreaterThan(200));
+    }
+
+    [Test]
+    public void TheStepThatTerminatesAnEpisodePaysTheTerminationPenalty()
+    {
+        // From rest at the target with the motors off, the vehicle falls out of the 0.6 m box within half a second.
+        HoverTaskConfig task = Task(o =>
+        {
+            NoNoise(o); NoRandomisation(o);
+            o["disturbance"] = new JsonObject { ["force_std"] = 0, ["torque_std"] = 0 };
+            o["initial_state"]!["rest_fraction"] = 1.0;
+            o["reward"]!["termination_penalty"] = 100;
+        });
+        using var env = new HoverEnv(task, 8, 1);
+        env.GlobalStep = task.Curriculum[^1].FromStep;
+        env.Reset(5);
+        var off = new float[8 * 4];
+        Array.Fill(off, -1f);
+        float hover = task.Robot.HoverAction();
+        int cs = env.CriticObservationSize, terminatedSteps = 0;
+        for (int step = 0; step < 100 && terminatedSteps == 0; step++)
+        {
+            env.Step(off);
+            for (int i = 0; i < 8; i++)
+            {
+                bool ended = env.Terminated[i] || env.Truncated[i];
+                ReadOnlySpan<float> c = (ended ? env.FinalCriticObservations : env.CriticObservations).Slice(i * cs, cs);
+                // Upright throughout (no torque, no disturbance): qw = 1.
+                float expected = HoverReward.Compute(task, task.WeightsAt(env.GlobalStep), new Vector3(c[0], c[1], c[2]), 1f,
+                    new Vector3(c[12], c[13], c[14]), off.AsSpan(i * 4, 4), off.AsSpan(i * 4, 4), hover, env.Terminated[i]);
+                Assert.That(env.Rewards[i], Is.EqualTo(expected).Within(1e-3f), $"env {i}, step {step}");
+                if (env.Terminated[i])
+                {
+                    Assert.That(env.Rewards[i], Is.LessThan(task.RewardConstant - 100 + 1e-3f), "the penalty is paid on the terminating step");
+                    terminatedSteps++;
+                }
+                else Assert.That(env.Rewards[i], Is.GreaterThan(task.RewardConstant - 100), "no penalty while the episode goes on");
+            }
+        }
+        Assert.That(terminatedSteps, Is.EqualTo(8), "all eight fell out at the same step");
     }
 
     [Test]

@@ -39,6 +39,7 @@ public class EvaluatorTests
     static HoverTaskConfig CalmTask() => HoverTaskConfig.Load(RepoFiles.EditedCopy(RepoFiles.TaskFile, root =>
     {
         root["disturbance"] = new JsonObject { ["force_std"] = 0, ["torque_std"] = 0 };
+        root["evaluation"]!.AsObject().Remove("disturbance");
         root["evaluation"]!["initial_state"]!["rest_fraction"] = 1.0;
     }));
 
@@ -64,6 +65,32 @@ public class EvaluatorTests
         EvalResult result = PolicyEvaluator.Evaluate(ConstantPolicy(task, task.Robot.HoverAction()), task, new EvalOptions(Episodes: 20, Dynamics: heavy));
         Assert.That(result.SuccessRate, Is.Zero);
         Assert.That(result.CrashRate, Is.EqualTo(1.0), "sinking at ~0.2 g leaves the 0.6 m box within 5 s");
+    }
+
+    [Test]
+    public void TheEvaluationSectionsDisturbanceReplacesTheTasksWhileJudging()
+    {
+        // Training disturbance 0.5 N per axis (about twice the weight): a constant hover action is blown out of the box.
+        HoverTaskConfig windy = HoverTaskConfig.Load(RepoFiles.EditedCopy(RepoFiles.TaskFile, root =>
+        {
+            root["disturbance"] = new JsonObject { ["force_std"] = 0.5, ["torque_std"] = 0 };
+            root["evaluation"]!.AsObject().Remove("disturbance");
+            root["evaluation"]!["initial_state"]!["rest_fraction"] = 1.0;
+        }));
+        PolicyBundle hover = ConstantPolicy(windy, windy.Robot.HoverAction());
+        var options = new EvalOptions(Episodes: 40, Dynamics: DomainRandomizationConfig.None);
+        Assert.That(PolicyEvaluator.Evaluate(hover, windy, options).CrashRate, Is.GreaterThan(0.9));
+
+        // The same task judged in calm air: the hover action holds the target.
+        HoverTaskConfig judgedCalm = HoverTaskConfig.Load(RepoFiles.EditedCopy(RepoFiles.TaskFile, root =>
+        {
+            root["disturbance"] = new JsonObject { ["force_std"] = 0.5, ["torque_std"] = 0 };
+            root["evaluation"]!["disturbance"] = new JsonObject { ["force_std"] = 0, ["torque_std"] = 0 };
+            root["evaluation"]!["initial_state"]!["rest_fraction"] = 1.0;
+        }));
+        EvalResult calm = PolicyEvaluator.Evaluate(hover, judgedCalm, options);
+        Assert.That(calm.CrashRate, Is.Zero);
+        Assert.That(calm.SuccessRate, Is.EqualTo(1.0));
     }
 
     [Test]

@@ -242,7 +242,8 @@ public sealed class HoverEnv : IVectorEnv
                                  + Vector256.Create(_weights.ActionChange) * Vector256.Create(actionChangeCost)
                                  - Vector256.Create(_weights.Precision) * precision
                                  + Vector256.Create(_weights.PositionDistance) * Vector256.Sqrt(distanceSquared);
-        Vector256<float> reward = Vector256.Create(_task.RewardConstant) - Vector256.Create(_task.RewardScale) * cost8;
+        Vector256<float> reward = Vector256.Create(_task.RewardConstant) - Vector256.Create(_task.RewardScale) * cost8
+                                  - (Vector256.Create(_task.TerminationPenalty) & terminated);
         Vector256<float> episodeReturn = L(_episodeReturn, o) + reward;
         Vector256<int> episodeLength = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_episodeLength), o) + Vector256<int>.One;
         Vector256<float> truncated = Vector256.GreaterThanOrEqual(episodeLength, Vector256.Create(_task.EpisodeSteps)).AsSingle() & ~terminated;

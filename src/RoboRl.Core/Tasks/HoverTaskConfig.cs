@@ -102,17 +102,35 @@ public readonly record struct InitialStateConfig(
 /// <summary>
 /// How the task is judged (the task file's optional "evaluation" section; `roborl eval` and the trainer's evaluations):
 /// episodes of <see cref="EpisodeSeconds"/> from <see cref="InitialState"/>; success = no crash and position error
-/// below <see cref="SuccessRadius"/> at every step from <see cref="SettleSeconds"/> to the end.
+/// below <see cref="SuccessRadius"/> at every step from <see cref="SettleSeconds"/> to the end. An optional
+/// "disturbance" object (force_std, torque_std) judges under other constant disturbances than the task trains with.
 /// </summary>
 public sealed record HoverEvaluationConfig(InitialStateConfig InitialState, float EpisodeSeconds, float SettleSeconds, float SuccessRadius)
 {
+    /// <summary>Per-axis std of the constant disturbance force while judging, N; null = the task's.</summary>
+    public float? DisturbanceForceStd { get; init; }
+    /// <summary>Per-axis std of the constant disturbance torque while judging, N·m; null = the task's.</summary>
+    public float? DisturbanceTorqueStd { get; init; }
+
     public static HoverEvaluationConfig Read(ConfigNode node)
     {
+        float? forceStd = null, torqueStd = null;
+        if (node.Has("disturbance"))
+        {
+            ConfigNode disturbance = node.Object("disturbance");
+            forceStd = (float)disturbance.Number("force_std", 0, 100);
+            torqueStd = (float)disturbance.Number("torque_std", 0, 100);
+            disturbance.EnsureNoUnknownKeys();
+        }
         var config = new HoverEvaluationConfig(
             InitialStateConfig.Read(node.Object("initial_state")),
             (float)node.Number("episode_seconds", 0.01, 3600),
             (float)node.Number("settle_seconds", 0, 3600),
-            (float)node.Number("success_radius", 1e-4, 100));
+            (float)node.Number("success_radius", 1e-4, 100))
+        {
+            DisturbanceForceStd = forceStd,
+            DisturbanceTorqueStd = torqueStd,
+        };
         if (config.SettleSeconds > config.EpisodeSeconds)
             throw node.Error("settle_seconds", $"must not exceed episode_seconds ({config.EpisodeSeconds})");
         node.EnsureNoUnknownKeys();
@@ -147,6 +165,12 @@ public sealed record HoverTaskConfig
     public required float RewardScale { get; init; }
     /// <summary>σ of the precision bonus exp(−|p − target|²/σ²), metres (reward.precision_radius, default 0.05).</summary>
     public float PrecisionRadius { get; init; } = 0.05f;
+    /// <summary>
+    /// Subtracted from the reward of the step that ends an episode by termination (out of the box, on the floor, NaN
+    /// action); 0 = none (L2F). Why: far off target the shaped reward turns negative, and then leaving the box early is
+    /// worth more than staying; with a penalty larger than any remaining negative return, staying always pays.
+    /// </summary>
+    public float TerminationPenalty { get; init; }
     /// <summary>Ordered by FromStep; the first starts at 0.</summary>
     public required IReadOnlyList<CurriculumStage> Curriculum { get; init; }
     public required DomainRandomizationConfig DomainRandomization { get; init; }
@@ -222,6 +246,7 @@ public sealed record HoverTaskConfig
             stages.Add(new CurriculumStage(from, weights));
         }
         float precisionRadius = (float)reward.Number("precision_radius", 1e-3, 10, 0.05);
+        float terminationPenalty = (float)reward.Number("termination_penalty", 0, 1e6, 0);
         reward.EnsureNoUnknownKeys();
 
         ConfigNode disturbance = node.Object("disturbance");
@@ -250,6 +275,7 @@ public sealed record HoverTaskConfig
             RewardConstant = constant,
             RewardScale = scale,
             PrecisionRadius = precisionRadius,
+            TerminationPenalty = terminationPenalty,
             Curriculum = stages,
             DomainRandomization = dr,
             DisturbanceForceStd = forceStd,

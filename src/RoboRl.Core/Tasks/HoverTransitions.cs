@@ -73,13 +73,14 @@ public sealed class HoverTransitions
 
 /// <summary>
 /// The hover task's reward for one environment, scalar: r = c − scale·(wp·|e|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover|²
-/// + wd·|a − a_prev|² − wx·exp(−|e|²/σ²)), e = p − target after the step. HoverEnv computes the same, eight lanes at
+/// + wd·|a − a_prev|² − wx·exp(−|e|²/σ²)) − (the termination penalty if the step ended the episode by termination),
+/// e = p − target after the step. HoverEnv computes the same, eight lanes at
 /// once; this form scores logged transitions (tested to agree with HoverEnv).
 /// </summary>
 public static class HoverReward
 {
     public static float Compute(HoverTaskConfig task, HoverRewardWeights w, Vector3 positionError, float qw, Vector3 velocityWorld,
-        ReadOnlySpan<float> action, ReadOnlySpan<float> previousAction, float hoverAction)
+        ReadOnlySpan<float> action, ReadOnlySpan<float> previousAction, float hoverAction, bool terminated)
     {
         float actionCost = 0, changeCost = 0;
         for (int m = 0; m < HoverObservation.ActionSize; m++)
@@ -93,6 +94,6 @@ public static class HoverReward
         float cost = w.Position * distanceSquared + w.Orientation * (1 - qw * qw) + w.LinearVelocity * velocityWorld.LengthSquared()
                      + w.Action * actionCost + w.ActionChange * changeCost - w.Precision * precision
                      + w.PositionDistance * MathF.Sqrt(distanceSquared);
-        return task.RewardConstant - task.RewardScale * cost;
+        return task.RewardConstant - task.RewardScale * cost - (terminated ? task.TerminationPenalty : 0);
     }
 }

@@ -70,6 +70,8 @@ public static class PolicyEvaluator
             EpisodeSteps = steps,
             InitialState = judge.InitialState,
             DomainRandomization = options.Dynamics ?? task.DomainRandomization,
+            DisturbanceForceStd = judge.DisturbanceForceStd ?? task.DisturbanceForceStd,
+            DisturbanceTorqueStd = judge.DisturbanceTorqueStd ?? task.DisturbanceTorqueStd,
         };
         double crashedError = task.PositionErrorLimit * Math.Sqrt(3);
 
