@@ -602,7 +602,7 @@ public class HoverEnvTests
             Assert.That(b.Rpm[2][i], Is.EqualTo(task.Robot.HoverRpm()));
             if (offset == Vector3.Zero && q == Quaternion.Identity && b.Velocity(i) == Vector3.Zero) atRest++;
             float massFactor = b.Mass[i] / task.Robot.Mass;
-            Assert.That(massFactor, Is.InRange(0.8f - 1e-6f, 1.2f + 1e-6f));
+            Assert.That(massFactor, Is.InRange(task.DomainRandomization.Mass.Low - 1e-6f, task.DomainRandomization.Mass.High + 1e-6f));
             massSum += massFactor;
             Assert.That(b.MotorTimeConstant[i] / task.Robot.MotorTimeConstant, Is.InRange(0.7f - 1e-6f, 1.3f + 1e-6f));
             Assert.That(b.ThrustScale[i], Is.InRange(0.9f, 1.1f));
@@ -611,9 +611,9 @@ public class HoverEnvTests
             torqueSquares += b.TorqueY[i] * b.TorqueY[i];
         }
         Assert.That(atRest / (double)n, Is.EqualTo(0.1).Within(0.02));
-        Assert.That(massSum / n, Is.EqualTo(1.0).Within(0.01));
+        Assert.That(massSum / n, Is.EqualTo((task.DomainRandomization.Mass.Low + task.DomainRandomization.Mass.High) / 2).Within(0.01));
         Assert.That(latencies[0], Is.InRange(1800, 2300));
-        Assert.That(Math.Sqrt(forceSquares / n), Is.EqualTo(0.01324).Within(0.01324 * 0.05));
+        Assert.That(Math.Sqrt(forceSquares / n), Is.EqualTo(task.DisturbanceForceStd).Within(task.DisturbanceForceStd * 0.05));
         Assert.That(Math.Sqrt(torqueSquares / n), Is.EqualTo(2.65e-5).Within(2.65e-5 * 0.05));
         // Tilts fill the cap: some are beyond 60°.
         int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < 0.5f);
