@@ -20,7 +20,8 @@ public static class QuickstartCommand
     /// <summary>Trains the default hover task with TD3 into <paramref name="outDir"/>/train and returns the bundle's path.</summary>
     private static string TrainHoverPolicy(string outDir, TextWriter progress)
     {
-        var result = RoboRl.Training.Trainer.Run(new RoboRl.Training.TrainOptions(HoverTask)
+        // Found from the current directory or the binary's (like the node config), so quickstart runs from anywhere in the clone.
+        var result = RoboRl.Training.Trainer.Run(new RoboRl.Training.TrainOptions(RepoPaths.Find(HoverTask))
         {
             OutDirectory = Path.Combine(outDir, "train"),
             Seed = 1,
