@@ -161,12 +161,13 @@ public class TaskConfigTests
         Assert.That(task.PositionErrorLimit, Is.EqualTo(0.6f));
         Assert.That(task.InitialState.RestFraction, Is.EqualTo(0.1f));
         Assert.That(task.ObservationNoise, Is.EqualTo(new ObservationNoise(0.001f, 0.001f, 0.002f, 0.002f)));
-        // Training: twice L2F's disturbance force and up to 1.3x mass; judged under L2F's disturbance (README "Training").
+        // Training: twice L2F's disturbance force and wider vehicles; judged under L2F's disturbance (README "Training").
         Assert.That(task.DisturbanceForceStd, Is.EqualTo(0.02648f));
         Assert.That(task.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
         Assert.That(task.Evaluation!.DisturbanceForceStd, Is.EqualTo(0.01324f));
         Assert.That(task.Evaluation!.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
-        Assert.That(task.DomainRandomization.Mass, Is.EqualTo((0.8f, 1.3f)));
+        Assert.That(task.DomainRandomization.Mass, Is.EqualTo((0.7f, 1.4f)));
+        Assert.That(task.DomainRandomization.ThrustCoefficient, Is.EqualTo((0.85f, 1.15f)));
         Assert.That(task.DomainRandomization.LatencySteps, Is.EqualTo((0, 1)));
     }
 

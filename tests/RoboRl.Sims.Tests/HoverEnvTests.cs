@@ -605,7 +605,7 @@ public class HoverEnvTests
             Assert.That(massFactor, Is.InRange(task.DomainRandomization.Mass.Low - 1e-6f, task.DomainRandomization.Mass.High + 1e-6f));
             massSum += massFactor;
             Assert.That(b.MotorTimeConstant[i] / task.Robot.MotorTimeConstant, Is.InRange(0.7f - 1e-6f, 1.3f + 1e-6f));
-            Assert.That(b.ThrustScale[i], Is.InRange(0.9f, 1.1f));
+            Assert.That(b.ThrustScale[i], Is.InRange(task.DomainRandomization.ThrustCoefficient.Low, task.DomainRandomization.ThrustCoefficient.High));
             latencies[env.LatencySteps(i)]++;
             forceSquares += b.ForceX[i] * b.ForceX[i];
             torqueSquares += b.TorqueY[i] * b.TorqueY[i];
