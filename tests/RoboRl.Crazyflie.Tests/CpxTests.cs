@@ -53,9 +53,7 @@ public class CpxTests
         var random = new Random(3);
         var bytes = new byte[200_000];
         random.NextBytes(bytes);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (byte b in bytes) decoder.Push(b);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "decoding allocates nothing");
+        Assert.That(AllocationMeter.FewestBytes(() => { foreach (byte b in bytes) decoder.Push(b); }), Is.EqualTo(0), "decoding allocates nothing");
         Assert.That(decoder.Frames + decoder.ChecksumErrors + decoder.SkippedBytes, Is.GreaterThan(0));
     }
 }

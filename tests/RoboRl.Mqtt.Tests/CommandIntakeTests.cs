@@ -158,9 +158,7 @@ public class CommandIntakeTests
         _intake.TryGetTeleop(out _);
         _intake.TryDequeue(out _);
         _intake.TryDequeue(out _);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++) { _intake.TryGetTeleop(out _); _intake.TryDequeue(out _); }
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(AllocationMeter.FewestBytes(() => { for (int i = 0; i < 10_000; i++) { _intake.TryGetTeleop(out _); _intake.TryDequeue(out _); } }), Is.Zero);
     }
 }
 

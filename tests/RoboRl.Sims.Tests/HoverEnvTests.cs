@@ -294,10 +294,7 @@ public class HoverEnvTests
         for (int step = 0; step < 100; step++) { FillActions(actions, 64, step); env.Step(actions); }
         long completedBefore = env.CompletedEpisodes;
         FillActions(actions, 64, 7);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int step = 0; step < 300; step++) env.Step(actions);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.EqualTo(0));
+        Assert.That(AllocationMeter.FewestBytes(() => { for (int step = 0; step < 300; step++) env.Step(actions); }), Is.EqualTo(0));
         Assert.That(env.CompletedEpisodes, Is.GreaterThan(completedBefore), "the measured steps should include auto-resets");
     }
 
@@ -306,9 +303,7 @@ public class HoverEnvTests
     {
         var batch = new QuadrotorBatch(Task().Robot, 64);
         batch.Integrate(0.01f, 1);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int k = 0; k < 100; k++) batch.Integrate(0.01f, 2);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        Assert.That(AllocationMeter.FewestBytes(() => { for (int k = 0; k < 100; k++) batch.Integrate(0.01f, 2); }), Is.EqualTo(0));
     }
 
     [Test]

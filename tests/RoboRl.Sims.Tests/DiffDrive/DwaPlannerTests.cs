@@ -99,10 +99,13 @@ public class DwaPlannerTests
         var dwa = new DwaPlanner(Nav);
         float[] scan = Scan(0.8f, 20, 80);
         var action = new float[2];
-        var input = new NavPlannerInput { Scan = scan, GoalDistance = 2, GoalBearing = 0.5f, LinearVelocity = 0.1f, AngularVelocity = 0.2f };
-        for (int k = 0; k < 10; k++) dwa.Act(input, action);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int k = 0; k < 100; k++) dwa.Act(input, action);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        void Act(int times)
+        {
+            // A ref struct (it holds the scan as a span), so it is built where it is used rather than captured.
+            var input = new NavPlannerInput { Scan = scan, GoalDistance = 2, GoalBearing = 0.5f, LinearVelocity = 0.1f, AngularVelocity = 0.2f };
+            for (int k = 0; k < times; k++) dwa.Act(input, action);
+        }
+        Act(10);
+        Assert.That(AllocationMeter.FewestBytes(() => Act(100)), Is.EqualTo(0));
     }
 }
