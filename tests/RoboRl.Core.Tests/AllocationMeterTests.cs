@@ -20,4 +20,12 @@ public class AllocationMeterTests
         Assert.That(bytes, Is.Zero);
         Assert.That(batch, Is.EqualTo(3));
     }
+
+    [Test]
+    public void AllocatingCallsCountsOnlyCallsThatAllocated()
+    {
+        AllocatingCalls calls = default;
+        foreach (long bytes in new long[] { 0, 24, 0, 0, 5416, 0 }) calls.Add(bytes);
+        Assert.That((calls.Calls, calls.Bytes), Is.EqualTo((2L, 5440L)));
+    }
 }

@@ -24,3 +24,20 @@ public static class AllocationMeter
         return fewest;
     }
 }
+
+/// <summary>
+/// For a loop that cannot run in batches (a lock-step flight measures each tick): the calls that allocated and their
+/// bytes. A hot path that allocates does so on every call or periodically; the runtime's one-off tier-up lands on at
+/// most one call, so tests require <see cref="Calls"/> ≤ 1.
+/// </summary>
+public struct AllocatingCalls
+{
+    public long Calls, Bytes;
+
+    public void Add(long bytes)
+    {
+        if (bytes <= 0) return;
+        Calls++;
+        Bytes += bytes;
+    }
+}
