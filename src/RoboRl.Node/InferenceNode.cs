@@ -370,7 +370,7 @@ public sealed partial class InferenceNode : IDisposable
         _armedOnce = true;
         HoverObservation.FillHistory(_history, _hoverAction);
         Array.Clear(_positionIntegral);
-        _remote?.ResetHistory(_hoverAction);
+        ResetRemotePolicy();
         Array.Clear(_historySum);
         _historyCount = 0;
         _fallback.Reset();

@@ -189,6 +189,18 @@ public sealed class NodeSession : IDisposable
             $"setpoint ({Node.Setpoint.X,5:F2}, {Node.Setpoint.Y,5:F2}, {Node.Setpoint.Z,4:F2})  tick p99 {ticks.LatencyP99Us:F1} µs  overruns {ticks.Overruns}");
     }
 
+    /// <summary>
+    /// Why the flight failed, or null: the supervisor sent the node to its fallback (a violation, not a land command),
+    /// or the kill switch stopped it. A script reading the exit code must not mistake either for a flight.
+    /// </summary>
+    public string? FlightFailure()
+    {
+        foreach (NodeEvent e in Node.Events)
+            if (e.Kind == NodeEventKind.ModeChange && (e.Mode == NodeMode.Killed || (e.Mode == NodeMode.Fallback && e.Violation.Tripped)))
+                return string.Create(CultureInfo.InvariantCulture, $"at tick {e.Tick}: {e.Describe()}");
+        return null;
+    }
+
     /// <summary>The events, one per line, and the one-line summary.</summary>
     public void Summarise(string command, double seconds, TextWriter output)
     {

@@ -70,6 +70,11 @@ public static class RunCommand
             try { session.Fly(seconds, progress, cancel: cancel.Token); }
             finally { Console.CancelKeyPress -= onCancel; }
             session.Summarise("run", (DateTime.UtcNow - start).TotalSeconds, output);
+            if (session.FlightFailure() is { } failure)
+            {
+                progress.WriteLine($"run: the flight failed {failure}");
+                return 3;
+            }
             return session.Recorder?.Error is null ? 0 : 1;
         }
     }
