@@ -10,13 +10,19 @@
  *     integrates the same continuous-time error as the 100 Hz training (dt = 0.01 s per step) did;
  *   - 5 consecutive outputs are averaged into each 100 Hz action-history slot, the rate the policy was
  *     trained at (FACTS: learning-to-fly runs its policy at 500 Hz this way);
- *   - motors: control_t force mode, normalizedForces[j] = (rpm_j / rpm_max)^2 with rpm from the bundle's action
- *     scaling; thrust grows with rpm^2 (configs/robots/crazyflie21.json thrust_polynomial), and a normalised
- *     force is a fraction of the maximum thrust.
+ *   - motors: control_t force mode, normalizedForces[j] = (a_j + 1) / 2: a fraction of the firmware's THRUST_MAX,
+ *     which the firmware turns into that force with its battery compensation (power_distribution_quadrotor.c,
+ *     powerDistributionForce; motors.c, motorsCompensateBatteryVoltage) — the force (a + 1) / 2 * thrust_max_n the
+ *     simulator flew (the robot config's "actuation", src/RoboRl.Core/Quadrotor/ActuatorModel.cs). The header carries
+ *     the propeller set and THRUST_MAX the policy was trained with, and the build stops if the firmware's Kconfig
+ *     chose other propellers or no battery compensation: one action, one force, on every path.
  * The policy flies only position setpoints (x, y, z in modeAbs); anything else is flown by the PID.
  * Faults fall back to the PID and latch until the next init: the boot self-test of the embedded golden vector
  * failed (a mismatched policy is never run), the header's shape is not the hover layout, or a non-finite
  * observation or action. */
+/* autoconf.h first: controller.h declares the controllerOutOfTree* functions only under CONFIG_CONTROLLER_OOT, and
+ * without their prototypes a definition below whose signature drifted from the firmware's would still link. */
+#include "autoconf.h"
 #include <stdint.h>
 #include "controller.h"
 #include "controller_pid.h"
@@ -25,10 +31,35 @@
 #include "roborl_policy.h"
 #include "roborl_policy_weights.h"
 
-#ifndef ROBORL_CF_HOVER_ACTION
-/* Action at which the four rotors carry the weight: rpm = sqrt(m g / (4 c2)) = 14476 of 21702 -> a = 0.334
- * (configs/robots/crazyflie21.json; learning-to-fly's reward uses the same 0.334). */
-#define ROBORL_CF_HOVER_ACTION 0.334f
+#ifndef RL_ACTUATOR_THRUST_MAX_N
+#error "roborl_policy_weights.h has no actuator block: export it (roborl export c --target ...) from a quadrotor bundle whose robot config has an \"actuation\" section"
+#endif
+
+/* The firmware must give a normalised force the meaning the policy was trained with: the same propellers (THRUST_MAX)
+ * and battery compensation (crazyflie-firmware Kconfig; src/platform/interface/platform_defaults_cf2.h, _cf21bl.h). */
+#if RL_ACTUATOR_BATTERY_COMPENSATION && !defined(CONFIG_ENABLE_THRUST_BAT_COMPENSATED)
+#error "the policy was trained with the firmware's battery compensation: enable CONFIG_ENABLE_THRUST_BAT_COMPENSATED"
+#elif !RL_ACTUATOR_BATTERY_COMPENSATION && defined(CONFIG_ENABLE_THRUST_BAT_COMPENSATED)
+#error "the policy was trained without battery compensation: disable CONFIG_ENABLE_THRUST_BAT_COMPENSATED"
+#endif
+#if RL_ACTUATOR_PROPELLERS_ID == 1
+#if !defined(CONFIG_PLATFORM_CF2) || !defined(CONFIG_CRAZYFLIE_21_PLUS)
+#error "the policy was trained for the Crazyflie 2.1+ propellers (THRUST_MAX 0.12 N): build for CF2 with CONFIG_CRAZYFLIE_21_PLUS"
+#endif
+#elif RL_ACTUATOR_PROPELLERS_ID == 2
+#if !defined(CONFIG_PLATFORM_CF2) || !defined(CONFIG_CRAZYFLIE_THRUST_UPGRADE_KIT)
+#error "the policy was trained for the thrust upgrade kit (THRUST_MAX 0.18 N): build for CF2 with CONFIG_CRAZYFLIE_THRUST_UPGRADE_KIT"
+#endif
+#elif RL_ACTUATOR_PROPELLERS_ID == 3
+#if !defined(CONFIG_PLATFORM_CF2) || !defined(CONFIG_CRAZYFLIE_LEGACY_PROPELLERS)
+#error "the policy was trained for the legacy propellers (THRUST_MAX 0.12 N): build for CF2 with CONFIG_CRAZYFLIE_LEGACY_PROPELLERS"
+#endif
+#elif RL_ACTUATOR_PROPELLERS_ID == 4
+#if !defined(CONFIG_PLATFORM_CF21BL) || !defined(CONFIG_THRUST_BAT_COMPENSATION_MAX_THRUST) || CONFIG_THRUST_BAT_COMPENSATION_MAX_THRUST != RL_ACTUATOR_THRUST_MAX_MN
+#error "the policy was trained for the Crazyflie 2.1 Brushless with CONFIG_THRUST_BAT_COMPENSATION_MAX_THRUST = RL_ACTUATOR_THRUST_MAX_MN (mN)"
+#endif
+#elif !defined(ROBORL_CUSTOM_PROPELLERS_CHECKED)
+#error "the policy was trained for custom propellers: check that the firmware's THRUST_MAX equals RL_ACTUATOR_THRUST_MAX_N, then define ROBORL_CUSTOM_PROPELLERS_CHECKED"
 #endif
 
 #define POLICY_RATE_HZ ATTITUDE_RATE                      /* 500 Hz */
@@ -64,7 +95,7 @@ void controllerOutOfTreeInit(void)
     fault = ROBORL_FAULT_NONE;
     if (!HOVER_SHAPE_OK) fault = ROBORL_FAULT_SHAPE;
     else if (!rl_policy_validate(policy) || !rl_policy_self_test(policy, scratch, 1e-5f)) fault = ROBORL_FAULT_SELF_TEST;
-    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, ROBORL_CF_HOVER_ACTION);
+    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, RL_ACTUATOR_HOVER_ACTION);
     rl_obs_reset_integral(position_integral);
     slot_sum[0] = slot_sum[1] = slot_sum[2] = slot_sum[3] = 0.0f;
     slot_count = 0;
@@ -97,12 +128,8 @@ static void run_policy(const setpoint_t *setpoint, const sensorData_t *sensors, 
     float action[4];
     if (!rl_policy_forward(policy, observation, action, scratch)) { fault = ROBORL_FAULT_NON_FINITE; return; }
 
-    float rpm[4];
-    rl_policy_action_to_rpm(policy, action, rpm);
     for (int j = 0; j < 4; j++) {
-        float rpm_max = policy->action_offset[j] + policy->action_scale[j];
-        float ratio = rpm_max > 0.0f ? rpm[j] / rpm_max : 0.0f;
-        normalized_forces[j] = clamp01(ratio * ratio);
+        normalized_forces[j] = clamp01((action[j] + 1.0f) * 0.5f);
         slot_sum[j] += action[j];
     }
     have_output = 1;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Robots;
 using RoboRl.Core.Tasks;
 
@@ -95,7 +96,7 @@ public sealed partial class InferenceNode : IDisposable
 
     /// <summary>
     /// Refuses (<see cref="PolicyMismatchException"/>) a bundle that was not trained for the node's robot config, whose
-    /// observation is not the hover layout (18 + 4·history + 3), whose actions are not 4 rpm commands, or whose control rate
+    /// observation is not the hover layout (18 + 4·history + 3), whose actions are not 4 rotor forces, or whose control rate
     /// does not divide the node's rate.
     /// </summary>
     public static void CheckBundle(NodeConfig config, PolicyBundle bundle)
@@ -107,8 +108,9 @@ public sealed partial class InferenceNode : IDisposable
                 $"the node builds the hover observation of {expected} values (18 + 4 × {bundle.ActionHistoryLength} past actions + 3 position-error integral); the policy takes {bundle.ObservationSize}");
         if (bundle.ActionSize != HoverObservation.ActionSize)
             throw new PolicyMismatchException("node", PolicyBundle.KeyActionNames, $"the node drives 4 rotors; the policy has {bundle.ActionSize} actions");
-        if (bundle.ActionUnit != "rpm")
-            throw new PolicyMismatchException("node", PolicyBundle.KeyActionUnit, $"the node commands rotor speeds in rpm; the policy's unit is \"{bundle.ActionUnit}\"");
+        if (bundle.ActionUnit != HoverObservation.ActionUnit)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyActionUnit,
+                $"the node commands rotor forces in newtons (the robot's \"actuation\"); the policy's unit is \"{bundle.ActionUnit}\" (a bundle from before the firmware's actuator model: retrain it)");
         double ratio = config.RateHz / bundle.ControlRateHz;
         if (ratio < 1 - 1e-9 || Math.Abs(ratio - Math.Round(ratio)) > 1e-6)
             throw new PolicyMismatchException("node", PolicyBundle.KeyControlRateHz,
@@ -264,16 +266,22 @@ public sealed partial class InferenceNode : IDisposable
                 break;
         }
 
-        // 7. Actuators.
+        // 7. Actuators: the force each action means on this robot (its actuator model), and the rotor speed making it.
+        Vector4 thrust = Vector4.Zero;
+        if (_mode is not (NodeMode.Idle or NodeMode.Killed))
+        {
+            ActuatorModel actuator = _config.Robot.Actuator;
+            thrust = new Vector4(actuator.ThrustFromAction(applied.X), actuator.ThrustFromAction(applied.Y),
+                actuator.ThrustFromAction(applied.Z), actuator.ThrustFromAction(applied.W));
+        }
         var command = new ActuatorCommand
         {
             TimestampNs = startNs,
             Sequence = ++_commandSequence,
             Action = applied,
-            RotorRpm = _mode is NodeMode.Idle or NodeMode.Killed
-                ? Vector4.Zero
-                : new Vector4(_config.Robot.RpmFromAction(applied.X), _config.Robot.RpmFromAction(applied.Y),
-                    _config.Robot.RpmFromAction(applied.Z), _config.Robot.RpmFromAction(applied.W)),
+            ThrustN = thrust,
+            RotorRpm = new Vector4(_config.Robot.RpmForThrust(thrust.X), _config.Robot.RpmForThrust(thrust.Y),
+                _config.Robot.RpmForThrust(thrust.Z), _config.Robot.RpmForThrust(thrust.W)),
             Source = source,
         };
         _actuator.Send(in command);

@@ -228,8 +228,8 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The bundle's description of a hover policy trained on <paramref name="task"/>.</summary>
     public PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
     {
-        var (low, high) = PolicyDescription.RpmScaling(HoverObservation.ActionSize, task.Robot.RpmMax);
-        return new PolicyDescription(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames, low, high, "rpm",
+        var (low, high) = HoverObservation.ActionScaling(task.Robot);
+        return new PolicyDescription(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames, low, high, HoverObservation.ActionUnit,
             task.ControlFrequencyHz, task.ActionHistoryLength, task.RobotConfigJson, trainingConfigJson, GitInfo.Commit);
     }
 

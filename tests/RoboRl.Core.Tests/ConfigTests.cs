@@ -9,20 +9,23 @@ namespace RoboRl.Core.Tests;
 public class RobotConfigTests
 {
     [Test]
-    public void Crazyflie21LoadsTheLearningToFlyConstants()
+    public void Crazyflie21LoadsTheLearningToFlyConstantsAndTheFirmwaresActuator()
     {
         QuadrotorConfig robot = QuadrotorConfig.Load(RepoFiles.RobotFile);
         Assert.That(robot.Mass, Is.EqualTo(0.027f));
         Assert.That(robot.Gravity, Is.EqualTo(9.81f));
         Assert.That(robot.InertiaDiagonal, Is.EqualTo(new Vector3(3.85e-6f, 3.85e-6f, 5.9675e-6f)));
         Assert.That(robot.ThrustPolynomial, Is.EqualTo(new Vector3(0, 0, 3.16e-10f)));
-        Assert.That(robot.YawTorquePerThrust, Is.EqualTo(0.005964552f));
+        Assert.That(robot.YawTorquePerThrust, Is.EqualTo(0.0069928948992470565f), "THRUST2TORQUE of the 2.1+ propellers");
         Assert.That(robot.MotorTimeConstant, Is.EqualTo(0.15f));
         Assert.That(robot.RpmMax, Is.EqualTo(21702f));
         Assert.That(robot.Rotors.Select(r => r.YawTorqueSign), Is.EqualTo(new[] { -1f, 1f, -1f, 1f }));
         Assert.That(robot.Rotors[0].Position, Is.EqualTo(new Vector3(0.028f, -0.028f, 0)));
         Assert.That(robot.Rotors[3].Position, Is.EqualTo(new Vector3(0.028f, 0.028f, 0)));
-        Assert.That(robot.Sources.Keys, Does.Contain("mass").And.Contain("rotors"));
+        Assert.That(robot.Sources.Keys, Does.Contain("mass").And.Contain("rotors").And.Contain("actuation"));
+        Assert.That(robot.Actuator.Propellers, Is.EqualTo("crazyflie-2.1-plus"));
+        Assert.That(robot.Actuator.BatteryCompensation, Is.True);
+        Assert.That(robot.Actuator.ThrustMaxN, Is.EqualTo(0.12f));
     }
 
     [Test]
@@ -33,11 +36,14 @@ public class RobotConfigTests
         // sqrt(0.027·9.81/4 / 3.16e-10) = 14475.8 rpm; RLtools' file says hovering_throttle 14475.809.
         Assert.That(hover, Is.EqualTo(14475.809f).Within(0.05f));
         Assert.That(4 * robot.Thrust(hover), Is.EqualTo(robot.Mass * robot.Gravity).Within(1e-6f));
-        // FACTS.md: the reward's hover action is 0.334.
-        Assert.That(robot.HoverAction(), Is.EqualTo(0.334f).Within(0.001f));
-        Assert.That(robot.RpmFromAction(robot.ActionFromRpm(12345f)), Is.EqualTo(12345f).Within(0.01f));
+        // The action is a force: (a + 1)/2 · 0.12 N = 0.027 · 9.81 / 4 at a = 0.1036 (L2F's rpm mapping had 0.334).
+        Assert.That(robot.HoverAction(), Is.EqualTo(2 * 0.027f * 9.81f / 4 / 0.12f - 1).Within(1e-5f));
+        Assert.That(robot.RpmFromAction(robot.HoverAction()), Is.EqualTo(hover).Within(0.5f));
+        Assert.That(robot.RpmFromAction(robot.ActionFromRpm(12345f)), Is.EqualTo(12345f).Within(0.05f));
         Assert.That(robot.RpmFromAction(-1), Is.EqualTo(0f));
-        Assert.That(robot.RpmFromAction(1), Is.EqualTo(21702f));
+        // A full command is THRUST_MAX, 0.12 N: sqrt(0.12 / 3.16e-10) = 19487 rpm, below the motors' 21702.
+        Assert.That(robot.RpmFromAction(1), Is.EqualTo(MathF.Sqrt(0.12f / 3.16e-10f)).Within(0.5f));
+        Assert.That(robot.Thrust(robot.RpmFromAction(1)), Is.EqualTo(0.12f).Within(1e-6f));
     }
 
     [Test]

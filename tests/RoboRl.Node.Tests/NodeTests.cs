@@ -359,7 +359,7 @@ public class NodeBehaviourTests
                 run.NowNs += run.PeriodNs;
                 run.Sim.AdvanceTo(run.NowNs);
                 // Half the time a human holds the dead-man, so both arbitration branches run.
-                teleop.Sample = new TeleopSample { TimestampNs = run.NowNs, Kind = (i / 100) % 2 == 0 ? TeleopKind.None : TeleopKind.TakeOver, Action = new Vector4(0.334f) };
+                teleop.Sample = new TeleopSample { TimestampNs = run.NowNs, Kind = (i / 100) % 2 == 0 ? TeleopKind.None : TeleopKind.TakeOver, Action = new Vector4(run.Config.Robot.HoverAction()) };
                 run.Node.Tick(run.NowNs, run.NowNs);
             }
         });

@@ -35,7 +35,7 @@ public class HoverEnvTests
             {
                 uint h = (uint)(i * 73856093) ^ (uint)(step * 19349663) ^ (uint)(m * 83492791);
                 h ^= h >> 13; h *= 0x5bd1e995; h ^= h >> 15;
-                actions[i * 4 + m] = 0.334f + amplitude * ((h & 0xFFFF) / 32768f - 1f) * 0.5f;
+                actions[i * 4 + m] = 0.1f + amplitude * ((h & 0xFFFF) / 32768f - 1f) * 0.5f;
             }
     }
 
@@ -166,7 +166,7 @@ public class HoverEnvTests
                 HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], integral[i], task.ControlDt, expectedActor);
                 if (integral[i].Any(v => MathF.Abs(v) == HoverObservation.PositionIntegralLimit)) saturated++;
                 HoverObservation.BuildCritic(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition,
-                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), b.RotorRpm(i), task.Robot.RpmMax, env.DynamicsFactors(i), expectedCritic);
+                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), HoverObservation.RotorsAsActions(task.Robot, b.RotorRpm(i)), env.DynamicsFactors(i), expectedCritic);
                 Assert.That(env.ActorObservations.Slice(i * Obs, Obs).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after step {step}");
                 Assert.That(env.CriticObservations.Slice(i * 32, 32).ToArray(), Is.EqualTo(expectedCritic), $"critic row {i} after step {step}");
                 checkedRows++;
@@ -571,7 +571,7 @@ public class HoverEnvTests
         env.Reset(1);
         env.Step([5f, -7f, 1f, float.PositiveInfinity]);
         Assert.That(env.ActorObservations[NewestActionAt..IntegralAt].ToArray(), Is.EqualTo(new[] { 1f, -1f, 1f, 1f }));
-        Assert.That(env.Batch.CommandRpm[0][0], Is.EqualTo(task.Robot.RpmMax));
+        Assert.That(env.Batch.CommandRpm[0][0], Is.EqualTo(task.Robot.RpmForThrust(task.Robot.Actuator.ThrustMaxN)), "a full command is THRUST_MAX");
         Assert.That(env.Batch.CommandRpm[1][0], Is.EqualTo(0f));
         Assert.That(env.NanActionCount, Is.EqualTo(0));
     }

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 #include "../../tests/check.h"
+#include "autoconf.h"
 #include "controller.h"
 #include "controller_pid.h"
 #include "roborl_controller.h"
@@ -55,7 +56,7 @@ static void policy_flies_at_500_hz_and_averages_5_outputs_per_slot(void)
     /* The reference: the same observation built here, the same forward pass, the same history rule. */
     static float history[RL_POLICY_ACTION_HISTORY_LENGTH * 4], obs[RL_POLICY_OBS_DIM], integral[RL_OBS_INTEGRAL_SIZE];
     static float scratch[RL_POLICY_SCRATCH_FLOATS(RL_POLICY_MAX_WIDTH)];
-    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, 0.334f);
+    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, RL_ACTUATOR_HOVER_ACTION);
     rl_obs_reset_integral(integral);
     const float position[3] = { 0.1f, -0.2f, 1.05f }, q[4] = { 0.996194698f, 0.0871557427f, 0.0f, 0.0f };
     const float velocity[3] = { 0.3f, 0.0f, -0.1f }, target[3] = { 0.0f, 0.0f, 1.0f };
@@ -86,11 +87,10 @@ static void policy_flies_at_500_hz_and_averages_5_outputs_per_slot(void)
                 CHECK_MSG(worst_h <= 1e-6f, "tick %u: history slot differs by %g", (unsigned)tick, (double)worst_h);
             }
         }
-        /* Every tick (odd ones keep the last output): force mode, forces = ((a + 1) / 2)^2 for 0..21702 rpm. */
+        /* Every tick (odd ones keep the last output): force mode, forces = (a + 1) / 2 of THRUST_MAX. */
         CHECK(control.controlMode == controlModeForce);
         for (int j = 0; j < 4; j++) {
             float expected = (action[j] + 1.0f) * 0.5f;
-            expected *= expected;
             CHECK_MSG(fabsf(control.normalizedForces[j] - expected) <= 1e-5f, "tick %u motor %d: %g, expected %g",
                       (unsigned)tick, j, (double)control.normalizedForces[j], (double)expected);
         }

@@ -300,7 +300,7 @@ public sealed class HoverEnv : IVectorEnv
         HoverObservation.IntegratePositionError(_actor.AsSpan(i * ActorObservationSize + _integralOffset, HoverObservation.IntegralSize), actor, _dt);
         HoverObservation.BuildCritic(position, orientation, velocity, angularVelocity, _target,
             new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]),
-            b.RotorRpm(i), _robot.RpmMax, DynamicsFactors(i), _critic.AsSpan(i * CriticObservationSize, CriticObservationSize));
+            HoverObservation.RotorsAsActions(_robot, b.RotorRpm(i)), DynamicsFactors(i), _critic.AsSpan(i * CriticObservationSize, CriticObservationSize));
     }
 
     /// <summary>Environment i's randomised dynamics as the critic sees them: mass, thrust coefficient and motor time

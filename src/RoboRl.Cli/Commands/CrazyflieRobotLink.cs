@@ -19,7 +19,7 @@ public static class CrazyflieRobotLink
         catch (ConfigException e) { throw new NodeSession.SetupException(e.Message); }
         // Connected here rather than with the flight, so that a missing dongle or a silent Crazyflie is a setup error before arming.
         CrazyflieTransport transport;
-        try { transport = CrazyflieTransport.Open(options, config.Robot.RpmMax); }
+        try { transport = CrazyflieTransport.Open(options, config.Robot.Actuator); }
         catch (CrtpLinkException e) { throw new NodeSession.SetupException($"{config.File}: $.crazyflie.link: {e.Message}"); }
         return new RobotLink(transport, transport, Start: () => { }, Stop: transport.Dispose, Owner: transport);
     }

@@ -43,13 +43,20 @@ public interface ISensorSource
     bool TryGetLatest(out RobotStateSample sample);
 }
 
-/// <summary>One command to the robot's actuators, in the policy's action space and in rpm.</summary>
+/// <summary>
+/// One command to the robot's actuators: the policy's action, the force per motor it means (the robot's actuator
+/// model, <c>RoboRl.Core.Quadrotor.ActuatorModel</c>: F = (a + 1)/2 · thrust_max_n) and the rotor speed that makes it.
+/// A transport sends whichever its robot takes; all three say the same.
+/// </summary>
 public struct ActuatorCommand
 {
     public long TimestampNs;
     public uint Sequence;
-    /// <summary>Normalised per-motor action in [-1, 1] (rpm = (a + 1) / 2 · rpm_max).</summary>
+    /// <summary>Normalised per-motor action in [-1, 1].</summary>
     public Vector4 Action;
+    /// <summary>Force per motor, N (0 with the motors off).</summary>
+    public Vector4 ThrustN;
+    /// <summary>The rotor speeds whose thrust is <see cref="ThrustN"/>, rpm.</summary>
     public Vector4 RotorRpm;
     public ActionSource Source;
 }
