@@ -94,7 +94,7 @@ public static class RobustnessSweep
         SweepParameter.MotorTimeConstant => [0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4],
         SweepParameter.Latency => [0, 1, 2, 3, 4, 5],
         SweepParameter.Disturbance => [0, 0.5, 1, 1.5, 2, 2.5, 3, 4],
-        _ => [0, 0.5, 1, 2, 3, 4, 6, 8],
+        _ => [0, 0.5, 1, 2, 4, 8, 16, 32, 64, 128], // geometric: the default policies shrug off 8x the L2F noise
     };
 
     static double[] Steps(double first, double last, double step)
