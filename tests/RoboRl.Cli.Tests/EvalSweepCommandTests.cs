@@ -87,6 +87,7 @@ public class EvalSweepCommandTests
         Assert.That(json.GetProperty("episodes").GetInt32(), Is.EqualTo(12));
         Assert.That(json.GetProperty("initial_states").GetString(), Is.EqualTo("task"));
         Assert.That(json.GetProperty("plot").GetString(), Is.EqualTo(plot));
+        Assert.That(json.GetProperty("task").GetString(), Is.EqualTo(task), "the training ranges' source");
         Assert.That(error, Does.Contain("sweep mass 0.80: success 0.0 %, crashes 100.0 % (1/3)"), "progress per value");
         byte[] png = File.ReadAllBytes(plot);
         Assert.That(png.Take(4), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47 }), "PNG signature");

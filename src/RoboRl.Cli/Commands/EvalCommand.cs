@@ -269,6 +269,7 @@ public static class EvalCommand
                 ["episodes"] = result.Episodes,
                 ["seed"] = result.Seed,
                 ["initial_states"] = initialStates,
+                ["task"] = taskPath,
                 ["unit"] = RobustnessSweep.Unit(parameter),
                 ["success_90_range"] = envelope is { } e ? new[] { e.Low, e.High } : null,
                 ["plot"] = png,
@@ -277,6 +278,7 @@ public static class EvalCommand
             return 0;
         }
         output.WriteLine($"policy  {bundlePath}");
+        output.WriteLine($"task    {taskPath} (evaluation rules and training ranges)");
         output.WriteLine($"starts  {DescribeInitialStates(initialStates)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sweep   {parameterName} ({RobustnessSweep.Unit(parameter)}); {result.Episodes} episodes per value, seed {result.Seed}, everything else nominal"));
