@@ -89,7 +89,7 @@ public sealed class QuadrotorFallbackController : IFallbackController
         _config = config;
         _fence = fence;
         _margin = margin;
-        _maxRotorThrust = robot.Thrust(robot.RpmMax);
+        _maxRotorThrust = robot.Actuator.MaxThrustN; // what a full command gives (the firmware's THRUST_MAX), not what the rotors could
         _lagGain = MathF.Max(robot.MotorTimeConstant / LagTarget - 1f, 0f);
         // Allocation matrix: [T, τx, τy, τz]ᵀ = M · f, rotor i at (x, y) with thrust f along body z gives
         // torque r × (0, 0, f) = (y·f, −x·f, 0) and a yaw reaction sign·k·f.
@@ -269,14 +269,7 @@ public sealed class QuadrotorFallbackController : IFallbackController
         _landingStartZ = _holdPoint.Z;
     }
 
-    /// <summary>Inverse of the thrust polynomial c0 + c1·rpm + c2·rpm² = f on [rpm_min, rpm_max].</summary>
-    private float RpmForThrust(float f)
-    {
-        Vector3 c = _robot.ThrustPolynomial;
-        float need = f - c.X;
-        float rpm = c.Z == 0 ? need / c.Y : (-c.Y + MathF.Sqrt(MathF.Max(c.Y * c.Y + 4 * c.Z * need, 0))) / (2 * c.Z);
-        return Math.Clamp(rpm, _robot.RpmMin, _robot.RpmMax);
-    }
+    private float RpmForThrust(float f) => _robot.RpmForThrust(f);
 
     private static float YawOf(Quaternion q) => MathF.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z));
     private static bool Finite(Vector3 v) => float.IsFinite(v.X) && float.IsFinite(v.Y) && float.IsFinite(v.Z);

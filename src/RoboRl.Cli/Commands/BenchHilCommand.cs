@@ -30,7 +30,7 @@ namespace RoboRl.Cli.Commands;
 /// </summary>
 public static class BenchHilCommand
 {
-    public const float MassFactor = 1.3f;
+    public const float MassFactor = 1.2f;
     public const float FlightSeconds = 5, SettleSeconds = 3, SuccessRadiusM = 0.15f, BenchTiltLimitDeg = 85;
 
     /// <summary>
