@@ -100,7 +100,7 @@ internal sealed class TelemetryJson
     public static string ModeName(NodeMode mode) => mode switch
     {
         NodeMode.Idle => "idle", NodeMode.Policy => "policy", NodeMode.Human => "human",
-        NodeMode.Fallback => "fallback", NodeMode.Killed => "killed", _ => "unknown",
+        NodeMode.Fallback => "fallback", NodeMode.Killed => "killed", NodeMode.TakingOff => "taking_off", NodeMode.Landing => "landing", _ => "unknown",
     };
 
     private Utf8JsonWriter Begin()

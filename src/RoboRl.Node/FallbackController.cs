@@ -15,6 +15,8 @@ public enum FallbackPhase : byte
     Landing = 2,
     /// <summary>Done: actuators off.</summary>
     Disarmed = 3,
+    /// <summary>Climbing to a target (flyers: take-off before the policy flies).</summary>
+    TakingOff = 4,
 }
 
 /// <summary>
@@ -35,6 +37,10 @@ public interface IFallbackController
 
     /// <summary>Back to <see cref="FallbackPhase.Inactive"/> (on re-arming).</summary>
     void Reset();
+
+    /// <summary>Flies from <paramref name="state"/> (on the floor, say) to <paramref name="target"/>, the reference moving at
+    /// <paramref name="speedMS"/>, and holds it there (<see cref="FallbackPhase.TakingOff"/> until <see cref="Engage"/> or <see cref="Reset"/>).</summary>
+    void EngageTakeoff(in RobotStateSample state, Vector3 target, float speedMS, long nowNs);
 }
 
 /// <summary>
@@ -75,6 +81,8 @@ public sealed class QuadrotorFallbackController : IFallbackController
     private float _holdYaw;
     private long _engagedNs, _landingStartNs, _lastNs;
     private float _landingStartZ;
+    private Vector3 _takeoffStart, _takeoffTarget;
+    private float _takeoffSpeed;
 
     /// <param name="fence">When given, the hold point is kept inside it, <paramref name="margin"/> metres from its walls
     /// (a robot that braked outside the geofence flies back in before landing).</param>
@@ -141,6 +149,16 @@ public sealed class QuadrotorFallbackController : IFallbackController
         _blindSinceNs = -1;
     }
 
+    public void EngageTakeoff(in RobotStateSample state, Vector3 target, float speedMS, long nowNs)
+    {
+        Engage(in state, nowNs, landNow: false);
+        _braking = false;
+        _takeoffStart = state.Position with { Z = MathF.Max(state.Position.Z, 0) };
+        _takeoffTarget = _fence is { } fence ? fence.Clamp(target, _margin) : target;
+        _takeoffSpeed = speedMS;
+        Phase = FallbackPhase.TakingOff;
+    }
+
     public void Compute(in RobotStateSample state, long nowNs, Span<float> action)
     {
         float dt = Math.Clamp((nowNs - _lastNs) * 1e-9f, 0f, 0.05f);
@@ -202,9 +220,20 @@ public sealed class QuadrotorFallbackController : IFallbackController
             _holdPointPending = false;
         }
 
-        // 1. Reference: the hold point, or the landing descent from it.
+        // 1. Reference: the hold point, the take-off climb to the target, or the landing descent from the hold point.
         Vector3 reference = _holdPoint, referenceVelocity = Vector3.Zero;
-        if (Phase == FallbackPhase.Landing)
+        if (Phase == FallbackPhase.TakingOff)
+        {
+            Vector3 path = _takeoffTarget - _takeoffStart;
+            float length = path.Length(), travelled = _takeoffSpeed * (nowNs - _engagedNs) * 1e-9f;
+            if (travelled < length)
+            {
+                reference = _takeoffStart + path * (travelled / length);
+                referenceVelocity = path * (_takeoffSpeed / length);
+            }
+            else reference = _takeoffTarget;
+        }
+        else if (Phase == FallbackPhase.Landing)
         {
             float z = _landingStartZ - _config.LandingSpeedMS * (nowNs - _landingStartNs) * 1e-9f;
             // Aim slightly below the floor so that the last centimetres do not hang on the integral.
@@ -308,4 +337,5 @@ public sealed class StopFallbackController : IFallbackController
     public void Engage(in RobotStateSample state, long nowNs, bool landNow) => Phase = FallbackPhase.Disarmed;
     public void Compute(in RobotStateSample state, long nowNs, Span<float> action) => action.Clear();
     public void Reset() => Phase = FallbackPhase.Inactive;
+    public void EngageTakeoff(in RobotStateSample state, Vector3 target, float speedMS, long nowNs) => Phase = FallbackPhase.Disarmed;
 }

@@ -308,7 +308,7 @@ public sealed class NodeRecorder : IDisposable
         ulong time = LogTime(e.TimestampNs);
         string text = e.Describe();
         if (e.Kind == NodeEventKind.ModeChange)
-            w.WriteMessage(_mode, time, time, new ModeMsg { Header = Header(time, WorldFrame), Mode = e.Mode, Name = e.Mode.ToString().ToUpperInvariant(), Reason = e.ReasonText });
+            w.WriteMessage(_mode, time, time, new ModeMsg { Header = Header(time, WorldFrame), Mode = e.Mode, Name = NodeEvent.ModeName(e.Mode), Reason = e.ReasonText });
         if (e.Kind == NodeEventKind.ModeChange && !e.Violation.Tripped && e.Reason != ModeReason.KillSwitch) return;
 
         // diagnostic_msgs/DiagnosticStatus levels: OK 0, WARN 1, ERROR 2.

@@ -417,6 +417,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     private static string ModeName(NodeMode m) => m switch
     {
         NodeMode.Idle => "IDLE", NodeMode.Policy => "POLICY", NodeMode.Human => "HUMAN", NodeMode.Fallback => "FALLBACK", NodeMode.Killed => "KILLED",
+        NodeMode.TakingOff => "TAKING_OFF", NodeMode.Landing => "LANDING",
         _ => "UNKNOWN",
     };
 

@@ -225,7 +225,7 @@ public class SafetyTests
         run.Run(0.5);
         commands.Enqueue(NodeCommandKind.Land);
         run.Step();
-        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Fallback));
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Landing), "a commanded landing, not a fallback");
         Assert.That(run.Node.FallbackPhase, Is.EqualTo(FallbackPhase.Landing), "a land command skips the hold");
         run.RunUntil(() => run.Node.Mode == NodeMode.Idle, 10);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle));

@@ -92,7 +92,7 @@ public static class NodeFlights
     public static void Fly(string path, Core.Policy.PolicyBundle bundle, QuadrotorConfig? plant = null, double seconds = 2)
     {
         NodeConfig config = NodeConfig.Load(NodeFile);
-        var sim = new SimulatedQuadrotor(plant ?? config.Robot, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = config.Sim!.StartPosition }, 0);
+        var sim = new SimulatedQuadrotor(plant ?? config.Robot, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = config.Setpoint }, 0);
         var metadata = FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz);
         using (var recorder = new NodeRecorder(new FileStream(path, FileMode.Create), path, bundle.ObservationSize, 1 << 15, clockToEpochNs: 1_000_000_000,
                    compression: McapCompression.Zstd, flightMetadata: metadata))

@@ -44,6 +44,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     private Vector4 _commandRpm;
     private long _commands;
     private bool _dropout, _injectNaN, _touchedFloor;
+    private float _hardestTouchdown;
     private Thread? _thread;
     private volatile bool _running;
 
@@ -73,8 +74,11 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     /// <summary>The true (noise-free) state now.</summary>
     public RobotStateSample TrueState { get { lock (_gate) return Sample(noisy: false); } }
 
-    /// <summary>True once the vehicle has touched the floor (landing or crash).</summary>
+    /// <summary>True once the vehicle has touched the floor (standing on it, landing or crash).</summary>
     public bool TouchedFloor { get { lock (_gate) return _touchedFloor; } }
+
+    /// <summary>The fastest the vehicle has come down onto the floor, m/s (0 standing; a crash is metres per second).</summary>
+    public float HardestTouchdownMS { get { lock (_gate) return _hardestTouchdown; } }
 
     /// <summary>Actuator commands received.</summary>
     public long CommandCount => Interlocked.Read(ref _commands);
@@ -131,13 +135,29 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
             {
                 _batch.CommandRpm[0][0] = _commandRpm.X; _batch.CommandRpm[1][0] = _commandRpm.Y;
                 _batch.CommandRpm[2][0] = _commandRpm.Z; _batch.CommandRpm[3][0] = _commandRpm.W;
+                float fallSpeed = -_batch.Vz[0];
                 _batch.Integrate(_stepS, 1);
-                if (_batch.Crashed[0] != 0) _touchedFloor = true;
+                if (_batch.Crashed[0] != 0) RestOnTheFloor(fallSpeed);
                 _timeNs += _stepNs;
                 stepped = true;
             }
             if (stepped) Publish();
         }
+    }
+
+    /// <summary>
+    /// The floor holds the vehicle up: the kernel stops it at z = 0 (for training, an episode-ending crash); here it
+    /// then stands on its legs, level at its heading and not turning, until the rotors lift it.
+    /// </summary>
+    private void RestOnTheFloor(float fallSpeed)
+    {
+        _touchedFloor = true;
+        _hardestTouchdown = MathF.Max(_hardestTouchdown, fallSpeed);
+        Quaternion q = _batch.Orientation(0);
+        float yaw = MathF.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z));
+        _batch.SetPose(0, _batch.Position(0), Quaternion.CreateFromAxisAngle(Vector3.UnitZ, yaw));
+        _batch.SetVelocities(0, Vector3.Zero, Vector3.Zero);
+        _batch.Crashed[0] = 0;
     }
 
     /// <summary>Runs physics in real time on its own thread (simulated time follows <see cref="NodeClock"/>).</summary>

@@ -138,10 +138,10 @@ public sealed class NodeSession : IDisposable
     }
 
     /// <summary>
-    /// Flies for <paramref name="seconds"/> of real time (or until Ctrl+C), writing a progress line to
+    /// Flies for <paramref name="seconds"/> of real time (or until Ctrl+C, or until <paramref name="done"/> says so), writing a progress line to
     /// <paramref name="progress"/> each second and calling <paramref name="sample"/> at ~50 Hz from this thread.
     /// </summary>
-    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default)
+    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default, Func<bool>? done = null)
     {
         // Keep blocking (gen 2) collections from pausing the tick thread for what other threads allocate (progress, plot data).
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
@@ -156,7 +156,7 @@ public sealed class NodeSession : IDisposable
             while (!cancel.IsCancellationRequested)
             {
                 double t = (DateTime.UtcNow - start).TotalSeconds;
-                if (t >= seconds) break;
+                if (t >= seconds || done?.Invoke() == true) break;
                 sample?.Invoke();
                 if (!recordingErrorShown && Recorder?.Error is { } error)
                 {
@@ -185,7 +185,7 @@ public sealed class NodeSession : IDisposable
         RobotStateSample s = Node.LastState;
         TickStatistics ticks = Node.RunStatistics;
         return string.Create(CultureInfo.InvariantCulture,
-            $"[{t,5:F1}/{seconds:F0} s] {Node.Mode.ToString().ToUpperInvariant(),-8} pos ({s.Position.X,5:F2}, {s.Position.Y,5:F2}, {s.Position.Z,4:F2}) m  " +
+            $"[{t,5:F1}/{seconds:F0} s] {NodeEvent.ModeName(Node.Mode),-10} pos ({s.Position.X,5:F2}, {s.Position.Y,5:F2}, {s.Position.Z,4:F2}) m  " +
             $"setpoint ({Node.Setpoint.X,5:F2}, {Node.Setpoint.Y,5:F2}, {Node.Setpoint.Z,4:F2})  tick p99 {ticks.LatencyP99Us:F1} µs  overruns {ticks.Overruns}");
     }
 
@@ -219,7 +219,7 @@ public sealed class NodeSession : IDisposable
             : Recorder.Error is null ? $"recorded {Recorder.Destination} ({Recorder.Written} records, {Recorder.Dropped} dropped)"
             : $"recording FAILED ({Recorder.Destination})";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{command}: {seconds:F1} s, {t.Ticks} ticks at {t.RateHz:F1} Hz; final mode {Node.Mode.ToString().ToUpperInvariant()}; " +
+            $"{command}: {seconds:F1} s, {t.Ticks} ticks at {t.RateHz:F1} Hz; final mode {NodeEvent.ModeName(Node.Mode)}; " +
             $"tracking error rms {rms:F3} m, max {max:F3} m ({samples} ticks); tick p50 {t.LatencyP50Us:F1} µs, p99 {t.LatencyP99Us:F1} µs, " +
             $"max {t.LatencyMaxUs:F0} µs, jitter p99 {t.JitterP99Us:F0} µs, {t.Overruns} overruns; {Node.SafetyEventCount} safety events; {recorded}");
     }

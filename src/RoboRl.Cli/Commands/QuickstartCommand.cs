@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
 using RoboRl.Core.Robots;
+using RoboRl.Core.Messages;
 
 namespace RoboRl.Cli.Commands;
 
@@ -47,6 +48,9 @@ public static class QuickstartCommand
         return command;
     }
 
+    /// <summary>Time allowed on top of the figure-eight for the take-off (1 m at 0.5 m/s, then settling) and the landing (1 m at 0.3 m/s).</summary>
+    public const double TakeoffAndLandingAllowanceS = 15;
+
     public static int Run(string? policyPath, string outDir, double seconds, TextWriter output, TextWriter progress)
     {
         if (!(seconds > 0)) { progress.WriteLine("quickstart: --duration must be positive"); return 2; }
@@ -68,20 +72,23 @@ public static class QuickstartCommand
         catch (NodeSession.SetupException e) { progress.WriteLine($"quickstart: {e.Message}"); return 2; }
         using (session)
         {
-            var figureEight = new FigureEight(session.Config.Setpoint, amplitude: 0.5f, periodS: 10);
+            // Take off from the floor (the classical controller), the figure-eight under the policy, land and disarm.
+            var figureEight = new FigureEight(session.Config.Setpoint, amplitude: 0.5f, periodS: 10,
+                policyFlies: () => session.Node.Mode == NodeMode.Policy, seconds);
             session.Node.AddCommands(figureEight);
             var flown = new List<Vector3>();
             var wanted = new List<Vector3>();
-            progress.WriteLine($"[2/3] flying {seconds:F0} s through a figure-eight (±{figureEight.Amplitude} m, {figureEight.PeriodS} s per loop), recording {log}");
-            session.Fly(seconds, progress, () =>
+            progress.WriteLine($"[2/3] take-off, {seconds:F0} s of figure-eight (±{figureEight.Amplitude} m, {figureEight.PeriodS} s per loop), landing; recording {log}");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            session.Fly(seconds + TakeoffAndLandingAllowanceS, progress, () =>
             {
                 if (session.Node.TickCount == 0) return;
                 flown.Add(session.Node.LastState.Position);
                 wanted.Add(session.Node.Setpoint);
-            });
+            }, done: () => figureEight.LandSent && session.Node.Mode is NodeMode.Idle or NodeMode.Killed);
             progress.WriteLine($"[3/3] plotting {plot}");
             TrajectoryPlot.Save(plot, flown, wanted, session.Config.Geofence);
-            session.Summarise("quickstart", seconds, output);
+            session.Summarise("quickstart", clock.Elapsed.TotalSeconds, output);
             output.WriteLine($"quickstart: outputs in {outDir}: {Path.GetFileName(log)} (open in Foxglove), {Path.GetFileName(plot)}");
             return session.Recorder?.Error is null ? 0 : 1;
         }
@@ -95,8 +102,23 @@ public static class QuickstartCommand
 /// </summary>
 public sealed class FigureEight(Vector3 centre, float amplitude, float periodS) : ICommandSource
 {
-    private long _startNs = -1, _nextNs;
+    private long _startNs = -1, _nextNs, _endNs = long.MaxValue;
     private const long EveryNs = 20_000_000;
+    private Func<bool> _started = () => true;
+    private bool _landSent;
+
+    /// <summary>
+    /// A flight as a user flies one: setpoints only once <paramref name="policyFlies"/> (after the take-off), for
+    /// <paramref name="seconds"/>, then one Land command.
+    /// </summary>
+    public FigureEight(Vector3 centre, float amplitude, float periodS, Func<bool> policyFlies, double seconds) : this(centre, amplitude, periodS)
+    {
+        _started = policyFlies;
+        _endNs = (long)(seconds * 1e9);
+    }
+
+    /// <summary>The figure-eight is done and the Land command was sent.</summary>
+    public bool LandSent => _landSent;
 
     public float Amplitude => amplitude;
     public float PeriodS => periodS;
@@ -110,8 +132,20 @@ public sealed class FigureEight(Vector3 centre, float amplitude, float periodS) 
     public bool TryDequeue(out NodeCommand command)
     {
         long now = NodeClock.NowNs;
-        if (_startNs < 0) { _startNs = now; _nextNs = now; }
-        if (now < _nextNs) { command = default; return false; }
+        command = default;
+        if (_landSent) return false;
+        if (_startNs < 0)
+        {
+            if (!_started()) return false;
+            _startNs = now; _nextNs = now;
+        }
+        if (now - _startNs >= _endNs)
+        {
+            _landSent = true;
+            command = new NodeCommand(NodeCommandKind.Land, default, 0, "quickstart", now);
+            return true;
+        }
+        if (now < _nextNs) return false;
         _nextNs += EveryNs;
         command = new NodeCommand(NodeCommandKind.Setpoint, At((now - _startNs) * 1e-9), 0, "quickstart", now);
         return true;

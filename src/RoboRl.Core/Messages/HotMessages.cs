@@ -284,7 +284,7 @@ public struct ActionMsg : ICdrMessage<ActionMsg>
 public enum ActionSource : byte { Policy = 0, Human = 1, Fallback = 2 }
 
 /// <summary>roborl_msgs/Mode constants.</summary>
-public enum NodeMode : byte { Idle = 0, Policy = 1, Human = 2, Fallback = 3, Killed = 4 }
+public enum NodeMode : byte { Idle = 0, Policy = 1, Human = 2, Fallback = 3, Killed = 4, TakingOff = 5, Landing = 6 }
 
 /// <summary>roborl_msgs/Mode.</summary>
 public struct ModeMsg : ICdrMessage<ModeMsg>
