@@ -73,7 +73,7 @@ public class CrazyflieNodeTests
         using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot, lockStep: true);
         CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(config.Crazyflie!);
         using CrazyflieTransport transport = CrazyflieTransport.Open(options, config.Robot.Actuator);
-        Assert.That(crazyflie.Armed, Is.True, "the platform arming request");
+        Assert.That(WaitFor(() => crazyflie.Armed), Is.True, "the platform arming request (sent last, not waited for)");
         long now = 0;
         transport.Clock = () => Interlocked.Read(ref now);
 
