@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
@@ -12,7 +13,8 @@ namespace RoboRl.Cli.Commands;
 /// <summary>
 /// `roborl eval BUNDLE [--episodes 1000] [--dynamics FILE] [--seed S] [--task TASK] [--plot PNG] [--json]` and
 /// `roborl eval --runs DIR…`: flies the bundle (C# engine, as deployed) for exactly N five-second episodes.
-/// Success = no crash and position error &lt; 0.1 m at every step from 3 s to 5 s.
+/// Success = no crash and position error &lt; 0.1 m at every step from 3 s to 5 s. The plot goes beside the (first)
+/// bundle as eval.png, never over the eval_trajectories.png its training wrote.
 /// </summary>
 public static class EvalCommand
 {
@@ -27,7 +29,7 @@ public static class EvalCommand
         var dynamics = new Option<string?>("--dynamics") { Description = "JSON file with a \"domain_randomization\" section (mass, inertia, thrust_coefficient, motor_time_constant, latency_steps); default: the task's." };
         var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 12345UL };
         var task = new Option<string?>("--task") { Description = $"Task config (default {BenchSimCommand.DefaultTask}; {BenchSimCommand.DefaultNavTask} for navigation bundles and --planner)." };
-        var plot = new Option<string?>("--plot") { Description = "Trajectory PNG (default: eval_trajectories.png beside the (first) bundle)." };
+        var plot = new Option<string?>("--plot") { Description = $"Trajectory PNG (default: {PlotFileName} beside the (first) bundle; navigation with --planner alone: none unless given)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var command = new Command("eval", "Evaluate a policy bundle in the simulator (hover: success, crashes, position error; navigation: the policy against DWA on held-out maps).")
         {
@@ -39,48 +41,52 @@ public static class EvalCommand
         return command;
     }
 
+    /// <summary>The default plot's name: eval's own, so it never overwrites the eval_trajectories.png that training wrote.</summary>
+    public const string PlotFileName = "eval.png";
+
     /// <summary>Navigation (a planner asked for, a navigation task, or a bundle for a differential-drive robot) or hover.</summary>
     public static int Dispatch(string? bundlePath, string[] runDirectories, int? episodes, string? dynamicsPath, ulong seed, string? taskPath,
-        string? plotPath, bool asJson, string? planner, int seeds, TextWriter output, TextWriter error)
+        string? plotPath, bool asJson, string? planner, int seeds, TextWriter output, TextWriter error) =>
+        new CommandIo("eval", output, error, asJson).Run(() =>
     {
+        CheckPaths(bundlePath, runDirectories, dynamicsPath, taskPath, plotPath);
         string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
-        try
         {
             bool navigation = planner is not null
                 || (taskPath is not null && NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(RepoPaths.Find(taskPath))))
                 || (bundles.Length > 0 && NavEvalCommand.IsNavigationBundle(bundles[0]));
             if (navigation)
             {
-                if (bundlePath is not null && runDirectories.Length > 0) { error.WriteLine("error: give either a BUNDLE or --runs DIR…"); return 2; }
-                if (dynamicsPath is not null) { error.WriteLine("error: --dynamics applies to the hover task only"); return 2; }
+                if (bundlePath is not null && runDirectories.Length > 0) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
+                if (dynamicsPath is not null) throw CliException.BadInput("--dynamics applies to the hover task only");
                 return NavEvalCommand.Run(bundles, withDwa: true, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
                     RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
             }
         }
-        catch (Exception e) when (e is ConfigException or PolicyBundleException or IOException or ArgumentException)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
         return Run(bundlePath, runDirectories, episodes ?? 1000, dynamicsPath, seed, RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask),
             plotPath, asJson, output, error);
+    });
+
+    /// <summary>Every path eval reads or writes, checked before any work (bad input names the argument).</summary>
+    static void CheckPaths(string? bundlePath, string[] runDirectories, string? dynamicsPath, string? taskPath, string? plotPath)
+    {
+        if (bundlePath is not null) PathArguments.InputFile(bundlePath, "BUNDLE", "a policy bundle (.safetensors)");
+        foreach (string run in runDirectories)
+            PathArguments.InputFile(Path.Combine(PathArguments.InputDirectory(run, "--runs", "a run directory holding policy.safetensors"), Trainer.BundleFileName),
+                "--runs", "a run directory holding policy.safetensors");
+        if (dynamicsPath is not null) PathArguments.InputFile(dynamicsPath, "--dynamics", "a JSON file with a \"domain_randomization\" section");
+        if (taskPath is not null) PathArguments.InputFile(RepoPaths.Find(taskPath), "--task", "a task config (configs/tasks/*.json)");
+        if (plotPath is not null) PathArguments.OutputFile(plotPath, "--plot");
     }
 
     public static int Run(string? bundlePath, string[] runDirectories, int episodes, string? dynamicsPath, ulong seed, string taskPath,
-        string? plotPath, bool asJson, TextWriter output, TextWriter error)
+        string? plotPath, bool asJson, TextWriter output, TextWriter error) =>
+        new CommandIo("eval", output, error, asJson).Run(() =>
     {
-        if ((bundlePath is null) == (runDirectories.Length == 0))
-        {
-            error.WriteLine("error: give either a BUNDLE or --runs DIR…");
-            return 2;
-        }
-        if (episodes < 1)
-        {
-            error.WriteLine("error: --episodes must be ≥ 1");
-            return 2;
-        }
+        if ((bundlePath is null) == (runDirectories.Length == 0)) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
+        if (episodes < 1) throw CliException.BadInput($"--episodes {episodes}: must be ≥ 1");
+        CheckPaths(bundlePath, runDirectories, dynamicsPath, null, plotPath);
         string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
-        try
         {
             HoverTaskConfig task = HoverTaskConfig.Load(taskPath);
             DomainRandomizationConfig? dynamics = dynamicsPath is null ? null : DomainRandomizationConfig.Load(dynamicsPath);
@@ -91,19 +97,21 @@ public static class EvalCommand
                 results.Add(PolicyEvaluator.Evaluate(policy, task, new EvalOptions(Episodes: episodes, Seed: seed, Dynamics: dynamics,
                     TrajectoriesKept: k == 0 ? 20 : 0)));
             }
-            string png = plotPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_trajectories.png");
+            string png = plotPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, PlotFileName);
             PolicyEvaluator.WriteTrajectoryPlot(results[0], png, $"{Path.GetFileName(bundles[0])}: 20 evaluation episodes");
 
+            var io = new CommandIo("eval", output, error, asJson);
             if (bundlePath is not null)
             {
-                if (asJson) output.WriteLine(JsonSerializer.Serialize(JsonObject(results[0])));
-                else
+                JsonObject one = JsonNode(results[0]);
+                one["plot"] = png;
+                if (!asJson)
                 {
                     output.WriteLine($"policy  {bundlePath}");
                     output.WriteLine($"eval    {Summary(results[0])}");
                     output.WriteLine($"plot    {png}");
                 }
-                return 0;
+                return io.Result(one);
             }
 
             // Several training seeds: pooled figures, per-run success, IQM with stratified-bootstrap intervals.
@@ -122,7 +130,8 @@ public static class EvalCommand
                 o["iqm_return_ci95"] = new[] { returnCi.Low, returnCi.High };
                 o["iqm_late_pos_err"] = iqmLate;
                 o["iqm_late_pos_err_ci95"] = new[] { lateCi.Low, lateCi.High };
-                output.WriteLine(JsonSerializer.Serialize(o));
+                o["plot"] = png;
+                return io.Result(o);
             }
             else
             {
@@ -135,12 +144,7 @@ public static class EvalCommand
             }
             return 0;
         }
-        catch (Exception e) when (e is ConfigException or PolicyBundleException or IOException or ArgumentException)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
+    });
 
     /// <summary>All runs' episodes as one evaluation (percentiles over every episode).</summary>
     static EvalResult Pool(List<EvalResult> results)
@@ -176,6 +180,9 @@ public static class EvalCommand
         ["pos_err_p95_5s"] = Finite(r.PositionErrorP95At5s),
         ["episodes"] = r.Episodes,
     };
+
+    /// <summary><see cref="JsonObject(EvalResult)"/> as a JSON node.</summary>
+    public static JsonObject JsonNode(EvalResult r) => JsonSerializer.SerializeToNode(JsonObject(r))!.AsObject();
 
     static double? Finite(double v) => double.IsFinite(v) ? Math.Round(v, 5) : null;
 

@@ -25,13 +25,14 @@ public static class Ros2RobotLink
         try { transport = new Ros2Transport(options) { Log = line => Console.Error.WriteLine(line) }; }
         catch (Exception e) when (e is RoboRl.Ros2.Native.DdsException or ArgumentException or DllNotFoundException)
         {
-            throw new NodeSession.SetupException($"{config.File}: $.ros2: {e.Message}");
+            throw new NodeSession.SetupException($"{config.File}: $.ros2: {e.Message}", e is ArgumentException ? ExitCodes.BadInput : ExitCodes.Fault);
         }
         return new RobotLink(transport, transport, Start: () => { }, Stop: transport.Dispose, Owner: transport)
         {
             Commands = transport,
             Teleop = transport,
             Telemetry = transport,
+            Events = transport,
         };
     }
 }
