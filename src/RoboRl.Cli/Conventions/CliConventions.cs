@@ -50,15 +50,15 @@ public static class CliConventions
         Walk(root).FirstOrDefault(x => ReferenceEquals(x.Command, command)).Path ?? "roborl";
 
     /// <summary>
-    /// Parse errors as one line on stderr — "roborl train: unrecognized argument 'x' (see roborl train --help)" — and,
-    /// when --json was asked for, the error object on stdout; exit code 2.
+    /// Parse errors as one line on stderr, like every other error — "train: Unrecognized command or argument 'x' (see
+    /// roborl train --help)" — and, when --json was asked for, the error object on stdout; exit code 2.
     /// </summary>
     public static int ReportParseErrors(ParseResult parse, RootCommand root, TextWriter output, TextWriter error)
     {
         string path = PathOf(parse.CommandResult.Command, root);
         string messages = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')));
         string help = path == "roborl" ? "roborl --help" : $"roborl {path} --help";
-        var io = new CommandIo(path == "roborl" ? "roborl" : $"roborl {path}", output, error, json: parse.Tokens.Any(t => t.Value == "--json"));
+        var io = new CommandIo(path, output, error, json: parse.Tokens.Any(t => t.Value == "--json"));
         return io.Fail(ExitCodes.BadInput, $"{messages} (see {help})");
     }
 
