@@ -37,7 +37,7 @@ public static class Program
         root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
         root.Subcommands.Add(Commands.MqttCommands.CreateGroup());
 
-        var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
+        var bench = new Command("bench", "Benchmarks: sim, node, ros2, mqtt, serial, mcu print figures; faults and hil are suites with a verdict.");
         bench.Subcommands.Add(Commands.BenchSimCommand.Create());
         bench.Subcommands.Add(Commands.BenchNodeCommand.Create());
         bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());

@@ -194,7 +194,8 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         string received = s.RobotStatesAccepted > 0 ? $"{s.RobotStatesAccepted} states received" : "no message received";
         string link = s.Connected ? "the node's client is connected" : $"the node's client is not connected ({s.LastError ?? "no connection yet"})";
         string refused = s.CommandsRejected > 0 ? $"; {s.CommandsRejected} inputs refused (the lines above say why; the bridge needs the right \"robot\")" : "";
-        return $"{Topics.RobotState} (JSON robot state) on MQTT broker {Endpoint}: {received}; {link}{refused}";
+        string broker = Broker is not null ? $"the embedded MQTT broker {Broker.Host}:{Broker.Port}" : $"the MQTT broker {_options.Host}:{_options.Port}";
+        return $"{Topics.RobotState} (JSON robot state) on {broker}: {received}; {link}{refused}";
     }
 
     /// <summary>The newest robot state received on robot/state (stamped with the node clock on arrival).</summary>

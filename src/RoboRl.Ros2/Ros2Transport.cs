@@ -356,6 +356,10 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         _wake.Set();
     }
 
+    /// <summary>Mode changes reach /diagnostics only through <see cref="Publish(in NodeStatusEvent)"/> (with their reason), none
+    /// from the telemetry frames: set by a host that forwards the node's events (the CLI), so that none is reported twice.</summary>
+    public bool ModeDiagnosticsFromEvents { init => _eventsConnected = value; }
+
     public void Send(in ActuatorCommand command)
     {
         lock (_outGate)

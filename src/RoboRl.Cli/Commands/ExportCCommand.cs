@@ -12,7 +12,7 @@ namespace RoboRl.Cli.Commands;
 public static class ExportCCommand
 {
     /// <summary>The `export` group with its `c` sub-command.</summary>
-    public static Command CreateGroup() => new("export", "Export a policy bundle for other runtimes.") { Create() };
+    public static Command CreateGroup() => new("export", "Export a policy bundle for other runtimes: c (the header firmware-bridge compiles in).") { Create() };
 
     public static Command Create()
     {

@@ -23,7 +23,8 @@ public static class FinetuneCommand
     {
         var policy = new Option<string>("--policy") { Description = "The policy bundle that flew the logs.", Required = true };
         var logs = new Option<string[]>("--logs") { Description = "Flight logs (MCAP) recorded by the node, with interventions.", Required = true, Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("-o", "--output") { Description = "Where to write the fine-tuned bundle.", Required = true };
+        var output = new OutputOption("Where to write the fine-tuned bundle.");
+        output.Option.Required = true;
         var robot = new Option<string?>("--robot") { Description = "Robot config the simulator flies (e.g. from `roborl sysid`); default: the bundle's robot." };
         var task = new Option<string>("--task") { Description = "Task config (reward, termination, TD3 hyperparameters).", DefaultValueFactory = _ => DefaultTask };
         var steps = new Option<long>("--steps") { Description = "Fresh simulation steps.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
@@ -36,9 +37,10 @@ public static class FinetuneCommand
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object." };
         var command = new Command("finetune", "Fine-tune a policy on flight logs with human corrections, continuing TD3 in the simulator.")
         {
-            policy, logs, output, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, criticFrom, json,
+            policy, logs, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, criticFrom, json,
         };
-        command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, parse.GetValue(output)!, parse.GetValue(robot),
+        output.AddTo(command);
+        command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, output.Get(parse)!, parse.GetValue(robot),
             parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha),
                 ActorLearningRate = parse.GetValue(actorLr), CriticWarmupUpdates = parse.GetValue(criticWarmup), AnchorWeight = parse.GetValue(anchorWeight),
                 CriticFrom = parse.GetValue(criticFrom) },

@@ -57,7 +57,8 @@ public static class LogCommands
                     ? $"{path}: valid — {report.MessageCount} messages, {report.ChunkCount} chunks, {report.MessagesPerTopic.Count} topics"
                     : $"{path}: INVALID — {report.Errors.Count} errors; readable up to byte {report.Stop.Offset} ({report.Stop.Reason}); try `roborl log recover`");
             }
-            return io.Result(report.ToJson(), code);
+            return io.Finish(report.ToJson(), code, report.IsValid ? null
+                : $"{path}: INVALID — {report.Errors.Count} errors, the first at byte {report.Errors[0].Offset}: {report.Errors[0].Message}");
         });
         return cmd;
     }

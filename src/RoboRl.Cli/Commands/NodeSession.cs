@@ -201,11 +201,15 @@ public sealed class NodeSession : IDisposable
         {
             Node.Stop();
             ForwardEvents(progress);
+            // Said before the link closes (a closed ROS 2 subscription can no longer tell who matched).
+            _sensorAfterFlight = DescribeSensor();
             Sim?.Stop();
             Link?.Stop();
             Recorder?.Dispose();
         }
     }
+
+    private string? _sensorAfterFlight;
 
     /// <summary>Events that arrived on the node's stream: printed now (stderr), and published on the transport's status channel.</summary>
     private void ForwardEvents(TextWriter progress)
@@ -229,7 +233,7 @@ public sealed class NodeSession : IDisposable
     public (int Code, string? Problem) Outcome(double seconds)
     {
         if (!Node.HasState)
-            return (ExitCodes.Fault, string.Create(CultureInfo.InvariantCulture, $"no robot state arrived in {seconds:F1} s; the node waited for {DescribeSensor()}"));
+            return (ExitCodes.Fault, string.Create(CultureInfo.InvariantCulture, $"no robot state arrived in {seconds:F1} s; the node waited for {_sensorAfterFlight ?? DescribeSensor()}"));
         if (Recorder?.Error is { } error) return (ExitCodes.Fault, error);
         return (ExitCodes.Ok, null);
     }

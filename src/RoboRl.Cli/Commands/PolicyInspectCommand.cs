@@ -13,7 +13,7 @@ namespace RoboRl.Cli.Commands;
 public static class PolicyInspectCommand
 {
     /// <summary>The `policy` group with its `inspect` sub-command.</summary>
-    public static Command CreateGroup() => new("policy", "Inspect policy bundles (.safetensors files written by training).") { Create() };
+    public static Command CreateGroup() => new("policy", "Policy bundles (.safetensors files written by training): inspect.") { Create() };
 
     public static Command Create()
     {

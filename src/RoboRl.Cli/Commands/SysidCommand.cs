@@ -14,14 +14,16 @@ public static class SysidCommand
     {
         var logs = new Argument<string[]>("logs") { Description = "Flight logs (MCAP) recorded by the node.", Arity = ArgumentArity.OneOrMore };
         var robot = new Option<string>("--robot") { Description = "Base robot config; inertia and geometry stay fixed.", Required = true };
-        var outputPath = new Option<string>("-o", "--output") { Description = "Where to write the fitted robot config.", Required = true };
+        var outputPath = new OutputOption("Where to write the fitted robot config.");
+        outputPath.Option.Required = true;
         var window = new Option<double>("--window") { Description = "Open-loop window length, seconds.", DefaultValueFactory = _ => 0.25 };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (keys with units: mass_kg, thrust_coefficient_n_per_rpm2, motor_time_constant_s, …)." };
         var command = new Command("sysid", "Fit mass, thrust coefficient and motor time constant to flight logs (Levenberg–Marquardt through the simulator).")
         {
-            logs, robot, outputPath, window, json,
+            logs, robot, window, json,
         };
-        command.SetAction(parse => Run(parse.GetValue(logs)!, parse.GetValue(robot)!, parse.GetValue(outputPath)!, parse.GetValue(window),
+        outputPath.AddTo(command);
+        command.SetAction(parse => Run(parse.GetValue(logs)!, parse.GetValue(robot)!, outputPath.Get(parse)!, parse.GetValue(window),
             parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
