@@ -108,7 +108,7 @@ public static class Trainer
         using var session = new TrainingSession(runDirectory, task, totalSteps, seed, options.Resume ? checkpoint : null,
             options.Console, options.Interactive, progress) { CheckpointReplay = options.CheckpointReplay };
         PolicyBundle bundle = td3 is not null ? Td3.Train(task, td3, session) : Sac.Train(task, sac!, session);
-        BundleSnapshot snapshot = new(BundleSnapshot.Last, totalSteps, null);
+        BundleSnapshot snapshot = new(BundleSnapshot.Last, totalSteps, null, totalSteps);
         if (keepBest)
         {
             // The last policy competes with the periodic ones on the same evaluation (unless the last periodic evaluation
@@ -117,7 +117,7 @@ public static class Trainer
             if (session.BestBundle is { } best)
             {
                 bundle = best;
-                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate);
+                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
             }
         }
         long policySteps = snapshot.EnvSteps;
@@ -166,14 +166,14 @@ public static class Trainer
             "eval_time_to_goal_p50_s", ppo.TotalEnvSteps, ppo.Seed, null, options.Console, options.Interactive, progress);
         PolicyBundle trained = Ppo.Train((n, threads) => new NavEnv(task, n, threads), ppo, json => NavValidation.Describe(task, json), session);
         long steps = session.EnvSteps;
-        BundleSnapshot snapshot = new(BundleSnapshot.Last, steps, null);
+        BundleSnapshot snapshot = new(BundleSnapshot.Last, steps, null, steps);
         if (ppo.KeepBestPolicy)
         {
             if (session.LastPeriodicEvalStep != steps) session.Score(trained, steps, ppo.EvalEpisodes);
             if (session.BestBundle is { } best)
             {
                 trained = best;
-                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate);
+                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
             }
         }
         long policySteps = snapshot.EnvSteps;

@@ -20,14 +20,18 @@ public sealed record PolicyScore(double SuccessRate, double FailureRate, double 
 /// with its success rate there), else the last one ("last"). Said in the train summary, progress.csv's final row and the
 /// bundle's training config ("bundle_snapshot").
 /// </summary>
-public sealed record BundleSnapshot(string Kind, long EnvSteps, double? EvalSuccessRate)
+public sealed record BundleSnapshot(string Kind, long EnvSteps, double? EvalSuccessRate, long TotalEnvSteps)
 {
     public const string BestEvaluation = "best_evaluation", Last = "last";
 
-    /// <summary>"best periodic evaluation at 290,000 steps (98.0 % success)" or "the last policy, at 300,000 steps".</summary>
-    public string Describe() => Kind == BestEvaluation
-        ? string.Create(CultureInfo.InvariantCulture, $"best periodic evaluation at {EnvSteps:N0} steps ({EvalSuccessRate:P1} success)")
-        : string.Create(CultureInfo.InvariantCulture, $"the last policy, at {EnvSteps:N0} steps");
+    /// <summary>"best periodic evaluation at 290,000 steps (98.0 % success)", "the last policy, at 300,000 steps, best of the
+    /// periodic evaluations (98.0 % success)" or "the last policy, at 300,000 steps".</summary>
+    public string Describe() => (Kind, EnvSteps == TotalEnvSteps) switch
+    {
+        (BestEvaluation, false) => string.Create(CultureInfo.InvariantCulture, $"best periodic evaluation at {EnvSteps:N0} steps ({EvalSuccessRate:P1} success)"),
+        (BestEvaluation, true) => string.Create(CultureInfo.InvariantCulture, $"the last policy, at {EnvSteps:N0} steps, best of the periodic evaluations ({EvalSuccessRate:P1} success)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"the last policy, at {EnvSteps:N0} steps"),
+    };
 
     public System.Text.Json.Nodes.JsonObject ToJson() => new() { ["kind"] = Kind, ["env_steps"] = EnvSteps, ["eval_success_rate"] = EvalSuccessRate };
 
