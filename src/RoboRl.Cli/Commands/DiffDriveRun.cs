@@ -135,6 +135,7 @@ public static class DiffDriveRun
                 var start = DateTime.UtcNow;
                 var nextLine = start;
                 bool waitShown = false;
+                int eventsShown = 0;
                 setup.Node.Start();
                 try
                 {
@@ -142,6 +143,10 @@ public static class DiffDriveRun
                     {
                         double t = (DateTime.UtcNow - start).TotalSeconds;
                         if (t >= seconds || peer is { Outcome: not NavOutcome.None }) break;
+                        // The node's events (safety stops, goals), printed as they happen.
+                        IReadOnlyList<GroundNodeEvent> happened = setup.Node.Events;
+                        for (; eventsShown < happened.Count; eventsShown++)
+                            progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {happened[eventsShown].Tick}: {happened[eventsShown].Describe()}"));
                         if (!waitShown && !setup.Link.HasSensors && t >= NodeSession.StateWaitNotice.TotalSeconds)
                         {
                             progress.WriteLine($"  waiting for the robot's sensors: {setup.Link.DescribeSensor()}");
