@@ -18,7 +18,6 @@ public static class ReplayCommand
     {
         var log = new Argument<string>("log") { Description = "Flight log (MCAP) recorded by the node." };
         var to = new Option<string>("--to") { Description = "Where to play messages: stdout (JSON lines, every message), ros2 (raw CDR on the recorded topics and QoS) or mqtt (JSON on PREFIX/topic).", DefaultValueFactory = _ => "stdout" };
-        to.AcceptOnlyFromAmong("stdout", "ros2", "mqtt");
         var rate = new Option<double>("--rate") { Description = "Playback speed factor (0: as fast as possible).", DefaultValueFactory = _ => 1 };
         var topics = new Option<string[]>("--topics") { Description = "Only these topics.", AllowMultipleArgumentsPerToken = true };
         var loop = new Option<bool>("--loop") { Description = "Start again at the end." };
