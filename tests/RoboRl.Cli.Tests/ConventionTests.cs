@@ -91,6 +91,45 @@ public class ConventionTests
     }
 
     [Test]
+    public void JsonKeysCarryTheirUnits()
+    {
+        // log check/info/cat (records and result), policy inspect, export c: every time, offset or duration key says its unit.
+        string dir = Directory.CreateTempSubdirectory("roborl-units-").FullName;
+        try
+        {
+            string log = Path.Combine(dir, "flight.mcap");
+            using (var writer = RoboRl.Logs.McapWriter.Create(log, new RoboRl.Logs.McapWriterOptions { BackgroundFlush = false }))
+            {
+                ushort pose = writer.RegisterRos2Channel<RoboRl.Core.Messages.PoseStampedMsg>("/pose", RoboRl.Logs.Ros2Qos.SensorData);
+                for (int i = 0; i < 10; i++) writer.WriteMessage(pose, (ulong)i * 10_000_000UL, 0, new RoboRl.Core.Messages.PoseStampedMsg());
+            }
+            string bundle = Path.Combine(dir, "hover.safetensors");
+            Commands.BenchNodeCommand.HoverShapedBundle(Commands.RepoPaths.Find("configs/robots/crazyflie21.json")).Write(bundle);
+            var keys = new List<string>();
+            void Collect(JsonNode? node, bool message)
+            {
+                if (node is JsonObject o)
+                    foreach (var (k, v) in o) { if (!message) keys.Add(k); Collect(v, message || k is "message" or "training_config"); }
+                else if (node is JsonArray a) foreach (JsonNode? item in a) Collect(item, message);
+            }
+            foreach (string[] args in new[] { new[] { "log", "check", log }, ["log", "info", log], ["log", "cat", log], ["policy", "inspect", bundle], ["export", "c", bundle, "-o", dir] })
+            {
+                var (code, output, error) = Run([.. args, "--json"]);
+                Assert.That(code, Is.Zero, error);
+                foreach (string line in output.TrimEnd().Split('\n')) Collect(JsonNode.Parse(line), message: false);
+            }
+            Assert.That(keys, Does.Contain("log_time_ns").And.Contain("duration_s").And.Contain("exit_code"));
+            foreach (string key in keys.Distinct())
+            {
+                if (key.Contains("time")) Assert.That(key, Does.EndWith("_ns").Or.EndWith("_s"), key);
+                if (key.Contains("offset") || key.StartsWith("file_length", StringComparison.Ordinal)) Assert.That(key, Does.EndWith("_bytes"), key);
+                Assert.That(key, Is.Not.AnyOf("seconds", "duration", "hz", "mass", "latency", "rtt"), key);
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
     public void TheDocumentStatesTheConventionAndNamesEveryCommand()
     {
         string doc = File.ReadAllText(Commands.RepoPaths.Find("docs/cli.md"));

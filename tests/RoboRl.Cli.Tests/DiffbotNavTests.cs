@@ -91,7 +91,7 @@ public class DiffbotNavTests
     {
         var error = new StringWriter();
         int code = TrainCommand.Run(new TrainOptions(taskFile) { OutDirectory = Path.Combine(TempRoot, "td3"), Algorithm = "td3" }, false, new StringWriter(), error);
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(2), "bad input");
         Assert.That(error.ToString(), Does.Contain("td3").And.Contain("ppo"));
     }
 

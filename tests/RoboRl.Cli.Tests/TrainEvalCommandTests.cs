@@ -50,7 +50,7 @@ public class TrainEvalCommandTests
         return path;
     }
 
-    static readonly string[] EvalKeys = ["success_rate", "crash_rate", "pos_err_p50_2s", "pos_err_p95_2s", "pos_err_p50_5s", "pos_err_p95_5s", "episodes"];
+    static readonly string[] EvalKeys = ["success_rate", "crash_rate", "pos_err_p50_2s_m", "pos_err_p95_2s_m", "pos_err_p50_5s_m", "pos_err_p95_5s_m", "episodes"];
 
     static string TrainSmall(out JsonElement json)
     {

@@ -136,6 +136,8 @@ public static class DiffDriveRun
                 var nextLine = start;
                 bool waitShown = false;
                 int eventsShown = 0;
+                // A progress line each second on a terminal, every 5 s to a file, a pipe or a CI log.
+                double lineEveryS = ProgressLine.IsTerminal(progress) ? 1 : 5;
                 setup.Node.Start();
                 try
                 {
@@ -155,7 +157,7 @@ public static class DiffDriveRun
                         if (DateTime.UtcNow >= nextLine)
                         {
                             progress.WriteLine(Line(setup.Node, t, seconds));
-                            nextLine += TimeSpan.FromSeconds(1);
+                            nextLine += TimeSpan.FromSeconds(lineEveryS);
                         }
                         Thread.Sleep(20);
                     }

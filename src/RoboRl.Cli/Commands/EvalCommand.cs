@@ -128,8 +128,8 @@ public static class EvalCommand
                 o["runs"] = runDirectories.Zip(results, (dir, r) => new Dictionary<string, object?> { ["run"] = dir, ["success_rate"] = r.SuccessRate, ["crash_rate"] = r.CrashRate }).ToArray();
                 o["iqm_return"] = iqmReturn;
                 o["iqm_return_ci95"] = new[] { returnCi.Low, returnCi.High };
-                o["iqm_late_pos_err"] = iqmLate;
-                o["iqm_late_pos_err_ci95"] = new[] { lateCi.Low, lateCi.High };
+                o["iqm_late_pos_err_m"] = iqmLate;
+                o["iqm_late_pos_err_m_ci95"] = new[] { lateCi.Low, lateCi.High };
                 o["plot"] = png;
                 return io.Result(o);
             }
@@ -169,15 +169,16 @@ public static class EvalCommand
         };
     }
 
-    /// <summary>The eval JSON object: success_rate, crash_rate, pos_err_p50_2s, pos_err_p95_2s, pos_err_p50_5s, pos_err_p95_5s, episodes.</summary>
+    /// <summary>The eval JSON object: success_rate, crash_rate, pos_err_p50_2s_m, pos_err_p95_2s_m, pos_err_p50_5s_m, pos_err_p95_5s_m (position
+    /// error percentiles at 2 s and 5 s, metres), episodes.</summary>
     public static Dictionary<string, object?> JsonObject(EvalResult r) => new()
     {
         ["success_rate"] = r.SuccessRate,
         ["crash_rate"] = r.CrashRate,
-        ["pos_err_p50_2s"] = Finite(r.PositionErrorP50At2s),
-        ["pos_err_p95_2s"] = Finite(r.PositionErrorP95At2s),
-        ["pos_err_p50_5s"] = Finite(r.PositionErrorP50At5s),
-        ["pos_err_p95_5s"] = Finite(r.PositionErrorP95At5s),
+        ["pos_err_p50_2s_m"] = Finite(r.PositionErrorP50At2s),
+        ["pos_err_p95_2s_m"] = Finite(r.PositionErrorP95At2s),
+        ["pos_err_p50_5s_m"] = Finite(r.PositionErrorP50At5s),
+        ["pos_err_p95_5s_m"] = Finite(r.PositionErrorP95At5s),
         ["episodes"] = r.Episodes,
     };
 

@@ -158,11 +158,13 @@ public sealed class NodeSession : IDisposable
     /// <summary>
     /// Flies for <paramref name="seconds"/> of real time (or until Ctrl+C). On this thread, every 20 ms: the node's events
     /// are printed the moment they happen and handed to the transport's status/diagnostics channel; <paramref name="sample"/>
-    /// is called; a progress line goes to <paramref name="progress"/> each second (each <paramref name="progressEveryS"/>);
-    /// and, while no robot state has arrived, a line says what the node is waiting for.
+    /// is called; a progress line goes to <paramref name="progress"/> every <paramref name="progressEveryS"/> (default: each
+    /// second on a terminal, every 5 s to a file, a pipe or a CI log); and, while no robot state has arrived, a line says
+    /// what the node is waiting for.
     /// </summary>
-    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default, double progressEveryS = 1)
+    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default, double progressEveryS = 0)
     {
+        if (!(progressEveryS > 0)) progressEveryS = RoboRl.Cli.ProgressLine.IsTerminal(progress) ? 1 : 5;
         // Keep blocking (gen 2) collections from pausing the tick thread for what other threads allocate (progress, plot data).
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         Sim?.Start();
