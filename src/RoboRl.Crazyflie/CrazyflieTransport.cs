@@ -20,17 +20,24 @@ public sealed record CrazyflieTransportOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public bool Arm { get; init; } = true;
 
-    public static CrazyflieTransportOptions Read(ConfigNode section)
+    /// <summary>Null when <paramref name="link"/> is a Crazyflie URI this transport opens (cflib's forms), else what is wrong.</summary>
+    public static string? UriProblem(string link)
     {
-        string link = section.String("link");
         if (!link.StartsWith("radio://", StringComparison.Ordinal) && !link.StartsWith("serial://", StringComparison.Ordinal))
-            throw section.Error("link", $"\"{link}\" is not a Crazyflie URI; expected radio://0/80/2M/E7E7E7E7E7 or serial:///dev/ttyUSB0");
+            return $"\"{link}\" is not a Crazyflie URI; expected radio://0/80/2M/E7E7E7E7E7 or serial:///dev/ttyUSB0";
         if (link.StartsWith("radio://", StringComparison.Ordinal))
         {
             try { RadioUri.Parse(link); }
-            catch (Exception e) when (e is FormatException or ArgumentException or CrtpFormatException) { throw section.Error("link", e.Message); }
+            catch (Exception e) when (e is FormatException or ArgumentException or CrtpFormatException) { return e.Message; }
         }
-        else if (link.Length <= "serial://".Length) throw section.Error("link", "serial:// needs a device, e.g. serial:///dev/ttyUSB0");
+        else if (link.Length <= "serial://".Length) return "serial:// needs a device, e.g. serial:///dev/ttyUSB0";
+        return null;
+    }
+
+    public static CrazyflieTransportOptions Read(ConfigNode section)
+    {
+        string link = section.String("link");
+        if (UriProblem(link) is { } problem) throw section.Error("link", problem);
         long period = section.Integer("log_period_ms", 10, 100, 10);
         if (period % 10 != 0) throw section.Error("log_period_ms", $"{period} is not a multiple of 10 (the firmware's log period unit)");
         var options = new CrazyflieTransportOptions
@@ -70,7 +77,7 @@ public sealed record CrazyflieTransportOptions
 /// <see cref="Dispose"/> sets the motors to 0, disables the override, sends the generic STOP setpoint and disarms.
 /// The node's supervisor and fallback are then the only controller in the loop: fly it in a net first.
 /// </summary>
-public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposable
+public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, ISensorDiagnostics, IDisposable
 {
     /// <summary>PWM full scale of motorPowerSet.m1..m4 (uint16).</summary>
     public const int PwmMax = ushort.MaxValue;
@@ -123,6 +130,15 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
     public float BatteryVoltage { get { lock (_gate) return _batteryVoltage; } }
     /// <summary>The last link failure the reader or writer saw (the node sees it as a stale sensor).</summary>
     public string? LinkFailure { get; private set; }
+
+    /// <summary>What the node waits for and what arrived: the state-estimate log blocks over the link.</summary>
+    public string DescribeSensor()
+    {
+        long packets = LogPacketsReceived;
+        string seen = packets > 0 ? $"{packets} log packets received" : "no log packet received";
+        return $"the stateEstimate log blocks (every {_positionLog.PeriodMs} ms) from the Crazyflie at {_uri}: {seen}" +
+               (LinkFailure is { } failure ? $"; link failure: {failure}" : "") + (LinkErrors > 0 ? $"; {LinkErrors} link errors" : "");
+    }
 
     private CrazyflieTransport(ICrtpLink link, string uri, ActuatorModel actuator, ParamTocEntry enable, ParamTocEntry[] motors,
         LogConfig position, LogConfig attitude, LogConfig battery)

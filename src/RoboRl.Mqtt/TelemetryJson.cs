@@ -84,7 +84,7 @@ internal sealed class TelemetryJson
         return End();
     }
 
-    public byte[] Status(long tNs, in MqttTransportStatus s)
+    public byte[] Status(long tNs, in MqttTransportStatus s, long events = 0, NodeStatusEvent? lastEvent = null)
     {
         Utf8JsonWriter w = Begin();
         w.WriteBoolean("online", true);
@@ -94,6 +94,20 @@ internal sealed class TelemetryJson
         w.WriteNumber("reconnects", s.Reconnects);
         w.WriteNumber("commands_accepted", s.CommandsAccepted);
         w.WriteNumber("commands_rejected", s.CommandsRejected);
+        // The node's own decisions (a refused command, a mode change and why): the newest, and how many so far.
+        w.WriteNumber("events", events);
+        if (lastEvent is { } e)
+        {
+            w.WriteStartObject("last_event");
+            w.WriteNumber("t_ns", e.TimestampNs);
+            w.WriteNumber("tick", e.Tick);
+            w.WriteString("level", e.Level switch { NodeStatusLevel.Ok => "ok", NodeStatusLevel.Warn => "warn", _ => "error" });
+            w.WriteString("kind", e.Kind);
+            w.WriteString("mode", ModeName(e.Mode));
+            w.WriteString("text", e.Text);
+            w.WriteEndObject();
+        }
+        else w.WriteNull("last_event");
         return End();
     }
 

@@ -148,6 +148,10 @@ public sealed partial class InferenceNode : IDisposable
 
     /// <summary>The first <see cref="EventCapacity"/> events (mode changes, clamps, refusals), copied.</summary>
     public NodeEvent[] Events => _events.AsSpan(0, Math.Min(_eventCount, EventCapacity)).ToArray();
+    /// <summary>Every event as it happens, for one reader on another thread (the CLI: console and transports).</summary>
+    public NodeEventStream EventStream { get; } = new();
+    /// <summary>True once the sensor has delivered a first state.</summary>
+    public bool HasState => _hasState;
 
     public void AddTeleop(ITeleopSource source) => _teleop = [.. _teleop, source];
     public void AddCommands(ICommandSource source) => _commands = [.. _commands, source];
@@ -460,6 +464,7 @@ public sealed partial class InferenceNode : IDisposable
         _eventCount++;
         if (e.IsSafetyEvent || (e.Kind == NodeEventKind.ModeChange && e.Reason == ModeReason.KillSwitch)) _safetyEventCount++;
         _recorder?.RecordEvent(in e);
+        EventStream.TryWrite(in e);
     }
 
     private static bool Finite(Vector3 v) => float.IsFinite(v.X) && float.IsFinite(v.Y) && float.IsFinite(v.Z);

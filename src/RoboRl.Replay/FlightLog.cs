@@ -51,7 +51,7 @@ public sealed class FlightLog
     /// <summary>Reads <paramref name="path"/>; throws <see cref="FlightLogException"/> when it is missing or holds no readable MCAP.</summary>
     public static FlightLog Load(string path)
     {
-        if (!File.Exists(path)) throw new FlightLogException($"{path}: no such log");
+        if (RoboRl.Core.InputFiles.WhyNotReadable(path) is { } why) throw new FlightLogException($"{path}: {why}; expected an MCAP flight log");
         var messages = new List<McapMessage>();
         McapStreamReader reader;
         try
@@ -67,6 +67,7 @@ public sealed class FlightLog
         using (reader)
         {
             McapReadStop stop = reader.Stop ?? new McapReadStop(reader.Position, McapStopKind.Complete, "end of file");
+            if (!reader.StartsWithMagic) throw new FlightLogException($"{path}: not an MCAP file ({stop.Reason})");
             if (messages.Count == 0 && reader.Channels.Count == 0)
                 throw new FlightLogException($"{path}: no readable messages ({stop})");
             // List.Sort is unstable: order by (log time, file position) explicitly.

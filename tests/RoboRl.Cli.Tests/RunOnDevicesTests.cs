@@ -32,9 +32,25 @@ public class RunOnDevicesTests
         string log = Path.Combine(_dir, "flight.mcap");
         var progress = new StringWriter();
         int code = RunCommand.Run("configs/nodes/crazyflie-radio.json", HoverBundle(), 1.0, log, null, new StringWriter(), progress);
-        Assert.That(code, Is.EqualTo(2));
+        Assert.That(code, Is.EqualTo(3), "a robot that cannot be reached is a runtime fault");
         Assert.That(progress.ToString(), Does.Contain("crazyflie-radio.json: $.crazyflie.link: radio://0/80/2M/E7E7E7E7E7: "));
         Assert.That(File.Exists(log), Is.False, "no empty flight log for a robot that was never reached");
+    }
+
+    [Test]
+    public void UriOverridesTheConfigsCrazyflieLinkAsInCflib()
+    {
+        // The override is the link that is opened (and named when it cannot be); a malformed one is bad input.
+        var progress = new StringWriter();
+        string device = Path.Combine(_dir, "no-such-crazyflie-uart");
+        int code = RunCommand.Run("configs/nodes/crazyflie-radio.json", HoverBundle(), 1.0, null, null, new StringWriter(), progress, uri: $"serial://{device}");
+        Assert.That(code, Is.EqualTo(3), progress.ToString());
+        Assert.That(progress.ToString().TrimEnd(), Does.StartWith($"run: --uri: serial://{device}: ").And.Not.Contain("radio://"));
+
+        progress = new StringWriter();
+        Assert.That(RunCommand.Run("configs/nodes/crazyflie-radio.json", HoverBundle(), 1.0, null, null, new StringWriter(), progress, uri: "tcp://robot:5000"), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("--uri: \"tcp://robot:5000\" is not a Crazyflie URI"));
+        Assert.That(Program.BuildRootCommand().Parse(["run", "configs/nodes/crazyflie-radio.json", "--policy", "p.safetensors", "--uri", "radio://0/80/2M/E7E7E7E7E7"]).Errors, Is.Empty);
     }
 
     /// <summary>

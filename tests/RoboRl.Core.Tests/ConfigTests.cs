@@ -74,6 +74,65 @@ public class RobotConfigTests
     }
 
     [Test]
+    public void AMisspeltOptionalKeyIsUnknownWithASuggestion()
+    {
+        ConfigNode node = ConfigNode.Parse("""{ "rate_hz": 100, "telemetry_hzz": 10 }""", "node.json");
+        node.Number("rate_hz", 1, 1000);
+        node.Number("telemetry_hz", 0.1, 1000, 10);
+        var e = Assert.Throws<ConfigException>(() => node.EnsureNoUnknownKeys())!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.telemetry_hzz"));
+        Assert.That(e.Problem, Does.StartWith("unknown key; did you mean \"telemetry_hz\"?").And.Contain("allowed keys here: rate_hz, telemetry_hz"));
+
+        // Far from every known key: no guess, only the list.
+        node = ConfigNode.Parse("""{ "rate_hz": 100, "colour": "red" }""", "node.json");
+        node.Number("rate_hz", 1, 1000);
+        e = Assert.Throws<ConfigException>(() => node.EnsureNoUnknownKeys())!;
+        Assert.That(e.Problem, Does.Not.Contain("did you mean"));
+    }
+
+    [Test]
+    public void AMisspeltRequiredKeyNamesTheTypoNextToTheMissingKey()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => { o["motor_time_constnat"] = o["motor_time_constant"]!.DeepClone(); o.Remove("motor_time_constant"); });
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.motor_time_constant"));
+        Assert.That(e.Message, Does.Contain("missing required key; the file has the unknown key \"motor_time_constnat\" here: did you mean \"motor_time_constant\"?"));
+    }
+
+    [Test]
+    public void ADiffDriveRobotIsNamedAsOneWhereAQuadrotorIsNeeded()
+    {
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(RepoFiles.Path("configs/robots/diffbot.json")))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.kind"));
+        Assert.That(e.Problem, Does.Contain("a differential-drive robot").And.Contain("quadrotor"));
+    }
+
+    [Test]
+    public void ADirectoryOrAPipeIsNamedForWhatItIsAndNeverBlocks()
+    {
+        string dir = Directory.CreateTempSubdirectory("roborl-config-").FullName;
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => ConfigNode.LoadFile(dir))!;
+            Assert.That(e.Problem, Is.EqualTo("is a directory, not a file"));
+            Assert.That(InputFiles.Kind(dir), Is.EqualTo(PathKind.Directory));
+
+            // A named pipe with no writer: opening it would wait forever; it is refused before any open.
+            string fifo = Path.Combine(dir, "pipe.json");
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)) mkfifo.WaitForExit();
+            Assert.That(InputFiles.Kind(fifo), Is.EqualTo(PathKind.NamedPipe));
+            var read = Task.Run(() => Assert.Throws<ConfigException>(() => ConfigNode.LoadFile(fifo))!);
+            Assert.That(read.Wait(TimeSpan.FromSeconds(30)), Is.True, "reading a FIFO must not block");
+            Assert.That(read.Result.Problem, Does.Contain("named pipe"));
+
+            Assert.That(InputFiles.WhyNotReadable(Path.Combine(dir, "absent.json")), Is.EqualTo("no such file"));
+            Assert.That(InputFiles.WhyNotReadable(RepoFiles.RobotFile), Is.Null);
+            Assert.That(InputFiles.Kind(RepoFiles.RobotFile), Is.EqualTo(PathKind.RegularFile));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
     public void OutOfRangeValueNamesTheAllowedRange()
     {
         string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => o["mass"] = -1);
@@ -135,7 +194,7 @@ public class RobotConfigTests
         var e = Assert.Throws<ConfigException>(() => ConfigNode.Parse("{ \"a\": ", "broken.json"))!;
         Assert.That(e.Message, Does.StartWith("broken.json: $: not valid JSON"));
         e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load("no/such/robot.json"))!;
-        Assert.That(e.Message, Does.Contain("no/such/robot.json").And.Contain("cannot read"));
+        Assert.That(e.Message, Does.Contain("no/such/robot.json").And.Contain("no such file"));
     }
 
     [Test]

@@ -32,6 +32,21 @@ public class NodeConfigTests
         Assert.That(e.Problem, Does.Contain("max_tilt_deg"));
     }
 
+    [Test]
+    public void AMisspeltRequiredKeyIsNamedNextToTheOneMissing()
+    {
+        // The case: "max_tilt_degs" for "max_tilt_deg". Before, only the missing key was named.
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c =>
+        {
+            var limits = c["limits"]!.AsObject();
+            limits["max_tilt_degs"] = limits["max_tilt_deg"]!.DeepClone();
+            limits.Remove("max_tilt_deg");
+        });
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.limits.max_tilt_deg"));
+        Assert.That(e.Problem, Does.StartWith("missing required key").And.Contain("\"max_tilt_degs\"").And.Contain("did you mean \"max_tilt_deg\"?"));
+    }
+
     [TestCase("rate_hz", 0, "$.rate_hz", "[1, 10000]")]
     [TestCase("telemetry_rate_hz", 1000, "$.telemetry_rate_hz", "above the node's rate_hz")]
     public void OutOfRangeNamesTheRange(string key, double value, string path, string expected)

@@ -59,10 +59,10 @@ public class SysidCommandTests
         int rc = Cli.Commands.SysidCommand.Run([log], Flights.RobotFile, fitted, 0.25, json: true, output, new StringWriter());
         Assert.That(rc, Is.EqualTo(0));
         var result = System.Text.Json.Nodes.JsonNode.Parse(output.ToString())!;
-        Assert.That((double)result["mass"]!["value"]!, Is.EqualTo(plant.Mass).Within(5).Percent);
-        Assert.That((double)result["thrust_coefficient"]!["value"]!, Is.EqualTo(plant.ThrustPolynomial.Z).Within(5).Percent);
-        Assert.That((double)result["motor_time_constant"]!["value"]!, Is.EqualTo(0.10).Within(5).Percent);
-        Assert.That(result["mass"]!["ci95"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That((double)result["mass_kg"]!["value"]!, Is.EqualTo(plant.Mass).Within(5).Percent);
+        Assert.That((double)result["thrust_coefficient_n_per_rpm2"]!["value"]!, Is.EqualTo(plant.ThrustPolynomial.Z).Within(5).Percent);
+        Assert.That((double)result["motor_time_constant_s"]!["value"]!, Is.EqualTo(0.10).Within(5).Percent);
+        Assert.That(result["mass_kg"]!["ci95"]!.AsArray(), Has.Count.EqualTo(2));
         Assert.That(result["residual_rms"], Is.Not.Null);
         QuadrotorConfig written = QuadrotorConfig.Load(fitted);
         Assert.That(written.MotorTimeConstant, Is.EqualTo(0.10).Within(5).Percent);

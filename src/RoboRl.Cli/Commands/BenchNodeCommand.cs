@@ -28,7 +28,14 @@ public static class BenchNodeCommand
 
     public static int Run(bool json, double seconds, TextWriter output, TextWriter progress)
     {
-        if (!(seconds > 0)) { progress.WriteLine("bench node: --seconds must be positive"); return 2; }
+        var io = new CommandIo("bench node", output, progress, json);
+        return io.Run(() => Measure(seconds, io));
+    }
+
+    private static int Measure(double seconds, CommandIo io)
+    {
+        TextWriter output = io.Output, progress = io.Error;
+        if (!(seconds > 0)) throw CliException.BadInput($"--seconds {seconds}: must be positive");
         NodeConfig config = NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig)) with { };
         PolicyBundle bundle = HoverShapedBundle(config.RobotPath);
 
@@ -81,11 +88,10 @@ public static class BenchNodeCommand
             ["policy_kernel"] = node.Engine.Kernel.ToString(),
             ["stayed_in_policy_mode"] = stillPolicy,
         };
-        if (json) output.WriteLine(JsonSerializer.Serialize(result));
-        else foreach (var (k, v) in result) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v}"));
+        if (!io.Json) foreach (var (k, v) in result) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v}"));
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench node: tick p50 {result["tick_p50_us"]} µs, p99 {result["tick_p99_us"]} µs; 1 kHz loop {result["loop_hz"]} Hz, jitter p99 {result["jitter_p99_us"]} µs, {loop.Overruns} overruns; {result["alloc_bytes_per_tick"]} B/tick"));
-        return 0;
+        return io.Result(result);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
@@ -13,7 +14,8 @@ namespace RoboRl.Cli.Commands;
 /// `roborl eval BUNDLE [--episodes 1000] [--dynamics FILE] [--seed S] [--task TASK] [--plot PNG] [--initial-states task|l2f] [--json]`,
 /// `roborl eval BUNDLE --sweep PARAMETER [--values V,…] [--episodes N] [--initial-states task|l2f] [--plot PNG] [--json]` and
 /// `roborl eval --runs DIR…`: flies the bundle (C# engine, as deployed) for exactly N five-second episodes.
-/// Success = no crash and position error &lt; 0.1 m at every step from 3 s to 5 s.
+/// Success = no crash and position error &lt; 0.1 m at every step from 3 s to 5 s. The plot goes beside the (first)
+/// bundle as eval.png, never over the eval_trajectories.png its training wrote.
 /// </summary>
 public static class EvalCommand
 {
@@ -34,7 +36,7 @@ public static class EvalCommand
         var dynamics = new Option<string?>("--dynamics") { Description = "JSON file with a \"domain_randomization\" section (mass, inertia, thrust_coefficient, motor_time_constant, latency_steps); default: the task's." };
         var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 12345UL };
         var task = new Option<string?>("--task") { Description = $"Task config (default {BenchSimCommand.DefaultTask}; {BenchSimCommand.DefaultNavTask} for navigation bundles and --planner)." };
-        var plot = new Option<string?>("--plot") { Description = "PNG to write (default beside the (first) bundle: eval_trajectories.png, or sweep_PARAMETER.png with --sweep)." };
+        var plot = new Option<string?>("--plot") { Description = $"PNG to write (default beside the (first) bundle: {PlotFileName}, or sweep_PARAMETER.png with --sweep; navigation with --planner alone: none unless given)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var sweep = new Option<string?>("--sweep") { HelpName = "PARAMETER", Description = $"Robustness envelope: vary one parameter ({string.Join(", ", RobustnessSweep.Names)}) across and beyond its training range, everything else nominal; success and crash rate per value (table, PNG, --json)." };
         var values = new Option<string?>("--values") { HelpName = "V1,V2,…", Description = "With --sweep: the values to fly, comma-separated (factors of the robot config or of the evaluation's disturbance / noise std; latency in control steps); default: a grid well beyond the training range." };
@@ -50,50 +52,42 @@ public static class EvalCommand
         return command;
     }
 
+    /// <summary>The default plot's name: eval's own, so it never overwrites the eval_trajectories.png that training wrote.</summary>
+    public const string PlotFileName = "eval.png";
+
     /// <summary>Navigation (a planner asked for, a navigation task, or a bundle for a differential-drive robot) or hover.</summary>
     public static int Dispatch(string? bundlePath, string[] runDirectories, int? episodes, string? dynamicsPath, ulong seed, string? taskPath,
         string? plotPath, bool asJson, string? planner, int seeds, TextWriter output, TextWriter error,
-        string? sweep = null, string? values = null, string? initialStates = null)
+        string? sweep = null, string? values = null, string? initialStates = null) =>
+        new CommandIo("eval", output, error, asJson).Run(() =>
     {
+        CheckPaths(bundlePath, runDirectories, dynamicsPath, taskPath, plotPath);
         string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
         if (initialStates is not null && !InitialStateChoices.Contains(initialStates))
-        {
-            error.WriteLine($"error: --initial-states: unknown start distribution '{initialStates}'; expected one of: {string.Join(", ", InitialStateChoices)}");
-            return 2;
-        }
-        if (values is not null && sweep is null)
-        {
-            error.WriteLine("error: --values needs --sweep PARAMETER (the parameter the values are for)");
-            return 2;
-        }
+            throw CliException.BadInput($"--initial-states: unknown start distribution '{initialStates}'; expected one of: {string.Join(", ", InitialStateChoices)}");
+        if (values is not null && sweep is null) throw CliException.BadInput("--values needs --sweep PARAMETER (the parameter the values are for)");
         if (sweep is not null)
         {
-            if (planner is not null) { error.WriteLine("error: --sweep applies to hover policies, not to --planner"); return 2; }
+            if (planner is not null) throw CliException.BadInput("--sweep applies to hover policies, not to --planner");
             return RunSweep(bundlePath, runDirectories, sweep, values, episodes ?? DefaultSweepEpisodes, dynamicsPath, seed,
                 RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask), plotPath, initialStates ?? "task", asJson, output, error);
         }
-        try
         {
             bool navigation = planner is not null
                 || (taskPath is not null && NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(RepoPaths.Find(taskPath))))
                 || (bundles.Length > 0 && NavEvalCommand.IsNavigationBundle(bundles[0]));
             if (navigation)
             {
-                if (bundlePath is not null && runDirectories.Length > 0) { error.WriteLine("error: give either a BUNDLE or --runs DIR…"); return 2; }
-                if (dynamicsPath is not null) { error.WriteLine("error: --dynamics applies to the hover task only"); return 2; }
-                if (initialStates is not null) { error.WriteLine("error: --initial-states applies to the hover task only"); return 2; }
+                if (bundlePath is not null && runDirectories.Length > 0) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
+                if (dynamicsPath is not null) throw CliException.BadInput("--dynamics applies to the hover task only");
+                if (initialStates is not null) throw CliException.BadInput("--initial-states applies to the hover task only");
                 return NavEvalCommand.Run(bundles, withDwa: true, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
                     RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
             }
         }
-        catch (Exception e) when (e is ConfigException or PolicyBundleException or IOException or ArgumentException)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
         return Run(bundlePath, runDirectories, episodes ?? 1000, dynamicsPath, seed, RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask),
             plotPath, asJson, output, error, initialStates ?? "task");
-    }
+    });
 
     /// <summary>The start distribution an `--initial-states` choice names: null = the task's evaluation initial states.</summary>
     public static InitialStateConfig? InitialStatesFor(string choice) => choice == "l2f" ? InitialStateConfig.LearningToFly : null;
@@ -103,21 +97,26 @@ public static class EvalCommand
         ? "l2f: \"Learning to Fly in Seconds\" starts (10 % at rest at the target; else ±0.2 m, any rotation up to 90°, ±1 m/s, ±1 rad/s)"
         : "task: the task's evaluation initial states";
 
-    public static int Run(string? bundlePath, string[] runDirectories, int episodes, string? dynamicsPath, ulong seed, string taskPath,
-        string? plotPath, bool asJson, TextWriter output, TextWriter error, string initialStates = "task")
+    /// <summary>Every path eval reads or writes, checked before any work (bad input names the argument).</summary>
+    static void CheckPaths(string? bundlePath, string[] runDirectories, string? dynamicsPath, string? taskPath, string? plotPath)
     {
-        if ((bundlePath is null) == (runDirectories.Length == 0))
-        {
-            error.WriteLine("error: give either a BUNDLE or --runs DIR…");
-            return 2;
-        }
-        if (episodes < 1)
-        {
-            error.WriteLine("error: --episodes must be ≥ 1");
-            return 2;
-        }
+        if (bundlePath is not null) PathArguments.InputFile(bundlePath, "BUNDLE", "a policy bundle (.safetensors)");
+        foreach (string run in runDirectories)
+            PathArguments.InputFile(Path.Combine(PathArguments.InputDirectory(run, "--runs", "a run directory holding policy.safetensors"), Trainer.BundleFileName),
+                "--runs", "a run directory holding policy.safetensors");
+        if (dynamicsPath is not null) PathArguments.InputFile(dynamicsPath, "--dynamics", "a JSON file with a \"domain_randomization\" section");
+        if (taskPath is not null) PathArguments.InputFile(RepoPaths.Find(taskPath), "--task", "a task config (configs/tasks/*.json)");
+        if (plotPath is not null) PathArguments.OutputFile(plotPath, "--plot");
+    }
+
+    public static int Run(string? bundlePath, string[] runDirectories, int episodes, string? dynamicsPath, ulong seed, string taskPath,
+        string? plotPath, bool asJson, TextWriter output, TextWriter error, string initialStates = "task") =>
+        new CommandIo("eval", output, error, asJson).Run(() =>
+    {
+        if ((bundlePath is null) == (runDirectories.Length == 0)) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
+        if (episodes < 1) throw CliException.BadInput($"--episodes {episodes}: must be ≥ 1");
+        CheckPaths(bundlePath, runDirectories, dynamicsPath, null, plotPath);
         string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
-        try
         {
             HoverTaskConfig task = HoverTaskConfig.Load(taskPath);
             DomainRandomizationConfig? dynamics = dynamicsPath is null ? null : DomainRandomizationConfig.Load(dynamicsPath);
@@ -128,25 +127,23 @@ public static class EvalCommand
                 results.Add(PolicyEvaluator.Evaluate(policy, task, new EvalOptions(Episodes: episodes, Seed: seed, Dynamics: dynamics,
                     TrajectoriesKept: k == 0 ? 20 : 0, InitialStates: InitialStatesFor(initialStates))));
             }
-            string png = plotPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_trajectories.png");
+            string png = plotPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, PlotFileName);
             PolicyEvaluator.WriteTrajectoryPlot(results[0], png, $"{Path.GetFileName(bundles[0])}: 20 evaluation episodes");
 
+            var io = new CommandIo("eval", output, error, asJson);
             if (bundlePath is not null)
             {
-                if (asJson)
-                {
-                    Dictionary<string, object?> o = JsonObject(results[0]);
-                    o["initial_states"] = initialStates;
-                    output.WriteLine(JsonSerializer.Serialize(o));
-                }
-                else
+                JsonObject one = JsonNode(results[0]);
+                one["plot"] = png;
+                one["initial_states"] = initialStates;
+                if (!asJson)
                 {
                     output.WriteLine($"policy  {bundlePath}");
                     output.WriteLine($"starts  {DescribeInitialStates(initialStates)}");
                     output.WriteLine($"eval    {Summary(results[0])}");
                     output.WriteLine($"plot    {png}");
                 }
-                return 0;
+                return io.Result(one);
             }
 
             // Several training seeds: pooled figures, per-run success, IQM with stratified-bootstrap intervals.
@@ -163,10 +160,11 @@ public static class EvalCommand
                 o["runs"] = runDirectories.Zip(results, (dir, r) => new Dictionary<string, object?> { ["run"] = dir, ["success_rate"] = r.SuccessRate, ["crash_rate"] = r.CrashRate }).ToArray();
                 o["iqm_return"] = iqmReturn;
                 o["iqm_return_ci95"] = new[] { returnCi.Low, returnCi.High };
-                o["iqm_late_pos_err"] = iqmLate;
-                o["iqm_late_pos_err_ci95"] = new[] { lateCi.Low, lateCi.High };
+                o["iqm_late_pos_err_m"] = iqmLate;
+                o["iqm_late_pos_err_m_ci95"] = new[] { lateCi.Low, lateCi.High };
+                o["plot"] = png;
                 o["initial_states"] = initialStates;
-                output.WriteLine(JsonSerializer.Serialize(o));
+                return io.Result(o);
             }
             else
             {
@@ -180,21 +178,18 @@ public static class EvalCommand
             }
             return 0;
         }
-        catch (Exception e) when (e is ConfigException or PolicyBundleException or IOException or ArgumentException)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
+    });
 
     /// <summary>
     /// `--sweep PARAMETER`: the robustness envelope of one bundle (<see cref="RobustnessSweep"/>). Exit codes follow the CLI
     /// convention: 0 done, 2 bad input (flags, values, bundle, task), 3 a fault while running (e.g. the PNG cannot be written).
+    /// Called inside <see cref="CommandIo.Run"/>: bad input is thrown as <see cref="CliException"/>.
     /// </summary>
     public static int RunSweep(string? bundlePath, string[] runDirectories, string parameterName, string? valuesText, int episodes,
         string? dynamicsPath, ulong seed, string taskPath, string? plotPath, string initialStates, bool asJson, TextWriter output, TextWriter error)
     {
-        int BadInput(string message) { error.WriteLine($"error: {message}"); return 2; }
+        static int BadInput(string message) => throw CliException.BadInput(message);
+        var io = new CommandIo("eval", output, error, asJson);
         if (!RobustnessSweep.TryParse(parameterName, out SweepParameter parameter))
             return BadInput($"--sweep: unknown parameter '{parameterName}'; expected one of: {string.Join(", ", RobustnessSweep.Names)}");
         if (bundlePath is null || runDirectories.Length > 0)
@@ -250,8 +245,7 @@ public static class EvalCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error.WriteLine($"error: --plot: cannot write {png}: {e.Message}");
-            return 3;
+            throw CliException.Fault($"--plot: cannot write {png}: {e.Message}");
         }
 
         var (low, high) = result.TrainingRange;
@@ -274,8 +268,7 @@ public static class EvalCommand
                 ["success_90_range"] = envelope is { } e ? new[] { e.Low, e.High } : null,
                 ["plot"] = png,
             };
-            output.WriteLine(JsonSerializer.Serialize(o));
-            return 0;
+            return io.Result(o);
         }
         output.WriteLine($"policy  {bundlePath}");
         output.WriteLine($"task    {taskPath} (evaluation rules and training ranges)");
@@ -320,17 +313,21 @@ public static class EvalCommand
         };
     }
 
-    /// <summary>The eval JSON object: success_rate, crash_rate, pos_err_p50_2s, pos_err_p95_2s, pos_err_p50_5s, pos_err_p95_5s, episodes.</summary>
+    /// <summary>The eval JSON object: success_rate, crash_rate, pos_err_p50_2s_m, pos_err_p95_2s_m, pos_err_p50_5s_m, pos_err_p95_5s_m (position
+    /// error percentiles at 2 s and 5 s, metres), episodes.</summary>
     public static Dictionary<string, object?> JsonObject(EvalResult r) => new()
     {
         ["success_rate"] = r.SuccessRate,
         ["crash_rate"] = r.CrashRate,
-        ["pos_err_p50_2s"] = Finite(r.PositionErrorP50At2s),
-        ["pos_err_p95_2s"] = Finite(r.PositionErrorP95At2s),
-        ["pos_err_p50_5s"] = Finite(r.PositionErrorP50At5s),
-        ["pos_err_p95_5s"] = Finite(r.PositionErrorP95At5s),
+        ["pos_err_p50_2s_m"] = Finite(r.PositionErrorP50At2s),
+        ["pos_err_p95_2s_m"] = Finite(r.PositionErrorP95At2s),
+        ["pos_err_p50_5s_m"] = Finite(r.PositionErrorP50At5s),
+        ["pos_err_p95_5s_m"] = Finite(r.PositionErrorP95At5s),
         ["episodes"] = r.Episodes,
     };
+
+    /// <summary><see cref="JsonObject(EvalResult)"/> as a JSON node.</summary>
+    public static JsonObject JsonNode(EvalResult r) => JsonSerializer.SerializeToNode(JsonObject(r))!.AsObject();
 
     static double? Finite(double v) => double.IsFinite(v) ? Math.Round(v, 5) : null;
 

@@ -25,7 +25,7 @@ public static class McuPolicyLink
         try { return McuRemotePolicy.Open(options, bundle, policyPath, BootTimeout); }
         catch (Exception e) when (e is McuPolicyException or IOException or TimeoutException or InvalidOperationException or PolicyBundleException)
         {
-            throw new NodeSession.SetupException($"{config.File}: $.mcu: {e.Message}");
+            throw new NodeSession.SetupException($"{config.File}: $.mcu: {e.Message}", e is PolicyBundleException ? ExitCodes.BadInput : ExitCodes.Fault);
         }
     }
 

@@ -81,6 +81,9 @@ public sealed record QuadrotorConfig
     /// <summary>Reads a robot config from a parsed node. Every top-level value key must have an entry in "sources".</summary>
     public static QuadrotorConfig Read(ConfigNode node)
     {
+        // Another kind of robot (a differential-drive one has "kind": "diff_drive") is named as such, not as a missing "rotors".
+        if (node.Has("kind") && node.String("kind") is var kind && kind != "quadrotor")
+            throw node.Error("kind", $"\"{kind}\" is {(kind == "diff_drive" ? "a differential-drive robot" : "not a quadrotor")}; a quadrotor robot config is needed here (e.g. configs/robots/crazyflie21.json)");
         var rotors = new List<RotorConfig>();
         foreach (ConfigNode rotor in node.Objects("rotors", RotorCount, RotorCount))
         {
@@ -122,7 +125,7 @@ public sealed record QuadrotorConfig
         node.EnsureNoUnknownKeys();
         foreach (string key in node.Keys)
         {
-            if (key != "sources" && key != "name" && !config.Sources.ContainsKey(key))
+            if (key is not ("sources" or "name" or "kind") && !config.Sources.ContainsKey(key))
                 throw node.Error("sources", $"no source given for \"{key}\"; every value needs one");
         }
         foreach (string key in config.Sources.Keys)

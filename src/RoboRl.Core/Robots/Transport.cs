@@ -133,3 +133,31 @@ public interface ITelemetrySink
     /// <summary>Publishes a frame; must not block the tick (copy into a queue drained by the transport's thread).</summary>
     void Publish(in TelemetryFrame frame);
 }
+
+/// <summary>Severity of a <see cref="NodeStatusEvent"/>, as diagnostic_msgs/DiagnosticStatus levels (OK 0, WARN 1, ERROR 2).</summary>
+public enum NodeStatusLevel : byte { Ok = 0, Warn = 1, Error = 2 }
+
+/// <summary>
+/// Something the node decided that its operators must see: a refused command, a mode change with its reason, a clamped
+/// setpoint. <paramref name="Kind"/>: "mode_change", "command_refused", "setpoint_clamped", "setpoint_speed_limited";
+/// <paramref name="Text"/>: one line, e.g. "Arm refused: stale sensor: no sample for 0.5 s".
+/// </summary>
+public readonly record struct NodeStatusEvent(long TimestampNs, ulong Tick, NodeStatusLevel Level, string Kind, NodeMode Mode, string Text);
+
+/// <summary>
+/// A transport that publishes the node's events on its status or diagnostics channel (MQTT: the robot's status topic;
+/// ROS 2: /diagnostics). Called off the tick thread, at the rate events happen: it may allocate, and must not block long.
+/// </summary>
+public interface INodeEventSink
+{
+    void Publish(in NodeStatusEvent e);
+}
+
+/// <summary>
+/// A sensor source that can say what it is waiting for and what it has seen, for the message when the robot's state never
+/// arrives: "/cf1/pose (geometry_msgs/msg/PoseStamped) on ROS 2 domain 0: no publisher matched".
+/// </summary>
+public interface ISensorDiagnostics
+{
+    string DescribeSensor();
+}
