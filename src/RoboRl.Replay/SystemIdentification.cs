@@ -30,12 +30,14 @@ public sealed record ConsistencyCheck(FittedParameter First, FittedParameter Sec
 /// the firmware's force mode with battery compensation (the model), larger for a motor run on duty cycle.</param>
 /// <param name="LatencyIdentified">The latency's interval is narrow and off its bounds: otherwise it trades off with the
 /// motor time constant, which is then not claimed either.</param>
+/// <param name="DragIdentified">Both drag coefficients have 95 % intervals within ±50 % and lie off their bounds (a
+/// flight without horizontal or vertical speed cannot tell its drag).</param>
 /// <param name="FittedConfigJson">The base config with the fitted values, or null when not identified.</param>
 public sealed record SysIdResult(
     bool Identified, IReadOnlyList<string> Problems,
     FittedParameter Mass, bool MassKnown, FittedParameter ThrustCoefficient, FittedParameter MotorTimeConstant, FittedParameter ThrustToMassRatio,
     bool MotorTimeConstantIdentified, bool MassThrustSeparable, double MassThrustCorrelation, ConsistencyCheck Halves,
-    FittedParameter Latency, bool LatencyIdentified, FittedParameter DragXy, FittedParameter DragZ, FittedParameter CurveExponent,
+    FittedParameter Latency, bool LatencyIdentified, FittedParameter DragXy, FittedParameter DragZ, bool DragIdentified, FittedParameter CurveExponent,
     double ResidualRms, double PositionResidualRmsM, int Windows, int Residuals, int Iterations, string? FittedConfigJson);
 
 public sealed record SysIdOptions
@@ -196,6 +198,8 @@ public static class SystemIdentification
         // A latency pushed to its upper bound is no estimate (it trades off with τ where the motors are barely excited).
         bool latencyIdentified = 1.96 * latency.StdError <= options.MaxLatencyCiS && theta[LatencyIndex] < upper[LatencyIndex] - 1e-6;
         bool tauIdentified = latencyIdentified && tau.RelativeCi95 <= options.MaxRelativeCiMotor;
+        bool dragIdentified = new[] { (dragXy, DragXyIndex), (dragZ, DragZIndex) }
+            .All(d => d.Item1.RelativeCi95 <= 0.5 && theta[d.Item2] > LowerBound[d.Item2] + 1e-6 && theta[d.Item2] < upper[d.Item2] - 1e-6);
 
         double positionSq = 0; int positions = 0, residualCount = 0;
         foreach (double[] r in fit.Residual)
@@ -209,7 +213,7 @@ public static class SystemIdentification
                 $"fitted by roborl sysid from {string.Join(", ", logs.Select(l => Path.GetFileName(l.Path)))}", options.KnownMassKg is not null, mass, thrust, tau, tauIdentified)
             : null;
         return new SysIdResult(identified, problems, mass, options.KnownMassKg is not null, thrust, tau, ratioFit, tauIdentified, separable, correlation, halves,
-            latency, latencyIdentified, dragXy, dragZ, curve,
+            latency, latencyIdentified, dragXy, dragZ, dragIdentified, curve,
             Math.Sqrt(fit.Cost / Math.Max(1, residualCount)), Math.Sqrt(positionSq / Math.Max(1, positions)), windowCount, residualCount, fit.Iterations, fitted);
     }
 

@@ -74,7 +74,9 @@ public class SysIdTests
         Assert.That(fit.LatencyIdentified, Is.True);
         Assert.That(RealisticLogs.LatencyS, Is.InRange(fit.Latency.Ci95Low, fit.Latency.Ci95High));
         Assert.That(1.0, Is.InRange(fit.CurveExponent.Ci95Low, fit.CurveExponent.Ci95High));
+        Assert.That(fit.DragIdentified, Is.True);
         Assert.That(fit.DragXy.Value, Is.EqualTo(PlantDifferences.CrazyflieDrag.X).Within(15).Percent);
+        Assert.That(fit.DragZ.Value, Is.EqualTo(PlantDifferences.CrazyflieDrag.Z).Within(15).Percent);
         Assert.That(fit.Halves.Consistent, Is.True);
 
         // The written config is a valid robot config carrying the fitted values and their provenance.
@@ -115,8 +117,10 @@ public class SysIdTests
         Assert.That(fit.MassThrustSeparable, Is.False);
         Assert.That(fit.Problems, Has.Some.Contains("only their ratio").And.Contains("--mass"));
         AssertRecovered(fit.ThrustToMassRatio, plant.ThrustPolynomial.Z / plant.Mass);
-        // Nothing moves the motors much either: the motor lag and the latency trade off, and neither is claimed.
+        // Nothing moves the motors much either: the motor lag and the latency trade off, and neither is claimed; nor is
+        // the drag of a vehicle that hardly moves.
         Assert.That(fit.MotorTimeConstantIdentified, Is.False);
+        Assert.That(fit.DragIdentified, Is.False);
     }
 
     [Test]

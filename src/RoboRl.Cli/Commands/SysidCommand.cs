@@ -72,7 +72,7 @@ public static class SysidCommand
                 ["motor_time_constant"] = Param(fit.MotorTimeConstant), ["motor_time_constant_identified"] = fit.MotorTimeConstantIdentified,
                 ["thrust_to_mass_ratio"] = Param(fit.ThrustToMassRatio),
                 ["latency_s"] = Param(fit.Latency), ["latency_identified"] = fit.LatencyIdentified,
-                ["drag_xy_n_per_m_s"] = Param(fit.DragXy), ["drag_z_n_per_m_s"] = Param(fit.DragZ),
+                ["drag_xy_n_per_m_s"] = Param(fit.DragXy), ["drag_z_n_per_m_s"] = Param(fit.DragZ), ["drag_identified"] = fit.DragIdentified,
                 ["mass_thrust_separable"] = fit.MassThrustSeparable, ["mass_thrust_correlation"] = Number(fit.MassThrustCorrelation),
                 ["halves"] = new JsonObject
                 {
@@ -92,8 +92,9 @@ public static class SysidCommand
         output.WriteLine(Line("thrust_coefficient", fit.ThrustCoefficient, "N/rpm²", fit.Identified ? "" : " (not identified)"));
         output.WriteLine(Line("motor_time_constant", fit.MotorTimeConstant, "s", fit.MotorTimeConstantIdentified ? "" : " (not identified)"));
         output.WriteLine(Line("thrust/mass", fit.ThrustToMassRatio, "N/(rpm²·kg)"));
-        output.WriteLine(Line("drag xy", fit.DragXy, "N/(m/s)", " (reported only: robot configs have no drag)"));
-        output.WriteLine(Line("drag z", fit.DragZ, "N/(m/s)"));
+        string dragNote = (fit.DragIdentified ? "" : " (not identified)") + " (reported only: robot configs have no drag)";
+        output.WriteLine(Line("drag xy", fit.DragXy, "N/(m/s)", dragNote));
+        output.WriteLine(Line("drag z", fit.DragZ, "N/(m/s)", dragNote));
         output.WriteLine(Line("action latency", fit.Latency, "s", fit.LatencyIdentified ? "" : " (not identified)"));
         output.WriteLine(Line("force curve exponent", fit.CurveExponent, "", " (the actuation's: 1)"));
         ConsistencyCheck h = fit.Halves;
