@@ -164,6 +164,11 @@ public class RecorderTests
             // In lock-step the tick's command acts from the tick on; log time = node time + the recorder's clock offset.
             Assert.That(g.CommandEffective.ToNanoseconds() - g.Header.Stamp.ToNanoseconds(), Is.EqualTo(0));
         }
+
+        // Foxglove's own readers decode it from the recorded ros2msg schema.
+        JsonObject verified = NodeVerifier.Verify(path, withMessages: false);
+        Assert.That(verified["topics"]![FlightLogMetadata.GroundTruthTopic]!.GetValue<int>(), Is.EqualTo(messages.Count));
+        Assert.That(verified["schemas"]!.AsArray().Select(x => x!["name"]!.GetValue<string>()), Does.Contain("roborl_msgs/msg/GroundTruth"));
     }
 
     [Test]
