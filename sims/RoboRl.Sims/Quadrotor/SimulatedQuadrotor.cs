@@ -27,9 +27,12 @@ public sealed record SimulatedQuadrotorOptions
 /// <item><see cref="AdvanceTo"/>: the caller steps it to a given time (lock-step with the node; deterministic tests).</item>
 /// </list>
 /// The plant may differ from the policy's robot (`--sim-robot`). Disturbances and sensor faults can be injected for
-/// safety tests. Thread-safe; <see cref="TryGetLatest"/> and <see cref="Send"/> allocate nothing.
+/// safety tests. It knows its true state: <see cref="TryGetGroundTruth"/> gives it with the time the newest command
+/// took effect (the start of the next physics step after <see cref="Send"/>), which the node's recorder logs so that a
+/// flight can be replayed on its own plant exactly. Thread-safe; <see cref="TryGetLatest"/>, <see cref="Send"/> and
+/// <see cref="TryGetGroundTruth"/> allocate nothing.
 /// </summary>
-public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposable
+public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IGroundTruthSource, IDisposable
 {
     private readonly QuadrotorBatch _batch;
     private readonly SimulatedQuadrotorOptions _options;
@@ -42,6 +45,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     private bool _hasSample;
     private uint _sequence;
     private Vector4 _commandRpm;
+    private long _commandEffectiveNs;
     private long _commands;
     private bool _dropout, _injectNaN, _touchedFloor;
     private float _hardestTouchdown;
@@ -63,6 +67,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
         _stepS = _stepNs * 1e-9f;
         _random = new System.Random(_options.Seed);
         _timeNs = startTimeNs;
+        _commandEffectiveNs = startTimeNs;
         Publish();
     }
 
@@ -121,8 +126,23 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     {
         Vector4 rpm = Vector4.Clamp(command.RotorRpm, new Vector4(Plant.RpmMin), new Vector4(Plant.RpmMax));
         if (!(float.IsFinite(rpm.X) && float.IsFinite(rpm.Y) && float.IsFinite(rpm.Z) && float.IsFinite(rpm.W))) rpm = Vector4.Zero;
-        lock (_gate) _commandRpm = rpm;
+        lock (_gate)
+        {
+            _commandRpm = rpm;
+            _commandEffectiveNs = _timeNs; // every later physics step uses it
+        }
         Interlocked.Increment(ref _commands);
+    }
+
+    public long PhysicsStepNs => _stepNs;
+
+    public bool TryGetGroundTruth(out GroundTruthSample truth)
+    {
+        lock (_gate)
+        {
+            truth = new GroundTruthSample { State = Sample(noisy: false), CommandEffectiveNs = _commandEffectiveNs };
+        }
+        return true;
     }
 
     /// <summary>Integrates whole physics steps up to <paramref name="timeNs"/> with the newest command, then publishes a sample stamped with the simulated time.</summary>
@@ -167,6 +187,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
         lock (_gate)
         {
             _timeNs = NodeClock.NowNs;
+            _commandEffectiveNs = _timeNs;
             Publish();
         }
         _running = true;

@@ -103,20 +103,6 @@ public sealed class NodeSession : IDisposable
         else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config, uri);
         else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
             link = MqttLink!(config);
-        NodeRecorder? recorder = null;
-        if (record is not null)
-        {
-            try
-            {
-                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
-                    FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                link?.Owner.Dispose();
-                throw new SetupException($"cannot record to {record}: {e.Message}");
-            }
-        }
         if (config.Transport == TransportKind.Sim)
         {
             SimTransportConfig sim = config.Sim!; // NodeConfig requires the section for transport "sim"
@@ -124,6 +110,21 @@ public sealed class NodeSession : IDisposable
             {
                 PhysicsHz = sim.PhysicsHz, StartPosition = sim.StartPosition, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
             });
+        }
+        NodeRecorder? recorder = null;
+        if (record is not null)
+        {
+            try
+            {
+                // A simulated robot's true state goes into the log too: `roborl replay --sim` anchors on it.
+                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
+                    FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz), groundTruth: robot);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                link?.Owner.Dispose();
+                throw new SetupException($"cannot record to {record}: {e.Message}");
+            }
         }
         ISensorSource sensor = robot is not null ? robot : link!.Sensor;
         IActuatorSink actuator = robot is not null ? robot : link!.Actuator;

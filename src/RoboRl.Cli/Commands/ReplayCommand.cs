@@ -28,13 +28,14 @@ public static class ReplayCommand
         var broker = new Option<string>("--broker") { Description = "With --to mqtt: HOST:PORT of the broker, or 'embedded' (an MQTTnet broker on port 1883).", DefaultValueFactory = _ => "embedded" };
         var prefix = new Option<string>("--mqtt-prefix") { Description = "With --to mqtt: topic prefix.", DefaultValueFactory = _ => "roborl/replay" };
         var policy = new Option<string?>("--policy") { Description = "Feed the recorded observations to this policy bundle and report the action divergence." };
-        var sim = new Option<bool>("--sim") { Description = "Replay the recorded actions open-loop in the simulator from the recorded initial state." };
+        var sim = new Option<bool>("--sim") { Description = "Replay the recorded actions open-loop in the simulator, in windows that each start from a recorded state (the simulator's true state when the log has it)." };
+        var window = new Option<double>("--window") { Description = "With --sim: window length, seconds (0: one open-loop run over the whole flight).", DefaultValueFactory = _ => SimReplay.DefaultWindowS };
         var robot = new Option<string?>("--robot") { Description = "With --sim: the plant to simulate (default: the robot recorded in the log)." };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (after the message lines with --to stdout)." };
         var plot = new Option<string?>("--plot") { Description = "With --policy or --sim: where to write the time-series PNG (default: next to the log)." };
         var command = new Command("replay", "Replay a flight log: to stdout or ROS 2, to another policy (--policy), or to the simulator (--sim).")
         {
-            log, to, rate, topics, loop, start, end, wait, noDrop, broker, prefix, policy, sim, robot, json, plot,
+            log, to, rate, topics, loop, start, end, wait, noDrop, broker, prefix, policy, sim, window, robot, json, plot,
         };
         command.SetAction(parse =>
         {
@@ -42,7 +43,13 @@ public static class ReplayCommand
             string path = parse.GetValue(log)!;
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(policy) is { } bundle) return ReplayToPolicy(path, bundle, asJson, parse.GetValue(plot), output, progress);
-            if (parse.GetValue(sim)) return ReplayToSim(path, parse.GetValue(robot), asJson, parse.GetValue(plot), output, progress);
+            if (parse.GetValue(sim))
+            {
+                double windowS = parse.GetValue(window);
+                if (!(windowS >= 0) || double.IsInfinity(windowS))
+                    return new CommandIo("replay", output, progress, asJson).Fail(ExitCodes.BadInput, $"--window {windowS}: expected seconds ≥ 0 (0: one open-loop run)");
+                return ReplayToSim(path, parse.GetValue(robot), asJson, parse.GetValue(plot), output, progress, windowS);
+            }
             var options = new ReplayOptions
             {
                 Rate = parse.GetValue(rate), Topics = parse.GetValue(topics) is { Length: > 0 } t ? t : null, Loop = parse.GetValue(loop),
@@ -193,7 +200,8 @@ public static class ReplayCommand
         return 0;
     });
 
-    public static int ReplayToSim(string path, string? robotPath, bool json, string? plotPath, TextWriter output, TextWriter? error = null) =>
+    public static int ReplayToSim(string path, string? robotPath, bool json, string? plotPath, TextWriter output, TextWriter? error = null,
+        double windowS = SimReplay.DefaultWindowS) =>
         new CommandIo("replay", output, error ?? TextWriter.Null, json).Run(() =>
     {
         PathArguments.InputFile(path, "LOG", "an MCAP flight log");
@@ -203,25 +211,39 @@ public static class ReplayCommand
         QuadrotorConfig recorded = log.RecordedRobot()
             ?? (robotPath is null ? throw new FlightLogException($"{path}: the log records no robot config; give --robot ROBOT.json") : QuadrotorConfig.Load(robotPath));
         QuadrotorConfig plant = robotPath is null ? recorded : QuadrotorConfig.Load(robotPath);
-        SimReplayResult r = SimReplay.Run(log, plant, recorded);
+        SimReplayResult r = SimReplay.Run(log, plant, recorded, windowS);
         plotPath ??= Path.ChangeExtension(path, null) + "-sim.png";
         var plot = new ScottPlot.Plot();
-        var pos = plot.Add.ScatterLine(r.TimeS, r.PositionErrorM); pos.LegendText = "position error (m)";
-        var att = plot.Add.ScatterLine(r.TimeS, r.AttitudeErrorRad); att.LegendText = "attitude error (rad)";
-        plot.Title($"roborl replay --sim: {Path.GetFileName(path)} on {plant.Name}");
+        var pos = plot.Add.ScatterPoints(r.TimeS, r.PositionErrorM.Select(e => e * 1e3).ToArray()); pos.LegendText = "position error (mm)"; pos.MarkerSize = 2;
+        var att = plot.Add.ScatterPoints(r.TimeS, r.AttitudeErrorRad.Select(e => e * 1e3).ToArray()); att.LegendText = "attitude error (mrad)"; att.MarkerSize = 2;
+        string windows = r.WindowS > 0 ? $"{r.Windows.Count} windows of {r.WindowS:G3} s" : "one open-loop run";
+        plot.Title($"roborl replay --sim: {Path.GetFileName(path)} on {plant.Name} ({windows}, against the {Describe(r.Reference)})");
         plot.XLabel("time (s)"); plot.ShowLegend();
         plot.SavePng(plotPath, 1000, 600);
+        static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null; // a diverged replay: null, not a number
         if (json)
         {
             return new CommandIo("replay", output, TextWriter.Null, json: true).Result(new JsonObject
             {
-                ["pos_rmse_m"] = r.PositionRmseM, ["att_rmse_rad"] = r.AttitudeRmseRad, ["pos_max_m"] = r.PositionErrorM.DefaultIfEmpty().Max(),
+                ["pos_rmse_m"] = Number(r.PositionRmseM), ["att_rmse_rad"] = Number(r.AttitudeRmseRad),
+                ["pos_max_m"] = Number(r.PositionMaxM), ["att_max_rad"] = Number(r.AttitudeMaxRad),
+                ["window_s"] = r.WindowS, ["windows"] = r.Windows.Count, ["reference"] = r.Reference, ["rotor_speeds"] = r.RotorSpeedsRecorded ? "recorded" : "rebuilt",
                 ["duration_s"] = r.Duration, ["samples"] = r.TimeS.Length, ["robot"] = plant.Name, ["log"] = log.DescribeStop(), ["plot"] = plotPath,
+                ["per_window"] = new JsonArray(r.Windows.Select(w => (JsonNode)new JsonObject
+                {
+                    ["start_s"] = w.StartS, ["length_s"] = w.LengthS, ["pos_rmse_m"] = Number(w.PositionRmseM), ["att_rmse_rad"] = Number(w.AttitudeRmseRad),
+                    ["pos_max_m"] = Number(w.PositionMaxM), ["att_max_rad"] = Number(w.AttitudeMaxRad),
+                    ["pos_end_m"] = Number(w.PositionEndM), ["att_end_rad"] = Number(w.AttitudeEndRad),
+                }).ToArray()),
             });
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"replay --sim: {r.Duration:F2} s of {Path.GetFileName(path)} open-loop on {plant.Name}: position RMSE {r.PositionRmseM:F4} m, attitude RMSE {r.AttitudeRmseRad:F4} rad"));
+            $"replay --sim: {r.Duration:F2} s of {Path.GetFileName(path)} open-loop on {plant.Name}, {windows}, against the {Describe(r.Reference)}: " +
+            $"position RMSE {r.PositionRmseM * 1e3:G4} mm (max {r.PositionMaxM * 1e3:G4}), attitude RMSE {r.AttitudeRmseRad * 1e3:G4} mrad (max {r.AttitudeMaxRad * 1e3:G4})"));
+        if (!r.RotorSpeedsRecorded) output.WriteLine("  the log has no rotor speeds: each window starts from speeds rebuilt from the commands under the motor lag");
         output.WriteLine($"  plot: {plotPath}");
         return 0;
     });
+
+    private static string Describe(string reference) => reference == "ground_truth" ? "simulator's true states" : "measured states (sensor noise included)";
 }

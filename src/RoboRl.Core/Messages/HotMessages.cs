@@ -323,6 +323,30 @@ public struct TickStatsMsg : ICdrMessage<TickStatsMsg>
     };
 }
 
+/// <summary>roborl_msgs/GroundTruth.</summary>
+public struct GroundTruthMsg : ICdrMessage<GroundTruthMsg>
+{
+    public HeaderMsg Header;
+    public ulong Tick;
+    public PoseMsg Pose;
+    public Vector3Msg LinearVelocity;
+    public Vector3Msg AngularVelocity;
+    public ReadOnlyMemory<float> RotorRpm;
+    public TimeMsg CommandEffective;
+    public static string TypeName => RosTypes.GroundTruth;
+    public readonly void WriteFields(CdrWriter w)
+    {
+        Header.WriteFields(w); w.WriteUInt64(Tick); Pose.WriteFields(w); LinearVelocity.WriteFields(w); AngularVelocity.WriteFields(w);
+        w.WriteFloat32Sequence(RotorRpm.Span); CommandEffective.WriteFields(w);
+    }
+    public static GroundTruthMsg ReadFields(ref CdrReader r) => new()
+    {
+        Header = HeaderMsg.ReadFields(ref r), Tick = r.ReadUInt64(), Pose = PoseMsg.ReadFields(ref r),
+        LinearVelocity = Vector3Msg.ReadFields(ref r), AngularVelocity = Vector3Msg.ReadFields(ref r),
+        RotorRpm = r.ReadFloat32Sequence(), CommandEffective = TimeMsg.ReadFields(ref r),
+    };
+}
+
 /// <summary>crazyflie_interfaces/FullState (crazyswarm2's cmd_full_state).</summary>
 public struct FullStateMsg : ICdrMessage<FullStateMsg>
 {

@@ -36,6 +36,30 @@ public struct RobotStateSample
     public Vector4 RotorRpm;
 }
 
+/// <summary>
+/// What a simulated robot knows and a real one does not: its true state (no sensor noise) and when the newest actuator
+/// command took effect in its physics. Recorded beside the measured state, it lets `roborl replay --sim` re-run a
+/// flight on its own plant exactly (the measured state is off by the sensor noise, and in real time a command takes
+/// effect at the simulator's next physics step, not at the tick that sent it).
+/// </summary>
+public struct GroundTruthSample
+{
+    /// <summary>The true state now (simulated time, node clock); <see cref="RobotStateSample.RotorRpm"/> holds the true rotor speeds.</summary>
+    public RobotStateSample State;
+    /// <summary>When the newest command received took effect (node clock, ns): the start of the first physics step that used it.</summary>
+    public long CommandEffectiveNs;
+}
+
+/// <summary>A robot that can say its true state (a simulator). Same rules as the other interfaces: never blocks, allocates nothing.</summary>
+public interface IGroundTruthSource
+{
+    /// <summary>The length of one physics step, ns: commands take effect and states are sampled on its multiples.</summary>
+    long PhysicsStepNs { get; }
+
+    /// <summary>The true state now and when the newest command took effect; false when there is none yet.</summary>
+    bool TryGetGroundTruth(out GroundTruthSample truth);
+}
+
 /// <summary>Where the newest robot state comes from.</summary>
 public interface ISensorSource
 {

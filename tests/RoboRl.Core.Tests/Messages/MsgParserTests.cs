@@ -87,7 +87,7 @@ public class MessageRegistryTests
             RosTypes.Time, RosTypes.Header, RosTypes.Vector3, RosTypes.Quaternion, RosTypes.Point, RosTypes.Pose,
             RosTypes.PoseStamped, RosTypes.Twist, RosTypes.TwistStamped, RosTypes.Odometry, RosTypes.PoseWithCovariance,
             RosTypes.TwistWithCovariance, RosTypes.Imu, RosTypes.LaserScan, RosTypes.Joy, RosTypes.DiagnosticArray,
-            RosTypes.DiagnosticStatus, RosTypes.KeyValue, RosTypes.Observation, RosTypes.Action, RosTypes.Mode, RosTypes.TickStats,
+            RosTypes.DiagnosticStatus, RosTypes.KeyValue, RosTypes.Observation, RosTypes.Action, RosTypes.Mode, RosTypes.TickStats, RosTypes.GroundTruth,
         ];
         foreach (var n in names)
         {
