@@ -401,7 +401,7 @@ public class NodeBehaviourTests
     {
         // Threads and real time: only the behaviour is asserted (it arms, ticks, keeps hovering), never the timing.
         NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile);
-        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Sim!.StartPosition });
+        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Setpoint });
         using var node = new InferenceNode(config, TestPolicies.ConstantHover(config.RobotPath), sim, sim);
         var telemetry = new CountingTelemetry();
         node.AddTelemetry(telemetry);

@@ -20,7 +20,8 @@ public class CliEndToEndTests
     {
         string dir = Flights.TempDir(), bundle = Path.Combine(dir, "hover.safetensors"), log = Path.Combine(dir, "flight.mcap");
         NodeFlights.Bundle().Write(bundle);
-        var run = Invoke("run", NodeFlights.NodeFile, "--policy", bundle, "--duration", "1", "--record", log);
+        // The shipped config takes off from the floor first (~3.5 s), then the policy flies.
+        var run = Invoke("run", NodeFlights.NodeFile, "--policy", bundle, "--duration", "5", "--record", log);
         Assert.That(run.Exit, Is.EqualTo(0), run.Error);
 
         var stdout = Invoke("replay", log, "--to", "stdout", "--rate", "0", "--topics", "/mode");

@@ -363,7 +363,10 @@ public static class BenchHilCommand
         {
             PhysicsHz = config.Sim!.PhysicsHz, StartPosition = start, NoiseStd = config.Sim.NoiseStd, Seed = flightSeed,
         }, startTimeNs: 0);
-        sim.Perturb(new Vector3(U(0.3f), U(0.3f), U(0.2f)), new Vector3(U(0.5f), U(0.5f), U(0.2f)));
+        // The knock lands once the policy flies (tick 1): armed while already moving, the node would take off with its
+        // classical controller first.
+        var knockVelocity = new Vector3(U(0.3f), U(0.3f), U(0.2f));
+        var knockRate = new Vector3(U(0.5f), U(0.5f), U(0.2f));
         long period = (long)Math.Round(1e9 / config.RateHz);
         int ticks = (int)Math.Round(FlightSeconds * config.RateHz);
         var recorder = new NodeRecorder(new FileStream(recordPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), recordPath,
@@ -387,6 +390,7 @@ public static class BenchHilCommand
             // The pilot watches once the node has armed (before that the node's setpoint is not yet where the robot starts).
             if (node.Mode is NodeMode.Policy or NodeMode.Human && sim.TryGetLatest(out RobotStateSample sample)) pilot.Update(in sample, node.Setpoint, now);
             node.Tick(now, now);
+            if (t == 1) sim.Perturb(knockVelocity, knockRate);
             ActuatorCommand command = node.LastCommand;
             if (node.Mode is NodeMode.Policy or NodeMode.Human)
             {
