@@ -152,7 +152,7 @@ public class EvalSweepCommandTests
         var (bundle, task) = CalmHover();
         var (code, output, error) = Eval([bundle, "--task", task, .. args]);
         Assert.That(code, Is.EqualTo(2), error);
-        Assert.That(error, Does.StartWith("error: ").And.Contain(message));
+        Assert.That(error, Does.StartWith("eval: ").And.Contain(message));
         Assert.That(output, Is.Empty, "nothing on stdout when refused");
     }
 
@@ -162,19 +162,19 @@ public class EvalSweepCommandTests
         string missing = Path.Combine(TempDirectory(), "none.safetensors");
         var (code, _, error) = Eval(missing, "--sweep", "mass");
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(error, Does.StartWith("error:").And.Contain("none.safetensors"));
+        Assert.That(error, Does.StartWith("eval:").And.Contain("none.safetensors"));
         (code, _, error) = Eval("--runs", TempDirectory(), TempDirectory(), "--sweep", "mass");
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("--sweep takes exactly one BUNDLE"));
     }
 
     [Test]
-    public void AnUnwritablePlotIsARuntimeFault()
+    public void APlotPathThatIsADirectoryIsBadInputBeforeAnyEpisode()
     {
         var (bundle, task) = CalmHover();
         string directory = TempDirectory(); // a directory where the PNG file should be
         var (code, _, error) = Eval(bundle, "--task", task, "--sweep", "mass", "--values", "1", "--episodes", "2", "--plot", directory);
-        Assert.That(code, Is.EqualTo(3), error);
-        Assert.That(error, Does.Contain("--plot").And.Contain(directory));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("--plot").And.Contain(directory).And.Contain("is a directory"));
     }
 }

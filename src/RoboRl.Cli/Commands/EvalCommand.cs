@@ -61,14 +61,21 @@ public static class EvalCommand
         string? sweep = null, string? values = null, string? initialStates = null) =>
         new CommandIo("eval", output, error, asJson).Run(() =>
     {
-        CheckPaths(bundlePath, runDirectories, dynamicsPath, taskPath, plotPath);
-        string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
+        // Flags that cannot go together first: their message says more than a path check of one of them.
         if (initialStates is not null && !InitialStateChoices.Contains(initialStates))
             throw CliException.BadInput($"--initial-states: unknown start distribution '{initialStates}'; expected one of: {string.Join(", ", InitialStateChoices)}");
         if (values is not null && sweep is null) throw CliException.BadInput("--values needs --sweep PARAMETER (the parameter the values are for)");
         if (sweep is not null)
         {
             if (planner is not null) throw CliException.BadInput("--sweep applies to hover policies, not to --planner");
+            if (bundlePath is null || runDirectories.Length > 0) throw CliException.BadInput("--sweep takes exactly one BUNDLE (not --runs)");
+            if (dynamicsPath is not null)
+                throw CliException.BadInput("--dynamics does not combine with --sweep: the sweep holds every parameter but the swept one nominal");
+        }
+        CheckPaths(bundlePath, runDirectories, dynamicsPath, taskPath, plotPath);
+        string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
+        if (sweep is not null)
+        {
             return RunSweep(bundlePath, runDirectories, sweep, values, episodes ?? DefaultSweepEpisodes, dynamicsPath, seed,
                 RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask), plotPath, initialStates ?? "task", asJson, output, error);
         }
