@@ -39,7 +39,7 @@ public class TrainerTests
         // Deterministic for the seed on one machine; measured here: -25 → +18 (warm-up → last 15 k steps), i.e. +43.
         Assert.That(late, Is.GreaterThan(early + 20), "episodes last longer and earn more once the actor learns");
 
-        // The run directory holds what the README promises.
+        // The run directory holds what docs/training.md promises.
         foreach (string file in new[] { Trainer.BundleFileName, Checkpoint.FileName, "progress.csv", "learning_curve.png", "eval_trajectories.png", "training.json" })
             Assert.That(File.Exists(Path.Combine(result.RunDirectory, file)), file);
         Assert.That(Directory.GetFiles(Path.Combine(result.RunDirectory, "tensorboard"), "events.out.tfevents.*"), Is.Not.Empty);
