@@ -225,6 +225,10 @@ public sealed class TrainingSession : IDisposable
         ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
         => Checkpoint.Save(RunDirectory, globalStep, tensors, counters, replay, actorNormalizer, criticNormalizer);
 
+    public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, float[]> arrays, IReadOnlyDictionary<string, long> counters,
+        ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+        => Checkpoint.Save(RunDirectory, globalStep, arrays, counters, replay, actorNormalizer, criticNormalizer);
+
     /// <summary>The bundle's description of a hover policy trained on <paramref name="task"/>.</summary>
     public PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
     {
