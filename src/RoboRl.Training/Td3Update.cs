@@ -390,25 +390,32 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         public float CriticLoss { get; set; }
         public float ActorLoss { get; set; }
 
-        /// <summary>Copies this block's transitions out of the replay memory (each block gathers its own rows).</summary>
+        /// <summary>Copies this block's transitions out of the replay memory (each block gathers its own rows). Raw
+        /// memory copies: per-row span slicing and CopyTo cost ~1.7x as much here (measured 59–88 µs vs 34–39 µs for
+        /// 128 rows of a 100 k-row memory).</summary>
         public void Gather(ReplayBuffer replay, int[] batchRows)
         {
             int obs = owner.observationSize, cobs = owner.criticObservationSize, act = owner.actionSize, cin = owner.criticInputSize;
             float* observations = Observations.Pointer, next = NextObservations.Pointer;
             float* inputs = CriticInputs.Pointer, nextInputs = NextCriticInputs.Pointer, policyInputs = PolicyCriticInputs.Pointer;
-            for (int i = 0; i < Rows; i++)
+            fixed (float* o = replay.ActorObservations, no = replay.NextActorObservations, co = replay.CriticObservations,
+                   nco = replay.NextCriticObservations, a = replay.Actions, r = replay.Rewards, d = replay.Discounts)
             {
-                int row = batchRows[First + i];
-                replay.ActorObservations.AsSpan(row * obs, obs).CopyTo(new Span<float>(observations + i * obs, obs));
-                replay.NextActorObservations.AsSpan(row * obs, obs).CopyTo(new Span<float>(next + i * obs, obs));
-                ReadOnlySpan<float> criticObservation = replay.CriticObservations.AsSpan(row * cobs, cobs);
-                criticObservation.CopyTo(new Span<float>(inputs + i * cin, cobs));
-                criticObservation.CopyTo(new Span<float>(policyInputs + i * cin, cobs));
-                replay.Actions.AsSpan(row * act, act).CopyTo(new Span<float>(inputs + i * cin + cobs, act));
-                replay.NextCriticObservations.AsSpan(row * cobs, cobs).CopyTo(new Span<float>(nextInputs + i * cin, cobs));
-                Rewards.Pointer[i] = replay.Rewards[row];
-                Discounts.Pointer[i] = replay.Discounts[row];
+                for (int i = 0; i < Rows; i++)
+                {
+                    int row = batchRows[First + i];
+                    Copy(o + (long)row * obs, observations + i * obs, obs);
+                    Copy(no + (long)row * obs, next + i * obs, obs);
+                    Copy(co + (long)row * cobs, inputs + i * cin, cobs);
+                    Copy(co + (long)row * cobs, policyInputs + i * cin, cobs);
+                    Copy(a + (long)row * act, inputs + i * cin + cobs, act);
+                    Copy(nco + (long)row * cobs, nextInputs + i * cin, cobs);
+                    Rewards.Pointer[i] = r[row];
+                    Discounts.Pointer[i] = d[row];
+                }
             }
         }
+
+        static void Copy(float* source, float* destination, int count) => Buffer.MemoryCopy(source, destination, count * sizeof(float), count * sizeof(float));
     }
 }

@@ -326,7 +326,8 @@ public unsafe class Td3UpdateTests
         var gradient = new float[fused.Critic.Layout.ParameterCount];
         fused.CriticGradient(gradient);
         Assert.That(RelativeError(gradient, reference.CriticGradient), Is.LessThan(1e-5), "critic gradient");
-        Assert.That(RelativeError(fused.Critic.Parameters, Values(reference.Critic.Parameters)), Is.LessThan(1e-5), "critic after Adam");
+        // Adam's first step is ±lr·g/|g| per parameter, ill-conditioned where g ≈ 0: compare the whole step in norm.
+        Assert.That(ChangeError(fused.Critic.Parameters, Values(reference.Critic.Parameters), Values(critic.Parameters)), Is.LessThan(1e-4), "critic after Adam");
 
         float actorLoss = fused.UpdateActor(update: 0);
         float expectedActorLoss = reference.ActorStep([]);
@@ -334,12 +335,12 @@ public unsafe class Td3UpdateTests
         gradient = new float[fused.Actor.Layout.ParameterCount];
         fused.ActorGradient(gradient);
         Assert.That(RelativeError(gradient, reference.ActorGradient), Is.LessThan(1e-5), "actor gradient (through the frozen critic)");
-        Assert.That(RelativeError(fused.Actor.Parameters, Values(reference.Actor.Parameters)), Is.LessThan(1e-5), "actor after Adam");
+        Assert.That(ChangeError(fused.Actor.Parameters, Values(reference.Actor.Parameters), Values(actor.Parameters)), Is.LessThan(1e-4), "actor after Adam");
 
         fused.UpdateTargets(c.Tau);
         reference.Targets();
-        Assert.That(RelativeError(fused.ActorTarget.Parameters, Values(reference.ActorTarget.Parameters)), Is.LessThan(1e-6), "actor target");
-        Assert.That(RelativeError(fused.CriticTarget.Parameters, Values(reference.CriticTarget.Parameters)), Is.LessThan(1e-6), "critic target");
+        Assert.That(ChangeError(fused.ActorTarget.Parameters, Values(reference.ActorTarget.Parameters), Values(actor.Parameters)), Is.LessThan(1e-4), "actor target");
+        Assert.That(ChangeError(fused.CriticTarget.Parameters, Values(reference.CriticTarget.Parameters), Values(critic.Parameters)), Is.LessThan(1e-4), "critic target");
     }
 
     [TestCase(0.0, 0.0)]
@@ -495,6 +496,24 @@ public unsafe class Td3UpdateTests
         double lag = 0;
         for (int i = 1; i < count; i++) lag += z[i] * z[i - 1];
         Assert.That(lag / count, Is.EqualTo(0).Within(0.01));
+    }
+
+    [Test]
+    public void VectorTanhAgreesWithMathFTanh()
+    {
+        // Both branches (the series below 0.25, the exponential form above), their seam, tiny and saturated values.
+        float[] x = Enumerable.Range(-40_000, 80_001).Select(i => i * 5e-4f)
+            .Concat([1e-30f, -1e-30f, 1e-8f, 0.2499999f, 0.25f, 0.2500001f, 9f, 50f, -100f, float.MaxValue]).ToArray();
+        var y = (float[])x.Clone();
+        fixed (float* p = y) SmallGemm.Tanh(p, y.Length);
+        double worst = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float expected = MathF.Tanh(x[i]);
+            double error = Math.Abs(y[i] - expected) / Math.Max(Math.Abs(expected), 1e-30);
+            worst = Math.Max(worst, error);
+        }
+        Assert.That(worst, Is.LessThan(5e-7), "relative error (a few float ulps)");
     }
 
     sealed class CountingWork(int items) : IPhaseWork

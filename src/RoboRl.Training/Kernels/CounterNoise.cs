@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace RoboRl.Training.Kernels;
 
@@ -14,6 +15,7 @@ public static unsafe class CounterNoise
 {
     /// <summary>destination[i] = the standard normal number of (<paramref name="stream"/>, <paramref name="counter"/>,
     /// <paramref name="firstIndex"/> + i) for i &lt; <paramref name="count"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FillNormal(ulong stream, long counter, int firstIndex, float* destination, int count)
     {
         ulong key = Mix(stream ^ Mix((ulong)counter + 0x9E3779B97F4A7C15UL));

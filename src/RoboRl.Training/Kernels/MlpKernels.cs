@@ -248,7 +248,9 @@ public static unsafe class MlpKernels
             float* input = l == 0 ? x : work.Activation(l - 1);
             int ld = l == 0 ? ldx : layout.Sizes[l], k = layout.Sizes[l], n = layout.Sizes[l + 1];
             Epilogue epilogue = Forward(last ? layout.Output : layout.Hidden);
-            if (n < w && layout.HasTransposed(l))
+            if (n == 4 && w > 4)
+                SmallGemm.Multiply4(input, ld, network.Weight(member, l), work.Activation(l), n, rows, k, network.Bias(member, l), epilogue);
+            else if (n < w && layout.HasTransposed(l))
                 SmallGemm.MultiplyTransposed(input, ld, network.WeightTransposed(member, l), k, work.Activation(l), n, rows, n, k,
                     network.Bias(member, l), epilogue);
             else
@@ -333,6 +335,7 @@ public static unsafe class MlpKernels
     /// </code>
     /// with step = −lr / (1 − β1^t). The gradient buffers are only read.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adam(float* parameters, float* firstMoment, float* secondMoment, float* gradient, float* gradient2, int count,
         in AdamCoefficients k)
     {
@@ -373,6 +376,7 @@ public static unsafe class MlpKernels
     }
 
     /// <summary>Polyak averaging, θ ← θ + τ·(θ_source − θ) (torch's lerp_ for τ &lt; 0.5), on <paramref name="count"/> values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Polyak(float* target, float* source, int count, float tau)
     {
         int w = Vector<float>.Count, i = 0;

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace RoboRl.Training.Kernels;
 
 /// <summary>The work of a parallel phase: independent items, any of which may run on any thread.</summary>
@@ -14,13 +16,19 @@ public interface IPhaseWork
 /// do not depend on which thread ran what, nor on the thread count.
 ///
 /// Helpers spin while phases follow each other closely (a TD3 update is a few phases 50–200 µs apart) and block on an
-/// event after ~<see cref="SpinBeforeSleep"/> idle spins (during evaluations, checkpoints, the simulator's step), so
-/// they burn no core between training bursts. Nothing is allocated per phase.
+/// event after ~15 ms idle (during evaluations, checkpoints, the simulator's step), so
+/// they burn no core between training bursts. When another process keeps a helper off its core, waiting for it would
+/// cost more than the second core gives, so after a stall the caller runs the next phases alone (<see cref="Stalls"/>).
+/// Nothing is allocated per phase.
 /// </summary>
 public sealed class PhaseRunner : IDisposable
 {
-    const int SpinBeforeSleep = 20_000;
+    const int SpinBeforeSleep = 50_000; // × SpinWait(5) ≈ 15 ms
     const long Closed = -1; // generation −1: no claim succeeds
+    // A phase's items take ≤ ~0.2 ms here; a wait of 1 ms means the helper was descheduled. The caller then runs
+    // ~0.5 s of phases alone (the helper falls asleep) before trying two threads again.
+    const double StallSeconds = 1e-3;
+    const int SoloPhasesAfterStall = 2_000;
 
     readonly Thread[] helpers;
     readonly ManualResetEventSlim wake = new(false);
@@ -33,6 +41,7 @@ public sealed class PhaseRunner : IDisposable
     int generation, done, sleeping;
     volatile bool stopping;
     Exception? failure;
+    int soloPhasesLeft;
 
     /// <param name="threads">Threads working on each phase, the caller included (1 = everything on the caller).</param>
     public PhaseRunner(int threads)
@@ -50,12 +59,16 @@ public sealed class PhaseRunner : IDisposable
     /// <summary>Threads per phase, the caller included.</summary>
     public int Threads { get; }
 
+    /// <summary>Phases after which the caller had waited more than 1 ms for a helper (each is followed by phases on the caller alone).</summary>
+    public long Stalls { get; private set; }
+
     /// <summary>Runs <paramref name="items"/> items of <paramref name="phaseId"/> and returns when all are done.</summary>
     public void Run(IPhaseWork phaseWork, int phaseId, int items)
     {
         if (items <= 0) return;
-        if (helpers.Length == 0)
+        if (helpers.Length == 0 || soloPhasesLeft > 0)
         {
+            if (soloPhasesLeft > 0) soloPhasesLeft--;
             for (int i = 0; i < items; i++) phaseWork.RunItem(phaseId, i);
             return;
         }
@@ -72,8 +85,20 @@ public sealed class PhaseRunner : IDisposable
         if (Interlocked.Exchange(ref sleeping, 0) != 0) wake.Set();
 
         RunClaimed(g, phaseWork, phaseId, items);
+        // Wait for items a helper still runs. A helper that the OS took off its core mid-item (another process wants it)
+        // holds the caller for a whole time slice: after such a stall the next phases run on the caller alone.
+        long waitStart = 0;
         var spinner = new SpinWait();
-        while (Volatile.Read(ref done) < items) spinner.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref done) < items)
+        {
+            if (waitStart == 0) waitStart = Stopwatch.GetTimestamp();
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        if (waitStart != 0 && Stopwatch.GetElapsedTime(waitStart).TotalSeconds > StallSeconds)
+        {
+            Stalls++;
+            soloPhasesLeft = SoloPhasesAfterStall;
+        }
         if (failure is { } e)
         {
             failure = null;
@@ -105,7 +130,7 @@ public sealed class PhaseRunner : IDisposable
             {
                 if (++spins < SpinBeforeSleep)
                 {
-                    Thread.SpinWait(20);
+                    Thread.SpinWait(5);
                     continue;
                 }
                 Volatile.Write(ref sleeping, 1);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace RoboRl.Training.Kernels;
 
@@ -41,37 +42,131 @@ public static unsafe class SmallGemm
     public static void Multiply(float* a, int aRow, int aStep, float* b, int ldb, float* c, int ldc, int m, int n, int k,
         float* bias, Epilogue epilogue, float* mask = null, int ldMask = 0)
     {
+        // One compiled kernel per epilogue (generic over a struct): the JIT specialises each, so the inner loops carry
+        // no branch on the epilogue and the accumulators stay in registers.
+        switch (epilogue)
+        {
+            case Epilogue.None: Multiply<Identity>(a, aRow, aStep, b, ldb, c, ldc, m, n, k, bias, mask, ldMask); break;
+            case Epilogue.Relu: Multiply<ReluOutput>(a, aRow, aStep, b, ldb, c, ldc, m, n, k, bias, mask, ldMask); break;
+            case Epilogue.ReluDerivative: Multiply<ReluGradient>(a, aRow, aStep, b, ldb, c, ldc, m, n, k, bias, mask, ldMask); break;
+            case Epilogue.TanhDerivative: Multiply<TanhGradient>(a, aRow, aStep, b, ldb, c, ldc, m, n, k, bias, mask, ldMask); break;
+            case Epilogue.Tanh:
+                Multiply<Identity>(a, aRow, aStep, b, ldb, c, ldc, m, n, k, bias, mask, ldMask);
+                for (int i = 0; i < m; i++) Tanh(c + i * ldc, n);
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(epilogue), epilogue, null);
+        }
+    }
+
+    static void Multiply<TEpilogue>(float* a, int aRow, int aStep, float* b, int ldb, float* c, int ldc, int m, int n, int k,
+        float* bias, float* mask, int ldMask) where TEpilogue : struct, IEpilogue
+    {
         int w = Vector<float>.Count;
         int j = 0;
         for (; j + 2 * w <= n; j += 2 * w)
         {
             int i = 0;
             for (; i + 4 <= m; i += 4)
-                Tile4x2(a + i * aRow, aRow, aStep, b + j, ldb, c + i * ldc + j, ldc, k, bias == null ? null : bias + j, epilogue,
+                Tile4x2<TEpilogue>(a + i * aRow, aRow, aStep, b + j, ldb, c + i * ldc + j, ldc, k, bias == null ? null : bias + j,
                     mask == null ? null : mask + i * ldMask + j, ldMask);
             for (; i < m; i++)
-                Tile1x2(a + i * aRow, aStep, b + j, ldb, c + i * ldc + j, k, bias == null ? null : bias + j, epilogue,
+                Tile1x2<TEpilogue>(a + i * aRow, aStep, b + j, ldb, c + i * ldc + j, k, bias == null ? null : bias + j,
                     mask == null ? null : mask + i * ldMask + j);
         }
         for (; j + w <= n; j += w)
         {
             int i = 0;
             for (; i + 4 <= m; i += 4)
-                Tile4x1(a + i * aRow, aRow, aStep, b + j, ldb, c + i * ldc + j, ldc, k, bias == null ? null : bias + j, epilogue,
+                Tile4x1<TEpilogue>(a + i * aRow, aRow, aStep, b + j, ldb, c + i * ldc + j, ldc, k, bias == null ? null : bias + j,
                     mask == null ? null : mask + i * ldMask + j, ldMask);
             for (; i < m; i++)
-                Tile1x1(a + i * aRow, aStep, b + j, ldb, c + i * ldc + j, k, bias == null ? null : bias + j, epilogue,
+                Tile1x1<TEpilogue>(a + i * aRow, aStep, b + j, ldb, c + i * ldc + j, k, bias == null ? null : bias + j,
                     mask == null ? null : mask + i * ldMask + j);
         }
         for (; j < n; j++)
             for (int i = 0; i < m; i++)
             {
                 float* ai = a + i * aRow;
-                float sum = 0;
+                float sum = bias != null ? bias[j] : 0;
                 for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(ai[p * aStep], b[p * ldb + j], sum);
-                if (bias != null) sum += bias[j];
-                c[i * ldc + j] = Apply(sum, epilogue, mask == null ? 0 : mask[i * ldMask + j]);
+                c[i * ldc + j] = TEpilogue.Apply(sum, mask == null ? 0 : mask[i * ldMask + j]);
             }
+    }
+
+    /// <summary>
+    /// <see cref="Multiply"/> for results exactly 4 wide (the hover actor's motor outputs) with A read row by row:
+    /// one <see cref="Vector128{T}"/> per result row, 8 rows at a time, the same broadcast scheme. On 8-lane machines
+    /// the main kernel would take its scalar path here; Vector128 is accelerated on x86 and arm64 alike.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Multiply4(float* a, int lda, float* b, float* c, int ldc, int m, int k, float* bias, Epilogue epilogue)
+    {
+        Vector128<float> start = bias != null ? Vector128.Load(bias) : Vector128<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= m; i += 8)
+        {
+            float* a0 = a + i * lda;
+            Vector128<float> c0 = start, c1 = start, c2 = start, c3 = start, c4 = start, c5 = start, c6 = start, c7 = start;
+            for (int p = 0; p < k; p++)
+            {
+                Vector128<float> bp = Vector128.Load(b + 4 * p);
+                float* ap = a0 + p;
+                c0 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[0]), bp, c0);
+                c1 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[lda]), bp, c1);
+                c2 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[2 * lda]), bp, c2);
+                c3 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[3 * lda]), bp, c3);
+                c4 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[4 * lda]), bp, c4);
+                c5 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[5 * lda]), bp, c5);
+                c6 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[6 * lda]), bp, c6);
+                c7 = Vector128.FusedMultiplyAdd(Vector128.Create(ap[7 * lda]), bp, c7);
+            }
+            float* ci = c + i * ldc;
+            c0.Store(ci); c1.Store(ci + ldc); c2.Store(ci + 2 * ldc); c3.Store(ci + 3 * ldc);
+            c4.Store(ci + 4 * ldc); c5.Store(ci + 5 * ldc); c6.Store(ci + 6 * ldc); c7.Store(ci + 7 * ldc);
+        }
+        for (; i < m; i++)
+        {
+            float* ai = a + i * lda;
+            Vector128<float> acc = start;
+            for (int p = 0; p < k; p++) acc = Vector128.FusedMultiplyAdd(Vector128.Create(ai[p]), Vector128.Load(b + 4 * p), acc);
+            acc.Store(c + i * ldc);
+        }
+        if (epilogue == Epilogue.Tanh && ldc == 4) Tanh(c, 4 * m);
+        else if (epilogue != Epilogue.None)
+            for (i = 0; i < m; i++)
+                for (int j = 0; j < 4; j++) c[i * ldc + j] = Apply(c[i * ldc + j], epilogue, 0);
+    }
+
+    /// <summary>
+    /// x ← tanh(x) on <paramref name="count"/> values, vectorised: an odd Taylor polynomial to x¹¹ for |x| &lt; 0.25
+    /// (truncation below 1e-9 relative there) and 1 − 2 / (e^{2|x|} + 1) with the sign restored above (where that
+    /// form loses no relative precision); both are computed and the lanes pick one. Agrees with MathF.Tanh to a few
+    /// float ulps (Td3UpdateTests).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tanh(float* x, int count)
+    {
+        int w = Vector<float>.Count, i = 0;
+        for (; i + w <= count; i += w) Tanh(Vector.Load(x + i)).Store(x + i);
+        for (; i < count; i++) x[i] = MathF.Tanh(x[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector<float> Tanh(Vector<float> x)
+    {
+        Vector<float> magnitude = Vector.Abs(x);
+        // Taylor series of tanh: x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835 − 1382x¹¹/155925.
+        Vector<float> x2 = x * x;
+        Vector<float> series = new(-1382f / 155925f);
+        series = Vector.FusedMultiplyAdd(series, x2, new Vector<float>(62f / 2835f));
+        series = Vector.FusedMultiplyAdd(series, x2, new Vector<float>(-17f / 315f));
+        series = Vector.FusedMultiplyAdd(series, x2, new Vector<float>(2f / 15f));
+        series = Vector.FusedMultiplyAdd(series, x2, new Vector<float>(-1f / 3f));
+        series = Vector.FusedMultiplyAdd(series * x2, x, x);
+        // e^{2|x|} overflows to +∞ beyond |x| ≈ 44, where 2 / ∞ = 0 gives exactly 1.
+        Vector<float> large = Vector<float>.One - new Vector<float>(2f) / (Vector.Exp(magnitude + magnitude) + Vector<float>.One);
+        large = Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), -large, large);
+        return Vector.ConditionalSelect(Vector.LessThan(magnitude, new Vector<float>(0.25f)), series, large);
     }
 
     /// <summary>
@@ -79,6 +174,7 @@ public static unsafe class SmallGemm
     /// For results narrower than a vector (a network's 1 or 4 outputs, the action part of an input gradient),
     /// where <see cref="Multiply"/> would fall back to scalar columns.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(float* a, int lda, float* bt, int ldbt, float* c, int ldc, int m, int n, int k,
         float* bias, Epilogue epilogue)
     {
@@ -127,6 +223,7 @@ public static unsafe class SmallGemm
     }
 
     /// <summary>result[j] = Σ_i D[i, j] (a bias gradient), i &lt; <paramref name="m"/>, j &lt; <paramref name="n"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnSums(float* d, int ldd, int m, int n, float* result)
     {
         int w = Vector<float>.Count;
@@ -157,6 +254,7 @@ public static unsafe class SmallGemm
     }
 
     /// <summary>dst[j, i] = src[i, j] for a dense [rows × cols] source; dst is [cols × rows].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(float* src, int rows, int cols, float* dst)
     {
         // 4 × 4 blocks keep both sides' cache lines in use; the sizes here are at most a few thousand elements.
@@ -174,44 +272,54 @@ public static unsafe class SmallGemm
             for (int j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float Apply(float x, Epilogue epilogue, float mask) => epilogue switch
     {
-        Epilogue.Relu => x > 0 ? x : 0,
+        Epilogue.Relu => ReluOutput.Apply(x, mask),
         Epilogue.Tanh => MathF.Tanh(x),
-        Epilogue.ReluDerivative => mask > 0 ? x : 0,
-        Epilogue.TanhDerivative => x * (1 - mask * mask),
+        Epilogue.ReluDerivative => ReluGradient.Apply(x, mask),
+        Epilogue.TanhDerivative => TanhGradient.Apply(x, mask),
         _ => x,
     };
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(float* c, Vector<float> x, Epilogue epilogue, float* mask)
+    /// <summary>What the kernels do to a result before storing it; mask points at the same element of the mask matrix.</summary>
+    interface IEpilogue
     {
-        switch (epilogue)
-        {
-            case Epilogue.None:
-                x.Store(c);
-                break;
-            case Epilogue.Relu:
-                Vector.Max(x, Vector<float>.Zero).Store(c);
-                break;
-            case Epilogue.ReluDerivative:
-                Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(mask), Vector<float>.Zero), x, Vector<float>.Zero).Store(c);
-                break;
-            case Epilogue.TanhDerivative:
-            {
-                Vector<float> h = Vector.Load(mask);
-                (x * (Vector<float>.One - h * h)).Store(c);
-                break;
-            }
-            default:
-                x.Store(c);
-                for (int l = 0; l < Vector<float>.Count; l++) c[l] = MathF.Tanh(c[l]);
-                break;
-        }
+        static abstract Vector<float> Apply(Vector<float> x, float* mask);
+        static abstract float Apply(float x, float mask);
     }
 
-    static void Tile4x2(float* a, int aRow, int aStep, float* b, int ldb, float* c, int ldc, int k, float* bias, Epilogue epilogue, float* mask, int ldMask)
+    struct Identity : IEpilogue
+    {
+        public static Vector<float> Apply(Vector<float> x, float* mask) => x;
+        public static float Apply(float x, float mask) => x;
+    }
+
+    struct ReluOutput : IEpilogue
+    {
+        public static Vector<float> Apply(Vector<float> x, float* mask) => Vector.Max(x, Vector<float>.Zero);
+        public static float Apply(float x, float mask) => x > 0 ? x : 0;
+    }
+
+    struct ReluGradient : IEpilogue
+    {
+        public static Vector<float> Apply(Vector<float> x, float* mask) =>
+            Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(mask), Vector<float>.Zero), x, Vector<float>.Zero);
+        public static float Apply(float x, float mask) => mask > 0 ? x : 0;
+    }
+
+    struct TanhGradient : IEpilogue
+    {
+        public static Vector<float> Apply(Vector<float> x, float* mask)
+        {
+            Vector<float> h = Vector.Load(mask);
+            return x * (Vector<float>.One - h * h);
+        }
+        public static float Apply(float x, float mask) => x * (1 - mask * mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile4x2<TEpilogue>(float* a, int aRow, int aStep, float* b, int ldb, float* c, int ldc, int k, float* bias, float* mask, int ldMask)
+        where TEpilogue : struct, IEpilogue
     {
         int w = Vector<float>.Count;
         Vector<float> c00, c01, c10, c11, c20, c21, c30, c31;
@@ -240,17 +348,19 @@ public static unsafe class SmallGemm
             c31 = Vector.FusedMultiplyAdd(x, b1, c31);
             a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep;
         }
-        Store(c, c00, epilogue, mask);
-        Store(c + w, c01, epilogue, mask + w);
-        Store(c + ldc, c10, epilogue, mask + ldMask);
-        Store(c + ldc + w, c11, epilogue, mask + ldMask + w);
-        Store(c + 2 * ldc, c20, epilogue, mask + 2 * ldMask);
-        Store(c + 2 * ldc + w, c21, epilogue, mask + 2 * ldMask + w);
-        Store(c + 3 * ldc, c30, epilogue, mask + 3 * ldMask);
-        Store(c + 3 * ldc + w, c31, epilogue, mask + 3 * ldMask + w);
+        TEpilogue.Apply(c00, mask).Store(c);
+        TEpilogue.Apply(c01, mask + w).Store(c + w);
+        TEpilogue.Apply(c10, mask + ldMask).Store(c + ldc);
+        TEpilogue.Apply(c11, mask + ldMask + w).Store(c + ldc + w);
+        TEpilogue.Apply(c20, mask + 2 * ldMask).Store(c + 2 * ldc);
+        TEpilogue.Apply(c21, mask + 2 * ldMask + w).Store(c + 2 * ldc + w);
+        TEpilogue.Apply(c30, mask + 3 * ldMask).Store(c + 3 * ldc);
+        TEpilogue.Apply(c31, mask + 3 * ldMask + w).Store(c + 3 * ldc + w);
     }
 
-    static void Tile1x2(float* a, int aStep, float* b, int ldb, float* c, int k, float* bias, Epilogue epilogue, float* mask)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile1x2<TEpilogue>(float* a, int aStep, float* b, int ldb, float* c, int k, float* bias, float* mask)
+        where TEpilogue : struct, IEpilogue
     {
         int w = Vector<float>.Count;
         Vector<float> c0 = bias != null ? Vector.Load(bias) : Vector<float>.Zero, c1 = bias != null ? Vector.Load(bias + w) : Vector<float>.Zero;
@@ -262,11 +372,13 @@ public static unsafe class SmallGemm
             a += aStep;
             b += ldb;
         }
-        Store(c, c0, epilogue, mask);
-        Store(c + w, c1, epilogue, mask + w);
+        TEpilogue.Apply(c0, mask).Store(c);
+        TEpilogue.Apply(c1, mask + w).Store(c + w);
     }
 
-    static void Tile4x1(float* a, int aRow, int aStep, float* b, int ldb, float* c, int ldc, int k, float* bias, Epilogue epilogue, float* mask, int ldMask)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile4x1<TEpilogue>(float* a, int aRow, int aStep, float* b, int ldb, float* c, int ldc, int k, float* bias, float* mask, int ldMask)
+        where TEpilogue : struct, IEpilogue
     {
         Vector<float> c0 = bias != null ? Vector.Load(bias) : Vector<float>.Zero, c1 = c0, c2 = c0, c3 = c0;
         float* a0 = a, a1 = a + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
@@ -280,13 +392,15 @@ public static unsafe class SmallGemm
             c3 = Vector.FusedMultiplyAdd(new Vector<float>(*a3), b0, c3);
             a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep;
         }
-        Store(c, c0, epilogue, mask);
-        Store(c + ldc, c1, epilogue, mask + ldMask);
-        Store(c + 2 * ldc, c2, epilogue, mask + 2 * ldMask);
-        Store(c + 3 * ldc, c3, epilogue, mask + 3 * ldMask);
+        TEpilogue.Apply(c0, mask).Store(c);
+        TEpilogue.Apply(c1, mask + ldMask).Store(c + ldc);
+        TEpilogue.Apply(c2, mask + 2 * ldMask).Store(c + 2 * ldc);
+        TEpilogue.Apply(c3, mask + 3 * ldMask).Store(c + 3 * ldc);
     }
 
-    static void Tile1x1(float* a, int aStep, float* b, int ldb, float* c, int k, float* bias, Epilogue epilogue, float* mask)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile1x1<TEpilogue>(float* a, int aStep, float* b, int ldb, float* c, int k, float* bias, float* mask)
+        where TEpilogue : struct, IEpilogue
     {
         Vector<float> c0 = bias != null ? Vector.Load(bias) : Vector<float>.Zero;
         for (int p = 0; p < k; p++)
@@ -295,6 +409,6 @@ public static unsafe class SmallGemm
             a += aStep;
             b += ldb;
         }
-        Store(c, c0, epilogue, mask);
+        TEpilogue.Apply(c0, mask).Store(c);
     }
 }
