@@ -52,25 +52,29 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     /// <param name="actingRows">Most rows one <see cref="Act"/> call takes (the number of environments).</param>
     /// <param name="threads">Threads per update, the caller included (0 = one per block, at most the machine's cores).</param>
     public Td3Update(FlatMlp actor, FlatMlp critic, Td3Config c, int actingRows, int threads = 0)
+        : this(new MlpWeights(actor), new MlpWeights(critic), c, actingRows, threads) { }
+
+    /// <summary>The same from networks on plain arrays (no TorchSharp needed; their parameters are copied).</summary>
+    public Td3Update(MlpWeights actor, MlpWeights critic, Td3Config c, int actingRows, int threads = 0)
     {
-        if (actor.EnsembleSize != 1) throw new ArgumentException("the actor must be a single network", nameof(actor));
-        if (critic.OutputSize != 1) throw new ArgumentException("each critic must have one output", nameof(critic));
-        if (critic.InputSize <= actor.OutputSize) throw new ArgumentException("the critic's input must be a critic observation followed by the action", nameof(critic));
+        if (actor.Layout.EnsembleSize != 1) throw new ArgumentException("the actor must be a single network", nameof(actor));
+        if (critic.Layout.OutputSize != 1) throw new ArgumentException("each critic must have one output", nameof(critic));
+        if (critic.Layout.InputSize <= actor.Layout.OutputSize) throw new ArgumentException("the critic's input must be a critic observation followed by the action", nameof(critic));
         if (c.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(c), c.BatchSize, "batch size must be ≥ 1");
         if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "must be ≥ 0");
         config = c;
-        observationSize = actor.InputSize;
-        actionSize = actor.OutputSize;
-        criticInputSize = critic.InputSize;
+        observationSize = actor.Layout.InputSize;
+        actionSize = actor.Layout.OutputSize;
+        criticInputSize = critic.Layout.InputSize;
         criticObservationSize = criticInputSize - actionSize;
         batchSize = c.BatchSize;
         bool smoothing = c.SmoothnessTemporal > 0 || c.SmoothnessSpatial > 0;
         smoothRows = !smoothing ? 0 : c.SmoothnessBatch == 0 ? batchSize : Math.Min(batchSize, c.SmoothnessBatch);
 
-        Actor = new MlpWeights(actor);
-        ActorTarget = new MlpWeights(actor);
-        Critic = new MlpWeights(critic);
-        CriticTarget = new MlpWeights(critic);
+        Actor = Copy(actor);
+        ActorTarget = Copy(actor);
+        Critic = Copy(critic);
+        CriticTarget = Copy(critic);
         ActorAdam = new AdamState(Actor.Layout.ParameterCount, c.ActorLearningRate, c.WeightDecay);
         CriticAdam = new AdamState(Critic.Layout.ParameterCount, c.CriticLearningRate, c.WeightDecay);
         TargetNoiseStream = (ulong)c.Seed * 0xD1B54A32D192ED03UL + 0x7A3D;
@@ -86,6 +90,13 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         runner = new PhaseRunner(threads == 0 ? Math.Min(count, Environment.ProcessorCount) : Math.Min(threads, count));
         actingWork = new MlpWorkspace(Actor.Layout, Math.Max(actingRows, 1));
         actingInput = new PinnedArray(Math.Max(actingRows, 1) * observationSize);
+    }
+
+    static MlpWeights Copy(MlpWeights source)
+    {
+        var copy = new MlpWeights(source.Layout);
+        copy.CopyFrom(source);
+        return copy;
     }
 
     public MlpWeights Actor { get; }
