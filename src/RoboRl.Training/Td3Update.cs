@@ -127,13 +127,14 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         replay = memory;
         batchRows = rows;
         noiseCounter = update;
-        ActorTarget.RefreshTransposes(lastLayerOnly: true);
-        CriticTarget.RefreshTransposes(lastLayerOnly: true);
-        Critic.RefreshTransposes();
+        ActorTarget.RefreshTransposes(forwardOnly: true);
+        CriticTarget.RefreshTransposes(forwardOnly: true);
+        Critic.RefreshTransposes(); // a no-op after an UpdateCritic (its Adam phase refreshes them)
         runner.Run(this, CriticPhase, blocks.Length);
         adamStep = CriticAdam.NextStep();
-        runner.Run(this, CriticAdamPhase, ParameterChunks);
         Critic.Changed();
+        runner.Run(this, CriticAdamPhase, Critic.Layout.EnsembleSize);
+        Critic.TransposesRefreshed();
         float loss = 0;
         foreach (Block b in blocks) loss += b.CriticLoss;
         return loss;
@@ -151,8 +152,9 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         Critic.RefreshTransposes();
         runner.Run(this, ActorPhase, blocks.Length);
         adamStep = ActorAdam.NextStep();
-        runner.Run(this, ActorAdamPhase, ParameterChunks);
         Actor.Changed();
+        runner.Run(this, ActorAdamPhase, Actor.Layout.LayerCount > 1 ? 2 : 1);
+        Actor.TransposesRefreshed();
         float loss = 0;
         foreach (Block b in blocks) loss += b.ActorLoss;
         return loss;
@@ -174,7 +176,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         if (rows * observationSize != observations.Length || rows > actingWork.Rows || actions.Length != rows * actionSize)
             throw new ArgumentException($"need up to {actingWork.Rows} rows of {observationSize} observations and {actionSize} actions per row");
         observations.CopyTo(actingInput.Span);
-        Actor.RefreshTransposes(lastLayerOnly: true);
+        Actor.RefreshTransposes(forwardOnly: true);
         MlpKernels.Forward(Actor, 0, actingInput.Pointer, observationSize, rows, actingWork);
         new ReadOnlySpan<float>(actingWork.Output, rows * actionSize).CopyTo(actions);
     }
@@ -201,9 +203,9 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         switch (phase)
         {
             case CriticPhase: CriticBlock(blocks[item]); break;
-            case CriticAdamPhase: AdamChunk(Critic, CriticAdam, item, b => b.CriticGradients); break;
+            case CriticAdamPhase: CriticAdamMember(item); break;
             case ActorPhase: ActorBlock(blocks[item]); break;
-            case ActorAdamPhase: AdamChunk(Actor, ActorAdam, item, b => b.ActorGradients); break;
+            case ActorAdamPhase: ActorAdamLayers(item); break;
             case TargetsPhase:
                 if (item < ParameterChunks) PolyakChunk(ActorTarget, Actor, item);
                 else PolyakChunk(CriticTarget, Critic, item - ParameterChunks);
@@ -322,19 +324,46 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         return loss * scale;
     }
 
+
+    /// <summary>Adam on one critic of the ensemble, then the transposed copies of its layers (each item owns its member's
+    /// parameters and copies, so the refresh costs the caller no serial time).</summary>
+    void CriticAdamMember(int member)
+    {
+        MlpLayout layout = Critic.Layout;
+        for (int l = 0; l < layout.LayerCount; l++)
+        {
+            Adam(Critic, CriticAdam, b => b.CriticGradients, layout.WeightOffset(member, l), layout.Sizes[l] * layout.Sizes[l + 1]);
+            Adam(Critic, CriticAdam, b => b.CriticGradients, layout.BiasOffset(member, l), layout.Sizes[l + 1]);
+        }
+        Critic.TransposeLayers(member, 0);
+    }
+
+    /// <summary>Adam on the actor in two items of similar cost: the first layer (most of the parameters), and the others
+    /// followed by their transposed copies.</summary>
+    void ActorAdamLayers(int item)
+    {
+        MlpLayout layout = Actor.Layout;
+        int split = layout.LayerCount > 1 ? layout.WeightOffset(0, 1) : layout.ParameterCount;
+        if (item == 0) Adam(Actor, ActorAdam, b => b.ActorGradients, 0, split);
+        else
+        {
+            Adam(Actor, ActorAdam, b => b.ActorGradients, split, layout.ParameterCount - split);
+            Actor.TransposeLayers(0, 1);
+        }
+    }
+
+    void Adam(MlpWeights network, AdamState adam, Func<Block, PinnedArray> gradientsOf, int from, int count)
+    {
+        float* second = blocks.Length > 1 ? gradientsOf(blocks[1]).Pointer + from : null;
+        MlpKernels.Adam(network.Pointer + from, adam.FirstMoment.Pointer + from, adam.SecondMoment.Pointer + from,
+            gradientsOf(blocks[0]).Pointer + from, second, count, adamStep);
+    }
+
     (int From, int Count) Chunk(int parameters, int item)
     {
         int split = parameters / ParameterChunks / 16 * 16; // vector-aligned
         int from = item * split, to = item == ParameterChunks - 1 ? parameters : from + split;
         return (from, to - from);
-    }
-
-    void AdamChunk(MlpWeights network, AdamState adam, int item, Func<Block, PinnedArray> gradientsOf)
-    {
-        var (from, count) = Chunk(network.Layout.ParameterCount, item);
-        float* second = blocks.Length > 1 ? gradientsOf(blocks[1]).Pointer + from : null;
-        MlpKernels.Adam(network.Pointer + from, adam.FirstMoment.Pointer + from, adam.SecondMoment.Pointer + from,
-            gradientsOf(blocks[0]).Pointer + from, second, count, adamStep);
     }
 
     void PolyakChunk(MlpWeights target, MlpWeights source, int item)

@@ -116,25 +116,38 @@ public sealed unsafe class MlpWeights
     /// <summary>Marks the transposed copies out of date (after any change to <see cref="Parameters"/>).</summary>
     public void Changed() => lastLayerFresh = otherLayersFresh = false;
 
-    /// <summary>Rebuilds the transposed copies that are out of date: all of them, or with <paramref name="lastLayerOnly"/>
-    /// only the last layer's (all a forward pass reads).</summary>
-    public void RefreshTransposes(bool lastLayerOnly = false)
+    /// <summary>Rebuilds the transposed copies that are out of date: all of them, or with <paramref name="forwardOnly"/>
+    /// only what a forward pass reads (nothing, for the usual 1- and 4-wide outputs).</summary>
+    public void RefreshTransposes(bool forwardOnly = false)
     {
         MlpLayout layout = Layout;
         int last = layout.LayerCount - 1;
-        if (!lastLayerFresh) TransposeLayer(last);
-        lastLayerFresh = true;
-        if (lastLayerOnly || otherLayersFresh) return;
-        for (int l = 0; l < last; l++)
-            if (layout.HasTransposed(l)) TransposeLayer(l);
+        if (!lastLayerFresh && (!forwardOnly || MlpKernels.ForwardReadsTransposed(layout)))
+        {
+            for (int m = 0; m < layout.EnsembleSize; m++) TransposeLayer(m, last);
+            lastLayerFresh = true;
+        }
+        if (forwardOnly || otherLayersFresh) return;
+        for (int m = 0; m < layout.EnsembleSize; m++)
+            for (int l = 0; l < last; l++)
+                if (layout.HasTransposed(l)) TransposeLayer(m, l);
         otherLayersFresh = true;
     }
 
-    void TransposeLayer(int layer)
+    /// <summary>Transposes member <paramref name="member"/>'s kept layers from <paramref name="fromLayer"/> on: for an
+    /// update step that refreshes the copies of the part it just changed, on its own thread. Once every changed part
+    /// is done, the caller reports it with <see cref="TransposesRefreshed"/>.</summary>
+    public void TransposeLayers(int member, int fromLayer)
     {
-        for (int m = 0; m < Layout.EnsembleSize; m++)
-            SmallGemm.Transpose(Weight(m, layer), Layout.Sizes[layer], Layout.Sizes[layer + 1], WeightTransposed(m, layer));
+        for (int l = Math.Max(fromLayer, 0); l < Layout.LayerCount; l++)
+            if (Layout.HasTransposed(l)) TransposeLayer(member, l);
     }
+
+    /// <summary>Marks every transposed copy current (after <see cref="TransposeLayers"/> covered all that changed).</summary>
+    public void TransposesRefreshed() => lastLayerFresh = otherLayersFresh = true;
+
+    void TransposeLayer(int member, int layer) =>
+        SmallGemm.Transpose(Weight(member, layer), Layout.Sizes[layer], Layout.Sizes[layer + 1], WeightTransposed(member, layer));
 
     public float* Weight(int member, int layer) => parameters.Pointer + Layout.WeightOffset(member, layer);
     public float* Bias(int member, int layer) => parameters.Pointer + Layout.BiasOffset(member, layer);
@@ -235,7 +248,8 @@ public static unsafe class MlpKernels
     /// <summary>
     /// Member <paramref name="member"/>'s forward on <paramref name="rows"/> rows of x ([rows × in], row stride
     /// <paramref name="ldx"/>); every layer's activated output is kept in <paramref name="work"/> for the backward pass.
-    /// Reads the last layer's transposed copy: call <see cref="MlpWeights.RefreshTransposes"/> first.
+    /// May read the last layer's transposed copy (<see cref="ForwardReadsTransposed"/>): call
+    /// <see cref="MlpWeights.RefreshTransposes"/> first.
     /// </summary>
     public static void Forward(MlpWeights network, int member, float* x, int ldx, int rows, MlpWorkspace work)
     {
@@ -250,6 +264,10 @@ public static unsafe class MlpKernels
             Epilogue epilogue = Forward(last ? layout.Output : layout.Hidden);
             if (n == 4 && w > 4)
                 SmallGemm.Multiply4(input, ld, network.Weight(member, l), work.Activation(l), n, rows, k, network.Bias(member, l), epilogue);
+            else if (n == 1)
+                // A single output's weights [k × 1] are their own transpose.
+                SmallGemm.MultiplyTransposed(input, ld, network.Weight(member, l), k, work.Activation(l), n, rows, n, k,
+                    network.Bias(member, l), epilogue);
             else if (n < w && layout.HasTransposed(l))
                 SmallGemm.MultiplyTransposed(input, ld, network.WeightTransposed(member, l), k, work.Activation(l), n, rows, n, k,
                     network.Bias(member, l), epilogue);
@@ -257,6 +275,14 @@ public static unsafe class MlpKernels
                 SmallGemm.Multiply(input, ld, 1, network.Weight(member, l), n, work.Activation(l), n, rows, n, k,
                     network.Bias(member, l), epilogue);
         }
+    }
+
+    /// <summary>Whether <see cref="Forward"/> reads the last layer's transposed copy (outputs narrower than a vector
+    /// other than 1, and 4 where vectors are wider).</summary>
+    public static bool ForwardReadsTransposed(MlpLayout layout)
+    {
+        int n = layout.OutputSize, w = Vector<float>.Count;
+        return n < w && n != 1 && !(n == 4 && w > 4) && layout.HasTransposed(layout.LayerCount - 1);
     }
 
     /// <summary>
