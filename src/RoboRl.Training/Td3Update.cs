@@ -20,8 +20,8 @@ namespace RoboRl.Training;
 /// The networks keep <see cref="FlatMlp"/>'s flat layout (checkpoints and the bundle export read them as before).
 ///
 /// Threads: the batch is split into <see cref="BlockCount"/> blocks of rows, each computed whole (gather, forward,
-/// loss, backward) by one thread into its own gradient buffer; the Adam and Polyak steps are split by parameter
-/// range and read the blocks' gradients summed in a fixed order. So the result does not depend on which thread ran
+/// loss, backward) by one thread into its own gradient buffer; the Adam steps (by critic, and by actor layers) read
+/// the blocks' gradients summed in a fixed order, and Polyak averaging is split by parameter range. So the result does not depend on which thread ran
 /// which block nor on how many threads there are: one thread computes the blocks in turn. Noise is addressed by
 /// (update, row, column) (<see cref="CounterNoise"/>) for the same reason. Nothing is allocated per update.
 /// </summary>
@@ -31,7 +31,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public const int BlockCount = 2;
 
     const int CriticPhase = 0, CriticAdamPhase = 1, ActorPhase = 2, ActorAdamPhase = 3, TargetsPhase = 4;
-    const int ParameterChunks = 2;
+    const int PolyakChunks = 2;
 
     readonly Td3Config config;
     readonly int observationSize, criticObservationSize, actionSize, criticInputSize, batchSize, smoothRows;
@@ -124,6 +124,9 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         if (rows.Length < batchSize) throw new ArgumentException($"need {batchSize} batch rows, got {rows.Length}", nameof(rows));
         if (memory.ActorSize != observationSize || memory.CriticSize != criticObservationSize || memory.ActionSize != actionSize)
             throw new ArgumentException("the replay memory's sizes differ from the networks'", nameof(memory));
+        for (int k = 0; k < batchSize; k++) // the gather copies through raw pointers
+            if ((uint)rows[k] >= (uint)memory.Count)
+                throw new ArgumentOutOfRangeException(nameof(rows), rows[k], $"batch row {k} is not one of the replay memory's {memory.Count} rows");
         replay = memory;
         batchRows = rows;
         noiseCounter = update;
@@ -164,7 +167,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public void UpdateTargets(double polyakTau)
     {
         tau = (float)polyakTau;
-        runner.Run(this, TargetsPhase, 2 * ParameterChunks);
+        runner.Run(this, TargetsPhase, 2 * PolyakChunks);
         ActorTarget.Changed();
         CriticTarget.Changed();
     }
@@ -207,8 +210,8 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
             case ActorPhase: ActorBlock(blocks[item]); break;
             case ActorAdamPhase: ActorAdamLayers(item); break;
             case TargetsPhase:
-                if (item < ParameterChunks) PolyakChunk(ActorTarget, Actor, item);
-                else PolyakChunk(CriticTarget, Critic, item - ParameterChunks);
+                if (item < PolyakChunks) PolyakChunk(ActorTarget, Actor, item);
+                else PolyakChunk(CriticTarget, Critic, item - PolyakChunks);
                 break;
             default: throw new ArgumentOutOfRangeException(nameof(phase), phase, "unknown phase");
         }
@@ -361,8 +364,8 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
 
     (int From, int Count) Chunk(int parameters, int item)
     {
-        int split = parameters / ParameterChunks / 16 * 16; // vector-aligned
-        int from = item * split, to = item == ParameterChunks - 1 ? parameters : from + split;
+        int split = parameters / PolyakChunks / 16 * 16; // vector-aligned
+        int from = item * split, to = item == PolyakChunks - 1 ? parameters : from + split;
         return (from, to - from);
     }
 

@@ -435,6 +435,22 @@ public unsafe class Td3UpdateTests
     }
 
     [Test]
+    public void BatchRowsOutsideTheReplayMemoryAreRefused()
+    {
+        Shape s = Odd;
+        ReplayBuffer replay = RandomReplay(s, 20, seed: 8);
+        using FlatMlp actor = NewActor(s), critic = NewCritic(s);
+        using var fused = new Td3Update(actor, critic, Config(s), actingRows: 1);
+        int[] rows = Rows(replay, s.Batch, 2);
+        rows[3] = 20;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fused.UpdateCritic(replay, rows, 0))!;
+        Assert.That(error.Message, Does.Contain("batch row 3").And.Contain("20 rows"));
+        Assert.Throws<ArgumentException>(() => fused.UpdateCritic(replay, new int[s.Batch - 1], 0));
+        using var fresh = new Td3Update(actor, critic, Config(s), actingRows: 1);
+        Assert.Throws<InvalidOperationException>(() => fresh.UpdateActor(0), "the actor step needs a critic step's batch");
+    }
+
+    [Test]
     public void ActMatchesTheTorchSharpActor()
     {
         using var scope = NewDisposeScope();
