@@ -532,6 +532,29 @@ public unsafe class Td3UpdateTests
         Assert.That(worst, Is.LessThan(5e-7), "relative error (a few float ulps)");
     }
 
+    [Test]
+    public void VectorExpLogAndCosineAgreeWithMathF()
+    {
+        static double Worst(IEnumerable<float> inputs, Func<System.Numerics.Vector<float>, System.Numerics.Vector<float>> vector, Func<float, float> scalar)
+        {
+            double worst = 0;
+            foreach (float x in inputs)
+            {
+                float actual = vector(new System.Numerics.Vector<float>(x))[0], expected = scalar(x);
+                worst = Math.Max(worst, Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-30));
+            }
+            return worst;
+        }
+        IEnumerable<float> Range(float from, float to, int count) => Enumerable.Range(0, count + 1).Select(i => from + (to - from) * i / count);
+        Assert.That(Worst(Range(-87f, 88f, 200_000), VectorFunctions.Exp, MathF.Exp), Is.LessThan(3e-7), "exp");
+        Assert.That(Worst(Range(1e-7f, 1f, 200_000).Concat(Range(1f, 1e6f, 1000)).Concat([5.96e-8f, 0.70710677f, 1.4142135f, 1.4142137f]),
+            VectorFunctions.Log, MathF.Log), Is.LessThan(3e-7), "log");
+        // cos(2πq) falls to 0 at q = ¼, so the error is measured against 1 there (absolute).
+        double cosine = Range(0f, 0.25f, 100_000).Max(q =>
+            (double)Math.Abs(VectorFunctions.CosQuarterTurn(new System.Numerics.Vector<float>(q))[0] - MathF.Cos(2 * MathF.PI * q)));
+        Assert.That(cosine, Is.LessThan(3e-7), "cos");
+    }
+
     sealed class CountingWork(int items) : IPhaseWork
     {
         public readonly int[] Runs = new int[items];

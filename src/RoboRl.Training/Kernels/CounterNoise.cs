@@ -8,7 +8,7 @@ namespace RoboRl.Training.Kernels;
 /// update c is the same number whichever thread computes it and in whatever order, so a batch's noise can be split
 /// between threads, and a resumed run needs no generator state (the counter is the update number it saved).
 /// Each number is Box–Muller on two uniforms from a 32-bit integer hash of its index, keyed by the stream and
-/// counter (the "counter-based" generator idea of Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
+/// counter, with <see cref="VectorFunctions"/>' log and cosine (the "counter-based" generator idea of Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
 /// SC 2011; the hash is Wellons' lowbias32). Vectorised with <see cref="Vector{T}"/>.
 /// </summary>
 public static unsafe class CounterNoise
@@ -23,18 +23,23 @@ public static unsafe class CounterNoise
         var key2 = new Vector<uint>((uint)(key >> 32));
         int w = Vector<float>.Count;
         Vector<uint> lanes = LaneIndices();
-        var twoPi = new Vector<float>(2 * MathF.PI);
         var minusTwo = new Vector<float>(-2f);
         var unit = new Vector<float>(1f / (1 << 24));
+        var quarterUnit = new Vector<float>(0.25f / (1 << 23));
         float* tail = stackalloc float[w];
         for (int i = 0; i < count; i += w)
         {
-            // Uniforms u1 in (0, 1] (log-safe) and u2 in [0, 1) from the top 24 bits of two hashes of 2·index and 2·index + 1.
+            // u1 in (0, 1] (log-safe) from the top 24 bits of a hash of 2·index; from a hash of 2·index + 1, a sign bit and
+            // q uniform in [0, ¼): ±cos(2π·q) has the distribution of cos(2π·u) for u uniform in [0, 1), without the
+            // range reduction a full turn would need.
             Vector<uint> index = (new Vector<uint>((uint)(firstIndex + i)) + lanes) * new Vector<uint>(2);
             Vector<uint> h1 = Hash(Hash(index + key1) ^ key2), h2 = Hash(Hash(index + Vector<uint>.One + key1) ^ key2);
             Vector<float> u1 = (Vector.ConvertToSingle(Vector.AsVectorInt32(Vector.ShiftRightLogical(h1, 8))) + Vector<float>.One) * unit;
-            Vector<float> u2 = Vector.ConvertToSingle(Vector.AsVectorInt32(Vector.ShiftRightLogical(h2, 8))) * unit;
-            Vector<float> z = Vector.SquareRoot(minusTwo * Vector.Log(u1)) * Vector.Cos(twoPi * u2);
+            Vector<float> q = Vector.ConvertToSingle(Vector.AsVectorInt32(Vector.ShiftRightLogical(h2, 9))) * quarterUnit;
+            Vector<float> radius = Vector.SquareRoot(minusTwo * VectorFunctions.Log(u1));
+            Vector<float> z = radius * VectorFunctions.CosQuarterTurn(q);
+            // Flip the sign where bit 0 of h2 is set (xor of the float's sign bit).
+            z = Vector.AsVectorSingle(Vector.AsVectorUInt32(z) ^ Vector.ShiftLeft(h2 & Vector<uint>.One, 31));
             if (i + w <= count) z.Store(destination + i);
             else
             {

@@ -163,8 +163,8 @@ public static unsafe class SmallGemm
         series = Vector.FusedMultiplyAdd(series, x2, new Vector<float>(2f / 15f));
         series = Vector.FusedMultiplyAdd(series, x2, new Vector<float>(-1f / 3f));
         series = Vector.FusedMultiplyAdd(series * x2, x, x);
-        // e^{2|x|} overflows to +∞ beyond |x| ≈ 44, where 2 / ∞ = 0 gives exactly 1.
-        Vector<float> large = Vector<float>.One - new Vector<float>(2f) / (Vector.Exp(magnitude + magnitude) + Vector<float>.One);
+        // Exp clamps its argument at 88 (|x| = 44), where 2 / (e^88 + 1) rounds 1 − it to exactly 1.
+        Vector<float> large = Vector<float>.One - new Vector<float>(2f) / (VectorFunctions.Exp(magnitude + magnitude) + Vector<float>.One);
         large = Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), -large, large);
         return Vector.ConditionalSelect(Vector.LessThan(magnitude, new Vector<float>(0.25f)), series, large);
     }
