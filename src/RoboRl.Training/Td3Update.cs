@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RoboRl.Core.Policy;
 using RoboRl.Training.Kernels;
 
@@ -22,7 +23,9 @@ namespace RoboRl.Training;
 /// Threads: the batch is split into <see cref="BlockCount"/> blocks of rows, each computed whole (gather, forward,
 /// loss, backward) by one thread into its own gradient buffer; the Adam steps (by critic, and by actor layers) read
 /// the blocks' gradients summed in a fixed order, and Polyak averaging is split by parameter range. So the result does not depend on which thread ran
-/// which block nor on how many threads there are: one thread computes the blocks in turn. Noise is addressed by
+/// which block nor on how many threads there are: one thread computes the blocks in turn. Whether two threads or one
+/// run the updates is measured as training goes (<see cref="ThreadChoice"/>): a second core that another process keeps
+/// busy makes two threads slower than one. Noise is addressed by
 /// (update, row, column) (<see cref="CounterNoise"/>) for the same reason. Nothing is allocated per update.
 /// </summary>
 public sealed unsafe class Td3Update : IPhaseWork, IDisposable
@@ -39,6 +42,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     readonly PhaseRunner runner;
     readonly MlpWorkspace actingWork;
     readonly PinnedArray actingInput;
+    readonly ThreadChoice threadChoice = new();
     // The current phase's inputs (set on the calling thread before the phase runs).
     ReplayBuffer? replay;
     int[]? batchRows;
@@ -106,8 +110,11 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public MlpWeights CriticTarget { get; }
     public AdamState ActorAdam { get; }
     public AdamState CriticAdam { get; }
-    /// <summary>Threads each phase runs on, the caller included.</summary>
+    /// <summary>Threads each phase may run on, the caller included.</summary>
     public int Threads => runner.Threads;
+    /// <summary>Critic updates (with the actor and target steps that followed them) run on the caller alone because one
+    /// thread measured faster (<see cref="ThreadChoice"/>); the results are the same either way.</summary>
+    public long UpdatesOnOneThread => threadChoice.SoloRounds;
     /// <summary>Target smoothing noise ε of critic update u, batch row r, action j: <see cref="CounterNoise"/>
     /// (this stream, counter u, index r·actions + j).</summary>
     public ulong TargetNoiseStream { get; }
@@ -127,6 +134,8 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         for (int k = 0; k < batchSize; k++) // the gather copies through raw pointers
             if ((uint)rows[k] >= (uint)memory.Count)
                 throw new ArgumentOutOfRangeException(nameof(rows), rows[k], $"batch row {k} is not one of the replay memory's {memory.Count} rows");
+        long started = Stopwatch.GetTimestamp();
+        if (runner.Threads > 1) runner.Solo = threadChoice.BeginRound();
         replay = memory;
         batchRows = rows;
         noiseCounter = update;
@@ -140,6 +149,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         Critic.TransposesRefreshed();
         float loss = 0;
         foreach (Block b in blocks) loss += b.CriticLoss;
+        threadChoice.Record(Stopwatch.GetTimestamp() - started);
         return loss;
     }
 
@@ -150,6 +160,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public float UpdateActor(long update)
     {
         if (batchRows is null) throw new InvalidOperationException("the actor step uses the critic step's batch: call UpdateCritic first");
+        long started = Stopwatch.GetTimestamp();
         noiseCounter = update;
         Actor.RefreshTransposes();
         Critic.RefreshTransposes();
@@ -160,16 +171,19 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         Actor.TransposesRefreshed();
         float loss = 0;
         foreach (Block b in blocks) loss += b.ActorLoss;
+        threadChoice.Record(Stopwatch.GetTimestamp() - started);
         return loss;
     }
 
     /// <summary>Polyak averaging of both targets towards the current networks: θ' ← θ' + τ·(θ − θ').</summary>
     public void UpdateTargets(double polyakTau)
     {
+        long started = Stopwatch.GetTimestamp();
         tau = (float)polyakTau;
         runner.Run(this, TargetsPhase, 2 * PolyakChunks);
         ActorTarget.Changed();
         CriticTarget.Changed();
+        threadChoice.Record(Stopwatch.GetTimestamp() - started);
     }
 
     /// <summary>The actor's actions for <paramref name="observations"/> (normalised, rows × observation size) on the calling thread.</summary>

@@ -555,6 +555,43 @@ public unsafe class Td3UpdateTests
         Assert.That(cosine, Is.LessThan(3e-7), "cos");
     }
 
+    sealed class ThreadRecordingWork(int callerThread) : IPhaseWork
+    {
+        public int Elsewhere;
+        public void RunItem(int phase, int item)
+        {
+            if (Environment.CurrentManagedThreadId != callerThread) Interlocked.Increment(ref Elsewhere);
+        }
+    }
+
+    [Test]
+    public void ThreadChoiceProbesBothAndKeepsTheFaster()
+    {
+        var choice = new ThreadChoice();
+        const int p = ThreadChoice.ProbeRounds, cycle = 2 * ThreadChoice.ProbeRounds + ThreadChoice.ExploitRounds;
+        // Rounds cost 6 on two threads and 10 on one (an idle machine), then the reverse (the second core taken).
+        bool[] RunCycle(long twoThreads, long oneThread)
+        {
+            var solo = new bool[cycle];
+            for (int r = 0; r < cycle; r++)
+            {
+                solo[r] = choice.BeginRound();
+                choice.Record(solo[r] ? oneThread / 2 : twoThreads / 2); // a round may record in parts
+                choice.Record(solo[r] ? oneThread - oneThread / 2 : twoThreads - twoThreads / 2);
+            }
+            return solo;
+        }
+        bool[] idle = RunCycle(6, 10);
+        Assert.That(idle.Take(p), Is.All.False, "first probe: two threads");
+        Assert.That(idle.Skip(p).Take(p), Is.All.True, "second probe: one thread");
+        Assert.That(idle.Skip(2 * p), Is.All.False, "two threads kept on an idle machine");
+        bool[] busy = RunCycle(20, 10);
+        Assert.That(busy.Skip(2 * p), Is.All.True, "one thread kept while the second core is busy");
+        Assert.That(RunCycle(6, 10).Skip(2 * p), Is.All.False, "and two threads again once it is free");
+        choice.BeginRound();
+        Assert.That(choice.SoloRounds, Is.EqualTo(3 * p + ThreadChoice.ExploitRounds));
+    }
+
     sealed class CountingWork(int items) : IPhaseWork
     {
         public readonly int[] Runs = new int[items];
@@ -567,7 +604,7 @@ public unsafe class Td3UpdateTests
     }
 
     [Test]
-    public void PhaseRunnerRunsEveryItemOnceAndReportsFailures()
+    public void PhaseRunnerRunsEveryItemOnceAloneOrNotAndReportsFailures()
     {
         using var runner = new PhaseRunner(2);
         var work = new CountingWork(5);
@@ -578,6 +615,19 @@ public unsafe class Td3UpdateTests
             runner.Run(work, phase, items);
             for (int i = 0; i < items; i++)
                 Assert.That(work.Runs[i], Is.EqualTo(1), $"phase {phase} item {i}");
+            Array.Clear(work.Runs);
+        }
+        // Alone: every item on the calling thread, and back to two threads without losing an item.
+        runner.Solo = true;
+        var caller = new ThreadRecordingWork(Environment.CurrentManagedThreadId);
+        for (int phase = 0; phase < 100; phase++) runner.Run(caller, phase, 4);
+        Assert.That(caller.Elsewhere, Is.EqualTo(0));
+        runner.Solo = false;
+        for (int phase = 0; phase < 2_000; phase++)
+        {
+            work.Phase = phase;
+            runner.Run(work, phase, 2);
+            Assert.That(work.Runs.Take(2), Is.All.EqualTo(1), $"phase {phase} after solo");
             Array.Clear(work.Runs);
         }
         var failing = new CountingWork(2) { Phase = 0 };

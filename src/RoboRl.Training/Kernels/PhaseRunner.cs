@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RoboRl.Training.Kernels;
 
 /// <summary>The work of a parallel phase: independent items, any of which may run on any thread.</summary>
@@ -10,25 +8,20 @@ public interface IPhaseWork
 
 /// <summary>
 /// Runs the items of one phase at a time on the calling thread and up to <c>threads − 1</c> helper threads, and returns
-/// when all are done (a barrier). Items are claimed, not assigned: a helper that the OS has not scheduled (another
-/// process holds the core) claims nothing, and the caller runs every item itself instead of waiting for it, so a
-/// busy machine degrades to one thread instead of stalling. Each item must write only its own outputs; then results
-/// do not depend on which thread ran what, nor on the thread count.
+/// when all are done (a barrier). Items are claimed, not assigned: a helper that the OS has not scheduled claims
+/// nothing, and the caller runs every item itself instead of waiting for it. Each item must write only its own
+/// outputs; then results do not depend on which thread ran what, nor on the thread count.
 ///
 /// Helpers spin while phases follow each other closely (a TD3 update is a few phases 50–200 µs apart) and block on an
-/// event after ~15 ms idle (during evaluations, checkpoints, the simulator's step), so
-/// they burn no core between training bursts. When another process keeps a helper off its core, waiting for it would
-/// cost more than the second core gives, so after a stall the caller runs the next phases alone (<see cref="Stalls"/>).
-/// Nothing is allocated per phase.
+/// event after ~15 ms without work (evaluations, checkpoints), so they burn no core between training bursts. With
+/// <see cref="Solo"/> set, the caller runs every phase alone and the helpers sleep: a spinning helper is one more
+/// runnable thread, which on a machine whose other core is busy takes time from the caller instead of adding any
+/// (<see cref="Td3Update"/> measures which setting is faster). Nothing is allocated per phase.
 /// </summary>
 public sealed class PhaseRunner : IDisposable
 {
     const int SpinBeforeSleep = 50_000; // × SpinWait(5) ≈ 15 ms
     const long Closed = -1; // generation −1: no claim succeeds
-    // A phase's items take ≤ ~0.2 ms here; a wait of 1 ms means the helper was descheduled. The caller then runs
-    // ~0.5 s of phases alone (the helper falls asleep) before trying two threads again.
-    const double StallSeconds = 1e-3;
-    const int SoloPhasesAfterStall = 2_000;
 
     readonly Thread[] helpers;
     readonly ManualResetEventSlim wake = new(false);
@@ -39,9 +32,8 @@ public sealed class PhaseRunner : IDisposable
     // cannot take an item of the next one.
     long claim;
     int generation, done, sleeping;
-    volatile bool stopping;
+    volatile bool stopping, solo;
     Exception? failure;
-    int soloPhasesLeft;
 
     /// <param name="threads">Threads working on each phase, the caller included (1 = everything on the caller).</param>
     public PhaseRunner(int threads)
@@ -59,16 +51,24 @@ public sealed class PhaseRunner : IDisposable
     /// <summary>Threads per phase, the caller included.</summary>
     public int Threads { get; }
 
-    /// <summary>Phases after which the caller had waited more than 1 ms for a helper (each is followed by phases on the caller alone).</summary>
-    public long Stalls { get; private set; }
+    /// <summary>Whether the caller runs the phases alone while the helpers sleep (results are the same either way).</summary>
+    public bool Solo
+    {
+        get => solo;
+        set
+        {
+            if (solo == value) return;
+            solo = value;
+            if (!value && Interlocked.Exchange(ref sleeping, 0) != 0) wake.Set();
+        }
+    }
 
     /// <summary>Runs <paramref name="items"/> items of <paramref name="phaseId"/> and returns when all are done.</summary>
     public void Run(IPhaseWork phaseWork, int phaseId, int items)
     {
         if (items <= 0) return;
-        if (helpers.Length == 0 || soloPhasesLeft > 0)
+        if (helpers.Length == 0 || solo)
         {
-            if (soloPhasesLeft > 0) soloPhasesLeft--;
             for (int i = 0; i < items; i++) phaseWork.RunItem(phaseId, i);
             return;
         }
@@ -85,20 +85,8 @@ public sealed class PhaseRunner : IDisposable
         if (Interlocked.Exchange(ref sleeping, 0) != 0) wake.Set();
 
         RunClaimed(g, phaseWork, phaseId, items);
-        // Wait for items a helper still runs. A helper that the OS took off its core mid-item (another process wants it)
-        // holds the caller for a whole time slice: after such a stall the next phases run on the caller alone.
-        long waitStart = 0;
         var spinner = new SpinWait();
-        while (Volatile.Read(ref done) < items)
-        {
-            if (waitStart == 0) waitStart = Stopwatch.GetTimestamp();
-            spinner.SpinOnce(sleep1Threshold: -1);
-        }
-        if (waitStart != 0 && Stopwatch.GetElapsedTime(waitStart).TotalSeconds > StallSeconds)
-        {
-            Stalls++;
-            soloPhasesLeft = SoloPhasesAfterStall;
-        }
+        while (Volatile.Read(ref done) < items) spinner.SpinOnce(sleep1Threshold: -1);
         if (failure is { } e)
         {
             failure = null;
@@ -128,13 +116,13 @@ public sealed class PhaseRunner : IDisposable
             int g;
             while ((g = Volatile.Read(ref generation)) == seen && !stopping)
             {
-                if (++spins < SpinBeforeSleep)
+                if (++spins < SpinBeforeSleep && !solo)
                 {
                     Thread.SpinWait(5);
                     continue;
                 }
-                Volatile.Write(ref sleeping, 1);
-                if (Volatile.Read(ref generation) != seen || stopping)
+                Interlocked.Exchange(ref sleeping, 1); // a full fence: the checks below see what the caller wrote before it
+                if (Volatile.Read(ref generation) != seen || stopping || (!solo && spins < SpinBeforeSleep))
                 {
                     Volatile.Write(ref sleeping, 0);
                     continue;
@@ -159,4 +147,45 @@ public sealed class PhaseRunner : IDisposable
         foreach (Thread t in helpers) t.Join();
         wake.Dispose();
     }
+}
+
+/// <summary>
+/// Decides, round by round (a TD3 critic update and the actor and target steps that follow it), whether the rounds run
+/// on both threads or on the caller alone, by timing both: each cycle runs <see cref="ProbeRounds"/> rounds with two
+/// threads, as many alone, then <see cref="ExploitRounds"/> rounds with whichever took less time. On an idle machine two
+/// threads win, and the probe of one thread costs ~1.5 % of a cycle at half speed; while another process holds the
+/// second core one thread wins and is kept. Bookkeeping only: the caller times its rounds.
+/// </summary>
+public sealed class ThreadChoice
+{
+    public const int ProbeRounds = 32, ExploitRounds = 2048; // even: each probe sees as many rounds with an actor step as without
+    readonly long[] ticks = new long[2]; // time in the current cycle's probes: [two threads, one thread]
+    int round = -1;
+    bool exploitSolo;
+
+    /// <summary>Ends the previous round (if any) and starts the next; returns whether it runs on the caller alone.</summary>
+    public bool BeginRound()
+    {
+        if (round >= 0)
+        {
+            if (Solo) SoloRounds++;
+            if (round == 2 * ProbeRounds - 1) exploitSolo = ticks[1] < ticks[0];
+        }
+        round = round + 1 == 2 * ProbeRounds + ExploitRounds ? 0 : round + 1;
+        if (round == 0) ticks[0] = ticks[1] = 0;
+        Solo = round < ProbeRounds ? false : round < 2 * ProbeRounds || exploitSolo;
+        return Solo;
+    }
+
+    /// <summary>Whether the current round runs alone.</summary>
+    public bool Solo { get; private set; }
+
+    /// <summary>Adds time spent in the current round (any number of calls per round).</summary>
+    public void Record(long elapsedTicks)
+    {
+        if (round >= 0 && round < 2 * ProbeRounds) ticks[Solo ? 1 : 0] += elapsedTicks;
+    }
+
+    /// <summary>Rounds that ran on the caller alone, finished ones.</summary>
+    public long SoloRounds { get; private set; }
 }
