@@ -10,13 +10,26 @@
  *     integrates the same continuous-time error as the 100 Hz training (dt = 0.01 s per step) did;
  *   - 5 consecutive outputs are averaged into each 100 Hz action-history slot, the rate the policy was
  *     trained at (FACTS: learning-to-fly runs its policy at 500 Hz this way);
- *   - motors: control_t force mode, normalizedForces[j] = (rpm_j / rpm_max)^2 with rpm from the bundle's action
- *     scaling; thrust grows with rpm^2 (configs/robots/crazyflie21.json thrust_polynomial), and a normalised
- *     force is a fraction of the maximum thrust.
- * The policy flies only position setpoints (x, y, z in modeAbs); anything else is flown by the PID.
+ *   - motors: control_t force mode, normalizedForces[j] = (a_j + 1) / 2: a fraction of the firmware's THRUST_MAX,
+ *     which the firmware turns into that force with its battery compensation (power_distribution_quadrotor.c,
+ *     powerDistributionForce; motors.c, motorsCompensateBatteryVoltage) — the force (a + 1) / 2 * thrust_max_n the
+ *     simulator flew (the robot config's "actuation", src/RoboRl.Core/Quadrotor/ActuatorModel.cs). The header carries
+ *     the propeller set and THRUST_MAX the policy was trained with, and the build stops if the firmware's Kconfig
+ *     chose other propellers or no battery compensation: one action, one force, on every path.
+ * Who flies (roborl_controller_state): the PID takes off, lands and flies everything but position holds; the
+ * policy takes over a position setpoint (x, y, z in modeAbs, above ROBORL_AIRBORNE_HEIGHT_M) only once the vehicle
+ * has been inside the policy's envelope around it for ROBORL_HANDOVER_HOLD_TICKS (as the node's take-off does:
+ * close, slow, level, not turning) — its action history and integral start over then — and hands back to the PID
+ * when the setpoint sinks below that height (a landing), stops being a position, or the vehicle leaves the wide box
+ * of its training (ROBORL_HANDBACK_*); a later handover is possible. So `cf.high_level_commander.takeoff()` /
+ * `go_to()` / `land()` from cflib fly as a Crazyflie user expects, with the policy holding position in between.
  * Faults fall back to the PID and latch until the next init: the boot self-test of the embedded golden vector
  * failed (a mismatched policy is never run), the header's shape is not the hover layout, or a non-finite
  * observation or action. */
+/* autoconf.h first: controller.h declares the controllerOutOfTree* functions only under CONFIG_CONTROLLER_OOT, and
+ * without their prototypes a definition below whose signature drifted from the firmware's would still link. */
+#include "autoconf.h"
+#include <math.h>
 #include <stdint.h>
 #include "controller.h"
 #include "controller_pid.h"
@@ -25,10 +38,35 @@
 #include "roborl_policy.h"
 #include "roborl_policy_weights.h"
 
-#ifndef ROBORL_CF_HOVER_ACTION
-/* Action at which the four rotors carry the weight: rpm = sqrt(m g / (4 c2)) = 14476 of 21702 -> a = 0.334
- * (configs/robots/crazyflie21.json; learning-to-fly's reward uses the same 0.334). */
-#define ROBORL_CF_HOVER_ACTION 0.334f
+#ifndef RL_ACTUATOR_THRUST_MAX_N
+#error "roborl_policy_weights.h has no actuator block: export it (roborl export c --target ...) from a quadrotor bundle whose robot config has an \"actuation\" section"
+#endif
+
+/* The firmware must give a normalised force the meaning the policy was trained with: the same propellers (THRUST_MAX)
+ * and battery compensation (crazyflie-firmware Kconfig; src/platform/interface/platform_defaults_cf2.h, _cf21bl.h). */
+#if RL_ACTUATOR_BATTERY_COMPENSATION && !defined(CONFIG_ENABLE_THRUST_BAT_COMPENSATED)
+#error "the policy was trained with the firmware's battery compensation: enable CONFIG_ENABLE_THRUST_BAT_COMPENSATED"
+#elif !RL_ACTUATOR_BATTERY_COMPENSATION && defined(CONFIG_ENABLE_THRUST_BAT_COMPENSATED)
+#error "the policy was trained without battery compensation: disable CONFIG_ENABLE_THRUST_BAT_COMPENSATED"
+#endif
+#if RL_ACTUATOR_PROPELLERS_ID == 1
+#if !defined(CONFIG_PLATFORM_CF2) || !defined(CONFIG_CRAZYFLIE_21_PLUS)
+#error "the policy was trained for the Crazyflie 2.1+ propellers (THRUST_MAX 0.12 N): build for CF2 with CONFIG_CRAZYFLIE_21_PLUS"
+#endif
+#elif RL_ACTUATOR_PROPELLERS_ID == 2
+#if !defined(CONFIG_PLATFORM_CF2) || !defined(CONFIG_CRAZYFLIE_THRUST_UPGRADE_KIT)
+#error "the policy was trained for the thrust upgrade kit (THRUST_MAX 0.18 N): build for CF2 with CONFIG_CRAZYFLIE_THRUST_UPGRADE_KIT"
+#endif
+#elif RL_ACTUATOR_PROPELLERS_ID == 3
+#if !defined(CONFIG_PLATFORM_CF2) || !defined(CONFIG_CRAZYFLIE_LEGACY_PROPELLERS)
+#error "the policy was trained for the legacy propellers (THRUST_MAX 0.12 N): build for CF2 with CONFIG_CRAZYFLIE_LEGACY_PROPELLERS"
+#endif
+#elif RL_ACTUATOR_PROPELLERS_ID == 4
+#if !defined(CONFIG_PLATFORM_CF21BL) || !defined(CONFIG_THRUST_BAT_COMPENSATION_MAX_THRUST) || CONFIG_THRUST_BAT_COMPENSATION_MAX_THRUST != RL_ACTUATOR_THRUST_MAX_MN
+#error "the policy was trained for the Crazyflie 2.1 Brushless with CONFIG_THRUST_BAT_COMPENSATION_MAX_THRUST = RL_ACTUATOR_THRUST_MAX_MN (mN)"
+#endif
+#elif !defined(ROBORL_CUSTOM_PROPELLERS_CHECKED)
+#error "the policy was trained for custom propellers: check that the firmware's THRUST_MAX equals RL_ACTUATOR_THRUST_MAX_N, then define ROBORL_CUSTOM_PROPELLERS_CHECKED"
 #endif
 
 #define POLICY_RATE_HZ ATTITUDE_RATE                      /* 500 Hz */
@@ -54,9 +92,22 @@ static int slot_count;
 static float normalized_forces[4];
 static int have_output;
 static roborl_controller_fault fault;
+static roborl_controller_state flying;
+static roborl_controller_handback handback;
+static uint32_t envelope_ticks;
 static control_t pid_control;
 
 static float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+/* The policy starts a flight from a hover-filled history and a zero integral (the node does the same at arming). */
+static void start_policy_memory(void)
+{
+    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, RL_ACTUATOR_HOVER_ACTION);
+    rl_obs_reset_integral(position_integral);
+    slot_sum[0] = slot_sum[1] = slot_sum[2] = slot_sum[3] = 0.0f;
+    slot_count = 0;
+    have_output = 0;
+}
 
 void controllerOutOfTreeInit(void)
 {
@@ -64,11 +115,10 @@ void controllerOutOfTreeInit(void)
     fault = ROBORL_FAULT_NONE;
     if (!HOVER_SHAPE_OK) fault = ROBORL_FAULT_SHAPE;
     else if (!rl_policy_validate(policy) || !rl_policy_self_test(policy, scratch, 1e-5f)) fault = ROBORL_FAULT_SELF_TEST;
-    rl_obs_fill_history(history, RL_POLICY_ACTION_HISTORY_LENGTH, ROBORL_CF_HOVER_ACTION);
-    rl_obs_reset_integral(position_integral);
-    slot_sum[0] = slot_sum[1] = slot_sum[2] = slot_sum[3] = 0.0f;
-    slot_count = 0;
-    have_output = 0;
+    flying = ROBORL_PID_FLIES;
+    handback = ROBORL_HANDBACK_NONE;
+    envelope_ticks = 0;
+    start_policy_memory();
 }
 
 bool controllerOutOfTreeTest(void)
@@ -81,6 +131,39 @@ bool controllerOutOfTreeTest(void)
 static int position_setpoint(const setpoint_t *setpoint)
 {
     return setpoint->mode.x == modeAbs && setpoint->mode.y == modeAbs && setpoint->mode.z == modeAbs;
+}
+
+static float cos_tilt(const state_t *state)
+{
+    const float x = state->attitudeQuaternion.x, y = state->attitudeQuaternion.y;
+    return 1.0f - 2.0f * (x * x + y * y);
+}
+
+static float norm3(float x, float y, float z) { return sqrtf(x * x + y * y + z * z); }
+
+static float position_error(const setpoint_t *setpoint, const state_t *state)
+{
+    return norm3(state->position.x - setpoint->position.x, state->position.y - setpoint->position.y,
+                 state->position.z - setpoint->position.z);
+}
+
+/* Close to the setpoint, slow, level and not turning: where the policy may take over. */
+static int inside_envelope(const setpoint_t *setpoint, const sensorData_t *sensors, const state_t *state)
+{
+    return position_error(setpoint, state) <= ROBORL_HANDOVER_POSITION_M
+        && norm3(state->velocity.x, state->velocity.y, state->velocity.z) <= ROBORL_HANDOVER_SPEED_M_S
+        && cos_tilt(state) >= ROBORL_HANDOVER_COS_TILT
+        && norm3(sensors->gyro.x, sensors->gyro.y, sensors->gyro.z) * DEG_TO_RAD <= ROBORL_HANDOVER_RATE_RAD_S;
+}
+
+/* Why the PID should fly this tick instead of the policy (ROBORL_HANDBACK_NONE: the policy may fly). */
+static roborl_controller_handback pid_reason(const setpoint_t *setpoint, const state_t *state)
+{
+    if (!position_setpoint(setpoint)) return ROBORL_HANDBACK_NOT_A_POSITION;
+    if (setpoint->position.z < ROBORL_AIRBORNE_HEIGHT_M) return ROBORL_HANDBACK_LANDING;
+    if (position_error(setpoint, state) > ROBORL_HANDBACK_POSITION_M || cos_tilt(state) < ROBORL_HANDBACK_COS_TILT)
+        return ROBORL_HANDBACK_LEFT_THE_BOX;
+    return ROBORL_HANDBACK_NONE;
 }
 
 static void run_policy(const setpoint_t *setpoint, const sensorData_t *sensors, const state_t *state)
@@ -97,12 +180,8 @@ static void run_policy(const setpoint_t *setpoint, const sensorData_t *sensors, 
     float action[4];
     if (!rl_policy_forward(policy, observation, action, scratch)) { fault = ROBORL_FAULT_NON_FINITE; return; }
 
-    float rpm[4];
-    rl_policy_action_to_rpm(policy, action, rpm);
     for (int j = 0; j < 4; j++) {
-        float rpm_max = policy->action_offset[j] + policy->action_scale[j];
-        float ratio = rpm_max > 0.0f ? rpm[j] / rpm_max : 0.0f;
-        normalized_forces[j] = clamp01(ratio * ratio);
+        normalized_forces[j] = clamp01((action[j] + 1.0f) * 0.5f);
         slot_sum[j] += action[j];
     }
     have_output = 1;
@@ -119,16 +198,37 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
 {
     controllerPid(&pid_control, setpoint, sensors, state, stabilizerStep);
 
-    if (fault == ROBORL_FAULT_NONE && position_setpoint(setpoint)) {
-        if (RATE_DO_EXECUTE(POLICY_RATE_HZ, stabilizerStep)) run_policy(setpoint, sensors, state);
+    roborl_controller_handback reason = pid_reason(setpoint, state);
+    if (fault != ROBORL_FAULT_NONE) {
+        flying = ROBORL_PID_FLIES;
+    } else if (flying == ROBORL_POLICY_FLIES && reason != ROBORL_HANDBACK_NONE) {
+        flying = ROBORL_PID_FLIES; /* hand back: a landing, another kind of setpoint, or out of the training box */
+        handback = reason;
+        envelope_ticks = 0;
+    } else if (flying == ROBORL_PID_FLIES && reason == ROBORL_HANDBACK_NONE) {
+        envelope_ticks = inside_envelope(setpoint, sensors, state) ? envelope_ticks + 1 : 0;
+        if (envelope_ticks >= ROBORL_HANDOVER_HOLD_TICKS) {
+            flying = ROBORL_POLICY_FLIES;
+            start_policy_memory();
+        }
+    }
+
+    if (flying == ROBORL_POLICY_FLIES) {
+        /* The first tick after a handover runs the policy whatever the 500 Hz phase, so a command exists. */
+        if (RATE_DO_EXECUTE(POLICY_RATE_HZ, stabilizerStep) || !have_output) run_policy(setpoint, sensors, state);
         if (fault == ROBORL_FAULT_NONE && have_output) {
             control->controlMode = controlModeForce;
             for (int j = 0; j < 4; j++) control->normalizedForces[j] = normalized_forces[j];
             return;
         }
+        flying = ROBORL_PID_FLIES;
     }
     *control = pid_control;
 }
+
+roborl_controller_state roborl_controller_get_state(void) { return flying; }
+
+roborl_controller_handback roborl_controller_last_handback(void) { return handback; }
 
 roborl_controller_fault roborl_controller_get_fault(void) { return fault; }
 

@@ -164,9 +164,9 @@ int rl_policy_forward(const rl_policy *p, const float *obs, float *action, float
     return finite;
 }
 
-void rl_policy_action_to_rpm(const rl_policy *p, const float *action, float *rpm)
+void rl_policy_scale_action(const rl_policy *p, const float *action, float *command)
 {
-    for (uint16_t j = 0; j < p->act_dim; j++) rpm[j] = p->action_offset[j] + p->action_scale[j] * action[j];
+    for (uint16_t j = 0; j < p->act_dim; j++) command[j] = p->action_offset[j] + p->action_scale[j] * action[j];
 }
 
 int rl_policy_self_test(const rl_policy *p, float *scratch, float tolerance)

@@ -79,8 +79,8 @@ int rl_policy_validate(const rl_policy *p);
  * floats. Returns 1, or 0 if any observation or output is not finite (the caller must not use the action). */
 int rl_policy_forward(const rl_policy *p, const float *obs, float *action, float *scratch);
 
-/* rpm[j] = action_offset[j] + action_scale[j] * action[j]. */
-void rl_policy_action_to_rpm(const rl_policy *p, const float *action, float *rpm);
+/* command[j] = action_offset[j] + action_scale[j] * action[j], in the unit RL_POLICY_ACTION_UNIT names. */
+void rl_policy_scale_action(const rl_policy *p, const float *action, float *command);
 
 /* Runs the example observation; returns 1 if every output is within tolerance of the example action. */
 int rl_policy_self_test(const rl_policy *p, float *scratch, float tolerance);

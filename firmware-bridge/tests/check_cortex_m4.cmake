@@ -23,7 +23,7 @@ endforeach()
 
 # The Crazyflie out-of-tree app units (crazyflie/app/src) against the host stand-ins for the firmware's types,
 # with the firmware's language level (gnu11: its control_t uses anonymous unions) and -Wdouble-promotion.
-set(cf_flags -std=gnu11 -Wall -Wextra -Wdouble-promotion -Werror -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+set(cf_flags -std=gnu11 -Wall -Wextra -Wdouble-promotion -Wmissing-prototypes -Werror -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
     -I${SRC}/crazyflie -I${SRC}/policy -I${SRC}/crazyflie/test/policy -I${SRC}/crazyflie/test/stubs)
 foreach(unit controller policy observation)
   set(unit_flags)

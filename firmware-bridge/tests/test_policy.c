@@ -42,7 +42,7 @@ int main(void)
     CHECK(fabsf(action[3] - (float)(0.25 - tanh(0.125))) < 1e-6f);
     CHECK(rl_policy_self_test(p, scratch, 1e-5f));
 
-    rl_policy_action_to_rpm(p, action, rpm);
+    rl_policy_scale_action(p, action, rpm);
     CHECK(rpm[2] == 0.0f);
     CHECK(fabsf(rpm[0] - 10851.0f * (1.0f + (float)tanh(0.5))) < 0.01f);
 

@@ -6,7 +6,21 @@ namespace RoboRl.Cli;
 /// train → evaluate → fly → record/replay → deploy, then the benchmarks.</summary>
 public static class Program
 {
-    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+    public static int Main(string[] args) => Run(args);
+
+    /// <summary>
+    /// Parses and runs a command line (what Main does; tests pass their own writers). A parse error is one line on stderr
+    /// and exit code 2 (docs/cli.md), not the parser's help dump and 1.
+    /// </summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter? output = null, TextWriter? error = null)
+    {
+        RootCommand root = BuildRootCommand();
+        ParseResult parse = root.Parse(args);
+        output ??= Console.Out;
+        error ??= Console.Error;
+        if (parse.Action is System.CommandLine.Invocation.ParseErrorAction) return CliConventions.ReportParseErrors(parse, root, output, error);
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
 
     public static RootCommand BuildRootCommand()
     {
@@ -23,7 +37,7 @@ public static class Program
         root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
         root.Subcommands.Add(Commands.MqttCommands.CreateGroup());
 
-        var bench = new Command("bench", "Benchmarks that print figures (never pass/fail).");
+        var bench = new Command("bench", "Benchmarks: sim, node, ros2, mqtt, serial, mcu print figures; faults and hil are suites with a verdict.");
         bench.Subcommands.Add(Commands.BenchSimCommand.Create());
         bench.Subcommands.Add(Commands.BenchNodeCommand.Create());
         bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());
@@ -33,6 +47,6 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchFaultsCommand.Create());
         bench.Subcommands.Add(Commands.BenchHilCommand.Create());
         root.Subcommands.Add(bench);
-        return root;
+        return CliConventions.Apply(root);
     }
 }

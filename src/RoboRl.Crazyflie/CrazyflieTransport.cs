@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using RoboRl.Core.Configs;
+using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Robots;
 
 namespace RoboRl.Crazyflie;
@@ -19,17 +20,24 @@ public sealed record CrazyflieTransportOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public bool Arm { get; init; } = true;
 
-    public static CrazyflieTransportOptions Read(ConfigNode section)
+    /// <summary>Null when <paramref name="link"/> is a Crazyflie URI this transport opens (cflib's forms), else what is wrong.</summary>
+    public static string? UriProblem(string link)
     {
-        string link = section.String("link");
         if (!link.StartsWith("radio://", StringComparison.Ordinal) && !link.StartsWith("serial://", StringComparison.Ordinal))
-            throw section.Error("link", $"\"{link}\" is not a Crazyflie URI; expected radio://0/80/2M/E7E7E7E7E7 or serial:///dev/ttyUSB0");
+            return $"\"{link}\" is not a Crazyflie URI; expected radio://0/80/2M/E7E7E7E7E7 or serial:///dev/ttyUSB0";
         if (link.StartsWith("radio://", StringComparison.Ordinal))
         {
             try { RadioUri.Parse(link); }
-            catch (Exception e) when (e is FormatException or ArgumentException or CrtpFormatException) { throw section.Error("link", e.Message); }
+            catch (Exception e) when (e is FormatException or ArgumentException or CrtpFormatException) { return e.Message; }
         }
-        else if (link.Length <= "serial://".Length) throw section.Error("link", "serial:// needs a device, e.g. serial:///dev/ttyUSB0");
+        else if (link.Length <= "serial://".Length) return "serial:// needs a device, e.g. serial:///dev/ttyUSB0";
+        return null;
+    }
+
+    public static CrazyflieTransportOptions Read(ConfigNode section)
+    {
+        string link = section.String("link");
+        if (UriProblem(link) is { } problem) throw section.Error("link", problem);
         long period = section.Integer("log_period_ms", 10, 100, 10);
         if (period % 10 != 0) throw section.Error("log_period_ms", $"{period} is not a multiple of 10 (the firmware's log period unit)");
         var options = new CrazyflieTransportOptions
@@ -57,20 +65,25 @@ public sealed record CrazyflieTransportOptions
 /// <item><b>Actuators</b> (<see cref="IActuatorSink"/>): the closest to motor level that stock firmware takes over CRTP —
 ///   no generic setpoint carries motor commands (FACTS.md: crazyswarm2 #469, firmware #1332) — are the parameters
 ///   <c>motorPowerSet.enable</c> (1: "hand PWM right to the motors", bypassing the on-board controller) and
-///   <c>motorPowerSet.m1..m4</c> (uint16 PWM) of crazyflie-firmware src/drivers/src/motors.c. The rpm command maps to
-///   PWM as the training did (FACTS.md, L2F: ratio = rpm / rpm_max): m = round(65535 · rpm / rpm_max). The tick only
-///   stores the newest command; a writer thread sends the four param writes (one CRTP packet each, so the motors
-///   change within one radio round trip of each other).</item>
+///   <c>motorPowerSet.m1..m4</c> (uint16 PWM) of crazyflie-firmware src/drivers/src/motors.c. These duty cycles bypass
+///   the firmware's battery compensation, so the host does it (<see cref="ActuatorModel.MotorPowerFromThrust"/>): the
+///   force the robot's actuator model gives the action — the force the simulator flew and the on-board controller's
+///   force mode would command — becomes a motor voltage through the propellers' fit and a duty cycle at the battery
+///   voltage, which a third log block reads (<c>pm.vbat</c>, 10 Hz). Until the first battery sample the motors stay
+///   off. The tick only stores the newest command; a writer thread sends the four param writes (one CRTP packet
+///   each, so the motors change within one radio round trip of each other).</item>
 /// </list>
 /// Connect downloads both TOCs (V2), creates and starts the blocks, enables the motor override at 0 PWM and arms;
 /// <see cref="Dispose"/> sets the motors to 0, disables the override, sends the generic STOP setpoint and disarms.
 /// The node's supervisor and fallback are then the only controller in the loop: fly it in a net first.
 /// </summary>
-public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposable
+public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, ISensorDiagnostics, IDisposable
 {
     /// <summary>PWM full scale of motorPowerSet.m1..m4 (uint16).</summary>
     public const int PwmMax = ushort.MaxValue;
-    private const byte PositionBlock = 1, AttitudeBlock = 2;
+    private const byte PositionBlock = 1, AttitudeBlock = 2, BatteryBlock = 3;
+    /// <summary>Period of the battery block: the firmware low-passes its own battery voltage over ~0.1 s (stabilizer.c).</summary>
+    public const int BatteryLogPeriodMs = 100;
     /// <summary>CRTP platform port, channel 0, command 1: request arming (crazyflie-firmware docs functional-areas/crtp/crtp_platform.md).</summary>
     private const byte PlatformCommandChannel = 0, PlatformRequestArming = 1;
 
@@ -78,13 +91,15 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
     private static readonly string[] AttitudeVariables = ["stateEstimate.qx", "stateEstimate.qy", "stateEstimate.qz", "stateEstimate.qw"];
     private static readonly string[] GyroVariables = ["gyro.x", "gyro.y", "gyro.z"];
     private static readonly string[] MotorParameters = ["motorPowerSet.m1", "motorPowerSet.m2", "motorPowerSet.m3", "motorPowerSet.m4"];
+    /// <summary>The battery voltage (V) of crazyflie-firmware src/hal/src/pm_stm32f4.c's log group <c>pm</c>.</summary>
+    public const string BatteryVariable = "pm.vbat";
 
     private readonly ICrtpLink _link;
     private readonly string _uri;
-    private readonly float _rpmMax;
+    private readonly ActuatorModel _actuator;
     private readonly ParamTocEntry _enable;
     private readonly ParamTocEntry[] _motors;
-    private readonly LogConfig _positionLog, _attitudeLog;
+    private readonly LogConfig _positionLog, _attitudeLog, _batteryLog;
     private readonly double[] _values = new double[8];
     private readonly Lock _gate = new();
     private readonly AutoResetEvent _commandReady = new(false);
@@ -95,8 +110,9 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
     private bool _hasSample;
     private Quaternion _attitude = Quaternion.Identity;
     private Vector3 _rates;
-    private Vector4 _commandPwm;
-    private long _logPackets, _otherPackets, _paramWrites, _linkErrors;
+    private Vector4 _commandThrust;
+    private float _batteryVoltage = float.NaN;
+    private long _logPackets, _otherPackets, _paramWrites, _linkErrors, _commandsWithoutBattery;
 
     /// <summary>
     /// The clock samples are stamped with on arrival (node clock, ns); lock-step tests set it to simulated time so that
@@ -108,12 +124,27 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
     public long LogPacketsReceived => Interlocked.Read(ref _logPackets);
     public long ParamWritesSent => Interlocked.Read(ref _paramWrites);
     public long LinkErrors => Interlocked.Read(ref _linkErrors);
+    /// <summary>Commands sent as motors off because no battery voltage had arrived yet.</summary>
+    public long CommandsWithoutBattery => Interlocked.Read(ref _commandsWithoutBattery);
+    /// <summary>The newest battery voltage (pm.vbat), V; NaN before the first sample.</summary>
+    public float BatteryVoltage { get { lock (_gate) return _batteryVoltage; } }
     /// <summary>The last link failure the reader or writer saw (the node sees it as a stale sensor).</summary>
     public string? LinkFailure { get; private set; }
 
-    private CrazyflieTransport(ICrtpLink link, string uri, float rpmMax, ParamTocEntry enable, ParamTocEntry[] motors, LogConfig position, LogConfig attitude)
+    /// <summary>What the node waits for and what arrived: the state-estimate log blocks over the link.</summary>
+    public string DescribeSensor()
     {
-        _link = link; _uri = uri; _rpmMax = rpmMax; _enable = enable; _motors = motors; _positionLog = position; _attitudeLog = attitude;
+        long packets = LogPacketsReceived;
+        string seen = packets > 0 ? $"{packets} log packets received" : "no log packet received";
+        return $"the stateEstimate log blocks (every {_positionLog.PeriodMs} ms) from the Crazyflie at {_uri}: {seen}" +
+               (LinkFailure is { } failure ? $"; link failure: {failure}" : "") + (LinkErrors > 0 ? $"; {LinkErrors} link errors" : "");
+    }
+
+    private CrazyflieTransport(ICrtpLink link, string uri, ActuatorModel actuator, ParamTocEntry enable, ParamTocEntry[] motors,
+        LogConfig position, LogConfig attitude, LogConfig battery)
+    {
+        _link = link; _uri = uri; _actuator = actuator; _enable = enable; _motors = motors;
+        _positionLog = position; _attitudeLog = attitude; _batteryLog = battery;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "crazyflie-log-reader" };
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "crazyflie-motor-writer" };
     }
@@ -137,11 +168,11 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
         throw new CrtpLinkException($"{uri}: not a Crazyflie URI; expected radio://0/80/2M/E7E7E7E7E7 or serial:///dev/ttyUSB0");
     }
 
-    /// <summary>Opens <see cref="CrazyflieTransportOptions.Link"/> and connects (<see cref="Connect(ICrtpLink, string, CrazyflieTransportOptions, float)"/>).</summary>
-    public static CrazyflieTransport Open(CrazyflieTransportOptions options, float rpmMax)
+    /// <summary>Opens <see cref="CrazyflieTransportOptions.Link"/> and connects (<see cref="Connect(ICrtpLink, string, CrazyflieTransportOptions, ActuatorModel)"/>).</summary>
+    public static CrazyflieTransport Open(CrazyflieTransportOptions options, ActuatorModel actuator)
     {
         ICrtpLink link = OpenLink(options.Link, options.ConnectTimeout);
-        try { return Connect(link, options.Link, options, rpmMax); }
+        try { return Connect(link, options.Link, options, actuator); }
         catch { link.Dispose(); throw; }
     }
 
@@ -150,12 +181,12 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
     /// (a missing one is a <see cref="CrtpLinkException"/> naming it and the URI), creates and starts the log blocks,
     /// sets motorPowerSet.m1..m4 = 0 then enable = 1, and arms. Then the reader and writer threads start.
     /// </summary>
-    public static CrazyflieTransport Connect(ICrtpLink link, string uri, CrazyflieTransportOptions options, float rpmMax)
+    public static CrazyflieTransport Connect(ICrtpLink link, string uri, CrazyflieTransportOptions options, ActuatorModel actuator)
     {
         var clock = Stopwatch.StartNew();
         TimeSpan Left() => options.ConnectTimeout - clock.Elapsed;
 
-        // Log TOC (V2), then the two blocks.
+        // Log TOC (V2), then the three blocks.
         (ushort logCount, _) = Logging.ParseTocInfo(Request(link, uri, Logging.GetTocInfo(), CrtpPort.Logging, Logging.TocChannel, Left(), "log TOC info"));
         var logToc = new Dictionary<string, LogTocEntry>(StringComparer.Ordinal);
         for (ushort id = 0; id < logCount; id++)
@@ -171,6 +202,8 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
         foreach (string name in AttitudeVariables) attitude.AddVariable(Variable(name) with { Type = LogVariableType.Float });
         // float16 keeps quaternion + rates in one 26-byte packet; the firmware converts (cflib's fetch_as).
         foreach (string name in GyroVariables) attitude.AddVariable(Variable(name) with { Type = LogVariableType.Float16 });
+        var battery = new LogConfig("roborl_battery", BatteryLogPeriodMs);
+        battery.AddVariable(Variable(BatteryVariable) with { Type = LogVariableType.Float });
 
         // Param TOC (V2): the motor override.
         (ushort paramCount, _) = Parameters.ParseTocInfo(Request(link, uri, Parameters.GetTocInfo(), CrtpPort.Param, Parameters.TocChannel, Left(), "param TOC info"));
@@ -186,7 +219,7 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
         ParamTocEntry[] motors = MotorParameters.Select(Parameter).ToArray();
 
         Request(link, uri, Logging.Reset(), CrtpPort.Logging, Logging.ControlChannel, Left(), "log reset");
-        foreach ((LogConfig config, byte block) in new[] { (position, PositionBlock), (attitude, AttitudeBlock) })
+        foreach ((LogConfig config, byte block) in new[] { (position, PositionBlock), (attitude, AttitudeBlock), (battery, BatteryBlock) })
         {
             foreach (CrtpPacket create in config.CreatePackets(block)) ExpectControlOk(link, uri, create, Left(), $"log block {config.Name}");
             ExpectControlOk(link, uri, Logging.StartBlock(block, config.PeriodMs), Left(), $"start of log block {config.Name}");
@@ -195,7 +228,7 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
         Request(link, uri, Parameters.Write(enable.Id, enable.Type, 1), CrtpPort.Param, Parameters.WriteChannel, Left(), "motorPowerSet.enable = 1");
         if (options.Arm) link.Send(new CrtpPacket(CrtpPort.Platform, PlatformCommandChannel, [PlatformRequestArming, 1]));
 
-        var transport = new CrazyflieTransport(link, uri, rpmMax, enable, motors, position, attitude);
+        var transport = new CrazyflieTransport(link, uri, actuator, enable, motors, position, attitude, battery);
         transport._reader.Start();
         transport._writer.Start();
         return transport;
@@ -234,25 +267,36 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
 
     public void Send(in ActuatorCommand command)
     {
-        Vector4 rpm = command.RotorRpm;
-        Vector4 pwm = Vector4.Clamp(rpm * (PwmMax / _rpmMax), Vector4.Zero, new Vector4(PwmMax));
-        if (!(float.IsFinite(pwm.X) && float.IsFinite(pwm.Y) && float.IsFinite(pwm.Z) && float.IsFinite(pwm.W))) pwm = Vector4.Zero;
-        lock (_gate) _commandPwm = pwm;
+        Vector4 thrust = command.ThrustN;
+        if (!(float.IsFinite(thrust.X) && float.IsFinite(thrust.Y) && float.IsFinite(thrust.Z) && float.IsFinite(thrust.W))) thrust = Vector4.Zero;
+        lock (_gate) _commandThrust = thrust;
         _commandReady.Set();
+    }
+
+    /// <summary>The motorPowerSet duty cycles for <paramref name="thrustN"/> at <paramref name="batteryVoltage"/> (motors off without a voltage).</summary>
+    public static void DutyCycles(ActuatorModel actuator, Vector4 thrustN, float batteryVoltage, Span<ushort> duty)
+    {
+        if (!float.IsFinite(batteryVoltage)) { duty.Clear(); return; }
+        ReadOnlySpan<float> forces = [thrustN.X, thrustN.Y, thrustN.Z, thrustN.W];
+        actuator.MotorPowerFromThrust(forces, batteryVoltage, duty);
     }
 
     private void WriteLoop()
     {
+        Span<ushort> duty = stackalloc ushort[4];
         while (!_stopping)
         {
             if (!_commandReady.WaitOne(100)) continue;
-            Vector4 pwm;
-            lock (_gate) pwm = _commandPwm;
+            Vector4 thrust;
+            float volts;
+            lock (_gate) { thrust = _commandThrust; volts = _batteryVoltage; }
+            if (!float.IsFinite(volts) && thrust != Vector4.Zero) Interlocked.Increment(ref _commandsWithoutBattery);
+            DutyCycles(_actuator, thrust, volts, duty);
             try
             {
                 for (int m = 0; m < 4; m++)
                 {
-                    _link.Send(Parameters.Write(_motors[m].Id, _motors[m].Type, MathF.Round(pwm[m])));
+                    _link.Send(Parameters.Write(_motors[m].Id, _motors[m].Type, duty[m]));
                     Interlocked.Increment(ref _paramWrites);
                 }
             }
@@ -276,7 +320,12 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, IDisposab
             try
             {
                 LogDataPacket data = Logging.ParseData(in packet);
-                if (data.BlockId == AttitudeBlock)
+                if (data.BlockId == BatteryBlock)
+                {
+                    _batteryLog.ReadValues(data, values);
+                    lock (_gate) _batteryVoltage = (float)values[0];
+                }
+                else if (data.BlockId == AttitudeBlock)
                 {
                     _attitudeLog.ReadValues(data, values);
                     const double DegToRad = Math.PI / 180;

@@ -102,8 +102,8 @@ public static class CraftedPolicies
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
             ActionLow = new float[4],
-            ActionHigh = Enumerable.Repeat(robot.RpmMax, 4).ToArray(),
-            ActionUnit = "rpm",
+            ActionHigh = RoboRl.Core.Tasks.HoverObservation.ActionScaling(robot).High,
+            ActionUnit = RoboRl.Core.Tasks.HoverObservation.ActionUnit,
             ControlRateHz = controlRateHz,
             ActionHistoryLength = history,
             RobotConfigJson = robotJson,
@@ -229,9 +229,10 @@ public sealed class FlightRig : IDisposable
         });
         Config = NodeConfig.Load(file);
         if (options.RealTime) NowNs = NodeClock.NowNs;
+        // Hovering at the setpoint (the shipped config starts on the floor and takes off first): the scenarios fault a flight.
         Sim = new SimulatedQuadrotor(Config.Robot, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = Config.Sim!.PhysicsHz, StartPosition = Config.Sim.StartPosition, NoiseStd = Config.Sim.NoiseStd, Seed = Config.Sim.Seed,
+            PhysicsHz = Config.Sim!.PhysicsHz, StartPosition = Config.Setpoint, NoiseStd = Config.Sim.NoiseStd, Seed = Config.Sim.Seed,
         }, NowNs);
         PolicyBundle bundle = options.Bundle ?? CraftedPolicies.Build(Config.RobotPath, CraftedPolicies.Misbehaviour.None);
         if (options.Record)

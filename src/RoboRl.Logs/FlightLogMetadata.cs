@@ -20,6 +20,10 @@ public static class FlightLogMetadata
     public const string ControlRateHz = "roborl.control_rate_hz";
     public const string PolicySha256 = "roborl.policy.sha256";
     public const string NodeRateHz = "roborl.node.rate_hz";
+    /// <summary>A simulated robot's true state per tick (roborl_msgs/GroundTruth); absent from real robots' logs.</summary>
+    public const string GroundTruthTopic = "/ground_truth";
+    /// <summary>Metadata of the <see cref="GroundTruthTopic"/> channel: the simulator's physics step, ns.</summary>
+    public const string PhysicsStepNs = "roborl.sim.physics_step_ns";
 
     /// <summary>The metadata of a flight of <paramref name="bundle"/> on the robot whose config text is <paramref name="robotConfigJson"/>.</summary>
     public static Dictionary<string, string> Build(PolicyBundle bundle, string robotConfigJson, double nodeRateHz) => new()

@@ -25,15 +25,15 @@ public sealed record LogCheckReport(
     {
         ["path"] = Path,
         ["valid"] = IsValid,
-        ["file_length"] = FileLength,
-        ["stop"] = new JsonObject { ["kind"] = Stop.Kind.ToString(), ["offset"] = Stop.Offset, ["reason"] = Stop.Reason },
-        ["errors"] = new JsonArray(Errors.Select(e => (JsonNode)new JsonObject { ["offset"] = e.Offset, ["message"] = e.Message }).ToArray()),
-        ["warnings"] = new JsonArray(Warnings.Select(e => (JsonNode)new JsonObject { ["offset"] = e.Offset, ["message"] = e.Message }).ToArray()),
+        ["file_length_bytes"] = FileLength,
+        ["stop"] = new JsonObject { ["kind"] = Stop.Kind.ToString(), ["offset_bytes"] = Stop.Offset, ["reason"] = Stop.Reason },
+        ["errors"] = new JsonArray(Errors.Select(e => (JsonNode)new JsonObject { ["offset_bytes"] = e.Offset, ["message"] = e.Message }).ToArray()),
+        ["warnings"] = new JsonArray(Warnings.Select(e => (JsonNode)new JsonObject { ["offset_bytes"] = e.Offset, ["message"] = e.Message }).ToArray()),
         ["message_count"] = MessageCount,
         ["chunk_count"] = ChunkCount,
         ["has_summary"] = HasSummary,
-        ["first_log_time"] = FirstLogTime,
-        ["last_log_time"] = LastLogTime,
+        ["first_log_time_ns"] = FirstLogTime,
+        ["last_log_time_ns"] = LastLogTime,
         ["messages_per_topic"] = new JsonObject(MessagesPerTopic.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
     };
 
@@ -50,6 +50,7 @@ public static class LogChecker
 {
     public static LogCheckReport Check(string path)
     {
+        RoboRl.Core.InputFiles.EnsureReadable(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
         return Check(stream, path);
     }

@@ -30,6 +30,7 @@ public sealed class McapIndexedReader : IDisposable
 
     public static McapIndexedReader Open(string path)
     {
+        RoboRl.Core.InputFiles.EnsureReadable(path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
         try { return Open(stream); }
         catch (McapFormatException e) { stream.Dispose(); throw new McapFormatException(e.Reason, e.Offset, path); }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using RoboRl.Core.Messages;
 
 namespace RoboRl.Logs;
@@ -30,4 +31,21 @@ public sealed class McapMessageDecoder(MessageRegistry? registry = null)
 
     /// <summary>Decodes one message; throws <see cref="CdrFormatException"/> for a malformed payload.</summary>
     public DynamicMessage Decode(McapMessage message) => CdrDynamic.Read(DefinitionFor(message), message.Data.Span);
+
+    /// <summary>
+    /// One message as the JSON line `roborl log cat` and `roborl replay --to stdout` print (the same keys for the same
+    /// things): <c>{"topic", "type", "sequence", "log_time_ns", "publish_time_ns", "message": {decoded fields}}</c>, or
+    /// <c>"error"</c> instead of "message" when the payload does not decode.
+    /// </summary>
+    public JsonObject JsonLine(in McapMessage m)
+    {
+        var line = new JsonObject
+        {
+            ["topic"] = m.Channel.Topic, ["type"] = m.Schema?.Name, ["sequence"] = m.Sequence,
+            ["log_time_ns"] = m.LogTime, ["publish_time_ns"] = m.PublishTime,
+        };
+        try { line["message"] = Decode(m).ToJson(); }
+        catch (Exception e) when (e is MsgDefinitionException or CdrFormatException) { line["error"] = $"cannot decode: {e.Message}"; }
+        return line;
+    }
 }

@@ -21,8 +21,21 @@ public sealed class McapStreamReader : IDisposable
         _leaveOpen = leaveOpen;
     }
 
-    public static McapStreamReader Open(string path) =>
-        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16));
+    /// <summary>True when the file starts with the 8-byte MCAP magic (an empty, random or other file does not).</summary>
+    public static bool HasMagic(string path)
+    {
+        RoboRl.Core.InputFiles.EnsureReadable(path);
+        Span<byte> head = stackalloc byte[McapConstants.MagicSize];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual(McapConstants.Magic);
+    }
+
+    /// <summary>Opens a file; a missing path, a directory or a named pipe is an <see cref="IOException"/> naming it (a FIFO would block).</summary>
+    public static McapStreamReader Open(string path)
+    {
+        RoboRl.Core.InputFiles.EnsureReadable(path);
+        return new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16));
+    }
 
     public McapHeader? Header { get; private set; }
     public IReadOnlyDictionary<ushort, McapSchema> Schemas => _schemas;
@@ -37,6 +50,8 @@ public sealed class McapStreamReader : IDisposable
     public int ChunksSkipped { get; private set; }
     /// <summary>True once DataEnd was read (messages after it are not expected).</summary>
     public bool SawDataEnd { get; private set; }
+    /// <summary>True once the leading MCAP magic was read: false after a pass means the file is not MCAP at all (or empty).</summary>
+    public bool StartsWithMagic { get; private set; }
 
     /// <summary>Yields the messages; each message's <see cref="McapMessage.Data"/> is its own copy.</summary>
     public IEnumerable<McapMessage> ReadMessages()
@@ -45,6 +60,7 @@ public sealed class McapStreamReader : IDisposable
         _lexer = new McapRecordLexer(_stream);
         Stop = _lexer.ReadMagic("leading");
         if (Stop is not null) yield break;
+        StartsWithMagic = true;
 
         var pending = new List<McapMessage>();
         while (true)

@@ -79,7 +79,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             ? builder.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(_address).WithDefaultEndpointPort(Port).WithDefaultEndpointReuseAddress()
             : builder.WithoutDefaultEndpoint().WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(_address)
                 .WithEncryptedEndpointPort(Port).WithEncryptionCertificate(_certificate).WithTlsEndpointReuseAddress();
-        MqttServer server = new MqttServerFactory().CreateMqttServer(builder.Build());
+        MqttServer server = new MqttServerFactory().CreateMqttServer(builder.Build(), [new ClientIdAssigningAdapter()]);
         server.ValidatingConnectionAsync += ValidateConnection;
         server.InterceptingPublishAsync += InterceptPublish;
         try
@@ -109,6 +109,10 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     private Task ValidateConnection(ValidatingConnectionEventArgs e)
     {
+        // An empty client id asks the broker to assign one (MQTT 3.1.1 and 5, §3.1.3.1); mosquitto_sub and
+        // mosquitto_pub send one by default. MQTTnet refuses it unless the validator assigns an id.
+        // MQTT 5 here (the CONNACK tells the client its id); MQTT 3.1.1 in ClientIdAssigningAdapter.
+        if (string.IsNullOrEmpty(e.ClientId)) e.AssignedClientIdentifier = ClientIdAssigningAdapter.NewClientId();
         string? name = e.UserName;
         if (string.IsNullOrEmpty(name))
         {

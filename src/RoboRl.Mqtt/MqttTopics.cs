@@ -19,7 +19,8 @@ namespace RoboRl.Mqtt;
 /// <item><c>telemetry/mode</c> retained, on change: <c>{"t_ns", "mode"}</c>.</item>
 /// <item><c>status</c> retained, on connect and about once a second; <c>{"online":false}</c> as the last will:
 ///   <c>{"online":true, "t_ns", "frames_delivered", "telemetry_gap_frames", "reconnects", "commands_accepted",
-///   "commands_rejected"}</c>.</item>
+///   "commands_rejected", "events", "last_event":{"t_ns", "tick", "level", "kind", "mode", "text"}|null}</c>; also published at
+///   once for each node event (a refused command, a mode change and its reason).</item>
 /// </list>
 /// In (the node subscribes; every command needs an identified user with the right in brackets):
 /// <list type="bullet">

@@ -49,7 +49,7 @@ public readonly record struct MqttTransportStatus(
 /// broker's publish interception, which knows the authenticated sender). Nothing thrown on those threads
 /// reaches the node: failures become counters, <see cref="Status"/> and log lines.
 /// </summary>
-public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSource, ISensorSource, IActuatorSink, IDisposable
+public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSource, ISensorSource, IActuatorSink, INodeEventSink, ISensorDiagnostics, IDisposable
 {
     private const string NodeUserName = "roborl-node";
     private const long MaxBurstFrames = 4;
@@ -84,6 +84,10 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
     private volatile string? _lastError;
     private long _lastTicksNs = long.MinValue / 2, _lastStatusNs = long.MinValue / 2;
     private NodeMode? _lastMode;
+    // The node's events (Publish(in NodeStatusEvent), off the tick thread): each goes out on the status topic at once.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<NodeStatusEvent> _events = new();
+    private NodeStatusEvent? _lastEvent;
+    private long _eventsPublished;
 
     /// <summary>Creates the transport (and, for broker "embedded", its broker); call <see cref="Start"/>.</summary>
     /// <param name="log">Receives one line per event (connection changes, refused commands); called on I/O threads.</param>
@@ -173,6 +177,27 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
         if (!_wake.IsSet) _wake.Set();
     }
 
+    /// <summary>
+    /// A node event (refusal, mode change with its reason) for the status topic: published at once by the I/O thread, and
+    /// kept as "last_event" in every later status message (retained). Not for the tick thread (it queues an object).
+    /// </summary>
+    public void Publish(in NodeStatusEvent e)
+    {
+        _events.Enqueue(e);
+        _wake.Set();
+    }
+
+    /// <summary>What the node waits for from robot/state and what arrived, for the message when no state ever came.</summary>
+    public string DescribeSensor()
+    {
+        MqttTransportStatus s = Status;
+        string received = s.RobotStatesAccepted > 0 ? $"{s.RobotStatesAccepted} states received" : "no message received";
+        string link = s.Connected ? "the node's client is connected" : $"the node's client is not connected ({s.LastError ?? "no connection yet"})";
+        string refused = s.CommandsRejected > 0 ? $"; {s.CommandsRejected} inputs refused (the lines above say why; the bridge needs the right \"robot\")" : "";
+        string broker = Broker is not null ? $"the embedded MQTT broker {Broker.Host}:{Broker.Port}" : $"the MQTT broker {_options.Host}:{_options.Port}";
+        return $"{Topics.RobotState} (JSON robot state) on {broker}: {received}; {link}{refused}";
+    }
+
     /// <summary>The newest robot state received on robot/state (stamped with the node clock on arrival).</summary>
     public bool TryGetLatest(out RobotStateSample sample) => _intake.TryGetRobotState(out sample);
 
@@ -252,6 +277,13 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
             DrainActuatorCommands();
             DrainTelemetry();
             long now = NodeClock.NowNs;
+            while (_events.TryDequeue(out NodeStatusEvent e))
+            {
+                _lastEvent = e;
+                _eventsPublished++;
+                _lastStatusNs = now;
+                PublishStatus(now);
+            }
             if (now - _lastStatusNs > 1_000_000_000L) { _lastStatusNs = now; PublishStatus(now); }
             _wake.Wait(50);
         }
@@ -312,7 +344,7 @@ public sealed class MqttTransport : ITelemetrySink, ICommandSource, ITeleopSourc
 
     private void PublishStatus(long now)
     {
-        try { Send(Topics.Status, _json.Status(now, Status), retain: true); }
+        try { Send(Topics.Status, _json.Status(now, Status, _eventsPublished, _lastEvent), retain: true); }
         catch (Exception e) { _lastError = e.Message; }
     }
 

@@ -84,7 +84,7 @@ internal sealed class TelemetryJson
         return End();
     }
 
-    public byte[] Status(long tNs, in MqttTransportStatus s)
+    public byte[] Status(long tNs, in MqttTransportStatus s, long events = 0, NodeStatusEvent? lastEvent = null)
     {
         Utf8JsonWriter w = Begin();
         w.WriteBoolean("online", true);
@@ -94,13 +94,27 @@ internal sealed class TelemetryJson
         w.WriteNumber("reconnects", s.Reconnects);
         w.WriteNumber("commands_accepted", s.CommandsAccepted);
         w.WriteNumber("commands_rejected", s.CommandsRejected);
+        // The node's own decisions (a refused command, a mode change and why): the newest, and how many so far.
+        w.WriteNumber("events", events);
+        if (lastEvent is { } e)
+        {
+            w.WriteStartObject("last_event");
+            w.WriteNumber("t_ns", e.TimestampNs);
+            w.WriteNumber("tick", e.Tick);
+            w.WriteString("level", e.Level switch { NodeStatusLevel.Ok => "ok", NodeStatusLevel.Warn => "warn", _ => "error" });
+            w.WriteString("kind", e.Kind);
+            w.WriteString("mode", ModeName(e.Mode));
+            w.WriteString("text", e.Text);
+            w.WriteEndObject();
+        }
+        else w.WriteNull("last_event");
         return End();
     }
 
     public static string ModeName(NodeMode mode) => mode switch
     {
         NodeMode.Idle => "idle", NodeMode.Policy => "policy", NodeMode.Human => "human",
-        NodeMode.Fallback => "fallback", NodeMode.Killed => "killed", _ => "unknown",
+        NodeMode.Fallback => "fallback", NodeMode.Killed => "killed", NodeMode.TakingOff => "taking_off", NodeMode.Landing => "landing", _ => "unknown",
     };
 
     private Utf8JsonWriter Begin()

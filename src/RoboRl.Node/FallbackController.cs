@@ -15,6 +15,8 @@ public enum FallbackPhase : byte
     Landing = 2,
     /// <summary>Done: actuators off.</summary>
     Disarmed = 3,
+    /// <summary>Climbing to a target (flyers: take-off before the policy flies).</summary>
+    TakingOff = 4,
 }
 
 /// <summary>
@@ -35,6 +37,10 @@ public interface IFallbackController
 
     /// <summary>Back to <see cref="FallbackPhase.Inactive"/> (on re-arming).</summary>
     void Reset();
+
+    /// <summary>Flies from <paramref name="state"/> (on the floor, say) to <paramref name="target"/>, the reference moving at
+    /// <paramref name="speedMS"/>, and holds it there (<see cref="FallbackPhase.TakingOff"/> until <see cref="Engage"/> or <see cref="Reset"/>).</summary>
+    void EngageTakeoff(in RobotStateSample state, Vector3 target, float speedMS, long nowNs);
 }
 
 /// <summary>
@@ -75,6 +81,8 @@ public sealed class QuadrotorFallbackController : IFallbackController
     private float _holdYaw;
     private long _engagedNs, _landingStartNs, _lastNs;
     private float _landingStartZ;
+    private Vector3 _takeoffStart, _takeoffTarget;
+    private float _takeoffSpeed;
 
     /// <param name="fence">When given, the hold point is kept inside it, <paramref name="margin"/> metres from its walls
     /// (a robot that braked outside the geofence flies back in before landing).</param>
@@ -89,7 +97,7 @@ public sealed class QuadrotorFallbackController : IFallbackController
         _config = config;
         _fence = fence;
         _margin = margin;
-        _maxRotorThrust = robot.Thrust(robot.RpmMax);
+        _maxRotorThrust = robot.Actuator.MaxThrustN; // what a full command gives (the firmware's THRUST_MAX), not what the rotors could
         _lagGain = MathF.Max(robot.MotorTimeConstant / LagTarget - 1f, 0f);
         // Allocation matrix: [T, τx, τy, τz]ᵀ = M · f, rotor i at (x, y) with thrust f along body z gives
         // torque r × (0, 0, f) = (y·f, −x·f, 0) and a yaw reaction sign·k·f.
@@ -139,6 +147,16 @@ public sealed class QuadrotorFallbackController : IFallbackController
     {
         Phase = FallbackPhase.Inactive;
         _blindSinceNs = -1;
+    }
+
+    public void EngageTakeoff(in RobotStateSample state, Vector3 target, float speedMS, long nowNs)
+    {
+        Engage(in state, nowNs, landNow: false);
+        _braking = false;
+        _takeoffStart = state.Position with { Z = MathF.Max(state.Position.Z, 0) };
+        _takeoffTarget = _fence is { } fence ? fence.Clamp(target, _margin) : target;
+        _takeoffSpeed = speedMS;
+        Phase = FallbackPhase.TakingOff;
     }
 
     public void Compute(in RobotStateSample state, long nowNs, Span<float> action)
@@ -202,9 +220,20 @@ public sealed class QuadrotorFallbackController : IFallbackController
             _holdPointPending = false;
         }
 
-        // 1. Reference: the hold point, or the landing descent from it.
+        // 1. Reference: the hold point, the take-off climb to the target, or the landing descent from the hold point.
         Vector3 reference = _holdPoint, referenceVelocity = Vector3.Zero;
-        if (Phase == FallbackPhase.Landing)
+        if (Phase == FallbackPhase.TakingOff)
+        {
+            Vector3 path = _takeoffTarget - _takeoffStart;
+            float length = path.Length(), travelled = _takeoffSpeed * (nowNs - _engagedNs) * 1e-9f;
+            if (travelled < length)
+            {
+                reference = _takeoffStart + path * (travelled / length);
+                referenceVelocity = path * (_takeoffSpeed / length);
+            }
+            else reference = _takeoffTarget;
+        }
+        else if (Phase == FallbackPhase.Landing)
         {
             float z = _landingStartZ - _config.LandingSpeedMS * (nowNs - _landingStartNs) * 1e-9f;
             // Aim slightly below the floor so that the last centimetres do not hang on the integral.
@@ -269,14 +298,7 @@ public sealed class QuadrotorFallbackController : IFallbackController
         _landingStartZ = _holdPoint.Z;
     }
 
-    /// <summary>Inverse of the thrust polynomial c0 + c1·rpm + c2·rpm² = f on [rpm_min, rpm_max].</summary>
-    private float RpmForThrust(float f)
-    {
-        Vector3 c = _robot.ThrustPolynomial;
-        float need = f - c.X;
-        float rpm = c.Z == 0 ? need / c.Y : (-c.Y + MathF.Sqrt(MathF.Max(c.Y * c.Y + 4 * c.Z * need, 0))) / (2 * c.Z);
-        return Math.Clamp(rpm, _robot.RpmMin, _robot.RpmMax);
-    }
+    private float RpmForThrust(float f) => _robot.RpmForThrust(f);
 
     private static float YawOf(Quaternion q) => MathF.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z));
     private static bool Finite(Vector3 v) => float.IsFinite(v.X) && float.IsFinite(v.Y) && float.IsFinite(v.Z);
@@ -315,4 +337,5 @@ public sealed class StopFallbackController : IFallbackController
     public void Engage(in RobotStateSample state, long nowNs, bool landNow) => Phase = FallbackPhase.Disarmed;
     public void Compute(in RobotStateSample state, long nowNs, Span<float> action) => action.Clear();
     public void Reset() => Phase = FallbackPhase.Inactive;
+    public void EngageTakeoff(in RobotStateSample state, Vector3 target, float speedMS, long nowNs) => Phase = FallbackPhase.Disarmed;
 }

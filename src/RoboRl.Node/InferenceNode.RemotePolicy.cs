@@ -1,5 +1,6 @@
 using RoboRl.Core.Policy;
 using RoboRl.Core.Robots;
+using RoboRl.Core.Tasks;
 
 namespace RoboRl.Node;
 
@@ -13,14 +14,16 @@ public sealed partial class InferenceNode
 {
     private IRemotePolicy? _remote;
     private readonly float[] _shadowAction = new float[4];
-    private long _remoteFailures, _parityChecks;
+    private long _remoteFailures, _parityChecks, _heldTicks;
+    private int _missStreak, _parityPauseTicks;
     private float _parityMaxDiff;
 
     /// <summary>
     /// Takes the policy's actions from <paramref name="remote"/> from now on (call before the first tick). The remote
     /// side pushes one action into its history per answer, so the node must tick at the policy's control rate
-    /// (<see cref="PolicyMismatchException"/> otherwise). A tick without an answer in time trips the supervisor
-    /// (<see cref="SafetyTrigger.RemotePolicySilent"/>): fallback, counted in <see cref="RemotePolicyFailures"/>.
+    /// (<see cref="PolicyMismatchException"/> otherwise). A tick without an answer in time holds the last action (up to
+    /// <see cref="IRemotePolicy.MaxConsecutiveMisses"/> ticks in a row); one more trips the supervisor
+    /// (<see cref="SafetyTrigger.RemotePolicySilent"/>): fallback. Every miss is counted in <see cref="RemotePolicyFailures"/>.
     /// </summary>
     public void UseRemotePolicy(IRemotePolicy remote)
     {
@@ -34,14 +37,31 @@ public sealed partial class InferenceNode
     /// <summary>The remote policy in use, or null when the policy runs in process.</summary>
     public IRemotePolicy? RemotePolicy => _remote;
 
-    /// <summary>Ticks on which the remote policy did not answer in time (each one tripped the supervisor).</summary>
+    /// <summary>Ticks on which the remote policy did not answer in time (held or tripped).</summary>
     public long RemotePolicyFailures => _remoteFailures;
 
-    /// <summary>Largest |remote action − host engine's action on the host's observation| so far, and over how many ticks.</summary>
+    /// <summary>Ticks flown on a held action because the remote policy's answer was late.</summary>
+    public long RemotePolicyHeldTicks => _heldTicks;
+
+    /// <summary>
+    /// Largest |remote action − host engine's action on the host's observation| so far, and over how many ticks. After a
+    /// held tick the two action histories differ by that tick's action (the remote side pushed its late answer, the node
+    /// the held one) until it leaves the history, so those ticks are not compared.
+    /// </summary>
     public (float MaxAbsDiff, long Ticks) RemotePolicyParity => (_parityMaxDiff, _parityChecks);
 
     /// <summary>The host engine's action for the last remote tick (the shadow the remote action is compared with).</summary>
     public ReadOnlySpan<float> ShadowAction => _shadowAction;
+
+    /// <summary>The node armed: the remote side starts over with the node's history, and a miss holds the hover action.</summary>
+    private void ResetRemotePolicy()
+    {
+        if (_remote is null) return;
+        _remote.ResetHistory(_hoverAction);
+        _policyAction.AsSpan().Fill(_hoverAction);
+        _missStreak = 0;
+        _parityPauseTicks = 0;
+    }
 
     private bool ForwardLocally()
     {
@@ -51,14 +71,23 @@ public sealed partial class InferenceNode
 
     private bool InferRemotely(in RobotStateSample state, out SafetyViolation violation)
     {
+        violation = default;
         if (!_remote!.TryInfer(in state, _setpoint, _policyAction))
         {
             _remoteFailures++;
-            float timeoutMs = (float)_remote.ResponseTimeout.TotalMilliseconds;
-            violation = new SafetyViolation(SafetyTrigger.RemotePolicySilent, timeoutMs, timeoutMs);
-            return false;
+            if (++_missStreak > _remote.MaxConsecutiveMisses)
+            {
+                float timeoutMs = (float)_remote.ResponseTimeout.TotalMilliseconds;
+                violation = new SafetyViolation(SafetyTrigger.RemotePolicySilent, timeoutMs, timeoutMs);
+                return false;
+            }
+            // _policyAction still holds the last answer (the hover action right after arming): fly it once more.
+            _heldTicks++;
+            _parityPauseTicks = _history.Length / HoverObservation.ActionSize + 1;
+            return true;
         }
-        violation = default;
+        _missStreak = 0;
+        if (_parityPauseTicks > 0) { _parityPauseTicks--; return true; }
         _engine.Forward(_observation, _shadowAction);
         for (int j = 0; j < _shadowAction.Length; j++)
         {

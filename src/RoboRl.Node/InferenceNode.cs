@@ -1,6 +1,7 @@
 using System.Numerics;
 using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Robots;
 using RoboRl.Core.Tasks;
 
@@ -18,6 +19,9 @@ namespace RoboRl.Node;
 ///   at 500 Hz, 5 outputs averaged per 100 Hz slot);</item>
 /// <item><see cref="PolicyEngine.Forward"/>;</item>
 /// <item>arbitration: kill switch &gt; safety supervisor (→ fallback controller, same tick) &gt; human override &gt; policy;</item>
+/// <item>arming a robot that is not flying steadily (on the floor, say) starts a take-off: the classical controller
+///   climbs to the setpoint and the policy takes over once the robot has been steady inside its envelope
+///   (<see cref="TakeoffConfig"/>); a Land command (or Disarm in the air) lands with that controller and disarms;</item>
 /// <item>the actuator command is sent; statistics, telemetry and the recorder are fed.</item>
 /// </list>
 /// A tick allocates nothing (tested). A policy bundle trained for another robot, with another observation size or at
@@ -46,7 +50,10 @@ public sealed partial class InferenceNode : IDisposable
     private readonly int _historySubsteps;
     private int _historyCount;
     private readonly float _hoverAction;
-    private readonly long _periodNs, _teleopTimeoutNs;
+    private readonly long _periodNs, _teleopTimeoutNs, _handoverHoldNs;
+    private readonly float _handoverMinTiltCos;
+    private long _envelopeSinceNs = -1;
+    private Vector3 _takeoffTarget;
     private readonly int _telemetryEveryTicks;
     private readonly TickStatisticsWindow _statistics = new();
 
@@ -89,13 +96,15 @@ public sealed partial class InferenceNode : IDisposable
         _periodNs = (long)Math.Round(1e9 / config.RateHz);
         _tickSeconds = 1f / (float)config.RateHz; // the nominal period: the integral then matches lock-step and simulated runs
         _teleopTimeoutNs = (long)(config.Limits.TeleopTimeoutS * 1e9);
+        _handoverHoldNs = (long)(config.Takeoff.HandoverHoldS * 1e9);
+        _handoverMinTiltCos = MathF.Cos(config.Takeoff.HandoverTiltDeg * MathF.PI / 180f);
         _telemetryEveryTicks = Math.Max(1, (int)Math.Round(config.RateHz / config.TelemetryRateHz));
         _requestedSetpoint = _setpoint = config.Setpoint;
     }
 
     /// <summary>
     /// Refuses (<see cref="PolicyMismatchException"/>) a bundle that was not trained for the node's robot config, whose
-    /// observation is not the hover layout (18 + 4·history + 3), whose actions are not 4 rpm commands, or whose control rate
+    /// observation is not the hover layout (18 + 4·history + 3), whose actions are not 4 rotor forces, or whose control rate
     /// does not divide the node's rate.
     /// </summary>
     public static void CheckBundle(NodeConfig config, PolicyBundle bundle)
@@ -107,8 +116,9 @@ public sealed partial class InferenceNode : IDisposable
                 $"the node builds the hover observation of {expected} values (18 + 4 × {bundle.ActionHistoryLength} past actions + 3 position-error integral); the policy takes {bundle.ObservationSize}");
         if (bundle.ActionSize != HoverObservation.ActionSize)
             throw new PolicyMismatchException("node", PolicyBundle.KeyActionNames, $"the node drives 4 rotors; the policy has {bundle.ActionSize} actions");
-        if (bundle.ActionUnit != "rpm")
-            throw new PolicyMismatchException("node", PolicyBundle.KeyActionUnit, $"the node commands rotor speeds in rpm; the policy's unit is \"{bundle.ActionUnit}\"");
+        if (bundle.ActionUnit != HoverObservation.ActionUnit)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyActionUnit,
+                $"the node commands rotor forces in newtons (the robot's \"actuation\"); the policy's unit is \"{bundle.ActionUnit}\" (a bundle from before the firmware's actuator model: retrain it)");
         double ratio = config.RateHz / bundle.ControlRateHz;
         if (ratio < 1 - 1e-9 || Math.Abs(ratio - Math.Round(ratio)) > 1e-6)
             throw new PolicyMismatchException("node", PolicyBundle.KeyControlRateHz,
@@ -138,6 +148,10 @@ public sealed partial class InferenceNode : IDisposable
 
     /// <summary>The first <see cref="EventCapacity"/> events (mode changes, clamps, refusals), copied.</summary>
     public NodeEvent[] Events => _events.AsSpan(0, Math.Min(_eventCount, EventCapacity)).ToArray();
+    /// <summary>Every event as it happens, for one reader on another thread (the CLI: console and transports).</summary>
+    public NodeEventStream EventStream { get; } = new();
+    /// <summary>True once the sensor has delivered a first state.</summary>
+    public bool HasState => _hasState;
 
     public void AddTeleop(ITeleopSource source) => _teleop = [.. _teleop, source];
     public void AddCommands(ICommandSource source) => _commands = [.. _commands, source];
@@ -200,8 +214,19 @@ public sealed partial class InferenceNode : IDisposable
         float step = maxSpeed * dt;
         _setpoint = distance <= step ? _requestedSetpoint : _setpoint + toward * (step / distance);
 
-        // 4. Arming (automatic once, if configured).
+        // 4. Arming (automatic once, if configured); the take-off hands over to the policy inside its envelope.
         if (_mode == NodeMode.Idle && _config.AutoArm && !_armedOnce) TryArm(startNs, NodeCommandKindOrNone.None);
+        if (_mode is NodeMode.TakingOff or NodeMode.Landing)
+        {
+            SafetyViolation violation = _supervisor.CheckState(_hasState, in state, startNs);
+            if (violation.Tripped) EnterFallback(violation, ModeReason.SafetyViolation, in state, startNs, landNow: _mode == NodeMode.Landing);
+            else if (_mode == NodeMode.TakingOff)
+            {
+                if (!Steady(in state) || Vector3.Distance(state.Position, _takeoffTarget) > _config.Takeoff.HandoverPositionM) _envelopeSinceNs = -1;
+                else if (_envelopeSinceNs < 0) _envelopeSinceNs = startNs;
+                if (_envelopeSinceNs >= 0 && startNs - _envelopeSinceNs >= _handoverHoldNs) StartPolicy(in state, ModeReason.HandedOver, startNs);
+            }
+        }
 
         // 5. Observation and policy, then the supervisor on state, observation and action.
         bool flying = _mode is NodeMode.Policy or NodeMode.Human;
@@ -231,7 +256,7 @@ public sealed partial class InferenceNode : IDisposable
         Vector4 human = default;
         switch (_mode)
         {
-            case NodeMode.Fallback:
+            case NodeMode.Fallback or NodeMode.TakingOff or NodeMode.Landing: // the classical controller flies
                 _fallback.Compute(in state, startNs, _fallbackAction);
                 applied = new Vector4(_fallbackAction[0], _fallbackAction[1], _fallbackAction[2], _fallbackAction[3]);
                 source = ActionSource.Fallback;
@@ -264,16 +289,22 @@ public sealed partial class InferenceNode : IDisposable
                 break;
         }
 
-        // 7. Actuators.
+        // 7. Actuators: the force each action means on this robot (its actuator model), and the rotor speed making it.
+        Vector4 thrust = Vector4.Zero;
+        if (_mode is not (NodeMode.Idle or NodeMode.Killed))
+        {
+            ActuatorModel actuator = _config.Robot.Actuator;
+            thrust = new Vector4(actuator.ThrustFromAction(applied.X), actuator.ThrustFromAction(applied.Y),
+                actuator.ThrustFromAction(applied.Z), actuator.ThrustFromAction(applied.W));
+        }
         var command = new ActuatorCommand
         {
             TimestampNs = startNs,
             Sequence = ++_commandSequence,
             Action = applied,
-            RotorRpm = _mode is NodeMode.Idle or NodeMode.Killed
-                ? Vector4.Zero
-                : new Vector4(_config.Robot.RpmFromAction(applied.X), _config.Robot.RpmFromAction(applied.Y),
-                    _config.Robot.RpmFromAction(applied.Z), _config.Robot.RpmFromAction(applied.W)),
+            ThrustN = thrust,
+            RotorRpm = new Vector4(_config.Robot.RpmForThrust(thrust.X), _config.Robot.RpmForThrust(thrust.Y),
+                _config.Robot.RpmForThrust(thrust.Z), _config.Robot.RpmForThrust(thrust.W)),
             Source = source,
         };
         _actuator.Send(in command);
@@ -320,16 +351,16 @@ public sealed partial class InferenceNode : IDisposable
                 break;
             case NodeCommandKind.Arm:
                 if (_mode == NodeMode.Idle) TryArm(nowNs, NodeCommandKindOrNone.Arm);
-                else Refuse(NodeCommandKindOrNone.Arm, default, nowNs);
+                else Refuse(NodeCommandKindOrNone.Arm, default, nowNs, _mode == NodeMode.Killed ? ModeReason.KilledEarlier : ModeReason.AlreadyFlying);
                 break;
             case NodeCommandKind.Land:
-                if (_mode is NodeMode.Policy or NodeMode.Human) EnterFallback(default, ModeReason.LandCommand, in _lastState, nowNs, landNow: true);
+                if (_mode is NodeMode.Policy or NodeMode.Human or NodeMode.TakingOff) Land(ModeReason.LandCommand, nowNs);
                 break;
             case NodeCommandKind.Disarm:
                 // Disarming in the air would drop the robot: land first; on the ground, motors off.
-                if (_mode is NodeMode.Policy or NodeMode.Human)
+                if (_mode is NodeMode.Policy or NodeMode.Human or NodeMode.TakingOff)
                 {
-                    if (_hasState && _lastState.Position.Z > _config.Fallback.LandedHeightM) EnterFallback(default, ModeReason.LandCommand, in _lastState, nowNs, landNow: true);
+                    if (_hasState && _lastState.Position.Z > _config.Fallback.LandedHeightM) Land(ModeReason.DisarmCommand, nowNs);
                     else ChangeMode(NodeMode.Idle, ModeReason.DisarmCommand, default, nowNs);
                 }
                 else if (_mode == NodeMode.Fallback && _fallback.Phase == FallbackPhase.Disarmed) ChangeMode(NodeMode.Idle, ModeReason.DisarmCommand, default, nowNs);
@@ -368,16 +399,48 @@ public sealed partial class InferenceNode : IDisposable
             return;
         }
         _armedOnce = true;
+        if (_lastState.Position.Z >= _config.Takeoff.AirborneHeightM && Steady(in _lastState))
+        {
+            StartPolicy(in _lastState, ModeReason.Armed, nowNs); // already flying steadily (another controller held it)
+            return;
+        }
+        // The climb aims at the setpoint of the moment (a setpoint moved meanwhile is reached by the policy, at the speed limit).
+        _takeoffTarget = _requestedSetpoint;
+        _fallback.EngageTakeoff(in _lastState, _takeoffTarget, _config.Takeoff.ClimbSpeedMS, nowNs);
+        _envelopeSinceNs = -1;
+        ChangeMode(NodeMode.TakingOff, ModeReason.Armed, default, nowNs);
+    }
+
+    /// <summary>Slow, level and not turning: what the take-off must reach before the policy flies.</summary>
+    private bool Steady(in RobotStateSample s)
+    {
+        Quaternion q = s.Orientation;
+        float n2 = q.LengthSquared();
+        float cosTilt = n2 > 0 ? 1 - 2 * (q.X * q.X + q.Y * q.Y) / n2 : -1;
+        return s.VelocityWorld.Length() <= _config.Takeoff.HandoverSpeedMS && cosTilt >= _handoverMinTiltCos
+               && s.AngularVelocityBody.Length() <= _config.Takeoff.HandoverRateRadS;
+    }
+
+    /// <summary>The policy flies from now on, its memory (action history, integral; the MCU's too) started over.</summary>
+    private void StartPolicy(in RobotStateSample state, ModeReason reason, long nowNs)
+    {
         HoverObservation.FillHistory(_history, _hoverAction);
         Array.Clear(_positionIntegral);
-        _remote?.ResetHistory(_hoverAction);
+        ResetRemotePolicy();
         Array.Clear(_historySum);
         _historyCount = 0;
         _fallback.Reset();
         // The policy starts from where the robot is and the setpoint then moves to the requested one at the speed
         // limit: a trained policy only knows position errors of its training range (±0.6 m in the hover task).
-        _setpoint = _config.Geofence.Clamp(_lastState.Position, 0);
-        ChangeMode(NodeMode.Policy, ModeReason.Armed, default, nowNs);
+        _setpoint = _config.Geofence.Clamp(state.Position, 0);
+        ChangeMode(NodeMode.Policy, reason, default, nowNs);
+    }
+
+    /// <summary>Lands with the classical controller (no hold), then disarms (<see cref="NodeMode.Landing"/> → Idle).</summary>
+    private void Land(ModeReason reason, long nowNs)
+    {
+        _fallback.Engage(in _lastState, nowNs, landNow: true);
+        ChangeMode(NodeMode.Landing, reason, default, nowNs);
     }
 
     private void EnterFallback(SafetyViolation violation, ModeReason reason, in RobotStateSample state, long nowNs, bool landNow)
@@ -392,8 +455,8 @@ public sealed partial class InferenceNode : IDisposable
         AddEvent(new NodeEvent { TimestampNs = nowNs, Tick = _tick, Kind = NodeEventKind.ModeChange, Mode = mode, Reason = reason, Violation = violation, Command = NodeCommandKindOrNone.None });
     }
 
-    private void Refuse(NodeCommandKindOrNone command, SafetyViolation violation, long nowNs) =>
-        AddEvent(new NodeEvent { TimestampNs = nowNs, Tick = _tick, Kind = NodeEventKind.CommandRefused, Mode = _mode, Command = command, Violation = violation });
+    private void Refuse(NodeCommandKindOrNone command, SafetyViolation violation, long nowNs, ModeReason reason = ModeReason.SafetyViolation) =>
+        AddEvent(new NodeEvent { TimestampNs = nowNs, Tick = _tick, Kind = NodeEventKind.CommandRefused, Mode = _mode, Command = command, Violation = violation, Reason = reason });
 
     private void AddEvent(in NodeEvent e)
     {
@@ -401,6 +464,7 @@ public sealed partial class InferenceNode : IDisposable
         _eventCount++;
         if (e.IsSafetyEvent || (e.Kind == NodeEventKind.ModeChange && e.Reason == ModeReason.KillSwitch)) _safetyEventCount++;
         _recorder?.RecordEvent(in e);
+        EventStream.TryWrite(in e);
     }
 
     private static bool Finite(Vector3 v) => float.IsFinite(v.X) && float.IsFinite(v.Y) && float.IsFinite(v.Z);

@@ -43,6 +43,47 @@ public sealed record FallbackConfig
     public required float LandedHeightM { get; init; }
 }
 
+/// <summary>
+/// How a robot that is not yet flying gets into the air (cflib's take_off): arming starts the classical controller,
+/// which climbs to the setpoint; the policy takes over once the robot has been steady inside the policy's envelope
+/// around the setpoint for <see cref="HandoverHoldS"/>. A robot armed while already flying steadily is handed to the
+/// policy at once. Landing (a Land command, or Disarm in the air) is flown by the classical controller, then disarms.
+/// </summary>
+public sealed record TakeoffConfig
+{
+    /// <summary>How fast the take-off reference climbs (and moves) towards the setpoint, m/s.</summary>
+    public float ClimbSpeedMS { get; init; } = 0.5f;
+    /// <summary>Above this height a steady robot counts as flying, metres.</summary>
+    public float AirborneHeightM { get; init; } = 0.2f;
+    /// <summary>The envelope: at most this far from the setpoint (m), this fast (m/s), this tilted (deg), turning this fast (rad/s).</summary>
+    public float HandoverPositionM { get; init; } = 0.1f;
+    public float HandoverSpeedMS { get; init; } = 0.3f;
+    public float HandoverTiltDeg { get; init; } = 15f;
+    public float HandoverRateRadS { get; init; } = 1f;
+    /// <summary>How long the robot must stay inside the envelope before the policy flies, seconds.</summary>
+    public float HandoverHoldS { get; init; } = 0.2f;
+
+    public static TakeoffConfig Read(ConfigNode? section)
+    {
+        var d = new TakeoffConfig();
+        if (section is null) return d;
+        ConfigNode? handover = section.Has("handover") ? section.Object("handover") : null;
+        var config = new TakeoffConfig
+        {
+            ClimbSpeedMS = (float)section.Number("climb_speed_m_s", 0.05, 5, d.ClimbSpeedMS),
+            AirborneHeightM = (float)section.Number("airborne_height_m", 0.01, 100, d.AirborneHeightM),
+            HandoverPositionM = handover is null ? d.HandoverPositionM : (float)handover.Number("position_m", 0.01, 10, d.HandoverPositionM),
+            HandoverSpeedMS = handover is null ? d.HandoverSpeedMS : (float)handover.Number("speed_m_s", 0.01, 10, d.HandoverSpeedMS),
+            HandoverTiltDeg = handover is null ? d.HandoverTiltDeg : (float)handover.Number("tilt_deg", 1, 90, d.HandoverTiltDeg),
+            HandoverRateRadS = handover is null ? d.HandoverRateRadS : (float)handover.Number("rate_rad_s", 0.01, 50, d.HandoverRateRadS),
+            HandoverHoldS = handover is null ? d.HandoverHoldS : (float)handover.Number("hold_s", 0, 10, d.HandoverHoldS),
+        };
+        handover?.EnsureNoUnknownKeys();
+        section.EnsureNoUnknownKeys();
+        return config;
+    }
+}
+
 /// <summary>The simulated robot (the default transport): a Crazyflie integrated in process, in real time.</summary>
 public sealed record SimTransportConfig
 {
@@ -94,6 +135,8 @@ public sealed record NodeConfig
     public required Geofence Geofence { get; init; }
     public required SafetyLimits Limits { get; init; }
     public required FallbackConfig Fallback { get; init; }
+    /// <summary>The "takeoff" section (optional; defaults otherwise).</summary>
+    public TakeoffConfig Takeoff { get; init; } = new();
     public required TransportKind Transport { get; init; }
     /// <summary>The "sim" section (required when transport is "sim", optional otherwise).</summary>
     public SimTransportConfig? Sim { get; init; }
@@ -225,6 +268,7 @@ public sealed record NodeConfig
             Geofence = geofence,
             Limits = safety,
             Fallback = fallbackConfig,
+            Takeoff = TakeoffConfig.Read(node.Has("takeoff") ? node.Object("takeoff") : null),
             Transport = transport,
             Sim = sim,
             Mqtt = mqtt,

@@ -26,6 +26,11 @@ public enum ModeReason : byte
     Landed,
     HumanTakeOver,
     HumanReleased,
+    /// <summary>The take-off controller brought the robot into the policy's envelope.</summary>
+    HandedOver,
+    /// <summary>Refusals: the node is already flying; it was killed (restart it).</summary>
+    AlreadyFlying,
+    KilledEarlier,
 }
 
 /// <summary>Something the node decided, as plain numbers (text is made off the tick thread by <see cref="Describe"/>).</summary>
@@ -46,11 +51,18 @@ public struct NodeEvent
     /// <summary>One line of text: "FALLBACK: geofence: z = 2.1 m, above 2 m".</summary>
     public readonly string Describe() => Kind switch
     {
-        NodeEventKind.ModeChange => $"{Mode.ToString().ToUpperInvariant()}: {ReasonText}",
+        NodeEventKind.ModeChange => $"{ModeName(Mode)}: {ReasonText}",
         NodeEventKind.SetpointClamped => $"setpoint ({Requested.X:0.###}, {Requested.Y:0.###}, {Requested.Z:0.###}) clamped to ({Applied.X:0.###}, {Applied.Y:0.###}, {Applied.Z:0.###}): outside the geofence less its margin",
         NodeEventKind.SetpointSpeedLimited => $"setpoint speed {Requested.Length():0.###} m/s limited to {Applied.Length():0.###} m/s",
         NodeEventKind.CommandRefused => $"{Command} refused: {(Violation.Tripped ? Violation.ToString() : ReasonText)}",
         _ => Kind.ToString(),
+    };
+
+    /// <summary>A mode as the console, logs and telemetry name it: IDLE, TAKING_OFF, POLICY, HUMAN, LANDING, FALLBACK, KILLED.</summary>
+    public static string ModeName(NodeMode mode) => mode switch
+    {
+        NodeMode.TakingOff => "TAKING_OFF",
+        _ => mode.ToString().ToUpperInvariant(),
     };
 
     public readonly string ReasonText => Reason switch
@@ -63,6 +75,9 @@ public struct NodeEvent
         ModeReason.HumanTakeOver => "human took over",
         ModeReason.HumanReleased => "human released control",
         ModeReason.Armed => "armed",
+        ModeReason.HandedOver => "inside the policy's envelope: the policy flies",
+        ModeReason.AlreadyFlying => "already flying",
+        ModeReason.KilledEarlier => "the kill switch was used; restart the node to fly again",
         _ => Reason.ToString(),
     };
 }

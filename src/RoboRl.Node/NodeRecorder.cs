@@ -31,7 +31,9 @@ public struct TickRecord
 /// TickStats, and diagnostic_msgs/DiagnosticArray (/diagnostics) for safety events. The tick thread only copies into
 /// a preallocated single-producer ring (never blocks, never allocates; a full ring drops and counts); a recorder
 /// thread encodes and writes, so the tick never waits for the disk. A write failure (disk full, device gone) stops
-/// recording with <see cref="Error"/> set; the node keeps flying.
+/// recording with <see cref="Error"/> set; the node keeps flying. With a simulated robot
+/// (<see cref="IGroundTruthSource"/>) each tick also records its true state on /ground_truth (roborl_msgs/GroundTruth),
+/// read when the tick is recorded — after the tick's command was sent, so it says when that command took effect.
 /// </summary>
 public sealed class NodeRecorder : IDisposable
 {
@@ -45,6 +47,8 @@ public sealed class NodeRecorder : IDisposable
     {
         public SlotKind Kind;
         public TickRecord Tick;
+        public bool HasGroundTruth;
+        public GroundTruthSample GroundTruth;
         public NodeEvent Event;
         public long StatisticsTimestampNs;
         public TickStatistics Statistics;
@@ -63,19 +67,20 @@ public sealed class NodeRecorder : IDisposable
     private readonly long _clockToEpochNs;
     private readonly McapCompression _compression;
     private readonly IReadOnlyDictionary<string, string>? _flightMetadata;
+    private readonly IGroundTruthSource? _groundTruthSource;
 
     // Recorder-thread state.
     private McapWriter? _writer;
-    private ushort _pose, _velocity, _imu, _setpoint, _observation, _action, _mode, _stats, _diagnostics, _rotorRpm;
+    private ushort _pose, _velocity, _imu, _setpoint, _observation, _action, _mode, _stats, _diagnostics, _rotorRpm, _groundTruth;
     private readonly float[] _observationValues, _actionValues = new float[4], _policyValues = new float[4], _humanValues = new float[4],
-        _rotorRpmValues = new float[4];
+        _rotorRpmValues = new float[4], _groundTruthRpm = new float[4];
     private readonly MsgDefinition _diagnosticArray, _diagnosticStatus, _keyValue;
 
     /// <summary>Records into <paramref name="path"/> (created or overwritten now, so a bad path fails before flight).</summary>
     public static NodeRecorder Create(string path, int observationSize, int ringSlots, McapCompression compression = McapCompression.Zstd,
-        IReadOnlyDictionary<string, string>? flightMetadata = null) =>
+        IReadOnlyDictionary<string, string>? flightMetadata = null, IGroundTruthSource? groundTruth = null) =>
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), path, observationSize, ringSlots,
-            compression: compression, flightMetadata: flightMetadata);
+            compression: compression, flightMetadata: flightMetadata, groundTruth: groundTruth);
 
     /// <param name="stream">Where the MCAP goes (owned by the recorder).</param>
     /// <param name="name">Names the destination in <see cref="Error"/>.</param>
@@ -85,10 +90,13 @@ public sealed class NodeRecorder : IDisposable
     /// <param name="compression">Chunk compression (zstd shrinks a 500 Hz flight log several times; readers decompress transparently).</param>
     /// <param name="flightMetadata">Robot config and policy spec (<see cref="FlightLogMetadata.Build"/>), stored on the
     /// /observation channel so that replay can refuse a log from another robot or policy spec.</param>
+    /// <param name="groundTruth">A simulated robot whose true state is recorded with every tick (/ground_truth); null for real robots.</param>
     public NodeRecorder(Stream stream, string name, int observationSize, int ringSlots, long? clockToEpochNs = null,
-        McapCompression compression = McapCompression.Zstd, IReadOnlyDictionary<string, string>? flightMetadata = null)
+        McapCompression compression = McapCompression.Zstd, IReadOnlyDictionary<string, string>? flightMetadata = null,
+        IGroundTruthSource? groundTruth = null)
     {
         _flightMetadata = flightMetadata;
+        _groundTruthSource = groundTruth;
         _compression = compression;
         ArgumentOutOfRangeException.ThrowIfLessThan(ringSlots, 2);
         _stream = stream;
@@ -122,6 +130,7 @@ public sealed class NodeRecorder : IDisposable
         ref Slot slot = ref _slots[index];
         slot.Kind = SlotKind.Tick;
         slot.Tick = record;
+        slot.HasGroundTruth = _groundTruthSource is not null && _groundTruthSource.TryGetGroundTruth(out slot.GroundTruth);
         Span<float> row = _observations.AsSpan(index * _observationSize, _observationSize);
         if (observation.Length == _observationSize) observation.CopyTo(row);
         else row.Fill(float.NaN);
@@ -181,6 +190,11 @@ public sealed class NodeRecorder : IDisposable
             // privileged observation (which holds the rotor speeds) from the log. roborl_msgs/Observation's layout
             // (header, tick, float32[] values) is reused for it.
             _rotorRpm = _writer.RegisterRos2Channel<ObservationMsg>(RotorRpmTopic, Ros2Qos.SensorData);
+            if (_groundTruthSource is not null)
+                _groundTruth = _writer.RegisterRos2Channel<GroundTruthMsg>(FlightLogMetadata.GroundTruthTopic, Ros2Qos.SensorData, new Dictionary<string, string>
+                {
+                    [FlightLogMetadata.PhysicsStepNs] = _groundTruthSource.PhysicsStepNs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -224,7 +238,10 @@ public sealed class NodeRecorder : IDisposable
         McapWriter w = _writer!;
         switch (slot.Kind)
         {
-            case SlotKind.Tick: WriteTick(w, in slot.Tick, _observations.AsSpan(index * _observationSize, _observationSize)); break;
+            case SlotKind.Tick:
+                WriteTick(w, in slot.Tick, _observations.AsSpan(index * _observationSize, _observationSize));
+                if (slot.HasGroundTruth) WriteGroundTruth(w, in slot.Tick, in slot.GroundTruth);
+                break;
             case SlotKind.Event: WriteEvent(w, in slot.Event); break;
             case SlotKind.Statistics:
             {
@@ -303,12 +320,32 @@ public sealed class NodeRecorder : IDisposable
         });
     }
 
+    private void WriteGroundTruth(McapWriter w, in TickRecord r, in GroundTruthSample truth)
+    {
+        ulong time = LogTime(r.TimestampNs), stateTime = LogTime(truth.State.TimestampNs);
+        RobotStateSample s = truth.State;
+        Copy(s.RotorRpm, _groundTruthRpm);
+        w.WriteMessage(_groundTruth, time, stateTime, new GroundTruthMsg
+        {
+            Header = Header(stateTime, WorldFrame), Tick = r.Tick,
+            Pose = new PoseMsg
+            {
+                Position = new PointMsg { X = s.Position.X, Y = s.Position.Y, Z = s.Position.Z },
+                Orientation = new QuaternionMsg { X = s.Orientation.X, Y = s.Orientation.Y, Z = s.Orientation.Z, W = s.Orientation.W },
+            },
+            LinearVelocity = new Vector3Msg { X = s.VelocityWorld.X, Y = s.VelocityWorld.Y, Z = s.VelocityWorld.Z },
+            AngularVelocity = new Vector3Msg { X = s.AngularVelocityBody.X, Y = s.AngularVelocityBody.Y, Z = s.AngularVelocityBody.Z },
+            RotorRpm = _groundTruthRpm,
+            CommandEffective = TimeMsg.FromNanoseconds((long)LogTime(truth.CommandEffectiveNs)),
+        });
+    }
+
     private void WriteEvent(McapWriter w, in NodeEvent e)
     {
         ulong time = LogTime(e.TimestampNs);
         string text = e.Describe();
         if (e.Kind == NodeEventKind.ModeChange)
-            w.WriteMessage(_mode, time, time, new ModeMsg { Header = Header(time, WorldFrame), Mode = e.Mode, Name = e.Mode.ToString().ToUpperInvariant(), Reason = e.ReasonText });
+            w.WriteMessage(_mode, time, time, new ModeMsg { Header = Header(time, WorldFrame), Mode = e.Mode, Name = NodeEvent.ModeName(e.Mode), Reason = e.ReasonText });
         if (e.Kind == NodeEventKind.ModeChange && !e.Violation.Tripped && e.Reason != ModeReason.KillSwitch) return;
 
         // diagnostic_msgs/DiagnosticStatus levels: OK 0, WARN 1, ERROR 2.

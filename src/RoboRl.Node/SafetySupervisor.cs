@@ -70,6 +70,9 @@ public sealed class SafetySupervisor
     }
 
     public Geofence Geofence => _fence;
+
+    private bool OnTheFloor(Vector3 p) =>
+        p.Z < _fence.Min.Z && p.Z >= _fence.Min.Z - FloorToleranceM && _fence.Contains(p with { Z = _fence.Min.Z });
     public SafetyLimits Limits => _limits;
 
     /// <summary>Overrun ticks in a row so far.</summary>
@@ -80,6 +83,12 @@ public sealed class SafetySupervisor
     public void NoteTick(bool overrun) => _overrunStreak = overrun ? _overrunStreak + 1 : 0;
 
     /// <summary>Checks the state the tick acts on (the sample is stale when older than the timeout at <paramref name="nowNs"/>).</summary>
+    /// <summary>
+    /// How far below the geofence's floor (min z) a position may read without a violation, metres: a robot standing on
+    /// the floor reads a few millimetres below it through sensor noise, and it cannot leave the fence through the floor.
+    /// </summary>
+    public const float FloorToleranceM = 0.05f;
+
     public SafetyViolation CheckState(bool hasSample, in RobotStateSample s, long nowNs)
     {
         if (!hasSample) return new SafetyViolation(SafetyTrigger.StaleSensor, float.PositiveInfinity, _limits.SensorTimeoutS * 1000f);
@@ -88,7 +97,7 @@ public sealed class SafetySupervisor
 
         Vector3 p = s.Position;
         // NaN in the state shows up as a non-finite observation (checked below), not as a geofence breach.
-        if (float.IsFinite(p.X) && float.IsFinite(p.Y) && float.IsFinite(p.Z) && !_fence.Contains(p))
+        if (float.IsFinite(p.X) && float.IsFinite(p.Y) && float.IsFinite(p.Z) && !_fence.Contains(p) && !OnTheFloor(p))
         {
             for (int axis = 0; axis < 3; axis++)
             {

@@ -10,8 +10,20 @@ namespace RoboRl.Replay;
 /// <summary>A log that cannot be replayed (names the file and what is wrong).</summary>
 public sealed class FlightLogException(string message) : Exception(message);
 
-/// <summary>One recorded state (log time, world ENU pose and velocity, body angular velocity).</summary>
-public readonly record struct StateSample(ulong LogTime, Vector3 Position, Quaternion Orientation, Vector3 VelocityWorld, Vector3 AngularVelocityBody);
+/// <summary>
+/// One recorded state: the log time of the tick that recorded it, when it was measured (its stamp, log-time ns: a
+/// real-time transport's sample is older than the tick that reads it), world ENU pose and velocity, body angular velocity.
+/// </summary>
+public readonly record struct StateSample(ulong LogTime, Vector3 Position, Quaternion Orientation, Vector3 VelocityWorld, Vector3 AngularVelocityBody,
+    ulong StampTime);
+
+/// <summary>
+/// A simulated robot's true state recorded with one tick (/ground_truth): when it was recorded (LogTime), the tick,
+/// its simulated time (StampTime), the state and rotor speeds, and when that tick's command took effect in the physics
+/// (log-time ns).
+/// </summary>
+public readonly record struct GroundTruthRecord(ulong LogTime, ulong Tick, ulong StampTime, Vector3 Position, Quaternion Orientation,
+    Vector3 VelocityWorld, Vector3 AngularVelocityBody, Vector4 RotorRpm, ulong CommandEffectiveTime);
 
 /// <summary>
 /// One recorded action: the applied values (normalised, [-1, 1]), the policy's own values when it ran and, on a human
@@ -51,7 +63,7 @@ public sealed class FlightLog
     /// <summary>Reads <paramref name="path"/>; throws <see cref="FlightLogException"/> when it is missing or holds no readable MCAP.</summary>
     public static FlightLog Load(string path)
     {
-        if (!File.Exists(path)) throw new FlightLogException($"{path}: no such log");
+        if (RoboRl.Core.InputFiles.WhyNotReadable(path) is { } why) throw new FlightLogException($"{path}: {why}; expected an MCAP flight log");
         var messages = new List<McapMessage>();
         McapStreamReader reader;
         try
@@ -67,6 +79,7 @@ public sealed class FlightLog
         using (reader)
         {
             McapReadStop stop = reader.Stop ?? new McapReadStop(reader.Position, McapStopKind.Complete, "end of file");
+            if (!reader.StartsWithMagic) throw new FlightLogException($"{path}: not an MCAP file ({stop.Reason})");
             if (messages.Count == 0 && reader.Channels.Count == 0)
                 throw new FlightLogException($"{path}: no readable messages ({stop})");
             // List.Sort is unstable: order by (log time, file position) explicitly.
@@ -121,10 +134,36 @@ public sealed class FlightLog
             if (!velocities.TryGetValue(m.LogTime, out Vector3 v) || !rates.TryGetValue(m.LogTime, out Vector3 w)) continue;
             PoseStampedMsg p = Decode<PoseStampedMsg>(m);
             var q = new Quaternion((float)p.Pose.Orientation.X, (float)p.Pose.Orientation.Y, (float)p.Pose.Orientation.Z, (float)p.Pose.Orientation.W);
-            states.Add(new StateSample(m.LogTime, new Vector3((float)p.Pose.Position.X, (float)p.Pose.Position.Y, (float)p.Pose.Position.Z), q, v, w));
+            states.Add(new StateSample(m.LogTime, new Vector3((float)p.Pose.Position.X, (float)p.Pose.Position.Y, (float)p.Pose.Position.Z), q, v, w,
+                (ulong)p.Header.Stamp.ToNanoseconds()));
         }
         return states;
     }
+
+    /// <summary>A simulator's true states (/ground_truth), in log order; empty for real robots' logs.</summary>
+    public List<GroundTruthRecord> GroundTruth()
+    {
+        var truth = new List<GroundTruthRecord>();
+        foreach (McapMessage m in Topic(FlightLogMetadata.GroundTruthTopic))
+        {
+            GroundTruthMsg g = Decode<GroundTruthMsg>(m);
+            ReadOnlySpan<float> rpm = g.RotorRpm.Span;
+            if (rpm.Length != 4) throw new FlightLogException($"{Path}: {FlightLogMetadata.GroundTruthTopic} at log time {m.LogTime} has {rpm.Length} rotor speeds; expected 4");
+            PoseMsg p = g.Pose;
+            truth.Add(new GroundTruthRecord(m.LogTime, g.Tick, (ulong)g.Header.Stamp.ToNanoseconds(),
+                new Vector3((float)p.Position.X, (float)p.Position.Y, (float)p.Position.Z),
+                new Quaternion((float)p.Orientation.X, (float)p.Orientation.Y, (float)p.Orientation.Z, (float)p.Orientation.W),
+                new Vector3((float)g.LinearVelocity.X, (float)g.LinearVelocity.Y, (float)g.LinearVelocity.Z),
+                new Vector3((float)g.AngularVelocity.X, (float)g.AngularVelocity.Y, (float)g.AngularVelocity.Z),
+                new Vector4(rpm[0], rpm[1], rpm[2], rpm[3]), (ulong)g.CommandEffective.ToNanoseconds()));
+        }
+        return truth;
+    }
+
+    /// <summary>The simulator's physics step recorded with its ground truth (ns), or null.</summary>
+    public long? PhysicsStepNs =>
+        ChannelsByTopic.TryGetValue(FlightLogMetadata.GroundTruthTopic, out McapChannel? c) && c.Metadata.TryGetValue(FlightLogMetadata.PhysicsStepNs, out string? v)
+        && long.TryParse(v, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long ns) && ns > 0 ? ns : null;
 
     public List<ActionSample> Actions()
     {

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
+using System.Globalization;
 using System.Threading.Channels;
 using RoboRl.Logs;
 
@@ -9,6 +9,14 @@ namespace RoboRl.Replay;
 public interface IReplaySink : IDisposable
 {
     void Write(in McapMessage message);
+
+    /// <summary>
+    /// True for a network sink whose subscribers want messages on time (ROS 2, MQTT): when it falls behind the log's pace a
+    /// message is dropped and counted rather than delayed, unless <see cref="ReplayOptions.WaitForSink"/>. False (the
+    /// default) for a stream that applies back-pressure — stdout, a file, a pipe —, which gets every message: the
+    /// replay waits for it.
+    /// </summary>
+    bool RealTime => false;
 }
 
 /// <summary>`ros2 bag play`-like settings.</summary>
@@ -22,7 +30,8 @@ public sealed record ReplayOptions
     /// <summary>Seconds after the log's first message to start and end at.</summary>
     public double StartS { get; init; }
     public double EndS { get; init; } = double.PositiveInfinity;
-    /// <summary>True: wait for a slow sink; false: drop (and count) messages that do not fit the queue.</summary>
+    /// <summary>True: wait for a slow real-time sink too; false: a real-time (network) sink drops (and counts) messages
+    /// that do not fit the queue. A stream sink (<see cref="IReplaySink.RealTime"/> false) is always waited for.</summary>
     public bool WaitForSink { get; init; }
     public int QueueCapacity { get; init; } = 1024;
     /// <summary>Loops to play when <see cref="Loop"/> (for tests; unbounded by default).</summary>
@@ -61,21 +70,53 @@ public readonly record struct ReplayProgress(double LogSeconds, double DurationS
 public sealed record ReplayResult(long Played, long Dropped, int Loops, string Stop);
 
 /// <summary>
-/// Plays a <see cref="FlightLog"/> into a sink in log-time order, paced by log time / rate. The player thread never
-/// blocks on the sink: messages go through a bounded queue to a consumer thread; when the queue is full the message
-/// is dropped and counted, unless <see cref="ReplayOptions.WaitForSink"/>. Pausing shifts the pacing clock, so a
-/// resumed replay keeps its rate from where it paused.
+/// Plays a <see cref="FlightLog"/> into a sink in log-time order, paced by log time / rate. Messages go through a bounded
+/// queue to a consumer thread. A stream sink (stdout, a file, a pipe) gets every message: when the queue is full the
+/// player waits. A real-time network sink (<see cref="IReplaySink.RealTime"/>) gets messages on time or not at all: when
+/// the queue is full the message is dropped and counted, unless <see cref="ReplayOptions.WaitForSink"/>. Pausing shifts
+/// the pacing clock, so a resumed replay keeps its rate from where it paused.
 /// </summary>
 public sealed class LogPlayer(FlightLog log, ReplayOptions options)
 {
-    public ReplayResult Play(IReplaySink sink, ReplayControl? control = null, Action<ReplayProgress>? progress = null, CancellationToken cancel = default)
+    /// <summary>The messages the options select, in log-time order.</summary>
+    public static List<McapMessage> Select(FlightLog log, ReplayOptions options)
     {
-        control ??= new ReplayControl();
         ulong first = log.FirstLogTime;
         ulong start = first + (ulong)(Math.Max(0, options.StartS) * 1e9);
         ulong end = double.IsPositiveInfinity(options.EndS) ? ulong.MaxValue : first + (ulong)(Math.Max(0, options.EndS) * 1e9);
-        var selected = log.Messages.Where(m => m.LogTime >= start && m.LogTime <= end && (options.Topics is null || options.Topics.Contains(m.Channel.Topic))).ToList();
+        return log.Messages.Where(m => m.LogTime >= start && m.LogTime <= end && (options.Topics is null || options.Topics.Contains(m.Channel.Topic))).ToList();
+    }
+
+    /// <summary>
+    /// Why the options select nothing to play, naming what the log holds ("--start 100 s is past the log's end: it spans
+    /// 0 to 10.02 s; topics: /pose (5000), …"), or null when they select at least one message.
+    /// </summary>
+    public static string? NothingToPlay(FlightLog log, ReplayOptions options)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        double span = (log.LastLogTime - log.FirstLogTime) * 1e-9;
+        string topics = string.Join(", ", log.Messages.GroupBy(m => m.Channel.Topic).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => string.Create(inv, $"{g.Key} ({g.Count()})")));
+        string holds = log.Messages.Count == 0 ? "the log holds no messages"
+            : string.Create(inv, $"the log spans 0 to {span:F2} s ({log.Messages.Count} messages); topics: {topics}");
+        if (log.Messages.Count == 0) return holds;
+        if (options.StartS < 0) return string.Create(inv, $"--start {options.StartS} s: must be ≥ 0; {holds}");
+        if (options.EndS < options.StartS) return string.Create(inv, $"--end {options.EndS} s is before --start {options.StartS} s; {holds}");
+        if (options.StartS > span) return string.Create(inv, $"--start {options.StartS} s is past the log's end; {holds}");
+        if (options.Topics is { } wanted && !wanted.Any(t => log.ChannelsByTopic.ContainsKey(t)))
+            return $"--topics {string.Join(" ", wanted)}: not in the log; {holds}";
+        if (Select(log, options).Count == 0)
+            return string.Create(inv, $"no message of the chosen topics between {options.StartS} s and {(double.IsPositiveInfinity(options.EndS) ? "the end" : options.EndS + " s")}; {holds}");
+        return null;
+    }
+
+    public ReplayResult Play(IReplaySink sink, ReplayControl? control = null, Action<ReplayProgress>? progress = null, CancellationToken cancel = default)
+    {
+        control ??= new ReplayControl();
+        var selected = Select(log, options);
         double duration = selected.Count == 0 ? 0 : (selected[^1].LogTime - selected[0].LogTime) * 1e-9;
+        // A stream (stdout, a file, a pipe) gets every message; only a real-time network sink may drop.
+        bool waitForSink = options.WaitForSink || !sink.RealTime;
 
         var queue = Channel.CreateBounded<McapMessage>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         Exception? sinkError = null;
@@ -123,7 +164,7 @@ public sealed class LogPlayer(FlightLog log, ReplayOptions options)
                             Thread.Sleep(TimeSpan.FromSeconds(Math.Min(wait, 0.05)));
                         }
                     }
-                    if (options.WaitForSink)
+                    if (waitForSink)
                     {
                         while (!queue.Writer.TryWrite(m))
                         {
@@ -160,23 +201,15 @@ public sealed class LogPlayer(FlightLog log, ReplayOptions options)
     }
 }
 
-/// <summary>One JSON line per message: topic, log time, type and the decoded fields.</summary>
+/// <summary>
+/// One JSON line per message, the same line as `roborl log cat` (<see cref="McapMessageDecoder.JsonLine"/>: topic, type,
+/// sequence, log_time_ns, publish_time_ns and the decoded fields). A stream: it applies back-pressure and gets every message.
+/// </summary>
 public sealed class JsonLinesSink(TextWriter output) : IReplaySink
 {
     private readonly McapMessageDecoder _decoder = new();
 
-    public void Write(in McapMessage message)
-    {
-        var line = new JsonObject
-        {
-            ["topic"] = message.Channel.Topic,
-            ["log_time_ns"] = message.LogTime,
-            ["type"] = message.Schema?.Name,
-        };
-        try { line["message"] = _decoder.Decode(message).ToJson(); }
-        catch (Exception e) { line["error"] = $"cannot decode: {e.Message}"; }
-        output.WriteLine(line.ToJsonString());
-    }
+    public void Write(in McapMessage message) => output.WriteLine(_decoder.JsonLine(message).ToJsonString());
 
     public void Dispose() => output.Flush();
 }

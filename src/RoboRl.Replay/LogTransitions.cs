@@ -44,7 +44,7 @@ public static class LogTransitions
         int historyStart = HoverObservation.StateSize, historyEnd = HoverObservation.IntegralOffset(historyLength), newestAction = historyEnd - act;
         var transitions = new HoverTransitions(obsSize);
         HoverRewardWeights weights = task.Curriculum[^1].Weights;
-        float hoverAction = task.Robot.HoverAction(), rpmMax = task.Robot.RpmMax, limit = task.PositionErrorLimit;
+        float hoverAction = task.Robot.HoverAction(), limit = task.PositionErrorLimit;
         var critic = new float[criticSize];
         var nextCritic = new float[criticSize];
         var action = new float[act];
@@ -108,9 +108,9 @@ public static class LogTransitions
                 // A logged flight's disturbance and dynamics factors are unknown: the critic gets zero disturbance and the
                 // nominal vehicle (factors 1, no latency).
                 HoverObservation.BuildCritic(x.Position, x.Orientation, x.VelocityWorld, x.AngularVelocityBody, start.Setpoint,
-                    Vector3.Zero, Vector3.Zero, start.RotorRpm, rpmMax, NominalDynamics, critic);
+                    Vector3.Zero, Vector3.Zero, HoverObservation.RotorsAsActions(task.Robot, start.RotorRpm), NominalDynamics, critic);
                 HoverObservation.BuildCritic(x1.Position, x1.Orientation, x1.VelocityWorld, x1.AngularVelocityBody, start.Setpoint,
-                    Vector3.Zero, Vector3.Zero, next.RotorRpm, rpmMax, NominalDynamics, nextCritic);
+                    Vector3.Zero, Vector3.Zero, HoverObservation.RotorsAsActions(task.Robot, next.RotorRpm), NominalDynamics, nextCritic);
                 Vector3 error = x1.Position - start.Setpoint;
                 bool terminated = MathF.Abs(error.X) > limit || MathF.Abs(error.Y) > limit || MathF.Abs(error.Z) > limit || x1.Position.Z <= 0;
                 float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(newestAction, act), hoverAction, terminated);

@@ -67,14 +67,12 @@ public sealed class MqttReplaySink : IReplaySink
 
     public int Port { get; init; }
 
+    /// <summary>MQTT subscribers want messages on time: behind the log's pace a message is dropped (counted), unless --wait.</summary>
+    public bool RealTime => true;
+
     public void Write(in McapMessage message)
     {
-        var line = new System.Text.Json.Nodes.JsonObject
-        {
-            ["topic"] = message.Channel.Topic, ["log_time_ns"] = message.LogTime, ["type"] = message.Schema?.Name,
-        };
-        try { line["message"] = _decoder.Decode(message).ToJson(); }
-        catch (Exception e) { line["error"] = $"cannot decode: {e.Message}"; }
+        System.Text.Json.Nodes.JsonObject line = _decoder.JsonLine(message);
         var mqtt = new MqttApplicationMessageBuilder().WithTopic(_prefix + message.Channel.Topic)
             .WithPayload(Encoding.UTF8.GetBytes(line.ToJsonString())).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).Build();
         _client.PublishAsync(mqtt).GetAwaiter().GetResult();

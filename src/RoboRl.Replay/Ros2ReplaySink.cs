@@ -26,6 +26,9 @@ public sealed partial class Ros2ReplaySink(Ros2Node node) : IReplaySink
 
     public void Write(in McapMessage message) => Publisher(in message).PublishCdr(message.Data.Span);
 
+    /// <summary>ROS 2 subscribers want messages on time: behind the log's pace a message is dropped (counted), unless --wait.</summary>
+    public bool RealTime => true;
+
     private DynamicPublisher Publisher(in McapMessage message)
     {
         if (_publishers.TryGetValue(message.Channel.Id, out DynamicPublisher? publisher)) return publisher;

@@ -64,7 +64,7 @@ public sealed record Ros2GroundRobotOptions
 /// publisher thread writes. Sample ages are judged on the receive time (node clock): the robot's header stamps come
 /// from another clock.
 /// </summary>
-public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandSink, IDisposable
+public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandSink, ISensorDiagnostics, IDisposable
 {
     readonly object gate = new();
     float[] scanRanges = [];
@@ -181,6 +181,29 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
             goal = new GoalSample { TimestampNs = NodeClock.NowNs, Sequence = goal.Sequence + 1, X = x, Y = y };
             hasGoal = true;
         }
+    }
+
+    /// <summary>True once both odometry and a scan have arrived (the node drives only then).</summary>
+    public bool HasSensors
+    {
+        get { lock (gate) return hasOdometry && hasScan; }
+    }
+
+    /// <summary>What the node waits for on /scan and /odom and what arrived, for the message when the robot stays silent.</summary>
+    public string DescribeSensor()
+    {
+        uint scans, odoms;
+        lock (gate) { scans = hasScan ? scan.Sequence : 0; odoms = hasOdometry ? odometry.Sequence : 0; }
+        static string Seen(Ros2Entity sub, uint received, string type)
+        {
+            int matched = sub.MatchedCount;
+            string seen = received > 0 ? $"{received} received"
+                : matched == 0 ? "no publisher matched" : $"{matched} publisher{(matched == 1 ? "" : "s")} matched, no sample received";
+            if (sub.IncompatibleQosCount > 0) seen += $", {sub.IncompatibleQosCount} publishers with incompatible QoS";
+            return $"{sub.Topic} ({type}): {seen}";
+        }
+        string malformedText = MalformedCount > 0 ? $"; {MalformedCount} malformed messages dropped" : "";
+        return $"{Seen(OdomSubscription, odoms, "nav_msgs/msg/Odometry")} and {Seen(ScanSubscription, scans, "sensor_msgs/msg/LaserScan")} on ROS 2 domain {Node.DomainId}{malformedText}";
     }
 
     public bool TryGetOdometry(out OdometrySample sample)

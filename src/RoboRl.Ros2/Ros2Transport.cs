@@ -7,7 +7,7 @@ using RoboRl.Core.Robots;
 namespace RoboRl.Ros2;
 
 /// <summary>
-/// The node config's "ros2" section (README "Node transport ros2"). Topic names without a leading '/' resolve under
+/// The node config's "ros2" section (docs/transports.md, "Node transport ros2"). Topic names without a leading '/' resolve under
 /// <see cref="Namespace"/>, as in rclcpp.
 /// </summary>
 public sealed record Ros2TransportOptions
@@ -26,7 +26,7 @@ public sealed record Ros2TransportOptions
     public string? ImuTopic { get; init; }
     /// <summary>sensor_msgs/Joy.</summary>
     public string? JoyTopic { get; init; } = "/joy";
-    /// <summary>roborl_msgs/Action: the command, normalised per-motor action (rpm = (a + 1) / 2 · rpm_max).</summary>
+    /// <summary>roborl_msgs/Action: the command, normalised per-motor action (force = (a + 1) / 2 · thrust_max_n, the robot's actuator).</summary>
     public string ActionTopic { get; init; } = "cmd_action";
     /// <summary>roborl_msgs/Mode requests: KILLED → kill, FALLBACK → land, IDLE → disarm, POLICY → arm (only with <see cref="AllowArm"/>).</summary>
     public string? ModeCommandTopic { get; init; } = "cmd_mode";
@@ -115,7 +115,7 @@ public sealed record Ros2TransportOptions
 /// (TryGetLatest, Send, Publish, TryDequeue) only copy structs and never block on I/O: the writes happen on this
 /// transport's publisher thread.
 /// </summary>
-public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource, ICommandSource, ITelemetrySink, IDisposable
+public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource, ICommandSource, ITelemetrySink, INodeEventSink, ISensorDiagnostics, IDisposable
 {
     private readonly Ros2TransportOptions _options;
     private readonly object _stateGate = new(), _teleopGate = new(), _outGate = new();
@@ -146,6 +146,14 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     private readonly float[] _actionValues = new float[4], _telemetryValues = new float[4];
     private NodeMode _lastPublishedMode = (NodeMode)255;
     private long _malformed, _refusedArms;
+    // The subscription the robot's pose arrives on (the pose topic, else the odometry), for DescribeSensor.
+    private readonly Ros2Entity? _stateSubscription;
+    private readonly string _stateType = "";
+    // Node events (refusals, mode changes with their reason), published on /diagnostics by the publisher thread.
+    private readonly ConcurrentQueue<NodeStatusEvent> _events = new();
+    private volatile bool _eventsConnected;
+    private string _modeReason = "";
+    private NodeMode _lastEventMode = (NodeMode)255;
 
     public Ros2Transport(Ros2TransportOptions options)
     {
@@ -158,8 +166,12 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         try
         {
             QosProfile sensorQos = options.SensorDataQos ? QosProfile.SensorData : QosProfile.Default;
-            if (options.PoseTopic is { } pose) Node.CreateSubscription<PoseStampedMsg>(pose, sensorQos, OnPose);
-            if (options.OdomTopic is { } odom) Node.CreateSubscription<OdometryMsg>(odom, sensorQos, OnOdometry);
+            if (options.PoseTopic is { } pose) (_stateSubscription, _stateType) = (Node.CreateSubscription<PoseStampedMsg>(pose, sensorQos, OnPose), "geometry_msgs/msg/PoseStamped");
+            if (options.OdomTopic is { } odom)
+            {
+                var odometry = Node.CreateSubscription<OdometryMsg>(odom, sensorQos, OnOdometry);
+                if (_stateSubscription is null) (_stateSubscription, _stateType) = (odometry, "nav_msgs/msg/Odometry");
+            }
             if (options.ImuTopic is { } imu) Node.CreateSubscription<ImuMsg>(imu, sensorQos, OnImu);
             if (options.JoyTopic is { } joy) Node.CreateSubscription<JoyMsg>(joy, QosProfile.Default, OnJoy);
             if (options.ModeCommandTopic is { } mode) Node.CreateSubscription<ModeMsg>(mode, QosProfile.Default, OnModeRequest);
@@ -194,6 +206,24 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     public Action<string>? Log { get; init; }
 
     // ---- sensor ----
+
+    /// <summary>
+    /// What the node waits for and what arrived, for the message when no state ever came:
+    /// "/cf1/pose (geometry_msgs/msg/PoseStamped) on ROS 2 domain 0: no publisher matched".
+    /// </summary>
+    public string DescribeSensor()
+    {
+        if (_stateSubscription is not { } sub) return $"no pose or odometry topic configured (ROS 2 domain {Node.DomainId})";
+        uint received;
+        lock (_stateGate) received = _sequence;
+        int matched = sub.MatchedCount;
+        string seen = received > 0 ? $"{received} samples received"
+            : matched == 0 ? "no publisher matched"
+            : $"{matched} publisher{(matched == 1 ? "" : "s")} matched, no sample received";
+        if (sub.IncompatibleQosCount > 0) seen += $"; {sub.IncompatibleQosCount} publishers with incompatible QoS (this subscription is {(_options.SensorDataQos ? "best effort, sensor_qos \"sensor_data\"" : "reliable, sensor_qos \"default\"")})";
+        if (MalformedSensorCount > 0) seen += $"; {MalformedSensorCount} malformed samples dropped (non-finite values or a non-unit quaternion)";
+        return $"{sub.Topic} ({_stateType}) on ROS 2 domain {Node.DomainId}: {seen}";
+    }
 
     public bool TryGetLatest(out RobotStateSample sample)
     {
@@ -296,7 +326,10 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         if (kind == NodeCommandKind.Arm && !_options.AllowArm)
         {
             Interlocked.Increment(ref _refusedArms);
-            Log?.Invoke($"{principal}: arm refused: the ros2 section does not set \"allow_arm\": true (DDS is not authenticated)");
+            string text = $"{principal}: arm refused: the ros2 section does not set \"allow_arm\": true (DDS is not authenticated)";
+            Log?.Invoke(text);
+            // Also on /diagnostics, where a ROS 2 operator looks.
+            Publish(new NodeStatusEvent(now, 0, NodeStatusLevel.Warn, "command_refused", _lastPublishedMode == (NodeMode)255 ? NodeMode.Idle : _lastPublishedMode, text));
             return;
         }
         _commands.Enqueue(new NodeCommand(kind.Value, default, 0, principal, now));
@@ -310,6 +343,22 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     }
 
     // ---- outgoing ----
+
+    /// <summary>
+    /// A node event (a refused command, a mode change with its reason): one diagnostic_msgs/DiagnosticArray on the
+    /// diagnostics topic, sent by the publisher thread; a mode change's reason also goes into the next Mode telemetry.
+    /// From then on mode changes are reported by these events (with their reason) instead of from the telemetry frames.
+    /// </summary>
+    public void Publish(in NodeStatusEvent e)
+    {
+        if (e.Kind == "mode_change") _eventsConnected = true;
+        _events.Enqueue(e);
+        _wake.Set();
+    }
+
+    /// <summary>Mode changes reach /diagnostics only through <see cref="Publish(in NodeStatusEvent)"/> (with their reason), none
+    /// from the telemetry frames: set by a host that forwards the node's events (the CLI), so that none is reported twice.</summary>
+    public bool ModeDiagnosticsFromEvents { init => _eventsConnected = value; }
 
     public void Send(in ActuatorCommand command)
     {
@@ -350,6 +399,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
             try
             {
                 if (hasCommand) PublishCommand(in command);
+                while (_events.TryDequeue(out NodeStatusEvent e)) PublishEvent(in e);
                 if (hasFrame) PublishTelemetry(in frame);
             }
             // Whatever a write throws, the node keeps flying (its supervisor judges the robot, not this thread): report it.
@@ -387,7 +437,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
             Header = header, Tick = f.Command.Sequence, Values = _telemetryValues, Source = f.Command.Source,
             Intervention = f.Command.Source == ActionSource.Human,
         });
-        _telemetryMode.Publish(new ModeMsg { Header = header, Mode = f.Mode, Name = ModeName(f.Mode), Reason = "" });
+        _telemetryMode.Publish(new ModeMsg { Header = header, Mode = f.Mode, Name = ModeName(f.Mode), Reason = _modeReason });
         var t = f.Ticks;
         _telemetryTicks.Publish(new TickStatsMsg
         {
@@ -409,7 +459,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         }
         if (f.Mode != _lastPublishedMode)
         {
-            PublishDiagnostics(f.Mode, _lastPublishedMode);
+            if (!_eventsConnected) PublishDiagnostics(f.Mode, _lastPublishedMode);
             _lastPublishedMode = f.Mode;
         }
     }
@@ -417,18 +467,44 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     private static string ModeName(NodeMode m) => m switch
     {
         NodeMode.Idle => "IDLE", NodeMode.Policy => "POLICY", NodeMode.Human => "HUMAN", NodeMode.Fallback => "FALLBACK", NodeMode.Killed => "KILLED",
+        NodeMode.TakingOff => "TAKING_OFF", NodeMode.Landing => "LANDING",
         _ => "UNKNOWN",
     };
 
     /// <summary>A mode change as a diagnostic_msgs/DiagnosticStatus (OK for policy/human/idle, WARN fallback, ERROR killed).</summary>
-    private void PublishDiagnostics(NodeMode mode, NodeMode previous)
+    private void PublishDiagnostics(NodeMode mode, NodeMode previous, string? reason = null)
     {
         var registry = Node.Options.Registry;
         byte level = mode switch { NodeMode.Killed => 2, NodeMode.Fallback => 1, _ => 0 };
         DynamicMessage KeyValue(string k, string v) => DynamicMessage.Create(registry.Get(RosTypes.KeyValue)).Set("key", k).Set("value", v);
         DynamicMessage status = DynamicMessage.Create(registry.Get(RosTypes.DiagnosticStatus))
             .Set("level", level).Set("name", $"{Node.FullyQualifiedName}: mode").Set("message", ModeName(mode)).Set("hardware_id", Node.Namespace)
-            .Set("values", new[] { KeyValue("mode", ModeName(mode)), KeyValue("previous", previous == (NodeMode)255 ? "" : ModeName(previous)) });
+            .Set("values", reason is null
+                ? new[] { KeyValue("mode", ModeName(mode)), KeyValue("previous", previous == (NodeMode)255 ? "" : ModeName(previous)) }
+                : new[] { KeyValue("mode", ModeName(mode)), KeyValue("previous", previous == (NodeMode)255 ? "" : ModeName(previous)), KeyValue("reason", reason) });
+        DynamicMessage header = DynamicMessage.Create(registry.Get(RosTypes.Header));
+        var stamp = Header("world").Stamp;
+        header.Get<DynamicMessage>("stamp").Set("sec", stamp.Sec).Set("nanosec", stamp.Nanosec);
+        header.Set("frame_id", "world");
+        _diagnostics.Publish(DynamicMessage.Create(registry.Get(RosTypes.DiagnosticArray)).Set("header", header).Set("status", new[] { status }));
+    }
+
+    /// <summary>A node event as a diagnostic_msgs/DiagnosticStatus: level, "NODE: kind", the event's text, and tick/kind/mode values.</summary>
+    private void PublishEvent(in NodeStatusEvent e)
+    {
+        if (e.Kind == "mode_change")
+        {
+            // The same status as a mode change seen in telemetry (message: the mode's name), with the node's reason added.
+            _modeReason = e.Text;
+            PublishDiagnostics(e.Mode, _lastEventMode, e.Text);
+            _lastEventMode = e.Mode;
+            return;
+        }
+        var registry = Node.Options.Registry;
+        DynamicMessage KeyValue(string k, string v) => DynamicMessage.Create(registry.Get(RosTypes.KeyValue)).Set("key", k).Set("value", v);
+        DynamicMessage status = DynamicMessage.Create(registry.Get(RosTypes.DiagnosticStatus))
+            .Set("level", (byte)e.Level).Set("name", $"{Node.FullyQualifiedName}: {e.Kind}").Set("message", e.Text).Set("hardware_id", Node.Namespace)
+            .Set("values", new[] { KeyValue("kind", e.Kind), KeyValue("mode", ModeName(e.Mode)), KeyValue("tick", e.Tick.ToString(System.Globalization.CultureInfo.InvariantCulture)) });
         DynamicMessage header = DynamicMessage.Create(registry.Get(RosTypes.Header));
         var stamp = Header("world").Stamp;
         header.Get<DynamicMessage>("stamp").Set("sec", stamp.Sec).Set("nanosec", stamp.Nanosec);

@@ -17,8 +17,6 @@ public sealed record PolicyDescription(
     string TrainingConfigJson,
     string GitCommit)
 {
-    /// <summary>Quadrotor motors: low 0, high rpmMax, so rpm = (a + 1) / 2 · rpmMax for each of <paramref name="motors"/> actions.</summary>
-    public static (float[] Low, float[] High) RpmScaling(int motors, float rpmMax) => (new float[motors], Enumerable.Repeat(rpmMax, motors).ToArray());
 }
 
 /// <summary>How the deployed action comes out of the trained actor's last layer.</summary>

@@ -20,8 +20,11 @@ public sealed record TrainOptions(string TaskPath)
     public long? TotalEnvSteps { get; init; }
     /// <summary>Overrides training.final_eval_episodes.</summary>
     public int? FinalEvalEpisodes { get; init; }
-    /// <summary>Continue from the checkpoint in <see cref="OutDirectory"/> (required then).</summary>
+    /// <summary>Continue from the checkpoint in <see cref="OutDirectory"/> (required then; the checkpoint must hold the replay memory).</summary>
     public bool Resume { get; init; }
+    /// <summary>Checkpoints also hold the replay memory (hundreds of MB; what --resume needs). Default: networks, optimiser
+    /// moments, normalisers and counters only (about 0.5 MB for the default hover task).</summary>
+    public bool CheckpointReplay { get; init; }
     /// <summary>Where the progress line goes (null = nowhere).</summary>
     public TextWriter? Console { get; init; }
     /// <summary>True when <see cref="Console"/> is a terminal: one line rewritten in place; else plain lines every few seconds.</summary>
@@ -39,6 +42,8 @@ public sealed record TrainResult(string RunDirectory, string BundlePath, string 
     public required PolicyScore FinalScore { get; init; }
     /// <summary>"hover" or "navigation".</summary>
     public string TaskKind { get; init; } = "hover";
+    /// <summary>Which policy the bundle holds (the best periodic evaluation's, or the last).</summary>
+    public required BundleSnapshot Snapshot { get; init; }
 }
 
 /// <summary>
@@ -101,20 +106,27 @@ public static class Trainer
         File.WriteAllText(Path.Combine(runDirectory, "training.json"), td3 is not null ? Td3.ConfigJson(td3) : Sac.ConfigJson(sac!));
 
         using var session = new TrainingSession(runDirectory, task, totalSteps, seed, options.Resume ? checkpoint : null,
-            options.Console, options.Interactive, progress);
+            options.Console, options.Interactive, progress) { CheckpointReplay = options.CheckpointReplay };
         PolicyBundle bundle = td3 is not null ? Td3.Train(task, td3, session) : Sac.Train(task, sac!, session);
-        long policySteps = totalSteps;
+        BundleSnapshot snapshot = new(BundleSnapshot.Last, totalSteps, null, totalSteps);
         if (keepBest)
         {
-            // The last policy competes with the periodic ones on the same evaluation; the best is exported.
-            session.Evaluate(bundle, totalSteps, evalEpisodes);
-            bundle = session.BestBundle ?? bundle;
-            policySteps = session.BestBundle is null ? totalSteps : session.BestEnvSteps;
+            // The last policy competes with the periodic ones on the same evaluation (unless the last periodic evaluation
+            // was of it already: one row per policy); the best is exported.
+            if (session.LastPeriodicEvalStep != totalSteps) session.Evaluate(bundle, totalSteps, evalEpisodes);
+            if (session.BestBundle is { } best)
+            {
+                bundle = best;
+                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
+            }
         }
+        long policySteps = snapshot.EnvSteps;
+        bundle = bundle.WithTrainingConfig(snapshot.AddTo(bundle.TrainingConfigJson));
+        session.Snapshot = snapshot;
         string bundlePath = Path.Combine(runDirectory, BundleFileName);
         bundle.Write(bundlePath);
 
-        EvalResult final = session.Evaluate(bundle, totalSteps, finalEpisodes, final: true);
+        EvalResult final = session.Evaluate(bundle, policySteps, finalEpisodes, final: true);
         double wall = session.WallSeconds, cpu = session.CpuSeconds;
         session.Finish();
         EvalResult withTraces = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: 20, Seed: 7, TrajectoriesKept: 20));
@@ -122,6 +134,7 @@ public static class Trainer
         return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final, policySteps)
         {
             FinalScore = new PolicyScore(final.SuccessRate, final.CrashRate, final.PositionErrorP50At5s),
+            Snapshot = snapshot,
         };
     }
 
@@ -152,22 +165,30 @@ public static class Trainer
         using var session = new TrainingSession(runDirectory, (bundle, episodes, final) => NavValidation.Score(bundle, task, episodes, final),
             "eval_time_to_goal_p50_s", ppo.TotalEnvSteps, ppo.Seed, null, options.Console, options.Interactive, progress);
         PolicyBundle trained = Ppo.Train((n, threads) => new NavEnv(task, n, threads), ppo, json => NavValidation.Describe(task, json), session);
-        long steps = session.EnvSteps, policySteps = steps;
+        long steps = session.EnvSteps;
+        BundleSnapshot snapshot = new(BundleSnapshot.Last, steps, null, steps);
         if (ppo.KeepBestPolicy)
         {
-            session.Score(trained, steps, ppo.EvalEpisodes);
-            policySteps = session.BestBundle is null ? steps : session.BestEnvSteps;
-            trained = session.BestBundle ?? trained;
+            if (session.LastPeriodicEvalStep != steps) session.Score(trained, steps, ppo.EvalEpisodes);
+            if (session.BestBundle is { } best)
+            {
+                trained = best;
+                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
+            }
         }
+        long policySteps = snapshot.EnvSteps;
+        trained = trained.WithTrainingConfig(snapshot.AddTo(trained.TrainingConfigJson));
+        session.Snapshot = snapshot;
         string bundlePath = Path.Combine(runDirectory, BundleFileName);
         trained.Write(bundlePath);
-        PolicyScore final = session.Score(trained, steps, ppo.FinalEvalEpisodes, final: true);
+        PolicyScore final = session.Score(trained, policySteps, ppo.FinalEvalEpisodes, final: true);
         double wall = session.WallSeconds, cpu = session.CpuSeconds;
         session.Finish();
         return new TrainResult(runDirectory, bundlePath, "ppo", ppo.Seed, steps, wall, cpu, null, policySteps)
         {
             FinalScore = final,
             TaskKind = "navigation",
+            Snapshot = snapshot,
         };
     }
 

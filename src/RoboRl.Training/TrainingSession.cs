@@ -16,6 +16,35 @@ public sealed record TrainProgress(long EnvSteps, long TotalEnvSteps, double Wal
 public sealed record PolicyScore(double SuccessRate, double FailureRate, double Cost);
 
 /// <summary>
+/// Which policy of a run its bundle holds: with keep_best_policy the best of the periodic evaluations ("best_evaluation",
+/// with its success rate there), else the last one ("last"). Said in the train summary, progress.csv's final row and the
+/// bundle's training config ("bundle_snapshot").
+/// </summary>
+public sealed record BundleSnapshot(string Kind, long EnvSteps, double? EvalSuccessRate, long TotalEnvSteps)
+{
+    public const string BestEvaluation = "best_evaluation", Last = "last";
+
+    /// <summary>"best periodic evaluation at 290,000 steps (98.0 % success)", "the last policy, at 300,000 steps, best of the
+    /// periodic evaluations (98.0 % success)" or "the last policy, at 300,000 steps".</summary>
+    public string Describe() => (Kind, EnvSteps == TotalEnvSteps) switch
+    {
+        (BestEvaluation, false) => string.Create(CultureInfo.InvariantCulture, $"best periodic evaluation at {EnvSteps:N0} steps ({EvalSuccessRate:P1} success)"),
+        (BestEvaluation, true) => string.Create(CultureInfo.InvariantCulture, $"the last policy, at {EnvSteps:N0} steps, best of the periodic evaluations ({EvalSuccessRate:P1} success)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"the last policy, at {EnvSteps:N0} steps"),
+    };
+
+    public System.Text.Json.Nodes.JsonObject ToJson() => new() { ["kind"] = Kind, ["env_steps"] = EnvSteps, ["eval_success_rate"] = EvalSuccessRate };
+
+    /// <summary>The training config JSON with "bundle_snapshot" added (recorded in the bundle).</summary>
+    public string AddTo(string trainingConfigJson)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(trainingConfigJson) as System.Text.Json.Nodes.JsonObject ?? [];
+        root["bundle_snapshot"] = ToJson();
+        return root.ToJsonString();
+    }
+}
+
+/// <summary>
 /// The plumbing an algorithm's Train method calls, so the algorithm file holds only algorithm logic: episode and
 /// loss logging (terminal progress line, TensorBoard scalars, progress.csv), periodic evaluation, checkpoints,
 /// the bundle's description, and the learning-curve PNG at the end.
@@ -46,6 +75,9 @@ public sealed class TrainingSession : IDisposable
     readonly List<(long Step, double SuccessRate)> evalCurve = [];
     EvalResult? lastEval;
     long lastEvalStep, totalSteps;
+    // progress.csv's last column says which rows are evaluations; a resumed run's older file may lack it.
+    readonly bool evalColumn = true;
+    (long Step, double SuccessRate)? finalEvalPoint;
 
     /// <param name="console">Where the progress line goes (null = nowhere). A TTY gets one line rewritten in place;
     /// a redirected writer gets a plain line every few seconds (no escape codes).</param>
@@ -78,15 +110,26 @@ public sealed class TrainingSession : IDisposable
         Directory.CreateDirectory(runDirectory);
         string csvPath = Path.Combine(runDirectory, "progress.csv");
         bool append = resumeFrom is not null && File.Exists(csvPath);
+        if (append) evalColumn = File.ReadLines(csvPath).FirstOrDefault()?.EndsWith(",eval", StringComparison.Ordinal) ?? true;
         csv = new StreamWriter(csvPath, append) { AutoFlush = true }; // a row every few thousand steps: readable while it runs
+        // The last column, "eval", marks evaluation rows: "periodic", or "final" for the bundle's policy on held-out
+        // episodes (its env_steps is the step the bundle's policy was taken at; the note says which snapshot that is).
         if (!append)
-            csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate," + costColumn);
+            csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate," + costColumn + ",eval");
         tensorboard = utils.tensorboard.SummaryWriter(Path.Combine(runDirectory, "tensorboard"));
     }
 
     public string RunDirectory { get; }
     /// <summary>The checkpoint to continue from (--resume), or null for a fresh run.</summary>
     public Checkpoint? ResumeFrom { get; }
+    /// <summary>Checkpoints also hold the replay memory (`roborl train --checkpoint-replay`; needed by --resume).</summary>
+    public bool CheckpointReplay { get; init; }
+    /// <summary>The env step of the last periodic evaluation (−1 before any): the trainer does not evaluate that policy twice.</summary>
+    public long LastPeriodicEvalStep { get; private set; } = -1;
+    /// <summary>The success rate the best periodic evaluation measured (with <see cref="BestBundle"/>).</summary>
+    public double BestSuccessRate => bestScore.Success;
+    /// <summary>Which policy the bundle holds, set by the trainer before the final evaluation (its row and the learning curve say so).</summary>
+    public BundleSnapshot? Snapshot { get; set; }
     public double WallSeconds => clock.Elapsed.TotalSeconds;
     public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds;
     public EvalResult? LastEval => lastEval;
@@ -118,8 +161,8 @@ public sealed class TrainingSession : IDisposable
             }
             double? meanReturn = episodes > 0 ? returnSum / episodes : null;
             double? meanLength = episodes > 0 ? lengthSum / episodes : null;
-            csv.WriteLine(string.Join(",", globalStep, F(now), F(CpuSeconds), F(stepsPerSecond), F(meanReturn), F(meanLength),
-                F(criticLoss), F(actorLoss), criticUpdates, actorUpdates, "", "", ""));
+            csv.WriteLine(Row(globalStep, F(now), F(CpuSeconds), F(stepsPerSecond), F(meanReturn), F(meanLength),
+                F(criticLoss), F(actorLoss), criticUpdates, actorUpdates, "", "", "", ""));
             if (meanReturn is { } r)
             {
                 tensorboard.add_scalar("charts/episode_return", (float)r, (int)globalStep);
@@ -201,15 +244,24 @@ public sealed class TrainingSession : IDisposable
 
     void Record(PolicyScore result, PolicyBundle bundle, long globalStep, bool final, string costName)
     {
-        if (!final)
+        if (final)
         {
-            var score = (result.SuccessRate, 1 - result.FailureRate, double.IsFinite(result.Cost) ? -result.Cost : double.NegativeInfinity);
-            if (score.CompareTo(bestScore) > 0)
-            {
-                bestScore = score;
-                BestBundle = bundle;
-                BestEnvSteps = globalStep;
-            }
+            // The bundle's policy on held-out episodes: one row, at the step its policy was taken, marked; not a curve point.
+            LastScore = result;
+            finalEvalPoint = (globalStep, result.SuccessRate);
+            tensorboard.add_scalar("final/success_rate", (float)result.SuccessRate, (int)globalStep);
+            tensorboard.add_scalar("final/crash_rate", (float)result.FailureRate, (int)globalStep);
+            csv.WriteLine(Row(globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
+                F(result.SuccessRate), F(result.FailureRate), F(result.Cost), "final: bundle = " + (Snapshot?.Describe() ?? $"the policy at {globalStep} steps").Replace(",", "")));
+            return;
+        }
+        LastPeriodicEvalStep = globalStep;
+        var score = (result.SuccessRate, 1 - result.FailureRate, double.IsFinite(result.Cost) ? -result.Cost : double.NegativeInfinity);
+        if (score.CompareTo(bestScore) > 0)
+        {
+            bestScore = score;
+            BestBundle = bundle;
+            BestEnvSteps = globalStep;
         }
         LastScore = result;
         lastEvalStep = globalStep;
@@ -217,23 +269,28 @@ public sealed class TrainingSession : IDisposable
         tensorboard.add_scalar("eval/success_rate", (float)result.SuccessRate, (int)globalStep);
         tensorboard.add_scalar("eval/crash_rate", (float)result.FailureRate, (int)globalStep);
         if (double.IsFinite(result.Cost)) tensorboard.add_scalar("eval/" + costName, (float)result.Cost, (int)globalStep);
-        csv.WriteLine(string.Join(",", globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
-            F(result.SuccessRate), F(result.FailureRate), F(result.Cost)));
+        csv.WriteLine(Row(globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
+            F(result.SuccessRate), F(result.FailureRate), F(result.Cost), "periodic"));
     }
 
+    /// <summary>One progress.csv row; the "eval" column only where the file has it (a resumed older run's may not).</summary>
+    string Row(params object[] fields) => string.Join(",", evalColumn ? fields : fields[..^1]);
+
+    /// <summary>Writes the checkpoint; the replay memory only with <see cref="CheckpointReplay"/> (what is written is decided here).</summary>
     public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, long> counters,
         ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
-        => Checkpoint.Save(RunDirectory, globalStep, tensors, counters, replay, actorNormalizer, criticNormalizer);
+        => Checkpoint.Save(RunDirectory, globalStep, tensors, counters, replay, actorNormalizer, criticNormalizer, includeReplay: CheckpointReplay);
 
+    /// <summary>The same for named plain arrays (the fused TD3 update's networks and Adam moments).</summary>
     public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, float[]> arrays, IReadOnlyDictionary<string, long> counters,
         ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
-        => Checkpoint.Save(RunDirectory, globalStep, arrays, counters, replay, actorNormalizer, criticNormalizer);
+        => Checkpoint.Save(RunDirectory, globalStep, arrays, counters, replay, actorNormalizer, criticNormalizer, includeReplay: CheckpointReplay);
 
     /// <summary>The bundle's description of a hover policy trained on <paramref name="task"/>.</summary>
     public PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
     {
-        var (low, high) = PolicyDescription.RpmScaling(HoverObservation.ActionSize, task.Robot.RpmMax);
-        return new PolicyDescription(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames, low, high, "rpm",
+        var (low, high) = HoverObservation.ActionScaling(task.Robot);
+        return new PolicyDescription(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames, low, high, HoverObservation.ActionUnit,
             task.ControlFrequencyHz, task.ActionHistoryLength, task.RobotConfigJson, trainingConfigJson, GitInfo.Commit);
     }
 
@@ -256,8 +313,19 @@ public sealed class TrainingSession : IDisposable
         if (evalCurve.Count > 0)
         {
             var success = plot.Add.Scatter(evalCurve.Select(p => (double)p.Step).ToArray(), evalCurve.Select(p => p.SuccessRate * 100).ToArray());
-            success.LegendText = "evaluation success (%)";
+            success.LegendText = "periodic evaluation success (%)";
             success.Axes.YAxis = plot.Axes.Right;
+            plot.Axes.Right.Label.Text = "success (%)";
+        }
+        if (finalEvalPoint is { } f)
+        {
+            // The bundle's policy, evaluated once more on held-out episodes: its own marker, at the step it was taken.
+            var bundlePoint = plot.Add.Scatter(new[] { (double)f.Step }, new[] { f.SuccessRate * 100 });
+            bundlePoint.LegendText = "bundle: " + (Snapshot?.Describe() ?? "final policy") + ", held-out success (%)";
+            bundlePoint.MarkerShape = ScottPlot.MarkerShape.FilledDiamond;
+            bundlePoint.MarkerSize = 12;
+            bundlePoint.LineWidth = 0;
+            bundlePoint.Axes.YAxis = plot.Axes.Right;
             plot.Axes.Right.Label.Text = "success (%)";
         }
         plot.Title("Learning curve");

@@ -31,7 +31,7 @@ public class BenchFaultsCommandTests
         finally { Console.SetOut(original); }
         JsonObject json = JsonNode.Parse(stdout.ToString())!.AsObject();
         Assert.That(code, Is.EqualTo(0), stdout.ToString());
-        Assert.That(json.Select(p => p.Key), Is.EqualTo(new[] { "scenarios", "passed", "failed", "fuzz_inputs", "fuzz_failures" }));
+        Assert.That(json.Select(p => p.Key), Is.EqualTo(new[] { "scenarios", "passed", "failed", "fuzz_inputs", "fuzz_failures", "exit_code" }));
         JsonObject scenario = json["scenarios"]![0]!.AsObject();
         Assert.That((string)scenario["name"]!, Is.EqualTo("policy-nan"));
         Assert.That((bool)scenario["passed"]!, Is.True);

@@ -40,7 +40,7 @@ public class BenchMcuCommandTests
         try
         {
             var error = new StringWriter();
-            Assert.That(BenchMcuCommand.Run(path, 10, 10, true, new StringWriter(), error), Is.EqualTo(1));
+            Assert.That(BenchMcuCommand.Run(path, 10, 10, true, new StringWriter(), error), Is.EqualTo(2), "a bad bundle is bad input");
             Assert.That(error.ToString(), Does.Contain(path));
         }
         finally { File.Delete(path); }

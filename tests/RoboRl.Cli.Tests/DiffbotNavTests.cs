@@ -83,7 +83,7 @@ public class DiffbotNavTests
         foreach (string file in new[] { "progress.csv", "learning_curve.png", "training.json" })
             Assert.That(File.Exists(Path.Combine(runDir, file)), file);
         Assert.That(Directory.EnumerateFiles(Path.Combine(runDir, "tensorboard")).Any());
-        Assert.That(File.ReadLines(Path.Combine(runDir, "progress.csv")).First(), Does.EndWith("eval_time_to_goal_p50_s"));
+        Assert.That(File.ReadLines(Path.Combine(runDir, "progress.csv")).First(), Does.EndWith("eval_time_to_goal_p50_s,eval"));
     }
 
     [Test]
@@ -91,7 +91,7 @@ public class DiffbotNavTests
     {
         var error = new StringWriter();
         int code = TrainCommand.Run(new TrainOptions(taskFile) { OutDirectory = Path.Combine(TempRoot, "td3"), Algorithm = "td3" }, false, new StringWriter(), error);
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(2), "bad input");
         Assert.That(error.ToString(), Does.Contain("td3").And.Contain("ppo"));
     }
 
@@ -228,6 +228,28 @@ public class DiffbotNavTests
         Assert.That(e.Message, Does.Contain("--policy"));
         var noTask = Assert.Throws<NodeSession.SetupException>(() => DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-ros2.json", root => root["planner"] = "dwa"), null))!;
         Assert.That(noTask.Message, Does.Contain("task"));
+    }
+
+    [Test]
+    public void AGroundNodeWhoseSensorsNeverArriveSaysWhichAndExitsThree()
+    {
+        RequireLibddsc();
+        string config = NodeConfig("configs/nodes/diffbot-ros2.json", root =>
+        {
+            root["planner"] = "dwa";
+            root["task"] = taskFile;
+            string quiet = "silent_" + Guid.NewGuid().ToString("N")[..6]; // topics nobody publishes
+            root["ros2"]!["scan_topic"] = $"/{quiet}/scan";
+            root["ros2"]!["odom_topic"] = $"/{quiet}/odom";
+        });
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        int code = DiffDriveRun.Run(config, null, 2.5, simPeer: false, 0, "configs/tasks/diffbot-nav.json", output, progress);
+        Assert.That(code, Is.EqualTo(3), progress.ToString());
+        string last = progress.ToString().TrimEnd().Split('\n')[^1];
+        Assert.That(last, Does.StartWith("run: no odometry and scan arrived in ").And.Contain("(nav_msgs/msg/Odometry): no publisher matched")
+            .And.Contain("(sensor_msgs/msg/LaserScan): no publisher matched").And.Contain($"ROS 2 domain {DomainId}"));
+        Assert.That(progress.ToString(), Does.Contain("waiting for the robot's sensors: "));
     }
 
     [Test]

@@ -32,7 +32,7 @@ public class ExportCCommandTests
         var output = new StringWriter();
         var error = new StringWriter();
         int rc = ExportCCommand.Run(bundle, Path.Combine(dir, "out"), output, error);
-        Assert.That(rc, Is.EqualTo(1));
+        Assert.That(rc, Is.EqualTo(2), "a bad bundle is bad input");
         Assert.That(error.ToString(), Does.Contain("broken.safetensors"));
         Assert.That(File.Exists(Path.Combine(dir, "out", CPolicyHeader.FileName)), Is.False);
     }
@@ -46,7 +46,7 @@ public class ExportCCommandTests
         bytes[^5] ^= 0x40; // a bit of the last tensor
         File.WriteAllBytes(bundle, bytes);
         var error = new StringWriter();
-        Assert.That(ExportCCommand.Run(bundle, dir, new StringWriter(), error), Is.EqualTo(1));
+        Assert.That(ExportCCommand.Run(bundle, dir, new StringWriter(), error), Is.EqualTo(2));
         Assert.That(error.ToString(), Does.Contain("content.sha256"));
     }
 }

@@ -65,9 +65,15 @@ public class LogCommandTests
         Assert.That(report["stop"]!["kind"]!.GetValue<string>(), Is.EqualTo("Truncated"));
         Assert.That(report["errors"]!.AsArray(), Is.Not.Empty);
 
+        Assert.That(bad.Err.TrimEnd(), Does.StartWith("log check: ").And.Contain("INVALID"), "the reason as the last line on stderr");
+
+        // No file to check is bad input (2), not a failed check; a directory is named as one (it was "no such file").
         var missing = Run("log", "check", Path.Combine(_dir, "nope.mcap"));
-        Assert.That(missing.Code, Is.EqualTo(1));
+        Assert.That(missing.Code, Is.EqualTo(2));
         Assert.That(missing.Err, Does.Contain("no such file"));
+        var directory = Run("log", "check", _dir);
+        Assert.That(directory.Code, Is.EqualTo(2));
+        Assert.That(directory.Err, Does.Contain(_dir + ": is a directory"));
     }
 
     [Test]
@@ -79,7 +85,8 @@ public class LogCommandTests
         Assert.That(result.Code, Is.EqualTo(0), result.Err);
         string summary = result.Out.TrimEnd().Split('\n')[^1];
         Assert.That(summary, Does.Match(@"^\d+ messages recovered from \d+ chunks into .*; input truncated at byte \d+"));
-        Assert.That(result.Out, Does.Contain("100%"));
+        Assert.That(result.Err, Does.Contain("100%"), "progress on stderr");
+        Assert.That(result.Err, Does.Not.Contain("\r"), "plain progress lines when stderr is not a terminal");
 
         var check = LogChecker.Check(output);
         Assert.That(check.IsValid, string.Join("\n", check.Errors));
@@ -98,7 +105,8 @@ public class LogCommandTests
         Assert.That(lines.Count, Is.EqualTo(3));
         Assert.That(lines[2]["topic"]!.GetValue<string>(), Is.EqualTo("/pose"));
         Assert.That(lines[2]["message"]!["pose"]!["position"]!["x"]!.GetValue<double>(), Is.EqualTo(2.0));
-        Assert.That(lines[2]["log_time"]!.GetValue<ulong>(), Is.EqualTo(20_000_000UL));
+        Assert.That(lines[2]["log_time_ns"]!.GetValue<ulong>(), Is.EqualTo(20_000_000UL), "the same key as replay's");
+        Assert.That(lines[2]["type"]!.GetValue<string>(), Is.EqualTo("geometry_msgs/msg/PoseStamped"));
     }
 
     [Test]
@@ -115,5 +123,68 @@ public class LogCommandTests
         var partial = Run("log", "info", truncated);
         Assert.That(partial.Code, Is.EqualTo(0));
         Assert.That(partial.Out, Does.Contain("full scan"));
+    }
+
+    [Test]
+    public void CatOnATruncatedFilePrintsWhatItReadAndSaysWhereItStopped()
+    {
+        var (complete, truncated) = WriteFiles();
+        var cat = Run("log", "cat", truncated);
+        Assert.That(cat.Code, Is.EqualTo(0), cat.Err);
+        int printed = cat.Out.TrimEnd().Split('\n').Length;
+        Assert.That(printed, Is.GreaterThan(0).And.LessThan(300));
+        string note = cat.Err.TrimEnd().Split('\n')[^1];
+        Assert.That(note, Does.StartWith($"log cat: {printed} messages from {truncated}, which is damaged: reading stopped (Truncated at byte"));
+        Assert.That(note, Does.Contain("roborl log recover"));
+
+        var json = Run("log", "cat", truncated, "--json");
+        var result = JsonNode.Parse(json.Out.TrimEnd().Split('\n')[^1])!;
+        Assert.That(result["complete"]!.GetValue<bool>(), Is.False);
+        Assert.That(result["messages"]!.GetValue<long>(), Is.EqualTo(printed));
+        Assert.That(result["stop"]!["kind"]!.GetValue<string>(), Is.EqualTo("Truncated"));
+
+        var whole = Run("log", "cat", complete, "--json");
+        Assert.That(JsonNode.Parse(whole.Out.TrimEnd().Split('\n')[^1])!["complete"]!.GetValue<bool>(), Is.True);
+        Assert.That(whole.Err, Does.Contain("300 messages from").And.Not.Contain("damaged"));
+    }
+
+    [Test]
+    public void AFileThatIsNotMcapIsBadInputForCatInfoAndRecoverAndRecoverWritesNothing()
+    {
+        string random = Path.Combine(_dir, "random.mcap");
+        File.WriteAllBytes(random, Enumerable.Range(0, 4096).Select(i => (byte)(i * 37 % 251)).ToArray());
+        foreach (string command in new[] { "cat", "info", "recover" })
+        {
+            var result = Run("log", command, random);
+            Assert.That(result.Code, Is.EqualTo(2), $"log {command} on a file that is not MCAP: was 0");
+            Assert.That(result.Err.TrimEnd(), Is.EqualTo($"log {command}: {random}: not an MCAP file (it does not start with the MCAP magic 89 4D 43 41 50 30 0D 0A)"));
+            Assert.That(result.Out, Is.Empty);
+        }
+        Assert.That(Directory.GetFiles(_dir, "random.recovered*"), Is.Empty, "no 178-byte 'recovered' file");
+
+        // MCAP magic, then nothing readable: recover says so and writes nothing either (a failed job, exit 1).
+        string husk = Path.Combine(_dir, "husk.mcap");
+        File.WriteAllBytes(husk, [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0A, 0xFF, 0x13]);
+        var recovered = Run("log", "recover", husk);
+        Assert.That(recovered.Code, Is.EqualTo(1), recovered.Err);
+        Assert.That(recovered.Err.TrimEnd().Split('\n')[^1], Does.Contain("nothing recoverable"));
+        Assert.That(File.Exists(Path.Combine(_dir, "husk.recovered.mcap")), Is.False);
+    }
+
+    [Test]
+    public void InfoJsonIsOneObjectWithUnitsInItsKeys()
+    {
+        var (complete, truncated) = WriteFiles();
+        var info = Run("log", "info", complete, "--json");
+        Assert.That(info.Code, Is.EqualTo(0), info.Err);
+        var o = JsonNode.Parse(info.Out)!;
+        Assert.That(o["messages"]!.GetValue<ulong>(), Is.EqualTo(300UL));
+        Assert.That(o["duration_s"]!.GetValue<double>(), Is.EqualTo(2.99).Within(1e-9));
+        Assert.That(o["channels"]![0]!["topic"]!.GetValue<string>(), Is.EqualTo("/pose"));
+        Assert.That(o["complete"]!.GetValue<bool>(), Is.True);
+        Assert.That(o["exit_code"]!.GetValue<int>(), Is.Zero);
+
+        var partial = Run("log", "info", truncated);
+        Assert.That(partial.Err, Does.StartWith($"log info: {truncated} is damaged"), "a note where the summary is missing");
     }
 }

@@ -66,6 +66,19 @@ public class NavCommandTests
     }
 
     [Test]
+    public void EvalPlannerAloneWritesNoPlotUnlessAsked()
+    {
+        // The planner alone has no bundle to put a plot beside: it used to write eval_paths.png into the current directory.
+        string stray = Path.Combine(Directory.GetCurrentDirectory(), "eval_paths.png");
+        if (File.Exists(stray)) File.Delete(stray);
+        var (exit, output, error) = Invoke("eval", "--planner", "dwa", "--episodes", "2", "--seeds", "1", "--json");
+        Assert.That(exit, Is.Zero, error);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        Assert.That(doc.RootElement.GetProperty("plot").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(File.Exists(stray), Is.False, "nothing written into the current directory");
+    }
+
+    [Test]
     public void EvalOnANavigationBundleComparesItWithDwa()
     {
         NavTaskConfig task = NavTaskConfig.Load(RepoPaths.Find(BenchSimCommand.DefaultNavTask));
@@ -97,7 +110,7 @@ public class NavCommandTests
         };
         narrow.Write(bundle);
         var (exit, _, error) = Invoke("eval", bundle, "--episodes", "2");
-        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(exit, Is.EqualTo(2), "a bundle for another observation layout is bad input");
         Assert.That(error, Does.Contain(bundle).And.Contain("25 observations").And.Contain("43"));
     }
 

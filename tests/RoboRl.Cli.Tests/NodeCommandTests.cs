@@ -44,7 +44,7 @@ public class NodeCommandTests
         Assert.That(summary, Does.StartWith("run: ").And.Contain("tracking error rms").And.Contain("tick p50").And.Contain("safety events").And.Contain("recorded " + log));
         Assert.That(progress.ToString(), Does.Contain("[  0.0/2 s]").Or.Contain("/2 s] "), "a progress line each second");
         Assert.That(LogChecker.Check(log).IsValid, Is.True);
-        Assert.That(output.ToString(), Does.Contain("event at tick 0: POLICY: armed"));
+        Assert.That(output.ToString(), Does.Contain("event at tick 0: TAKING_OFF: armed"), "the shipped sim robot starts on the floor");
     }
 
     [Test]
@@ -96,7 +96,10 @@ public class NodeCommandTests
         byte[] image = File.ReadAllBytes(png);
         Assert.That(image.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG file");
         Assert.That(image.Length, Is.GreaterThan(10_000));
-        Assert.That(output.ToString(), Does.Contain("quickstart: 3.0 s").And.Contain("tracking error rms"));
+        string text = output.ToString();
+        Assert.That(text, Does.Contain("event at tick 0: TAKING_OFF: armed").And.Contain(": POLICY: inside the policy's envelope")
+            .And.Contain(": LANDING: land command").And.Contain(": IDLE: landed, motors off"), "take-off, the figure-eight, landing");
+        Assert.That(text, Does.Contain("quickstart: ").And.Contain("final mode IDLE").And.Contain("tracking error rms"));
         Assert.That(progress.ToString(), Does.Contain("figure-eight"));
     }
 

@@ -43,8 +43,8 @@ public class OldObservationLayoutTests
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
             ActionLow = new float[4],
-            ActionHigh = Enumerable.Repeat(robot.RpmMax, 4).ToArray(),
-            ActionUnit = "rpm",
+            ActionHigh = HoverObservation.ActionScaling(robot).High,
+            ActionUnit = HoverObservation.ActionUnit,
             ControlRateHz = 100,
             ActionHistoryLength = 32,
             RobotConfigJson = File.ReadAllText(robotPath),
@@ -64,9 +64,10 @@ public class OldObservationLayoutTests
         var output = new StringWriter();
         var error = new StringWriter();
         int code = EvalCommand.Run(OldLayoutBundle(), [], 10, null, 1, RepoPaths.Find("configs/tasks/crazyflie-hover.json"), null, asJson: true, output, error);
-        Assert.That(code, Is.EqualTo(1), error.ToString());
-        Assert.That(output.ToString(), Is.Empty, "no figures for a policy that was not evaluated");
-        Assert.That(error.ToString(), Does.StartWith("error:").And.Contain("observation.names")
+        Assert.That(code, Is.EqualTo(2), error.ToString());
+        var result = System.Text.Json.Nodes.JsonNode.Parse(output.ToString())!.AsObject();
+        Assert.That(result.Select(p => p.Key), Is.EqualTo(new[] { "error", "exit_code" }), "no figures for a policy that was not evaluated, only the error");
+        Assert.That(error.ToString(), Does.StartWith("eval: ").And.Contain("observation.names")
             .And.Contain("the policy has 146 elements, the runtime 149: the policy lacks 'pos_err_int_x', 'pos_err_int_y', 'pos_err_int_z'"));
     }
 

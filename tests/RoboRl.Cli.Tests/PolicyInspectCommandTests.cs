@@ -96,21 +96,21 @@ public class PolicyInspectCommandTests
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(output, Does.Contain("checksum     MISMATCH"));
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
-        Assert.That(error, Does.StartWith($"error: policy bundle '{path}': content.sha256:"));
+        Assert.That(error, Does.StartWith($"policy inspect: policy bundle '{path}': content.sha256:"));
     }
 
     [Test]
-    public void BadFileIsAOneLineErrorWithExitCodeOne()
+    public void BadFileIsAOneLineErrorWithExitCodeOneAndAMissingOneExitsTwo()
     {
         File.WriteAllText(path, "definitely not a safetensors file");
         var (exit, output, error) = Invoke("policy", "inspect", path);
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(output, Is.Empty);
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
-        Assert.That(error, Does.StartWith($"error: policy bundle '{path}': header length:"));
+        Assert.That(error, Does.StartWith($"policy inspect: policy bundle '{path}': header length:"));
 
         var missing = Invoke("policy", "inspect", path + ".absent");
-        Assert.That(missing.Exit, Is.EqualTo(1));
-        Assert.That(missing.Error, Does.Contain("file: cannot be opened"));
+        Assert.That(missing.Exit, Is.EqualTo(2), "no file to inspect is bad input, not a failed check");
+        Assert.That(missing.Error, Does.Contain(".absent: no such file"));
     }
 }

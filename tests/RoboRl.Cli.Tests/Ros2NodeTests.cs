@@ -55,6 +55,9 @@ public class Ros2NodeTests
                 .Replace("\"namespace\": \"cf1\",", $"\"namespace\": \"{Namespace}\", \"domain_id\": {DomainId},")
                 .Replace("\"auto_arm\": true", $"\"auto_arm\": {(autoArm ? "true" : "false")}")
                 .Replace("\"allow_arm\": false", $"\"allow_arm\": {(allowArm ? "true" : "false")}")
+                // The test's pose publisher is a thread of this process: on a loaded 2-core machine it stalls for
+                // tens of ms, which must not end the flight (the pose-stops test waits longer than this on purpose).
+                .Replace("\"sensor_timeout_ms\": 100", "\"sensor_timeout_ms\": 400")
                 .Replace("\"robot\": \"../robots/crazyflie21.json\"", "\"robot\": \"" + robotFile + "\""));
             string bundle = Path.Combine(Dir, "hover.safetensors");
             BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
@@ -64,7 +67,7 @@ public class Ros2NodeTests
             Bridge = new Ros2Node("cf_bridge", Namespace, Options);
             var pose = Bridge.CreatePublisher<PoseStampedMsg>("pose", QosProfile.SensorData);
             var odom = Bridge.CreatePublisher<OdometryMsg>("odom", QosProfile.SensorData);
-            // The robot applies the node's command: rpm = (a + 1) / 2 · rpm_max (README "Node transport ros2").
+            // The robot applies the node's command: action a is the force (a + 1) / 2 · thrust_max_n per motor (the robot config's actuation).
             Bridge.CreateSubscription<ActionMsg>("cmd_action", QosProfile.Default, (in ActionMsg m) =>
             {
                 var a = m.Values.Span;
@@ -151,13 +154,17 @@ public class Ros2NodeTests
         Assert.That(flight.Robot.CommandCount, Is.GreaterThan(100), "the node's commands reached the robot over ROS 2");
         Assert.That(flight.Robot.TryGetLatest(out var s) && MathF.Abs(s.Position.Z - 1) < 0.3f, Is.True, $"hovering near 1 m: {s.Position}");
         Assert.That(flight.Diagnostics.Any(d => d.Get<DynamicMessage[]>("status")[0].Get<string>("message") == "POLICY"), Is.True, "diagnostics of the arming");
+        // The mode change's reason travels with it (the node's event, not only the mode seen in telemetry).
+        Assert.That(flight.Diagnostics.Any(d => d.Get<DynamicMessage[]>("status")[0].Get<DynamicMessage[]>("values")
+            .Any(kv => kv.Get<string>("key") == "reason" && kv.Get<string>("value") == "POLICY: armed")), Is.True, "the arming's reason on /diagnostics");
 
         flight.PublishPose = false; // the robot's pose stops: the supervisor's stale-sensor fallback
         flight.WaitForMode(NodeMode.Fallback, "no fallback after the pose stopped");
         Assert.That(Env_Eventually(() => flight.Diagnostics.Any(d =>
             d.Get<DynamicMessage[]>("status")[0] is var st && st.Get<string>("message") == "FALLBACK" && st.Get<byte>("level") == 1)), Is.True, "WARN diagnostics of the fallback");
-        Assert.That(flight.Finish(), Is.EqualTo(0), flight.Log);
+        Assert.That(flight.Finish(), Is.EqualTo(3), "a flight the supervisor ended is not a success for a script" + flight.Log);
         Assert.That(flight.Output.ToString(), Does.Contain("stale sensor"), flight.Log);
+        Assert.That(flight.Progress.ToString(), Does.Contain("run: the flight failed at tick").And.Contain("stale sensor"), flight.Log);
     }
 
     [Test]
@@ -206,8 +213,35 @@ public class Ros2NodeTests
         }
         if (allowArm) flight.WaitForMode(NodeMode.Policy, "allow_arm is true but the POLICY request did not arm");
         Assert.That(flight.Finish(), Is.EqualTo(0), flight.Log);
+        // A refused arm is also on /diagnostics, where a ROS 2 operator looks (not only in the node's console).
+        Assert.That(Env_Eventually(() => flight.Diagnostics.Any(d => d.Get<DynamicMessage[]>("status")[0].Get<string>("message").Contains("arm refused"))),
+            Is.EqualTo(!allowArm), () => "refusal on /diagnostics:\n" + flight.Log);
         Assert.That(flight.Modes.Any(m => m.Mode == NodeMode.Policy), Is.EqualTo(allowArm),
             () => $"armed from a ROS 2 topic with allow_arm {allowArm}:\n{flight.Log}");
+    }
+
+    [Test]
+    public void ANodeThatNeverHearsItsRobotSaysWhatItWaitedForAndExitsThree()
+    {
+        // The case: crazyflie-ros2.json with nobody publishing printed "final mode IDLE … (0 ticks)" and exited 0.
+        string dir = Path.Combine(Path.GetTempPath(), "roborl-cli-ros2-silent", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string ns = "cf_" + Guid.NewGuid().ToString("N")[..8];
+        string robotFile = RepoPaths.Find("configs/robots/crazyflie21.json");
+        string config = Path.Combine(dir, "node.json");
+        File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-ros2.json"))
+            .Replace("\"namespace\": \"cf1\",", $"\"namespace\": \"{ns}\", \"domain_id\": {DomainId},")
+            .Replace("\"robot\": \"../robots/crazyflie21.json\"", "\"robot\": \"" + robotFile + "\""));
+        string bundle = Path.Combine(dir, "hover.safetensors");
+        BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        int code = RunCommand.Run(config, bundle, 2.5, null, null, output, progress);
+        Assert.That(code, Is.EqualTo(3), progress.ToString());
+        string expected = $"/{ns}/pose (geometry_msgs/msg/PoseStamped) on ROS 2 domain {DomainId}: no publisher matched";
+        Assert.That(progress.ToString(), Does.Contain("waiting for the robot's state: " + expected), "said while it waits");
+        Assert.That(progress.ToString().TrimEnd().Split('\n')[^1], Does.StartWith("run: no robot state arrived in ").And.EndWith("the node waited for " + expected));
+        try { Directory.Delete(dir, true); } catch (IOException) { }
     }
 
     [Test]

@@ -50,7 +50,7 @@ public class TrainEvalCommandTests
         return path;
     }
 
-    static readonly string[] EvalKeys = ["success_rate", "crash_rate", "pos_err_p50_2s", "pos_err_p95_2s", "pos_err_p50_5s", "pos_err_p95_5s", "episodes"];
+    static readonly string[] EvalKeys = ["success_rate", "crash_rate", "pos_err_p50_2s_m", "pos_err_p95_2s_m", "pos_err_p50_5s_m", "pos_err_p95_5s_m", "episodes"];
 
     static string TrainSmall(out JsonElement json)
     {
@@ -64,6 +64,7 @@ public class TrainEvalCommandTests
         json = JsonDocument.Parse(lines[0]).RootElement.Clone();
         Assert.That(error.ToString(), Does.Contain("steps/s"), "progress lines on stderr");
         Assert.That(error.ToString(), Does.Not.Contain("\u001b"), "no escape codes when not a terminal");
+        Assert.That(error.ToString(), Does.Not.Contain("\r"), "plain lines when not a terminal");
         return run;
     }
 
@@ -115,9 +116,10 @@ public class TrainEvalCommandTests
         File.WriteAllText(dynamics, """{ "domain_randomization": { "mass": [0.8], "inertia": [1, 1], "thrust_coefficient": [1, 1], "motor_time_constant": [1, 1], "latency_steps": [0, 0] } }""");
         var output = new StringWriter();
         var error = new StringWriter();
-        string bundle = Path.Combine(TempDirectory(), "missing.safetensors");
+        string bundle = Path.Combine(TempDirectory(), "hover.safetensors");
+        BenchNodeCommand.HoverShapedBundle(Repo("configs/robots/crazyflie21.json")).Write(bundle);
         int code = EvalCommand.Run(bundle, [], 10, dynamics, 1, TaskFile, null, asJson: true, output, error);
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(2), "bad input");
         Assert.That(error.ToString(), Does.Contain(dynamics).And.Contain("$.domain_randomization.mass").And.Contain("2 numbers"));
     }
 
@@ -126,8 +128,9 @@ public class TrainEvalCommandTests
     {
         var error = new StringWriter();
         int code = EvalCommand.Run(Path.Combine(TempDirectory(), "none.safetensors"), [], 10, null, 1, TaskFile, null, false, new StringWriter(), error);
-        Assert.That(code, Is.EqualTo(1));
-        Assert.That(error.ToString(), Does.StartWith("error:").And.Contain("none.safetensors"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error.ToString(), Does.StartWith("eval: BUNDLE ").And.Contain("none.safetensors: no such file"));
+        Assert.That(error.ToString().TrimEnd().Split('\n'), Has.Length.EqualTo(1));
     }
 
     [Test]
@@ -139,8 +142,94 @@ public class TrainEvalCommandTests
         File.WriteAllText(task, root.ToJsonString());
         var error = new StringWriter();
         int code = TrainCommand.Run(new TrainOptions(task) { OutDirectory = Path.Combine(TempDirectory(), "run") }, false, new StringWriter(), error);
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(2), "bad input, as in every command");
         Assert.That(error.ToString(), Does.Contain(task).And.Contain("$.training.td3.batch_size"));
+    }
+
+    /// <summary>The small task with periodic evaluations every 2 000 steps (one of them at the last step).</summary>
+    static string SmallTaskWithEvaluations()
+    {
+        string task = SmallTask();
+        var root = JsonNode.Parse(File.ReadAllText(task))!.AsObject();
+        root["training"]!["eval_every_env_steps"] = 2000;
+        root["training"]!["eval_from_env_steps"] = 0;
+        root["training"]!["eval_episodes"] = 20;
+        root["training"]!["keep_best_policy"] = true;
+        File.WriteAllText(task, root.ToJsonString());
+        return task;
+    }
+
+    [Test]
+    public void CheckpointsAreSmallUnlessTheReplayMemoryIsAskedForWhichResumeNeeds()
+    {
+        string task = SmallTask();
+        string run = Path.Combine(TempDirectory(), "run");
+        var error = new StringWriter();
+        Assert.That(TrainCommand.Run(new TrainOptions(task) { OutDirectory = run }, true, new StringWriter(), error), Is.EqualTo(0), error.ToString());
+        long small = new FileInfo(Path.Combine(run, Checkpoint.FileName)).Length;
+        // Networks, targets, Adam moments of a 149-64-64-4 actor and twin critics: ~0.4 MB; the replay memory is not in it.
+        Assert.That(small, Is.LessThan(1_000_000), "networks, optimiser moments, normalisers and counters only");
+
+        // --resume needs the replay memory: refused, saying how to get it.
+        error = new StringWriter();
+        Assert.That(TrainCommand.Run(new TrainOptions(task) { OutDirectory = run, Resume = true, TotalEnvSteps = 5000 }, false, new StringWriter(), error), Is.EqualTo(2));
+        Assert.That(error.ToString().TrimEnd(), Does.StartWith("train: ").And.Contain("no replay memory").And.Contain("--checkpoint-replay"));
+
+        string withReplay = Path.Combine(TempDirectory(), "run");
+        Assert.That(TrainCommand.Run(new TrainOptions(task) { OutDirectory = withReplay, CheckpointReplay = true }, true, new StringWriter(), error = new StringWriter()),
+            Is.EqualTo(0), error.ToString());
+        long large = new FileInfo(Path.Combine(withReplay, Checkpoint.FileName)).Length;
+        Assert.That(large, Is.GreaterThan(small + 4000L * 149 * 2 * 4), "4 000 replay rows of (at least) the actor observations, now and next");
+        Assert.That(TrainCommand.Run(new TrainOptions(task) { OutDirectory = withReplay, Resume = true, TotalEnvSteps = 4500, CheckpointReplay = true }, true,
+            new StringWriter(), error = new StringWriter()), Is.EqualTo(0), error.ToString());
+    }
+
+    [Test]
+    public void TheRunSaysWhichSnapshotTheBundleHoldsAndNoRowRepeats()
+    {
+        string run = Path.Combine(TempDirectory(), "run");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.That(TrainCommand.Run(new TrainOptions(SmallTaskWithEvaluations()) { OutDirectory = run }, true, output, error), Is.EqualTo(0), error.ToString());
+        JsonNode json = JsonNode.Parse(output.ToString())!;
+        JsonNode snapshot = json["bundle_snapshot"]!;
+        Assert.That((string)snapshot["kind"]!, Is.EqualTo("best_evaluation"));
+        long step = (long)snapshot["env_steps"]!;
+        Assert.That(step, Is.EqualTo((long)json["policy_env_steps"]!));
+        string said = step == 4000 ? "the last policy, at 4,000 steps, best of the periodic evaluations (" : $"best periodic evaluation at {step:N0} steps (";
+        Assert.That(error.ToString(), Does.Contain($"bundle  {(string)json["bundle"]!}: {said}"), "the summary says it");
+
+        // The bundle's training config records it.
+        var bundle = RoboRl.Core.Policy.PolicyBundle.Read((string)json["bundle"]!);
+        Assert.That((long)JsonNode.Parse(bundle.TrainingConfigJson)!["bundle_snapshot"]!["env_steps"]!, Is.EqualTo(step));
+
+        // progress.csv: every periodic evaluation once (the last policy was evaluated at the last step already and is not
+        // evaluated again), and one final row, marked, at the bundle's step, saying which snapshot it is.
+        string[] rows = File.ReadAllLines(Path.Combine(run, "progress.csv"));
+        Assert.That(rows[0], Does.EndWith(",eval"));
+        var periodic = rows.Skip(1).Select(r => r.Split(',')).Where(f => f[^1] == "periodic").Select(f => long.Parse(f[0])).ToList();
+        Assert.That(periodic, Does.Contain(4000L));
+        Assert.That(periodic, Is.Unique, "no evaluation row repeats");
+        var finals = rows.Skip(1).Where(r => r.Split(',')[^1].StartsWith("final", StringComparison.Ordinal)).ToList();
+        Assert.That(finals, Has.Count.EqualTo(1));
+        Assert.That(finals[0], Does.StartWith($"{step},").And.Contain("final: bundle = " + said.Replace(",", "")));
+        Assert.That(rows.Distinct().Count(), Is.EqualTo(rows.Length), "no row repeats");
+    }
+
+    [Test]
+    public void EvalWritesItsOwnPlotBesideTheBundleAndLeavesTrainingsAlone()
+    {
+        string run = TrainSmall(out JsonElement trained);
+        string bundle = trained.GetProperty("bundle").GetString()!;
+        string training = Path.Combine(run, "eval_trajectories.png");
+        byte[] before = File.ReadAllBytes(training);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.That(EvalCommand.Run(bundle, [], 10, null, 3, TaskFile, null, asJson: true, output, error), Is.EqualTo(0), error.ToString());
+        string plot = JsonDocument.Parse(output.ToString()).RootElement.GetProperty("plot").GetString()!;
+        Assert.That(plot, Is.EqualTo(Path.Combine(Path.GetFullPath(run), EvalCommand.PlotFileName)));
+        Assert.That(File.Exists(plot));
+        Assert.That(File.ReadAllBytes(training), Is.EqualTo(before), "training's eval_trajectories.png is not overwritten");
     }
 
     [Test]

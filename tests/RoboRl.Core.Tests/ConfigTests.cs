@@ -9,20 +9,23 @@ namespace RoboRl.Core.Tests;
 public class RobotConfigTests
 {
     [Test]
-    public void Crazyflie21LoadsTheLearningToFlyConstants()
+    public void Crazyflie21LoadsTheLearningToFlyConstantsAndTheFirmwaresActuator()
     {
         QuadrotorConfig robot = QuadrotorConfig.Load(RepoFiles.RobotFile);
         Assert.That(robot.Mass, Is.EqualTo(0.027f));
         Assert.That(robot.Gravity, Is.EqualTo(9.81f));
         Assert.That(robot.InertiaDiagonal, Is.EqualTo(new Vector3(3.85e-6f, 3.85e-6f, 5.9675e-6f)));
         Assert.That(robot.ThrustPolynomial, Is.EqualTo(new Vector3(0, 0, 3.16e-10f)));
-        Assert.That(robot.YawTorquePerThrust, Is.EqualTo(0.005964552f));
+        Assert.That(robot.YawTorquePerThrust, Is.EqualTo(0.0069928948992470565f), "THRUST2TORQUE of the 2.1+ propellers");
         Assert.That(robot.MotorTimeConstant, Is.EqualTo(0.15f));
         Assert.That(robot.RpmMax, Is.EqualTo(21702f));
         Assert.That(robot.Rotors.Select(r => r.YawTorqueSign), Is.EqualTo(new[] { -1f, 1f, -1f, 1f }));
         Assert.That(robot.Rotors[0].Position, Is.EqualTo(new Vector3(0.028f, -0.028f, 0)));
         Assert.That(robot.Rotors[3].Position, Is.EqualTo(new Vector3(0.028f, 0.028f, 0)));
-        Assert.That(robot.Sources.Keys, Does.Contain("mass").And.Contain("rotors"));
+        Assert.That(robot.Sources.Keys, Does.Contain("mass").And.Contain("rotors").And.Contain("actuation"));
+        Assert.That(robot.Actuator.Propellers, Is.EqualTo("crazyflie-2.1-plus"));
+        Assert.That(robot.Actuator.BatteryCompensation, Is.True);
+        Assert.That(robot.Actuator.ThrustMaxN, Is.EqualTo(0.12f));
     }
 
     [Test]
@@ -33,11 +36,14 @@ public class RobotConfigTests
         // sqrt(0.027·9.81/4 / 3.16e-10) = 14475.8 rpm; RLtools' file says hovering_throttle 14475.809.
         Assert.That(hover, Is.EqualTo(14475.809f).Within(0.05f));
         Assert.That(4 * robot.Thrust(hover), Is.EqualTo(robot.Mass * robot.Gravity).Within(1e-6f));
-        // FACTS.md: the reward's hover action is 0.334.
-        Assert.That(robot.HoverAction(), Is.EqualTo(0.334f).Within(0.001f));
-        Assert.That(robot.RpmFromAction(robot.ActionFromRpm(12345f)), Is.EqualTo(12345f).Within(0.01f));
+        // The action is a force: (a + 1)/2 · 0.12 N = 0.027 · 9.81 / 4 at a = 0.1036 (L2F's rpm mapping had 0.334).
+        Assert.That(robot.HoverAction(), Is.EqualTo(2 * 0.027f * 9.81f / 4 / 0.12f - 1).Within(1e-5f));
+        Assert.That(robot.RpmFromAction(robot.HoverAction()), Is.EqualTo(hover).Within(0.5f));
+        Assert.That(robot.RpmFromAction(robot.ActionFromRpm(12345f)), Is.EqualTo(12345f).Within(0.05f));
         Assert.That(robot.RpmFromAction(-1), Is.EqualTo(0f));
-        Assert.That(robot.RpmFromAction(1), Is.EqualTo(21702f));
+        // A full command is THRUST_MAX, 0.12 N: sqrt(0.12 / 3.16e-10) = 19487 rpm, below the motors' 21702.
+        Assert.That(robot.RpmFromAction(1), Is.EqualTo(MathF.Sqrt(0.12f / 3.16e-10f)).Within(0.5f));
+        Assert.That(robot.Thrust(robot.RpmFromAction(1)), Is.EqualTo(0.12f).Within(1e-6f));
     }
 
     [Test]
@@ -65,6 +71,65 @@ public class RobotConfigTests
         var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
         Assert.That(e.JsonPath, Is.EqualTo("$.motor_time_constant"));
         Assert.That(e.Message, Does.Contain("missing required key"));
+    }
+
+    [Test]
+    public void AMisspeltOptionalKeyIsUnknownWithASuggestion()
+    {
+        ConfigNode node = ConfigNode.Parse("""{ "rate_hz": 100, "telemetry_hzz": 10 }""", "node.json");
+        node.Number("rate_hz", 1, 1000);
+        node.Number("telemetry_hz", 0.1, 1000, 10);
+        var e = Assert.Throws<ConfigException>(() => node.EnsureNoUnknownKeys())!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.telemetry_hzz"));
+        Assert.That(e.Problem, Does.StartWith("unknown key; did you mean \"telemetry_hz\"?").And.Contain("allowed keys here: rate_hz, telemetry_hz"));
+
+        // Far from every known key: no guess, only the list.
+        node = ConfigNode.Parse("""{ "rate_hz": 100, "colour": "red" }""", "node.json");
+        node.Number("rate_hz", 1, 1000);
+        e = Assert.Throws<ConfigException>(() => node.EnsureNoUnknownKeys())!;
+        Assert.That(e.Problem, Does.Not.Contain("did you mean"));
+    }
+
+    [Test]
+    public void AMisspeltRequiredKeyNamesTheTypoNextToTheMissingKey()
+    {
+        string file = RepoFiles.EditedCopy(RepoFiles.RobotFile, o => { o["motor_time_constnat"] = o["motor_time_constant"]!.DeepClone(); o.Remove("motor_time_constant"); });
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.motor_time_constant"));
+        Assert.That(e.Message, Does.Contain("missing required key; the file has the unknown key \"motor_time_constnat\" here: did you mean \"motor_time_constant\"?"));
+    }
+
+    [Test]
+    public void ADiffDriveRobotIsNamedAsOneWhereAQuadrotorIsNeeded()
+    {
+        var e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load(RepoFiles.Path("configs/robots/diffbot.json")))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.kind"));
+        Assert.That(e.Problem, Does.Contain("a differential-drive robot").And.Contain("quadrotor"));
+    }
+
+    [Test]
+    public void ADirectoryOrAPipeIsNamedForWhatItIsAndNeverBlocks()
+    {
+        string dir = Directory.CreateTempSubdirectory("roborl-config-").FullName;
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => ConfigNode.LoadFile(dir))!;
+            Assert.That(e.Problem, Is.EqualTo("is a directory, not a file"));
+            Assert.That(InputFiles.Kind(dir), Is.EqualTo(PathKind.Directory));
+
+            // A named pipe with no writer: opening it would wait forever; it is refused before any open.
+            string fifo = Path.Combine(dir, "pipe.json");
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)) mkfifo.WaitForExit();
+            Assert.That(InputFiles.Kind(fifo), Is.EqualTo(PathKind.NamedPipe));
+            var read = Task.Run(() => Assert.Throws<ConfigException>(() => ConfigNode.LoadFile(fifo))!);
+            Assert.That(read.Wait(TimeSpan.FromSeconds(30)), Is.True, "reading a FIFO must not block");
+            Assert.That(read.Result.Problem, Does.Contain("named pipe"));
+
+            Assert.That(InputFiles.WhyNotReadable(Path.Combine(dir, "absent.json")), Is.EqualTo("no such file"));
+            Assert.That(InputFiles.WhyNotReadable(RepoFiles.RobotFile), Is.Null);
+            Assert.That(InputFiles.Kind(RepoFiles.RobotFile), Is.EqualTo(PathKind.RegularFile));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Test]
@@ -129,7 +194,7 @@ public class RobotConfigTests
         var e = Assert.Throws<ConfigException>(() => ConfigNode.Parse("{ \"a\": ", "broken.json"))!;
         Assert.That(e.Message, Does.StartWith("broken.json: $: not valid JSON"));
         e = Assert.Throws<ConfigException>(() => QuadrotorConfig.Load("no/such/robot.json"))!;
-        Assert.That(e.Message, Does.Contain("no/such/robot.json").And.Contain("cannot read"));
+        Assert.That(e.Message, Does.Contain("no/such/robot.json").And.Contain("no such file"));
     }
 
     [Test]
@@ -161,7 +226,7 @@ public class TaskConfigTests
         Assert.That(task.PositionErrorLimit, Is.EqualTo(0.6f));
         Assert.That(task.InitialState.RestFraction, Is.EqualTo(0.1f));
         Assert.That(task.ObservationNoise, Is.EqualTo(new ObservationNoise(0.001f, 0.001f, 0.002f, 0.002f)));
-        // Training: twice L2F's disturbance force and wider vehicles; judged under L2F's disturbance (README "Training").
+        // Training: twice L2F's disturbance force and wider vehicles; judged under L2F's disturbance (docs/experiments.md, fifth round).
         Assert.That(task.DisturbanceForceStd, Is.EqualTo(0.02648f));
         Assert.That(task.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
         Assert.That(task.Evaluation!.DisturbanceForceStd, Is.EqualTo(0.01324f));

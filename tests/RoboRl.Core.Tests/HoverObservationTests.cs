@@ -41,14 +41,18 @@ public class HoverObservationTests
     }
 
     [Test]
-    public void CriticAddsDisturbanceNormalisedRotorSpeedsAndDynamics()
+    public void CriticAddsDisturbanceRotorsAsActionsAndDynamics()
     {
+        var robot = RoboRl.Core.Quadrotor.QuadrotorConfig.Load(RepoFiles.RobotFile);
+        // Rotors at rest, at half of THRUST_MAX, at THRUST_MAX and at a quarter: actions -1, 0, 1, -0.5 (force = (a + 1)/2 · 0.12 N).
+        float Rpm(float newtons) => robot.RpmForThrust(newtons);
+        Vector4 rotors = HoverObservation.RotorsAsActions(robot, new Vector4(0, Rpm(0.06f), Rpm(0.12f), Rpm(0.03f)));
         var d = new float[HoverObservation.CriticSize];
         HoverObservation.BuildCritic(Vector3.One, Quaternion.Identity, Vector3.Zero, Vector3.Zero, Vector3.Zero,
-            new Vector3(0.1f, 0.2f, 0.3f), new Vector3(1e-5f, 2e-5f, 3e-5f), new Vector4(0, 10851, 21702, 5425.5f), 21702, new Vector4(1.1f, 0.95f, 1.2f, 1), d);
+            new Vector3(0.1f, 0.2f, 0.3f), new Vector3(1e-5f, 2e-5f, 3e-5f), rotors, new Vector4(1.1f, 0.95f, 1.2f, 1), d);
         Assert.That(d[..3], Is.EqualTo(new[] { 1f, 1, 1 }));
         Assert.That(d[18..24], Is.EqualTo(new[] { 0.1f, 0.2f, 0.3f, 1e-5f, 2e-5f, 3e-5f }));
-        Assert.That(d[24..28], Is.EqualTo(new[] { -1f, 0, 1, -0.5f }).Within(1e-6f));
+        Assert.That(d[24..28], Is.EqualTo(new[] { -1f, 0, 1, -0.5f }).Within(1e-4f));
         Assert.That(d[28..], Is.EqualTo(new[] { 1.1f, 0.95f, 1.2f, 1 }));
     }
 

@@ -166,10 +166,10 @@ public class CrtpCodecTests
         Assert.That(Bytes(Parameters.Read(0x0203)), Is.EqualTo(Hex("2D 0302")));
         Assert.That(Bytes(Parameters.Write(0x0203, ParamType.Float, 1.0)), Is.EqualTo(Hex("2E 0302 0000803F")));
         Assert.That(Bytes(Parameters.Write(7, ParamType.UInt8, 2)), Is.EqualTo(Hex("2E 0700 02")));
-        // stabilizer.controller = 5 (out-of-tree), as "stabilizer\0controller\0" + PARAM_UINT8 (0x08) + value.
-        byte[] setByName = Bytes(Parameters.SetByName("stabilizer", "controller", ParamType.UInt8, 5));
+        // stabilizer.controller = 6 (out-of-tree, ControllerTypeOot since January 2024), as "stabilizer\0controller\0" + PARAM_UINT8 (0x08) + value.
+        byte[] setByName = Bytes(Parameters.SetByName("stabilizer", "controller", ParamType.UInt8, 6));
         Assert.That(setByName[..2], Is.EqualTo(Hex("2F 00")));
-        Assert.That(setByName[^2..], Is.EqualTo(Hex("08 05")));
+        Assert.That(setByName[^2..], Is.EqualTo(Hex("08 06")));
         Assert.Throws<OverflowException>(() => Parameters.Write(7, ParamType.UInt8, 300));
 
         var (id, value) = Parameters.ParseReadReply(new CrtpPacket(CrtpPort.Param, 1, Hex("0302 00 0000803F")), ParamType.Float);

@@ -26,10 +26,10 @@ public static class AnalyticHoverPolicy
     {
         int obs = HoverObservation.ActorSize(historyLength);
         int integralOffset = HoverObservation.IntegralOffset(historyLength);
-        double g = robot.Gravity, tau = robot.MotorTimeConstant, halfRange = robot.RpmMax / 2.0;
-        double rpmHover = robot.HoverRpm(), aHover = robot.HoverAction();
+        double g = robot.Gravity, tau = robot.MotorTimeConstant;
+        double aHover = robot.HoverAction();
         double slope = 1 - aHover * aHover; // d tanh / du at the hover action
-        double dThrustDu = (robot.ThrustPolynomial.Y + 2 * robot.ThrustPolynomial.Z * rpmHover) * halfRange * slope; // N per u per rotor
+        double dThrustDu = robot.Actuator.ThrustMaxN / 2.0 * slope; // N per u per rotor: F = (a + 1)/2 · thrust_max_n
         double arm = Math.Abs(robot.Rotors[0].Position.Y);
         double aHeight = 4 * dThrustDu / robot.Mass;
         double aRoll = 4 * arm * dThrustDu / robot.InertiaDiagonal.X;
@@ -96,9 +96,9 @@ public static class AnalyticHoverPolicy
             ActionNames = template.ActionNames,
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
-            ActionLow = Enumerable.Repeat(robot.RpmMin, 4).ToArray(),
-            ActionHigh = Enumerable.Repeat(robot.RpmMax, 4).ToArray(),
-            ActionUnit = "rpm",
+            ActionLow = HoverObservation.ActionScaling(robot).Low,
+            ActionHigh = HoverObservation.ActionScaling(robot).High,
+            ActionUnit = HoverObservation.ActionUnit,
             ControlRateHz = 1 / controlDt,
             ActionHistoryLength = historyLength,
             RobotConfigJson = template.RobotConfigJson,

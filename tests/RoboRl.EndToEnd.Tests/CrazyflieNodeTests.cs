@@ -20,6 +20,7 @@ namespace RoboRl.EndToEnd.Tests;
 public class CrazyflieNodeTests
 {
     static string Repo(string relative) => Path.Combine(McuImages.RepositoryRoot, relative);
+    static RoboRl.Core.Quadrotor.QuadrotorConfig Robot() => RoboRl.Core.Quadrotor.QuadrotorConfig.Load(Repo("configs/robots/crazyflie21.json"));
 
     /// <summary>
     /// The radio node config with its link pointed at <paramref name="uri"/>; the stale-sensor limit is raised from
@@ -69,10 +70,10 @@ public class CrazyflieNodeTests
         Assert.That(config.Transport, Is.EqualTo(TransportKind.Crazyflie));
         using SimulatedQuadrotor sim = HoveringAt(config);
         sim.Perturb(new Vector3(0.3f, 0f, 0f), new Vector3(0f, 1f, 0f));
-        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot.RpmMax, lockStep: true);
+        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot, lockStep: true);
         CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(config.Crazyflie!);
-        using CrazyflieTransport transport = CrazyflieTransport.Open(options, config.Robot.RpmMax);
-        Assert.That(crazyflie.Armed, Is.True, "the platform arming request");
+        using CrazyflieTransport transport = CrazyflieTransport.Open(options, config.Robot.Actuator);
+        Assert.That(WaitFor(() => crazyflie.Armed), Is.True, "the platform arming request (sent last, not waited for)");
         long now = 0;
         transport.Clock = () => Interlocked.Read(ref now);
 
@@ -130,8 +131,8 @@ public class CrazyflieNodeTests
         using var cable = SocatPtyPair.Start();
         NodeConfig config = RadioConfig("serial://" + cable.PathA);
         using SimulatedQuadrotor sim = HoveringAt(config);
-        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot.RpmMax);
-        using CrazyflieTransport transport = CrazyflieTransport.Open(CrazyflieTransportOptions.Read(config.Crazyflie!), config.Robot.RpmMax);
+        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot);
+        using CrazyflieTransport transport = CrazyflieTransport.Open(CrazyflieTransportOptions.Read(config.Crazyflie!), config.Robot.Actuator);
         using var node = new InferenceNode(config, bundle, transport, transport);
         sim.Start(); // "hand launch": hovering at the setpoint as the node takes over
         node.Start();
@@ -162,7 +163,7 @@ public class CrazyflieNodeTests
     {
         CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(RadioConfig().Crazyflie!);
         Assert.That(options.Link, Is.EqualTo("radio://0/80/2M/E7E7E7E7E7"));
-        var e = Assert.Throws<CrtpLinkException>(() => CrazyflieTransport.Open(options, 21702));
+        var e = Assert.Throws<CrtpLinkException>(() => CrazyflieTransport.Open(options, Robot().Actuator));
         Assert.That(e!.Message, Does.StartWith("radio://0/80/2M/E7E7E7E7E7: "));
         Assert.That(e.Message, Does.Contain("Crazyradio").Or.Contain("libusb"));
     }
@@ -171,7 +172,7 @@ public class CrazyflieNodeTests
     public void ASerialDeviceThatIsNotThereIsAClearErrorNamingTheUri()
     {
         var options = new CrazyflieTransportOptions { Link = "serial:///dev/roborl-no-such-uart", ConnectTimeout = TimeSpan.FromSeconds(1) };
-        var e = Assert.Throws<CrtpLinkException>(() => CrazyflieTransport.Open(options, 21702));
+        var e = Assert.Throws<CrtpLinkException>(() => CrazyflieTransport.Open(options, Robot().Actuator));
         Assert.That(e!.Message, Does.StartWith("serial:///dev/roborl-no-such-uart: "));
     }
 

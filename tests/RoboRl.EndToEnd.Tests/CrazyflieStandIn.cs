@@ -14,8 +14,10 @@ namespace RoboRl.EndToEnd.Tests;
 /// UART link does for cflib (clear-to-send before every frame, both ways) and, inside it, the CRTP the node's
 /// <see cref="CrazyflieTransport"/> uses — log TOC (V2) and blocks with periodic data (24-bit ms timestamps, values
 /// converted to the requested type as log.c does), param TOC (V2) and writes (echoed), the platform arming request,
-/// generic setpoints (counted). Its motors follow motorPowerSet.m1..m4 (PWM → rpm = PWM / 65535 · rpm_max, FACTS.md)
-/// while motorPowerSet.enable is set and it is armed; otherwise they are off.
+/// generic setpoints (counted). Its motors follow motorPowerSet.m1..m4 while motorPowerSet.enable is set and it is
+/// armed (otherwise they are off) as the firmware's motors do: the duty cycle is applied as is (motorPowerSet bypasses
+/// the battery compensation), so the motor voltage is V_battery · duty / 65535 and the thrust is the propellers'
+/// voltage fit of it (crazyflie-firmware platform_defaults_cf2.h, motors.c); it reports its battery as <c>pm.vbat</c>.
 /// <para>Real time: the simulator runs on its own thread and every started block is sent every 10 ms. Lock-step
 /// (<c>lockStep: true</c>, after <see cref="BeginLockStep"/>): each write of motorPowerSet.m4 — the last of the four
 /// the transport writes per node tick — advances the simulator by one 10 ms period and sends the blocks once, so the
@@ -45,7 +47,8 @@ public sealed class CrazyflieStandIn : IDisposable
 
     readonly PtyTransport _port;
     readonly SimulatedQuadrotor _sim;
-    readonly float _rpmMax;
+    readonly RoboRl.Core.Quadrotor.QuadrotorConfig _robot;
+    readonly float _batteryVoltage;
     readonly CpxUartDecoder _decoder = new();
     readonly SemaphoreSlim _hostReady = new(0, 1);
     readonly BlockingCollection<byte[]> _outgoing = new(4096);
@@ -59,6 +62,8 @@ public sealed class CrazyflieStandIn : IDisposable
     public bool Armed { get; private set; }
     public long ParamWrites, LogPacketsSent, GenericSetpoints;
     public Vector4 MotorRpm { get; private set; }
+    /// <summary>The thrust the motors make now, N.</summary>
+    public Vector4 MotorThrust { get; private set; }
     /// <summary>The fastest any motor was commanded so far, rpm.</summary>
     public float MaxMotorRpm { get; private set; }
 
@@ -66,11 +71,12 @@ public sealed class CrazyflieStandIn : IDisposable
     volatile bool _stepping;
     public const long PeriodNs = 10_000_000;
 
-    public CrazyflieStandIn(string ptyPath, SimulatedQuadrotor sim, float rpmMax, bool lockStep = false)
+    public CrazyflieStandIn(string ptyPath, SimulatedQuadrotor sim, RoboRl.Core.Quadrotor.QuadrotorConfig robot, bool lockStep = false, float batteryVoltage = 3.9f)
     {
         _port = new PtyTransport(ptyPath);
         _sim = sim;
-        _rpmMax = rpmMax;
+        _robot = robot;
+        _batteryVoltage = batteryVoltage;
         _lockStep = lockStep;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "standin-reader" };
         _sender = new Thread(SendLoop) { IsBackground = true, Name = "standin-sender" };
@@ -219,12 +225,18 @@ public sealed class CrazyflieStandIn : IDisposable
 
     void ApplyMotors()
     {
-        Vector4 rpm;
+        Vector4 thrust = Vector4.Zero;
         lock (_gate)
         {
-            bool enabled = _params[1] != 0 && Armed;
-            rpm = enabled ? new Vector4((float)_params[2], (float)_params[3], (float)_params[4], (float)_params[5]) * (_rpmMax / ushort.MaxValue) : Vector4.Zero;
+            if (_params[1] != 0 && Armed)
+            {
+                var actuator = _robot.Actuator;
+                thrust = new Vector4(actuator.ThrustFromMotorPower((ushort)_params[2], _batteryVoltage), actuator.ThrustFromMotorPower((ushort)_params[3], _batteryVoltage),
+                    actuator.ThrustFromMotorPower((ushort)_params[4], _batteryVoltage), actuator.ThrustFromMotorPower((ushort)_params[5], _batteryVoltage));
+            }
         }
+        var rpm = new Vector4(_robot.RpmForThrust(thrust.X), _robot.RpmForThrust(thrust.Y), _robot.RpmForThrust(thrust.Z), _robot.RpmForThrust(thrust.W));
+        MotorThrust = thrust;
         MotorRpm = rpm;
         MaxMotorRpm = MathF.Max(MaxMotorRpm, MathF.Max(MathF.Max(rpm.X, rpm.Y), MathF.Max(rpm.Z, rpm.W)));
         _sim.Send(new RoboRl.Core.Robots.ActuatorCommand { RotorRpm = rpm });
@@ -277,7 +289,7 @@ public sealed class CrazyflieStandIn : IDisposable
             "stateEstimate.qz" => s.Orientation.Z, "stateEstimate.qw" => s.Orientation.W,
             // The firmware's gyro log is in deg/s.
             "gyro.x" => s.AngularVelocityBody.X * RadToDeg, "gyro.y" => s.AngularVelocityBody.Y * RadToDeg, "gyro.z" => s.AngularVelocityBody.Z * RadToDeg,
-            "pm.vbat" => 3.9,
+            "pm.vbat" => _batteryVoltage,
             _ => 0,
         };
     }

@@ -46,6 +46,7 @@ public class NodeOnMcuTests
         public readonly float[] LastAction = new float[4];
         public long Answers;
         public TimeSpan ResponseTimeout => inner.ResponseTimeout;
+        public int MaxConsecutiveMisses => inner.MaxConsecutiveMisses;
         public void ResetHistory(float fill) => inner.ResetHistory(fill);
         public bool TryInfer(in RobotStateSample state, Vector3 target, Span<float> action)
         {
@@ -208,28 +209,39 @@ public class NodeOnMcuTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    /// <summary>An MCU that stops answering (here: nobody at the other end of the cable) trips the supervisor at once.</summary>
+    /// <summary>
+    /// An MCU that stops answering (here: nobody at the other end of the cable): the node holds the last action (the
+    /// hover action right after arming) for max_consecutive_misses ticks, then the supervisor trips.
+    /// </summary>
     [Test, CancelAfter(120_000)]
     public void MCUSilenceSendsTheNodeToItsFallbackAndIsCounted()
     {
         NodeConfig config = NodeConfig.Load(NodeConfigFile);
         using var cable = SocatPtyPair.Start();
-        using var mcu = new McuRemotePolicy(McuPolicyClient.OpenPty(cable.PathA), TimeSpan.FromMilliseconds(20));
+        using var mcu = new McuRemotePolicy(McuPolicyClient.OpenPty(cable.PathA), TimeSpan.FromMilliseconds(20), maxConsecutiveMisses: 2);
         using var sim = new SimulatedQuadrotor(config.Robot, new SimulatedQuadrotorOptions { StartPosition = config.Setpoint });
         using var node = new InferenceNode(config, _bundle, sim, sim);
         node.UseRemotePolicy(mcu);
+        float hover = config.Robot.HoverAction();
         for (int k = 0; k < 5; k++)
         {
             long t = k * 10_000_000L;
             sim.AdvanceTo(t);
             node.Tick(t, t);
+            if (k < 2)
+            {
+                Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy), $"tick {k}: a miss is bridged");
+                Assert.That(node.LastCommand.Action, Is.EqualTo(new Vector4(hover)), "the held action right after arming is the hover action");
+            }
         }
         Assert.That(node.Mode, Is.EqualTo(NodeMode.Fallback));
         NodeEvent trip = node.Events.Single(e => e.Kind == NodeEventKind.ModeChange && e.Mode == NodeMode.Fallback);
         Assert.That(trip.Violation.Trigger, Is.EqualTo(SafetyTrigger.RemotePolicySilent));
         Assert.That(trip.Describe(), Does.Contain("no action from the remote policy (MCU) within 20 ms"));
-        Assert.That(node.RemotePolicyFailures, Is.EqualTo(1), "one silent tick, then the fallback flies (the MCU is not asked again)");
-        Assert.That(mcu.Timeouts, Is.EqualTo(1));
+        Assert.That(trip.Tick, Is.EqualTo(2UL), "two held ticks, the third miss trips");
+        Assert.That(node.RemotePolicyHeldTicks, Is.EqualTo(2));
+        Assert.That(node.RemotePolicyFailures, Is.EqualTo(3), "three silent ticks, then the fallback flies (the MCU is not asked again)");
+        Assert.That(mcu.Timeouts, Is.EqualTo(3));
         Assert.That(node.LastCommand.Source, Is.EqualTo(ActionSource.Fallback));
     }
 

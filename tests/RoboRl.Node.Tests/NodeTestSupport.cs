@@ -72,8 +72,8 @@ public static class TestPolicies
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
             ActionLow = new float[4],
-            ActionHigh = Enumerable.Repeat(robot.RpmMax, 4).ToArray(),
-            ActionUnit = "rpm",
+            ActionHigh = HoverObservation.ActionScaling(robot).High,
+            ActionUnit = HoverObservation.ActionUnit,
             ControlRateHz = controlRateHz,
             ActionHistoryLength = history,
             RobotConfigJson = robotJson,
@@ -117,9 +117,12 @@ public sealed class LockStep : IDisposable
     {
         string file = edit is null ? configFile ?? RepoFiles.NodeFile : RepoFiles.EditedCopy(configFile ?? RepoFiles.NodeFile, edit);
         Config = NodeConfig.Load(file);
+        // The shipped config starts the robot on the floor (a take-off first); these tests start it hovering at the
+        // setpoint unless their config puts it elsewhere in the air (TakeoffLandingTests start on the floor).
+        Vector3 start = Config.Sim!.StartPosition.Z > 0 ? Config.Sim.StartPosition : Config.Setpoint;
         Sim = new SimulatedQuadrotor(plant ?? Config.Robot, simOptions ?? new SimulatedQuadrotorOptions
         {
-            PhysicsHz = Config.Sim!.PhysicsHz, StartPosition = Config.Sim.StartPosition, NoiseStd = Config.Sim.NoiseStd, Seed = Config.Sim.Seed,
+            PhysicsHz = Config.Sim.PhysicsHz, StartPosition = start, NoiseStd = Config.Sim.NoiseStd, Seed = Config.Sim.Seed,
         }, NowNs);
         Node = new InferenceNode(Config, bundle ?? TestPolicies.ConstantHover(Config.RobotPath), Sim, Sim, recorder: recorder);
         PeriodNs = (long)Math.Round(1e9 / Config.RateHz);

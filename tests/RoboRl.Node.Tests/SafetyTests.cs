@@ -134,7 +134,7 @@ public class SafetyTests
         {
             Layers = [layer with { Biases = [float.MaxValue, 0, 0, 0], Activation = Core.Policy.Activation.Identity }, new Core.Policy.DenseLayer(4, 4, [float.MaxValue, float.MaxValue, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], new float[4], Core.Policy.Activation.Identity)],
             ObservationNames = bundle.ObservationNames, ActionNames = bundle.ActionNames, ObservationMean = bundle.ObservationMean,
-            ObservationStd = bundle.ObservationStd, ActionLow = bundle.ActionLow, ActionHigh = bundle.ActionHigh, ActionUnit = "rpm",
+            ObservationStd = bundle.ObservationStd, ActionLow = bundle.ActionLow, ActionHigh = bundle.ActionHigh, ActionUnit = bundle.ActionUnit,
             ControlRateHz = 100, ActionHistoryLength = 32, RobotConfigJson = bundle.RobotConfigJson, TrainingConfigJson = "{}",
             GitCommit = bundle.GitCommit, GoldenObservations = bundle.GoldenObservations, GoldenActions = [0, 0, 0, 0],
         };
@@ -184,6 +184,54 @@ public class SafetyTests
     }
 
     [Test]
+    public void RefusalsAndModeChangesReachAReaderOnAnotherThreadWithTheirReasons()
+    {
+        using var run = new LockStep();
+        var commands = new QueueCommandSource();
+        run.Node.AddCommands(commands);
+        run.Run(0.5);                          // auto-armed: POLICY
+        commands.Enqueue(NodeCommandKind.Arm); // already flying: refused
+        run.Step();
+        commands.Enqueue(NodeCommandKind.Kill);
+        run.Step();
+
+        // The CLI's reader: another thread drains the stream while the node keeps ticking.
+        var seen = new List<NodeStatusEvent>();
+        var reader = Task.Run(() => { while (run.Node.EventStream.TryRead(out NodeEvent e)) seen.Add(e.ToStatus()); });
+        Assert.That(reader.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(seen.Select(e => e.Kind), Is.EqualTo(new[] { "mode_change", "command_refused", "mode_change" }));
+        Assert.That(seen[0].Text, Is.EqualTo("POLICY: armed"));
+        Assert.That(seen[1].Text, Does.StartWith("Arm refused"));
+        Assert.That(seen[1].Level, Is.EqualTo(NodeStatusLevel.Warn));
+        Assert.That(seen[2].Text, Is.EqualTo("KILLED: kill switch"));
+        Assert.That(seen[2].Level, Is.EqualTo(NodeStatusLevel.Error));
+        Assert.That(run.Node.EventStream.Dropped, Is.Zero);
+    }
+
+    [Test]
+    public void TheEventStreamNeverBlocksOrAllocatesAndCountsWhatItDrops()
+    {
+        var stream = new NodeEventStream(capacity: 4);
+        var e = new NodeEvent { Kind = NodeEventKind.CommandRefused, Command = NodeCommandKindOrNone.Arm };
+        for (int i = 0; i < 4; i++) Assert.That(stream.TryWrite(in e), Is.True);
+        Assert.That(stream.TryWrite(in e), Is.False, "full: dropped, not waited for");
+        Assert.That(stream.Dropped, Is.EqualTo(1));
+        Assert.That(AllocationMeter.FewestBytes(() =>
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                stream.TryWrite(in e);
+                stream.TryRead(out NodeEvent _);
+            }
+        }), Is.EqualTo(0));
+        while (stream.TryRead(out NodeEvent _)) { }
+        for (ulong t = 1; t <= 3; t++) stream.TryWrite(new NodeEvent { Tick = t });
+        var ticks = new List<ulong>();
+        while (stream.TryRead(out NodeEvent r)) ticks.Add(r.Tick);
+        Assert.That(ticks, Is.EqualTo(new ulong[] { 1, 2, 3 }), "in order");
+    }
+
+    [Test]
     public void KillOutranksTheSupervisorAndTheHuman()
     {
         using var run = new LockStep();
@@ -225,7 +273,7 @@ public class SafetyTests
         run.Run(0.5);
         commands.Enqueue(NodeCommandKind.Land);
         run.Step();
-        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Fallback));
+        Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Landing), "a commanded landing, not a fallback");
         Assert.That(run.Node.FallbackPhase, Is.EqualTo(FallbackPhase.Landing), "a land command skips the hold");
         run.RunUntil(() => run.Node.Mode == NodeMode.Idle, 10);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle));

@@ -1,5 +1,4 @@
 using System.Numerics;
-using RoboRl.Core.Messages;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Robots;
 using RoboRl.Logs;
@@ -29,83 +28,75 @@ public static class Flights
         return dir;
     }
 
-    /// <summary>
-    /// A flight recorded by the node's recorder in lock-step with the simulated robot (no sensor noise), flown by the
-    /// node's fallback controller (tuned for <paramref name="robotJson"/>) on the plant <paramref name="plant"/>, with a
-    /// multi-sine on each rotor so that translation and rotation are both excited (what an identification flight does).
-    /// </summary>
-    public static void Fly(string path, string robotJson, QuadrotorConfig plant, double seconds, double excitation = 0.05, int rateHz = 500)
-    {
-        QuadrotorConfig robot = QuadrotorConfig.Read(Core.Configs.ConfigNode.Parse(robotJson, "robot"));
-        var sim = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = new Vector3(0, 0, 1) }, 0);
-        var controller = new QuadrotorFallbackController(robot, new FallbackConfig { HoldS = 1e6f, LandingSpeedMS = 0.3f, LandedHeightM = 0.03f });
-        var metadata = new Dictionary<string, string>
-        {
-            [FlightLogMetadata.RobotConfig] = robotJson,
-            [FlightLogMetadata.RobotSha256] = Core.Policy.PolicyBundle.RobotConfigHash(robotJson),
-        };
-        using (var recorder = new NodeRecorder(new FileStream(path, FileMode.Create), path, 4, 1 << 15, clockToEpochNs: 1_000_000_000,
-                   compression: McapCompression.None, flightMetadata: metadata))
-        {
-            sim.TryGetLatest(out RobotStateSample state);
-            controller.Engage(in state, 0, landNow: false);
-            long period = 1_000_000_000L / rateHz, now = 0;
-            var action = new float[4];
-            double[] frequencies = [1.3, 2.1, 3.7, 5.3];
-            for (ulong tick = 0; now < seconds * 1e9; tick++)
-            {
-                now += period;
-                sim.AdvanceTo(now);
-                sim.TryGetLatest(out state);
-                controller.Compute(in state, now, action);
-                double t = now * 1e-9;
-                for (int m = 0; m < 4; m++) action[m] = Math.Clamp(action[m] + (float)(excitation * Math.Sin(2 * Math.PI * frequencies[m] * t)), -1f, 1f);
-                var applied = new Vector4(action[0], action[1], action[2], action[3]);
-                sim.Send(new ActuatorCommand
-                {
-                    TimestampNs = now, Action = applied, Source = ActionSource.Fallback,
-                    RotorRpm = new Vector4(robot.RpmFromAction(applied.X), robot.RpmFromAction(applied.Y), robot.RpmFromAction(applied.Z), robot.RpmFromAction(applied.W)),
-                });
-                recorder.RecordTick(new TickRecord
-                {
-                    TimestampNs = now, Tick = tick, HasState = true, State = state, Setpoint = new Vector3(0, 0, 1),
-                    PolicyRan = true, PolicyAction = applied, Action = applied, Source = ActionSource.Fallback, Mode = NodeMode.Fallback,
-                }, new float[4]);
-            }
-            Assert.That(sim.TouchedFloor, Is.False, "the identification flight must stay airborne");
-        }
-    }
-
     public static QuadrotorConfig Perturbed(QuadrotorConfig robot, float massFactor, float thrustFactor, float tau) => robot with
     {
         Mass = robot.Mass * massFactor, ThrustPolynomial = robot.ThrustPolynomial * thrustFactor, MotorTimeConstant = tau,
     };
 }
 
-/// <summary>Logs flown by the real InferenceNode in lock-step with the simulated Crazyflie (no sensor noise).</summary>
+/// <summary>
+/// Logs flown by the real InferenceNode (configs/nodes/crazyflie-sim.json: 500 Hz, the shipped sensor noise) in
+/// lock-step with the simulated Crazyflie, recorded by the node's recorder as `roborl run --record` does.
+/// </summary>
 public static class NodeFlights
 {
     public static string NodeFile => Flights.Repo("configs/nodes/crazyflie-sim.json");
 
     public static Core.Policy.PolicyBundle Bundle() => Cli.Commands.BenchNodeCommand.HoverShapedBundle(Flights.RobotFile);
 
-    public static void Fly(string path, Core.Policy.PolicyBundle bundle, QuadrotorConfig? plant = null, double seconds = 2)
+    /// <summary>
+    /// A flight on the simulated Crazyflie itself, its true state recorded (/ground_truth) as `roborl run` records it.
+    /// The bundle flies, or, with <paramref name="pilot"/>, a scripted pilot through the teleop take-over.
+    /// </summary>
+    public static void Fly(string path, Core.Policy.PolicyBundle bundle, QuadrotorConfig? plant = null, double seconds = 2, ScriptedPilot? pilot = null,
+        bool noise = true)
     {
         NodeConfig config = NodeConfig.Load(NodeFile);
-        var sim = new SimulatedQuadrotor(plant ?? config.Robot, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = config.Sim!.StartPosition }, 0);
+        var sim = new SimulatedQuadrotor(plant ?? config.Robot, SimOptions(config, noise), 0);
+        Record(path, config, bundle, sim, sim, sim.AdvanceTo, sim, seconds, pilot);
+    }
+
+    /// <summary>
+    /// An identification flight as a user flies it on a real Crazyflie: the node, flown by a scripted pilot
+    /// (<paramref name="manoeuvre"/>: how far it climbs and moves; 0 hovers), against a plant that differs from the
+    /// model as <paramref name="differences"/> says, with the shipped sensor noise; no ground truth in the log.
+    /// </summary>
+    public static void FlyRealistic(string path, QuadrotorConfig plant, PlantDifferences differences, double seconds, double manoeuvre = 1,
+        double multiSine = 0.05, int seed = 1)
+    {
+        NodeConfig config = NodeConfig.Load(NodeFile);
+        var sim = new SimulatedQuadrotor(plant, SimOptions(config, noise: true) with { Seed = seed }, 0);
+        var robot = new RealisticPlant(sim, config.Robot, differences);
+        var pilot = new ScriptedPilot(config.Robot, config.Setpoint, manoeuvre, multiSine, seed: seed, rotorRpm: () => sim.TrueState.RotorRpm);
+        Record(path, config, Bundle(), robot, robot, robot.AdvanceTo, groundTruth: null, seconds, pilot);
+    }
+
+    private static SimulatedQuadrotorOptions SimOptions(NodeConfig config, bool noise) => new()
+    {
+        // Hovering at the setpoint: the shipped config starts on the floor and takes off first.
+        PhysicsHz = config.Sim!.PhysicsHz, StartPosition = config.Setpoint, NoiseStd = noise ? config.Sim.NoiseStd : Vector4.Zero, Seed = config.Sim.Seed,
+    };
+
+    private static void Record(string path, NodeConfig config, Core.Policy.PolicyBundle bundle, ISensorSource sensor, IActuatorSink actuator,
+        Action<long> advanceTo, IGroundTruthSource? groundTruth, double seconds, ScriptedPilot? pilot)
+    {
         var metadata = FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz);
         using (var recorder = new NodeRecorder(new FileStream(path, FileMode.Create), path, bundle.ObservationSize, 1 << 15, clockToEpochNs: 1_000_000_000,
-                   compression: McapCompression.Zstd, flightMetadata: metadata))
+                   compression: McapCompression.Zstd, flightMetadata: metadata, groundTruth: groundTruth))
         {
-            var node = new InferenceNode(config, bundle, sim, sim, recorder: recorder);
+            using var node = new InferenceNode(config, bundle, sensor, actuator, recorder: recorder);
+            if (pilot is not null) node.AddTeleop(pilot);
             long period = (long)(1e9 / config.RateHz), now = 0;
             while (now < seconds * 1e9)
             {
                 now += period;
-                sim.AdvanceTo(now);
+                advanceTo(now);
+                if (pilot is not null && sensor.TryGetLatest(out RobotStateSample state)) pilot.Update(in state, now);
                 node.Tick(now, now);
             }
-            Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy));
+            Assert.That(node.Mode, Is.EqualTo(pilot is null ? Core.Messages.NodeMode.Policy : Core.Messages.NodeMode.Human),
+                $"the flight ended in {node.Mode}: {string.Join("; ", node.Events.Select(e => e.Describe()))}");
+            Assert.That(recorder.Dropped, Is.EqualTo(0));
         }
     }
 }

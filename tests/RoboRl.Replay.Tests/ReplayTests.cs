@@ -9,12 +9,20 @@ namespace RoboRl.Replay.Tests;
 
 public class ReplayTests
 {
-    private sealed class CollectingSink(int delayMs = 0) : IReplaySink
+    /// <summary>Collects what it is given; <paramref name="realTime"/> makes it behave as a network sink (drops when behind).</summary>
+    private sealed class CollectingSink(int delayMs = 0, bool realTime = false) : IReplaySink
     {
         public readonly List<McapMessage> Messages = [];
         public int Count { get { lock (Messages) return Messages.Count; } }
         public void Write(in McapMessage message) { if (delayMs > 0) Thread.Sleep(delayMs); lock (Messages) Messages.Add(message); }
+        public bool RealTime => realTime;
         public void Dispose() { }
+    }
+
+    /// <summary>A writer that takes its time per line, as a slow pipe reader or a full disk cache would.</summary>
+    private sealed class SlowWriter(int delayMs) : StringWriter
+    {
+        public override void WriteLine(string? value) { Thread.Sleep(delayMs); base.WriteLine(value); }
     }
 
     /// <summary>Two chunks overlapping in time, with equal timestamps inside and across them (rosbag2 #2173).</summary>
@@ -83,20 +91,78 @@ public class ReplayTests
     }
 
     [Test]
-    public void A_slow_subscriber_drops_with_a_count_or_is_waited_for()
+    public void A_slow_network_subscriber_drops_with_a_count_or_is_waited_for()
     {
         string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
         NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 0.2);
         FlightLog log = FlightLog.Load(path);
-        var slow = new CollectingSink(delayMs: 2);
+        var slow = new CollectingSink(delayMs: 2, realTime: true);
         ReplayResult dropped = new LogPlayer(log, new ReplayOptions { Rate = 0, QueueCapacity = 4 }).Play(slow);
         Assert.That(dropped.Dropped, Is.GreaterThan(0));
         Assert.That(dropped.Played + dropped.Dropped, Is.EqualTo(log.Messages.Count));
         Assert.That(slow.Count, Is.EqualTo(dropped.Played));
-        var waited = new CollectingSink(delayMs: 1);
+        var waited = new CollectingSink(delayMs: 1, realTime: true);
         ReplayResult all = new LogPlayer(log, new ReplayOptions { Rate = 0, QueueCapacity = 4, WaitForSink = true }).Play(waited);
         Assert.That(all.Dropped, Is.EqualTo(0));
         Assert.That(waited.Count, Is.EqualTo(log.Messages.Count));
+    }
+
+    [Test]
+    public void A_slow_stream_gets_every_message_without_being_asked()
+    {
+        // A file or pipe applies back-pressure: it is not a real-time subscriber, so nothing may be dropped for it.
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 0.2);
+        FlightLog log = FlightLog.Load(path);
+        var slow = new CollectingSink(delayMs: 1);
+        ReplayResult result = new LogPlayer(log, new ReplayOptions { Rate = 0, QueueCapacity = 4 }).Play(slow);
+        Assert.That(result.Dropped, Is.EqualTo(0));
+        Assert.That(slow.Count, Is.EqualTo(log.Messages.Count));
+
+        // Through the command, to a slow stdout at --rate 0 and at the log's pace: every message, exit 0, "none dropped".
+        foreach (double rate in new[] { 0.0, 1.0 })
+        {
+            var output = new SlowWriter(delayMs: 1);
+            var progress = new StringWriter();
+            Assert.That(ReplayCommand.Play(path, "stdout", new ReplayOptions { Rate = rate, QueueCapacity = 4 }, output, progress), Is.EqualTo(0), progress.ToString());
+            Assert.That(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(log.Messages.Count), $"--rate {rate}");
+            Assert.That(progress.ToString(), Does.Contain($"{log.Messages.Count} messages played to stdout, none dropped"));
+            Assert.That(progress.ToString(), Does.Not.Contain("\r"), "plain progress lines when stderr is not a terminal");
+        }
+    }
+
+    [Test]
+    public void Json_prints_the_message_lines_then_one_result_object()
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 0.2);
+        var output = new StringWriter();
+        Assert.That(ReplayCommand.Play(path, "stdout", new ReplayOptions { Rate = 0, Topics = ["/pose"] }, output, new StringWriter(), json: true), Is.EqualTo(0));
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        JsonNode last = JsonNode.Parse(lines[^1])!;
+        Assert.That((long)last["played"]!, Is.EqualTo(lines.Length - 1));
+        Assert.That((long)last["dropped"]!, Is.Zero);
+        Assert.That((int)last["exit_code"]!, Is.Zero);
+        Assert.That(lines[..^1].All(l => JsonNode.Parse(l)!["log_time_ns"] is not null && JsonNode.Parse(l)!["exit_code"] is null));
+    }
+
+    [TestCase(100.0, null, null, "--start 100 s is past the log's end")]
+    [TestCase(0.5, 0.2, null, "--end 0.2 s is before --start 0.5 s")]
+    [TestCase(0.0, null, "/nonexistent", "--topics /nonexistent: not in the log")]
+    public void A_selection_that_plays_nothing_is_bad_input_naming_the_span_and_topics(double start, double? end, string? topic, string problem)
+    {
+        string dir = Flights.TempDir(), path = Path.Combine(dir, "flight.mcap");
+        NodeFlights.Fly(path, NodeFlights.Bundle(), seconds: 0.5);
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        var options = new ReplayOptions { Rate = 0, StartS = start, EndS = end ?? double.PositiveInfinity, Topics = topic is null ? null : [topic] };
+        int rc = ReplayCommand.Play(path, "stdout", options, output, progress);
+        Assert.That(rc, Is.EqualTo(2), "nothing to play is an error, not \"log complete\"");
+        Assert.That(output.ToString(), Is.Empty);
+        string message = progress.ToString().TrimEnd();
+        Assert.That(message.Split('\n'), Has.Length.EqualTo(1), message);
+        Assert.That(message, Does.StartWith("replay: nothing to play: " + problem));
+        Assert.That(message, Does.Contain("the log spans 0 to 0.").And.Contain("/pose (").And.Contain("/action ("));
     }
 
     [Test]
@@ -144,8 +210,9 @@ public class ReplayTests
         string dir = Flights.TempDir(), path = Path.Combine(dir, "notes.mcap");
         File.WriteAllText(path, "these are not MCAP bytes");
         var e = Assert.Throws<FlightLogException>(() => FlightLog.Load(path))!;
-        Assert.That(e.Message, Does.Contain("notes.mcap"));
-        Assert.Throws<FlightLogException>(() => FlightLog.Load(Path.Combine(dir, "missing.mcap")));
+        Assert.That(e.Message, Does.Contain("notes.mcap").And.Contain("not an MCAP file"));
+        Assert.That(Assert.Throws<FlightLogException>(() => FlightLog.Load(Path.Combine(dir, "missing.mcap")))!.Message, Does.Contain("no such file"));
+        Assert.That(Assert.Throws<FlightLogException>(() => FlightLog.Load(dir))!.Message, Does.Contain("is a directory"));
     }
 
     [Test]

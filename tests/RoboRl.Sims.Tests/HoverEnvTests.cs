@@ -35,7 +35,7 @@ public class HoverEnvTests
             {
                 uint h = (uint)(i * 73856093) ^ (uint)(step * 19349663) ^ (uint)(m * 83492791);
                 h ^= h >> 13; h *= 0x5bd1e995; h ^= h >> 15;
-                actions[i * 4 + m] = 0.334f + amplitude * ((h & 0xFFFF) / 32768f - 1f) * 0.5f;
+                actions[i * 4 + m] = 0.1f + amplitude * ((h & 0xFFFF) / 32768f - 1f) * 0.5f;
             }
     }
 
@@ -166,7 +166,7 @@ public class HoverEnvTests
                 HoverObservation.BuildActor(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition, history[i], integral[i], task.ControlDt, expectedActor);
                 if (integral[i].Any(v => MathF.Abs(v) == HoverObservation.PositionIntegralLimit)) saturated++;
                 HoverObservation.BuildCritic(b.Position(i), b.Orientation(i), b.Velocity(i), b.AngularVelocity(i), task.TargetPosition,
-                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), b.RotorRpm(i), task.Robot.RpmMax, env.DynamicsFactors(i), expectedCritic);
+                    new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]), HoverObservation.RotorsAsActions(task.Robot, b.RotorRpm(i)), env.DynamicsFactors(i), expectedCritic);
                 Assert.That(env.ActorObservations.Slice(i * Obs, Obs).ToArray(), Is.EqualTo(expectedActor), $"actor row {i} after step {step}");
                 Assert.That(env.CriticObservations.Slice(i * 32, 32).ToArray(), Is.EqualTo(expectedCritic), $"critic row {i} after step {step}");
                 checkedRows++;
@@ -571,7 +571,7 @@ public class HoverEnvTests
         env.Reset(1);
         env.Step([5f, -7f, 1f, float.PositiveInfinity]);
         Assert.That(env.ActorObservations[NewestActionAt..IntegralAt].ToArray(), Is.EqualTo(new[] { 1f, -1f, 1f, 1f }));
-        Assert.That(env.Batch.CommandRpm[0][0], Is.EqualTo(task.Robot.RpmMax));
+        Assert.That(env.Batch.CommandRpm[0][0], Is.EqualTo(task.Robot.RpmForThrust(task.Robot.Actuator.ThrustMaxN)), "a full command is THRUST_MAX");
         Assert.That(env.Batch.CommandRpm[1][0], Is.EqualTo(0f));
         Assert.That(env.NanActionCount, Is.EqualTo(0));
     }
@@ -613,6 +613,67 @@ public class HoverEnvTests
         // Tilts fill the cap: some are beyond 60°.
         int steep = Enumerable.Range(0, n).Count(i => 1 - 2 * (b.Qx[i] * b.Qx[i] + b.Qy[i] * b.Qy[i]) < 0.5f);
         Assert.That(steep, Is.GreaterThan(n / 4));
+    }
+
+    /// <summary>Total rotation angle of a unit quaternion, radians (q and −q are the same rotation).</summary>
+    private static double RotationAngle(Quaternion q) => 2 * Math.Acos(Math.Min(1.0, Math.Abs((double)q.W)));
+
+    [Test]
+    public void LearningToFlyStartsAreL2FsDistribution()
+    {
+        // InitialStateConfig.LearningToFly: 10 % at rest at the target; else ±0.2 m, any rotation of total angle ≤ 90°
+        // (heading included), ±1 m/s, ±1 rad/s per axis.
+        HoverTaskConfig task = Task() with { InitialState = InitialStateConfig.LearningToFly };
+        const int n = 8192;
+        using var env = new HoverEnv(task, n, 2);
+        env.Reset(77);
+        QuadrotorBatch b = env.Batch;
+        int atRest = 0;
+        var angles = new List<double>();
+        double largestOffset = 0, largestVelocity = 0, largestRate = 0, largestHeading = 0;
+        for (int i = 0; i < n; i++)
+        {
+            Vector3 offset = b.Position(i) - task.TargetPosition;
+            Quaternion q = b.Orientation(i);
+            Vector3 v = b.Velocity(i), w = b.AngularVelocity(i);
+            if (offset == Vector3.Zero && q == Quaternion.Identity && v == Vector3.Zero && w == Vector3.Zero) { atRest++; continue; }
+            double angle = RotationAngle(q);
+            Assert.That(angle * 180 / Math.PI, Is.LessThanOrEqualTo(90.0001), $"env {i}: total rotation");
+            angles.Add(angle);
+            largestOffset = Math.Max(largestOffset, MathF.Max(MathF.Abs(offset.X), MathF.Max(MathF.Abs(offset.Y), MathF.Abs(offset.Z))));
+            largestVelocity = Math.Max(largestVelocity, MathF.Max(MathF.Abs(v.X), MathF.Max(MathF.Abs(v.Y), MathF.Abs(v.Z))));
+            largestRate = Math.Max(largestRate, MathF.Max(MathF.Abs(w.X), MathF.Max(MathF.Abs(w.Y), MathF.Abs(w.Z))));
+            largestHeading = Math.Max(largestHeading, Math.Abs(Math.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z))));
+        }
+        Assert.That(atRest / (double)n, Is.EqualTo(0.1).Within(0.015), "10 % start at rest at the target");
+        Assert.That(largestOffset, Is.InRange(0.19, 0.2 + 1e-6), "position fills ±0.2 m");
+        Assert.That(largestVelocity, Is.InRange(0.98, 1.0), "velocity fills ±1 m/s");
+        Assert.That(largestRate, Is.InRange(0.98, 1.0), "body rates fill ±1 rad/s");
+        Assert.That(angles.Max() * 180 / Math.PI, Is.GreaterThan(89), "rotations reach 90°");
+        Assert.That(largestHeading * 180 / Math.PI, Is.GreaterThan(80), "the heading turns too: any axis");
+        // Uniform over rotations (L2F rejects uniform random quaternions): the angle has density ∝ 1 − cos θ on [0, 90°],
+        // CDF (θ − sin θ) / (π/2 − 1), median ≈ 70.4°; an angle drawn uniformly in [0, 90°] would have its median at 45°.
+        double lo = 0, hi = Math.PI / 2;
+        for (int k = 0; k < 60; k++) { double mid = (lo + hi) / 2; if (mid - Math.Sin(mid) < 0.5 * (Math.PI / 2 - 1)) lo = mid; else hi = mid; }
+        angles.Sort();
+        Assert.That(angles[angles.Count / 2] * 180 / Math.PI, Is.EqualTo(lo * 180 / Math.PI).Within(1.5), "median total rotation");
+        Assert.That(angles[angles.Count / 10] * 180 / Math.PI, Is.GreaterThan(35), "few small rotations: 10th percentile");
+    }
+
+    [Test]
+    public void InitialOrientationIsAConfigChoice()
+    {
+        HoverTaskConfig total = Task(o => { o["initial_state"]!["orientation"] = "total_rotation"; o["initial_state"]!.AsObject().Remove("max_yaw_deg"); });
+        Assert.That(total.InitialState.Orientation, Is.EqualTo(InitialOrientation.TotalRotation));
+        Assert.That(Task().InitialState.Orientation, Is.EqualTo(InitialOrientation.TiltAndHeading), "default");
+        var both = Assert.Throws<ConfigException>(() => Task(o => { o["initial_state"]!["orientation"] = "total_rotation"; o["initial_state"]!["max_yaw_deg"] = 30; }));
+        Assert.That(both!.Message, Does.Contain("$.initial_state.max_yaw_deg").And.Contain("tilt_and_heading"));
+        var unknown = Assert.Throws<ConfigException>(() => Task(o => o["initial_state"]!["orientation"] = "random"));
+        Assert.That(unknown!.Message, Does.Contain("$.initial_state.orientation").And.Contain("total_rotation"));
+        // A tiny bound still draws (no endless rejection in float) and stays within it.
+        using var env = new HoverEnv(Task() with { InitialState = InitialStateConfig.LearningToFly with { MaxTiltDeg = 0.01f, RestFraction = 0 } }, 64, 1);
+        env.Reset(3);
+        for (int i = 0; i < 64; i++) Assert.That(RotationAngle(env.Batch.Orientation(i)) * 180 / Math.PI, Is.LessThanOrEqualTo(0.0101));
     }
 
     [Test]

@@ -79,4 +79,33 @@ public class SimulatedQuadrotorTests
             for (int end = ms + 1000; ms < end; ms++) { sim.Send(in command); sim.AdvanceTo(ms * 1_000_000L); sim.TryGetLatest(out _); }
         }), Is.EqualTo(0));
     }
+
+    [Test]
+    public void GroundTruthIsTheNoiseFreeStateAndSaysWhenTheNewestCommandTookEffect()
+    {
+        var sim = new SimulatedQuadrotor(Robot, new SimulatedQuadrotorOptions { NoiseStd = new Vector4(0.01f, 0.01f, 0.01f, 0.01f), Seed = 5 }, startTimeNs: 0);
+        Assert.That(sim.PhysicsStepNs, Is.EqualTo(1_000_000));
+        sim.AdvanceTo(7_500_000); // 7 whole steps: the simulator is at 7 ms
+        sim.Send(new ActuatorCommand { RotorRpm = new Vector4(Robot.HoverRpm() * 1.1f) });
+        Assert.That(sim.TryGetGroundTruth(out GroundTruthSample truth), Is.True);
+        Assert.That(truth.CommandEffectiveNs, Is.EqualTo(7_000_000), "a command acts from the next physics step, at the simulator's time");
+        Assert.That(truth.State.TimestampNs, Is.EqualTo(7_000_000));
+
+        sim.AdvanceTo(20_000_000);
+        sim.TryGetGroundTruth(out truth);
+        sim.TryGetLatest(out RobotStateSample measured);
+        RobotStateSample exact = sim.TrueState;
+        Assert.That(truth.CommandEffectiveNs, Is.EqualTo(7_000_000), "no new command since");
+        Assert.That(truth.State.Position, Is.EqualTo(exact.Position));
+        Assert.That(truth.State.Orientation, Is.EqualTo(exact.Orientation));
+        Assert.That(truth.State.VelocityWorld, Is.EqualTo(exact.VelocityWorld));
+        Assert.That(truth.State.AngularVelocityBody, Is.EqualTo(exact.AngularVelocityBody));
+        Assert.That(truth.State.RotorRpm, Is.EqualTo(exact.RotorRpm));
+        Assert.That(measured.Position, Is.Not.EqualTo(exact.Position), "the sensor sample carries noise, the truth none");
+        var command = new ActuatorCommand { RotorRpm = new Vector4(Robot.HoverRpm()) };
+        Assert.That(AllocationMeter.FewestBytes(() =>
+        {
+            for (int i = 0; i < 1000; i++) { sim.Send(in command); sim.TryGetGroundTruth(out _); }
+        }), Is.EqualTo(0));
+    }
 }

@@ -69,7 +69,7 @@ public class PpoTests
         Assert.That(new PolicyEngine(bundle).MaxGoldenError(), Is.LessThan(1e-5f));
         Assert.That(bundle.TrainingConfigJson, Does.Contain("\"algorithm\":\"ppo\""));
         string[] csv = File.ReadAllLines(Path.Combine(dir, "progress.csv"));
-        Assert.That(csv[0], Does.EndWith("eval_steps_to_goal_p50"));
+        Assert.That(csv[0], Does.EndWith("eval_steps_to_goal_p50,eval"), "the last column marks evaluation rows");
         Assert.That(csv.Length, Is.GreaterThan(5));
         Assert.That(File.Exists(Path.Combine(dir, "learning_curve.png")));
     }

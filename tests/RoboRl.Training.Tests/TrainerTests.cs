@@ -10,8 +10,9 @@ public class TrainerTests
     [OneTimeSetUp]
     public void LoadTorch() => TorchSetup.Initialize();
 
-    static TrainResult Train(string task, string outDir, bool resume = false, long? steps = null, string? algorithm = null, int? seed = null) =>
-        Trainer.Run(new TrainOptions(task) { OutDirectory = outDir, Resume = resume, TotalEnvSteps = steps, Algorithm = algorithm, Seed = seed });
+    static TrainResult Train(string task, string outDir, bool resume = false, long? steps = null, string? algorithm = null, int? seed = null,
+        bool checkpointReplay = false) =>
+        Trainer.Run(new TrainOptions(task) { OutDirectory = outDir, Resume = resume, TotalEnvSteps = steps, Algorithm = algorithm, Seed = seed, CheckpointReplay = checkpointReplay });
 
     static float[] ActorWeights(string bundlePath) => PolicyBundle.Read(bundlePath).Layers.SelectMany(l => l.Weights.Concat(l.Biases)).ToArray();
 
@@ -38,7 +39,7 @@ public class TrainerTests
         // Deterministic for the seed on one machine; measured here: -25 → +18 (warm-up → last 15 k steps), i.e. +43.
         Assert.That(late, Is.GreaterThan(early + 20), "episodes last longer and earn more once the actor learns");
 
-        // The run directory holds what the README promises.
+        // The run directory holds what docs/training.md promises.
         foreach (string file in new[] { Trainer.BundleFileName, Checkpoint.FileName, "progress.csv", "learning_curve.png", "eval_trajectories.png", "training.json" })
             Assert.That(File.Exists(Path.Combine(result.RunDirectory, file)), file);
         Assert.That(Directory.GetFiles(Path.Combine(result.RunDirectory, "tensorboard"), "events.out.tfevents.*"), Is.Not.Empty);
@@ -90,24 +91,31 @@ public class TrainerTests
     {
         string task = RepoFiles.SmallTrainingTask(5_000);
         string run = Path.Combine(RepoFiles.TempDirectory(), "run");
-        TrainResult first = Train(task, run);
+        // --resume continues an off-policy run only with its replay memory in the checkpoint (--checkpoint-replay).
+        TrainResult first = Train(task, run, checkpointReplay: true);
         float[] trained = ActorWeights(first.BundlePath);
 
         // Without --resume an existing run is not overwritten.
         Assert.Throws<ArgumentException>(() => Train(task, run));
 
         // Resuming at the checkpoint's own step restores every weight exactly (nothing left to train).
-        TrainResult same = Train(task, run, resume: true);
+        TrainResult same = Train(task, run, resume: true, checkpointReplay: true);
         Assert.That(ActorWeights(same.BundlePath), Is.EqualTo(trained));
 
         // Resuming with a larger budget trains on from there.
-        TrainResult longer = Train(task, run, resume: true, steps: 7_000);
+        TrainResult longer = Train(task, run, resume: true, steps: 7_000, checkpointReplay: true);
         Assert.That(longer.EnvSteps, Is.EqualTo(7_000));
         Assert.That(ActorWeights(longer.BundlePath), Is.Not.EqualTo(trained));
         var steps = File.ReadAllLines(Path.Combine(run, "progress.csv")).Skip(1).Select(l => long.Parse(l.Split(',')[0])).ToList();
         Assert.That(steps.Max(), Is.EqualTo(7_000));
 
         Assert.Throws<ArgumentException>(() => Train(task, Path.Combine(RepoFiles.TempDirectory(), "empty"), resume: true));
+
+        // A default (small) checkpoint has no replay memory: resuming from it is refused, saying how to get one.
+        string small = Path.Combine(RepoFiles.TempDirectory(), "small");
+        Train(task, small);
+        var e = Assert.Throws<InvalidDataException>(() => Train(task, small, resume: true, steps: 6_000))!;
+        Assert.That(e.Message, Does.Contain("no replay memory").And.Contain("--checkpoint-replay"));
     }
 
     [Test]

@@ -27,9 +27,12 @@ public sealed record SimulatedQuadrotorOptions
 /// <item><see cref="AdvanceTo"/>: the caller steps it to a given time (lock-step with the node; deterministic tests).</item>
 /// </list>
 /// The plant may differ from the policy's robot (`--sim-robot`). Disturbances and sensor faults can be injected for
-/// safety tests. Thread-safe; <see cref="TryGetLatest"/> and <see cref="Send"/> allocate nothing.
+/// safety tests. It knows its true state: <see cref="TryGetGroundTruth"/> gives it with the time the newest command
+/// took effect (the start of the next physics step after <see cref="Send"/>), which the node's recorder logs so that a
+/// flight can be replayed on its own plant exactly. Thread-safe; <see cref="TryGetLatest"/>, <see cref="Send"/> and
+/// <see cref="TryGetGroundTruth"/> allocate nothing.
 /// </summary>
-public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposable
+public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IGroundTruthSource, IDisposable
 {
     private readonly QuadrotorBatch _batch;
     private readonly SimulatedQuadrotorOptions _options;
@@ -42,8 +45,10 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     private bool _hasSample;
     private uint _sequence;
     private Vector4 _commandRpm;
+    private long _commandEffectiveNs;
     private long _commands;
     private bool _dropout, _injectNaN, _touchedFloor;
+    private float _hardestTouchdown;
     private Thread? _thread;
     private volatile bool _running;
 
@@ -62,6 +67,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
         _stepS = _stepNs * 1e-9f;
         _random = new System.Random(_options.Seed);
         _timeNs = startTimeNs;
+        _commandEffectiveNs = startTimeNs;
         Publish();
     }
 
@@ -73,8 +79,11 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     /// <summary>The true (noise-free) state now.</summary>
     public RobotStateSample TrueState { get { lock (_gate) return Sample(noisy: false); } }
 
-    /// <summary>True once the vehicle has touched the floor (landing or crash).</summary>
+    /// <summary>True once the vehicle has touched the floor (standing on it, landing or crash).</summary>
     public bool TouchedFloor { get { lock (_gate) return _touchedFloor; } }
+
+    /// <summary>The fastest the vehicle has come down onto the floor, m/s (0 standing; a crash is metres per second).</summary>
+    public float HardestTouchdownMS { get { lock (_gate) return _hardestTouchdown; } }
 
     /// <summary>Actuator commands received.</summary>
     public long CommandCount => Interlocked.Read(ref _commands);
@@ -117,8 +126,23 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
     {
         Vector4 rpm = Vector4.Clamp(command.RotorRpm, new Vector4(Plant.RpmMin), new Vector4(Plant.RpmMax));
         if (!(float.IsFinite(rpm.X) && float.IsFinite(rpm.Y) && float.IsFinite(rpm.Z) && float.IsFinite(rpm.W))) rpm = Vector4.Zero;
-        lock (_gate) _commandRpm = rpm;
+        lock (_gate)
+        {
+            _commandRpm = rpm;
+            _commandEffectiveNs = _timeNs; // every later physics step uses it
+        }
         Interlocked.Increment(ref _commands);
+    }
+
+    public long PhysicsStepNs => _stepNs;
+
+    public bool TryGetGroundTruth(out GroundTruthSample truth)
+    {
+        lock (_gate)
+        {
+            truth = new GroundTruthSample { State = Sample(noisy: false), CommandEffectiveNs = _commandEffectiveNs };
+        }
+        return true;
     }
 
     /// <summary>Integrates whole physics steps up to <paramref name="timeNs"/> with the newest command, then publishes a sample stamped with the simulated time.</summary>
@@ -131,13 +155,29 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
             {
                 _batch.CommandRpm[0][0] = _commandRpm.X; _batch.CommandRpm[1][0] = _commandRpm.Y;
                 _batch.CommandRpm[2][0] = _commandRpm.Z; _batch.CommandRpm[3][0] = _commandRpm.W;
+                float fallSpeed = -_batch.Vz[0];
                 _batch.Integrate(_stepS, 1);
-                if (_batch.Crashed[0] != 0) _touchedFloor = true;
+                if (_batch.Crashed[0] != 0) RestOnTheFloor(fallSpeed);
                 _timeNs += _stepNs;
                 stepped = true;
             }
             if (stepped) Publish();
         }
+    }
+
+    /// <summary>
+    /// The floor holds the vehicle up: the kernel stops it at z = 0 (for training, an episode-ending crash); here it
+    /// then stands on its legs, level at its heading and not turning, until the rotors lift it.
+    /// </summary>
+    private void RestOnTheFloor(float fallSpeed)
+    {
+        _touchedFloor = true;
+        _hardestTouchdown = MathF.Max(_hardestTouchdown, fallSpeed);
+        Quaternion q = _batch.Orientation(0);
+        float yaw = MathF.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z));
+        _batch.SetPose(0, _batch.Position(0), Quaternion.CreateFromAxisAngle(Vector3.UnitZ, yaw));
+        _batch.SetVelocities(0, Vector3.Zero, Vector3.Zero);
+        _batch.Crashed[0] = 0;
     }
 
     /// <summary>Runs physics in real time on its own thread (simulated time follows <see cref="NodeClock"/>).</summary>
@@ -147,6 +187,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IDisposab
         lock (_gate)
         {
             _timeNs = NodeClock.NowNs;
+            _commandEffectiveNs = _timeNs;
             Publish();
         }
         _running = true;

@@ -17,6 +17,7 @@ public static class BenchFaultsCommand
         };
         command.SetAction(parse =>
         {
+            var io = new CommandIo("bench faults", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(json));
             FaultBudget fuzz;
             IReadOnlyList<IFaultScenario> scenarios;
             try
@@ -24,26 +25,20 @@ public static class BenchFaultsCommand
                 fuzz = FaultBudget.Parse(parse.GetValue(budget)!);
                 scenarios = parse.GetValue(only) is { } name ? [FaultSuite.Find(name)] : FaultSuite.All;
             }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"bench faults: {e.Message}");
-                return 2;
-            }
-            bool asJson = parse.GetValue(json);
+            catch (ArgumentException e) { throw CliException.BadInput(e.Message); }
             // Progress on stderr (one line per scenario), so that stdout stays one JSON object with --json.
             List<FaultResult> results = FaultSuite.Run(scenarios, fuzz, (scenario, result, took) =>
-                Console.Error.WriteLine($"  {(result.Passed ? "pass" : "FAIL")}  {scenario.Name,-22} {took.TotalSeconds,6:0.0} s  {result.Detail}"));
-            if (asJson) Console.WriteLine(FaultSuite.ToJsonString(results));
-            else
+                io.Error.WriteLine($"  {(result.Passed ? "pass" : "FAIL")}  {scenario.Name,-22} {took.TotalSeconds,6:0.0} s  {result.Detail}"));
+            if (!io.Json)
             {
-                Console.WriteLine($"{"scenario",-22} {"passed",-6} {"time to safe",12} {"lost log msgs",13}");
+                io.Output.WriteLine($"{"scenario",-22} {"passed",-6} {"time to safe",12} {"lost log msgs",13}");
                 foreach (FaultResult r in results)
-                    Console.WriteLine($"{r.Name,-22} {(r.Passed ? "yes" : "NO"),-6} {(r.TimeToSafeMs is double t ? $"{t:0.#} ms" : "—"),12} {(r.LostLogMessages?.ToString() ?? "—"),13}");
+                    io.Output.WriteLine($"{r.Name,-22} {(r.Passed ? "yes" : "NO"),-6} {(r.TimeToSafeMs is double t ? $"{t:0.#} ms" : "—"),12} {(r.LostLogMessages?.ToString() ?? "—"),13}");
             }
             long fuzzInputs = results.Sum(r => r.FuzzInputs), fuzzFailures = results.Sum(r => r.FuzzFailures);
             int failed = results.Count(r => !r.Passed);
-            Console.Error.WriteLine($"faults: {results.Count - failed} passed, {failed} failed; fuzz {fuzzInputs} inputs, {fuzzFailures} failures ({fuzz.Name} budget)");
-            return failed == 0 ? 0 : 1;
+            io.Error.WriteLine($"faults: {results.Count - failed} passed, {failed} failed; fuzz {fuzzInputs} inputs, {fuzzFailures} failures ({fuzz.Name} budget)");
+            return io.Result(FaultSuite.ToJson(results), failed == 0 ? ExitCodes.Ok : ExitCodes.Failed);
         });
         return command;
     }

@@ -30,7 +30,7 @@ namespace RoboRl.Cli.Commands;
 /// </summary>
 public static class BenchHilCommand
 {
-    public const float MassFactor = 1.3f;
+    public const float MassFactor = 1.2f;
     public const float FlightSeconds = 5, SettleSeconds = 3, SuccessRadiusM = 0.15f, BenchTiltLimitDeg = 85;
 
     /// <summary>
@@ -133,7 +133,7 @@ public static class BenchHilCommand
         var flights = new Option<int>("--flights") { Description = "Flights per seed, before and after.", DefaultValueFactory = _ => 10 };
         var weakSteps = new Option<long>("--weak-steps") { Description = "Training budget of the weak policy.", DefaultValueFactory = _ => 200_000 };
         var finetuneSteps = new Option<long>("--finetune-steps") { Description = "Simulation steps of each round's fine-tuning.", DefaultValueFactory = _ => BenchFinetune.TotalEnvSteps };
-        var outDir = new Option<string?>("--out") { Description = "Keep runs and flight logs in this directory." };
+        var outDir = new OutputOption("Keep runs and flight logs in this directory (default: a temporary one, deleted at the end).", keepOldOut: true);
         var policy = new Option<string?>("--policy") { Description = "Fly this bundle for every seed instead of training a weak one." };
         var rounds = new Option<int>("--rounds") { Description = "Correction rounds (fly with the pilot, fine-tune; repeat).", DefaultValueFactory = _ => 3 };
         var bcAlpha = new Option<double>("--bc-alpha") { Description = "Fine-tuning: α of TD3+BC.", DefaultValueFactory = _ => BenchFinetune.BcAlpha };
@@ -144,12 +144,13 @@ public static class BenchHilCommand
         var massFactor = new Option<float>("--mass-factor") { Description = "Mass of the flown robot as a factor of the trained-for one.", DefaultValueFactory = _ => MassFactor };
         var command = new Command("hil", "Human in the loop: a weak policy, a scripted pilot correcting it, fine-tuning on the logs, success and intervention rates before and after")
         {
-            json, seeds, flights, weakSteps, finetuneSteps, outDir, policy, rounds, bcAlpha, anchorWeight, massFactor, actorLr, newCritic, candidates,
+            json, seeds, flights, weakSteps, finetuneSteps, policy, rounds, bcAlpha, anchorWeight, massFactor, actorLr, newCritic, candidates,
         };
+        outDir.AddTo(command);
         command.SetAction(parse => Run(new Options
         {
             Seeds = parse.GetValue(seeds), Flights = parse.GetValue(flights), WeakSteps = parse.GetValue(weakSteps),
-            FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = parse.GetValue(outDir), Policy = parse.GetValue(policy),
+            FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = outDir.Get(parse), Policy = parse.GetValue(policy),
             Rounds = parse.GetValue(rounds), MassFactor = parse.GetValue(massFactor),
             NewCritic = parse.GetValue(newCritic),
             Finetune = BenchFinetune with { BcAlpha = parse.GetValue(bcAlpha), AnchorWeight = parse.GetValue(anchorWeight), ActorLearningRate = parse.GetValue(actorLr),
@@ -160,12 +161,19 @@ public static class BenchHilCommand
 
     public static int Run(Options options, bool json, TextWriter output, TextWriter progress)
     {
+        var io = new CommandIo("bench hil", output, progress, json);
+        return io.Run(() => Demonstrate(options, io));
+    }
+
+    private static int Demonstrate(Options options, CommandIo io)
+    {
+        TextWriter output = io.Output, progress = io.Error;
+        bool json = io.Json;
         if (options.Seeds < 1 || options.Flights < 1 || options.Rounds < 1 || options.WeakSteps < 1000 || options.FinetuneSteps < 1000
             || !(options.MassFactor is >= 0.5f and <= 2f))
-        {
-            progress.WriteLine("bench hil: --seeds, --flights and --rounds must be ≥ 1, --weak-steps and --finetune-steps ≥ 1000, --mass-factor in [0.5, 2]");
-            return 2;
-        }
+            throw CliException.BadInput("--seeds, --flights and --rounds must be ≥ 1, --weak-steps and --finetune-steps ≥ 1000, --mass-factor in [0.5, 2]");
+        if (options.Policy is not null) PathArguments.InputFile(options.Policy, "--policy", "a hover policy bundle (.safetensors)");
+        if (options.OutDirectory is not null) PathArguments.OutputDirectory(options.OutDirectory, "--output");
         var clock = Stopwatch.StartNew();
         string work = options.OutDirectory ?? Path.Combine(Path.GetTempPath(), $"roborl-bench-hil-{Environment.ProcessId}-{DateTime.UtcNow:HHmmss}");
         var results = new List<SeedResult>();
@@ -177,8 +185,7 @@ public static class BenchHilCommand
             if (options.Policy is null && !options.NewCritic && options.WeakSteps <= warmup)
             {
                 // Before the warm-up ends the run has no fitted critic (nor frozen normalisers) to continue.
-                progress.WriteLine($"bench hil: --weak-steps {options.WeakSteps}: the critic to continue exists only after the task's warm-up ({warmup} steps); train longer or pass --new-critic");
-                return 2;
+                throw CliException.BadInput($"--weak-steps {options.WeakSteps}: the critic to continue exists only after the task's warm-up ({warmup} steps); train longer or pass --new-critic");
             }
             NodeConfig node = NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig));
             QuadrotorConfig heavy = node.Robot with { Mass = node.Robot.Mass * options.MassFactor };
@@ -268,7 +275,7 @@ public static class BenchHilCommand
                     ["log_transitions"] = r.LogTransitions, ["intervention_transitions"] = r.InterventionTransitions,
                     ["train_s"] = Math.Round(r.TrainSeconds, 1), ["finetune_s"] = Math.Round(r.FinetuneSeconds, 1),
                 });
-            output.WriteLine(new JsonObject
+            return io.Result(new JsonObject
             {
                 ["success_before"] = Math.Round(successBefore, 4), ["success_after"] = Math.Round(successAfter, 4),
                 ["intervention_rate_before"] = Math.Round(interventionBefore, 4), ["intervention_rate_after"] = Math.Round(interventionAfter, 4),
@@ -282,8 +289,7 @@ public static class BenchHilCommand
                 ["flights_per_seed"] = options.Flights, ["rounds"] = options.Rounds, ["weak_steps"] = options.Policy is null ? options.WeakSteps : null,
                 ["mass_factor"] = Math.Round((double)options.MassFactor, 3), ["wall_s"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
                 ["seeds"] = seeds,
-            }.ToJsonString());
-            return 0;
+            });
         }
         output.WriteLine("seed | success before → after (change) | pilot's share of flying ticks before → after (change) | take-overs before → after");
         foreach (SeedResult r in results)
@@ -357,7 +363,10 @@ public static class BenchHilCommand
         {
             PhysicsHz = config.Sim!.PhysicsHz, StartPosition = start, NoiseStd = config.Sim.NoiseStd, Seed = flightSeed,
         }, startTimeNs: 0);
-        sim.Perturb(new Vector3(U(0.3f), U(0.3f), U(0.2f)), new Vector3(U(0.5f), U(0.5f), U(0.2f)));
+        // The knock lands once the policy flies (tick 1): armed while already moving, the node would take off with its
+        // classical controller first.
+        var knockVelocity = new Vector3(U(0.3f), U(0.3f), U(0.2f));
+        var knockRate = new Vector3(U(0.5f), U(0.5f), U(0.2f));
         long period = (long)Math.Round(1e9 / config.RateHz);
         int ticks = (int)Math.Round(FlightSeconds * config.RateHz);
         var recorder = new NodeRecorder(new FileStream(recordPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), recordPath,
@@ -381,6 +390,7 @@ public static class BenchHilCommand
             // The pilot watches once the node has armed (before that the node's setpoint is not yet where the robot starts).
             if (node.Mode is NodeMode.Policy or NodeMode.Human && sim.TryGetLatest(out RobotStateSample sample)) pilot.Update(in sample, node.Setpoint, now);
             node.Tick(now, now);
+            if (t == 1) sim.Perturb(knockVelocity, knockRate);
             ActuatorCommand command = node.LastCommand;
             if (node.Mode is NodeMode.Policy or NodeMode.Human)
             {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using RoboRl.Core.Policy;
 using RoboRl.Serial.Firmware;
 
@@ -25,25 +24,27 @@ public static class BenchMcuCommand
 
     public static int Run(string? bundlePath, int inferences, int roundTrips, bool asJson, TextWriter output, TextWriter error)
     {
+        var io = new CommandIo("bench mcu", output, error, asJson);
+        return io.Run(() => Measure(bundlePath, inferences, roundTrips, io));
+    }
+
+    private static int Measure(string? bundlePath, int inferences, int roundTrips, CommandIo io)
+    {
+        TextWriter output = io.Output, error = io.Error;
         if (inferences is < 1 or > 100_000 || roundTrips is < 0 or > 100_000)
-        {
-            error.WriteLine("bench mcu: --inferences must be 1..100000, --round-trips 0..100000");
-            return 2;
-        }
+            throw CliException.BadInput("--inferences must be 1..100000, --round-trips 0..100000");
+        if (bundlePath is not null) PathArguments.InputFile(bundlePath, "--bundle", "a policy bundle (.safetensors)");
         McuBenchResult r;
-        try
+        PolicyBundle? bundle = bundlePath is null ? null : PolicyBundle.Read(bundlePath);
+        try { r = McuBench.Run(bundle, inferences, roundTrips, new Progress(error)); }
+        catch (Exception e) when (e is McuPolicyException or InvalidOperationException or TimeoutException or IOException)
         {
-            PolicyBundle? bundle = bundlePath is null ? null : PolicyBundle.Read(bundlePath);
-            r = McuBench.Run(bundle, inferences, roundTrips, new Progress(error));
+            throw CliException.Fault(e.Message);
         }
-        catch (Exception e) when (e is PolicyBundleException or McuPolicyException or InvalidOperationException or TimeoutException or IOException)
+        int code = r.LostFrames == 0 && r.MaxAbsDiff <= 1e-5f ? ExitCodes.Ok : ExitCodes.Failed;
+        if (io.Json)
         {
-            error.WriteLine($"bench mcu: {e.Message}");
-            return 1;
-        }
-        if (asJson)
-        {
-            output.WriteLine(JsonSerializer.Serialize(new
+            return io.Result(new
             {
                 network = r.Network,
                 bundle_sha256 = r.BundleSha256,
@@ -56,7 +57,7 @@ public static class BenchMcuCommand
                 serial_rtt_p50_us = Math.Round(r.SerialRttP50Us, 1),
                 serial_rtt_p99_us = Math.Round(r.SerialRttP99Us, 1),
                 lost_frames = r.LostFrames,
-            }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            }, code);
         }
         else
         {
@@ -64,7 +65,7 @@ public static class BenchMcuCommand
                              $"flash {r.FlashBytes} B, RAM {r.RamBytes} B, max |MCU - C#| {r.MaxAbsDiff:G3} over {r.Observations} obs, " +
                              $"rtt p50 {r.SerialRttP50Us / 1000:F2} ms p99 {r.SerialRttP99Us / 1000:F2} ms (emulated USART), lost {r.LostFrames}");
         }
-        return r.LostFrames == 0 && r.MaxAbsDiff <= 1e-5f ? 0 : 1;
+        return code;
     }
 
     sealed class Progress(TextWriter error) : IProgress<string>

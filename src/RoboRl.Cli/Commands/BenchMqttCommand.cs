@@ -11,7 +11,7 @@ public static class BenchMqttCommand
     public static Command Create()
     {
         var seconds = new Option<double>("--seconds") { Description = "How long to publish", DefaultValueFactory = _ => 60 };
-        var hz = new Option<double>("--hz") { Description = "Telemetry frames per second", DefaultValueFactory = _ => 100 };
+        var hz = new Option<double>("--hz") { Description = "Telemetry frames per second", DefaultValueFactory = _ => 100, HelpName = "hz" };
         var broker = new Option<string>("--broker") { Description = "embedded (MQTTnet, in process) or mosquitto (started for the run)", DefaultValueFactory = _ => "embedded" };
         broker.AcceptOnlyFromAmong("embedded", "mosquitto");
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table" };
@@ -19,24 +19,27 @@ public static class BenchMqttCommand
         {
             seconds, hz, broker, json,
         };
-        command.SetAction(parse => Run(parse.GetValue(broker)!, parse.GetValue(hz), parse.GetValue(seconds), parse.GetValue(json), Console.Out, Console.Error));
+        command.SetAction(parse => Run(parse.GetValue(broker)!, parse.GetValue(hz), parse.GetValue(seconds), parse.GetValue(json),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
     public static int Run(string broker, double hz, double seconds, bool json, TextWriter output, TextWriter progress)
     {
-        if (!(hz > 0 && hz <= 1000)) { progress.WriteLine("bench mqtt: --hz must be in (0, 1000]"); return 2; }
-        if (!(seconds > 0)) { progress.WriteLine("bench mqtt: --seconds must be positive"); return 2; }
+        var io = new CommandIo("bench mqtt", output, progress, json);
+        return io.Run(() => Measure(broker, hz, seconds, io));
+    }
+
+    private static int Measure(string broker, double hz, double seconds, CommandIo io)
+    {
+        TextWriter output = io.Output, progress = io.Error;
+        if (!(hz > 0 && hz <= 1000)) throw CliException.BadInput($"--hz {hz}: must be in (0, 1000]");
+        if (!(seconds > 0)) throw CliException.BadInput($"--seconds {seconds}: must be positive");
         if (broker == "mosquitto" && MosquittoProcess.FindBinary() is null)
-        {
-            progress.WriteLine("bench mqtt: mosquitto is not installed (Debian: apt-get install mosquitto)");
-            return 2;
-        }
+            throw CliException.Fault("mosquitto is not installed (Debian: apt-get install mosquitto)");
         progress.WriteLine($"bench mqtt: {broker} broker, {hz.ToString(CultureInfo.InvariantCulture)} Hz for {seconds.ToString(CultureInfo.InvariantCulture)} s");
         MqttBenchResult r = MqttTelemetryBench.Run(broker, hz, seconds, line => progress.WriteLine("bench mqtt: " + line));
-        if (json)
-        {
-            output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        var result = new Dictionary<string, object>
             {
                 ["sent"] = r.Sent,
                 ["received"] = r.Received,
@@ -48,17 +51,16 @@ public static class BenchMqttCommand
                 ["transport_gap_frames"] = r.TransportGapFrames,
                 ["rate_limited"] = r.RateLimited,
                 ["broker"] = r.Broker,
-                ["hz"] = r.Hz,
-                ["seconds"] = r.Seconds,
-            }));
-        }
-        else
+                ["rate_hz"] = r.Hz,
+                ["duration_s"] = r.Seconds,
+            };
+        if (!io.Json)
         {
             output.WriteLine($"broker {r.Broker}  rate {r.Hz:G4} Hz  duration {r.Seconds:G4} s");
             output.WriteLine($"sent {r.Sent}  received {r.Received}  lost {r.Lost}  duplicates {r.Duplicates}  transport gap {r.TransportGapFrames}  rate-limited {r.RateLimited}");
             output.WriteLine($"latency publish→subscriber: p50 {r.LatencyP50Us:F0} µs  p99 {r.LatencyP99Us:F0} µs  max {r.LatencyMaxUs:F0} µs");
         }
         progress.WriteLine($"bench mqtt: {r.Received}/{r.Sent} frames received, {r.Lost} lost, p99 {r.LatencyP99Us:F0} µs");
-        return 0;
+        return io.Result(result);
     }
 }

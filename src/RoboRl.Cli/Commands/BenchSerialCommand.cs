@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Globalization;
+using System.Text.Json.Nodes;
 using RoboRl.Serial;
 
 namespace RoboRl.Cli.Commands;
@@ -11,7 +11,7 @@ public static class BenchSerialCommand
     public static Command Create()
     {
         var seconds = new Option<double>("--seconds") { Description = "How long to stream", DefaultValueFactory = _ => 60 };
-        var rate = new Option<int>("--rate") { Description = "Observations per second", DefaultValueFactory = _ => 1000 };
+        var rate = new Option<int>("--rate") { Description = "Observations per second", DefaultValueFactory = _ => 1000, HelpName = "hz" };
         var obsSize = new Option<int>("--obs-size") { Description = "Floats per observation (1..255)", DefaultValueFactory = _ => 18 };
         var transport = new Option<SerialTransportKind>("--transport")
         {
@@ -27,47 +27,42 @@ public static class BenchSerialCommand
         };
         command.SetAction(parse =>
         {
+            var io = new CommandIo("bench serial", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(json));
             var options = new SerialBenchOptions(parse.GetValue(seconds), parse.GetValue(rate), parse.GetValue(obsSize), parse.GetValue(transport),
                 parse.GetValue(baud), parse.GetValue(port));
             if (options.Seconds <= 0 || options.RateHz is < 1 or > 100_000 || options.ObservationSize is < 1 or > LinkProtocol.MaxObservation)
-            {
-                Console.Error.WriteLine("bench serial: --seconds must be > 0, --rate 1..100000, --obs-size 1..255");
-                return 2;
-            }
-            bool asJson = parse.GetValue(json);
-            var progress = new ConsoleProgress(quiet: asJson);
+                throw CliException.BadInput("--seconds must be > 0, --rate 1..100000, --obs-size 1..255");
+            if (options.Port is { } device && !File.Exists(device))
+                throw CliException.BadInput($"--port {device}: {(Directory.Exists(device) ? "is a directory" : "no such device")}; expected a serial device or pty");
+            var line = ProgressLine.For(io.Error);
             SerialBenchResult r;
             try
             {
-                r = SerialBench.Run(options, progress);
+                r = SerialBench.Run(options, new SyncProgress(f => line.Report(string.Create(CultureInfo.InvariantCulture, $"  {f * 100,5:F1} %"))));
             }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
             {
-                Console.Error.WriteLine($"bench serial: {e.Message}");
-                return 1;
+                throw CliException.Fault(e.Message);
             }
-            if (asJson)
+            line.End();
+            io.Text.WriteLine($"serial {r.Transport}: {r.ObservationsSent} obs in {r.Seconds:F1} s ({r.AchievedRateHz:F0} Hz), " +
+                              $"rtt p50 {r.RttP50Ms:F3} ms p99 {r.RttP99Ms:F3} ms max {r.RttMaxMs:F3} ms, lost {r.LostFrames}, rejected {r.RejectedFrames}" +
+                              (r.Fault is null ? "" : $", FAULT: {r.Fault}"));
+            var result = new JsonObject
             {
-                Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) } }));
-            }
-            else
-            {
-                Console.Error.WriteLine();
-                Console.WriteLine($"serial {r.Transport}: {r.ObservationsSent} obs in {r.Seconds:F1} s ({r.AchievedRateHz:F0} Hz), " +
-                                  $"rtt p50 {r.RttP50Ms:F3} ms p99 {r.RttP99Ms:F3} ms max {r.RttMaxMs:F3} ms, lost {r.LostFrames}, rejected {r.RejectedFrames}" +
-                                  (r.Fault is null ? "" : $", FAULT: {r.Fault}"));
-            }
-            return r.Fault is null && r.LostFrames == 0 ? 0 : 1;
+                ["transport"] = r.Transport.ToString().ToLowerInvariant(), ["duration_s"] = r.Seconds, ["rate_hz"] = r.RateHz,
+                ["observations_sent"] = r.ObservationsSent, ["actions_received"] = r.ActionsReceived, ["lost_frames"] = r.LostFrames,
+                ["rejected_frames"] = r.RejectedFrames, ["rtt_p50_ms"] = r.RttP50Ms, ["rtt_p99_ms"] = r.RttP99Ms, ["rtt_max_ms"] = r.RttMaxMs,
+                ["achieved_rate_hz"] = r.AchievedRateHz, ["fault"] = r.Fault,
+            };
+            return io.Result(result, r.Fault is null && r.LostFrames == 0 ? ExitCodes.Ok : ExitCodes.Failed);
         });
         return command;
     }
 
-    /// <summary>Writes progress on the calling thread (Progress&lt;T&gt; would post it after the summary).</summary>
-    private sealed class ConsoleProgress(bool quiet) : IProgress<double>
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post it after the summary).</summary>
+    private sealed class SyncProgress(Action<double> report) : IProgress<double>
     {
-        public void Report(double fraction)
-        {
-            if (!quiet) Console.Error.Write($"\r  {fraction * 100,5:F1} %");
-        }
+        public void Report(double fraction) => report(fraction);
     }
 }

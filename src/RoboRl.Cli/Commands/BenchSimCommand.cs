@@ -34,15 +34,24 @@ public static class BenchSimCommand
         {
             json, envs, seconds, task, robot,
         };
-        command.SetAction(parse => Run(parse.GetValue(task), parse.GetValue(envs)!, parse.GetValue(seconds), parse.GetValue(json), Console.Out, Console.Error,
-            parse.GetValue(robot)!));
+        command.SetAction(parse => Run(parse.GetValue(task), parse.GetValue(envs)!, parse.GetValue(seconds), parse.GetValue(json),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(robot)!));
         return command;
     }
 
     public static int Run(string? taskPath, int[] envCounts, double seconds, bool json, TextWriter output, TextWriter progress, string robot = "crazyflie")
     {
-        if (envCounts.Length == 0 || envCounts.Any(n => n < 1)) { progress.WriteLine("bench sim: --envs needs positive counts"); return 2; }
-        if (!(seconds > 0)) { progress.WriteLine("bench sim: --seconds must be positive"); return 2; }
+        var io = new CommandIo("bench sim", output, progress, json);
+        return io.Run(() => Measure(taskPath, envCounts, seconds, robot, io));
+    }
+
+    private static int Measure(string? taskPath, int[] envCounts, double seconds, string robot, CommandIo io)
+    {
+        TextWriter output = io.Output, progress = io.Error;
+        bool json = io.Json;
+        if (envCounts.Length == 0 || envCounts.Any(n => n < 1)) throw CliException.BadInput("--envs needs positive counts");
+        if (!(seconds > 0)) throw CliException.BadInput($"--seconds {seconds}: must be positive");
+        if (taskPath is not null) PathArguments.InputFile(RepoPaths.Find(taskPath), "--task", "a task config (configs/tasks/*.json)");
         Func<int, int, SimThroughput> dynamics, taskStep;
         string taskName;
         if (robot == "diffbot")
@@ -76,9 +85,7 @@ public static class BenchSimCommand
             rows.Add((n, dyn1, dynAll, task1, taskAll.StepsPerSecond, taskAll.CoresUsed));
         }
         var largest = rows.MaxBy(r => r.Envs);
-        if (json)
-        {
-            var summary = new Dictionary<string, object>
+        var summary = new Dictionary<string, object>
             {
                 ["dynamics_steps_per_s_1core"] = Math.Round(largest.Dyn1),
                 ["task_steps_per_s_1core"] = Math.Round(largest.Task1),
@@ -91,7 +98,7 @@ public static class BenchSimCommand
                 // CPU seconds per wall second during the all-cores task run: near `cores` on an idle machine;
                 // far below means other processes held the cores and the all-cores figure understates scaling.
                 ["task_allcores_cores_used"] = Math.Round(largest.TaskAllCores, 2),
-                ["seconds_per_measurement"] = seconds,
+                ["measurement_s"] = seconds,
                 ["rows"] = rows.Select(r => new Dictionary<string, object>
                 {
                     ["envs"] = r.Envs,
@@ -102,9 +109,7 @@ public static class BenchSimCommand
                     ["task_allcores_cores_used"] = Math.Round(r.TaskAllCores, 2),
                 }).ToList(),
             };
-            output.WriteLine(JsonSerializer.Serialize(summary));
-        }
-        else
+        if (!json)
         {
             string M(double v) => (v / 1e6).ToString("F2", CultureInfo.InvariantCulture).PadLeft(10);
             output.WriteLine($"env-steps per second, millions ({cores} cores; best of 3 × {seconds / 3:F2} s)");
@@ -113,7 +118,7 @@ public static class BenchSimCommand
             output.WriteLine("(cores used: CPU seconds per second during 'task all'; below the core count means the machine was busy)");
         }
         progress.WriteLine($"bench sim{(robot == "crazyflie" ? "" : $" ({robot})")}: {largest.Envs} envs: {taskName} {largest.Task1 / 1e6:F2} M/s on 1 core, {largest.TaskAll / 1e6:F2} M/s on {cores} cores; dynamics {largest.Dyn1 / 1e6:F2} M/s on 1 core");
-        return 0;
+        return io.Result(summary);
     }
 }
 

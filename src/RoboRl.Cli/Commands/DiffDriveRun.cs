@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Robots;
@@ -65,6 +66,7 @@ public static class DiffDriveRun
             else
             {
                 if (policyPath is null) throw new NodeSession.SetupException($"{config.File}: planner \"policy\" needs --policy BUNDLE");
+                PathArguments.InputFile(policyPath, "--policy", "a policy bundle (.safetensors) trained for the ground robot");
                 PolicyBundle bundle = PolicyBundle.Read(policyPath);
                 try { DiffDriveNode.CheckBundle(config, bundle); }
                 catch (PolicyMismatchException e) { throw new NodeSession.SetupException($"refused before driving: {e.Message}"); }
@@ -92,32 +94,37 @@ public static class DiffDriveRun
         {
             serial?.Dispose();
             link.Dispose();
-            throw new NodeSession.SetupException($"{config.File}: cannot open serial port {config.Serial!.Port}: {e.Message}");
+            throw new NodeSession.SetupException($"{config.File}: cannot open serial port {config.Serial!.Port}: {e.Message}", ExitCodes.Fault);
         }
         IVelocityCommandSink sink = wheels is not null ? wheels : link;
         var node = new DiffDriveNode(config, planner, observationSize, link, sink);
         return new Setup(config, node, link, serial, wheels);
     }
 
-    public static int Run(string configPath, string? policyPath, double seconds, bool simPeer, int scenario, string simTask, TextWriter output, TextWriter progress)
+    public static int Run(string configPath, string? policyPath, double seconds, bool simPeer, int scenario, string simTask, TextWriter output, TextWriter progress,
+        bool json = false)
     {
-        Setup setup;
-        try { setup = Open(configPath, policyPath); }
-        catch (NodeSession.SetupException e) { progress.WriteLine($"run: {e.Message}"); return 2; }
-        using (setup)
+        var io = new CommandIo("run", output, progress, json);
+        return io.Run(() => Drive(configPath, policyPath, seconds, simPeer, scenario, simTask, io));
+    }
+
+    private static int Drive(string configPath, string? policyPath, double seconds, bool simPeer, int scenario, string simTask, CommandIo io)
+    {
+        TextWriter progress = io.Error;
+        if (!(seconds > 0)) throw CliException.BadInput($"--duration {seconds}: must be a positive number of seconds");
+        if (scenario < 0) throw CliException.BadInput($"--scenario {scenario}: must be 0 or more");
+        NavTaskConfig? peerTask = simPeer ? NavTaskConfig.Load(PathArguments.InputFile(RepoPaths.Find(simTask), "--sim-task", "a navigation task (configs/tasks/diffbot-nav.json)")) : null;
+        using Setup setup = Open(configPath, policyPath);
         {
             DiffBotRos2SimPeer? peer = null;
             try
             {
-                if (simPeer)
+                if (peerTask is { } task)
                 {
-                    NavTaskConfig task;
-                    try { task = NavTaskConfig.Load(RepoPaths.Find(simTask)); }
-                    catch (ConfigException e) { progress.WriteLine($"run: {e.Message}"); return 2; }
                     Ros2GroundRobotOptions o = setup.Link.Options;
                     peer = new DiffBotRos2SimPeer(task, NavMaps.HeldOutSeedBase + (ulong)scenario,
                         new Ros2Options { DomainId = o.DomainId, Distro = o.Distro, CycloneConfigXml = CycloneConfigXml }, o.ScanTopic, o.OdomTopic, o.GoalTopic, o.CmdVelTopic ?? "/cmd_vel");
-                    if (!peer.WaitForNode(TimeSpan.FromSeconds(20))) { progress.WriteLine("run: the simulated robot's topics found no node within 20 s"); return 1; }
+                    if (!peer.WaitForNode(TimeSpan.FromSeconds(20))) throw CliException.Fault("the simulated robot's topics found no node within 20 s");
                     peer.PublishGoal();
                     progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sim peer: held-out map {scenario}, start ({peer.Env.X(0):F2}, {peer.Env.Y(0):F2}), goal ({peer.GoalPosition.X:F2}, {peer.GoalPosition.Y:F2})"));
                     peer.Start();
@@ -127,6 +134,10 @@ public static class DiffDriveRun
                 Console.CancelKeyPress += onCancel;
                 var start = DateTime.UtcNow;
                 var nextLine = start;
+                bool waitShown = false;
+                int eventsShown = 0;
+                // A progress line each second on a terminal, every 5 s to a file, a pipe or a CI log.
+                double lineEveryS = ProgressLine.IsTerminal(progress) ? 1 : 5;
                 setup.Node.Start();
                 try
                 {
@@ -134,10 +145,19 @@ public static class DiffDriveRun
                     {
                         double t = (DateTime.UtcNow - start).TotalSeconds;
                         if (t >= seconds || peer is { Outcome: not NavOutcome.None }) break;
+                        // The node's events (safety stops, goals), printed as they happen.
+                        IReadOnlyList<GroundNodeEvent> happened = setup.Node.Events;
+                        for (; eventsShown < happened.Count; eventsShown++)
+                            progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {happened[eventsShown].Tick}: {happened[eventsShown].Describe()}"));
+                        if (!waitShown && !setup.Link.HasSensors && t >= NodeSession.StateWaitNotice.TotalSeconds)
+                        {
+                            progress.WriteLine($"  waiting for the robot's sensors: {setup.Link.DescribeSensor()}");
+                            waitShown = true;
+                        }
                         if (DateTime.UtcNow >= nextLine)
                         {
                             progress.WriteLine(Line(setup.Node, t, seconds));
-                            nextLine += TimeSpan.FromSeconds(1);
+                            nextLine += TimeSpan.FromSeconds(lineEveryS);
                         }
                         Thread.Sleep(20);
                     }
@@ -148,13 +168,35 @@ public static class DiffDriveRun
                     setup.Node.Stop();
                 }
                 double elapsed = (DateTime.UtcNow - start).TotalSeconds;
+                TextWriter output = io.Text;
+                var events = new JsonArray();
                 foreach (GroundNodeEvent e in setup.Node.Events)
+                {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
+                    events.Add(new JsonObject { ["tick"] = e.Tick, ["mode"] = e.Mode.ToString().ToUpperInvariant(), ["text"] = e.Describe() });
+                }
                 string peerText = peer is null ? "" : string.Create(CultureInfo.InvariantCulture,
                     $"; sim robot: {(peer.Outcome == NavOutcome.None ? "still driving" : peer.Outcome.ToString().ToLowerInvariant())} after {peer.Seconds:F1} s, path {peer.PathLength:F2} m");
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"run: {elapsed:F1} s, {setup.Node.TickCount} ticks; final mode {setup.Node.Mode.ToString().ToUpperInvariant()}; goals reached {setup.Node.GoalsReached}; {setup.Node.SafetyTicks} ticks stopped or limited by safety{peerText}"));
-                return peer is { Outcome: NavOutcome.Collision or NavOutcome.InvalidAction } ? 1 : 0;
+                var result = new JsonObject
+                {
+                    ["duration_s"] = Math.Round(elapsed, 3), ["ticks"] = setup.Node.TickCount, ["final_mode"] = setup.Node.Mode.ToString().ToUpperInvariant(),
+                    ["sensors_received"] = setup.Link.HasSensors, ["goals_reached"] = setup.Node.GoalsReached, ["safety_ticks"] = setup.Node.SafetyTicks,
+                    ["events"] = events,
+                    ["sim_robot"] = peer is null ? null : new JsonObject
+                    {
+                        ["outcome"] = peer.Outcome == NavOutcome.None ? "driving" : peer.Outcome.ToString().ToLowerInvariant(),
+                        ["duration_s"] = Math.Round(peer.Seconds, 3), ["path_length_m"] = Math.Round(peer.PathLength, 3),
+                    },
+                };
+                // The robot's sensors never arrived: a runtime fault that says what was waited for. A simulated robot that
+                // collided (or got an invalid command) fails the run's check.
+                if (!setup.Link.HasSensors)
+                    return io.Finish(result, ExitCodes.Fault, string.Create(CultureInfo.InvariantCulture, $"no odometry and scan arrived in {elapsed:F1} s; the node waited for {setup.Link.DescribeSensor()}"));
+                if (peer is { Outcome: NavOutcome.Collision or NavOutcome.InvalidAction })
+                    return io.Finish(result, ExitCodes.Failed, $"the simulated robot ended in {peer.Outcome.ToString().ToLowerInvariant()}");
+                return io.Finish(result, ExitCodes.Ok, null);
             }
             finally { peer?.Dispose(); }
         }

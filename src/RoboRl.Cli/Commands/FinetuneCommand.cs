@@ -23,7 +23,8 @@ public static class FinetuneCommand
     {
         var policy = new Option<string>("--policy") { Description = "The policy bundle that flew the logs.", Required = true };
         var logs = new Option<string[]>("--logs") { Description = "Flight logs (MCAP) recorded by the node, with interventions.", Required = true, Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("-o", "--output") { Description = "Where to write the fine-tuned bundle.", Required = true };
+        var output = new OutputOption("Where to write the fine-tuned bundle.");
+        output.Option.Required = true;
         var robot = new Option<string?>("--robot") { Description = "Robot config the simulator flies (e.g. from `roborl sysid`); default: the bundle's robot." };
         var task = new Option<string>("--task") { Description = "Task config (reward, termination, TD3 hyperparameters).", DefaultValueFactory = _ => DefaultTask };
         var steps = new Option<long>("--steps") { Description = "Fresh simulation steps.", DefaultValueFactory = _ => new FinetuneConfig().TotalEnvSteps };
@@ -33,12 +34,13 @@ public static class FinetuneCommand
         var criticWarmup = new Option<int>("--critic-warmup-updates") { Description = "Critic-only updates before the actor moves.", DefaultValueFactory = _ => new FinetuneConfig().CriticWarmupUpdates };
         var anchorWeight = new Option<double>("--anchor-weight") { Description = "Weight of the trust region to the input bundle's actions.", DefaultValueFactory = _ => new FinetuneConfig().AnchorWeight };
         var criticFrom = new Option<string?>("--critic-from") { Description = "Continue the critic in this run directory's checkpoint.bin (the policy's training run) instead of fitting a new one." };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var json = new Option<bool>("--json") { Description = "Print the result as one JSON object." };
         var command = new Command("finetune", "Fine-tune a policy on flight logs with human corrections, continuing TD3 in the simulator.")
         {
-            policy, logs, output, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, criticFrom, json,
+            policy, logs, robot, task, steps, seed, bcAlpha, actorLr, criticWarmup, anchorWeight, criticFrom, json,
         };
-        command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, parse.GetValue(output)!, parse.GetValue(robot),
+        output.AddTo(command);
+        command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, output.Get(parse)!, parse.GetValue(robot),
             parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha),
                 ActorLearningRate = parse.GetValue(actorLr), CriticWarmupUpdates = parse.GetValue(criticWarmup), AnchorWeight = parse.GetValue(anchorWeight),
                 CriticFrom = parse.GetValue(criticFrom) },
@@ -78,52 +80,40 @@ public static class FinetuneCommand
     public static int Run(string policyPath, string[] logPaths, string outputPath, string? robotPath, string taskPath, FinetuneConfig config,
         bool json, TextWriter output, TextWriter progress)
     {
-        PolicyBundle bundle;
-        HoverTransitions transitions;
-        HoverTaskConfig task;
-        QuadrotorConfig simRobot;
-        try { (bundle, transitions, task, simRobot) = Load(policyPath, logPaths, robotPath, taskPath, progress); }
-        catch (SetupException e)
-        {
-            progress.WriteLine($"finetune: {e.Message}");
-            return 2;
-        }
+        var io = new CommandIo("finetune", output, progress, json);
+        return io.Run(() => Tune(policyPath, logPaths, outputPath, robotPath, taskPath, config, io));
+    }
+
+    private static int Tune(string policyPath, string[] logPaths, string outputPath, string? robotPath, string taskPath, FinetuneConfig config, CommandIo io)
+    {
+        TextWriter progress = io.Error;
+        PathArguments.InputFile(policyPath, "--policy", "the policy bundle (.safetensors) that flew the logs");
+        foreach (string log in logPaths) PathArguments.InputFile(log, "--logs", "an MCAP flight log recorded by the node");
+        if (robotPath is not null) PathArguments.InputFile(robotPath, "--robot", "a quadrotor robot config (e.g. from `roborl sysid`)");
+        PathArguments.InputFile(RepoPaths.Find(taskPath), "--task", "a hover task config (configs/tasks/crazyflie-hover.json)");
+        if (config.CriticFrom is { } criticRun) PathArguments.InputDirectory(criticRun, "--critic-from", "the policy's training run directory (holding checkpoint.bin)");
+        PathArguments.OutputFile(outputPath, "--output");
+        if (config.TotalEnvSteps < 0) throw CliException.BadInput($"--steps {config.TotalEnvSteps}: must be ≥ 0");
+        var (bundle, transitions, task, simRobot) = Load(policyPath, logPaths, robotPath, taskPath, progress);
         progress.WriteLine($"finetune: {transitions.Count} transitions from {logPaths.Length} log(s), {transitions.InterventionCount} intervened; simulating {simRobot.Name} (mass {simRobot.Mass.ToString("G4", CultureInfo.InvariantCulture)} kg)");
         FinetuneResult result;
         try { result = Finetune.Run(bundle, transitions, task, simRobot, config, progress); }
         catch (Exception e) when (config.CriticFrom is not null && e is InvalidDataException or FileNotFoundException)
         {
             // The critic to continue is missing or does not fit this policy (another run, network or observation size).
-            progress.WriteLine($"finetune: --critic-from: {e.Message}");
-            return 2;
+            throw CliException.BadInput($"--critic-from: {e.Message}");
         }
-        try
+        result.Bundle.Write(outputPath);
+        io.Text.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"finetune: {result.LogTransitions} log transitions ({result.InterventionTransitions} intervened) + {result.EnvSteps} simulation steps, {result.CriticUpdates} critic / {result.ActorUpdates} actor updates in {result.WallSeconds:F1} s; wrote {outputPath}"));
+        return io.Result(new JsonObject
         {
-            if (Path.GetDirectoryName(Path.GetFullPath(outputPath)) is { } dir) Directory.CreateDirectory(dir);
-            result.Bundle.Write(outputPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            progress.WriteLine($"finetune: cannot write {outputPath}: {e.Message}");
-            return 2;
-        }
-        if (json)
-        {
-            output.WriteLine(new JsonObject
-            {
-                ["output"] = outputPath, ["log_transitions"] = result.LogTransitions, ["intervention_transitions"] = result.InterventionTransitions,
-                ["env_steps"] = result.EnvSteps, ["critic_updates"] = result.CriticUpdates, ["actor_updates"] = result.ActorUpdates,
-                ["wall_s"] = Math.Round(result.WallSeconds, 2), ["bc_loss"] = float.IsFinite((float)result.LastBcLoss) ? result.LastBcLoss : null,
-            }.ToJsonString());
-        }
-        else
-        {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"finetune: {result.LogTransitions} log transitions ({result.InterventionTransitions} intervened) + {result.EnvSteps} simulation steps, {result.CriticUpdates} critic / {result.ActorUpdates} actor updates in {result.WallSeconds:F1} s; wrote {outputPath}"));
-        }
-        return 0;
+            ["output"] = outputPath, ["log_transitions"] = result.LogTransitions, ["intervention_transitions"] = result.InterventionTransitions,
+            ["env_steps"] = result.EnvSteps, ["critic_updates"] = result.CriticUpdates, ["actor_updates"] = result.ActorUpdates,
+            ["wall_s"] = Math.Round(result.WallSeconds, 2), ["bc_loss"] = float.IsFinite((float)result.LastBcLoss) ? result.LastBcLoss : null,
+        });
     }
 
-    /// <summary>A problem the user can fix (bad or mismatched input); printed, exit code 2.</summary>
-    public sealed class SetupException(string message) : Exception(message);
+    /// <summary>A problem the user can fix (bad or mismatched input); printed as one line, exit code 2.</summary>
+    public sealed class SetupException(string message) : CliException(ExitCodes.BadInput, message);
 }

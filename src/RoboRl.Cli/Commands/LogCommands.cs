@@ -1,15 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using RoboRl.Logs;
 
 namespace RoboRl.Cli.Commands;
 
-/// <summary><c>roborl log check|recover|info</c>: flight logs (MCAP) checked, repaired and summarised.</summary>
+/// <summary>
+/// <c>roborl log check|recover|info|cat</c>: flight logs (MCAP) checked, repaired, summarised and printed. A file that is
+/// not MCAP at all is bad input (exit 2) for recover, info and cat, and a failed check (1) for check; a damaged MCAP is
+/// read as far as it goes, with a note saying where and why reading stopped.
+/// </summary>
 public static class LogCommands
 {
     public static Command Create()
     {
-        var log = new Command("log", "Flight logs (MCAP, ros2 profile): check, recover, info.");
+        var log = new Command("log", "Flight logs (MCAP, ros2 profile): check, recover, info, cat.");
         log.Subcommands.Add(Check());
         log.Subcommands.Add(Recover());
         log.Subcommands.Add(Info());
@@ -17,30 +22,43 @@ public static class LogCommands
         return log;
     }
 
-    private static Argument<FileInfo> FileArgument() => new("file") { Description = "An MCAP file." };
+    private static Argument<string> FileArgument() => new("file") { Description = "An MCAP file." };
+
+    private static Option<bool> JsonOption(string what) => new("--json") { Description = what };
+
+    private static CommandIo Io(ParseResult parse, string command, Option<bool> json) =>
+        new(command, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(json));
+
+    private static string McapInput(string path) => PathArguments.InputFile(path, "FILE", "an MCAP file");
+
+    /// <summary>Bad input unless the file starts with the MCAP magic.</summary>
+    private static void RequireMcap(string path)
+    {
+        if (!McapStreamReader.HasMagic(path))
+            throw CliException.BadInput($"{path}: not an MCAP file (it does not start with the MCAP magic 89 4D 43 41 50 30 0D 0A)");
+    }
 
     private static Command Check()
     {
         var file = FileArgument();
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
-        var cmd = new Command("check", "Check magic, CRCs, chunks, indexes and statistics. Exit code 0 = valid, 1 = invalid.") { file, json };
+        var json = JsonOption("Print the report as one JSON object.");
+        var cmd = new Command("check", "Check magic, CRCs, chunks, indexes and statistics. Exit code 0 = valid, 1 = invalid, 2 = no readable file.") { file, json };
         cmd.SetAction(parse =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var path = parse.GetValue(file)!.FullName;
-            if (!File.Exists(path)) return Fail(parse, $"{path}: no such file");
+            CommandIo io = Io(parse, "log check", json);
+            string path = McapInput(parse.GetValue(file)!);
             var report = LogChecker.Check(path);
-            if (parse.GetValue(json))
+            int code = report.IsValid ? ExitCodes.Ok : ExitCodes.Failed;
+            if (!io.Json)
             {
-                output.WriteLine(report.ToJsonString());
-                return report.IsValid ? 0 : 1;
+                foreach (var e in report.Errors) io.Output.WriteLine($"  error   {e}");
+                foreach (var w in report.Warnings) io.Output.WriteLine($"  warning {w}");
+                io.Output.WriteLine(report.IsValid
+                    ? $"{path}: valid — {report.MessageCount} messages, {report.ChunkCount} chunks, {report.MessagesPerTopic.Count} topics"
+                    : $"{path}: INVALID — {report.Errors.Count} errors; readable up to byte {report.Stop.Offset} ({report.Stop.Reason}); try `roborl log recover`");
             }
-            foreach (var e in report.Errors) output.WriteLine($"  error   {e}");
-            foreach (var w in report.Warnings) output.WriteLine($"  warning {w}");
-            output.WriteLine(report.IsValid
-                ? $"{path}: valid — {report.MessageCount} messages, {report.ChunkCount} chunks, {report.MessagesPerTopic.Count} topics"
-                : $"{path}: INVALID — {report.Errors.Count} errors; readable up to byte {report.Stop.Offset} ({report.Stop.Reason}); try `roborl log recover`");
-            return report.IsValid ? 0 : 1;
+            return io.Finish(report.ToJson(), code, report.IsValid ? null
+                : $"{path}: INVALID — {report.Errors.Count} errors, the first at byte {report.Errors[0].Offset}: {report.Errors[0].Message}");
         });
         return cmd;
     }
@@ -48,33 +66,37 @@ public static class LogCommands
     private static Command Recover()
     {
         var file = FileArgument();
-        var output = new Option<FileInfo?>("--output", "-o") { Description = "The new file (default: FILE.recovered.mcap)." };
-        var cmd = new Command("recover", "Rewrite every readable message of a damaged or truncated file into a new valid file.") { file, output };
+        var output = new OutputOption("The new file (default: FILE.recovered.mcap).");
+        var json = JsonOption("Print what was recovered as one JSON object.");
+        var cmd = new Command("recover", "Rewrite every readable message of a damaged or truncated file into a new valid file.") { file, json };
+        output.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var outWriter = parse.InvocationConfiguration.Output;
-            var input = parse.GetValue(file)!.FullName;
-            if (!File.Exists(input)) return Fail(parse, $"{input}: no such file");
-            var target = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(input, null) + ".recovered.mcap";
-            int lastPercent = -1;
-            var progress = new SyncProgress(p =>
+            CommandIo io = Io(parse, "log recover", json);
+            string input = McapInput(parse.GetValue(file)!);
+            RequireMcap(input);
+            string target = PathArguments.OutputFile(output.Get(parse) ?? Path.ChangeExtension(input, null) + ".recovered.mcap", "--output");
+            if (Path.GetFullPath(target) == Path.GetFullPath(input)) throw CliException.BadInput($"--output {target}: is the input; recovery writes a new file");
+            var progress = ProgressLine.For(io.Error, plainIntervalS: 2);
+            var report = LogRecovery.Recover(input, target, new SyncProgress(p => progress.Report($"  reading {input}: {p * 100:F0}%", force: p >= 1)));
+            progress.End();
+            var result = new JsonObject
             {
-                int percent = (int)(p * 100) / 10 * 10;
-                if (percent == lastPercent) return;
-                lastPercent = percent;
-                outWriter.WriteLine($"  reading {input}: {percent}%");
-            });
-            try
+                ["input"] = input, ["output"] = target, ["messages_recovered"] = report.MessagesRecovered,
+                ["chunks_recovered"] = report.ChunksRecovered, ["chunks_skipped"] = report.ChunksSkipped, ["input_intact"] = report.InputWasIntact,
+                ["stop"] = new JsonObject { ["kind"] = report.Stop.Kind.ToString(), ["offset_bytes"] = report.Stop.Offset, ["reason"] = report.Stop.Reason },
+                ["damage"] = new JsonArray(report.Damage.Select(d => (JsonNode)new JsonObject { ["offset_bytes"] = d.Offset, ["message"] = d.Message }).ToArray()),
+            };
+            foreach (var d in report.Damage) io.Text.WriteLine($"  damage  {d}");
+            io.Text.WriteLine(report.Summary);
+            if (report.MessagesRecovered == 0 && report.ChunksRecovered == 0)
             {
-                var report = LogRecovery.Recover(input, target, progress);
-                foreach (var d in report.Damage) outWriter.WriteLine($"  damage  {d}");
-                outWriter.WriteLine(report.Summary);
-                return 0;
+                // Nothing to keep: no empty "recovered" file left behind to be mistaken for a flight.
+                File.Delete(target);
+                result["output"] = null;
+                return io.Finish(result, ExitCodes.Failed, $"{input}: nothing recoverable ({report.Stop}); no file written");
             }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
-            {
-                return Fail(parse, $"{input}: {e.Message}");
-            }
+            return io.Result(result);
         });
         return cmd;
     }
@@ -82,15 +104,17 @@ public static class LogCommands
     private static Command Info()
     {
         var file = FileArgument();
-        var cmd = new Command("info", "Summarise a file like `mcap info`: duration, channels with counts, schemas.") { file };
+        var json = JsonOption("Print the summary as one JSON object.");
+        var cmd = new Command("info", "Summarise a file like `mcap info`: duration, channels with counts, schemas.") { file, json };
         cmd.SetAction(parse =>
         {
-            var o = parse.InvocationConfiguration.Output;
-            var path = parse.GetValue(file)!.FullName;
-            if (!File.Exists(path)) return Fail(parse, $"{path}: no such file");
+            CommandIo io = Io(parse, "log info", json);
+            string path = McapInput(parse.GetValue(file)!);
+            RequireMcap(path);
 
             McapHeader? header; IReadOnlyDictionary<ushort, McapSchema> schemas; IReadOnlyDictionary<ushort, McapChannel> channels;
             Dictionary<ushort, ulong> counts; ulong start, end, total; int chunks; string compression; string? note = null;
+            McapReadStop? stop = null;
             try
             {
                 using var r = McapIndexedReader.Open(path);
@@ -114,9 +138,11 @@ public static class LogCommands
                 if (total == 0) start = 0;
                 header = r.Header; schemas = r.Schemas; channels = r.Channels; chunks = r.ChunksRead;
                 compression = "-";
+                stop = r.Stop;
                 note += $"; stopped: {r.Stop}";
             }
             double seconds = total > 0 ? (end - start) / 1e9 : 0;
+            TextWriter o = io.Text;
             o.WriteLine($"library:     {header?.Library}");
             o.WriteLine($"profile:     {header?.Profile}");
             o.WriteLine($"messages:    {total}");
@@ -126,17 +152,33 @@ public static class LogCommands
             o.WriteLine($"chunks:      {chunks} ({compression})");
             o.WriteLine($"channels:    {channels.Count}");
             int width = channels.Values.Select(c => c.Topic.Length).DefaultIfEmpty(0).Max();
+            var channelJson = new JsonArray();
             foreach (var c in channels.Values.OrderBy(c => c.Id))
             {
                 ulong n = counts.GetValueOrDefault(c.Id);
                 string rate = seconds > 0 ? string.Create(CultureInfo.InvariantCulture, $"{n / seconds:F1} Hz") : "-";
                 string schema = schemas.TryGetValue(c.SchemaId, out var s) ? $"{s.Name} [{s.Encoding}]" : "(no schema)";
                 o.WriteLine($"  ({c.Id}) {c.Topic.PadRight(width)}  {n,8} msgs ({rate}) : {schema}");
+                channelJson.Add(new JsonObject
+                {
+                    ["id"] = c.Id, ["topic"] = c.Topic, ["messages"] = n, ["rate_hz"] = seconds > 0 ? Math.Round(n / seconds, 3) : null,
+                    ["type"] = s?.Name, ["schema_encoding"] = s?.Encoding, ["message_encoding"] = c.MessageEncoding,
+                });
             }
             o.WriteLine($"schemas:     {schemas.Count}");
             foreach (var s in schemas.Values.OrderBy(s => s.Id)) o.WriteLine($"  ({s.Id}) {s.Name} [{s.Encoding}]");
-            if (note is not null) o.WriteLine($"note:        {note}");
-            return 0;
+            if (note is not null)
+            {
+                o.WriteLine($"note:        {note}");
+                if (!io.Json) io.Note($"{path} is damaged; the figures above are what a full scan could read ({stop}); `roborl log recover` rewrites it");
+            }
+            return io.Result(new JsonObject
+            {
+                ["file"] = path, ["library"] = header?.Library, ["profile"] = header?.Profile, ["messages"] = total,
+                ["duration_s"] = Math.Round(seconds, 6), ["start_time_ns"] = start, ["end_time_ns"] = end, ["chunks"] = chunks,
+                ["compression"] = compression, ["channels"] = channelJson,
+                ["complete"] = note is null, ["note"] = note,
+            });
         });
         return cmd;
     }
@@ -146,42 +188,47 @@ public static class LogCommands
         var file = FileArgument();
         var topics = new Option<string[]>("--topics") { Description = "Only these topics.", AllowMultipleArgumentsPerToken = true };
         var limit = new Option<int>("--limit") { Description = "Stop after this many messages (0 = all).", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("cat", "Print messages as JSON lines (topic, log time, decoded fields), like `mcap cat --json`.") { file, topics, limit };
+        var json = JsonOption("After the message lines, print one JSON object summarising what was read (messages, complete, stop).");
+        var cmd = new Command("cat", "Print messages as JSON lines (topic, type, sequence, log_time_ns, publish_time_ns, decoded fields), like `mcap cat --json`.")
+        {
+            file, topics, limit, json,
+        };
         cmd.SetAction(parse =>
         {
-            var o = parse.InvocationConfiguration.Output;
-            var path = parse.GetValue(file)!.FullName;
-            if (!File.Exists(path)) return Fail(parse, $"{path}: no such file");
+            CommandIo io = Io(parse, "log cat", json);
+            string path = McapInput(parse.GetValue(file)!);
+            RequireMcap(path);
             var wanted = parse.GetValue(topics) is { Length: > 0 } t ? t.ToHashSet() : null;
             int max = parse.GetValue(limit);
+            if (max < 0) throw CliException.BadInput($"--limit {max}: must be 0 (all) or more");
             var decoder = new McapMessageDecoder();
-            int printed = 0;
+            long printed = 0;
             using var reader = McapStreamReader.Open(path);
+            bool stoppedAtLimit = false;
             foreach (var m in reader.ReadMessages())
             {
                 if (wanted is not null && !wanted.Contains(m.Channel.Topic)) continue;
-                var line = new System.Text.Json.Nodes.JsonObject
-                {
-                    ["topic"] = m.Channel.Topic, ["sequence"] = m.Sequence, ["log_time"] = m.LogTime, ["publish_time"] = m.PublishTime,
-                };
-                try { line["message"] = decoder.Decode(m).ToJson(); }
-                catch (Exception e) when (e is Core.Messages.MsgDefinitionException or Core.Messages.CdrFormatException) { line["error"] = e.Message; }
-                o.WriteLine(line.ToJsonString());
-                if (++printed == max) break;
+                io.Output.WriteLine(decoder.JsonLine(m).ToJsonString());
+                if (++printed == max) { stoppedAtLimit = true; break; }
             }
-            return 0;
+            if (wanted is not null && wanted.Except(reader.Channels.Values.Select(c => c.Topic)).ToList() is { Count: > 0 } unknown)
+                io.Note($"no such topic in {path}: {string.Join(", ", unknown)} (topics: {string.Join(", ", reader.Channels.Values.Select(c => c.Topic).Distinct().Order())})");
+            // A damaged file: say where reading stopped (the lines above are everything before it).
+            bool complete = stoppedAtLimit || (reader.Stop?.Kind == McapStopKind.Complete && reader.ChunksSkipped == 0);
+            string summary = complete ? $"{printed} messages from {path}"
+                : $"{printed} messages from {path}, which is damaged: reading stopped ({reader.Stop}){(reader.ChunksSkipped > 0 ? $", {reader.ChunksSkipped} corrupted chunks skipped" : "")}; `roborl log recover` rewrites what is readable";
+            io.Note(summary);
+            return io.Result(new JsonObject
+            {
+                ["file"] = path, ["messages"] = printed, ["complete"] = complete, ["chunks_skipped"] = reader.ChunksSkipped,
+                ["stop"] = stoppedAtLimit || reader.Stop is null ? null : new JsonObject { ["kind"] = reader.Stop.Kind.ToString(), ["offset_bytes"] = reader.Stop.Offset, ["reason"] = reader.Stop.Reason },
+            });
         });
         return cmd;
     }
 
     private static string FormatTime(ulong ns) =>
         ns == 0 ? "0" : $"{DateTime.UnixEpoch.AddTicks((long)(ns / 100)):yyyy-MM-dd HH:mm:ss.fff} UTC ({ns} ns)";
-
-    private static int Fail(ParseResult parse, string message)
-    {
-        parse.InvocationConfiguration.Error.WriteLine(message);
-        return 1;
-    }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and interleave output).</summary>
     private sealed class SyncProgress(Action<double> report) : IProgress<double>

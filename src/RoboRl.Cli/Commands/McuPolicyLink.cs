@@ -25,7 +25,7 @@ public static class McuPolicyLink
         try { return McuRemotePolicy.Open(options, bundle, policyPath, BootTimeout); }
         catch (Exception e) when (e is McuPolicyException or IOException or TimeoutException or InvalidOperationException or PolicyBundleException)
         {
-            throw new NodeSession.SetupException($"{config.File}: $.mcu: {e.Message}");
+            throw new NodeSession.SetupException($"{config.File}: $.mcu: {e.Message}", e is PolicyBundleException ? ExitCodes.BadInput : ExitCodes.Fault);
         }
     }
 
@@ -34,9 +34,15 @@ public static class McuPolicyLink
     {
         var (diff, ticks) = node.RemotePolicyParity;
         LinkCounters link = mcu.Client.Link.Counters;
+        long asked = mcu.Answered + mcu.Timeouts + mcu.ErrorStatuses;
+        double inTime = asked == 0 ? 0 : 100.0 * mcu.Answered / asked;
+        IReadOnlyList<double> warm = mcu.WarmUpRoundTripsMs;
+        string warmUp = warm.Count == 0 ? "" :
+            $"; warm-up: {warm.Count} round trips, first {warm[0]:F1} ms, median {warm.Order().ElementAt(warm.Count / 2):F1} ms";
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"  mcu: {mcu.Answered} actions, {mcu.Timeouts} timeouts (> {mcu.ResponseTimeout.TotalMilliseconds:0.#} ms), {mcu.ErrorStatuses} error statuses; " +
+            $"  mcu: {mcu.Answered} actions, {mcu.Timeouts} timeouts (> {mcu.ResponseTimeout.TotalMilliseconds:0.#} ms), {mcu.ErrorStatuses} error statuses " +
+            $"({inTime:F1} % of {asked} ticks answered in time; {node.RemotePolicyHeldTicks} held the last action); " +
             $"inference {mcu.MeanInferenceUs:F0} µs mean (MCU SysTick); max |MCU − host engine| {diff:G3} over {ticks} ticks; " +
-            $"link: {link.Lost} lost, {link.Rejected} rejected frames");
+            $"link: {link.Lost} lost, {link.Rejected} rejected frames{warmUp}");
     }
 }

@@ -24,13 +24,15 @@ public static class MqttRobotLink
         catch (Exception e) when (e is InvalidOperationException or System.Security.Cryptography.CryptographicException or IOException)
         {
             transport.Dispose();
-            throw new NodeSession.SetupException($"{config.File}: $.mqtt: {e.Message}");
+            // A broker that cannot listen (port in use) or a TLS file that does not load: the config is fine, the host is not.
+            throw new NodeSession.SetupException($"{config.File}: $.mqtt: {e.Message}", ExitCodes.Fault);
         }
         return new RobotLink(transport, transport, Start: () => { }, Stop: transport.Dispose, Owner: transport)
         {
             Commands = transport,
             Teleop = transport,
             Telemetry = transport,
+            Events = transport,
         };
     }
 }

@@ -12,7 +12,8 @@ namespace RoboRl.Cli.Commands;
 /// The navigation side of `roborl eval` (chosen by `--planner dwa`, a navigation task or a bundle trained for a
 /// differential-drive robot): the learned policy (one bundle, or one per training seed with --runs) and the DWA
 /// baseline on the same held-out scenarios; success, collisions, time to goal, path length, IQM with 95 %
-/// stratified-bootstrap intervals; a PNG of paths on the first four scenarios.
+/// stratified-bootstrap intervals; a PNG of paths on the first four scenarios, beside the (first) bundle — with the planner
+/// alone only where --plot says (never into the current directory unasked).
 /// </summary>
 public static class NavEvalCommand
 {
@@ -29,8 +30,8 @@ public static class NavEvalCommand
     public static int Run(string[] bundles, bool withDwa, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath, bool asJson,
         TextWriter output, TextWriter error)
     {
-        if (episodes < 1) { error.WriteLine("error: --episodes must be ≥ 1"); return 2; }
-        if (seeds < 1) { error.WriteLine("error: --seeds must be ≥ 1"); return 2; }
+        if (episodes < 1) throw CliException.BadInput($"--episodes {episodes}: must be ≥ 1");
+        if (seeds < 1) throw CliException.BadInput($"--seeds {seeds}: must be ≥ 1");
         NavTaskConfig task = NavTaskConfig.Load(taskPath);
         var options = new NavEvalOptions(episodes, Enumerable.Range(0, seeds).Select(k => firstSeed + (ulong)k).ToArray());
         var results = new List<NavEvalResult>();
@@ -51,32 +52,26 @@ public static class NavEvalCommand
         }
         if (withDwa) results.Add(NavEvaluator.Evaluate(task, [new DwaPlanner(task)], options, Progress));
 
-        string png = plotPath ?? (bundles.Length > 0
-            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_paths.png")
-            : "eval_paths.png");
-        NavEvaluator.WritePathPlot(task, results, png);
+        string? png = plotPath ?? (bundles.Length > 0 ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_paths.png") : null);
+        if (png is not null) NavEvaluator.WritePathPlot(task, results, png);
 
-        if (asJson)
+        var o = new Dictionary<string, object?>
         {
-            var o = new Dictionary<string, object?>
-            {
-                ["task"] = taskPath,
-                ["episodes_per_seed"] = episodes,
-                ["seeds"] = options.SeedList,
-                // Held-out scenarios: seeds first_scenario_seed … first_scenario_seed + episodes_per_seed − 1 (training never draws them).
-                ["first_scenario_seed"] = NavMaps.HeldOutSeedBase,
-                ["planners"] = results.Select(NavEvaluator.JsonObject).ToArray(),
-                ["plot"] = png,
-            };
-            output.WriteLine(JsonSerializer.Serialize(o));
-        }
-        else
+            ["task"] = taskPath,
+            ["episodes_per_seed"] = episodes,
+            ["seeds"] = options.SeedList,
+            // Held-out scenarios: seeds first_scenario_seed … first_scenario_seed + episodes_per_seed − 1 (training never draws them).
+            ["first_scenario_seed"] = NavMaps.HeldOutSeedBase,
+            ["planners"] = results.Select(NavEvaluator.JsonObject).ToArray(),
+            ["plot"] = png,
+        };
+        if (!asJson)
         {
             foreach (NavEvalResult r in results) output.WriteLine(NavEvaluator.Summary(r));
-            output.WriteLine($"plot    {png}");
+            output.WriteLine(png is null ? "plot    none (--plot PNG draws the paths)" : $"plot    {png}");
         }
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"eval: {string.Join("; ", results.Select(r => $"{r.Planner} {r.SuccessRate:P1} success, median time to goal {r.MedianTimeToGoal:F1} s"))} ({episodes} held-out scenarios × {seeds} seeds)"));
-        return 0;
+        return new CommandIo("eval", output, error, asJson).Result(JsonSerializer.SerializeToNode(o)!.AsObject());
     }
 }

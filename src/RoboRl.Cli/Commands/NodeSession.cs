@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
@@ -12,14 +13,17 @@ using RoboRl.Sims.Quadrotor;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// A link to a robot other than the in-process simulator (RoboRl.Mqtt now; ROS 2 and serial later): the node's sensor
-/// and actuator, optional command, teleop and telemetry channels, and how to start and stop it with the flight.
+/// A link to a robot other than the in-process simulator (MQTT, ROS 2, Crazyflie): the node's sensor and actuator,
+/// optional command, teleop and telemetry channels, where the node's events are published, and how to start and stop
+/// it with the flight.
 /// </summary>
 public sealed record RobotLink(ISensorSource Sensor, IActuatorSink Actuator, Action Start, Action Stop, IDisposable Owner)
 {
     public ICommandSource? Commands { get; init; }
     public ITeleopSource? Teleop { get; init; }
     public ITelemetrySink? Telemetry { get; init; }
+    /// <summary>The transport's status or diagnostics channel for the node's events (refusals, mode changes and why).</summary>
+    public INodeEventSink? Events { get; init; }
 }
 
 /// <summary>
@@ -53,21 +57,32 @@ public sealed class NodeSession : IDisposable
     /// </summary>
     public static bool MqttSideChannelWithSim { get; set; } = true;
 
-    /// <summary>Thrown for any problem the user can fix (bad file, refused bundle): the message is printed, exit code 2.</summary>
-    public sealed class SetupException(string message) : Exception(message);
+    /// <summary>
+    /// A problem found while setting up the flight, printed as one line: bad input (a bad file, a refused bundle; exit code
+    /// 2) unless another code is given (a robot that cannot be reached: <see cref="ExitCodes.Fault"/>).
+    /// </summary>
+    public sealed class SetupException(string message, int exitCode = ExitCodes.BadInput) : CliException(exitCode, message);
 
-    public static NodeSession Open(string configPath, string policyPath, string? recordPath, string? simRobotPath)
+    /// <param name="uri">Overrides the config's Crazyflie link (cflib's URI: radio://0/80/2M/E7E7E7E7E7, serial:///dev/ttyUSB0).</param>
+    public static NodeSession Open(string configPath, string policyPath, string? recordPath, string? simRobotPath, string? uri = null)
     {
+        configPath = PathArguments.InputFile(RepoPaths.Find(configPath), "NODE_CONFIG", "a node config (configs/nodes/*.json)");
+        PathArguments.InputFile(policyPath, "--policy", "a policy bundle (.safetensors)");
+        if (simRobotPath is not null) PathArguments.InputFile(simRobotPath, "--sim-robot", "a quadrotor robot config (configs/robots/*.json)");
         NodeConfig config;
         PolicyBundle bundle;
         try
         {
-            config = NodeConfig.Load(RepoPaths.Find(configPath));
+            config = NodeConfig.Load(configPath);
             bundle = PolicyBundle.Read(policyPath);
         }
         catch (Exception e) when (e is ConfigException or PolicyBundleException) { throw new SetupException(e.Message); }
         if (config.Transport == TransportKind.Mqtt && MqttLink is null)
             throw new SetupException($"{config.File}: transport \"mqtt\" is provided by RoboRl.Mqtt, which this build does not include yet; use transport \"sim\"");
+        if (uri is not null && config.Transport != TransportKind.Crazyflie)
+            throw new SetupException($"--uri sets the Crazyflie link, but {config.File} has transport \"{config.Transport.ToString().ToLowerInvariant()}\"; use a config with transport \"crazyflie\" (configs/nodes/crazyflie-radio.json)");
+        if (uri is not null && RoboRl.Crazyflie.CrazyflieTransportOptions.UriProblem(uri) is { } uriProblem)
+            throw new SetupException($"--uri: {uriProblem}");
 
         QuadrotorConfig plant = config.Robot;
         if (simRobotPath is not null)
@@ -77,30 +92,17 @@ public sealed class NodeSession : IDisposable
         }
         try { InferenceNode.CheckBundle(config, bundle); }
         catch (PolicyMismatchException e) { throw new SetupException($"refused before arming: {e.Message}"); }
+        string? record = recordPath ?? (config.Recording.Enabled ? config.Recording.Path : null);
+        if (record is not null) PathArguments.OutputFile(record, recordPath is not null ? "--record" : $"{config.File}: $.recording.path");
+        if (config.Transport != TransportKind.Sim && simRobotPath is not null) throw new SetupException("--sim-robot needs transport \"sim\"");
 
         // The robot link first: a robot that cannot be reached (no dongle, no broker) leaves no empty flight log behind.
         RobotLink? link = null;
         SimulatedQuadrotor? robot = null;
         if (config.Transport == TransportKind.Ros2) link = Ros2Link(config);
-        else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config);
+        else if (config.Transport == TransportKind.Crazyflie) link = CrazyflieRobotLink.Create(config, uri);
         else if (config.Transport == TransportKind.Mqtt || (config.Mqtt is not null && MqttLink is not null && MqttSideChannelWithSim))
             link = MqttLink!(config);
-        string? record = recordPath ?? (config.Recording.Enabled ? config.Recording.Path : null);
-        NodeRecorder? recorder = null;
-        if (record is not null)
-        {
-            try
-            {
-                if (Path.GetDirectoryName(Path.GetFullPath(record)) is { } dir) Directory.CreateDirectory(dir);
-                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
-                    FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                link?.Owner.Dispose();
-                throw new SetupException($"cannot record to {record}: {e.Message}");
-            }
-        }
         if (config.Transport == TransportKind.Sim)
         {
             SimTransportConfig sim = config.Sim!; // NodeConfig requires the section for transport "sim"
@@ -109,7 +111,21 @@ public sealed class NodeSession : IDisposable
                 PhysicsHz = sim.PhysicsHz, StartPosition = sim.StartPosition, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
             });
         }
-        else if (simRobotPath is not null) throw new SetupException("--sim-robot needs transport \"sim\"");
+        NodeRecorder? recorder = null;
+        if (record is not null)
+        {
+            try
+            {
+                // A simulated robot's true state goes into the log too: `roborl replay --sim` anchors on it.
+                recorder = NodeRecorder.Create(record, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
+                    FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz), groundTruth: robot);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                link?.Owner.Dispose();
+                throw new SetupException($"cannot record to {record}: {e.Message}");
+            }
+        }
         ISensorSource sensor = robot is not null ? robot : link!.Sensor;
         IActuatorSink actuator = robot is not null ? robot : link!.Actuator;
         var node = new InferenceNode(config, bundle, sensor, actuator, recorder: recorder);
@@ -137,12 +153,20 @@ public sealed class NodeSession : IDisposable
         return new NodeSession { Config = config, Node = node, Sim = robot, Link = link, Recorder = recorder, Mcu = mcu };
     }
 
+    /// <summary>How long the node may go without a first robot state before the console says what it waits for.</summary>
+    public static TimeSpan StateWaitNotice { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>
-    /// Flies for <paramref name="seconds"/> of real time (or until Ctrl+C), writing a progress line to
-    /// <paramref name="progress"/> each second and calling <paramref name="sample"/> at ~50 Hz from this thread.
+    /// Flies for <paramref name="seconds"/> of real time (or until Ctrl+C, or until <paramref name="done"/> says so). On this
+    /// thread, every 20 ms: the node's events are printed the moment they happen and handed to the transport's
+    /// status/diagnostics channel; <paramref name="sample"/> is called; a progress line goes to <paramref name="progress"/>
+    /// every <paramref name="progressEveryS"/> (default: each second on a terminal, every 5 s to a file, a pipe or a CI
+    /// log); and, while no robot state has arrived, a line says what the node is waiting for.
     /// </summary>
-    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default)
+    public void Fly(double seconds, TextWriter progress, Action? sample = null, CancellationToken cancel = default, double progressEveryS = 0,
+        Func<bool>? done = null)
     {
+        if (!(progressEveryS > 0)) progressEveryS = RoboRl.Cli.ProgressLine.IsTerminal(progress) ? 1 : 5;
         // Keep blocking (gen 2) collections from pausing the tick thread for what other threads allocate (progress, plot data).
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         Sim?.Start();
@@ -150,23 +174,29 @@ public sealed class NodeSession : IDisposable
         Node.Start();
         var start = DateTime.UtcNow;
         var nextProgress = start;
-        bool recordingErrorShown = false;
+        bool recordingErrorShown = false, waitShown = false;
         try
         {
             while (!cancel.IsCancellationRequested)
             {
                 double t = (DateTime.UtcNow - start).TotalSeconds;
-                if (t >= seconds) break;
+                if (t >= seconds || done?.Invoke() == true) break;
                 sample?.Invoke();
+                ForwardEvents(progress);
                 if (!recordingErrorShown && Recorder?.Error is { } error)
                 {
                     progress.WriteLine(error);
                     recordingErrorShown = true;
                 }
+                if (!waitShown && !Node.HasState && t >= StateWaitNotice.TotalSeconds)
+                {
+                    progress.WriteLine($"  waiting for the robot's state: {DescribeSensor()}");
+                    waitShown = true;
+                }
                 if (DateTime.UtcNow >= nextProgress)
                 {
                     progress.WriteLine(ProgressLine(t, seconds));
-                    nextProgress += TimeSpan.FromSeconds(1);
+                    nextProgress += TimeSpan.FromSeconds(progressEveryS);
                 }
                 Thread.Sleep(20);
             }
@@ -174,10 +204,43 @@ public sealed class NodeSession : IDisposable
         finally
         {
             Node.Stop();
+            ForwardEvents(progress);
+            // Said before the link closes (a closed ROS 2 subscription can no longer tell who matched).
+            _sensorAfterFlight = DescribeSensor();
             Sim?.Stop();
             Link?.Stop();
             Recorder?.Dispose();
         }
+    }
+
+    private string? _sensorAfterFlight;
+
+    /// <summary>Events that arrived on the node's stream: printed now (stderr), and published on the transport's status channel.</summary>
+    private void ForwardEvents(TextWriter progress)
+    {
+        while (Node.EventStream.TryRead(out NodeEvent e))
+        {
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
+            try { Link?.Events?.Publish(e.ToStatus()); }
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException) { /* the transport is closing; the console has it */ }
+        }
+    }
+
+    /// <summary>What the node's sensor waits for and has seen (the in-process simulator: always there).</summary>
+    public string DescribeSensor() => (Link?.Sensor as ISensorDiagnostics)?.DescribeSensor()
+        ?? (Sim is not null ? "the simulated robot in this process" : "the robot's state");
+
+    /// <summary>
+    /// The flight's exit code (docs/cli.md): a node that never received its robot's state, or a recording that failed,
+    /// is a runtime fault (3) with one line saying what was waited for; else 0.
+    /// </summary>
+    public (int Code, string? Problem) Outcome(double seconds)
+    {
+        if (!Node.HasState)
+            return (ExitCodes.Fault, string.Create(CultureInfo.InvariantCulture, $"no robot state arrived in {seconds:F1} s; the node waited for {_sensorAfterFlight ?? DescribeSensor()}"));
+        if (Recorder?.Error is { } error) return (ExitCodes.Fault, error);
+        if (FlightFailure() is { } failure) return (ExitCodes.Fault, $"the flight failed {failure}");
+        return (ExitCodes.Ok, null);
     }
 
     private string ProgressLine(double t, double seconds)
@@ -185,8 +248,20 @@ public sealed class NodeSession : IDisposable
         RobotStateSample s = Node.LastState;
         TickStatistics ticks = Node.RunStatistics;
         return string.Create(CultureInfo.InvariantCulture,
-            $"[{t,5:F1}/{seconds:F0} s] {Node.Mode.ToString().ToUpperInvariant(),-8} pos ({s.Position.X,5:F2}, {s.Position.Y,5:F2}, {s.Position.Z,4:F2}) m  " +
+            $"[{t,5:F1}/{seconds:F0} s] {NodeEvent.ModeName(Node.Mode),-10} pos ({s.Position.X,5:F2}, {s.Position.Y,5:F2}, {s.Position.Z,4:F2}) m  " +
             $"setpoint ({Node.Setpoint.X,5:F2}, {Node.Setpoint.Y,5:F2}, {Node.Setpoint.Z,4:F2})  tick p99 {ticks.LatencyP99Us:F1} µs  overruns {ticks.Overruns}");
+    }
+
+    /// <summary>
+    /// Why the flight failed, or null: the supervisor sent the node to its fallback (a violation, not a land command),
+    /// or the kill switch stopped it. A script reading the exit code must not mistake either for a flight.
+    /// </summary>
+    public string? FlightFailure()
+    {
+        foreach (NodeEvent e in Node.Events)
+            if (e.Kind == NodeEventKind.ModeChange && (e.Mode == NodeMode.Killed || (e.Mode == NodeMode.Fallback && e.Violation.Tripped)))
+                return string.Create(CultureInfo.InvariantCulture, $"at tick {e.Tick}: {e.Describe()}");
+        return null;
     }
 
     /// <summary>The events, one per line, and the one-line summary.</summary>
@@ -199,6 +274,41 @@ public sealed class NodeSession : IDisposable
         output.WriteLine(SummaryLine(command, seconds));
     }
 
+    /// <summary>The flight's figures as the --json result of `run` and `quickstart`.</summary>
+    public JsonObject SummaryJson(double seconds)
+    {
+        var (rms, max, samples) = Node.TrackingError;
+        TickStatistics t = Node.RunStatistics;
+        var events = new JsonArray();
+        foreach (NodeEvent e in Node.Events)
+        {
+            NodeStatusEvent s = e.ToStatus();
+            events.Add(new JsonObject { ["tick"] = e.Tick, ["kind"] = s.Kind, ["mode"] = e.Mode.ToString().ToUpperInvariant(), ["text"] = s.Text });
+        }
+        return new JsonObject
+        {
+            ["duration_s"] = Math.Round(seconds, 3),
+            ["ticks"] = t.Ticks,
+            ["rate_hz"] = Math.Round(t.RateHz, 2),
+            ["final_mode"] = Node.Mode.ToString().ToUpperInvariant(),
+            ["state_received"] = Node.HasState,
+            ["tracking_error_rms_m"] = Math.Round(rms, 5),
+            ["tracking_error_max_m"] = Math.Round(max, 5),
+            ["tracking_ticks"] = samples,
+            ["tick_p50_us"] = Math.Round(t.LatencyP50Us, 2),
+            ["tick_p99_us"] = Math.Round(t.LatencyP99Us, 2),
+            ["tick_max_us"] = Math.Round(t.LatencyMaxUs, 1),
+            ["jitter_p99_us"] = Math.Round(t.JitterP99Us, 1),
+            ["overruns"] = t.Overruns,
+            ["safety_events"] = Node.SafetyEventCount,
+            ["events"] = events,
+            ["record"] = Recorder is null ? null : new JsonObject
+            {
+                ["path"] = Recorder.Destination, ["records"] = Recorder.Written, ["dropped"] = Recorder.Dropped, ["error"] = Recorder.Error,
+            },
+        };
+    }
+
     public string SummaryLine(string command, double seconds)
     {
         var (rms, max, samples) = Node.TrackingError;
@@ -207,7 +317,7 @@ public sealed class NodeSession : IDisposable
             : Recorder.Error is null ? $"recorded {Recorder.Destination} ({Recorder.Written} records, {Recorder.Dropped} dropped)"
             : $"recording FAILED ({Recorder.Destination})";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{command}: {seconds:F1} s, {t.Ticks} ticks at {t.RateHz:F1} Hz; final mode {Node.Mode.ToString().ToUpperInvariant()}; " +
+            $"{command}: {seconds:F1} s, {t.Ticks} ticks at {t.RateHz:F1} Hz; final mode {NodeEvent.ModeName(Node.Mode)}; " +
             $"tracking error rms {rms:F3} m, max {max:F3} m ({samples} ticks); tick p50 {t.LatencyP50Us:F1} µs, p99 {t.LatencyP99Us:F1} µs, " +
             $"max {t.LatencyMaxUs:F0} µs, jitter p99 {t.JitterP99Us:F0} µs, {t.Overruns} overruns; {Node.SafetyEventCount} safety events; {recorded}");
     }

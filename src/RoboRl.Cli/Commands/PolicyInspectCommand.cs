@@ -7,12 +7,13 @@ namespace RoboRl.Cli.Commands;
 
 /// <summary>
 /// `roborl policy inspect FILE [--json]`: what a policy bundle holds, and whether it is intact (checksum and the
-/// C# engine's self-check against the golden vectors). Exit code 0 when both pass, 1 otherwise.
+/// C# engine's self-check against the golden vectors). Exit code 0 when both pass, 1 when the file is not an intact bundle
+/// (not a bundle at all, a checksum mismatch, a failed self-check), 2 when there is no file to read.
 /// </summary>
 public static class PolicyInspectCommand
 {
     /// <summary>The `policy` group with its `inspect` sub-command.</summary>
-    public static Command CreateGroup() => new("policy", "Inspect policy bundles (.safetensors files written by training).") { Create() };
+    public static Command CreateGroup() => new("policy", "Policy bundles (.safetensors files written by training): inspect.") { Create() };
 
     public static Command Create()
     {
@@ -26,16 +27,17 @@ public static class PolicyInspectCommand
     /// <summary>The command's work, callable without the parser. Returns the exit code.</summary>
     public static int Run(string path, bool asJson, TextWriter output, TextWriter error)
     {
+        var io = new CommandIo("policy inspect", output, error, asJson);
+        return io.Run(() => Inspect(path, io));
+    }
+
+    static int Inspect(string path, CommandIo io)
+    {
+        PathArguments.InputFile(path, "FILE", "a policy bundle (.safetensors)");
         PolicyBundle bundle;
-        try
-        {
-            bundle = PolicyBundle.Read(path, requireValidChecksum: false);
-        }
-        catch (PolicyBundleException e)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+        // Inspection is a check: a file that is not an intact bundle fails it (exit 1), with the reason.
+        try { bundle = PolicyBundle.Read(path, requireValidChecksum: false); }
+        catch (PolicyBundleException e) { throw CliException.Failed(e.Message); }
 
         string computed = bundle.ComputeContentSha256();
         float goldenError = new PolicyEngine(bundle).MaxGoldenError();
@@ -43,13 +45,11 @@ public static class PolicyInspectCommand
         bool goldenOk = goldenError <= Tolerance;
         bool ok = bundle.ChecksumVerified && goldenOk;
 
-        if (asJson) WriteJson(output, path, bundle, computed, goldenError, goldenOk);
-        else WriteText(output, path, bundle, computed, goldenError, goldenOk);
-        if (!ok)
-            error.WriteLine(!bundle.ChecksumVerified
-                ? $"error: policy bundle '{path}': content.sha256: stored {bundle.StoredContentSha256} but the contents hash to {computed}"
-                : $"error: policy bundle '{path}': golden.actions: the C# engine differs by {goldenError:G3} (tolerance {Tolerance:G1})");
-        return ok ? 0 : 1;
+        if (!io.Json) WriteText(io.Output, path, bundle, computed, goldenError, goldenOk);
+        string? problem = ok ? null : !bundle.ChecksumVerified
+            ? $"policy bundle '{path}': content.sha256: stored {bundle.StoredContentSha256} but the contents hash to {computed}"
+            : $"policy bundle '{path}': golden.actions: the C# engine differs by {goldenError:G3} (tolerance {Tolerance:G1})";
+        return io.Finish(JsonReport(path, bundle, computed, goldenError, goldenOk), ok ? ExitCodes.Ok : ExitCodes.Failed, problem);
     }
 
     static string NetworkText(PolicyBundle bundle) =>
@@ -96,7 +96,7 @@ public static class PolicyInspectCommand
         return compact.Length <= max ? compact : compact[..max] + " …";
     }
 
-    static void WriteJson(TextWriter o, string path, PolicyBundle b, string computed, float goldenError, bool goldenOk)
+    static System.Text.Json.Nodes.JsonObject JsonReport(string path, PolicyBundle b, string computed, float goldenError, bool goldenOk)
     {
         var report = new
         {
@@ -125,6 +125,6 @@ public static class PolicyInspectCommand
             git_commit = b.GitCommit,
             golden = new { count = b.GoldenCount, max_abs_error = float.IsFinite(goldenError) ? goldenError : (float?)null, ok = goldenOk },
         };
-        o.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+        return JsonSerializer.SerializeToNode(report)!.AsObject();
     }
 }

@@ -1,12 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
+using System.Text.Json.Nodes;
 using RoboRl.Core.Robots;
+using RoboRl.Core.Messages;
 
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// `roborl quickstart [--policy BUNDLE] [--out DIR] [--duration S]`: the whole loop in one command — (train a short
+/// `roborl quickstart [--policy BUNDLE] [-o DIR] [--duration S] [--json]`: the whole loop in one command — (train a short
 /// hover policy,) fly it with the real-time node against the simulated Crazyflie through a figure-eight of setpoints,
 /// record the flight as MCAP, print tracking error and tick statistics, and plot the trajectory (PNG).
 /// </summary>
@@ -18,7 +20,7 @@ public static class QuickstartCommand
     public const string HoverTask = "configs/tasks/crazyflie-hover.json";
 
     /// <summary>Trains the default hover task with TD3 into <paramref name="outDir"/>/train and returns the bundle's path.</summary>
-    private static string TrainHoverPolicy(string outDir, TextWriter progress)
+    private static RoboRl.Training.TrainResult TrainHoverPolicy(string outDir, TextWriter progress)
     {
         // Found from the current directory or the binary's (like the node config), so quickstart runs from anywhere in the clone.
         var result = RoboRl.Training.Trainer.Run(new RoboRl.Training.TrainOptions(RepoPaths.Find(HoverTask))
@@ -26,64 +28,86 @@ public static class QuickstartCommand
             OutDirectory = Path.Combine(outDir, "train"),
             Seed = 1,
             Console = progress,
-            Interactive = !Console.IsErrorRedirected,
+            Interactive = ProgressLine.IsTerminal(progress),
         });
-        progress.WriteLine();
-        progress.WriteLine($"trained {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s: success {result.FinalScore.SuccessRate:P1}, crashes {result.FinalScore.FailureRate:P1} ({result.BundlePath})");
-        return result.BundlePath;
+        progress.WriteLine($"trained {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s: success {result.FinalScore.SuccessRate:P1}, crashes {result.FinalScore.FailureRate:P1}; {TrainCommand.DescribeSnapshot(result)} ({result.BundlePath})");
+        return result;
     }
 
     public static Command Create()
     {
         var policy = new Option<string?>("--policy") { Description = "Fly this policy bundle instead of training one." };
-        var outDir = new Option<string>("--out") { Description = "Directory for the bundle, the flight log and the plot.", DefaultValueFactory = _ => "quickstart" };
+        var output = new OutputOption("Directory for the bundle, the flight log and the plot (default: quickstart).", keepOldOut: true);
         var duration = new Option<double>("--duration") { Description = "Seconds of flight.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print the outputs and the flight's figures as one JSON object (progress goes to stderr)." };
         var command = new Command("quickstart", "Train (or take) a hover policy, fly a figure-eight with the real-time node and the simulated Crazyflie, record and plot it.")
         {
-            policy, outDir, duration,
+            policy, duration, json,
         };
-        command.SetAction(parse => Run(parse.GetValue(policy), parse.GetValue(outDir)!, parse.GetValue(duration),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        output.AddTo(command);
+        command.SetAction(parse => Run(parse.GetValue(policy), output.Get(parse, "quickstart")!, parse.GetValue(duration),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(json)));
         return command;
     }
 
-    public static int Run(string? policyPath, string outDir, double seconds, TextWriter output, TextWriter progress)
+    /// <summary>Time allowed on top of the figure-eight for the take-off (1 m at 0.5 m/s, then settling) and the landing (1 m at 0.3 m/s).</summary>
+    public const double TakeoffAndLandingAllowanceS = 15;
+
+    public static int Run(string? policyPath, string outDir, double seconds, TextWriter output, TextWriter progress, bool json = false)
     {
-        if (!(seconds > 0)) { progress.WriteLine("quickstart: --duration must be positive"); return 2; }
-        Directory.CreateDirectory(outDir);
+        var io = new CommandIo("quickstart", output, progress, json);
+        return io.Run(() => Fly(policyPath, outDir, seconds, io));
+    }
+
+    private static int Fly(string? policyPath, string outDir, double seconds, CommandIo io)
+    {
+        TextWriter progress = io.Error;
+        if (!(seconds > 0)) throw CliException.BadInput($"--duration {seconds}: must be a positive number of seconds");
+        if (policyPath is not null) PathArguments.InputFile(policyPath, "--policy", "a policy bundle (.safetensors)");
+        PathArguments.OutputDirectory(outDir, "--output");
+        string? trainedFrom = null;
         if (policyPath is null)
         {
-            progress.WriteLine($"[1/3] training a hover policy ({HoverTask}) into {Path.Combine(outDir, "train")} ...");
-            if (Directory.Exists(Path.Combine(outDir, "train")))
-            {
-                progress.WriteLine($"quickstart: {Path.Combine(outDir, "train")} exists from an earlier run; remove it, pass another --out, or fly it with --policy {Path.Combine(outDir, "train", "policy.safetensors")}");
-                return 2;
-            }
-            policyPath = TrainHoverPolicy(outDir, progress);
+            string trainDir = Path.Combine(outDir, "train");
+            if (Directory.Exists(trainDir) || File.Exists(trainDir))
+                throw CliException.BadInput($"{trainDir} exists from an earlier run; remove it, pass another -o, or fly it with --policy {Path.Combine(trainDir, "policy.safetensors")}");
+            progress.WriteLine($"[1/3] training a hover policy ({HoverTask}) into {trainDir} ...");
+            RoboRl.Training.TrainResult trained = TrainHoverPolicy(outDir, progress);
+            policyPath = trained.BundlePath;
+            trainedFrom = trained.RunDirectory;
         }
 
         string log = Path.Combine(outDir, "quickstart.mcap"), plot = Path.Combine(outDir, "trajectory.png");
-        NodeSession session;
-        try { session = NodeSession.Open(NodeConfig, policyPath, log, simRobotPath: null); }
-        catch (NodeSession.SetupException e) { progress.WriteLine($"quickstart: {e.Message}"); return 2; }
-        using (session)
+        PathArguments.OutputFile(plot, "--output");
+        using (NodeSession session = NodeSession.Open(NodeConfig, policyPath, log, simRobotPath: null))
         {
-            var figureEight = new FigureEight(session.Config.Setpoint, amplitude: 0.5f, periodS: 10);
+            // Take off from the floor (the classical controller), the figure-eight under the policy, land and disarm.
+            var figureEight = new FigureEight(session.Config.Setpoint, amplitude: 0.5f, periodS: 10,
+                policyFlies: () => session.Node.Mode == NodeMode.Policy, seconds);
             session.Node.AddCommands(figureEight);
             var flown = new List<Vector3>();
             var wanted = new List<Vector3>();
-            progress.WriteLine($"[2/3] flying {seconds:F0} s through a figure-eight (±{figureEight.Amplitude} m, {figureEight.PeriodS} s per loop), recording {log}");
-            session.Fly(seconds, progress, () =>
+            progress.WriteLine($"[2/3] take-off, {seconds:F0} s of figure-eight (±{figureEight.Amplitude} m, {figureEight.PeriodS} s per loop), landing; recording {log}");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            session.Fly(seconds + TakeoffAndLandingAllowanceS, progress, () =>
             {
                 if (session.Node.TickCount == 0) return;
                 flown.Add(session.Node.LastState.Position);
                 wanted.Add(session.Node.Setpoint);
-            });
+            }, done: () => figureEight.LandSent && session.Node.Mode is NodeMode.Idle or NodeMode.Killed);
             progress.WriteLine($"[3/3] plotting {plot}");
             TrajectoryPlot.Save(plot, flown, wanted, session.Config.Geofence);
-            session.Summarise("quickstart", seconds, output);
-            output.WriteLine($"quickstart: outputs in {outDir}: {Path.GetFileName(log)} (open in Foxglove), {Path.GetFileName(plot)}");
-            return session.Recorder?.Error is null ? 0 : 1;
+            double flownS = clock.Elapsed.TotalSeconds;
+            session.Summarise("quickstart", flownS, io.Text);
+            io.Text.WriteLine($"quickstart: outputs in {outDir}: {Path.GetFileName(log)} (open in Foxglove), {Path.GetFileName(plot)}");
+            JsonObject result = session.SummaryJson(flownS);
+            result["output_dir"] = outDir;
+            result["bundle"] = policyPath;
+            result["run_dir"] = trainedFrom;
+            result["log"] = log;
+            result["plot"] = plot;
+            var (code, problem) = session.Outcome(flownS);
+            return io.Finish(result, code, problem);
         }
     }
 }
@@ -95,8 +119,23 @@ public static class QuickstartCommand
 /// </summary>
 public sealed class FigureEight(Vector3 centre, float amplitude, float periodS) : ICommandSource
 {
-    private long _startNs = -1, _nextNs;
+    private long _startNs = -1, _nextNs, _endNs = long.MaxValue;
     private const long EveryNs = 20_000_000;
+    private Func<bool> _started = () => true;
+    private bool _landSent;
+
+    /// <summary>
+    /// A flight as a user flies one: setpoints only once <paramref name="policyFlies"/> (after the take-off), for
+    /// <paramref name="seconds"/>, then one Land command.
+    /// </summary>
+    public FigureEight(Vector3 centre, float amplitude, float periodS, Func<bool> policyFlies, double seconds) : this(centre, amplitude, periodS)
+    {
+        _started = policyFlies;
+        _endNs = (long)(seconds * 1e9);
+    }
+
+    /// <summary>The figure-eight is done and the Land command was sent.</summary>
+    public bool LandSent => _landSent;
 
     public float Amplitude => amplitude;
     public float PeriodS => periodS;
@@ -110,8 +149,20 @@ public sealed class FigureEight(Vector3 centre, float amplitude, float periodS) 
     public bool TryDequeue(out NodeCommand command)
     {
         long now = NodeClock.NowNs;
-        if (_startNs < 0) { _startNs = now; _nextNs = now; }
-        if (now < _nextNs) { command = default; return false; }
+        command = default;
+        if (_landSent) return false;
+        if (_startNs < 0)
+        {
+            if (!_started()) return false;
+            _startNs = now; _nextNs = now;
+        }
+        if (now - _startNs >= _endNs)
+        {
+            _landSent = true;
+            command = new NodeCommand(NodeCommandKind.Land, default, 0, "quickstart", now);
+            return true;
+        }
+        if (now < _nextNs) return false;
         _nextNs += EveryNs;
         command = new NodeCommand(NodeCommandKind.Setpoint, At((now - _startNs) * 1e-9), 0, "quickstart", now);
         return true;

@@ -22,16 +22,17 @@ public static class Ros2RobotLink
         catch (ConfigException e) { throw new NodeSession.SetupException(e.Message); }
         Ros2Transport transport;
         // Created here rather than with the flight, so that a missing libddsc or a bad ROS_DOMAIN_ID is a setup error before arming.
-        try { transport = new Ros2Transport(options) { Log = line => Console.Error.WriteLine(line) }; }
+        try { transport = new Ros2Transport(options) { Log = line => Console.Error.WriteLine(line), ModeDiagnosticsFromEvents = true }; }
         catch (Exception e) when (e is RoboRl.Ros2.Native.DdsException or ArgumentException or DllNotFoundException)
         {
-            throw new NodeSession.SetupException($"{config.File}: $.ros2: {e.Message}");
+            throw new NodeSession.SetupException($"{config.File}: $.ros2: {e.Message}", e is ArgumentException ? ExitCodes.BadInput : ExitCodes.Fault);
         }
         return new RobotLink(transport, transport, Start: () => { }, Stop: transport.Dispose, Owner: transport)
         {
             Commands = transport,
             Teleop = transport,
             Telemetry = transport,
+            Events = transport,
         };
     }
 }

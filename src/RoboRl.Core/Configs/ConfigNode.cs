@@ -53,6 +53,8 @@ public sealed class ConfigNode
     /// <summary>Parses a config file; the root must be a JSON object.</summary>
     public static ConfigNode LoadFile(string file)
     {
+        // A directory or a named pipe gets a plain answer (and a FIFO never blocks the reader).
+        if (InputFiles.WhyNotReadable(file) is { } why) throw new ConfigException(file, "$", why);
         string text;
         try { text = System.IO.File.ReadAllText(file); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -293,7 +295,8 @@ public sealed class ConfigNode
             if (!_readKeys.Contains(property.Name))
             {
                 string allowed = string.Join(", ", _readKeys.Order(StringComparer.Ordinal));
-                throw new ConfigException(File, ChildPath(property.Name), $"unknown key; allowed keys here: {allowed}");
+                string hint = ClosestOf(property.Name, _readKeys.Where(k => !_element.TryGetProperty(k, out _))) is { } near ? $"did you mean \"{near}\"? " : "";
+                throw new ConfigException(File, ChildPath(property.Name), $"unknown key; {hint}allowed keys here: {allowed}");
             }
         }
     }
@@ -306,8 +309,45 @@ public sealed class ConfigNode
         _readKeys.Add(key);
         string path = ChildPath(key);
         if (!_element.TryGetProperty(key, out JsonElement value))
-            throw new ConfigException(File, path, "missing required key");
+        {
+            // A misspelt key is both missing and unknown: name the one the file has next to the one it lacks.
+            string? typo = ClosestOf(key, Keys.Where(k => !_readKeys.Contains(k)));
+            throw new ConfigException(File, path, typo is null ? "missing required key"
+                : $"missing required key; the file has the unknown key \"{typo}\" here: did you mean \"{key}\"?");
+        }
         return (value, path);
+    }
+
+    /// <summary>The candidate closest to <paramref name="key"/> by edit distance, if close enough to be a typo of it
+    /// (at most 2 edits, and at most a third of the longer name), else null.</summary>
+    internal static string? ClosestOf(string key, IEnumerable<string> candidates)
+    {
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (string candidate in candidates)
+        {
+            int d = EditDistance(key, candidate);
+            if (d < bestDistance) { bestDistance = d; best = candidate; }
+        }
+        if (best is null) return null;
+        int limit = Math.Min(2, Math.Max(key.Length, best.Length) / 3);
+        return bestDistance <= limit ? best : null;
+    }
+
+    /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1.</summary>
+    internal static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        for (int j = 1; j <= b.Length; j++)
+        {
+            int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+        }
+        return d[a.Length, b.Length];
     }
 
     private string ChildPath(string key) => $"{Path}.{key}";

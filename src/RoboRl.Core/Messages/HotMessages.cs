@@ -284,7 +284,7 @@ public struct ActionMsg : ICdrMessage<ActionMsg>
 public enum ActionSource : byte { Policy = 0, Human = 1, Fallback = 2 }
 
 /// <summary>roborl_msgs/Mode constants.</summary>
-public enum NodeMode : byte { Idle = 0, Policy = 1, Human = 2, Fallback = 3, Killed = 4 }
+public enum NodeMode : byte { Idle = 0, Policy = 1, Human = 2, Fallback = 3, Killed = 4, TakingOff = 5, Landing = 6 }
 
 /// <summary>roborl_msgs/Mode.</summary>
 public struct ModeMsg : ICdrMessage<ModeMsg>
@@ -320,6 +320,30 @@ public struct TickStatsMsg : ICdrMessage<TickStatsMsg>
         Header = HeaderMsg.ReadFields(ref r), Ticks = r.ReadUInt64(),
         RateHz = r.ReadFloat32(), LatencyP50Us = r.ReadFloat32(), LatencyP99Us = r.ReadFloat32(),
         LatencyMaxUs = r.ReadFloat32(), JitterP99Us = r.ReadFloat32(), Overruns = r.ReadUInt32(),
+    };
+}
+
+/// <summary>roborl_msgs/GroundTruth.</summary>
+public struct GroundTruthMsg : ICdrMessage<GroundTruthMsg>
+{
+    public HeaderMsg Header;
+    public ulong Tick;
+    public PoseMsg Pose;
+    public Vector3Msg LinearVelocity;
+    public Vector3Msg AngularVelocity;
+    public ReadOnlyMemory<float> RotorRpm;
+    public TimeMsg CommandEffective;
+    public static string TypeName => RosTypes.GroundTruth;
+    public readonly void WriteFields(CdrWriter w)
+    {
+        Header.WriteFields(w); w.WriteUInt64(Tick); Pose.WriteFields(w); LinearVelocity.WriteFields(w); AngularVelocity.WriteFields(w);
+        w.WriteFloat32Sequence(RotorRpm.Span); CommandEffective.WriteFields(w);
+    }
+    public static GroundTruthMsg ReadFields(ref CdrReader r) => new()
+    {
+        Header = HeaderMsg.ReadFields(ref r), Tick = r.ReadUInt64(), Pose = PoseMsg.ReadFields(ref r),
+        LinearVelocity = Vector3Msg.ReadFields(ref r), AngularVelocity = Vector3Msg.ReadFields(ref r),
+        RotorRpm = r.ReadFloat32Sequence(), CommandEffective = TimeMsg.ReadFields(ref r),
     };
 }
 

@@ -26,6 +26,7 @@ public static class RosTypes
     public const string Action = "roborl_msgs/Action";
     public const string Mode = "roborl_msgs/Mode";
     public const string TickStats = "roborl_msgs/TickStats";
+    public const string GroundTruth = "roborl_msgs/GroundTruth";
     public const string CrazyflieFullState = "crazyflie_interfaces/FullState";
     public const string CrazyfliePosition = "crazyflie_interfaces/Position";
     public const string CrazyflieVelocityWorld = "crazyflie_interfaces/VelocityWorld";
@@ -299,6 +300,8 @@ public static class StandardMessages
             uint8 HUMAN=2
             uint8 FALLBACK=3
             uint8 KILLED=4
+            uint8 TAKING_OFF=5       # armed on the ground: the classical controller climbs to the setpoint
+            uint8 LANDING=6          # the classical controller descends; IDLE on the floor
 
             std_msgs/Header header
             uint8 mode               # one of the constants above
@@ -315,6 +318,17 @@ public static class StandardMessages
             float32 latency_max_us   # worst [us]
             float32 jitter_p99_us    # 99th percentile |period - target period| [us]
             uint32 overruns          # ticks that missed their deadline
+            """),
+        (RosTypes.GroundTruth, "RoboRl", """
+            # A simulated robot's true state at one control tick (no sensor noise), recorded only by simulators:
+            # `roborl replay --sim` re-runs the flight from it on the same plant.
+            std_msgs/Header header                      # stamp = simulated time of the state; frame_id = world
+            uint64 tick                                 # the control tick it was read on (after that tick's command was sent)
+            geometry_msgs/Pose pose                     # world ENU; orientation body FLU -> world
+            geometry_msgs/Vector3 linear_velocity       # world frame [m/s]
+            geometry_msgs/Vector3 angular_velocity      # body frame [rad/s]
+            float32[] rotor_rpm                         # true rotor speeds, M1..M4 [rpm]
+            builtin_interfaces/Time command_effective   # when this tick's actuator command took effect in the physics
             """),
     ];
 }

@@ -107,6 +107,15 @@ public sealed class PolicyBundle
             command[i] = ActionLow[i] + (action[i] + 1f) * 0.5f * (ActionHigh[i] - ActionLow[i]);
     }
 
+    /// <summary>A copy of this bundle with another training config (e.g. with the snapshot it holds recorded).</summary>
+    public PolicyBundle WithTrainingConfig(string trainingConfigJson) => new()
+    {
+        Layers = Layers, ObservationNames = ObservationNames, ActionNames = ActionNames, ObservationMean = ObservationMean,
+        ObservationStd = ObservationStd, ActionLow = ActionLow, ActionHigh = ActionHigh, ActionUnit = ActionUnit,
+        ControlRateHz = ControlRateHz, ActionHistoryLength = ActionHistoryLength, RobotConfigJson = RobotConfigJson,
+        TrainingConfigJson = trainingConfigJson, GitCommit = GitCommit, GoldenObservations = GoldenObservations, GoldenActions = GoldenActions,
+    };
+
     /// <summary>A copy of this bundle with other golden vectors (raw observations [k, obs], network outputs [k, act]).</summary>
     public PolicyBundle WithGoldenVectors(float[] observations, float[] actions) => new()
     {
@@ -410,6 +419,7 @@ public sealed class PolicyBundle
     /// </summary>
     public static PolicyBundle Read(string path, bool requireValidChecksum = true)
     {
+        if (InputFiles.WhyNotReadable(path) is { } why) throw new PolicyBundleException(path, "file", why);
         FileStream file;
         try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -14,6 +14,8 @@ public sealed record RotorConfig(Vector3 Position, float YawTorqueSign);
 /// Physical parameters of a quadrotor (configs/robots/*.json), with a source for each value.
 /// Thrust per rotor T(rpm) = c0 + c1·rpm + c2·rpm² (N), along body +z; yaw torque per rotor =
 /// sign · <see cref="YawTorquePerThrust"/> · T; first-order motor lag d(rpm)/dt = (cmd − rpm)/τ.
+/// An action commands a FORCE per rotor through the deployment target's actuator (<see cref="Actuator"/>, the
+/// "actuation" section): the commanded rotor speed is the one whose thrust is that force.
 /// </summary>
 public sealed record QuadrotorConfig
 {
@@ -34,6 +36,8 @@ public sealed record QuadrotorConfig
     public required float MotorTimeConstant { get; init; }
     public required float RpmMin { get; init; }
     public required float RpmMax { get; init; }
+    /// <summary>What an action means physically on every path (the firmware's force mode and battery compensation).</summary>
+    public required ActuatorModel Actuator { get; init; }
     /// <summary>Where each value came from (key → citation), as written in the file.</summary>
     public required IReadOnlyDictionary<string, string> Sources { get; init; }
 
@@ -51,16 +55,25 @@ public sealed record QuadrotorConfig
         return (float)rpm;
     }
 
-    /// <summary>Normalised action in [−1, 1] → rpm: (a+1)/2·rpm_max (the L2F mapping; rpm_min applies as a clamp).</summary>
+    /// <summary>The rotor speed whose thrust is <paramref name="thrustN"/> (inverse of <see cref="Thrust"/>, clamped to [rpm_min, rpm_max]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float RpmFromAction(float action) => Math.Clamp((action + 1f) * 0.5f * RpmMax, RpmMin, RpmMax);
+    public float RpmForThrust(float thrustN)
+    {
+        float c0 = ThrustPolynomial.X, c1 = ThrustPolynomial.Y, c2 = ThrustPolynomial.Z;
+        float needed = thrustN - c0;
+        float rpm = needed <= 0 ? 0 : c2 == 0 ? needed / c1 : (MathF.Sqrt(c1 * c1 + 4 * c2 * needed) - c1) / (2 * c2);
+        return Math.Clamp(rpm, RpmMin, RpmMax);
+    }
 
-    /// <summary>Inverse of <see cref="RpmFromAction"/>: rpm → 2·rpm/rpm_max − 1.</summary>
+    /// <summary>Normalised action in [−1, 1] → the rotor speed that makes the force the actuator gives for it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float ActionFromRpm(float rpm) => 2f * rpm / RpmMax - 1f;
+    public float RpmFromAction(float action) => RpmForThrust(Actuator.ThrustFromAction(action));
 
-    /// <summary>The action that commands <see cref="HoverRpm"/>.</summary>
-    public float HoverAction() => ActionFromRpm(HoverRpm());
+    /// <summary>Inverse of <see cref="RpmFromAction"/>: the action whose force the rotor makes at <paramref name="rpm"/>.</summary>
+    public float ActionFromRpm(float rpm) => Actuator.ActionFromThrust(Thrust(rpm));
+
+    /// <summary>The action at which four rotors carry the weight: force m·g/4 per rotor.</summary>
+    public float HoverAction() => Actuator.ActionFromThrust(Mass * Gravity / RotorCount);
 
     /// <summary>Loads and validates a robot config file (configs/robots/*.json).</summary>
     public static QuadrotorConfig Load(string file) => Read(ConfigNode.LoadFile(file));
@@ -68,6 +81,9 @@ public sealed record QuadrotorConfig
     /// <summary>Reads a robot config from a parsed node. Every top-level value key must have an entry in "sources".</summary>
     public static QuadrotorConfig Read(ConfigNode node)
     {
+        // Another kind of robot (a differential-drive one has "kind": "diff_drive") is named as such, not as a missing "rotors".
+        if (node.Has("kind") && node.String("kind") is var kind && kind != "quadrotor")
+            throw node.Error("kind", $"\"{kind}\" is {(kind == "diff_drive" ? "a differential-drive robot" : "not a quadrotor")}; a quadrotor robot config is needed here (e.g. configs/robots/crazyflie21.json)");
         var rotors = new List<RotorConfig>();
         foreach (ConfigNode rotor in node.Objects("rotors", RotorCount, RotorCount))
         {
@@ -91,6 +107,7 @@ public sealed record QuadrotorConfig
             MotorTimeConstant = (float)node.Number("motor_time_constant", 1e-4, 10),
             RpmMin = (float)node.Number("rpm_min", 0, 1e6),
             RpmMax = (float)node.Number("rpm_max", 1, 1e6),
+            Actuator = ActuatorModel.Read(node.Object("actuation"), (float)(node.Number("mass", 1e-3, 100) * node.Number("gravity", 0, 30) / RotorCount)),
             Sources = node.StringMap("sources"),
         };
         if (config.RpmMin >= config.RpmMax)
@@ -100,10 +117,15 @@ public sealed record QuadrotorConfig
         float hover = config.HoverRpm();
         if (!(hover > config.RpmMin && hover < config.RpmMax))
             throw node.Error("thrust_polynomial", $"cannot hover: hover rpm {hover} is outside (rpm_min, rpm_max) = ({config.RpmMin}, {config.RpmMax})");
+        float fullRpm = config.ThrustPolynomial.Z == 0
+            ? (config.Actuator.MaxThrustN - config.ThrustPolynomial.X) / config.ThrustPolynomial.Y
+            : (MathF.Sqrt(config.ThrustPolynomial.Y * config.ThrustPolynomial.Y + 4 * config.ThrustPolynomial.Z * (config.Actuator.MaxThrustN - config.ThrustPolynomial.X)) - config.ThrustPolynomial.Y) / (2 * config.ThrustPolynomial.Z);
+        if (fullRpm > config.RpmMax * (1 + 1e-6f))
+            throw node.Error("rpm_max", $"the rotors cannot make the actuator's full force {config.Actuator.MaxThrustN:G4} N: it needs {fullRpm:F0} rpm, above rpm_max {config.RpmMax}");
         node.EnsureNoUnknownKeys();
         foreach (string key in node.Keys)
         {
-            if (key != "sources" && key != "name" && !config.Sources.ContainsKey(key))
+            if (key is not ("sources" or "name" or "kind") && !config.Sources.ContainsKey(key))
                 throw node.Error("sources", $"no source given for \"{key}\"; every value needs one");
         }
         foreach (string key in config.Sources.Keys)

@@ -13,13 +13,20 @@ public interface IRemotePolicy
     /// <summary>Longest time <see cref="TryInfer"/> waits for an answer.</summary>
     TimeSpan ResponseTimeout { get; }
 
+    /// <summary>
+    /// Ticks in a row without an answer in time that the node bridges by holding the last action (a late frame on a
+    /// busy link); one more trips its supervisor. 0: the first miss trips it.
+    /// </summary>
+    int MaxConsecutiveMisses { get; }
+
     /// <summary>Sets every slot of the remote action history to <paramref name="fill"/> (the node does this when it arms, as it does with its own).</summary>
     void ResetHistory(float fill);
 
     /// <summary>
     /// Sends <paramref name="state"/> (with <paramref name="target"/>, the node's setpoint) and waits at most
     /// <see cref="ResponseTimeout"/> for the action. False when nothing usable came in time (silence, an error status,
-    /// a closed link): the node then falls back and counts it.
+    /// a closed link): the node holds the last action or, after <see cref="MaxConsecutiveMisses"/> such ticks in a row,
+    /// falls back; it counts every one.
     /// </summary>
     bool TryInfer(in RobotStateSample state, Vector3 target, Span<float> action);
 }

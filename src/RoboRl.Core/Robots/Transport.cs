@@ -36,6 +36,30 @@ public struct RobotStateSample
     public Vector4 RotorRpm;
 }
 
+/// <summary>
+/// What a simulated robot knows and a real one does not: its true state (no sensor noise) and when the newest actuator
+/// command took effect in its physics. Recorded beside the measured state, it lets `roborl replay --sim` re-run a
+/// flight on its own plant exactly (the measured state is off by the sensor noise, and in real time a command takes
+/// effect at the simulator's next physics step, not at the tick that sent it).
+/// </summary>
+public struct GroundTruthSample
+{
+    /// <summary>The true state now (simulated time, node clock); <see cref="RobotStateSample.RotorRpm"/> holds the true rotor speeds.</summary>
+    public RobotStateSample State;
+    /// <summary>When the newest command received took effect (node clock, ns): the start of the first physics step that used it.</summary>
+    public long CommandEffectiveNs;
+}
+
+/// <summary>A robot that can say its true state (a simulator). Same rules as the other interfaces: never blocks, allocates nothing.</summary>
+public interface IGroundTruthSource
+{
+    /// <summary>The length of one physics step, ns: commands take effect and states are sampled on its multiples.</summary>
+    long PhysicsStepNs { get; }
+
+    /// <summary>The true state now and when the newest command took effect; false when there is none yet.</summary>
+    bool TryGetGroundTruth(out GroundTruthSample truth);
+}
+
 /// <summary>Where the newest robot state comes from.</summary>
 public interface ISensorSource
 {
@@ -43,13 +67,20 @@ public interface ISensorSource
     bool TryGetLatest(out RobotStateSample sample);
 }
 
-/// <summary>One command to the robot's actuators, in the policy's action space and in rpm.</summary>
+/// <summary>
+/// One command to the robot's actuators: the policy's action, the force per motor it means (the robot's actuator
+/// model, <c>RoboRl.Core.Quadrotor.ActuatorModel</c>: F = (a + 1)/2 · thrust_max_n) and the rotor speed that makes it.
+/// A transport sends whichever its robot takes; all three say the same.
+/// </summary>
 public struct ActuatorCommand
 {
     public long TimestampNs;
     public uint Sequence;
-    /// <summary>Normalised per-motor action in [-1, 1] (rpm = (a + 1) / 2 · rpm_max).</summary>
+    /// <summary>Normalised per-motor action in [-1, 1].</summary>
     public Vector4 Action;
+    /// <summary>Force per motor, N (0 with the motors off).</summary>
+    public Vector4 ThrustN;
+    /// <summary>The rotor speeds whose thrust is <see cref="ThrustN"/>, rpm.</summary>
     public Vector4 RotorRpm;
     public ActionSource Source;
 }
@@ -125,4 +156,32 @@ public interface ITelemetrySink
 {
     /// <summary>Publishes a frame; must not block the tick (copy into a queue drained by the transport's thread).</summary>
     void Publish(in TelemetryFrame frame);
+}
+
+/// <summary>Severity of a <see cref="NodeStatusEvent"/>, as diagnostic_msgs/DiagnosticStatus levels (OK 0, WARN 1, ERROR 2).</summary>
+public enum NodeStatusLevel : byte { Ok = 0, Warn = 1, Error = 2 }
+
+/// <summary>
+/// Something the node decided that its operators must see: a refused command, a mode change with its reason, a clamped
+/// setpoint. <paramref name="Kind"/>: "mode_change", "command_refused", "setpoint_clamped", "setpoint_speed_limited";
+/// <paramref name="Text"/>: one line, e.g. "Arm refused: stale sensor: no sample for 0.5 s".
+/// </summary>
+public readonly record struct NodeStatusEvent(long TimestampNs, ulong Tick, NodeStatusLevel Level, string Kind, NodeMode Mode, string Text);
+
+/// <summary>
+/// A transport that publishes the node's events on its status or diagnostics channel (MQTT: the robot's status topic;
+/// ROS 2: /diagnostics). Called off the tick thread, at the rate events happen: it may allocate, and must not block long.
+/// </summary>
+public interface INodeEventSink
+{
+    void Publish(in NodeStatusEvent e);
+}
+
+/// <summary>
+/// A sensor source that can say what it is waiting for and what it has seen, for the message when the robot's state never
+/// arrives: "/cf1/pose (geometry_msgs/msg/PoseStamped) on ROS 2 domain 0: no publisher matched".
+/// </summary>
+public interface ISensorDiagnostics
+{
+    string DescribeSensor();
 }

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using RoboRl.Core.Quadrotor;
 
 namespace RoboRl.Core.Tasks;
 
@@ -19,7 +20,7 @@ namespace RoboRl.Core.Tasks;
 ///                 control step (dt = the caller's step), I = 0 when an episode or a flight starts (<see cref="IntegratePositionError"/>)
 /// critic [0..18)  the same 18 state values, without noise
 ///        [18..21) disturbance force, world, N;  [21..24) disturbance torque, body, N·m
-///        [24..28) rotor speeds normalised like actions: 2·rpm/rpm_max − 1
+///        [24..28) rotor speeds as the actions that command them (<see cref="RotorsAsActions"/>: the force each makes, as an action)
 ///        [28..32) this episode's dynamics: mass, thrust coefficient and motor time constant as factors of the
 ///                 robot config's, and the action latency in control steps
 /// </code>
@@ -31,7 +32,7 @@ namespace RoboRl.Core.Tasks;
 /// drag or an off-centre battery) needs a steady tilt, and a memoryless policy only holds that tilt with a steady
 /// position offset (measured: ≈ 0.04 m + 1.5 m/N × |F|), which failed the 0.1 m success test in a third of the episodes.
 /// With the integral, success on the target dynamics went 67.6 / 63.4 / 93.7 % → 98.6 / 81.2 / 97.9 % (seeds 1-3);
-/// limits 0.3 and 1.0 m·s did worse (README "Training", fourth round).
+/// limits 0.3 and 1.0 m·s did worse (docs/experiments.md, fourth round).
 /// Observation noise (training only) is added by the caller on top of the actor's first 18 values, before integrating.
 /// </summary>
 public static class HoverObservation
@@ -39,6 +40,13 @@ public static class HoverObservation
     public const int StateSize = 18;
     public const int ActionSize = 4;
     public const int CriticSize = StateSize + 6 + ActionSize + 4;
+
+    /// <summary>The unit of a hover policy's scaled actions: force per rotor, newtons (the robot config's "actuation").</summary>
+    public const string ActionUnit = "N";
+
+    /// <summary>A hover bundle's action scaling: a ∈ [−1, 1] → F = (a + 1)/2 · thrust_max_n per rotor (<see cref="ActuatorModel"/>).</summary>
+    public static (float[] Low, float[] High) ActionScaling(QuadrotorConfig robot) =>
+        (new float[ActionSize], Enumerable.Repeat(robot.Actuator.ThrustMaxN, ActionSize).ToArray());
 
     /// <summary>Values of the position-error integral at the end of the actor observation.</summary>
     public const int IntegralSize = 3;
@@ -98,20 +106,23 @@ public static class HoverObservation
         positionIntegral.CopyTo(destination[integralOffset..]);
     }
 
-    /// <summary>Builds the privileged critic observation (32 values). <paramref name="dynamics"/> = (mass factor, thrust
-    /// coefficient factor, motor time constant factor, latency steps) of the episode.</summary>
+    /// <summary>The rotor speeds as the actions whose force they make (robot's actuator): how the critic sees the rotors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector4 RotorsAsActions(QuadrotorConfig robot, Vector4 rotorRpm) =>
+        new(robot.ActionFromRpm(rotorRpm.X), robot.ActionFromRpm(rotorRpm.Y), robot.ActionFromRpm(rotorRpm.Z), robot.ActionFromRpm(rotorRpm.W));
+
+    /// <summary>Builds the privileged critic observation (32 values). <paramref name="rotors"/> = <see cref="RotorsAsActions"/>;
+    /// <paramref name="dynamics"/> = (mass factor, thrust coefficient factor, motor time constant factor, latency steps) of the episode.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void BuildCritic(Vector3 position, Quaternion orientation, Vector3 velocityWorld, Vector3 angularVelocityBody,
-        Vector3 target, Vector3 disturbanceForceWorld, Vector3 disturbanceTorqueBody, Vector4 rotorRpm, float rpmMax, Vector4 dynamics,
+        Vector3 target, Vector3 disturbanceForceWorld, Vector3 disturbanceTorqueBody, Vector4 rotors, Vector4 dynamics,
         Span<float> destination)
     {
         Span<float> d = destination[..CriticSize];
         WriteState(position, orientation, velocityWorld, angularVelocityBody, target, d);
         d[18] = disturbanceForceWorld.X; d[19] = disturbanceForceWorld.Y; d[20] = disturbanceForceWorld.Z;
         d[21] = disturbanceTorqueBody.X; d[22] = disturbanceTorqueBody.Y; d[23] = disturbanceTorqueBody.Z;
-        float toAction = 2f / rpmMax;
-        d[24] = rotorRpm.X * toAction - 1f; d[25] = rotorRpm.Y * toAction - 1f;
-        d[26] = rotorRpm.Z * toAction - 1f; d[27] = rotorRpm.W * toAction - 1f;
+        d[24] = rotors.X; d[25] = rotors.Y; d[26] = rotors.Z; d[27] = rotors.W;
         d[28] = dynamics.X; d[29] = dynamics.Y; d[30] = dynamics.Z; d[31] = dynamics.W;
     }
 

@@ -74,17 +74,46 @@ public readonly record struct CurriculumStage(long FromStep, HoverRewardWeights 
 /// <summary>Observation noise standard deviations (added to the actor observation only).</summary>
 public readonly record struct ObservationNoise(float Position, float Rotation, float LinearVelocity, float AngularVelocity);
 
-/// <summary>Initial-state distribution, relative to the target. Yaw (heading) is drawn uniformly within ±<see cref="MaxYawDeg"/>
-/// of the target heading (0); 180 = any heading.</summary>
+/// <summary>How a start's orientation is drawn (<see cref="InitialStateConfig.Orientation"/>; JSON "orientation").</summary>
+public enum InitialOrientation
+{
+    /// <summary>"tilt_and_heading" (default): tilt ≤ max_tilt_deg (body z uniform on the spherical cap) and, apart from it, a
+    /// heading within ±max_yaw_deg of the target heading.</summary>
+    TiltAndHeading,
+    /// <summary>"total_rotation": uniform over all rotations (any axis, heading included) whose total angle is ≤ max_tilt_deg,
+    /// as "Learning to Fly in Seconds" draws its starts; max_yaw_deg does not apply.</summary>
+    TotalRotation,
+}
+
+/// <summary>Initial-state distribution, relative to the target: a <see cref="RestFraction"/> of the episodes start at rest
+/// at the target, level, facing the target heading; the others at a position uniform within ±<see cref="PositionRange"/>
+/// per axis, velocity and body rates uniform within their ranges per axis, and an orientation drawn as
+/// <see cref="Orientation"/> says (by default: tilt ≤ <see cref="MaxTiltDeg"/>, heading uniform within ±<see cref="MaxYawDeg"/>
+/// of the target heading (0); 180 = any heading).</summary>
 public readonly record struct InitialStateConfig(
     float PositionRange, float MaxTiltDeg, float VelocityRange, float AngularVelocityRange, float RestFraction)
 {
     public float MaxYawDeg { get; init; } = 180;
+    public InitialOrientation Orientation { get; init; } = InitialOrientation.TiltAndHeading;
+
+    /// <summary>
+    /// The start distribution of "Learning to Fly in Seconds" (Eschmann et al. 2024), read from rl_tools'
+    /// rl/environments/l2f/operations_generic.h (`sample_initial_state`, rejection-sampled uniform rotations) and its
+    /// `init_90_deg` / learning-to-fly's `orientation_biggest_angle` parameters: 10 % of episodes ("guidance") at rest at the
+    /// target; the others at ±0.2 m per axis, any rotation of total angle ≤ 90° (L2F: 90/180·3.14 rad), ±1 m/s, ±1 rad/s.
+    /// Rotors start at hover speed here (every RoboRl start does); L2F starts them at half the maximum rpm.
+    /// </summary>
+    public static InitialStateConfig LearningToFly { get; } = new(0.2f, 90, 1, 1, 0.1f) { Orientation = InitialOrientation.TotalRotation };
 
     /// <summary>Reads an "initial_state" object (position_range, max_tilt_deg, velocity_range, angular_velocity_range,
-    /// rest_fraction, optional max_yaw_deg).</summary>
+    /// rest_fraction, optional orientation ("tilt_and_heading" or "total_rotation") and max_yaw_deg (tilt_and_heading only)).</summary>
     public static InitialStateConfig Read(ConfigNode init)
     {
+        InitialOrientation orientation = init.Has("orientation") && init.Choice("orientation", "tilt_and_heading", "total_rotation") == "total_rotation"
+            ? InitialOrientation.TotalRotation
+            : InitialOrientation.TiltAndHeading;
+        if (orientation == InitialOrientation.TotalRotation && init.Has("max_yaw_deg"))
+            throw init.Error("max_yaw_deg", "applies to \"orientation\": \"tilt_and_heading\" only; with \"total_rotation\" max_tilt_deg bounds the whole rotation, heading included");
         var initial = new InitialStateConfig(
             (float)init.Number("position_range", 0, 10),
             (float)init.Number("max_tilt_deg", 0, 180),
@@ -93,6 +122,7 @@ public readonly record struct InitialStateConfig(
             (float)init.Number("rest_fraction", 0, 1))
         {
             MaxYawDeg = (float)init.Number("max_yaw_deg", 0, 180, 180),
+            Orientation = orientation,
         };
         init.EnsureNoUnknownKeys();
         return initial;
@@ -140,7 +170,7 @@ public sealed record HoverEvaluationConfig(InitialStateConfig InitialState, floa
 
 /// <summary>
 /// The position-hold task (configs/tasks/*.json). Observation layout, reward and termination are those
-/// of "Learning to Fly in Seconds" (RLtools learning-to-fly); see README "Simulator".
+/// of "Learning to Fly in Seconds" (RLtools learning-to-fly); see docs/simulator.md.
 /// </summary>
 public sealed record HoverTaskConfig
 {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
 
 namespace RoboRl.Serial.Firmware;
@@ -55,6 +57,7 @@ public static class CPolicyHeader
         h.Append("#define RL_POLICY_OBS_CLIP 0.0f\n\n");
 
         AppendObservationLayout(h, bundle);
+        AppendActuator(h, bundle, source);
 
         h.Append("static const uint16_t rl_policy_layer_sizes[RL_POLICY_NUM_LAYERS + 1] = { ").Append(obs);
         foreach (DenseLayer l in bundle.Layers) h.Append(", ").Append(l.OutputSize);
@@ -140,6 +143,56 @@ public static class CPolicyHeader
                 .Append(" /* clamped to +-ROBORL_POS_INTEGRAL_LIMIT, advanced once per control step */\n");
         }
         h.Append('\n');
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="PolicyBundleException"/>) a bundle that cannot fly on firmware configured for propeller set
+    /// <paramref name="target"/> (a <see cref="PropellerSet.Known"/> name): its robot is not a quadrotor with an
+    /// "actuation" section, or was trained for other propellers, or without the firmware's battery compensation.
+    /// </summary>
+    public static void CheckTarget(PolicyBundle bundle, string target, string source)
+    {
+        PropellerSet set = PropellerSet.Find(target)
+            ?? throw new ArgumentException($"unknown firmware target \"{target}\"; expected {string.Join(", ", PropellerSet.Known.Select(p => p.Name))}");
+        QuadrotorConfig robot;
+        try { robot = QuadrotorConfig.Read(ConfigNode.Parse(bundle.RobotConfigJson, $"{source} (robot config)")); }
+        catch (ConfigException e)
+        {
+            throw new PolicyBundleException(source, PolicyBundle.KeyRobotConfig, $"its robot config is not a quadrotor with an \"actuation\" section, so it cannot drive the {target} firmware ({e.Problem} at {e.JsonPath})");
+        }
+        if (robot.Actuator.Propellers != set.Name)
+            throw new PolicyBundleException(source, PolicyBundle.KeyRobotConfig,
+                $"trained for robot \"{robot.Name}\" with propellers \"{robot.Actuator.Propellers}\" (thrust_max_n {robot.Actuator.ThrustMaxN} N); the firmware target {target} commands THRUST_MAX {set.ThrustMaxN} N ({set.Source}): retrain on a robot config with \"propellers\": \"{target}\"");
+        if (!robot.Actuator.BatteryCompensation)
+            throw new PolicyBundleException(source, PolicyBundle.KeyRobotConfig,
+                $"trained without battery compensation; the firmware target {target} compensates (CONFIG_ENABLE_THRUST_BAT_COMPENSATED, its default)");
+    }
+
+    /// <summary>Integer ids of the firmware's propeller sets in the header (<see cref="PropellerSet.Known"/> order, 1-based; 0 = custom).</summary>
+    public static int PropellerId(string propellers) => PropellerSet.Known.ToList().FindIndex(p => p.Name == propellers) + 1;
+
+    /// <summary>
+    /// For a quadrotor bundle, what its action means on the motors (the robot config's "actuation",
+    /// <see cref="ActuatorModel"/>): the on-board controller sets normalizedForces[j] = (a_j + 1)/2, a fraction of
+    /// RL_ACTUATOR_THRUST_MAX_N, and checks at compile time that the firmware it is built into has the same propellers
+    /// and battery compensation (firmware-bridge/crazyflie/roborl_controller.c). Other robots get no such block.
+    /// </summary>
+    static void AppendActuator(StringBuilder h, PolicyBundle bundle, string source)
+    {
+        QuadrotorConfig robot;
+        try { robot = QuadrotorConfig.Read(ConfigNode.Parse(bundle.RobotConfigJson, $"{source} (robot config)")); }
+        catch (ConfigException) { return; }
+        ActuatorModel a = robot.Actuator;
+        h.Append("/* Actuator (the robot config's \"actuation\", src/RoboRl.Core/Quadrotor/ActuatorModel.cs): action a -> force\n")
+         .Append(" * (a + 1) / 2 * RL_ACTUATOR_THRUST_MAX_N per motor, the firmware's force mode (normalizedForces = (a + 1) / 2). */\n");
+        h.Append("#define RL_ACTUATOR_PROPELLERS \"").Append(CString(a.Propellers)).Append("\"\n");
+        h.Append("#define RL_ACTUATOR_PROPELLERS_ID ").Append(PropellerId(a.Propellers))
+         .Append(" /* 1 crazyflie-2.1-plus, 2 crazyflie-thrust-upgrade, 3 crazyflie-legacy, 4 crazyflie-2.1-brushless, 0 custom */\n");
+        h.Append("#define RL_ACTUATOR_BATTERY_COMPENSATION ").Append(a.BatteryCompensation ? 1 : 0).Append('\n');
+        h.Append("#define RL_ACTUATOR_THRUST_MAX_N ").Append(Float(a.ThrustMaxN)).Append('\n');
+        h.Append("#define RL_ACTUATOR_THRUST_MAX_MN ").Append((int)MathF.Round(a.ThrustMaxN * 1000)).Append(" /* integer, for preprocessor checks */\n");
+        h.Append("#define RL_ACTUATOR_THRUST_MIN_N ").Append(Float(a.ThrustMinN)).Append('\n');
+        h.Append("#define RL_ACTUATOR_HOVER_ACTION ").Append(Float(robot.HoverAction())).Append(" /* m g / 4 per motor */\n\n");
     }
 
     static string Identifier(string name)

@@ -13,8 +13,9 @@ namespace RoboRl.Serial.Firmware;
 /// <item><c>"emulated": true</c>: the CLI builds that image for the policy and boots it on QEMU's netduinoplus2
 ///   (<see cref="EmulatedMcu"/>), reached over a pty.</item>
 /// </list>
-/// <c>"baud_rate"</c> (real ports; default 921600) and <c>"response_timeout_ms"</c> (default 8: inside one 100 Hz
-/// tick) are optional.
+/// <c>"baud_rate"</c> (real ports; default 921600), <c>"response_timeout_ms"</c> (default 8: inside one 100 Hz
+/// tick) and <c>"max_consecutive_misses"</c> (default 2: late answers the node bridges by holding the last action) are
+/// optional.
 /// </summary>
 public sealed record McuPolicyOptions
 {
@@ -22,6 +23,7 @@ public sealed record McuPolicyOptions
     public bool Emulated { get; init; }
     public int BaudRate { get; init; } = 921600;
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromMilliseconds(8);
+    public int MaxConsecutiveMisses { get; init; } = 2;
 
     public static McuPolicyOptions Read(ConfigNode section)
     {
@@ -36,6 +38,7 @@ public sealed record McuPolicyOptions
             Emulated = emulated,
             BaudRate = (int)section.Integer("baud_rate", 1200, 12_000_000, 921600),
             ResponseTimeout = TimeSpan.FromMilliseconds(section.Number("response_timeout_ms", 0.1, 60_000, 8)),
+            MaxConsecutiveMisses = (int)section.Integer("max_consecutive_misses", 0, 100, 2),
         };
         section.EnsureNoUnknownKeys();
         return options;
@@ -58,12 +61,16 @@ public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
     private readonly IDisposable? _owned;
     private long _answered, _timeouts, _errors, _inferenceUsSum;
 
+    /// <summary>STATE round trips run by <see cref="Open"/> before the flight (see <see cref="WarmUp"/>).</summary>
+    public const int WarmUpRoundTrips = 20;
+
     /// <param name="owned">Disposed after the client (e.g. the <see cref="EmulatedMcu"/> behind it).</param>
-    public McuRemotePolicy(McuPolicyClient client, TimeSpan responseTimeout, IDisposable? owned = null)
+    public McuRemotePolicy(McuPolicyClient client, TimeSpan responseTimeout, IDisposable? owned = null, int maxConsecutiveMisses = 2)
     {
         _client = client;
         _owned = owned;
         ResponseTimeout = responseTimeout;
+        MaxConsecutiveMisses = maxConsecutiveMisses;
     }
 
     /// <summary>
@@ -109,7 +116,9 @@ public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
             catch (TimeoutException) { throw new TimeoutException($"{where} sent no HEARTBEAT within {bootTimeout.TotalSeconds:F0} s (is app_policy.c running on it?)"); }
             if (!hello.Status.HasFlag(LinkStatusFlags.SelfTestPassed))
                 throw new McuPolicyException($"{where} refused its policy: the boot self-test failed (heartbeat flags {hello.Status}); flash the image built from this bundle's `roborl export c` header");
-            return new McuRemotePolicy(client, options.ResponseTimeout, emulator);
+            var policy = new McuRemotePolicy(client, options.ResponseTimeout, emulator, options.MaxConsecutiveMisses);
+            policy.WarmUp(WarmUpRoundTrips, bootTimeout, where);
+            return policy;
         }
         catch
         {
@@ -121,6 +130,38 @@ public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
 
     public McuPolicyClient Client => _client;
     public TimeSpan ResponseTimeout { get; }
+    public int MaxConsecutiveMisses { get; }
+
+    /// <summary>Round-trip times of the warm-up (<see cref="WarmUp"/>), ms, in order; empty if none ran.</summary>
+    public IReadOnlyList<double> WarmUpRoundTripsMs { get; private set; } = [];
+
+    /// <summary>
+    /// Runs <paramref name="roundTrips"/> STATE → ACTION exchanges of a vehicle hovering on its target before the first
+    /// tick, then starts the MCU's history over. The first exchanges are slow — the host JIT-compiles the send and
+    /// receive paths, an emulator translates the forward pass on first execution (measured: a first answer of 13.5 ms
+    /// against ~3 ms afterwards) — and would otherwise land on the flight's first ticks, where a missed answer trips
+    /// the supervisor. Throws <see cref="TimeoutException"/> naming <paramref name="where"/> if an exchange gets no
+    /// answer within <paramref name="patience"/>, <see cref="McuPolicyException"/> on an error STATUS.
+    /// </summary>
+    public void WarmUp(int roundTrips, TimeSpan patience, string where)
+    {
+        var times = new double[roundTrips];
+        var hovering = new StateMessage(0, System.Numerics.Vector3.Zero, System.Numerics.Quaternion.Identity,
+            System.Numerics.Vector3.Zero, System.Numerics.Vector3.Zero);
+        for (int i = 0; i < roundTrips; i++)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (!_client.TryInferState(in hovering, patience, out _, out StatusMessage? error))
+            {
+                if (error is { } e)
+                    throw new McuPolicyException($"{where} answered a STATE with STATUS 0x{(ushort)e.Code:X4} (detail {e.Detail}) instead of an ACTION", e);
+                throw new TimeoutException($"{where} did not answer STATE {i + 1} of its warm-up within {patience.TotalSeconds:F0} s");
+            }
+            times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        WarmUpRoundTripsMs = times;
+        _client.SendHistoryReset(0f);
+    }
 
     /// <summary>Ticks answered with an ACTION.</summary>
     public long Answered => Interlocked.Read(ref _answered);

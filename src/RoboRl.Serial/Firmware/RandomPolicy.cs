@@ -1,12 +1,16 @@
+using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
 
 namespace RoboRl.Serial.Firmware;
 
 /// <summary>
 /// Reproducible random policy bundles for firmware tests and `roborl bench mcu` when no trained bundle is given:
-/// nn.Linear-style uniform weights, random normalisation, rpm scaling of the Crazyflie (0..21702), and golden
-/// vectors from an independent double-precision forward (so no engine under test produces its own reference).
+/// nn.Linear-style uniform weights, random normalisation, and golden vectors from an independent double-precision
+/// forward (so no engine under test produces its own reference). Given a quadrotor robot config (with its
+/// "actuation"), the bundle carries it and the hover action scaling (force per motor, N), as a trained one does;
+/// otherwise a stand-in robot description and a plain [0, 1] scaling.
 /// </summary>
 public static class RandomPolicy
 {
@@ -14,9 +18,9 @@ public static class RandomPolicy
     /// <see cref="HoverObservation.ActorSize"/>) → 64 → 64 → 4.</summary>
     public static readonly int[] HoverShape = [HoverObservation.ActorSize(32), 64, 64, 4];
 
-    const string RobotJson = """{"name":"crazyflie21","mass_kg":0.027,"arm_length_m":0.046,"rpm_max":21702}""";
+    const string RobotJson = """{"name":"random-policy","note":"no robot: a shape for firmware tests"}""";
 
-    public static PolicyBundle Create(int[] sizes, int seed = 1, Activation hidden = Activation.Tanh, int goldenCount = 8)
+    public static PolicyBundle Create(int[] sizes, int seed = 1, Activation hidden = Activation.Tanh, int goldenCount = 8, string? robotConfigJson = null)
     {
         if (sizes.Length < 2) throw new ArgumentException("a network needs at least input and output sizes", nameof(sizes));
         var random = new Random(seed);
@@ -47,11 +51,13 @@ public static class RandomPolicy
             ObservationMean = mean,
             ObservationStd = std,
             ActionLow = new float[act],
-            ActionHigh = Enumerable.Repeat(21702f, act).ToArray(),
-            ActionUnit = "rpm",
+            ActionHigh = robotConfigJson is null || act != HoverObservation.ActionSize
+                ? Enumerable.Repeat(1f, act).ToArray()
+                : HoverObservation.ActionScaling(QuadrotorConfig.Read(ConfigNode.Parse(robotConfigJson, "robot config"))).High,
+            ActionUnit = robotConfigJson is null ? "normalized" : HoverObservation.ActionUnit,
             ControlRateHz = 100,
             ActionHistoryLength = history,
-            RobotConfigJson = RobotJson,
+            RobotConfigJson = robotConfigJson ?? RobotJson,
             TrainingConfigJson = $$"""{"random_policy_seed":{{seed}}}""",
             GitCommit = "0000000000000000000000000000000000000000",
             GoldenObservations = new float[obs],

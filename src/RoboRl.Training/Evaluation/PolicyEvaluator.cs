@@ -10,11 +10,18 @@ namespace RoboRl.Training.Evaluation;
 /// <param name="Seed">Seed of the simulator (initial states, randomised dynamics, noise, disturbances).</param>
 /// <param name="Dynamics">Domain randomisation to evaluate under; null = the task's own section.</param>
 /// <param name="TrajectoriesKept">How many episodes' position-error traces to keep (for the trajectory plot).</param>
+/// <param name="InitialStates">Where episodes start; null = the task's evaluation initial states
+/// (e.g. <see cref="InitialStateConfig.LearningToFly"/> for L2F's start distribution).</param>
+/// <param name="DisturbanceScale">Factor on the evaluation's constant-disturbance std, force and torque alike (robustness sweeps).</param>
+/// <param name="ObservationNoiseScale">Factor on the task's observation-noise std, every component alike (robustness sweeps).</param>
 public sealed record EvalOptions(
     int Episodes = 1000,
     ulong Seed = 12345,
     DomainRandomizationConfig? Dynamics = null,
-    int TrajectoriesKept = 0);
+    int TrajectoriesKept = 0,
+    InitialStateConfig? InitialStates = null,
+    float DisturbanceScale = 1,
+    float ObservationNoiseScale = 1);
 
 /// <summary>One evaluation's figures. Position errors are the true (noise-free) Euclidean distance to the target.</summary>
 public sealed record EvalResult
@@ -56,6 +63,13 @@ public static class PolicyEvaluator
     public static EvalResult Evaluate(PolicyBundle bundle, HoverTaskConfig task, EvalOptions options)
     {
         if (options.Episodes < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Episodes, "episodes must be ≥ 1");
+        if (!(options.DisturbanceScale >= 0) || !(options.ObservationNoiseScale >= 0) || float.IsInfinity(options.DisturbanceScale) || float.IsInfinity(options.ObservationNoiseScale))
+            throw new ArgumentOutOfRangeException(nameof(options), "disturbance and observation-noise factors must be finite and ≥ 0");
+        DomainRandomizationConfig dynamics = options.Dynamics ?? task.DomainRandomization;
+        // The flown action is read from the action history, so the latency cannot exceed its length − 1.
+        if (dynamics.LatencySteps.High > task.ActionHistoryLength - 1)
+            throw new ArgumentOutOfRangeException(nameof(options),
+                $"latency {dynamics.LatencySteps.High} control steps needs an action history of at least {dynamics.LatencySteps.High + 1}; this task keeps {task.ActionHistoryLength}");
         // The bundle must be for this robot and build the same observation (clear PolicyMismatchException otherwise).
         bundle.CheckCompatible(task.RobotConfigJson);
         bundle.CheckCompatibleSpecs(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames,
@@ -65,13 +79,21 @@ public static class PolicyEvaluator
         int steps = Math.Max(1, (int)Math.Round(judge.EpisodeSeconds * task.ControlFrequencyHz));
         int step2s = (int)Math.Round(2.0 * task.ControlFrequencyHz);
         int settleStep = (int)Math.Round(judge.SettleSeconds * task.ControlFrequencyHz);
+        InitialStateConfig starts = options.InitialStates ?? judge.InitialState;
+        if (task.TargetPosition.Z - starts.PositionRange <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options),
+                $"initial positions within ±{starts.PositionRange} m of a target at z = {task.TargetPosition.Z} m would start below the floor");
+        ObservationNoise noise = task.ObservationNoise;
+        float noiseScale = options.ObservationNoiseScale;
         HoverTaskConfig evalTask = task with
         {
             EpisodeSteps = steps,
-            InitialState = judge.InitialState,
-            DomainRandomization = options.Dynamics ?? task.DomainRandomization,
-            DisturbanceForceStd = judge.DisturbanceForceStd ?? task.DisturbanceForceStd,
-            DisturbanceTorqueStd = judge.DisturbanceTorqueStd ?? task.DisturbanceTorqueStd,
+            InitialState = starts,
+            DomainRandomization = dynamics,
+            DisturbanceForceStd = options.DisturbanceScale * (judge.DisturbanceForceStd ?? task.DisturbanceForceStd),
+            DisturbanceTorqueStd = options.DisturbanceScale * (judge.DisturbanceTorqueStd ?? task.DisturbanceTorqueStd),
+            ObservationNoise = new ObservationNoise(noiseScale * noise.Position, noiseScale * noise.Rotation,
+                noiseScale * noise.LinearVelocity, noiseScale * noise.AngularVelocity),
         };
         double crashedError = task.PositionErrorLimit * Math.Sqrt(3);
 

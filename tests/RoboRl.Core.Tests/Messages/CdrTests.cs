@@ -105,7 +105,7 @@ public class HotMessageTests
         Assert.That(names, Is.SupersetOf(new[]
         {
             RosTypes.PoseStamped, RosTypes.TwistStamped, RosTypes.Odometry, RosTypes.Imu, RosTypes.Joy, RosTypes.LaserScan,
-            RosTypes.Observation, RosTypes.Action, RosTypes.Mode, RosTypes.TickStats,
+            RosTypes.Observation, RosTypes.Action, RosTypes.Mode, RosTypes.TickStats, RosTypes.GroundTruth,
         }));
     }
 

@@ -87,7 +87,7 @@ public class MessageRegistryTests
             RosTypes.Time, RosTypes.Header, RosTypes.Vector3, RosTypes.Quaternion, RosTypes.Point, RosTypes.Pose,
             RosTypes.PoseStamped, RosTypes.Twist, RosTypes.TwistStamped, RosTypes.Odometry, RosTypes.PoseWithCovariance,
             RosTypes.TwistWithCovariance, RosTypes.Imu, RosTypes.LaserScan, RosTypes.Joy, RosTypes.DiagnosticArray,
-            RosTypes.DiagnosticStatus, RosTypes.KeyValue, RosTypes.Observation, RosTypes.Action, RosTypes.Mode, RosTypes.TickStats,
+            RosTypes.DiagnosticStatus, RosTypes.KeyValue, RosTypes.Observation, RosTypes.Action, RosTypes.Mode, RosTypes.TickStats, RosTypes.GroundTruth,
         ];
         foreach (var n in names)
         {
@@ -97,6 +97,18 @@ public class MessageRegistryTests
                 Assert.That(f.Type.IsPrimitive || f.Type.Definition is not null, $"{n}.{f.Name} resolved");
         }
         Assert.That(MessageRegistry.Default.Get("nav_msgs/msg/Odometry"), Is.SameAs(MessageRegistry.Default.Get(RosTypes.Odometry)));
+    }
+
+    [Test]
+    public void TheModeMessageNamesEveryModeTheNodeSends()
+    {
+        // Readers decode roborl_msgs/Mode with its constants; a mode the node sends without one is a number they cannot name.
+        var constants = MessageRegistry.Default.Get(RosTypes.Mode).Constants.ToDictionary(c => c.Name, c => Convert.ToInt32(c.Value));
+        foreach (NodeMode mode in Enum.GetValues<NodeMode>())
+        {
+            string name = System.Text.RegularExpressions.Regex.Replace(mode.ToString(), "(?<=[a-z])(?=[A-Z])", "_").ToUpperInvariant();
+            Assert.That(constants.TryGetValue(name, out int value) && value == (int)mode, $"roborl_msgs/Mode lacks {name}={(int)mode}");
+        }
     }
 
     [Test]

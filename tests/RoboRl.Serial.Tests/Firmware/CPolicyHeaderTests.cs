@@ -106,7 +106,8 @@ public class CPolicyHeaderTests
     [Test]
     public void HeaderHoldsTheLayoutScalingAndAllGoldenVectors()
     {
-        PolicyBundle bundle = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 2, goldenCount: 5);
+        string robot = File.ReadAllText(Path.Combine(McuImages.RepositoryRoot, "configs", "robots", "crazyflie21.json"));
+        PolicyBundle bundle = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 2, goldenCount: 5, robotConfigJson: robot);
         string text = CPolicyHeader.Generate(bundle, "p.safetensors");
         Assert.That(text, Does.Contain("#define RL_POLICY_OBS_DIM 149\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_ACTION_HISTORY_LENGTH 32\n"));
@@ -116,9 +117,28 @@ public class CPolicyHeaderTests
         Assert.That(text, Does.Contain("#define RL_OBS_INDEX_OBS_148 148\n"));
         Assert.That(text, Does.Contain("#define RL_POLICY_GOLDEN_COUNT 5\n"));
         Assert.That(text, Does.Contain("static const float rl_policy_w0[64 * 149]"));
-        // rpm = (a + 1) / 2 · 21702 → offset 10851, scale 10851.
-        Assert.That(text, Does.Contain("rl_policy_action_offset[RL_POLICY_ACT_DIM] = {\n    10851.0f, 10851.0f, 10851.0f, 10851.0f,"));
+        // Force per motor = (a + 1) / 2 · THRUST_MAX 0.12 N → offset 0.06, scale 0.06; the actuator block for the on-board controller.
+        Assert.That(text, Does.Contain("rl_policy_action_offset[RL_POLICY_ACT_DIM] = {\n    0.0599999987f, 0.0599999987f, 0.0599999987f, 0.0599999987f,"));
+        Assert.That(text, Does.Contain("#define RL_POLICY_ACTION_UNIT \"N\"\n"));
+        Assert.That(text, Does.Contain("#define RL_ACTUATOR_PROPELLERS \"crazyflie-2.1-plus\"\n").And.Contain("#define RL_ACTUATOR_PROPELLERS_ID 1 ")
+            .And.Contain("#define RL_ACTUATOR_BATTERY_COMPENSATION 1\n").And.Contain("#define RL_ACTUATOR_THRUST_MAX_MN 120 ")
+            .And.Contain("#define RL_ACTUATOR_HOVER_ACTION 0.103625059f"));
         Assert.That(text, Does.Contain($"#define RL_POLICY_SHA256 \"{bundle.ComputeContentSha256()}\""));
+    }
+
+    /// <summary>`roborl export c --target PROPELLERS`: a bundle trained for other propellers (or for no quadrotor) is refused, naming both.</summary>
+    [Test]
+    public void AFirmwareTargetWithOtherPropellersIsRefused()
+    {
+        string robot = File.ReadAllText(Path.Combine(McuImages.RepositoryRoot, "configs", "robots", "crazyflie21.json"));
+        PolicyBundle bundle = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 2, goldenCount: 1, robotConfigJson: robot);
+        Assert.DoesNotThrow(() => CPolicyHeader.CheckTarget(bundle, "crazyflie-2.1-plus", "p.safetensors"));
+        var e = Assert.Throws<PolicyBundleException>(() => CPolicyHeader.CheckTarget(bundle, "crazyflie-thrust-upgrade", "p.safetensors"))!;
+        Assert.That(e.Message, Does.Contain("p.safetensors").And.Contain("propellers \"crazyflie-2.1-plus\"").And.Contain("THRUST_MAX 0.18 N"));
+        var shapeOnly = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 2, goldenCount: 1);
+        e = Assert.Throws<PolicyBundleException>(() => CPolicyHeader.CheckTarget(shapeOnly, "crazyflie-2.1-plus", "q.safetensors"))!;
+        Assert.That(e.Message, Does.Contain("q.safetensors").And.Contain("not a quadrotor with an \"actuation\" section"));
+        Assert.That(CPolicyHeader.Generate(shapeOnly, "q.safetensors"), Does.Not.Contain("RL_ACTUATOR_"), "no actuator block without a quadrotor robot");
     }
 
     [Test]
