@@ -71,6 +71,22 @@ public class TrainerTests
     }
 
     [Test]
+    public void UpdateThreadsDoNotChangeThePolicyAndAreRangeChecked()
+    {
+        // The fused update splits each batch into fixed blocks whatever the thread count, so 1 and 2 threads train the
+        // same policy bit for bit.
+        string one = RepoFiles.SmallTrainingTask(5_000, root => root["training"]!["td3"]!["update_threads"] = 1);
+        string two = RepoFiles.SmallTrainingTask(5_000, root => root["training"]!["td3"]!["update_threads"] = 2);
+        float[] a = ActorWeights(Train(one, Path.Combine(RepoFiles.TempDirectory(), "one")).BundlePath);
+        float[] b = ActorWeights(Train(two, Path.Combine(RepoFiles.TempDirectory(), "two")).BundlePath);
+        Assert.That(b, Is.EqualTo(a));
+
+        string bad = RepoFiles.SmallTrainingTask(1_000, root => root["training"]!["td3"]!["update_threads"] = -1);
+        var error = Assert.Throws<ConfigException>(() => Train(bad, Path.Combine(RepoFiles.TempDirectory(), "bad")))!;
+        Assert.That(error.JsonPath, Is.EqualTo("$.training.td3.update_threads"));
+    }
+
+    [Test]
     public void ResumeContinuesFromTheCheckpoint()
     {
         string task = RepoFiles.SmallTrainingTask(5_000);
