@@ -83,7 +83,8 @@ public static class PolicyOnnxCommands
             PolicyBundle written = PolicyBundle.Read(bundlePath);
             float goldenError = new PolicyEngine(written).MaxGoldenError();
             foreach (string ignored in result.IgnoredOutputs) io.Note($"output '{ignored}' ignored (not on the action's chain)");
-            bool? same = result.ExportedContentSha256 is null ? null : result.ExportedContentSha256 == written.StoredContentSha256;
+            // Only an import from the model's own metadata can give back the exported bundle; with a spec the provenance differs by design.
+            bool? same = result.SpecFromMetadata && result.ExportedContentSha256 is not null ? result.ExportedContentSha256 == written.StoredContentSha256 : null;
             string source = result.SpecFromMetadata ? "specs from the model's RoboRl metadata" : $"specs from {specPath}";
             io.Text.WriteLine($"wrote {bundlePath}: {result.Network} from {modelPath}; {source}; scaling {(result.ScalingFromModel ? "from the model's output ops" : "from the spec")}; " +
                 $"golden self-check max |Δ| {goldenError:G3}; sha256 {written.StoredContentSha256}" +
