@@ -159,7 +159,7 @@ public sealed class OnnxNode
     public string Domain { get; set; } = "";
     public List<OnnxAttribute> Attributes { get; } = [];
 
-    /// <summary>"name (OpType)" for error messages; "#index (OpType)" style is the caller's when the name is empty.</summary>
+    /// <summary>For error messages: 'name' (OpType), or the node's first output when it has no name.</summary>
     public string Describe() => Name.Length > 0 ? $"'{Name}' ({OpType})" : $"'{(Outputs.Count > 0 ? Outputs[0] : "?")}' ({OpType}, unnamed; named by its output)";
 
     public OnnxAttribute? Attribute(string name) => Attributes.FirstOrDefault(a => a.Name == name);
