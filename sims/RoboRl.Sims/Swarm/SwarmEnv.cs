@@ -168,8 +168,8 @@ public sealed class SwarmEnv : IVectorEnv
 
     public int Lane(int environment, int quad) => environment * _stride + quad;
     public Vector3 Goal(int environment, int quad) { int l = Lane(environment, quad); return new(_goalX[l], _goalY[l], _goalZ[l]); }
-    /// <summary>The scenario of environment e's current episode.</summary>
-    public SwarmScenarioConfig Scenario(int environment) => _mix[_scenario[environment]].Scenario;
+    /// <summary>The scenario of environment e's current episode (null after <see cref="SetGoal"/> took the goals over).</summary>
+    public SwarmScenarioConfig? Scenario(int environment) => _scenario[environment] < 0 ? null : _mix[_scenario[environment]].Scenario;
     /// <summary>The downwash acceleration quad q of environment e felt in the last step (world, m/s²; zero outside every cylinder).</summary>
     public Vector3 DownwashAcceleration(int environment, int quad) { int l = Lane(environment, quad); return new(_downwashX[l], _downwashY[l], _downwashZ[l]); }
     /// <summary>Quad–quad contacts that began in the last step, per quad.</summary>

@@ -6,7 +6,7 @@ namespace RoboRl.Sims.Swarm;
 /// <summary>
 /// Throughput of the swarm simulator in quad-steps per second (one quad advanced one control step, with downwash,
 /// contacts, neighbours, the SDF, observation and reward — everything <see cref="SwarmEnv.Step"/> does), on one core and
-/// on all cores: issue 18's `roborl bench sim --robot swarm --json` keys. Shared by the CLI and the BenchmarkDotNet project.
+/// on all cores: issue 18's `roborl bench sim --robot swarm --json` keys. The CLI only parses options and prints.
 /// </summary>
 public static class SwarmSimBenchmark
 {
