@@ -34,3 +34,17 @@ public interface INavPlanner
 
     void Act(in NavPlannerInput input, Span<float> action);
 }
+
+/// <summary>The classical planners by the names `roborl eval --planner` takes, with their default tuning.</summary>
+public static class NavPlanners
+{
+    /// <summary>"dwa": <see cref="DwaPlanner"/> alone; "nav2like": <see cref="Nav2LikePlanner"/> (costmap + A* + DWA).</summary>
+    public static IReadOnlyList<string> Names { get; } = ["dwa", "nav2like"];
+
+    public static INavPlanner Create(string name, RoboRl.Core.Tasks.NavTaskConfig task) => name switch
+    {
+        "dwa" => new DwaPlanner(task),
+        "nav2like" => new Nav2LikePlanner(task),
+        _ => throw new ArgumentException($"unknown planner '{name}'; expected one of: {string.Join(", ", Names)}", nameof(name)),
+    };
+}
