@@ -176,6 +176,17 @@ public sealed class NavEnv : IVectorEnv
         StartEpisode(i, scenarioSeed, scratch);
     }
 
+    /// <summary>
+    /// Restarts environment i in the scenario its <see cref="Maps"/> slot holds now, without generating one: for a
+    /// hand-built layout (a test writes the obstacles, start and goal into the map arrays first). Call after <see cref="Reset"/>.
+    /// </summary>
+    public void RestartEpisode(int i)
+    {
+        if (!_hasReset) throw new InvalidOperationException("call Reset(seed) before RestartEpisode");
+        Span<float> scratch = stackalloc float[_lidar.ScratchSize];
+        BeginEpisode(i, scratch);
+    }
+
     public void Step(ReadOnlySpan<float> actions)
     {
         if (!_hasReset) throw new InvalidOperationException("call Reset(seed) before Step");
@@ -255,6 +266,11 @@ public sealed class NavEnv : IVectorEnv
     private void StartEpisode(int i, ulong scenarioSeed, Span<float> scratch)
     {
         Maps.Generate(i, scenarioSeed);
+        BeginEpisode(i, scratch);
+    }
+
+    private void BeginEpisode(int i, Span<float> scratch)
+    {
         _x[i] = Maps.StartX[i]; _y[i] = Maps.StartY[i]; _yaw[i] = Maps.StartYaw[i];
         _v[i] = 0; _w[i] = 0; _previousLinear[i] = 0; _previousAngular[i] = 0;
         float gx = Maps.GoalX[i] - _x[i], gy = Maps.GoalY[i] - _y[i];

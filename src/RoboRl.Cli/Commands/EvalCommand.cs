@@ -30,8 +30,12 @@ public static class EvalCommand
         var bundle = new Argument<string?>("bundle") { Description = "Policy bundle (.safetensors).", Arity = ArgumentArity.ZeroOrOne };
         var runs = new Option<string[]>("--runs") { Description = "Run directories (one per training seed), each holding policy.safetensors: adds the IQM with a 95 % stratified-bootstrap interval.", AllowMultipleArgumentsPerToken = true };
         var episodes = new Option<int?>("--episodes") { Description = $"Episodes per policy (hover: 1000; per swept value: {DefaultSweepEpisodes}; navigation: {NavEvalCommand.DefaultEpisodes} held-out scenarios per seed)." };
-        var planner = new Option<string?>("--planner") { Description = "Navigation: evaluate this classical planner too (dwa); alone, without a bundle, it evaluates only the planner." };
-        planner.AcceptOnlyFromAmong("dwa");
+        var planner = new Option<string?>("--planner") { HelpName = "dwa|nav2like|dwa,nav2like", Description = "Navigation: evaluate these classical planners too (dwa: DWA alone; nav2like: costmap + A* + DWA, docs/nav-baseline.md; comma-separated for both); alone, without a bundle, it evaluates only the planners." };
+        planner.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && ParsePlanners(result.Tokens[0].Value) is null)
+                result.AddError($"--planner: '{result.Tokens[0].Value}' is not a planner list; expected {string.Join(", ", Sims.DiffDrive.NavPlanners.Names)} or several comma-separated");
+        });
         var seeds = new Option<int>("--seeds") { Description = "Navigation: simulator seeds from --seed on (bootstrap strata).", DefaultValueFactory = _ => NavEvalCommand.DefaultSeeds };
         var dynamics = new Option<string?>("--dynamics") { Description = "JSON file with a \"domain_randomization\" section (mass, inertia, thrust_coefficient, motor_time_constant, latency_steps); default: the task's." };
         var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 12345UL };
@@ -88,6 +92,10 @@ public static class EvalCommand
                 if (bundlePath is not null && runDirectories.Length > 0) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
                 if (dynamicsPath is not null) throw CliException.BadInput("--dynamics applies to the hover task only");
                 if (initialStates is not null) throw CliException.BadInput("--initial-states applies to the hover task only");
+                string[] planners = planner is null ? ["dwa"] : ParsePlanners(planner) ?? throw CliException.BadInput($"--planner: '{planner}' is not a planner list; expected {string.Join(", ", Sims.DiffDrive.NavPlanners.Names)} or several comma-separated");
+                if (planners is not ["dwa"])
+                    return RunNavigationPlanners(bundles, planners, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
+                        RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
                 return NavEvalCommand.Run(bundles, withDwa: true, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
                     RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
             }
@@ -95,6 +103,63 @@ public static class EvalCommand
         return Run(bundlePath, runDirectories, episodes ?? 1000, dynamicsPath, seed, RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask),
             plotPath, asJson, output, error, initialStates ?? "task");
     });
+
+    /// <summary>`--planner`'s value as planner names (comma-separated, each known, no repeats); null when it is not such a list.</summary>
+    public static string[]? ParsePlanners(string value)
+    {
+        string[] names = value.Split(',', StringSplitOptions.TrimEntries);
+        bool valid = names.All(n => Sims.DiffDrive.NavPlanners.Names.Contains(n)) && names.Distinct().Count() == names.Length;
+        return valid ? names : null;
+    }
+
+    /// <summary>
+    /// NavEvalCommand.Run with any classical planners in place of DWA alone (kept here while src/RoboRl.Cli is refactored;
+    /// fold the two together afterwards): the policy runs (if any) then each planner, on the same held-out scenarios, same output.
+    /// </summary>
+    static int RunNavigationPlanners(string[] bundles, string[] plannerNames, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath,
+        bool asJson, TextWriter output, TextWriter error)
+    {
+        if (episodes < 1) throw CliException.BadInput($"--episodes {episodes}: must be ≥ 1");
+        if (seeds < 1) throw CliException.BadInput($"--seeds {seeds}: must be ≥ 1");
+        NavTaskConfig task = NavTaskConfig.Load(taskPath);
+        var options = new NavEvalOptions(episodes, Enumerable.Range(0, seeds).Select(k => firstSeed + (ulong)k).ToArray());
+        var results = new List<NavEvalResult>();
+        void Progress(string line) => error.WriteLine(line);
+        if (bundles.Length > 0)
+        {
+            var runs = new List<Sims.DiffDrive.INavPlanner>();
+            foreach (string path in bundles)
+            {
+                PolicyBundle bundle = PolicyBundle.Read(path);
+                if (bundle.ObservationNames.Count != task.ActorObservationSize || bundle.ActionNames.Count != NavObservation.ActionSize)
+                    throw new PolicyBundleException(path, "observation.names",
+                        $"the bundle takes {bundle.ObservationNames.Count} observations and gives {bundle.ActionNames.Count} actions; the task {taskPath} needs {task.ActorObservationSize} and {NavObservation.ActionSize}");
+                runs.Add(new PolicyNavPlanner(bundle));
+            }
+            results.Add(NavEvaluator.Evaluate(task, runs, options, Progress));
+        }
+        foreach (string name in plannerNames) results.Add(NavEvaluator.Evaluate(task, [Sims.DiffDrive.NavPlanners.Create(name, task)], options, Progress));
+
+        string? png = plotPath ?? (bundles.Length > 0 ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_paths.png") : null);
+        if (png is not null) NavEvaluator.WritePathPlot(task, results, png);
+        var o = new Dictionary<string, object?>
+        {
+            ["task"] = taskPath,
+            ["episodes_per_seed"] = episodes,
+            ["seeds"] = options.SeedList,
+            ["first_scenario_seed"] = Sims.DiffDrive.NavMaps.HeldOutSeedBase,
+            ["planners"] = results.Select(NavEvaluator.JsonObject).ToArray(),
+            ["plot"] = png,
+        };
+        if (!asJson)
+        {
+            foreach (NavEvalResult r in results) output.WriteLine(NavEvaluator.Summary(r));
+            output.WriteLine(png is null ? "plot    none (--plot PNG draws the paths)" : $"plot    {png}");
+        }
+        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eval: {string.Join("; ", results.Select(r => $"{r.Planner} {r.SuccessRate:P1} success, median time to goal {r.MedianTimeToGoal:F1} s"))} ({episodes} held-out scenarios × {seeds} seeds)"));
+        return new CommandIo("eval", output, error, asJson).Result(JsonSerializer.SerializeToNode(o)!.AsObject());
+    }
 
     /// <summary>The start distribution an `--initial-states` choice names: null = the task's evaluation initial states.</summary>
     public static InitialStateConfig? InitialStatesFor(string choice) => choice == "l2f" ? InitialStateConfig.LearningToFly : null;

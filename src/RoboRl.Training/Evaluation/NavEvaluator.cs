@@ -108,6 +108,7 @@ public static class NavEvaluator
         var ys = new List<float>[kept];
         for (int i = 0; i < kept; i++) { xs[i] = [env.X(i)]; ys[i] = [env.Y(i)]; }
 
+        planner.Reset(n); // every slot starts a fresh episode: a planner's maps and paths are per episode
         var done = new bool[n];
         var actions = new float[2 * n];
         int remaining = n, obs = env.ActorObservationSize, goalOffset = NavObservation.GoalOffset(task.ScanBins);
@@ -125,6 +126,7 @@ public static class NavEvaluator
                     GoalBearing = MathF.Atan2(row[goalOffset + 1], row[goalOffset + 2]),
                     LinearVelocity = env.LinearVelocity(i),
                     AngularVelocity = env.AngularVelocity(i),
+                    Robot = i,
                 };
                 planner.Act(input, actions.AsSpan(2 * i, 2));
             }
