@@ -93,10 +93,7 @@ public static class EvalCommand
                 if (dynamicsPath is not null) throw CliException.BadInput("--dynamics applies to the hover task only");
                 if (initialStates is not null) throw CliException.BadInput("--initial-states applies to the hover task only");
                 string[] planners = planner is null ? ["dwa"] : ParsePlanners(planner) ?? throw CliException.BadInput($"--planner: '{planner}' is not a planner list; expected {string.Join(", ", Sims.DiffDrive.NavPlanners.Names)} or several comma-separated");
-                if (planners is not ["dwa"])
-                    return RunNavigationPlanners(bundles, planners, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
-                        RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
-                return NavEvalCommand.Run(bundles, withDwa: true, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
+                return NavEvalCommand.Run(bundles, planners, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
                     RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
             }
         }
@@ -110,55 +107,6 @@ public static class EvalCommand
         string[] names = value.Split(',', StringSplitOptions.TrimEntries);
         bool valid = names.All(n => Sims.DiffDrive.NavPlanners.Names.Contains(n)) && names.Distinct().Count() == names.Length;
         return valid ? names : null;
-    }
-
-    /// <summary>
-    /// NavEvalCommand.Run with any classical planners in place of DWA alone (kept here while src/RoboRl.Cli is refactored;
-    /// fold the two together afterwards): the policy runs (if any) then each planner, on the same held-out scenarios, same output.
-    /// </summary>
-    static int RunNavigationPlanners(string[] bundles, string[] plannerNames, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath,
-        bool asJson, TextWriter output, TextWriter error)
-    {
-        if (episodes < 1) throw CliException.BadInput($"--episodes {episodes}: must be ≥ 1");
-        if (seeds < 1) throw CliException.BadInput($"--seeds {seeds}: must be ≥ 1");
-        NavTaskConfig task = NavTaskConfig.Load(taskPath);
-        var options = new NavEvalOptions(episodes, Enumerable.Range(0, seeds).Select(k => firstSeed + (ulong)k).ToArray());
-        var results = new List<NavEvalResult>();
-        void Progress(string line) => error.WriteLine(line);
-        if (bundles.Length > 0)
-        {
-            var runs = new List<Sims.DiffDrive.INavPlanner>();
-            foreach (string path in bundles)
-            {
-                PolicyBundle bundle = PolicyBundle.Read(path);
-                if (bundle.ObservationNames.Count != task.ActorObservationSize || bundle.ActionNames.Count != NavObservation.ActionSize)
-                    throw new PolicyBundleException(path, "observation.names",
-                        $"the bundle takes {bundle.ObservationNames.Count} observations and gives {bundle.ActionNames.Count} actions; the task {taskPath} needs {task.ActorObservationSize} and {NavObservation.ActionSize}");
-                runs.Add(new PolicyNavPlanner(bundle));
-            }
-            results.Add(NavEvaluator.Evaluate(task, runs, options, Progress));
-        }
-        foreach (string name in plannerNames) results.Add(NavEvaluator.Evaluate(task, [Sims.DiffDrive.NavPlanners.Create(name, task)], options, Progress));
-
-        string? png = plotPath ?? (bundles.Length > 0 ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_paths.png") : null);
-        if (png is not null) NavEvaluator.WritePathPlot(task, results, png);
-        var o = new Dictionary<string, object?>
-        {
-            ["task"] = taskPath,
-            ["episodes_per_seed"] = episodes,
-            ["seeds"] = options.SeedList,
-            ["first_scenario_seed"] = Sims.DiffDrive.NavMaps.HeldOutSeedBase,
-            ["planners"] = results.Select(NavEvaluator.JsonObject).ToArray(),
-            ["plot"] = png,
-        };
-        if (!asJson)
-        {
-            foreach (NavEvalResult r in results) output.WriteLine(NavEvaluator.Summary(r));
-            output.WriteLine(png is null ? "plot    none (--plot PNG draws the paths)" : $"plot    {png}");
-        }
-        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"eval: {string.Join("; ", results.Select(r => $"{r.Planner} {r.SuccessRate:P1} success, median time to goal {r.MedianTimeToGoal:F1} s"))} ({episodes} held-out scenarios × {seeds} seeds)"));
-        return new CommandIo("eval", output, error, asJson).Result(JsonSerializer.SerializeToNode(o)!.AsObject());
     }
 
     /// <summary>The start distribution an `--initial-states` choice names: null = the task's evaluation initial states.</summary>

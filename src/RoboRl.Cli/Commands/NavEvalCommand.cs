@@ -10,8 +10,8 @@ namespace RoboRl.Cli.Commands;
 
 /// <summary>
 /// The navigation side of `roborl eval` (chosen by `--planner dwa`, a navigation task or a bundle trained for a
-/// differential-drive robot): the learned policy (one bundle, or one per training seed with --runs) and the DWA
-/// baseline on the same held-out scenarios; success, collisions, time to goal, path length, IQM with 95 %
+/// differential-drive robot): the learned policy (one bundle, or one per training seed with --runs) and the classical
+/// planners named by --planner (DWA by default; nav2like: docs/nav-baseline.md) on the same held-out scenarios; success, collisions, time to goal, path length, IQM with 95 %
 /// stratified-bootstrap intervals; a PNG of paths on the first four scenarios, beside the (first) bundle — with the planner
 /// alone only where --plot says (never into the current directory unasked).
 /// </summary>
@@ -27,7 +27,7 @@ public static class NavEvalCommand
         return bundle.RobotConfigJson.Contains("\"diff_drive\"", StringComparison.Ordinal);
     }
 
-    public static int Run(string[] bundles, bool withDwa, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath, bool asJson,
+    public static int Run(string[] bundles, string[] plannerNames, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath, bool asJson,
         TextWriter output, TextWriter error)
     {
         if (episodes < 1) throw CliException.BadInput($"--episodes {episodes}: must be ≥ 1");
@@ -50,7 +50,7 @@ public static class NavEvalCommand
             }
             results.Add(NavEvaluator.Evaluate(task, planners, options, Progress));
         }
-        if (withDwa) results.Add(NavEvaluator.Evaluate(task, [new DwaPlanner(task)], options, Progress));
+        foreach (string name in plannerNames) results.Add(NavEvaluator.Evaluate(task, [NavPlanners.Create(name, task)], options, Progress));
 
         string? png = plotPath ?? (bundles.Length > 0 ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundles[0]))!, "eval_paths.png") : null);
         if (png is not null) NavEvaluator.WritePathPlot(task, results, png);
