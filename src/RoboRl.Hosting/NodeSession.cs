@@ -255,7 +255,7 @@ public sealed class NodeSession : IDisposable
         }
         if (!waitShown && !Node.HasState && t >= StateWaitNotice.TotalSeconds)
         {
-            progress.WriteLine($"  waiting for the robot's {Controller.StateName}: {DescribeSensor()}");
+            progress.WriteLine($"  waiting for the robot's state: {DescribeSensor()}");
             waitShown = true;
         }
     }

@@ -258,7 +258,7 @@ public class DiffbotNavTests
         string last = progress.ToString().TrimEnd().Split('\n')[^1];
         Assert.That(last, Does.StartWith("run: no odometry and scan arrived in ").And.Contain("(nav_msgs/msg/Odometry): no publisher matched")
             .And.Contain("(sensor_msgs/msg/LaserScan): no publisher matched").And.Contain($"ROS 2 domain {DomainId}"));
-        Assert.That(progress.ToString(), Does.Contain("waiting for the robot's odometry and scan: "));
+        Assert.That(progress.ToString(), Does.Contain("waiting for the robot's state: "));
     }
 
     [Test]

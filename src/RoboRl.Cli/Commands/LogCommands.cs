@@ -46,7 +46,7 @@ public static class LogCommands
             {
                 double tol = parse.GetValue(tolerance);
                 if (!(tol >= 0)) throw CliException.BadInput($"--tolerance {tol}: expected a number ≥ 0");
-                string pathA = McapInput(parse.GetValue(a)!), pathB = PathArguments.InputFile(parse.GetValue(b)!, "B", "an MCAP file");
+                string pathA = PathArguments.InputFile(parse.GetValue(a)!, "A", "an MCAP file"), pathB = PathArguments.InputFile(parse.GetValue(b)!, "B", "an MCAP file");
                 RequireMcap(pathA);
                 RequireMcap(pathB);
                 string[] selected = parse.GetValue(topics) is { Length: > 0 } t ? t : ["/action"];

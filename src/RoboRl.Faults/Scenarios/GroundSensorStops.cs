@@ -14,7 +14,7 @@ namespace RoboRl.Faults.Scenarios;
 /// (the real-time node with <see cref="DiffDriveController"/>, configs/nodes/diffbot-ros2.json with the DWA planner: no training) drives the simulated
 /// diffbot (<see cref="DiffBotRos2SimPeer"/>, a held-out map) over real Cyclone DDS on loopback, in real time at the
 /// config's 10 Hz; mid-drive the robot's /scan publisher goes away (its DDS writer deleted; odometry keeps coming).
-/// Expected: the node's stale-scan rule stops the robot — a STOP event and zero /cmd_vel within scan_timeout_ms (500 ms)
+/// Expected: the node's stale-scan rule stops the robot — a FALLBACK event and zero /cmd_vel within scan_timeout_ms (500 ms)
 /// plus a tick — and the simulated robot comes to rest without hitting anything — and the run's flight log records the
 /// stop (/mode FALLBACK with the stale-scan reason) and the zero /cmd_vel.
 /// </summary>
@@ -84,7 +84,11 @@ public sealed class GroundSensorStops : IFaultScenario
         }
         Check.That(stopLogged, "the log has no /mode FALLBACK for the stale scan");
         Check.That(zeroAfter, "the log has no zero /cmd_vel after the stop");
-        return result with { Detail = result.Detail + $"; the log ({report.MessageCount} messages) records the stop and the zero /cmd_vel" };
+        return result with
+        {
+            LostLogMessages = recorder.Dropped,
+            Detail = result.Detail + $"; the log ({report.MessageCount} messages) records the stop and the zero /cmd_vel",
+        };
     }
 
     private FaultResult DriveThenLoseTheScan(NodeConfig config, InferenceNode node, DiffDriveController controller, Ros2GroundRobotLink link, DiffBotRos2SimPeer robot)
@@ -112,19 +116,19 @@ public sealed class GroundSensorStops : IFaultScenario
             var ranges = new float[controller.Settings.Robot.Lidar.Beams];
             Check.That(link.TryGetScan(ranges, out ScanSample last), "no scan ever reached the node");
             NodeEvent stop = node.Events.FirstOrDefault(e => e.Tick > cutTick && e.Kind == NodeEventKind.ModeChange && e.Mode == NodeMode.Fallback);
-            Check.That(stop.Tick > cutTick, "no STOP event after /scan went away");
+            Check.That(stop.Tick > cutTick, "no FALLBACK event after /scan went away");
             Check.That(stop.Violation.Trigger == SafetyTrigger.StaleScan, $"stopped for another reason: {stop.Describe()}");
             double stopMs = (stop.TimestampNs - last.TimestampNs) / 1e6;
             double timeoutMs = controller.Settings.Limits.ScanTimeoutS * 1000, periodMs = 1000 / config.RateHz;
             // The node looks at the scan's age once a tick: the documented bound is the timeout plus one period; real time
             // on a shared machine may make that tick a period late (the same allowance as the quadrotor's real-time legs).
             double boundMs = timeoutMs + periodMs;
-            Check.That(stopMs > timeoutMs, $"STOP {stopMs:0.#} ms after the last scan, before the {timeoutMs:0} ms timeout: not the stale-scan rule");
-            Check.That(stopMs <= boundMs + periodMs + 50, $"STOP {stopMs:0.#} ms after the last scan (bound {boundMs:0} ms)");
+            Check.That(stopMs > timeoutMs, $"FALLBACK {stopMs:0.#} ms after the last scan, before the {timeoutMs:0} ms timeout: not the stale-scan rule");
+            Check.That(stopMs <= boundMs + periodMs + 50, $"FALLBACK {stopMs:0.#} ms after the last scan (bound {boundMs:0} ms)");
 
             Check.That(Check.WaitFor(() => robot.StopCommandSinceNs != 0, TimeSpan.FromSeconds(5)), $"no zero /cmd_vel reached the robot (last {robot.LastCommand})");
             double zeroCmdMs = (robot.StopCommandSinceNs - last.TimestampNs) / 1e6;
-            Check.That(zeroCmdMs >= stopMs, $"a zero /cmd_vel arrived {zeroCmdMs:0.#} ms after the last scan, before the STOP ({stopMs:0.#} ms)");
+            Check.That(zeroCmdMs >= stopMs, $"a zero /cmd_vel arrived {zeroCmdMs:0.#} ms after the last scan, before the FALLBACK ({stopMs:0.#} ms)");
             Check.That(zeroCmdMs <= boundMs + periodMs + 50 + 200, $"the zero /cmd_vel reached the robot {zeroCmdMs:0.#} ms after the last scan (bound {boundMs:0} ms + delivery)");
 
             // The simulated robot brakes to rest and stays there (no collision on the way).
