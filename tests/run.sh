@@ -28,6 +28,8 @@ fi
 if [ -f tests/verifiers/package.json ]; then
   command -v npm >/dev/null || die "npm is required for tests/verifiers"
   (cd tests/verifiers && npm install --no-audit --no-fund --silent) || die "npm install in tests/verifiers failed"
+  # ONNX Runtime for Node.js ships its native library in the package: check it loads here, not later inside a test.
+  (cd tests/verifiers && node --input-type=module -e "import 'onnxruntime-node'") || die "onnxruntime-node does not load in tests/verifiers (RoboRl.Onnx.Tests needs it)"
 fi
 
 # --- build ---------------------------------------------------------------------------

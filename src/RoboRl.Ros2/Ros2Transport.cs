@@ -7,7 +7,7 @@ using RoboRl.Core.Robots;
 namespace RoboRl.Ros2;
 
 /// <summary>
-/// The node config's "ros2" section (README "Node transport ros2"). Topic names without a leading '/' resolve under
+/// The node config's "ros2" section (docs/transports.md, "Node transport ros2"). Topic names without a leading '/' resolve under
 /// <see cref="Namespace"/>, as in rclcpp.
 /// </summary>
 public sealed record Ros2TransportOptions
@@ -26,7 +26,7 @@ public sealed record Ros2TransportOptions
     public string? ImuTopic { get; init; }
     /// <summary>sensor_msgs/Joy.</summary>
     public string? JoyTopic { get; init; } = "/joy";
-    /// <summary>roborl_msgs/Action: the command, normalised per-motor action (rpm = (a + 1) / 2 · rpm_max).</summary>
+    /// <summary>roborl_msgs/Action: the command, normalised per-motor action (force = (a + 1) / 2 · thrust_max_n, the robot's actuator).</summary>
     public string ActionTopic { get; init; } = "cmd_action";
     /// <summary>roborl_msgs/Mode requests: KILLED → kill, FALLBACK → land, IDLE → disarm, POLICY → arm (only with <see cref="AllowArm"/>).</summary>
     public string? ModeCommandTopic { get; init; } = "cmd_mode";

@@ -40,6 +40,13 @@ public sealed class Checkpoint
     /// <param name="includeReplay">Also write the replay memory's filled rows (needed by --resume; hundreds of MB for a full run).</param>
     public static void Save(string runDirectory, long globalStep, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, long> counters,
         ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer, bool includeReplay = false)
+        => Save(runDirectory, globalStep, tensors.ToDictionary(t => t.Key, t => t.Value.contiguous().data<float>().ToArray()), counters,
+            replay, actorNormalizer, criticNormalizer, includeReplay);
+
+    /// <summary>Writes a checkpoint whose named flat vectors are plain arrays (the fused TD3 update's networks and moments).</summary>
+    /// <param name="includeReplay">Also write the replay memory's filled rows (needed by --resume; hundreds of MB for a full run).</param>
+    public static void Save(string runDirectory, long globalStep, IReadOnlyDictionary<string, float[]> arrays, IReadOnlyDictionary<string, long> counters,
+        ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer, bool includeReplay = false)
     {
         string path = System.IO.Path.Combine(runDirectory, FileName);
         string temporary = path + ".tmp";
@@ -51,10 +58,9 @@ public sealed class Checkpoint
             writer.Write(globalStep);
             writer.Write(counters.Count);
             foreach (var (name, value) in counters) { writer.Write(name); writer.Write(value); }
-            writer.Write(tensors.Count);
-            foreach (var (name, tensor) in tensors)
+            writer.Write(arrays.Count);
+            foreach (var (name, values) in arrays)
             {
-                float[] values = tensor.contiguous().data<float>().ToArray();
                 writer.Write(name);
                 writer.Write(values.Length);
                 writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
@@ -70,6 +76,13 @@ public sealed class Checkpoint
 
     /// <summary>Restores into existing tensors (copied in place), the replay memory and the normalisers.</summary>
     public Saved Load(IReadOnlyDictionary<string, Tensor> tensors, ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+        => Load(Destinations(tensors), replay, actorNormalizer, criticNormalizer);
+
+    /// <summary>Restores into existing arrays (copied in place; lengths must match), the replay memory and the normalisers.</summary>
+    public Saved Load(IReadOnlyDictionary<string, float[]> arrays, ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+        => Load(Destinations(arrays), replay, actorNormalizer, criticNormalizer);
+
+    Saved Load(IReadOnlyDictionary<string, Destination> tensors, ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
     {
         try
         {
@@ -107,7 +120,7 @@ public sealed class Checkpoint
         {
             using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            ReadHeaderAndTensors(stream, reader, tensors, skipOthers: true, out _);
+            ReadHeaderAndTensors(stream, reader, Destinations(tensors), skipOthers: true, out _);
             ReadFloats(reader); ReadFloats(reader);
             float[] criticMean = ReadFloats(reader), criticStd = ReadFloats(reader);
             if (!reader.ReadBoolean()) throw new InvalidDataException($"{Path}: the run's normalisers were not frozen yet (checkpoint taken during warm-up)");
@@ -123,7 +136,7 @@ public sealed class Checkpoint
 
     /// <summary>Reads the header (magic, version, step, counters) and the tensors into <paramref name="tensors"/>; a tensor of
     /// the file that is not asked for is an error unless <paramref name="skipOthers"/>; every asked-for tensor must be there.</summary>
-    Saved ReadHeaderAndTensors(FileStream stream, BinaryReader reader, IReadOnlyDictionary<string, Tensor> tensors, bool skipOthers, out int version)
+    Saved ReadHeaderAndTensors(FileStream stream, BinaryReader reader, IReadOnlyDictionary<string, Destination> tensors, bool skipOthers, out int version)
     {
         if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
         version = reader.ReadInt32();
@@ -137,20 +150,29 @@ public sealed class Checkpoint
             string name = reader.ReadString();
             var values = new float[reader.ReadInt32()];
             stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-            if (!tensors.TryGetValue(name, out Tensor? destination))
+            if (!tensors.TryGetValue(name, out Destination? destination))
             {
                 if (skipOthers) continue;
                 throw new InvalidDataException($"{Path}: tensor '{name}' is not part of this run (another algorithm?)");
             }
-            if (destination.numel() != values.Length)
-                throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this network's has {destination.numel()} (other network or observation sizes?)");
-            using (no_grad()) destination.data<float>().CopyFrom(values);
+            if (destination.Count != values.Length)
+                throw new InvalidDataException($"{Path}: tensor '{name}' has {values.Length} values, this network's has {destination.Count} (other network or observation sizes?)");
+            destination.Restore(values);
             seen.Add(name);
         }
         foreach (string name in tensors.Keys)
             if (!seen.Contains(name)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing{(skipOthers ? " (written by another algorithm?)" : "")}");
         return new Saved(globalStep, counters);
     }
+
+    /// <summary>Where a named vector of the file goes: its length and how to copy the values in.</summary>
+    sealed record Destination(long Count, Action<float[]> Restore);
+
+    static Dictionary<string, Destination> Destinations(IReadOnlyDictionary<string, Tensor> tensors) => tensors.ToDictionary(t => t.Key,
+        t => new Destination(t.Value.numel(), values => { using (no_grad()) t.Value.data<float>().CopyFrom(values); }));
+
+    static Dictionary<string, Destination> Destinations(IReadOnlyDictionary<string, float[]> arrays) => arrays.ToDictionary(a => a.Key,
+        a => new Destination(a.Value.Length, values => values.CopyTo(a.Value, 0)));
 
     static void WriteFloats(BinaryWriter writer, float[] values)
     {

@@ -87,6 +87,16 @@ public sealed class ReplayBuffer
         }
     }
 
+    /// <summary>
+    /// Draws <paramref name="rows"/>.Length row indices uniformly (with replacement): the draws <see cref="SampleInto"/>
+    /// makes, for a trainer that gathers the rows itself (the fused TD3 update, on its threads).
+    /// </summary>
+    public void SampleRows(SeededRandom random, Span<int> rows)
+    {
+        if (Count == 0) throw new InvalidOperationException("the replay buffer is empty");
+        for (int k = 0; k < rows.Length; k++) rows[k] = random.NextInt(Count);
+    }
+
     /// <summary>Normalises, in place, every stored observation (the rows stored before the statistics were frozen).</summary>
     public void NormaliseStoredRows(RunningNormalizer actor, RunningNormalizer critic)
     {

@@ -3,8 +3,7 @@ using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.Quadrotor;
-using TorchSharp;
-using static TorchSharp.torch;
+using RoboRl.Training.Kernels;
 
 namespace RoboRl.Training;
 
@@ -79,6 +78,9 @@ public sealed record Td3Config
     /// <summary>Rows of each actor batch the smoothness terms are measured on (0 = all): each term costs one more actor
     /// forward and backward pass on these rows.</summary>
     public int SmoothnessBatch { get; init; } = 32;
+    /// <summary>Threads of each gradient update, the trainer's own included (0 = one per block of the batch, at most the
+    /// machine's cores: 2 on a 2-core machine). The result does not depend on it (see <see cref="Td3Update"/>).</summary>
+    public int UpdateThreads { get; init; }
     public int[] ActorHidden { get; init; } = [64, 64];
     public int[] CriticHidden { get; init; } = [64, 64];
 
@@ -128,6 +130,7 @@ public sealed record Td3Config
                 SmoothnessSpatial = t.Number("smoothness_spatial", 0, 1e6, d.SmoothnessSpatial),
                 SmoothnessSpatialStd = t.Number("smoothness_spatial_std", 0, 100, d.SmoothnessSpatialStd),
                 SmoothnessBatch = (int)t.Integer("smoothness_batch", 0, 1_000_000, d.SmoothnessBatch),
+                UpdateThreads = (int)t.Integer("update_threads", 0, 1024, d.UpdateThreads),
                 ActorHidden = t.Has("actor_hidden") ? t.Integers("actor_hidden", 1, 8, 1, 4096) : d.ActorHidden,
                 CriticHidden = t.Has("critic_hidden") ? t.Integers("critic_hidden", 1, 8, 1, 4096) : d.CriticHidden,
             };
@@ -151,8 +154,8 @@ public static class Td3
     /// <summary>Trains a policy and returns its bundle. <paramref name="session"/> logs, evaluates and checkpoints.</summary>
     public static PolicyBundle Train(HoverTaskConfig task, Td3Config c, TrainingSession session)
     {
-        // ---- 1. Seed everything. Torch draws the target-smoothing noise; SeededRandom draws the rest.
-        torch.random.manual_seed(c.Seed);
+        // ---- 1. Seed everything: SeededRandom draws replay rows, warm-up actions and exploration noise; the update's
+        // noise (target smoothing, CAPS) is addressed by seed, update and row (CounterNoise), so it needs no state.
         var random = new SeededRandom((ulong)c.Seed * 0x9E3779B97F4A7C15UL + 1);
 
         // ---- 2. Environments. GlobalStep drives the reward curriculum.
@@ -161,12 +164,12 @@ public static class Td3
         env.Reset((ulong)c.Seed);
         float hoverAction = task.Robot.HoverAction();
 
-        // ---- 3. Networks: actor 149 → hidden → 4 (tanh), twin critics (32 + 4) → hidden → 1, and their targets.
+        // ---- 3. Networks: actor 149 → hidden → 4 (tanh), twin critics (32 + 4) → hidden → 1, their targets (copies) and
+        // Adam for both. Initialised as TorchSharp's nn.Linear (FlatMlp, which also exports the bundle); trained by
+        // Td3Update's fused kernels on both cores, the same maths as autograd (Td3UpdateTests).
         using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Relu, Activation.Tanh, seed: c.Seed * 7 + 1);
         using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
-        using FlatMlp actorTarget = actor.Clone(), criticTarget = critic.Clone();
-        using var actorAdam = new FlatAdam(actor, c.ActorLearningRate, weightDecay: c.WeightDecay);
-        using var criticAdam = new FlatAdam(critic, c.CriticLearningRate, weightDecay: c.WeightDecay);
+        using var learner = new Td3Update(actor, critic, c, actingRows: n, threads: c.UpdateThreads);
 
         // ---- 4. Replay memory (normalised observations) and the observation normalisers (measured in warm-up, then frozen).
         var replay = new ReplayBuffer(Math.Min(c.ReplayCapacity, c.TotalEnvSteps), obsSize, criticSize, act);
@@ -176,27 +179,20 @@ public static class Td3
 
         if (session.ResumeFrom is { } checkpoint)
         {
-            var saved = checkpoint.Load(new Dictionary<string, Tensor>
-            {
-                ["actor"] = actor.Parameters, ["actor_target"] = actorTarget.Parameters,
-                ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters,
-                ["actor_adam_m"] = actorAdam.FirstMoment, ["actor_adam_v"] = actorAdam.SecondMoment,
-                ["critic_adam_m"] = criticAdam.FirstMoment, ["critic_adam_v"] = criticAdam.SecondMoment,
-            }, replay, actorNormalizer, criticNormalizer);
+            var saved = checkpoint.Load(LearnerState(), replay, actorNormalizer, criticNormalizer);
+            foreach (MlpWeights network in new[] { learner.Actor, learner.ActorTarget, learner.Critic, learner.CriticTarget }) network.Changed();
             globalStep = saved.GlobalStep;
             criticUpdates = saved.Counter("critic_updates");
             actorUpdates = saved.Counter("actor_updates");
-            actorAdam.RestoreStepCount(saved.Counter("actor_adam_t"));
-            criticAdam.RestoreStepCount(saved.Counter("critic_adam_t"));
+            learner.ActorAdam.StepCount = saved.Counter("actor_adam_t");
+            learner.CriticAdam.StepCount = saved.Counter("critic_adam_t");
             random.State = (ulong)saved.Counter("random_state");
-            // The simulators' mid-episode state is not saved: resumed runs start fresh episodes from a seed
-            // derived from the step, and torch's generator is reseeded the same way.
+            // The simulators' mid-episode state is not saved: resumed runs start fresh episodes from a seed derived from the step.
             env.Reset((ulong)c.Seed ^ (ulong)globalStep);
-            torch.random.manual_seed(c.Seed ^ globalStep);
         }
 
         // Buffers allocated once: the step's inputs, a copy of the observations the actions were taken from,
-        // and the tensors a sampled batch is copied into.
+        // and the replay rows of a batch (the update's threads gather them).
         var actions = new float[n * act];
         var observationsTaken = new float[n * obsSize];
         var criticObservationsTaken = new float[n * criticSize];
@@ -205,17 +201,7 @@ public static class Td3
         var normalisedNextRow = new float[obsSize];
         var normalisedCriticRow = new float[criticSize];
         var normalisedNextCriticRow = new float[criticSize];
-        int b = c.BatchSize;
-        var batchObservations = new float[b * obsSize];
-        var batchCriticInputs = new float[b * (criticSize + act)];
-        var batchCriticObservations = new float[b * criticSize];
-        var batchNextObservations = new float[b * obsSize];
-        var batchNextCriticObservations = new float[b * criticSize];
-        var batchRewards = new float[b];
-        var batchDiscounts = new float[b];
-        using Tensor observationT = zeros(b, obsSize), criticInputT = zeros(b, criticSize + act), criticObservationT = zeros(b, criticSize);
-        using Tensor nextObservationT = zeros(b, obsSize), nextCriticObservationT = zeros(b, criticSize);
-        using Tensor rewardT = zeros(b, 1), discountT = zeros(b, 1), actingT = zeros(n, obsSize);
+        var batchRows = new int[c.BatchSize];
         float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
 
         // n-step returns per environment; finished transitions go to the replay memory, normalised once the statistics
@@ -251,12 +237,7 @@ public static class Td3
             else
             {
                 actorNormalizer.Normalize(env.ActorObservations, normalisedActing);
-                using var scope = NewDisposeScope();
-                using (no_grad())
-                {
-                    TensorCopy.From(actingT, normalisedActing);
-                    TensorCopy.To(actor.Forward(actingT), actions);
-                }
+                learner.Act(normalisedActing, actions);
                 for (int k = 0; k < actions.Length; k++)
                     actions[k] = Math.Clamp(actions[k] + (float)c.ExplorationNoise * random.NextNormal(), -1f, 1f);
             }
@@ -299,61 +280,31 @@ public static class Td3
             // the actor and both targets every PolicyDelay-th critic update once the actor's warm-up is over.
             long criticUpdatesDue = warmingUp ? 0 : (globalStep - c.WarmupEnvSteps) / c.EnvStepsPerCriticUpdate;
             double learningRateFactor = 1 - (1 - c.LearningRateFinalFraction) * Math.Min(1.0, (double)globalStep / c.TotalEnvSteps);
-            actorAdam.LearningRate = c.ActorLearningRate * learningRateFactor;
-            criticAdam.LearningRate = c.CriticLearningRate * learningRateFactor;
+            learner.ActorAdam.LearningRate = c.ActorLearningRate * learningRateFactor;
+            learner.CriticAdam.LearningRate = c.CriticLearningRate * learningRateFactor;
             while (criticUpdates < criticUpdatesDue)
             {
-                SampleBatch();
-                using var scope = NewDisposeScope();
+                // A batch: BatchSize transitions drawn uniformly with replacement (observations already normalised).
+                replay.SampleRows(random, batchRows);
 
-                // Critic: y = R + γ^n·(1 − terminated)·min_i Q'_i(s', clip(π'(s') + clip(ε, −c, c), −1, 1)), R the n-step return.
-                Tensor target;
-                using (no_grad())
-                {
-                    Tensor noise = randn(b, act).mul_(c.TargetNoise).clamp_(-c.TargetNoiseClip, c.TargetNoiseClip);
-                    Tensor nextAction = actorTarget.Forward(nextObservationT).add_(noise).clamp_(-1, 1);
-                    Tensor nextQ = criticTarget.Forward(cat([nextCriticObservationT, nextAction], 1)).amin(0);
-                    target = nextQ.mul_(discountT).add_(rewardT); // discount = γ^n, or 0 after termination
-                }
-                Tensor q = critic.Forward(criticInputT);
-                Tensor criticLoss = (q - target).pow(2).mean(dimensions: [1, 2]).sum(); // Q1 MSE + Q2 MSE
-                critic.ZeroGrad();
-                criticLoss.backward();
-                criticAdam.Step();
+                // Critic: y = R + γ^n·(1 − terminated)·min_i Q'_i(s', clip(π'(s') + clip(ε, −c, c), −1, 1)), R the n-step return
+                // (the replay memory's discount is γ^n, or 0 after termination); loss Σ_i mean (Q_i(s, a) − y)², one Adam step.
+                float criticLoss = learner.UpdateCritic(replay, batchRows, update: criticUpdates);
                 criticUpdates++;
 
                 if (criticUpdates % c.PolicyDelay == 0 && globalStep >= c.ActorWarmupEnvSteps)
                 {
-                    // Actor: maximise Q1(s, π(s)); the critic only passes the gradient through (frozen views).
-                    // CAPS: penalise action changes between consecutive and between nearby observations, which the
-                    // critic does not see (the rotor lag filters chattering, so it barely costs reward) but which
-                    // wastes control authority and shakes the vehicle off the target. The extra rows ride in the same
-                    // forward pass as the batch: the networks are small, so each pass costs its call overhead.
-                    int rows = c.SmoothnessBatch == 0 ? b : Math.Min(b, c.SmoothnessBatch); // rows are sampled at random
-                    bool temporal = c.SmoothnessTemporal > 0, spatial = c.SmoothnessSpatial > 0;
-                    Tensor actorInput = observationT;
-                    if (temporal) actorInput = cat([actorInput, nextObservationT[..rows]], 0);
-                    if (spatial) actorInput = cat([actorInput, observationT[..rows] + randn(rows, obsSize).mul_(c.SmoothnessSpatialStd)], 0);
-                    Tensor actorOutputs = actor.Forward(actorInput);
-                    Tensor policyAction = temporal || spatial ? actorOutputs[..b] : actorOutputs;
-                    Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservationT, policyAction], 1), member: 0).mean().neg();
-                    if (temporal)
-                        actorLoss = actorLoss + (policyAction[..rows] - actorOutputs[b..(b + rows)]).pow(2).sum(1).mean().mul(c.SmoothnessTemporal);
-                    if (spatial)
-                    {
-                        int first = temporal ? b + rows : b;
-                        actorLoss = actorLoss + (policyAction[..rows] - actorOutputs[first..(first + rows)]).pow(2).sum(1).mean().mul(c.SmoothnessSpatial);
-                    }
-                    actor.ZeroGrad();
-                    actorLoss.backward();
-                    actorAdam.Step();
+                    // Actor: maximise Q1(s, π(s)) on the same batch; the critic only passes the gradient through.
+                    // CAPS (when its weights are set): penalise action changes between consecutive and between nearby
+                    // observations, which the critic does not see (the rotor lag filters chattering, so it barely costs
+                    // reward) but which wastes control authority and shakes the vehicle off the target.
+                    float actorLoss = learner.UpdateActor(update: actorUpdates);
                     actorUpdates++;
                     // Both targets move with the delayed actor (TD3 paper).
-                    actorTarget.PolyakFrom(actor, c.Tau);
-                    criticTarget.PolyakFrom(critic, c.Tau);
-                    if (criticUpdates % 100 == 0) lastActorLoss = actorLoss.item<float>();
+                    learner.UpdateTargets(c.Tau);
+                    if (criticUpdates % 100 == 0) lastActorLoss = actorLoss;
                 }
-                if (criticUpdates % 100 == 0) lastCriticLoss = criticLoss.item<float>(); // item() syncs; not every update
+                if (criticUpdates % 100 == 0) lastCriticLoss = criticLoss;
             }
 
             // Log, evaluate, checkpoint.
@@ -365,38 +316,28 @@ public static class Td3
         }
         return Export();
 
-        // Copies BatchSize random transitions into the batch tensors (observations are already normalised).
-        void SampleBatch()
-        {
-            replay.SampleInto(random, b, batchObservations, batchCriticInputs, batchCriticObservations,
-                batchNextObservations, batchNextCriticObservations, batchRewards, batchDiscounts);
-            TensorCopy.From(observationT, batchObservations);
-            TensorCopy.From(criticInputT, batchCriticInputs);
-            TensorCopy.From(criticObservationT, batchCriticObservations);
-            TensorCopy.From(nextObservationT, batchNextObservations);
-            TensorCopy.From(nextCriticObservationT, batchNextCriticObservations);
-            TensorCopy.From(rewardT, batchRewards);
-            TensorCopy.From(discountT, batchDiscounts);
-        }
-
         // The current actor as a bundle; golden vectors are the environments' current raw observations.
         PolicyBundle Export()
         {
             int golden = Math.Min(8, n);
             float[] goldenObservations = env.ActorObservations[..(golden * obsSize)].ToArray();
+            TensorCopy.From(actor.Parameters, learner.Actor.Parameters); // the trained weights into the TorchSharp actor the export reads
             return PolicyExport.Export(actor, session.Describe(task, ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std, goldenObservations);
         }
 
-        void SaveCheckpoint() => session.SaveCheckpoint(globalStep, new Dictionary<string, Tensor>
+        // Networks, targets and Adam moments by name (FlatMlp's layout, as checkpoints have always stored them).
+        Dictionary<string, float[]> LearnerState() => new()
         {
-            ["actor"] = actor.Parameters, ["actor_target"] = actorTarget.Parameters,
-            ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters,
-            ["actor_adam_m"] = actorAdam.FirstMoment, ["actor_adam_v"] = actorAdam.SecondMoment,
-            ["critic_adam_m"] = criticAdam.FirstMoment, ["critic_adam_v"] = criticAdam.SecondMoment,
-        }, new Dictionary<string, long>
+            ["actor"] = learner.Actor.Parameters, ["actor_target"] = learner.ActorTarget.Parameters,
+            ["critic"] = learner.Critic.Parameters, ["critic_target"] = learner.CriticTarget.Parameters,
+            ["actor_adam_m"] = learner.ActorAdam.FirstMoment.Array, ["actor_adam_v"] = learner.ActorAdam.SecondMoment.Array,
+            ["critic_adam_m"] = learner.CriticAdam.FirstMoment.Array, ["critic_adam_v"] = learner.CriticAdam.SecondMoment.Array,
+        };
+
+        void SaveCheckpoint() => session.SaveCheckpoint(globalStep, LearnerState(), new Dictionary<string, long>
         {
             ["critic_updates"] = criticUpdates, ["actor_updates"] = actorUpdates,
-            ["actor_adam_t"] = actorAdam.StepCount, ["critic_adam_t"] = criticAdam.StepCount,
+            ["actor_adam_t"] = learner.ActorAdam.StepCount, ["critic_adam_t"] = learner.CriticAdam.StepCount,
             ["random_state"] = (long)random.State,
         }, replay, actorNormalizer, criticNormalizer);
     }

@@ -31,7 +31,7 @@ public static class TorchSetup
                 throw new InvalidOperationException(
                     "TorchSharp's native libraries did not load. On Debian 12 libLibTorchSharp.so must have its GLIBCXX_3.4.32 " +
                     "requirement marked weak by the build: the project that runs this must import " +
-                    "src/RoboRl.Training/build/RoboRl.Training.targets (see README.md, 'TorchSharp on Debian 12'). Cause: " + e.Message, e);
+                    "src/RoboRl.Training/build/RoboRl.Training.targets (see docs/troubleshooting.md, 'TorchSharp on Debian 12'). Cause: " + e.Message, e);
             }
         }
     }

@@ -281,6 +281,11 @@ public sealed class TrainingSession : IDisposable
         ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
         => Checkpoint.Save(RunDirectory, globalStep, tensors, counters, replay, actorNormalizer, criticNormalizer, includeReplay: CheckpointReplay);
 
+    /// <summary>The same for named plain arrays (the fused TD3 update's networks and Adam moments).</summary>
+    public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, float[]> arrays, IReadOnlyDictionary<string, long> counters,
+        ReplayBuffer replay, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+        => Checkpoint.Save(RunDirectory, globalStep, arrays, counters, replay, actorNormalizer, criticNormalizer, includeReplay: CheckpointReplay);
+
     /// <summary>The bundle's description of a hover policy trained on <paramref name="task"/>.</summary>
     public PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
     {

@@ -78,7 +78,14 @@ public class RunOnDevicesTests
         Assert.That(asked, Is.GreaterThanOrEqualTo(990), "the MCU was asked on every tick of the 10 s");
         Assert.That(inTime, Is.GreaterThanOrEqualTo(99.0), "ticks answered within the config's response_timeout_ms");
         Assert.That(double.Parse(mcu.Groups[5].Value, CultureInfo.InvariantCulture), Is.LessThanOrEqualTo(1e-5));
-        Assert.That(long.Parse(mcu.Groups[6].Value, CultureInfo.InvariantCulture), Is.GreaterThan(900), "parity compared on (nearly) every answer");
+        // After a held tick the MCU's and the node's action histories differ until that tick leaves the history (32 ticks
+        // for this bundle), so those answers are not compared; every other answer is.
+        long actions = long.Parse(mcu.Groups[1].Value, CultureInfo.InvariantCulture);
+        long timeouts = long.Parse(mcu.Groups[2].Value, CultureInfo.InvariantCulture);
+        const int historyTicks = 32;
+        long compared = long.Parse(mcu.Groups[6].Value, CultureInfo.InvariantCulture);
+        Assert.That(compared, Is.GreaterThanOrEqualTo(actions - timeouts * (historyTicks + 1) - 1),
+            "parity compared on every answer that does not follow a held tick");
         Assert.That(text, Does.Contain("final mode POLICY"));
     }
 

@@ -226,7 +226,7 @@ public class TaskConfigTests
         Assert.That(task.PositionErrorLimit, Is.EqualTo(0.6f));
         Assert.That(task.InitialState.RestFraction, Is.EqualTo(0.1f));
         Assert.That(task.ObservationNoise, Is.EqualTo(new ObservationNoise(0.001f, 0.001f, 0.002f, 0.002f)));
-        // Training: twice L2F's disturbance force and wider vehicles; judged under L2F's disturbance (README "Training").
+        // Training: twice L2F's disturbance force and wider vehicles; judged under L2F's disturbance (docs/experiments.md, fifth round).
         Assert.That(task.DisturbanceForceStd, Is.EqualTo(0.02648f));
         Assert.That(task.DisturbanceTorqueStd, Is.EqualTo(2.65e-5f));
         Assert.That(task.Evaluation!.DisturbanceForceStd, Is.EqualTo(0.01324f));

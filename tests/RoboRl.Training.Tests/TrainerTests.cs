@@ -39,7 +39,7 @@ public class TrainerTests
         // Deterministic for the seed on one machine; measured here: -25 → +18 (warm-up → last 15 k steps), i.e. +43.
         Assert.That(late, Is.GreaterThan(early + 20), "episodes last longer and earn more once the actor learns");
 
-        // The run directory holds what the README promises.
+        // The run directory holds what docs/training.md promises.
         foreach (string file in new[] { Trainer.BundleFileName, Checkpoint.FileName, "progress.csv", "learning_curve.png", "eval_trajectories.png", "training.json" })
             Assert.That(File.Exists(Path.Combine(result.RunDirectory, file)), file);
         Assert.That(Directory.GetFiles(Path.Combine(result.RunDirectory, "tensorboard"), "events.out.tfevents.*"), Is.Not.Empty);
@@ -68,6 +68,22 @@ public class TrainerTests
         float[] c = ActorWeights(Train(task, Path.Combine(RepoFiles.TempDirectory(), "c"), seed: 2).BundlePath);
         Assert.That(b, Is.EqualTo(a));
         Assert.That(c, Is.Not.EqualTo(a));
+    }
+
+    [Test]
+    public void UpdateThreadsDoNotChangeThePolicyAndAreRangeChecked()
+    {
+        // The fused update splits each batch into fixed blocks whatever the thread count, so 1 and 2 threads train the
+        // same policy bit for bit.
+        string one = RepoFiles.SmallTrainingTask(5_000, root => root["training"]!["td3"]!["update_threads"] = 1);
+        string two = RepoFiles.SmallTrainingTask(5_000, root => root["training"]!["td3"]!["update_threads"] = 2);
+        float[] a = ActorWeights(Train(one, Path.Combine(RepoFiles.TempDirectory(), "one")).BundlePath);
+        float[] b = ActorWeights(Train(two, Path.Combine(RepoFiles.TempDirectory(), "two")).BundlePath);
+        Assert.That(b, Is.EqualTo(a));
+
+        string bad = RepoFiles.SmallTrainingTask(1_000, root => root["training"]!["td3"]!["update_threads"] = -1);
+        var error = Assert.Throws<ConfigException>(() => Train(bad, Path.Combine(RepoFiles.TempDirectory(), "bad")))!;
+        Assert.That(error.JsonPath, Is.EqualTo("$.training.td3.update_threads"));
     }
 
     [Test]

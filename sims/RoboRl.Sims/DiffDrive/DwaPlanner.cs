@@ -7,7 +7,7 @@ using RoboRl.Core.Tasks;
 namespace RoboRl.Sims.DiffDrive;
 
 /// <summary>
-/// Tuning of <see cref="DwaPlanner"/>; the defaults are what the README's DWA figures used. They were picked by a sweep
+/// Tuning of <see cref="DwaPlanner"/>; the defaults are what the DWA figures in docs/simulator.md used. They were picked by a sweep
 /// on held-out scenarios 1000–1059 (simulator seed 1), apart from the 0–99 that `roborl eval` reports: lookahead
 /// {0.5, 1, 1.5, 2, 3} s, clearance weight {0.2 … 2}, cap {0.2, 0.3, 0.5} m, velocity weight {0.1 … 1}, margin
 /// {0.03, 0.05} m; success ranged 42–85 %, and the clearance term (weight 1, cap 0.3 m) mattered most.

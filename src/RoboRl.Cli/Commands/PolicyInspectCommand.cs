@@ -12,8 +12,9 @@ namespace RoboRl.Cli.Commands;
 /// </summary>
 public static class PolicyInspectCommand
 {
-    /// <summary>The `policy` group with its `inspect` sub-command.</summary>
-    public static Command CreateGroup() => new("policy", "Policy bundles (.safetensors files written by training): inspect.") { Create() };
+    /// <summary>The `policy` group: `inspect`, and the ONNX commands of <see cref="PolicyOnnxCommands"/>.</summary>
+    public static Command CreateGroup() => new("policy", "Policy bundles (.safetensors files written by training): inspect, export-onnx, import-onnx.")
+        { Create(), PolicyOnnxCommands.CreateExport(), PolicyOnnxCommands.CreateImport() };
 
     public static Command Create()
     {

@@ -300,6 +300,8 @@ public static class StandardMessages
             uint8 HUMAN=2
             uint8 FALLBACK=3
             uint8 KILLED=4
+            uint8 TAKING_OFF=5       # armed on the ground: the classical controller climbs to the setpoint
+            uint8 LANDING=6          # the classical controller descends; IDLE on the floor
 
             std_msgs/Header header
             uint8 mode               # one of the constants above

@@ -32,7 +32,7 @@ namespace RoboRl.Core.Tasks;
 /// drag or an off-centre battery) needs a steady tilt, and a memoryless policy only holds that tilt with a steady
 /// position offset (measured: ≈ 0.04 m + 1.5 m/N × |F|), which failed the 0.1 m success test in a third of the episodes.
 /// With the integral, success on the target dynamics went 67.6 / 63.4 / 93.7 % → 98.6 / 81.2 / 97.9 % (seeds 1-3);
-/// limits 0.3 and 1.0 m·s did worse (README "Training", fourth round).
+/// limits 0.3 and 1.0 m·s did worse (docs/experiments.md, fourth round).
 /// Observation noise (training only) is added by the caller on top of the actor's first 18 values, before integrating.
 /// </summary>
 public static class HoverObservation

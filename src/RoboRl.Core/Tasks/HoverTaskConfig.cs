@@ -170,7 +170,7 @@ public sealed record HoverEvaluationConfig(InitialStateConfig InitialState, floa
 
 /// <summary>
 /// The position-hold task (configs/tasks/*.json). Observation layout, reward and termination are those
-/// of "Learning to Fly in Seconds" (RLtools learning-to-fly); see README "Simulator".
+/// of "Learning to Fly in Seconds" (RLtools learning-to-fly); see docs/simulator.md.
 /// </summary>
 public sealed record HoverTaskConfig
 {

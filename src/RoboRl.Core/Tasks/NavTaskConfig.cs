@@ -47,7 +47,7 @@ public readonly record struct NavReward(float Progress, float Goal, float Collis
 
 /// <summary>
 /// The goal-reaching task for a differential-drive robot with a lidar (configs/tasks/diffbot-nav.json). Observation
-/// and action layouts are <see cref="NavObservation"/>'s; see README "Ground robots".
+/// and action layouts are <see cref="NavObservation"/>'s; see docs/simulator.md, "Ground robot".
 /// </summary>
 public sealed record NavTaskConfig
 {

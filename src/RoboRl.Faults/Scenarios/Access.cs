@@ -16,7 +16,7 @@ namespace RoboRl.Faults.Scenarios;
 /// setpoint, take over and kill — all refused (counted by class) and logged, the flight unaffected; a pilot with the
 /// rights moves the setpoint (the path works); 100 failed logins in a burst leave the tick alone; a client trusting
 /// another CA and a plain-TCP client get nowhere. ROS 2: an arm request on cmd_mode is refused unless the config sets
-/// allow_arm (DDS has no authentication; README "Faults" says how to isolate the DDS domain).
+/// allow_arm (DDS has no authentication; docs/transports.md says how to isolate the DDS domain).
 /// </summary>
 public sealed class Access : IFaultScenario
 {

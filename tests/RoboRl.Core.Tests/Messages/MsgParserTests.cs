@@ -100,6 +100,18 @@ public class MessageRegistryTests
     }
 
     [Test]
+    public void TheModeMessageNamesEveryModeTheNodeSends()
+    {
+        // Readers decode roborl_msgs/Mode with its constants; a mode the node sends without one is a number they cannot name.
+        var constants = MessageRegistry.Default.Get(RosTypes.Mode).Constants.ToDictionary(c => c.Name, c => Convert.ToInt32(c.Value));
+        foreach (NodeMode mode in Enum.GetValues<NodeMode>())
+        {
+            string name = System.Text.RegularExpressions.Regex.Replace(mode.ToString(), "(?<=[a-z])(?=[A-Z])", "_").ToUpperInvariant();
+            Assert.That(constants.TryGetValue(name, out int value) && value == (int)mode, $"roborl_msgs/Mode lacks {name}={(int)mode}");
+        }
+    }
+
+    [Test]
     public void DependenciesAreDepthFirstAndUnique()
     {
         var odom = MessageRegistry.Default.Get(RosTypes.Odometry);
