@@ -26,14 +26,14 @@ public sealed record NodePlugins
     {
         RobotKindRegistry kinds = NodeKinds.Standard;
         // One line per transport: its project defines the plugin (name, section, what it opens).
-        var transports = new PluginRegistry<TransportPlugin>("transport")
-            .Add(SimTransport.Plugin(kinds))
-            .Add(MqttTransportPlugin.Plugin)
-            .Add(Ros2TransportPlugin.Plugin)
-            .Add(CrazyflieTransportPlugin.Plugin)
-            .Add(SerialTransportPlugin.Plugin);
-        var remotePolicies = new PluginRegistry<RemotePolicyPlugin>("remote policy")
-            .Add(McuPolicyPlugin.Plugin);
+        var transports = new PluginRegistry<TransportPlugin>("transport");
+        transports.Add(SimTransport.Plugin(kinds));
+        transports.Add(MqttTransportPlugin.Plugin);
+        transports.Add(Ros2TransportPlugin.Plugin);
+        transports.Add(CrazyflieTransportPlugin.Plugin);
+        transports.Add(SerialTransportPlugin.Plugin);
+        var remotePolicies = new PluginRegistry<RemotePolicyPlugin>("remote policy");
+        remotePolicies.Add(McuPolicyPlugin.Plugin);
         return new NodePlugins { Kinds = kinds, Transports = transports, RemotePolicies = remotePolicies };
     }
 }

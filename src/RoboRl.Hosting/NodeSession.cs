@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
@@ -333,6 +334,9 @@ public sealed class NodeSession : IDisposable
             ["rate_hz"] = Math.Round(t.RateHz, 2),
             ["final_mode"] = Node.Mode.ToString().ToUpperInvariant(),
             ["state_received"] = Node.HasState,
+            // The widest SIMD this CPU accelerates, which selects the policy engine's kernel and the simulator's path: 256
+            // on x64 with AVX, 128 on arm64 (AdvSimd), 0 for scalar code.
+            ["vector_bits"] = Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0,
         };
         Controller.AddSummary(result);
         result["tick_p50_us"] = Math.Round(t.LatencyP50Us, 2);
