@@ -32,6 +32,7 @@ public sealed record NodePlugins
         transports.Add(Ros2TransportPlugin.Plugin);
         transports.Add(CrazyflieTransportPlugin.Plugin);
         transports.Add(SerialTransportPlugin.Plugin);
+        transports.Add(JsonLinesTelemetry.Plugin);
         var remotePolicies = new PluginRegistry<RemotePolicyPlugin>("remote policy");
         remotePolicies.Add(McuPolicyPlugin.Plugin);
         return new NodePlugins { Kinds = kinds, Transports = transports, RemotePolicies = remotePolicies };

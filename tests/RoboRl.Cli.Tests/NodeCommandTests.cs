@@ -160,7 +160,7 @@ public class NodeCommandTests
         var progress = new StringWriter();
         // Not registered: a setup error naming the key and what is registered.
         Assert.That(RunCommand.Run(config, HoverBundle(), 0.5, null, null, new StringWriter(), progress), Is.EqualTo(2));
-        Assert.That(progress.ToString(), Does.Contain("$.transport: unknown transport \"test-stand\"; registered: crazyflie, mqtt, ros2, serial, sim"));
+        Assert.That(progress.ToString(), Does.Contain("$.transport: unknown transport \"test-stand\"; registered: crazyflie, jsonl, mqtt, ros2, serial, sim"));
 
         // Registered (the folder-plus-one-line of docs/extending.md): the plugin gets its section and the robot, the node drives what it opens.
         NodeConfig? seen = null;
