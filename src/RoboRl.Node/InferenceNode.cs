@@ -191,9 +191,12 @@ public sealed class InferenceNode : IDisposable
         long slippedNs = 0;
         while (_running)
         {
-            // Hybrid wait: sleep while the deadline is far (Thread.Sleep(1) wakes ~1.1 ms later on Linux), spin the rest.
+            // Hybrid wait: sleep to spin_us before the deadline, spin the rest. The sleep is on the absolute deadline
+            // (clock_nanosleep), not Thread.Sleep(1), which wakes ~1.1 ms later: at 1 kHz that never slept, and a
+            // SCHED_FIFO thread spinning a whole CPU is stopped by Linux's real-time throttling for the last 50 ms of
+            // every second (sched_rt_runtime_us 950000) — the missing ticks and overruns of the 1 kHz loop.
             long now = NodeClock.NowNs;
-            while (_running && next - now > spinNs + 1_200_000) { Thread.Sleep(1); now = NodeClock.NowNs; }
+            if (next - spinNs - now > 50_000) { RealTimeScheduling.SleepUntil(next - spinNs); now = NodeClock.NowNs; }
             while (next - now > 0) { Thread.SpinWait(20); now = NodeClock.NowNs; }
             if (!_running) break;
             // The first tick after a resynchronisation is judged against the deadline it really missed: otherwise a

@@ -391,6 +391,40 @@ public class NodeBehaviourTests
         public void Publish(in TelemetryFrame frame) { Frames++; Last = frame.Ticks; }
     }
 
+    [Test, NonParallelizable]
+    public void AOneKilohertzLoopSleepsMostOfItsPeriod()
+    {
+        // Linux stops a SCHED_FIFO thread that uses a whole CPU for the last 50 ms of every second (sched_rt_runtime_us):
+        // a 1 kHz loop that spins its whole period loses ~50 ticks a second. It must sleep to spin_us (300 µs) before
+        // each deadline instead. Asserted on the tick thread's CPU time, which the machine's load does not inflate.
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("reads /proc");
+        NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile) with { RateHz = 1000 };
+        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Quadrotor().Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Quadrotor().Setpoint });
+        using var node = QuadrotorController.CreateNode(config, TestPolicies.ConstantHover(config.RobotPath, controlRateHz: 100), sim, sim);
+        sim.Start();
+        node.Start();
+        Thread.Sleep(300); // start-up and JIT
+        string tick = Directory.GetDirectories("/proc/self/task").Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "roborl-node-tic");
+        long cpu0 = CpuTicks(tick);
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        Thread.Sleep(2000);
+        long cpu = CpuTicks(tick) - cpu0;
+        double seconds = wall.Elapsed.TotalSeconds;
+        node.Stop();
+        sim.Stop();
+        double share = cpu / 100.0 / seconds;   // USER_HZ = 100
+        TestContext.Out.WriteLine($"tick thread CPU {share:P0} of {seconds:F1} s at 1 kHz, {node.TickCount} ticks");
+        Assert.That(share, Is.LessThan(0.7), "the tick thread spins its whole period");
+    }
+
+    /// <summary>utime + stime of a thread (/proc/…/task/TID/stat fields 14 and 15), in clock ticks.</summary>
+    private static long CpuTicks(string taskDirectory)
+    {
+        string stat = File.ReadAllText(Path.Combine(taskDirectory, "stat"));
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Test]
     public void RealTimeLoopRunsAgainstTheRealTimeSimulator()
     {
