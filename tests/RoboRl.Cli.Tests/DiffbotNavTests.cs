@@ -290,6 +290,25 @@ public class DiffbotNavTests
     }
 
     [Test]
+    public void TheDwaConfigRunsWithoutABundleAndRecordsALogThatLogCheckAndLogInfoAccept()
+    {
+        // The command: roborl run configs/nodes/diffbot-ros2-dwa.json --sim-peer --duration 10 --record run.mcap (5 s here).
+        RequireLibddsc();
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        string log = Path.Combine(TempRoot, "dwa.mcap");
+        string config = NodeConfig("configs/nodes/diffbot-ros2-dwa.json", root => root["task"] = RepoPaths.Find("configs/tasks/diffbot-nav.json"));
+        int code = RunCommand.Run(new RunCommand.Request { ConfigPath = config, Seconds = 5, SimPeer = true, Record = log, Settings = Loopback }, output, progress);
+        Assert.That(code, Is.EqualTo(0), progress.ToString() + output);
+        Assert.That(output.ToString(), Does.Contain("tick p50").And.Contain($"recorded {log}"));
+        var check = new StringWriter();
+        Assert.That(Program.Run(["log", "check", log], check, new StringWriter()), Is.EqualTo(0), check.ToString());
+        var info = new StringWriter();
+        Assert.That(Program.Run(["log", "info", log], info, new StringWriter()), Is.EqualTo(0), info.ToString());
+        Assert.That(info.ToString(), Does.Contain("/scan").And.Contain("/odom").And.Contain("/cmd_vel").And.Contain("/tick_stats").And.Contain("profile:     ros2"));
+    }
+
+    [Test]
     public void WithTransportSerialTheWheelCommandsGoOutAsActuatorFrames()
     {
         RequireLibddsc();
