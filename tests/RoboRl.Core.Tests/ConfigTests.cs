@@ -261,6 +261,35 @@ public class TaskConfigTests
     }
 
     [Test]
+    public void DomainRandomizationWidensFromItsStartRangesOverTheGivenSteps()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"roborl-dr-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """
+            {"mass": [0.6, 1.6], "inertia": [1, 1], "thrust_coefficient": [1, 1], "motor_time_constant": [0.5, 3], "latency_steps": [0, 3],
+             "start": {"mass": [0.8, 1.2], "inertia": [1, 1], "thrust_coefficient": [1, 1], "motor_time_constant": [1, 1], "latency_steps": [0, 1]},
+             "widen_steps": [100000, 200000]}
+            """);
+        DomainRandomizationConfig dr = DomainRandomizationConfig.Load(file);
+        Assert.That(dr.At(0).Mass, Is.EqualTo((0.8f, 1.2f)));
+        Assert.That(dr.At(100_000).LatencySteps, Is.EqualTo((0, 1)));
+        DomainRandomizationRanges half = dr.At(150_000);
+        Assert.That(half.Mass.Low, Is.EqualTo(0.7f).Within(1e-6f));
+        Assert.That(half.Mass.High, Is.EqualTo(1.4f).Within(1e-6f));
+        Assert.That(half.MotorTimeConstant.High, Is.EqualTo(2f).Within(1e-6f));
+        Assert.That(half.LatencySteps, Is.EqualTo((0, 2)));
+        Assert.That(dr.At(200_000), Is.EqualTo(dr.At(long.MaxValue)));
+        Assert.That(dr.At(long.MaxValue).MotorTimeConstant, Is.EqualTo((0.5f, 3f)), "evaluation (step = max) uses the section's own ranges");
+
+        File.WriteAllText(file, """
+            {"mass": [1, 1], "inertia": [1, 1], "thrust_coefficient": [1, 1], "motor_time_constant": [1, 1], "latency_steps": [0, 0],
+             "widen_steps": [0, 10]}
+            """);
+        var e = Assert.Throws<ConfigException>(() => DomainRandomizationConfig.Load(file))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.start"));
+        Assert.That(e.Message, Does.Contain("go together"));
+    }
+
+    [Test]
     public void DomainRandomizationErrorsNameTheKey()
     {
         string file = RepoFiles.EditedCopy(RepoFiles.TaskFile, o => o["domain_randomization"]!["masss"] = new JsonArray(1, 1));

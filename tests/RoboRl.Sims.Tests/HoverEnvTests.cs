@@ -535,6 +535,42 @@ public class HoverEnvTests
     }
 
     [Test]
+    public void WideningRandomisationDrawsFromTheRangesInForceAtTheGlobalStep()
+    {
+        HoverTaskConfig task = Task();
+        task = task with
+        {
+            DomainRandomization = task.DomainRandomization with
+            {
+                Mass = (0.6f, 1.5f), LatencySteps = (0, 3),
+                Start = task.DomainRandomization with { Mass = (0.95f, 1.05f), LatencySteps = (0, 0) },
+                WidenSteps = (1000, 2000),
+            },
+        };
+        (float Min, float Max, int MaxLatency) Draw(long globalStep)
+        {
+            using var env = new HoverEnv(task, 256, 1) { GlobalStep = globalStep };
+            env.Reset(4);
+            float min = float.MaxValue, max = 0;
+            int latency = 0;
+            for (int i = 0; i < 256; i++)
+            {
+                float m = env.Batch.Mass[i] / task.Robot.Mass;
+                min = Math.Min(min, m); max = Math.Max(max, m); latency = Math.Max(latency, env.LatencySteps(i));
+            }
+            return (min, max, latency);
+        }
+        var early = Draw(0);
+        Assert.That(early.Min, Is.GreaterThanOrEqualTo(0.95f - 1e-6f));
+        Assert.That(early.Max, Is.LessThanOrEqualTo(1.05f + 1e-6f));
+        Assert.That(early.MaxLatency, Is.EqualTo(0));
+        var late = Draw(long.MaxValue);
+        Assert.That(late.Min, Is.LessThan(0.7f), "the full range once widened");
+        Assert.That(late.Max, Is.GreaterThan(1.4f));
+        Assert.That(late.MaxLatency, Is.EqualTo(3));
+    }
+
+    [Test]
     public void OptionalRewardKeysAreCheckedAndDefaultToOff()
     {
         HoverTaskConfig plain = Task(o => o["reward"]!["curriculum"] = JsonNode.Parse("""[{ "from_step": 0, "weights": { "position": 1, "orientation": 1, "linear_velocity": 1, "action": 1 } }]"""));

@@ -43,7 +43,7 @@ public static class RepoFiles
     /// <summary>
     /// The hover task with a small training budget for tests: 8 environments, short warm-ups, few episodes per evaluation.
     /// </summary>
-    public static string SmallTrainingTask(long totalSteps, Action<JsonObject>? edit = null) => EditedCopy(TaskFile, root =>
+    public static string SmallTrainingTask(long totalSteps, Action<JsonObject>? edit = null, string? taskFile = null) => EditedCopy(taskFile ?? TaskFile, root =>
     {
         JsonObject training = root["training"]!.AsObject();
         training["total_env_steps"] = totalSteps;

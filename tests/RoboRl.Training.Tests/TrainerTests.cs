@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Tasks;
 
 namespace RoboRl.Training.Tests;
 
@@ -57,6 +58,22 @@ public class TrainerTests
             Assert.That(new PolicyEngine(bundle, kernel).MaxGoldenError(), Is.LessThanOrEqualTo(1e-5f), kernel.ToString());
         Assert.That(bundle.ObservationStd, Is.All.InRange(1e-2f, 1f), "frozen normalisation within its clamp");
         Assert.That(bundle.TrainingConfigJson, Does.Contain("\"algorithm\":\"td3\""));
+    }
+
+    [Test]
+    public void TheBrushlessAirframeTrainsFromItsConfigsAlone()
+    {
+        // configs/tasks/crazyflie-brushless-hover.json names configs/robots/crazyflie21-brushless.json; no code knows the airframe.
+        string task = RepoFiles.SmallTrainingTask(6_000, taskFile: RepoFiles.Path("configs/tasks/crazyflie-brushless-hover.json"));
+        HoverTaskConfig loaded = HoverTaskConfig.Load(task);
+        // Hover: each rotor carries a quarter of 0.04338 kg · 9.81 m/s² = 0.1064 N of the 0.2 N THRUST_MAX: action 2·0.532 − 1.
+        Assert.That(loaded.Robot.HoverAction(), Is.EqualTo(2 * (0.04338f * 9.81f / 4 / 0.2f) - 1).Within(1e-4f));
+        TrainResult result = Train(task, Path.Combine(RepoFiles.TempDirectory(), "brushless"));
+        PolicyBundle bundle = PolicyBundle.Read(result.BundlePath);
+        Assert.That(bundle.RobotConfigJson, Does.Contain("\"crazyflie21-brushless\""));
+        Assert.That(bundle.ActionHigh, Is.All.EqualTo(0.2f).Within(1e-6f), "a full action commands the brushless THRUST_MAX");
+        Assert.That(bundle.ActionLow, Is.All.EqualTo(0f));
+        Assert.That(new PolicyEngine(bundle).MaxGoldenError(), Is.LessThanOrEqualTo(1e-5f));
     }
 
     [Test]

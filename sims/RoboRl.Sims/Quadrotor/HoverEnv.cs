@@ -319,7 +319,7 @@ public sealed class HoverEnv : IVectorEnv
     {
         LaneRandom r = _random;
         InitialStateConfig init = _task.InitialState;
-        DomainRandomizationConfig dr = _task.DomainRandomization;
+        DomainRandomizationRanges dr = _task.DomainRandomization.At(GlobalStep);
         QuadrotorBatch b = Batch;
 
         bool atRest = r.Uniform(i) < init.RestFraction;

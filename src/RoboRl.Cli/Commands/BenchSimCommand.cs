@@ -4,6 +4,7 @@ using System.Text.Json;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.DiffDrive;
 using RoboRl.Sims.Quadrotor;
+using RoboRl.Sims.Swarm;
 
 namespace RoboRl.Cli.Commands;
 
@@ -26,10 +27,10 @@ public static class BenchSimCommand
         var task = new Option<string?>("--task") { Description = $"Task config (default {DefaultTask}, or {DefaultNavTask} with --robot diffbot)" };
         var robot = new Option<string>("--robot")
         {
-            Description = "crazyflie (quadrotor, hover task) or diffbot (differential drive with a 360-beam lidar, navigation task)",
+            Description = "crazyflie (quadrotor, hover task), diffbot (differential drive with a 360-beam lidar, navigation task) or swarm (8 Crazyflies, neighbours, columns: configs/swarm/crazyflie-swarm8.json)",
             DefaultValueFactory = _ => "crazyflie",
         };
-        robot.AcceptOnlyFromAmong("crazyflie", "diffbot");
+        robot.AcceptOnlyFromAmong("crazyflie", "diffbot", "swarm");
         var command = new Command("sim", "Simulator env-steps per second: dynamics only and the full task step, on one core and on all cores")
         {
             json, envs, seconds, task, robot,
@@ -52,6 +53,8 @@ public static class BenchSimCommand
         if (envCounts.Length == 0 || envCounts.Any(n => n < 1)) throw CliException.BadInput("--envs needs positive counts");
         if (!(seconds > 0)) throw CliException.BadInput($"--seconds {seconds}: must be positive");
         if (taskPath is not null) PathArguments.InputFile(RepoPaths.Find(taskPath), "--task", "a task config (configs/tasks/*.json)");
+        if (robot == "swarm") // quad-steps per second (issue 18's keys); the logic lives in RoboRl.Sims
+            return io.Result(SwarmSimBenchmark.Measure(RoboRl.Core.Swarm.SwarmTaskConfig.Load(RepoPaths.Find(taskPath ?? SwarmSimBenchmark.DefaultTask)), envCounts.Max(), seconds, progress));
         Func<int, int, SimThroughput> dynamics, taskStep;
         string taskName;
         if (robot == "diffbot")

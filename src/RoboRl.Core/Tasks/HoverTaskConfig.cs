@@ -9,6 +9,9 @@ namespace RoboRl.Core.Tasks;
 /// thrust coefficient and motor time constant are factors relative to the robot config, each drawn
 /// uniformly in [low, high] per episode; latency is a whole number of control steps drawn uniformly
 /// from {low, …, high}. The same section is loadable on its own (e.g. `roborl eval --dynamics FILE`).
+/// Optionally the ranges widen during training: from <see cref="Start"/> (a narrower section) at the first step of
+/// <see cref="WidenSteps"/> linearly to the section's own ranges at the last (global environment steps), so that a policy
+/// first learns to fly the vehicles near nominal and then the far ones; evaluation always uses the section's own ranges.
 /// </summary>
 public sealed record DomainRandomizationConfig
 {
@@ -17,6 +20,26 @@ public sealed record DomainRandomizationConfig
     public required (float Low, float High) ThrustCoefficient { get; init; }
     public required (float Low, float High) MotorTimeConstant { get; init; }
     public required (int Low, int High) LatencySteps { get; init; }
+
+    /// <summary>The narrower ranges training starts from ("start"), or null when the ranges are fixed.</summary>
+    public DomainRandomizationConfig? Start { get; init; }
+
+    /// <summary>Global environment steps over which the ranges widen from <see cref="Start"/> to this section's ("widen_steps").</summary>
+    public (long From, long To) WidenSteps { get; init; }
+
+    /// <summary>The ranges in force at global environment step <paramref name="globalStep"/>.</summary>
+    public DomainRandomizationRanges At(long globalStep)
+    {
+        var full = new DomainRandomizationRanges(Mass, Inertia, ThrustCoefficient, MotorTimeConstant, LatencySteps);
+        if (Start is null || globalStep >= WidenSteps.To) return full;
+        float t = globalStep <= WidenSteps.From ? 0f : (float)(globalStep - WidenSteps.From) / (WidenSteps.To - WidenSteps.From);
+        static (float, float) Lerp((float Low, float High) a, (float Low, float High) b, float t) =>
+            (a.Low + (b.Low - a.Low) * t, a.High + (b.High - a.High) * t);
+        return new DomainRandomizationRanges(Lerp(Start.Mass, Mass, t), Lerp(Start.Inertia, Inertia, t),
+            Lerp(Start.ThrustCoefficient, ThrustCoefficient, t), Lerp(Start.MotorTimeConstant, MotorTimeConstant, t),
+            ((int)MathF.Round(Start.LatencySteps.Low + (LatencySteps.Low - Start.LatencySteps.Low) * t),
+             (int)MathF.Round(Start.LatencySteps.High + (LatencySteps.High - Start.LatencySteps.High) * t)));
+    }
 
     /// <summary>No randomisation: every factor 1, no latency.</summary>
     public static DomainRandomizationConfig None { get; } = new()
@@ -28,7 +51,9 @@ public sealed record DomainRandomizationConfig
     public const int MaxLatencySteps = 16;
 
     /// <summary>Reads the section from a node whose keys are exactly mass, inertia, thrust_coefficient, motor_time_constant, latency_steps.</summary>
-    public static DomainRandomizationConfig Read(ConfigNode node)
+    public static DomainRandomizationConfig Read(ConfigNode node) => Read(node, allowWidening: true);
+
+    private static DomainRandomizationConfig Read(ConfigNode node, bool allowWidening)
     {
         (float, float) Factor(string key)
         {
@@ -44,6 +69,16 @@ public sealed record DomainRandomizationConfig
             MotorTimeConstant = Factor("motor_time_constant"),
             LatencySteps = ((int)latencyLow, (int)latencyHigh),
         };
+        if (allowWidening && (node.Has("start") || node.Has("widen_steps")))
+        {
+            if (!node.Has("start") || !node.Has("widen_steps"))
+                throw node.Error(node.Has("start") ? "widen_steps" : "start",
+                    "\"start\" (the ranges training starts from) and \"widen_steps\" ([from, to] global environment steps) go together");
+            DomainRandomizationConfig start = Read(node.Object("start"), allowWidening: false);
+            var (from, to) = node.IntegerRange("widen_steps", 0, long.MaxValue);
+            if (to <= from) throw node.Error("widen_steps", $"expected [from, to] with to > from, got [{from}, {to}]");
+            config = config with { Start = start, WidenSteps = (from, to) };
+        }
         node.EnsureNoUnknownKeys();
         return config;
     }
@@ -55,6 +90,10 @@ public sealed record DomainRandomizationConfig
         return root.Keys.Contains("domain_randomization") ? Read(root.Object("domain_randomization")) : Read(root);
     }
 }
+
+/// <summary>Domain-randomisation ranges at one moment of training (see <see cref="DomainRandomizationConfig.At"/>).</summary>
+public readonly record struct DomainRandomizationRanges((float Low, float High) Mass, (float Low, float High) Inertia,
+    (float Low, float High) ThrustCoefficient, (float Low, float High) MotorTimeConstant, (int Low, int High) LatencySteps);
 
 /// <summary>
 /// Reward weights: cost = wp·|p|² + wq·(1 − qw²) + wv·|v|² + wa·|a − hover_action|² + wd·|a_t − a_{t−1}|² − wx·exp(−|p|²/σ²)
