@@ -267,7 +267,7 @@ public sealed class CrazyflieTransport : ISensorSource, IActuatorSink, ISensorDi
 
     public void Send(in ActuatorCommand command)
     {
-        Vector4 thrust = command.ThrustN;
+        Vector4 thrust = command.ThrustN.AsVector4();
         if (!(float.IsFinite(thrust.X) && float.IsFinite(thrust.Y) && float.IsFinite(thrust.Z) && float.IsFinite(thrust.W))) thrust = Vector4.Zero;
         lock (_gate) _commandThrust = thrust;
         _commandReady.Set();

@@ -191,8 +191,12 @@ public sealed class ScriptedCommands : ICommandSource
 public sealed class FlightRig : IDisposable
 {
     public NodeConfig Config { get; }
+    /// <summary>The config's quadrotor settings (geofence, limits, setpoint, fallback).</summary>
+    public QuadrotorNodeSettings Quadrotor { get; }
     public SimulatedQuadrotor Sim { get; }
     public InferenceNode Node { get; }
+    /// <summary>The node's quadrotor controller (setpoint, fallback phase, last command).</summary>
+    public QuadrotorController Controller { get; }
     public NodeRecorder? Recorder { get; }
     public SwitchableSensor Sensor { get; }
     public RigActuator Actuator { get; }
@@ -228,22 +232,25 @@ public sealed class FlightRig : IDisposable
             options.Edit?.Invoke(root);
         });
         Config = NodeConfig.Load(file);
+        Quadrotor = Config.Quadrotor();
+        SimTransportConfig sim = SimTransportConfig.From(Config);
         if (options.RealTime) NowNs = NodeClock.NowNs;
         // Hovering at the setpoint (the shipped config starts on the floor and takes off first): the scenarios fault a flight.
-        Sim = new SimulatedQuadrotor(Config.Robot, new SimulatedQuadrotorOptions
+        Sim = new SimulatedQuadrotor(Quadrotor.Robot, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = Config.Sim!.PhysicsHz, StartPosition = Config.Setpoint, NoiseStd = Config.Sim.NoiseStd, Seed = Config.Sim.Seed,
+            PhysicsHz = sim.PhysicsHz, StartPosition = Quadrotor.Setpoint, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
         }, NowNs);
         PolicyBundle bundle = options.Bundle ?? CraftedPolicies.Build(Config.RobotPath, CraftedPolicies.Misbehaviour.None);
         if (options.Record)
         {
             LogPath = options.LogPath ?? Path.Combine(Directory, "flight.mcap");
             Recorder = NodeRecorder.Create(LogPath, bundle.ObservationSize, Config.Recording.RingSlots, Config.Recording.Compression,
-                FlightLogMetadata.Build(bundle, File.ReadAllText(Config.RobotPath), Config.RateHz));
+                FlightLogMetadata.Build(bundle, Config.RobotConfigJson, Config.RateHz));
         }
         Sensor = new SwitchableSensor(options.Sensor?.Invoke(Sim) ?? Sim);
-        Actuator = new RigActuator(Sim, new Vector4(Config.Robot.HoverRpm()));
-        Node = new InferenceNode(Config, bundle, Sensor, Actuator, recorder: Recorder);
+        Actuator = new RigActuator(Sim, new Vector4(Quadrotor.Robot.HoverRpm()));
+        Node = QuadrotorController.CreateNode(Config, bundle, Sensor, Actuator, recorder: Recorder);
+        Controller = Node.Quadrotor();
         Node.AddCommands(Commands);
         PeriodNs = (long)Math.Round(1e9 / Config.RateHz);
     }

@@ -26,15 +26,24 @@ public static class FlightLogMetadata
     public const string PhysicsStepNs = "roborl.sim.physics_step_ns";
 
     /// <summary>The metadata of a flight of <paramref name="bundle"/> on the robot whose config text is <paramref name="robotConfigJson"/>.</summary>
-    public static Dictionary<string, string> Build(PolicyBundle bundle, string robotConfigJson, double nodeRateHz) => new()
+    public static Dictionary<string, string> Build(PolicyBundle bundle, string robotConfigJson, double nodeRateHz) =>
+        Build(bundle.ObservationNames, bundle.ActionNames, bundle.ActionHistoryLength, bundle.ControlRateHz,
+            bundle.StoredContentSha256 ?? bundle.ComputeContentSha256(), robotConfigJson, nodeRateHz);
+
+    /// <summary>
+    /// The metadata of a run of any controller with this observation and action spec (a classical planner has no bundle:
+    /// <paramref name="policySha256"/> then names it, e.g. "dwa").
+    /// </summary>
+    public static Dictionary<string, string> Build(IReadOnlyList<string> observationNames, IReadOnlyList<string> actionNames, int actionHistoryLength,
+        double controlRateHz, string policySha256, string robotConfigJson, double nodeRateHz) => new()
     {
         [RobotConfig] = robotConfigJson,
         [RobotSha256] = PolicyBundle.RobotConfigHash(robotConfigJson),
-        [ObservationNames] = JsonSerializer.Serialize(bundle.ObservationNames),
-        [ActionNames] = JsonSerializer.Serialize(bundle.ActionNames),
-        [ActionHistoryLength] = bundle.ActionHistoryLength.ToString(CultureInfo.InvariantCulture),
-        [ControlRateHz] = bundle.ControlRateHz.ToString("R", CultureInfo.InvariantCulture),
-        [PolicySha256] = bundle.StoredContentSha256 ?? bundle.ComputeContentSha256(),
+        [ObservationNames] = JsonSerializer.Serialize(observationNames),
+        [ActionNames] = JsonSerializer.Serialize(actionNames),
+        [ActionHistoryLength] = actionHistoryLength.ToString(CultureInfo.InvariantCulture),
+        [ControlRateHz] = controlRateHz.ToString("R", CultureInfo.InvariantCulture),
+        [PolicySha256] = policySha256,
         [NodeRateHz] = nodeRateHz.ToString("R", CultureInfo.InvariantCulture),
     };
 }

@@ -153,6 +153,13 @@ internal sealed class TelemetryJson
         w.WriteStartArray(name); Item(w, v.X); Item(w, v.Y); Item(w, v.Z); Item(w, v.W); w.WriteEndArray();
     }
 
+    private static void Vec(Utf8JsonWriter w, string name, in ActuatorValues v)
+    {
+        w.WriteStartArray(name);
+        for (int i = 0; i < v.Count; i++) Item(w, v[i]);
+        w.WriteEndArray();
+    }
+
     private static void Quat(Utf8JsonWriter w, string name, Quaternion q)
     {
         w.WriteStartArray(name); Item(w, q.X); Item(w, q.Y); Item(w, q.Z); Item(w, q.W); w.WriteEndArray();

@@ -59,6 +59,7 @@ public static class NodeEventStatus
         e.Kind switch
         {
             NodeEventKind.ModeChange => e.Mode switch { NodeMode.Killed => NodeStatusLevel.Error, NodeMode.Fallback => NodeStatusLevel.Warn, _ => NodeStatusLevel.Ok },
+            NodeEventKind.GoalReached => NodeStatusLevel.Ok,
             _ => NodeStatusLevel.Warn,
         },
         e.Kind switch
@@ -67,6 +68,8 @@ public static class NodeEventStatus
             NodeEventKind.CommandRefused => "command_refused",
             NodeEventKind.SetpointClamped => "setpoint_clamped",
             NodeEventKind.SetpointSpeedLimited => "setpoint_speed_limited",
+            NodeEventKind.GoalReached => "goal_reached",
+            NodeEventKind.MotionLimited => "motion_limited",
             _ => e.Kind.ToString(),
         },
         e.Mode, e.Describe());

@@ -7,9 +7,6 @@ using RoboRl.Logs;
 
 namespace RoboRl.Replay;
 
-/// <summary>A log that cannot be replayed (names the file and what is wrong).</summary>
-public sealed class FlightLogException(string message) : Exception(message);
-
 /// <summary>
 /// One recorded state: the log time of the tick that recorded it, when it was measured (its stamp, log-time ns: a
 /// real-time transport's sample is older than the tick that reads it), world ENU pose and velocity, body angular velocity.

@@ -1,26 +1,26 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MQTTnet;
 using MQTTnet.Protocol;
-using MQTTnet.Server;
 using RoboRl.Logs;
+using RoboRl.Mqtt;
 
 namespace RoboRl.Replay;
 
 /// <summary>
 /// Publishes each message as the JSON line of <see cref="JsonLinesSink"/> (topic, log time, type, decoded fields) on
 /// MQTT topic <c>prefix + ROS topic</c> (e.g. roborl/replay/pose), QoS 0, through an MQTTnet 5 client connected to a
-/// broker at host:port — or to an embedded MQTTnet broker this sink starts (<see cref="StartEmbedded"/>).
+/// broker at host:port — or to the node's own embedded broker (RoboRl.Mqtt's <see cref="EmbeddedBroker"/>, anonymous
+/// clients allowed, every address) that this sink starts (<see cref="StartEmbedded"/>).
 /// </summary>
 public sealed class MqttReplaySink : IReplaySink
 {
     private readonly IMqttClient _client;
-    private readonly MqttServer? _broker;
+    private readonly EmbeddedBroker? _broker;
     private readonly string _prefix;
     private readonly McapMessageDecoder _decoder = new();
 
-    private MqttReplaySink(IMqttClient client, MqttServer? broker, string prefix)
+    private MqttReplaySink(IMqttClient client, EmbeddedBroker? broker, string prefix)
     {
         _client = client; _broker = broker; _prefix = prefix.TrimEnd('/');
     }
@@ -31,24 +31,13 @@ public sealed class MqttReplaySink : IReplaySink
     /// <summary>Starts an embedded broker on <paramref name="port"/> (0: any free port) and connects to it.</summary>
     public static MqttReplaySink StartEmbedded(int port, string prefix = "roborl/replay")
     {
-        if (port == 0)
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var options = new MqttServerFactory().CreateServerOptionsBuilder().WithDefaultEndpoint().WithDefaultEndpointPort(port).Build();
-        MqttServer broker = new MqttServerFactory().CreateMqttServer(options);
+        var broker = new EmbeddedBroker("0.0.0.0", port, users: [], allowAnonymous: true);
         try { broker.StartAsync().GetAwaiter().GetResult(); }
-        catch (Exception e) when (e is SocketException || e.InnerException is SocketException)
-        {
-            broker.Dispose();
-            throw new IOException($"embedded MQTT broker cannot listen on port {port}: {(e.InnerException ?? e).Message}", e);
-        }
-        return Connect("127.0.0.1", port, prefix, broker);
+        catch (InvalidOperationException e) { throw new IOException(e.Message, e); }
+        return Connect("127.0.0.1", broker.Port, prefix, broker);
     }
 
-    private static MqttReplaySink Connect(string host, int port, string prefix, MqttServer? broker)
+    private static MqttReplaySink Connect(string host, int port, string prefix, EmbeddedBroker? broker)
     {
         IMqttClient client = new MqttClientFactory().CreateMqttClient();
         try
@@ -59,13 +48,14 @@ public sealed class MqttReplaySink : IReplaySink
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or SocketException or OperationCanceledException or TimeoutException)
         {
             client.Dispose();
-            broker?.Dispose();
+            broker?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw new IOException($"cannot connect to the MQTT broker at {host}:{port}: {e.Message}", e);
         }
         return new MqttReplaySink(client, broker, prefix);
     }
 
-    public int Port { get; init; }
+    /// <summary>The embedded broker's port (null when connected to another broker).</summary>
+    public int? BrokerPort => _broker?.Port;
 
     /// <summary>MQTT subscribers want messages on time: behind the log's pace a message is dropped (counted), unless --wait.</summary>
     public bool RealTime => true;
@@ -82,10 +72,6 @@ public sealed class MqttReplaySink : IReplaySink
     {
         try { _client.DisconnectAsync().GetAwaiter().GetResult(); } catch (Exception) { /* already gone */ }
         _client.Dispose();
-        if (_broker is not null)
-        {
-            _broker.StopAsync().GetAwaiter().GetResult();
-            _broker.Dispose();
-        }
+        _broker?.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 }

@@ -19,9 +19,12 @@ public static class PolicyReplay
         if (log.Metadata.TryGetValue(FlightLogMetadata.RobotSha256, out string? robot) && robot != bundle.RobotConfigSha256)
         {
             string detail = "";
-            try { if (log.Metadata.TryGetValue(FlightLogMetadata.RobotConfig, out string? json)) bundle.CheckCompatible(json); }
+            bool sameRobot = false;
+            // Another hash may still be the same robot (a quadrotor config that gained its "kind" line): the bundle says.
+            try { if (log.Metadata.TryGetValue(FlightLogMetadata.RobotConfig, out string? json)) { bundle.CheckCompatible(json); sameRobot = true; } }
             catch (PolicyMismatchException e) { detail = $": {e.Message}"; }
-            throw new FlightLogException($"{log.Path}: recorded on robot {robot[..12]}…, the policy was trained for robot {bundle.RobotConfigSha256[..12]}…{detail}");
+            if (!sameRobot)
+                throw new FlightLogException($"{log.Path}: recorded on robot {robot[..12]}…, the policy was trained for robot {bundle.RobotConfigSha256[..12]}…{detail}");
         }
         if (log.MetadataNames(FlightLogMetadata.ObservationNames) is { } names)
         {

@@ -10,7 +10,7 @@ namespace RoboRl.Replay;
 /// registry lacks are registered from the log's ros2msg schema) and the recorded QoS (the channel's
 /// offered_qos_profiles: reliability, durability, depth).
 /// </summary>
-public sealed partial class Ros2ReplaySink(Ros2Node node) : IReplaySink
+public sealed partial class Ros2ReplaySink(Ros2Node node, bool ownsNode = false) : IReplaySink
 {
     private readonly Dictionary<ushort, DynamicPublisher> _publishers = new();
 
@@ -51,5 +51,9 @@ public sealed partial class Ros2ReplaySink(Ros2Node node) : IReplaySink
 
     private static Regex FieldRegex(string name) => new($@"(?m)^\s*-?\s*{name}:\s*(\d+)");
 
-    public void Dispose() { foreach (DynamicPublisher p in _publishers.Values) p.Dispose(); }
+    public void Dispose()
+    {
+        foreach (DynamicPublisher p in _publishers.Values) p.Dispose();
+        if (ownsNode) node.Dispose();
+    }
 }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Sims.Quadrotor;
+using RoboRl.Logs;
 
 namespace RoboRl.Replay;
 

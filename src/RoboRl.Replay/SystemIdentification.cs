@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Sims.Quadrotor;
+using RoboRl.Logs;
 
 namespace RoboRl.Replay;
 

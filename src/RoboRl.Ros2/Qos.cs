@@ -18,7 +18,7 @@ public sealed record QosProfile(Reliability Reliability, Durability Durability, 
 
     /// <summary>The rosbag2 <c>offered_qos_profiles</c> text for MCAP channel metadata.</summary>
     public string ToOfferedQosYaml() =>
-        RoboRl.Logs.Ros2Qos.Profile(Reliability == Reliability.Reliable, Durability == Durability.TransientLocal, Depth);
+        RoboRl.Core.Messages.Ros2Qos.Profile(Reliability == Reliability.Reliable, Durability == Durability.TransientLocal, Depth);
 
     public override string ToString() => $"{Reliability}, {Durability}, keep-last {Depth}";
 }

@@ -143,7 +143,7 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     private readonly DynamicPublisher _diagnostics;
     private readonly Publisher<FullStateMsg>? _fullState;
     private readonly DynamicPublisher? _position;
-    private readonly float[] _actionValues = new float[4], _telemetryValues = new float[4];
+    private readonly float[] _actionValues = new float[ActuatorValues.Capacity], _telemetryValues = new float[ActuatorValues.Capacity];
     private NodeMode _lastPublishedMode = (NodeMode)255;
     private long _malformed, _refusedArms;
     // The subscription the robot's pose arrives on (the pose topic, else the odometry), for DescribeSensor.
@@ -414,8 +414,8 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
 
     private void PublishCommand(in ActuatorCommand c)
     {
-        Copy(c.Action, _actionValues);
-        _action.Publish(new ActionMsg { Header = Header("base_link"), Tick = c.Sequence, Values = _actionValues, Source = c.Source });
+        c.Action.CopyTo(_actionValues);
+        _action.Publish(new ActionMsg { Header = Header("base_link"), Tick = c.Sequence, Values = _actionValues.AsMemory(0, c.Action.Count), Source = c.Source });
     }
 
     private void PublishTelemetry(in TelemetryFrame f)
@@ -431,10 +431,10 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
                 Orientation = new QuaternionMsg { X = s.Orientation.X, Y = s.Orientation.Y, Z = s.Orientation.Z, W = s.Orientation.W },
             },
         });
-        Copy(f.Command.Action, _telemetryValues);
+        f.Command.Action.CopyTo(_telemetryValues);
         _telemetryAction.Publish(new ActionMsg
         {
-            Header = header, Tick = f.Command.Sequence, Values = _telemetryValues, Source = f.Command.Source,
+            Header = header, Tick = f.Command.Sequence, Values = _telemetryValues.AsMemory(0, f.Command.Action.Count), Source = f.Command.Source,
             Intervention = f.Command.Source == ActionSource.Human,
         });
         _telemetryMode.Publish(new ModeMsg { Header = header, Mode = f.Mode, Name = ModeName(f.Mode), Reason = _modeReason });
@@ -512,7 +512,6 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         _diagnostics.Publish(DynamicMessage.Create(registry.Get(RosTypes.DiagnosticArray)).Set("header", header).Set("status", new[] { status }));
     }
 
-    private static void Copy(Vector4 v, float[] d) { d[0] = v.X; d[1] = v.Y; d[2] = v.Z; d[3] = v.W; }
 
     public void Dispose()
     {

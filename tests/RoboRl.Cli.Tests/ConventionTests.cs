@@ -100,11 +100,11 @@ public class ConventionTests
             string log = Path.Combine(dir, "flight.mcap");
             using (var writer = RoboRl.Logs.McapWriter.Create(log, new RoboRl.Logs.McapWriterOptions { BackgroundFlush = false }))
             {
-                ushort pose = writer.RegisterRos2Channel<RoboRl.Core.Messages.PoseStampedMsg>("/pose", RoboRl.Logs.Ros2Qos.SensorData);
+                ushort pose = writer.RegisterRos2Channel<RoboRl.Core.Messages.PoseStampedMsg>("/pose", RoboRl.Core.Messages.Ros2Qos.SensorData);
                 for (int i = 0; i < 10; i++) writer.WriteMessage(pose, (ulong)i * 10_000_000UL, 0, new RoboRl.Core.Messages.PoseStampedMsg());
             }
             string bundle = Path.Combine(dir, "hover.safetensors");
-            Commands.BenchNodeCommand.HoverShapedBundle(Commands.RepoPaths.Find("configs/robots/crazyflie21.json")).Write(bundle);
+            Commands.BenchNodeCommand.HoverShapedBundle(RepoPaths.Find("configs/robots/crazyflie21.json")).Write(bundle);
             var keys = new List<string>();
             void Collect(JsonNode? node, bool message)
             {
@@ -132,7 +132,7 @@ public class ConventionTests
     [Test]
     public void TheDocumentStatesTheConventionAndNamesEveryCommand()
     {
-        string doc = File.ReadAllText(Commands.RepoPaths.Find("docs/cli.md"));
+        string doc = File.ReadAllText(RepoPaths.Find("docs/cli.md"));
         foreach (string needle in new[] { "-o, --output", "--json", "exit_code", "| 0 |", "| 1 |", "| 2 |", "| 3 |", "log_time_ns", "_s", "_m", "_ns", "--no-drop", "--checkpoint-replay" })
             Assert.That(doc, Does.Contain(needle), needle);
         foreach (var (_, path) in Leaves())

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RoboRl.Cli.Commands;
-using RoboRl.Faults;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Robots;
 using RoboRl.Core.Tasks;
 using RoboRl.Node;
 using RoboRl.Ros2;
@@ -28,6 +28,15 @@ public class DiffbotNavTests
     static JsonObject trainJson = new();
     static NavTaskConfig task = null!;
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    /// <summary>The node's DDS participants on loopback (the test's domain), as injected plugin settings.</summary>
+    static PluginSettings Loopback => new PluginSettings().Set(new Ros2LinkSettings { CycloneConfigXml = Ros2Loopback.ConfigXml });
+
+    /// <summary>A ground node session as `roborl run` opens it, on loopback DDS.</summary>
+    static NodeSession Open(string config, string? policy) => NodeSession.Open(config, policy, null, new NodeSessionOptions { Settings = Loopback });
+
+    static Ros2GroundRobotLink GroundLink(NodeSession session) => session.SensorLink.Port<Ros2GroundRobotLink>()!;
+
+    static DiffDriveController Controller(NodeSession session) => (DiffDriveController)session.Controller;
 
     [OneTimeSetUp]
     public void TrainOnce()
@@ -43,13 +52,11 @@ public class DiffbotNavTests
         Assert.That(code, Is.EqualTo(0), error.ToString());
         trainJson = JsonNode.Parse(output.ToString())!.AsObject();
         bundlePath = trainJson["bundle"]!.GetValue<string>();
-        DiffDriveRun.CycloneConfigXml = Ros2Loopback.ConfigXml;
     }
 
     [OneTimeTearDown]
     public void Clean()
     {
-        DiffDriveRun.CycloneConfigXml = null;
         if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, recursive: true);
     }
 
@@ -130,24 +137,26 @@ public class DiffbotNavTests
     }
 
     /// <summary>Lock step: the peer publishes scan and odometry, the node ticks once they arrived, the peer steps on the /cmd_vel that comes back.</summary>
-    static void DriveEpisode(DiffDriveRun.Setup setup, DiffBotRos2SimPeer peer, Func<long> commandsSeen, int maxSteps = 600)
+    static void DriveEpisode(NodeSession setup, DiffBotRos2SimPeer peer, Func<long> commandsSeen, int maxSteps = 600)
     {
+        Ros2GroundRobotLink link = GroundLink(setup);
         Assert.That(peer.WaitForNode(Timeout), Is.True, "the node's subscriptions match the peer's publishers");
         peer.PublishGoal();
-        Assert.That(Eventually(() => setup.Link.TryGetGoal(out _)), Is.True, "goal received");
+        Assert.That(Eventually(() => link.TryGetGoal(out _)), Is.True, "goal received");
         for (int step = 0; step < maxSteps && peer.Outcome == NavOutcome.None; step++)
         {
-            long scans = setup.Link.ScanSubscription.ReceivedCount, odoms = setup.Link.OdomSubscription.ReceivedCount;
+            long scans = link.ScanSubscription.ReceivedCount, odoms = link.OdomSubscription.ReceivedCount;
             // Best-effort sensor topics: publish again if a message did not make it (rare on loopback).
             bool arrived = false;
             for (int attempt = 0; attempt < 20 && !arrived; attempt++)
             {
                 peer.PublishState();
-                arrived = Eventually(() => setup.Link.ScanSubscription.ReceivedCount > scans && setup.Link.OdomSubscription.ReceivedCount > odoms, TimeSpan.FromMilliseconds(500));
+                arrived = Eventually(() => link.ScanSubscription.ReceivedCount > scans && link.OdomSubscription.ReceivedCount > odoms, TimeSpan.FromMilliseconds(500));
             }
             Assert.That(arrived, Is.True, $"step {step}: scan and odometry reached the node");
             long before = commandsSeen();
-            setup.Node.Tick(RoboRl.Core.Robots.NodeClock.NowNs);
+            long now = NodeClock.NowNs;
+            setup.Node.Tick(now, now);
             Assert.That(Eventually(() => commandsSeen() > before), Is.True, $"step {step}: the command reached the robot");
             peer.Step();
         }
@@ -169,14 +178,14 @@ public class DiffbotNavTests
     {
         RequireLibddsc();
         ulong scenario = SolvedScenario(PolicyBundle.Read(bundlePath));
-        using var setup = DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-ros2.json"), bundlePath);
+        using NodeSession setup = Open(NodeConfig("configs/nodes/diffbot-ros2.json"), bundlePath);
         using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
-        Assert.That(setup.Link.CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
+        Assert.That(GroundLink(setup).CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
         DriveEpisode(setup, peer, () => peer.CommandsReceived);
-        TestContext.Out.WriteLine($"{peer.Outcome} after {peer.Seconds:F1} s, path {peer.PathLength:F2} m, {setup.Node.SafetyTicks} safety ticks");
+        TestContext.Out.WriteLine($"{peer.Outcome} after {peer.Seconds:F1} s, path {peer.PathLength:F2} m, {Controller(setup).SafetyTicks} safety ticks");
         Assert.That(peer.Outcome, Is.EqualTo(NavOutcome.Goal), "the policy, run by the node over ROS 2, reached the goal");
-        Assert.That(setup.Node.Events.Count(e => e.Trigger is GroundSafetyTrigger.StaleScan or GroundSafetyTrigger.StaleOdometry), Is.EqualTo(0));
-        Assert.That(setup.Link.MalformedCount, Is.EqualTo(0));
+        Assert.That(setup.Node.Events.Count(e => e.Violation.Trigger is SafetyTrigger.StaleScan or SafetyTrigger.StaleOdometry), Is.EqualTo(0));
+        Assert.That(GroundLink(setup).MalformedCount, Is.EqualTo(0));
     }
 
     /// <summary>A held-out map DWA solves in process.</summary>
@@ -217,16 +226,16 @@ public class DiffbotNavTests
             root["planner"] = "dwa";
             root["task"] = taskFile;
         });
-        using var setup = DiffDriveRun.Open(config, policyPath: null);
+        using NodeSession setup = Open(config, policy: null);
         using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
-        Assert.That(setup.Link.CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
+        Assert.That(GroundLink(setup).CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
         DriveEpisode(setup, peer, () => peer.CommandsReceived);
         TestContext.Out.WriteLine($"DWA: {peer.Outcome} after {peer.Seconds:F1} s");
         Assert.That(peer.Outcome, Is.EqualTo(NavOutcome.Goal));
 
-        var e = Assert.Throws<NodeSession.SetupException>(() => DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-ros2.json"), policyPath: null))!;
+        var e = Assert.Throws<NodeSession.SetupException>(() => Open(NodeConfig("configs/nodes/diffbot-ros2.json"), policy: null))!;
         Assert.That(e.Message, Does.Contain("--policy"));
-        var noTask = Assert.Throws<NodeSession.SetupException>(() => DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-ros2.json", root => root["planner"] = "dwa"), null))!;
+        var noTask = Assert.Throws<NodeSession.SetupException>(() => Open(NodeConfig("configs/nodes/diffbot-ros2.json", root => root["planner"] = "dwa"), null))!;
         Assert.That(noTask.Message, Does.Contain("task"));
     }
 
@@ -244,12 +253,12 @@ public class DiffbotNavTests
         });
         var output = new StringWriter();
         var progress = new StringWriter();
-        int code = DiffDriveRun.Run(config, null, 2.5, simPeer: false, 0, "configs/tasks/diffbot-nav.json", output, progress);
+        int code = RunCommand.Run(new RunCommand.Request { ConfigPath = config, Seconds = 2.5, Settings = Loopback }, output, progress);
         Assert.That(code, Is.EqualTo(3), progress.ToString());
         string last = progress.ToString().TrimEnd().Split('\n')[^1];
         Assert.That(last, Does.StartWith("run: no odometry and scan arrived in ").And.Contain("(nav_msgs/msg/Odometry): no publisher matched")
             .And.Contain("(sensor_msgs/msg/LaserScan): no publisher matched").And.Contain($"ROS 2 domain {DomainId}"));
-        Assert.That(progress.ToString(), Does.Contain("waiting for the robot's sensors: "));
+        Assert.That(progress.ToString(), Does.Contain("waiting for the robot's state: "));
     }
 
     [Test]
@@ -259,14 +268,44 @@ public class DiffbotNavTests
         ulong scenario = SolvedScenario(PolicyBundle.Read(bundlePath)) - NavMaps.HeldOutSeedBase;
         var output = new StringWriter();
         var progress = new StringWriter();
-        int code = DiffDriveRun.Run(NodeConfig("configs/nodes/diffbot-ros2.json"), bundlePath, 90, simPeer: true, (int)scenario,
-            "configs/tasks/diffbot-nav.json", output, progress);
+        string log = Path.Combine(TempRoot, "sim-peer.mcap");
+        int code = RunCommand.Run(new RunCommand.Request
+        {
+            ConfigPath = NodeConfig("configs/nodes/diffbot-ros2.json"), PolicyPath = bundlePath, Seconds = 90, SimPeer = true, Scenario = (int)scenario,
+            Record = log, Settings = Loopback,
+        }, output, progress);
         TestContext.Out.WriteLine(progress.ToString());
         TestContext.Out.WriteLine(output.ToString());
         Assert.That(code, Is.EqualTo(0));
         // Real time on a loaded machine: ticks may come late, so the exact path can differ from lock step; a collision fails above.
         Assert.That(output.ToString(), Does.Contain("sim robot: goal after").Or.Contain("sim robot: timeout"));
         Assert.That(progress.ToString(), Does.Contain("POLICY"));
+        // The ground run is supervised and recorded like a flight: tick statistics in the summary, a log `roborl log check` accepts.
+        Assert.That(output.ToString(), Does.Contain("tick p50").And.Contain("overruns").And.Contain($"recorded {log}"));
+        var check = new StringWriter();
+        Assert.That(Program.Run(["log", "check", log], check, new StringWriter()), Is.EqualTo(0), check.ToString());
+        var info = new StringWriter();
+        Assert.That(Program.Run(["log", "info", log], info, new StringWriter()), Is.EqualTo(0), info.ToString());
+        Assert.That(info.ToString(), Does.Contain("/scan").And.Contain("/odom").And.Contain("/cmd_vel"));
+    }
+
+    [Test]
+    public void TheDwaConfigRunsWithoutABundleAndRecordsALogThatLogCheckAndLogInfoAccept()
+    {
+        // The command: roborl run configs/nodes/diffbot-ros2-dwa.json --sim-peer --duration 10 --record run.mcap (5 s here).
+        RequireLibddsc();
+        var output = new StringWriter();
+        var progress = new StringWriter();
+        string log = Path.Combine(TempRoot, "dwa.mcap");
+        string config = NodeConfig("configs/nodes/diffbot-ros2-dwa.json", root => root["task"] = RepoPaths.Find("configs/tasks/diffbot-nav.json"));
+        int code = RunCommand.Run(new RunCommand.Request { ConfigPath = config, Seconds = 5, SimPeer = true, Record = log, Settings = Loopback }, output, progress);
+        Assert.That(code, Is.EqualTo(0), progress.ToString() + output);
+        Assert.That(output.ToString(), Does.Contain("tick p50").And.Contain($"recorded {log}"));
+        var check = new StringWriter();
+        Assert.That(Program.Run(["log", "check", log], check, new StringWriter()), Is.EqualTo(0), check.ToString());
+        var info = new StringWriter();
+        Assert.That(Program.Run(["log", "info", log], info, new StringWriter()), Is.EqualTo(0), info.ToString());
+        Assert.That(info.ToString(), Does.Contain("/scan").And.Contain("/odom").And.Contain("/cmd_vel").And.Contain("/tick_stats").And.Contain("profile:     ros2"));
     }
 
     [Test]
@@ -279,20 +318,20 @@ public class DiffbotNavTests
             Assert.Inconclusive("socat not installed");
         }
         using var pair = SocatPtyPair.Start();
-        var frames = new System.Collections.Concurrent.ConcurrentQueue<ActuatorCommand>();
+        var frames = new System.Collections.Concurrent.ConcurrentQueue<RoboRl.Serial.ActuatorCommand>();
         using var mcu = SerialLink.OpenPty(pair.PathB, frame =>
         {
             if (frame.Type == MessageType.ActuatorCommand) frames.Enqueue(frame.ReadActuatorCommand());
         });
-        using var setup = DiffDriveRun.Open(NodeConfig("configs/nodes/diffbot-serial.json", root => root["serial"]!["port"] = pair.PathA), bundlePath);
-        Assert.That(setup.Link.CmdVelPublisher, Is.Null, "no /cmd_vel with transport serial");
+        using NodeSession setup = Open(NodeConfig("configs/nodes/diffbot-serial.json", root => root["serial"]!["port"] = pair.PathA), bundlePath);
+        Assert.That(GroundLink(setup).CmdVelPublisher, Is.Null, "no /cmd_vel with transport serial");
         ulong scenario = SolvedScenario(PolicyBundle.Read(bundlePath));
         using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
         // The wheels are the peer's: each frame's rpm becomes its (v, ω) command (v = r(ωl + ωr)/2, ω = r(ωr − ωl)/track).
         long applied = 0;
         DriveEpisode(setup, peer, () =>
         {
-            while (frames.TryDequeue(out ActuatorCommand f))
+            while (frames.TryDequeue(out RoboRl.Serial.ActuatorCommand f))
             {
                 float left = f.Motors.X * 2 * MathF.PI / 60, right = f.Motors.Y * 2 * MathF.PI / 60;
                 Assert.That((f.Mode, f.Motors.Z, f.Motors.W), Is.EqualTo((ActuatorMode.Rpm, 0f, 0f)));
@@ -303,6 +342,6 @@ public class DiffbotNavTests
         });
         TestContext.Out.WriteLine($"{peer.Outcome} after {peer.Seconds:F1} s over serial wheels, {applied} frames");
         Assert.That(peer.Outcome, Is.EqualTo(NavOutcome.Goal));
-        Assert.That(setup.Wheels!.FramesFailed, Is.EqualTo(0));
+        Assert.That(setup.Links.Single(l => l.Transport == "serial").Port<SerialWheelSink>()!.FramesFailed, Is.EqualTo(0));
     }
 }

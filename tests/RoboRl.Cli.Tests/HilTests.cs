@@ -4,6 +4,7 @@ using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
+using RoboRl.Logs;
 using RoboRl.Node;
 using RoboRl.Replay;
 using RoboRl.Training;
@@ -20,7 +21,7 @@ public class HilTests
     static readonly string Dir = Path.Combine(Path.GetTempPath(), "roborl-cli-hil", Guid.NewGuid().ToString("N"));
     static string RobotPath => RepoPaths.Find("configs/robots/crazyflie21.json");
     static NodeConfig Node => NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig));
-    static QuadrotorConfig Heavy => Node.Robot with { Mass = Node.Robot.Mass * BenchHilCommand.MassFactor };
+    static QuadrotorConfig Heavy => Node.Quadrotor().Robot with { Mass = Node.Quadrotor().Robot.Mass * BenchHilCommand.MassFactor };
     static HoverTaskConfig Task => HoverTaskConfig.Load(RepoPaths.Find(FinetuneCommand.DefaultTask));
 
     /// <summary>A policy that always commands the nominal hover: on the 1.3× heavier robot it sinks, and the pilot steps in.</summary>
@@ -150,7 +151,7 @@ public class HilTests
         Assert.That(doc.RootElement.GetProperty("log_transitions").GetInt32(), Is.GreaterThan(400));
         Assert.That(doc.RootElement.GetProperty("intervention_transitions").GetInt32(), Is.GreaterThan(0));
         PolicyBundle tuned = PolicyBundle.Read(outPath);
-        Assert.DoesNotThrow(() => InferenceNode.CheckBundle(Node, tuned), "the node flies it like any bundle");
+        Assert.DoesNotThrow(() => QuadrotorController.CheckBundle(Node, tuned), "the node flies it like any bundle");
         Assert.That(tuned.ObservationNames, Is.EqualTo(Weak.ObservationNames));
     }
 

@@ -23,6 +23,7 @@ public class MqttNodeTests
         string mqtt = $$"""
             "mqtt": { "robot": "cf1", "port": {{port}},
                       "users": [ { "name": "pilot", "password_sha256": "{{RoboRl.Mqtt.MqttUser.HashPassword("pilot-pw")}}", "rights": ["land"] } ] },
+            "commands": ["mqtt"], "teleop": ["mqtt"], "telemetry": ["mqtt"],
             """;
         string config = Path.Combine(dir, "node.json");
         File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim.json"))
@@ -87,7 +88,7 @@ public class MqttNodeTests
                       "users": [ { "name": "bridge", "password_sha256": "{{RoboRl.Mqtt.MqttUser.HashPassword("bridge-pw")}}", "rights": ["robot"] } ] },
             """;
         string config = Path.Combine(dir, "node.json");
-        File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim.json"))
+        File.WriteAllText(config, WithoutSimSection(File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim.json")))
             .Replace("\"transport\": \"sim\"", "\"transport\": \"mqtt\"")
             // The bridge is a test thread publishing JSON through MQTTnet: on a loaded 2-core machine its stream stalls for
             // hundreds of ms (seen: 400 ms), which would end the flight; this test is about what travels, not its timing.
@@ -172,7 +173,7 @@ public class MqttNodeTests
                       "users": [ { "name": "alice", "password_sha256": "{{RoboRl.Mqtt.MqttUser.HashPassword("alice-pw")}}", "rights": ["arm"] } ] },
             """;
         string config = Path.Combine(dir, "node.json");
-        File.WriteAllText(config, File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim.json"))
+        File.WriteAllText(config, WithoutSimSection(File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim.json")))
             .Replace("\"transport\": \"sim\"", "\"transport\": \"mqtt\"")
             .Replace("\"robot\": \"../robots/crazyflie21.json\",", mqtt + "\"robot\": \"" + robotFile + "\","));
         string bundle = Path.Combine(dir, "hover.safetensors"), log = Path.Combine(dir, "flight.mcap");
@@ -231,5 +232,13 @@ public class MqttNodeTests
         Assert.That((bool)result["state_received"]!, Is.False);
         Assert.That(result["events"]!.AsArray().Select(e => (string)e!["kind"]!), Does.Contain("command_refused"));
         try { Directory.Delete(dir, true); } catch (IOException) { }
+    }
+
+    /// <summary>The shipped sim config without its "sim" section (a transport no role uses is an error), as indented JSON.</summary>
+    private static string WithoutSimSection(string json)
+    {
+        var root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!.AsObject();
+        root.Remove("sim");
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

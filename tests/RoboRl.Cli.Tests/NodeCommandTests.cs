@@ -1,6 +1,8 @@
 using System.Text.Json;
 using RoboRl.Cli.Commands;
+using RoboRl.Core.Robots;
 using RoboRl.Logs;
+using RoboRl.Node;
 
 namespace RoboRl.Cli.Tests;
 
@@ -145,40 +147,43 @@ public class NodeCommandTests
     }
 
     [Test]
-    public void MqttTransportPlugsInThroughTheRobotLinkHook()
+    public void ATransportRegisteredByNamePlugsIntoTheNode()
     {
-        string config = Path.Combine(_dir, "mqtt.json");
-        File.WriteAllText(config, File.ReadAllText(Repo("configs/nodes/crazyflie-sim.json"))
-            .Replace("\"transport\": \"sim\"", "\"transport\": \"mqtt\", \"mqtt\": { \"broker\": \"embedded\" }")
-            .Replace("../robots/crazyflie21.json", Repo("configs/robots/crazyflie21.json")));
-        var wired = NodeSession.MqttLink; // whatever the lead wired, restored below
-        NodeSession.MqttLink = null;
+        string config = Path.Combine(_dir, "stand.json");
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Repo("configs/nodes/crazyflie-sim.json")),
+            documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!.AsObject();
+        root["robot"] = Repo("configs/robots/crazyflie21.json");
+        root["transport"] = "test-stand";
+        root["test-stand"] = new System.Text.Json.Nodes.JsonObject { ["start_height_m"] = 1 };
+        root.Remove("sim");
+        File.WriteAllText(config, root.ToJsonString());
         var progress = new StringWriter();
-        try
-        {
-            Assert.That(RunCommand.Run(config, HoverBundle(), 0.5, null, null, new StringWriter(), progress), Is.EqualTo(2));
-            Assert.That(progress.ToString(), Does.Contain("provided by RoboRl.Mqtt"));
-        }
-        finally { NodeSession.MqttLink = wired; }
+        // Not registered: a setup error naming the key and what is registered.
+        Assert.That(RunCommand.Run(config, HoverBundle(), 0.5, null, null, new StringWriter(), progress), Is.EqualTo(2));
+        Assert.That(progress.ToString(), Does.Contain("$.transport: unknown transport \"test-stand\"; registered: crazyflie, jsonl, mqtt, ros2, serial, sim"));
 
-        // What RoboRl.Mqtt will hand over; here the simulated robot stands behind the link.
-        Node.NodeConfig? seen = null;
+        // Registered (the folder-plus-one-line of docs/extending.md): the plugin gets its section and the robot, the node drives what it opens.
+        NodeConfig? seen = null;
+        Core.Configs.ConfigNode? section = null;
         Sims.Quadrotor.SimulatedQuadrotor? robot = null;
-        NodeSession.MqttLink = c =>
+        NodePlugins plugins = NodePlugins.CreateStandard();
+        plugins.Transports.Add(new TransportPlugin("test-stand", "a simulated quadrotor behind a test's link", request =>
         {
-            seen = c;
-            robot = new Sims.Quadrotor.SimulatedQuadrotor(c.Robot, new Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = new System.Numerics.Vector3(0, 0, 1) });
-            return new RobotLink(robot, robot, robot.Start, robot.Stop, robot);
-        };
-        try
+            section = request.Section;
+            var quadrotor = request.RobotAs<Core.Quadrotor.QuadrotorConfig>("a quadrotor");
+            robot = new Sims.Quadrotor.SimulatedQuadrotor(quadrotor, new Sims.Quadrotor.SimulatedQuadrotorOptions
+            {
+                StartPosition = new System.Numerics.Vector3(0, 0, (float)request.RequireSection().Number("start_height_m", 0, 10)),
+            });
+            return new RobotLink(request.Name, robot, robot) { Start = robot.Start, Stop = robot.Stop };
+        }));
+        using (NodeSession session = NodeSession.Open(config, HoverBundle(), null, new NodeSessionOptions { Plugins = plugins }))
         {
-            var output = new StringWriter();
-            Assert.That(RunCommand.Run(config, HoverBundle(), 1.0, null, null, output, new StringWriter()), Is.EqualTo(0));
-            Assert.That(seen!.Mqtt!.String("broker"), Is.EqualTo("embedded"));
-            Assert.That(robot!.CommandCount, Is.GreaterThan(100), "the node drove the robot behind the link");
-            Assert.That(output.ToString(), Does.Contain("run: "));
+            seen = session.Config;
+            session.Fly(1.0, new StringWriter());
         }
-        finally { NodeSession.MqttLink = wired; }
+        Assert.That((seen!.Transport, section!.Path), Is.EqualTo(("test-stand", "$.test-stand")));
+        Assert.That(robot!.CommandCount, Is.GreaterThan(100), "the node drove the robot behind the link");
     }
 
     [Test]
@@ -191,6 +196,6 @@ public class NodeCommandTests
         var error = new StringWriter();
         int code = root.Parse(["run", "configs/nodes/crazyflie-sim.json"]).Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error });
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(error.ToString(), Does.Contain("--policy BUNDLE is required"));
+        Assert.That(error.ToString(), Does.Contain("a quadrotor node flies a policy bundle: give --policy BUNDLE"));
     }
 }

@@ -18,6 +18,8 @@ public class Ros2NodeTests
 {
     private static readonly int DomainId = Random.Shared.Next(100, 230);
     private static Ros2Options Options => new() { DomainId = DomainId, CycloneConfigXml = Ros2Loopback.ConfigXml };
+    /// <summary>The node's participants on loopback, as plugin settings injected into the run.</summary>
+    private static RoboRl.Core.Robots.PluginSettings Loopback => new RoboRl.Core.Robots.PluginSettings().Set(new Ros2LinkSettings { CycloneConfigXml = Ros2Loopback.ConfigXml });
 
     [OneTimeSetUp]
     public void RequireLibddsc()
@@ -28,7 +30,6 @@ public class Ros2NodeTests
             if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail($"required tool missing in CI: {e.Message} (tests/prerequisites.txt)");
             Assert.Inconclusive(e.Message);
         }
-        Ros2RobotLink.CycloneConfigXml = Ros2Loopback.ConfigXml;
     }
 
     private sealed class Flight : IDisposable
@@ -81,7 +82,7 @@ public class Ros2NodeTests
             Bridge.CreateSubscription<ModeMsg>("roborl/mode", QosProfile.Default, (in ModeMsg m) => Modes.Enqueue(m));
             Bridge.CreateSubscription("/diagnostics", RosTypes.DiagnosticArray, QosProfile.Default, Diagnostics.Enqueue);
 
-            Run = Task.Run(() => RunCommand.Run(config, bundle, seconds, null, null, Output, Progress));
+            Run = Task.Run(() => RunCommand.Run(config, bundle, seconds, null, null, Output, Progress, settings: Loopback));
             Robot.Start();
             _sensorLoop = new Thread(() =>
             {
@@ -236,7 +237,7 @@ public class Ros2NodeTests
         BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
         var output = new StringWriter();
         var progress = new StringWriter();
-        int code = RunCommand.Run(config, bundle, 2.5, null, null, output, progress);
+        int code = RunCommand.Run(config, bundle, 2.5, null, null, output, progress, settings: Loopback);
         Assert.That(code, Is.EqualTo(3), progress.ToString());
         string expected = $"/{ns}/pose (geometry_msgs/msg/PoseStamped) on ROS 2 domain {DomainId}: no publisher matched";
         Assert.That(progress.ToString(), Does.Contain("waiting for the robot's state: " + expected), "said while it waits");
@@ -258,7 +259,7 @@ public class Ros2NodeTests
         BenchNodeCommand.HoverShapedBundle(robotFile).Write(bundle);
         var output = new StringWriter();
         var progress = new StringWriter();
-        Assert.That(RunCommand.Run(config, bundle, 1, null, null, output, progress), Is.EqualTo(2));
+        Assert.That(RunCommand.Run(config, bundle, 1, null, null, output, progress, settings: Loopback), Is.EqualTo(2));
         Assert.That(progress.ToString(), Does.Contain("node.json").And.Contain("$.ros2.allow_arm"));
         try { Directory.Delete(dir, true); } catch (IOException) { }
     }

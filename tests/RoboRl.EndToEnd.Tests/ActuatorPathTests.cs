@@ -40,9 +40,9 @@ public class ActuatorPathTests
     {
         PolicyBundle bundle = TrainedHoverPolicy.Bundle;
         NodeConfig config = NodeConfig.Load(Path.Combine(McuImages.RepositoryRoot, "configs", "nodes", "crazyflie-sim.json"));
-        QuadrotorConfig robot = config.Robot;
-        using var sim = new SimulatedQuadrotor(robot, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = config.Setpoint, NoiseStd = config.Sim!.NoiseStd }, 0);
-        using var node = new InferenceNode(config, bundle, sim, sim);
+        QuadrotorConfig robot = config.Quadrotor().Robot;
+        using var sim = new SimulatedQuadrotor(robot, new SimulatedQuadrotorOptions { PhysicsHz = 1000, StartPosition = config.Quadrotor().Setpoint, NoiseStd = SimTransportConfig.From(config).NoiseStd }, 0);
+        using var node = QuadrotorController.CreateNode(config, bundle, sim, sim);
         PropellerSet set = PropellerSet.Find(robot.Actuator.Propellers)!;
         long period = (long)Math.Round(1e9 / config.RateHz);
         double worst = 0;
@@ -54,7 +54,7 @@ public class ActuatorPathTests
             node.Tick(t, t);
             Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy));
             if (k == 1) sim.Perturb(new Vector3(0.3f, 0, 0), new Vector3(0, 1, 0)); // knocked once the policy flies
-            Vector4 a = node.LastCommand.Action;
+            Vector4 a = node.Quadrotor().LastCommand.Action.AsVector4();
             foreach (float motor in new[] { a.X, a.Y, a.Z, a.W })
             {
                 seen.Add(MathF.Round(motor, 2));

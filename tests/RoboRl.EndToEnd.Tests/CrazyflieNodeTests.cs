@@ -45,10 +45,10 @@ public class CrazyflieNodeTests
         Assert.Ignore("socat is needed (tests/prerequisites.txt)");
     }
 
-    static SimulatedQuadrotor HoveringAt(NodeConfig config) => new(config.Robot, new SimulatedQuadrotorOptions
+    static SimulatedQuadrotor HoveringAt(NodeConfig config) => new(config.Quadrotor().Robot, new SimulatedQuadrotorOptions
     {
         // The training's sensor noise (configs/tasks/crazyflie-hover.json).
-        PhysicsHz = 1000, StartPosition = config.Setpoint, NoiseStd = new Vector4(0.001f, 0.001f, 0.002f, 0.002f), Seed = 7,
+        PhysicsHz = 1000, StartPosition = config.Quadrotor().Setpoint, NoiseStd = new Vector4(0.001f, 0.001f, 0.002f, 0.002f), Seed = 7,
     });
 
     /// <summary>
@@ -67,17 +67,17 @@ public class CrazyflieNodeTests
         PolicyBundle bundle = TrainedHoverPolicy.Bundle;
         using var cable = SocatPtyPair.Start();
         NodeConfig config = RadioConfig("serial://" + cable.PathA);
-        Assert.That(config.Transport, Is.EqualTo(TransportKind.Crazyflie));
+        Assert.That(config.Transport, Is.EqualTo("crazyflie"));
         using SimulatedQuadrotor sim = HoveringAt(config);
         sim.Perturb(new Vector3(0.3f, 0f, 0f), new Vector3(0f, 1f, 0f));
-        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot, lockStep: true);
-        CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(config.Crazyflie!);
-        using CrazyflieTransport transport = CrazyflieTransport.Open(options, config.Robot.Actuator);
+        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Quadrotor().Robot, lockStep: true);
+        CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(config.Section("crazyflie")!);
+        using CrazyflieTransport transport = CrazyflieTransport.Open(options, config.Quadrotor().Robot.Actuator);
         Assert.That(WaitFor(() => crazyflie.Armed), Is.True, "the platform arming request (sent last, not waited for)");
         long now = 0;
         transport.Clock = () => Interlocked.Read(ref now);
 
-        using var node = new InferenceNode(config, bundle, transport, transport);
+        using var node = QuadrotorController.CreateNode(config, bundle, transport, transport);
         crazyflie.BeginLockStep();
         const int Ticks = 1000;
         uint lastSequence = 0;
@@ -98,9 +98,9 @@ public class CrazyflieNodeTests
             node.Tick(now, now);
             if (k >= 100) allocatingTicks.Add(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore); // after warm-up
             if (node.Mode != NodeMode.Policy) Assert.Fail($"mode {node.Mode} at tick {k}: {string.Join("; ", node.Events.Select(e => e.Describe()))}");
-            if (k >= 300) worstAfter3s = MathF.Max(worstAfter3s, (sim.TrueState.Position - config.Setpoint).Length());
+            if (k >= 300) worstAfter3s = MathF.Max(worstAfter3s, (sim.TrueState.Position - config.Quadrotor().Setpoint).Length());
         }
-        var (rms, max, samples) = node.TrackingError;
+        var (rms, max, samples) = node.Quadrotor().TrackingError;
         TestContext.Out.WriteLine($"tracking rms {rms:F3} m, max {max:F3} m over {samples} ticks; worst |p − setpoint| from 3 s {worstAfter3s:F3} m; " +
                                   $"{transport.LogPacketsReceived} log packets, {crazyflie.ParamWrites} param writes at the stand-in");
         Assert.That(allocatingTicks.Calls, Is.LessThanOrEqualTo(1),
@@ -131,20 +131,20 @@ public class CrazyflieNodeTests
         using var cable = SocatPtyPair.Start();
         NodeConfig config = RadioConfig("serial://" + cable.PathA);
         using SimulatedQuadrotor sim = HoveringAt(config);
-        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Robot);
-        using CrazyflieTransport transport = CrazyflieTransport.Open(CrazyflieTransportOptions.Read(config.Crazyflie!), config.Robot.Actuator);
-        using var node = new InferenceNode(config, bundle, transport, transport);
+        using var crazyflie = new CrazyflieStandIn(cable.PathB, sim, config.Quadrotor().Robot);
+        using CrazyflieTransport transport = CrazyflieTransport.Open(CrazyflieTransportOptions.Read(config.Section("crazyflie")!), config.Quadrotor().Robot.Actuator);
+        using var node = QuadrotorController.CreateNode(config, bundle, transport, transport);
         sim.Start(); // "hand launch": hovering at the setpoint as the node takes over
         node.Start();
         Thread.Sleep(TimeSpan.FromSeconds(3));
         node.Stop();
         sim.Stop();
         TestContext.Out.WriteLine($"{transport.LogPacketsReceived} log packets, {crazyflie.ParamWrites} param writes, {node.TickCount} ticks; " +
-                                  $"tracking rms {node.TrackingError.Rms:F3} m; events: {string.Join("; ", node.Events.Select(e => e.Describe()))}");
+                                  $"tracking rms {node.Quadrotor().TrackingError.Rms:F3} m; events: {string.Join("; ", node.Events.Select(e => e.Describe()))}");
         Assert.That(node.Events.First().Describe(), Does.Contain("POLICY: armed"));
         Assert.That(transport.LogPacketsReceived, Is.GreaterThan(100), "log blocks stream in real time");
         Assert.That(crazyflie.ParamWrites, Is.GreaterThan(100), "motor writes follow the ticks");
-        Assert.That(crazyflie.MaxMotorRpm, Is.GreaterThan(0.5f * config.Robot.HoverRpm()), "the motors spun on the node's PWM");
+        Assert.That(crazyflie.MaxMotorRpm, Is.GreaterThan(0.5f * config.Quadrotor().Robot.HoverRpm()), "the motors spun on the node's PWM");
     }
 
     static bool WaitFor(Func<bool> condition)
@@ -161,7 +161,7 @@ public class CrazyflieNodeTests
     [Test]
     public void TheRadioLinkWithoutACrazyradioIsAClearErrorNamingTheUri()
     {
-        CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(RadioConfig().Crazyflie!);
+        CrazyflieTransportOptions options = CrazyflieTransportOptions.Read(RadioConfig().Section("crazyflie")!);
         Assert.That(options.Link, Is.EqualTo("radio://0/80/2M/E7E7E7E7E7"));
         var e = Assert.Throws<CrtpLinkException>(() => CrazyflieTransport.Open(options, Robot().Actuator));
         Assert.That(e!.Message, Does.StartWith("radio://0/80/2M/E7E7E7E7E7: "));

@@ -68,20 +68,20 @@ public class NodeOnMcuTests
     public void TheNodeFliesTheTrainedPolicyOnTheEmulatedMcu()
     {
         NodeConfig config = NodeConfig.Load(NodeConfigFile);
-        Assert.That(config.PolicyOn, Is.EqualTo(PolicyLocation.Mcu));
-        SimTransportConfig simConfig = config.Sim!;
+        Assert.That(config.PolicyOn, Is.EqualTo("mcu"));
+        SimTransportConfig simConfig = SimTransportConfig.From(config);
         var start = new Vector3(0.1f, -0.1f, 0.9f);
-        using var sim = new SimulatedQuadrotor(config.Robot, new SimulatedQuadrotorOptions
+        using var sim = new SimulatedQuadrotor(config.Quadrotor().Robot, new SimulatedQuadrotorOptions
         {
             PhysicsHz = simConfig.PhysicsHz, StartPosition = start, NoiseStd = simConfig.NoiseStd, Seed = simConfig.Seed,
         });
         sim.Perturb(new Vector3(0.3f, 0f, 0f), new Vector3(0f, 1f, 0f));
         // Lock-step: the tick may wait as long as QEMU needs (the real-time timeout is the config's).
-        McuPolicyOptions options = McuPolicyOptions.Read(config.Mcu!) with { ResponseTimeout = Patience };
+        McuPolicyOptions options = McuPolicyOptions.Read(config.Section("mcu")!) with { ResponseTimeout = Patience };
         using McuRemotePolicy mcu = McuRemotePolicy.Open(options, _bundle, _bundlePath, Patience);
         var recording = new RecordingRemotePolicy(mcu);
-        using var node = new InferenceNode(config, _bundle, sim, sim);
-        node.UseRemotePolicy(recording);
+        using var node = QuadrotorController.CreateNode(config, _bundle, sim, sim);
+        node.Quadrotor().UseRemotePolicy(recording);
 
         var engine = new PolicyEngine(_bundle);
         var expected = new float[4];
@@ -104,9 +104,9 @@ public class NodeOnMcuTests
             for (int i = 0; i < RoboRl.Core.Tasks.HoverObservation.IntegralSize; i++)
                 largestIntegral = MathF.Max(largestIntegral, MathF.Abs(node.LastObservation[integralOffset + i]));
             for (int j = 0; j < 4; j++) worstParity = MathF.Max(worstParity, MathF.Abs(recording.LastAction[j] - expected[j]));
-            if (k >= 300) worstErrorAfter3s = MathF.Max(worstErrorAfter3s, (sim.TrueState.Position - config.Setpoint).Length());
+            if (k >= 300) worstErrorAfter3s = MathF.Max(worstErrorAfter3s, (sim.TrueState.Position - config.Quadrotor().Setpoint).Length());
         }
-        var (nodeParity, parityTicks) = node.RemotePolicyParity;
+        var (nodeParity, parityTicks) = node.Quadrotor().RemotePolicyParity;
         TestContext.Out.WriteLine($"worst |p - setpoint| from 3 s: {worstErrorAfter3s:F4} m; worst |MCU - C#|: {worstParity:G3} (node's shadow: {nodeParity:G3}); " +
                                   $"MCU inference {mcu.MeanInferenceUs:F0} µs mean; largest |position-error integral| {largestIntegral:G3} m·s");
         Assert.That(allocatingTicks.Calls, Is.LessThanOrEqualTo(1),
@@ -144,7 +144,7 @@ public class NodeOnMcuTests
             using (McuRemotePolicy mcu = McuRemotePolicy.Open(new McuPolicyOptions { Port = emulator.PtyPath, ResponseTimeout = Patience }, _bundle, _bundlePath, Patience))
             {
                 NodeConfig config = NodeConfig.Load(NodeConfigFile);
-                float hover = config.Robot.HoverAction();
+                float hover = config.Quadrotor().Robot.HoverAction();
                 var history = new float[4 * _bundle.ActionHistoryLength];
                 var integral = new float[RoboRl.Core.Tasks.HoverObservation.IntegralSize];
                 float dt = 1f / (float)_bundle.ControlRateHz; // what the MCU integrates per STATE (the node: 1 / rate_hz, equal)
@@ -171,14 +171,14 @@ public class NodeOnMcuTests
                     var state = new RobotStateSample
                     {
                         TimestampNs = k * 10_000_000L,
-                        Position = config.Setpoint + offset + new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f) * 0.3f,
+                        Position = config.Quadrotor().Setpoint + offset + new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f) * 0.3f,
                         Orientation = Quaternion.CreateFromYawPitchRoll(random.NextSingle() - 0.5f, (random.NextSingle() - 0.5f) * 0.4f, (random.NextSingle() - 0.5f) * 0.4f),
                         VelocityWorld = new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f),
                         AngularVelocityBody = new Vector3(random.NextSingle() - 0.5f, random.NextSingle() - 0.5f, random.NextSingle() - 0.5f),
                     };
-                    Assert.That(mcu.TryInfer(in state, config.Setpoint, action), Is.True, $"answer {k}");
+                    Assert.That(mcu.TryInfer(in state, config.Quadrotor().Setpoint, action), Is.True, $"answer {k}");
                     RoboRl.Core.Tasks.HoverObservation.BuildActor(state.Position, state.Orientation, state.VelocityWorld, state.AngularVelocityBody,
-                        config.Setpoint, history, integral, dt, observation);
+                        config.Quadrotor().Setpoint, history, integral, dt, observation);
                     if (MathF.Abs(integral[0]) == RoboRl.Core.Tasks.HoverObservation.PositionIntegralLimit) clamped++;
                     engine.Forward(observation, expected);
                     for (int j = 0; j < 4; j++) worst = MathF.Max(worst, MathF.Abs(action[j] - expected[j]));
@@ -219,10 +219,10 @@ public class NodeOnMcuTests
         NodeConfig config = NodeConfig.Load(NodeConfigFile);
         using var cable = SocatPtyPair.Start();
         using var mcu = new McuRemotePolicy(McuPolicyClient.OpenPty(cable.PathA), TimeSpan.FromMilliseconds(20), maxConsecutiveMisses: 2);
-        using var sim = new SimulatedQuadrotor(config.Robot, new SimulatedQuadrotorOptions { StartPosition = config.Setpoint });
-        using var node = new InferenceNode(config, _bundle, sim, sim);
-        node.UseRemotePolicy(mcu);
-        float hover = config.Robot.HoverAction();
+        using var sim = new SimulatedQuadrotor(config.Quadrotor().Robot, new SimulatedQuadrotorOptions { StartPosition = config.Quadrotor().Setpoint });
+        using var node = QuadrotorController.CreateNode(config, _bundle, sim, sim);
+        node.Quadrotor().UseRemotePolicy(mcu);
+        float hover = config.Quadrotor().Robot.HoverAction();
         for (int k = 0; k < 5; k++)
         {
             long t = k * 10_000_000L;
@@ -231,7 +231,7 @@ public class NodeOnMcuTests
             if (k < 2)
             {
                 Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy), $"tick {k}: a miss is bridged");
-                Assert.That(node.LastCommand.Action, Is.EqualTo(new Vector4(hover)), "the held action right after arming is the hover action");
+                Assert.That(node.Quadrotor().LastCommand.Action.AsVector4(), Is.EqualTo(new Vector4(hover)), "the held action right after arming is the hover action");
             }
         }
         Assert.That(node.Mode, Is.EqualTo(NodeMode.Fallback));
@@ -239,10 +239,10 @@ public class NodeOnMcuTests
         Assert.That(trip.Violation.Trigger, Is.EqualTo(SafetyTrigger.RemotePolicySilent));
         Assert.That(trip.Describe(), Does.Contain("no action from the remote policy (MCU) within 20 ms"));
         Assert.That(trip.Tick, Is.EqualTo(2UL), "two held ticks, the third miss trips");
-        Assert.That(node.RemotePolicyHeldTicks, Is.EqualTo(2));
-        Assert.That(node.RemotePolicyFailures, Is.EqualTo(3), "three silent ticks, then the fallback flies (the MCU is not asked again)");
+        Assert.That(node.Quadrotor().RemotePolicyHeldTicks, Is.EqualTo(2));
+        Assert.That(node.Quadrotor().RemotePolicyFailures, Is.EqualTo(3), "three silent ticks, then the fallback flies (the MCU is not asked again)");
         Assert.That(mcu.Timeouts, Is.EqualTo(3));
-        Assert.That(node.LastCommand.Source, Is.EqualTo(ActionSource.Fallback));
+        Assert.That(node.Quadrotor().LastCommand.Source, Is.EqualTo(ActionSource.Fallback));
     }
 
     [Test]
@@ -251,9 +251,9 @@ public class NodeOnMcuTests
         NodeConfig config = NodeConfig.Load(Repo("configs/nodes/crazyflie-sim.json")); // 500 Hz, the policy 100 Hz
         using var cable = SocatPtyPair.Start();
         using var mcu = new McuRemotePolicy(McuPolicyClient.OpenPty(cable.PathA), TimeSpan.FromMilliseconds(20));
-        using var sim = new SimulatedQuadrotor(config.Robot);
-        using var node = new InferenceNode(config, _bundle, sim, sim);
-        var e = Assert.Throws<PolicyMismatchException>(() => node.UseRemotePolicy(mcu));
+        using var sim = new SimulatedQuadrotor(config.Quadrotor().Robot);
+        using var node = QuadrotorController.CreateNode(config, _bundle, sim, sim);
+        var e = Assert.Throws<PolicyMismatchException>(() => node.Quadrotor().UseRemotePolicy(mcu));
         Assert.That(e!.Message, Does.Contain("rate_hz (500").And.Contain("100 Hz"));
     }
 

@@ -21,19 +21,19 @@ public class TrainedPolicyReplayTests
     {
         PolicyBundle bundle = TrainedHoverPolicy.Bundle;
         NodeConfig config = NodeConfig.Load(Path.Combine(McuImages.RepositoryRoot, "configs", "nodes", "crazyflie-sim.json"));
-        SimTransportConfig simConfig = config.Sim!;
+        SimTransportConfig simConfig = SimTransportConfig.From(config);
         string dir = Path.Combine(Path.GetTempPath(), "roborl-e2e-replay-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, "flight.mcap");
 
-        using var sim = new SimulatedQuadrotor(config.Robot, new SimulatedQuadrotorOptions
+        using var sim = new SimulatedQuadrotor(config.Quadrotor().Robot, new SimulatedQuadrotorOptions
         {
             PhysicsHz = simConfig.PhysicsHz, StartPosition = simConfig.StartPosition, NoiseStd = simConfig.NoiseStd, Seed = simConfig.Seed,
         });
         var recorder = NodeRecorder.Create(path, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
-            FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz), groundTruth: sim);
+            FlightLogMetadata.Build(bundle, config.RobotConfigJson, config.RateHz));
         ulong ticks;
-        using (var node = new InferenceNode(config, bundle, sim, sim, recorder: recorder))
+        using (var node = QuadrotorController.CreateNode(config, bundle, sim, sim, recorder: recorder, groundTruth: sim))
         {
             sim.Start();
             node.Start();
@@ -49,8 +49,8 @@ public class TrainedPolicyReplayTests
         Assert.That(ticks, Is.GreaterThanOrEqualTo(1500UL));
 
         FlightLog log = FlightLog.Load(path);
-        SimReplayResult same = SimReplay.Run(log, config.Robot);
-        SimReplayResult heavy = SimReplay.Run(log, config.Robot with { Mass = config.Robot.Mass * 1.3f }, config.Robot);
+        SimReplayResult same = SimReplay.Run(log, config.Quadrotor().Robot);
+        SimReplayResult heavy = SimReplay.Run(log, config.Quadrotor().Robot with { Mass = config.Quadrotor().Robot.Mass * 1.3f }, config.Quadrotor().Robot);
         TestContext.Out.WriteLine($"own plant: {same.PositionRmseM:G3} m / {same.AttitudeRmseRad:G3} rad rms (max {same.PositionMaxM:G3} / {same.AttitudeMaxRad:G3}) " +
                                   $"over {same.Windows.Count} windows; 1.3x mass: {heavy.PositionRmseM:G3} m rms");
         Assert.That(same.Reference, Is.EqualTo("ground_truth"));

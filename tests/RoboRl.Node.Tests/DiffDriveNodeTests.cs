@@ -105,22 +105,38 @@ sealed class SimulatedGround : IGroundSensorSource, IVelocityCommandSink, IDispo
     public void Dispose() => Env.Dispose();
 }
 
-/// <summary>The ground-robot node: safety rules (stale scan and odometry, obstacle distance, speed limits, NaN), goals, no allocation, config errors.</summary>
+/// <summary>The one real-time node with the differential-drive controller, ticked by the test.</summary>
+sealed class GroundNode(InferenceNode node) : IDisposable
+{
+    public InferenceNode Node => node;
+    public DiffDriveController Controller => (DiffDriveController)node.Controller;
+    public NodeMode Mode => node.Mode;
+    public NodeEvent[] Events => node.Events;
+    public ulong TickCount => node.TickCount;
+    public int GoalsReached => Controller.GoalsReached;
+    public void Tick(long nowNs, long lateNs = 0) => node.Tick(nowNs, nowNs + lateNs);
+    public void Dispose() => node.Dispose();
+}
+
+/// <summary>The ground robot in the one real-time node: safety rules (stale scan and odometry, obstacle distance, speed limits, NaN, overruns, the kill switch), goals, recording, no allocation, config errors.</summary>
 public class DiffDriveNodeTests
 {
     const long Period = 100_000_000; // 10 Hz
 
     static string NodeConfigFile => RepoFiles.Path("configs/nodes/diffbot-ros2.json");
 
-    static DiffDriveNodeConfig Config(Action<System.Text.Json.Nodes.JsonObject>? edit = null) =>
-        DiffDriveNodeConfig.Load(RepoFiles.EditedCopy(NodeConfigFile, edit ?? (_ => { })));
+    static NodeConfig Config(Action<System.Text.Json.Nodes.JsonObject>? edit = null) =>
+        NodeConfig.Load(RepoFiles.EditedCopy(NodeConfigFile, edit ?? (_ => { })));
 
-    static (DiffDriveNode Node, ScriptedGround Ground, FixedPlanner Planner) Scripted(float linear = 1, float angular = 0, DiffDriveNodeConfig? config = null)
+    static GroundNode Node(NodeConfig config, ILocalPlanner planner, int observationSize, IGroundSensorSource sensors, IVelocityCommandSink sink, NodeRecorder? recorder = null) =>
+        new(new InferenceNode(config, new DiffDriveController(config, planner, observationSize, sensors, sink), recorder));
+
+    static (GroundNode Node, ScriptedGround Ground, FixedPlanner Planner) Scripted(float linear = 1, float angular = 0, NodeConfig? config = null)
     {
         var ground = new ScriptedGround();
         ground.Goal = new GoalSample { Sequence = 1, X = 3, Y = 0 };
         var planner = new FixedPlanner(linear, angular);
-        var node = new DiffDriveNode(config ?? Config(), planner, NavObservation.ActorSize(36), ground, ground);
+        var node = Node(config ?? Config(), planner, NavObservation.ActorSize(36), ground, ground);
         return (node, ground, planner);
     }
 
@@ -136,6 +152,7 @@ public class DiffDriveNodeTests
         // Wheels: (v ∓ ω·track/2) / r with track 0.160 m, r 0.033 m.
         Assert.That(ground.Last.LeftWheelRadS, Is.EqualTo((0.11f + 0.71f * 0.08f) / 0.033f).Within(1e-3f));
         Assert.That(ground.Last.RightWheelRadS, Is.EqualTo((0.11f - 0.71f * 0.08f) / 0.033f).Within(1e-3f));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("POLICY: driving to the goal"));
     }
 
     [Test]
@@ -146,7 +163,7 @@ public class DiffDriveNodeTests
         ground.Stamp(Period);
         node.Tick(Period);
         Assert.That((node.Mode, ground.Last.LinearVelocity, ground.Last.AngularVelocity), Is.EqualTo((NodeMode.Fallback, 0f, 0f)));
-        Assert.That(node.Events[^1].Describe(), Is.EqualTo("STOP: no scan yet"));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("FALLBACK: stale scan: no scan yet"));
 
         ground.HasScan = true;
         ground.Stamp(2 * Period);
@@ -159,8 +176,8 @@ public class DiffDriveNodeTests
         ground.Odometry.TimestampNs = now;
         node.Tick(now);
         Assert.That((node.Mode, ground.Last.LinearVelocity, ground.Last.Source), Is.EqualTo((NodeMode.Fallback, 0f, ActionSource.Fallback)));
-        Assert.That(node.Events[^1].Trigger, Is.EqualTo(GroundSafetyTrigger.StaleScan));
-        Assert.That(node.Events[^1].Describe(), Is.EqualTo("STOP: stale scan, newest 600 ms old > 500 ms"));
+        Assert.That(node.Events[^1].Violation.Trigger, Is.EqualTo(SafetyTrigger.StaleScan));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("FALLBACK: stale scan: newest 600 ms old > 500 ms"));
 
         ground.Stamp(9 * Period);
         node.Tick(9 * Period);
@@ -176,7 +193,53 @@ public class DiffDriveNodeTests
         ground.Scan.TimestampNs = 4 * Period; // fresh scan, odometry 300 ms old (limit 200 ms)
         node.Tick(4 * Period);
         Assert.That((node.Mode, ground.Last.LinearVelocity), Is.EqualTo((NodeMode.Fallback, 0f)));
-        Assert.That(node.Events[^1].Describe(), Is.EqualTo("STOP: stale odometry, newest 300 ms old > 200 ms"));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("FALLBACK: stale odometry: newest 300 ms old > 200 ms"));
+    }
+
+    [Test]
+    public void AStreakOfOverrunTicksStopsTheRobot()
+    {
+        var (node, ground, _) = Scripted();
+        // limits.overrun_streak 5: four late ticks in a row drive on, the fifth stops the robot; an on-time tick clears the streak.
+        for (int i = 1; i <= 4; i++)
+        {
+            ground.Stamp(i * Period);
+            node.Tick(i * Period, lateNs: 2 * Period);
+            Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy), $"late tick {i}");
+        }
+        ground.Stamp(5 * Period);
+        node.Tick(5 * Period, lateNs: 2 * Period);
+        Assert.That((node.Mode, ground.Last.LinearVelocity), Is.EqualTo((NodeMode.Fallback, 0f)));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("FALLBACK: 5 overrun ticks in a row (limit 5)"));
+        ground.Stamp(6 * Period);
+        node.Tick(6 * Period);
+        Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy), "on time again: driving");
+        Assert.That(node.Node.RunStatistics.Overruns, Is.EqualTo(5u), "the node's tick statistics count the overruns");
+    }
+
+    [Test]
+    public void TheKillSwitchStopsTheRobotForGoodAndAnOperatorSetpointIsAGoal()
+    {
+        var (node, ground, _) = Scripted();
+        var commands = new QueueCommandSource();
+        node.Node.AddCommands(commands);
+        ground.HasGoal = false;
+        ground.Stamp(Period);
+        node.Tick(Period);
+        Assert.That(node.Mode, Is.EqualTo(NodeMode.Idle), "no goal yet");
+        commands.Enqueue(NodeCommandKind.Setpoint, new System.Numerics.Vector3(2, 1, 0));
+        ground.Stamp(2 * Period);
+        node.Tick(2 * Period);
+        Assert.That((node.Mode, node.Controller.Goal), Is.EqualTo((NodeMode.Policy, ((float, float)?)(2f, 1f))));
+
+        commands.Enqueue(NodeCommandKind.Kill);
+        ground.Stamp(3 * Period);
+        node.Tick(3 * Period);
+        Assert.That((node.Mode, ground.Last.LinearVelocity, ground.Last.AngularVelocity), Is.EqualTo((NodeMode.Killed, 0f, 0f)));
+        Assert.That(node.Events.Single(e => e.Mode == NodeMode.Killed).Describe(), Is.EqualTo("KILLED: kill switch"));
+        commands.Enqueue(NodeCommandKind.Setpoint, new System.Numerics.Vector3(3, 0, 0));
+        for (int i = 4; i < 10; i++) { ground.Stamp(i * Period); node.Tick(i * Period); }
+        Assert.That((node.Mode, ground.Last.LinearVelocity), Is.EqualTo((NodeMode.Killed, 0f)), "latched: a new goal does not restart a killed robot");
     }
 
     [Test]
@@ -194,6 +257,7 @@ public class DiffDriveNodeTests
         ground.Stamp(2 * Period);
         node.Tick(2 * Period);
         Assert.That(ground.Last.LinearVelocity, Is.EqualTo(-0.22f).Within(1e-6f));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("limit lifted"));
 
         // Beside the corridor (90° to the left: it is not in the path), or below the lidar's range_min (unreliable): no limit.
         ground.Ranges[358] = float.PositiveInfinity;
@@ -214,7 +278,7 @@ public class DiffDriveNodeTests
         for (ulong scenario = 0; scenario < 10; scenario++)
         {
             using var sim = new SimulatedGround(task, NavMaps.HeldOutSeedBase + scenario);
-            var node = new DiffDriveNode(Config(), new FixedPlanner(1, 0), NavObservation.ActorSize(task.ScanBins), sim, sim);
+            using var node = Node(Config(), new FixedPlanner(1, 0), NavObservation.ActorSize(task.ScanBins), sim, sim);
             long now = 0;
             for (int step = 0; step < 300; step++)
             {
@@ -224,7 +288,7 @@ public class DiffDriveNodeTests
                 if (!sim.Step()) break;
             }
             Assert.That(sim.Outcome, Is.Not.EqualTo(NavOutcome.Collision), $"scenario {scenario}: drove into something");
-            if (node.Events.Any(e => e.Trigger == GroundSafetyTrigger.ObstacleTooClose)) stoppedEpisodes++;
+            if (node.Events.Any(e => e.Violation.Trigger == SafetyTrigger.ObstacleTooClose)) stoppedEpisodes++;
         }
         // Straight ahead at full speed hits a wall or an obstacle within 300 steps (30 s, 6.6 m) in a 5 m arena unless the goal is in line.
         Assert.That(stoppedEpisodes, Is.GreaterThanOrEqualTo(5));
@@ -251,14 +315,14 @@ public class DiffDriveNodeTests
         ground.Stamp(Period);
         node.Tick(Period);
         Assert.That((node.Mode, ground.Last.LinearVelocity), Is.EqualTo((NodeMode.Fallback, 0f)));
-        Assert.That(node.Events[^1].Describe(), Is.EqualTo("STOP: NaN/Inf in planner action element 0"));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("FALLBACK: NaN/Inf in policy action element 0"));
 
         planner.Linear = 1;
         ground.Scan.Count = 180;
         ground.Stamp(2 * Period);
         node.Tick(2 * Period);
         Assert.That((node.Mode, ground.Last.LinearVelocity), Is.EqualTo((NodeMode.Fallback, 0f)));
-        Assert.That(node.Events[^1].Describe(), Is.EqualTo("STOP: scan has 180 beams, the policy was trained on 360"));
+        Assert.That(node.Events[^1].Describe(), Is.EqualTo("FALLBACK: scan has 180 beams, the policy was trained on 360"));
     }
 
     [Test]
@@ -275,7 +339,7 @@ public class DiffDriveNodeTests
         ground.Stamp(2 * Period);
         node.Tick(2 * Period);
         Assert.That((node.Mode, ground.Last.LinearVelocity, node.GoalsReached), Is.EqualTo((NodeMode.Idle, 0f, 1)));
-        Assert.That(node.Events.Any(e => e.GoalReached));
+        Assert.That(node.Events.Single(e => e.Kind == NodeEventKind.GoalReached).Describe(), Is.EqualTo("goal (0.1, 0.1) reached (0.141 m from it): stopped"));
 
         ground.Goal = new GoalSample { Sequence = 2, X = 2, Y = 0 };
         ground.Stamp(3 * Period);
@@ -284,12 +348,13 @@ public class DiffDriveNodeTests
     }
 
     [Test]
-    public void ATickAllocatesNothing()
+    public void ATickAllocatesNothingWhileRecording()
     {
         var task = NavTaskConfig.Load(RepoFiles.Path("configs/tasks/diffbot-nav.json"));
         using var sim = new SimulatedGround(task, NavMaps.HeldOutSeedBase + 3);
         var bundle = ConstantNavBundle(task);
-        var node = new DiffDriveNode(Config(), new PolicyLocalPlanner(bundle), bundle.ObservationSize, sim, sim);
+        using var recorder = NodeRecorder.Create(Path.Combine(RepoFiles.TempDir(), "alloc.mcap"), bundle.ObservationSize, 1 << 14);
+        using var node = Node(Config(), new PolicyLocalPlanner(bundle), bundle.ObservationSize, sim, sim, recorder);
         long now = 0;
         for (int i = 0; i < 50; i++) { now += Period; sim.Now(now); node.Tick(now); }
         Assert.That(AllocationMeter.FewestBytes(() => { for (int i = 0; i < 1000; i++) { now += Period; sim.Now(now); node.Tick(now); } }), Is.EqualTo(0));
@@ -297,15 +362,49 @@ public class DiffDriveNodeTests
     }
 
     [Test]
+    public void AGroundRunIsRecordedAsARos2McapThatLogCheckAndFoxglovesReadersAccept()
+    {
+        var task = NavTaskConfig.Load(RepoFiles.Path("configs/tasks/diffbot-nav.json"));
+        string path = Path.Combine(RepoFiles.TempDir(), "ground.mcap");
+        NodeConfig config = Config(root => { root["planner"] = "dwa"; root["task"] = RepoFiles.Path("configs/tasks/diffbot-nav.json"); });
+        var metadata = RoboRl.Logs.FlightLogMetadata.Build(NavPolicySpec.ActorNames(task.ScanBins), NavPolicySpec.ActionNames, 0, 10, "dwa", config.RobotConfigJson, 10);
+        var recorder = NodeRecorder.Create(path, task.ActorObservationSize, 1 << 12, flightMetadata: metadata);
+        ulong ticks;
+        using (var sim = new SimulatedDiffBot(task, NavMaps.HeldOutSeedBase + 1, startTimeNs: 0))
+        using (var node = new InferenceNode(config, new DiffDriveController(config, new DwaLocalPlanner(new DwaPlanner(task)), task.ActorObservationSize, sim, sim,
+            metadata), recorder))
+        {
+            long now = 0;
+            for (int i = 0; i < 40 && sim.Outcome == NavOutcome.None; i++) { now += Period; sim.AdvanceTo(now); node.Tick(now, now); }
+            Assert.That(node.Mode, Is.EqualTo(NodeMode.Policy).Or.EqualTo(NodeMode.Idle), string.Join("; ", node.Events.Select(e => e.Describe())));
+            ticks = node.TickCount;
+        }
+        recorder.Dispose();
+        Assert.That((recorder.Error, recorder.Dropped), Is.EqualTo(((string?)null, 0L)));
+
+        RoboRl.Logs.LogCheckReport report = RoboRl.Logs.LogChecker.Check(path);
+        Assert.That(report.IsValid, Is.True, string.Join("\n", report.Errors));
+        System.Text.Json.Nodes.JsonObject result = RoboRl.Logs.Tests.NodeVerifier.Verify(path);
+        Assert.That(result["header"]!["profile"]!.GetValue<string>(), Is.EqualTo("ros2"));
+        var topics = result["topics"]!.AsObject();
+        foreach (string topic in new[] { "/odom", "/scan", "/cmd_vel", "/action" })
+            Assert.That(topics[topic]?.GetValue<int>(), Is.EqualTo((int)ticks), topic);
+        Assert.That(topics["/goal_pose"]!.GetValue<int>(), Is.EqualTo(1), "the goal, once");
+        Assert.That(topics["/mode"]!.GetValue<int>(), Is.GreaterThanOrEqualTo(1));
+        var schemas = result["schemas"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()).ToHashSet();
+        Assert.That(schemas, Is.SupersetOf(new[] { "nav_msgs/msg/Odometry", "sensor_msgs/msg/LaserScan", "geometry_msgs/msg/Twist", "roborl_msgs/msg/Action" }));
+    }
+
+    [Test]
     public void ABundleForAnotherRobotOrObservationIsRefused()
     {
         var task = NavTaskConfig.Load(RepoFiles.Path("configs/tasks/diffbot-nav.json"));
-        DiffDriveNodeConfig config = Config();
-        Assert.DoesNotThrow(() => DiffDriveNode.CheckBundle(config, ConstantNavBundle(task)));
+        NodeConfig config = Config();
+        Assert.DoesNotThrow(() => DiffDriveController.CheckBundle(config, ConstantNavBundle(task)));
         var hover = TestPolicies.ConstantHover(RepoFiles.RobotFile);
-        Assert.Throws<PolicyMismatchException>(() => DiffDriveNode.CheckBundle(config, hover));
+        Assert.Throws<PolicyMismatchException>(() => DiffDriveController.CheckBundle(config, hover));
         var otherRate = Config(root => root["rate_hz"] = 20);
-        var e = Assert.Throws<PolicyMismatchException>(() => DiffDriveNode.CheckBundle(otherRate, ConstantNavBundle(task)))!;
+        var e = Assert.Throws<PolicyMismatchException>(() => DiffDriveController.CheckBundle(otherRate, ConstantNavBundle(task)))!;
         Assert.That(e.Message, Does.Contain("10 Hz").And.Contain("20 Hz"));
     }
 
@@ -316,13 +415,17 @@ public class DiffDriveNodeTests
         Assert.That(e.Message, Does.Contain("max_linear_velocity_m_s").And.Contain("0.22"));
         e = Assert.Throws<ConfigException>(() => Config(root => root["limits"]!["scan_timout_ms"] = 5))!;
         Assert.That(e.Message, Does.Contain("scan_timout_ms"));
-        e = Assert.Throws<ConfigException>(() => Config(root => root["transport"] = "serial"))!;
-        Assert.That(e.Message, Does.Contain("serial"));
         e = Assert.Throws<ConfigException>(() => Config(root => root["planner"] = "teb"))!;
         Assert.That(e.Message, Does.Contain("planner").And.Contain("dwa"));
-        Assert.That(DiffDriveNodeConfig.IsDiffDriveNode(NodeConfigFile), Is.True);
-        Assert.That(DiffDriveNodeConfig.IsDiffDriveNode(RepoFiles.NodeFile), Is.False);
-        Assert.That(DiffDriveNodeConfig.Load(RepoFiles.Path("configs/nodes/diffbot-serial.json")).Serial!.Port, Is.EqualTo("/dev/ttyACM0"));
+        // The robot's kind selects the node; the old switch is named with what to do instead.
+        e = Assert.Throws<ConfigException>(() => Config(root => root["node"] = "diff_drive"))!;
+        Assert.That((e.JsonPath, e.Problem), Is.EqualTo(("$.node",
+            "no longer used: the robot config's \"kind\" selects the node (configs/robots/diffbot.json has \"kind\": \"diff_drive\"); remove this key")));
+        Assert.That(NodeConfig.Load(NodeConfigFile).Kind, Is.EqualTo("diff_drive"));
+        Assert.That(NodeConfig.Load(RepoFiles.NodeFile).Kind, Is.EqualTo("quadrotor"));
+        NodeConfig serial = NodeConfig.Load(RepoFiles.Path("configs/nodes/diffbot-serial.json"));
+        Assert.That((serial.Transport, serial.Sensors, serial.RolesOf("ros2"), serial.Section("serial")!.String("port")),
+            Is.EqualTo(("serial", "ros2", TransportRoles.Sensors | TransportRoles.Commands | TransportRoles.Teleop | TransportRoles.Telemetry, "/dev/ttyACM0")));
     }
 
     /// <summary>A 43 → 2 tanh network driving forward gently, with the navigation specs (no training needed).</summary>

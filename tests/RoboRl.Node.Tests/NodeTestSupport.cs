@@ -107,8 +107,12 @@ public sealed class HeldTeleop : ITeleopSource
 public sealed class LockStep : IDisposable
 {
     public readonly NodeConfig Config;
+    /// <summary>The config's quadrotor settings (geofence, limits, setpoint, …).</summary>
+    public readonly QuadrotorNodeSettings Quadrotor;
     public readonly SimulatedQuadrotor Sim;
     public readonly InferenceNode Node;
+    /// <summary>The node's quadrotor controller (setpoint, fallback phase, last command, …).</summary>
+    public readonly QuadrotorController Controller;
     public readonly long PeriodNs;
     public long NowNs = 1_000_000_000;
 
@@ -117,14 +121,17 @@ public sealed class LockStep : IDisposable
     {
         string file = edit is null ? configFile ?? RepoFiles.NodeFile : RepoFiles.EditedCopy(configFile ?? RepoFiles.NodeFile, edit);
         Config = NodeConfig.Load(file);
+        Quadrotor = Config.Quadrotor();
+        SimTransportConfig sim = SimTransportConfig.From(Config);
         // The shipped config starts the robot on the floor (a take-off first); these tests start it hovering at the
         // setpoint unless their config puts it elsewhere in the air (TakeoffLandingTests start on the floor).
-        Vector3 start = Config.Sim!.StartPosition.Z > 0 ? Config.Sim.StartPosition : Config.Setpoint;
-        Sim = new SimulatedQuadrotor(plant ?? Config.Robot, simOptions ?? new SimulatedQuadrotorOptions
+        Vector3 start = sim.StartPosition.Z > 0 ? sim.StartPosition : Quadrotor.Setpoint;
+        Sim = new SimulatedQuadrotor(plant ?? Quadrotor.Robot, simOptions ?? new SimulatedQuadrotorOptions
         {
-            PhysicsHz = Config.Sim.PhysicsHz, StartPosition = start, NoiseStd = Config.Sim.NoiseStd, Seed = Config.Sim.Seed,
+            PhysicsHz = sim.PhysicsHz, StartPosition = start, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
         }, NowNs);
-        Node = new InferenceNode(Config, bundle ?? TestPolicies.ConstantHover(Config.RobotPath), Sim, Sim, recorder: recorder);
+        Node = QuadrotorController.CreateNode(Config, bundle ?? TestPolicies.ConstantHover(Config.RobotPath), Sim, Sim, recorder: recorder);
+        Controller = Node.Quadrotor();
         PeriodNs = (long)Math.Round(1e9 / Config.RateHz);
     }
 

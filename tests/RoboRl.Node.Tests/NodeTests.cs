@@ -15,11 +15,14 @@ public class NodeConfigTests
     {
         NodeConfig c = NodeConfig.Load(RepoFiles.NodeFile);
         Assert.That(c.RateHz, Is.EqualTo(500));
-        Assert.That(c.Robot.Name, Is.EqualTo("crazyflie21"));
-        Assert.That(c.Transport, Is.EqualTo(TransportKind.Sim));
-        Assert.That(c.Limits.SensorTimeoutS, Is.EqualTo(0.1f));
-        Assert.That(c.Geofence.Contains(c.Setpoint));
-        Assert.That(c.Mqtt, Is.Null);
+        Assert.That(c.Kind, Is.EqualTo("quadrotor"));
+        QuadrotorNodeSettings q = c.Quadrotor();
+        Assert.That(q.Robot.Name, Is.EqualTo("crazyflie21"));
+        Assert.That((c.Transport, c.Sensors, c.Commands, c.Teleop, c.Telemetry), Is.EqualTo(("sim", "sim", new[] { "sim" }, new[] { "sim" }, new[] { "sim" })));
+        Assert.That(q.Limits.SensorTimeoutS, Is.EqualTo(0.1f));
+        Assert.That(q.Geofence.Contains(q.Setpoint));
+        Assert.That(c.Section("mqtt"), Is.Null);
+        Assert.That(SimTransportConfig.From(c).LockStep, Is.False, "real time unless the sim section asks for lock-step");
     }
 
     [Test]
@@ -47,7 +50,7 @@ public class NodeConfigTests
         Assert.That(e.Problem, Does.StartWith("missing required key").And.Contain("\"max_tilt_degs\"").And.Contain("did you mean \"max_tilt_deg\"?"));
     }
 
-    [TestCase("rate_hz", 0, "$.rate_hz", "[1, 10000]")]
+    [TestCase("rate_hz", 0, "$.rate_hz", "[0.1, 10000]")]
     [TestCase("telemetry_rate_hz", 1000, "$.telemetry_rate_hz", "above the node's rate_hz")]
     public void OutOfRangeNamesTheRange(string key, double value, string path, string expected)
     {
@@ -81,38 +84,30 @@ public class NodeConfigTests
         string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c =>
         {
             c["transport"] = "mqtt";
+            c.Remove("sim");
             c["mqtt"] = new System.Text.Json.Nodes.JsonObject { ["broker"] = "embedded", ["anything_mqtt_defines"] = 1 };
         });
         NodeConfig config = NodeConfig.Load(file);
-        Assert.That(config.Transport, Is.EqualTo(TransportKind.Mqtt));
-        Assert.That(config.Mqtt, Is.Not.Null);
-        Assert.That(config.Mqtt!.Path, Is.EqualTo("$.mqtt"));
-        Assert.That(config.Mqtt.String("broker"), Is.EqualTo("embedded"));
+        Assert.That(config.Transport, Is.EqualTo("mqtt"));
+        ConfigNode mqtt = config.Section("mqtt")!;
+        Assert.That(mqtt.Path, Is.EqualTo("$.mqtt"));
+        Assert.That(mqtt.String("broker"), Is.EqualTo("embedded"));
         // RoboRl.Mqtt's own schema check still catches its unknown keys, naming the file and the path.
-        var e = Assert.Throws<ConfigException>(() => config.Mqtt.EnsureNoUnknownKeys())!;
+        var e = Assert.Throws<ConfigException>(() => mqtt.EnsureNoUnknownKeys())!;
         Assert.That(e.JsonPath, Is.EqualTo("$.mqtt.anything_mqtt_defines"));
-
-        string missing = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "mqtt");
-        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(missing))!.JsonPath, Is.EqualTo("$.mqtt"));
-        string unknown = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "carrier-pigeon");
-        Assert.That(Assert.Throws<ConfigException>(() => NodeConfig.Load(unknown))!.Problem, Does.Contain("allowed: sim, mqtt, ros2"));
     }
 
     [Test]
-    public void Ros2SectionIsPassedThroughUnreadForRoboRlRos2()
+    public void ARobotConfigWithoutItsKindIsRefusedNamingTheKinds()
     {
-        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c =>
-        {
-            c["transport"] = "ros2";
-            c["ros2"] = new System.Text.Json.Nodes.JsonObject { ["namespace"] = "cf2" };
-        });
-        NodeConfig config = NodeConfig.Load(file);
-        Assert.That(config.Transport, Is.EqualTo(TransportKind.Ros2));
-        Assert.That(config.Ros2!.Path, Is.EqualTo("$.ros2"));
-        Assert.That(config.Ros2.String("namespace"), Is.EqualTo("cf2"));
-        string missing = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["transport"] = "ros2");
-        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(missing))!;
-        Assert.That((e.JsonPath, e.Problem), Is.EqualTo(("$.ros2", "transport is \"ros2\" but there is no \"ros2\" section")));
+        string robot = RepoFiles.EditedCopy(RepoFiles.RobotFile, c => c.Remove("kind"), "nokind.json");
+        string file = RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["robot"] = robot);
+        var e = Assert.Throws<ConfigException>(() => NodeConfig.Load(file))!;
+        Assert.That((e.File, e.JsonPath), Is.EqualTo((robot, "$.kind")));
+        Assert.That(e.Problem, Does.Contain("\"diff_drive\", \"quadrotor\""));
+        string other = RepoFiles.EditedCopy(RepoFiles.RobotFile, c => c["kind"] = "blimp", "blimp.json");
+        e = Assert.Throws<ConfigException>(() => NodeConfig.Load(RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["robot"] = other)))!;
+        Assert.That(e.Problem, Is.EqualTo("unknown robot kind \"blimp\"; registered: diff_drive, quadrotor"));
     }
 }
 
@@ -132,12 +127,12 @@ public class PolicyCompatibilityTests
     {
         NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile);
         // 300 Hz does not divide 500 Hz.
-        var rate = Assert.Throws<PolicyMismatchException>(() => InferenceNode.CheckBundle(config, TestPolicies.ConstantHover(RepoFiles.RobotFile, controlRateHz: 300)))!;
+        var rate = Assert.Throws<PolicyMismatchException>(() => QuadrotorController.CheckBundle(config, TestPolicies.ConstantHover(RepoFiles.RobotFile, controlRateHz: 300)))!;
         Assert.That(rate.Field, Is.EqualTo(PolicyBundle.KeyControlRateHz));
         // A policy trained at 500 Hz runs one tick per history slot; at 100 Hz five.
-        Assert.DoesNotThrow(() => InferenceNode.CheckBundle(config, TestPolicies.ConstantHover(RepoFiles.RobotFile, controlRateHz: 500)));
+        Assert.DoesNotThrow(() => QuadrotorController.CheckBundle(config, TestPolicies.ConstantHover(RepoFiles.RobotFile, controlRateHz: 500)));
         using var run = new LockStep();
-        Assert.That(run.Node.HistorySubsteps, Is.EqualTo(5));
+        Assert.That(run.Controller.HistorySubsteps, Is.EqualTo(5));
     }
 
     [Test]
@@ -151,7 +146,7 @@ public class PolicyCompatibilityTests
         var e = Assert.Throws<PolicyMismatchException>(() => new LockStep(bundle: old))!;
         Assert.That(e.Field, Is.EqualTo(PolicyBundle.KeyObservationNames));
         Assert.That(e.Message, Does.Contain("149 values (18 + 4 × 32 past actions + 3 position-error integral); the policy takes 146"));
-        Assert.DoesNotThrow(() => InferenceNode.CheckBundle(NodeConfig.Load(RepoFiles.NodeFile), current));
+        Assert.DoesNotThrow(() => QuadrotorController.CheckBundle(NodeConfig.Load(RepoFiles.NodeFile), current));
     }
 }
 
@@ -212,7 +207,7 @@ public class PositionIntegralNodeTests
         // The same flight at two node rates: the integral is a time integral (tick period 2 ms vs 10 ms), not a sum per tick.
         using var fast = new LockStep(edit: OffTheSetpoint);
         using var slow = new LockStep(edit: c => { OffTheSetpoint(c); c["rate_hz"] = 100; });
-        Assert.That((fast.Node.HistorySubsteps, slow.Node.HistorySubsteps), Is.EqualTo((5, 1)), "both fly the 100 Hz policy");
+        Assert.That((fast.Controller.HistorySubsteps, slow.Controller.HistorySubsteps), Is.EqualTo((5, 1)), "both fly the 100 Hz policy");
         foreach (double seconds in new[] { 0.3, 0.7 })
         {
             fast.Run(seconds);
@@ -234,7 +229,7 @@ public class NodeBehaviourTests
         using var run = new LockStep();
         var teleop = new HeldTeleop { Has = true };
         run.Node.AddTeleop(teleop);
-        float hover = run.Config.Robot.HoverAction();
+        float hover = run.Quadrotor.Robot.HoverAction();
         // The human flies five ticks with actions 0.30, 0.31, ..., 0.34 (all motors alike), then one more tick.
         for (int k = 0; k < 5; k++)
         {
@@ -254,8 +249,8 @@ public class NodeBehaviourTests
         }
         // The state part is THE builder's output for the sample the tick used.
         var expected = new float[HoverObservation.StateSize];
-        RobotStateSample s = run.Node.LastState;
-        HoverObservation.WriteState(s.Position, s.Orientation, s.VelocityWorld, s.AngularVelocityBody, run.Node.Setpoint, expected);
+        RobotStateSample s = run.Controller.LastState;
+        HoverObservation.WriteState(s.Position, s.Orientation, s.VelocityWorld, s.AngularVelocityBody, run.Controller.Setpoint, expected);
         Assert.That(obs[..HoverObservation.StateSize].ToArray(), Is.EqualTo(expected));
     }
 
@@ -269,8 +264,8 @@ public class NodeBehaviourTests
         teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.TakeOver, Action = new Vector4(0.4f, 0.3f, 0.4f, 0.3f) };
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Human));
-        Assert.That(run.Node.LastCommand.Source, Is.EqualTo(ActionSource.Human));
-        Assert.That(run.Node.LastCommand.Action, Is.EqualTo(new Vector4(0.4f, 0.3f, 0.4f, 0.3f)));
+        Assert.That(run.Controller.LastCommand.Source, Is.EqualTo(ActionSource.Human));
+        Assert.That(run.Controller.LastCommand.Action.AsVector4(), Is.EqualTo(new Vector4(0.4f, 0.3f, 0.4f, 0.3f)));
         // The sample ages past teleop_timeout_ms (200 ms): released, the policy flies again.
         run.Run(0.25);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy));
@@ -287,22 +282,22 @@ public class NodeBehaviourTests
         commands.Enqueue(NodeCommandKind.Setpoint, new Vector3(5, 0, 1));
         run.Step();
         // Clamped to the fence less its margin: x ≤ 1.5 − 0.2.
-        Assert.That(run.Node.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
+        Assert.That(run.Controller.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
         NodeEvent e = run.Node.Events.Last();
         Assert.That(e.Kind, Is.EqualTo(NodeEventKind.SetpointClamped));
         Assert.That(e.Describe(), Does.StartWith("setpoint (5, 0, 1) clamped to (1.3, 0, 1)"));
         Assert.That(run.Node.SafetyEventCount, Is.EqualTo(1));
         // The setpoint the policy sees moves at max_setpoint_speed_m_s (1 m/s), not in one jump.
-        float before = run.Node.Setpoint.X;
+        float before = run.Controller.Setpoint.X;
         run.Run(0.5);
-        Assert.That(run.Node.Setpoint.X - before, Is.EqualTo(0.5f).Within(0.003f));
+        Assert.That(run.Controller.Setpoint.X - before, Is.EqualTo(0.5f).Within(0.003f));
         run.Run(1.0);
-        Assert.That(run.Node.Setpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
+        Assert.That(run.Controller.Setpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)));
 
         commands.Enqueue(NodeCommandKind.Setpoint, new Vector3(float.NaN, 0, 1));
         run.Step();
         Assert.That(run.Node.Events.Last().Describe(), Is.EqualTo("Setpoint refused: NaN/Inf in the setpoint"));
-        Assert.That(run.Node.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)), "a refused setpoint changes nothing");
+        Assert.That(run.Controller.RequestedSetpoint, Is.EqualTo(new Vector3(1.3f, 0, 1)), "a refused setpoint changes nothing");
     }
 
     [Test]
@@ -312,13 +307,13 @@ public class NodeBehaviourTests
         using var run = new LockStep(edit: c => c["sim"]!["start_position"] = new System.Text.Json.Nodes.JsonArray(0.5, 0, 0.5));
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy), "flying steadily: the policy at once");
-        Assert.That(run.Node.Setpoint.Z, Is.EqualTo(0.5f).Within(0.01f), "starts where the robot is");
-        Assert.That(run.Node.Setpoint.X, Is.EqualTo(0.5f).Within(0.01f));
-        Vector3 first = run.Node.Setpoint;
+        Assert.That(run.Controller.Setpoint.Z, Is.EqualTo(0.5f).Within(0.01f), "starts where the robot is");
+        Assert.That(run.Controller.Setpoint.X, Is.EqualTo(0.5f).Within(0.01f));
+        Vector3 first = run.Controller.Setpoint;
         run.Run(0.5);
-        Assert.That(Vector3.Distance(run.Node.Setpoint, first), Is.EqualTo(0.5f).Within(0.01f), "moves at 1 m/s");
+        Assert.That(Vector3.Distance(run.Controller.Setpoint, first), Is.EqualTo(0.5f).Within(0.01f), "moves at 1 m/s");
         run.Run(1.0);
-        Assert.That(run.Node.Setpoint, Is.EqualTo(new Vector3(0, 0, 1)));
+        Assert.That(run.Controller.Setpoint, Is.EqualTo(new Vector3(0, 0, 1)));
     }
 
     [Test]
@@ -330,7 +325,7 @@ public class NodeBehaviourTests
         run.Run(0.1);
         // 5 m/s asked; 1 m/s allowed.
         run.Run(0.5, () => teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.NudgeSetpoint, SetpointVelocity = new Vector3(0, 5, 0) });
-        Assert.That(run.Node.RequestedSetpoint.Y, Is.EqualTo(0.5f).Within(0.01f));
+        Assert.That(run.Controller.RequestedSetpoint.Y, Is.EqualTo(0.5f).Within(0.01f));
         var limited = run.Node.Events.Where(e => e.Kind == NodeEventKind.SetpointSpeedLimited).ToList();
         Assert.That(limited, Has.Count.EqualTo(1), "logged once per hold, not every tick");
         Assert.That(limited[0].Describe(), Is.EqualTo("setpoint speed 5 m/s limited to 1 m/s"));
@@ -380,7 +375,7 @@ public class NodeBehaviourTests
                 run.NowNs += run.PeriodNs;
                 run.Sim.AdvanceTo(run.NowNs);
                 // Half the time a human holds the dead-man, so both arbitration branches run.
-                teleop.Sample = new TeleopSample { TimestampNs = run.NowNs, Kind = (i / 100) % 2 == 0 ? TeleopKind.None : TeleopKind.TakeOver, Action = new Vector4(run.Config.Robot.HoverAction()) };
+                teleop.Sample = new TeleopSample { TimestampNs = run.NowNs, Kind = (i / 100) % 2 == 0 ? TeleopKind.None : TeleopKind.TakeOver, Action = new Vector4(run.Quadrotor.Robot.HoverAction()) };
                 run.Node.Tick(run.NowNs, run.NowNs);
             }
         });
@@ -396,13 +391,47 @@ public class NodeBehaviourTests
         public void Publish(in TelemetryFrame frame) { Frames++; Last = frame.Ticks; }
     }
 
+    [Test, NonParallelizable]
+    public void AOneKilohertzLoopSleepsMostOfItsPeriod()
+    {
+        // Linux stops a SCHED_FIFO thread that uses a whole CPU for the last 50 ms of every second (sched_rt_runtime_us):
+        // a 1 kHz loop that spins its whole period loses ~50 ticks a second. It must sleep to spin_us (300 µs) before
+        // each deadline instead. Asserted on the tick thread's CPU time, which the machine's load does not inflate.
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("reads /proc");
+        NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile) with { RateHz = 1000 };
+        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Quadrotor().Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Quadrotor().Setpoint });
+        using var node = QuadrotorController.CreateNode(config, TestPolicies.ConstantHover(config.RobotPath, controlRateHz: 100), sim, sim);
+        sim.Start();
+        node.Start();
+        Thread.Sleep(300); // start-up and JIT
+        string tick = Directory.GetDirectories("/proc/self/task").Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "roborl-node-tic");
+        long cpu0 = CpuTicks(tick);
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        Thread.Sleep(2000);
+        long cpu = CpuTicks(tick) - cpu0;
+        double seconds = wall.Elapsed.TotalSeconds;
+        node.Stop();
+        sim.Stop();
+        double share = cpu / 100.0 / seconds;   // USER_HZ = 100
+        TestContext.Out.WriteLine($"tick thread CPU {share:P0} of {seconds:F1} s at 1 kHz, {node.TickCount} ticks");
+        Assert.That(share, Is.LessThan(0.7), "the tick thread spins its whole period");
+    }
+
+    /// <summary>utime + stime of a thread (/proc/…/task/TID/stat fields 14 and 15), in clock ticks.</summary>
+    private static long CpuTicks(string taskDirectory)
+    {
+        string stat = File.ReadAllText(Path.Combine(taskDirectory, "stat"));
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Test]
     public void RealTimeLoopRunsAgainstTheRealTimeSimulator()
     {
         // Threads and real time: only the behaviour is asserted (it arms, ticks, keeps hovering), never the timing.
         NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile);
-        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Setpoint });
-        using var node = new InferenceNode(config, TestPolicies.ConstantHover(config.RobotPath), sim, sim);
+        using var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Quadrotor().Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions { StartPosition = config.Quadrotor().Setpoint });
+        using var node = QuadrotorController.CreateNode(config, TestPolicies.ConstantHover(config.RobotPath), sim, sim);
         var telemetry = new CountingTelemetry();
         node.AddTelemetry(telemetry);
         sim.Start();
@@ -435,10 +464,10 @@ public class KeyboardTeleopTests
         long first = run.NowNs, last = 0;
         for (int i = 0; i < 15; i++) { last = run.NowNs; keys.Press(ConsoleKey.RightArrow, run.NowNs); run.Run(1.0 / 30); }
         run.Run(0.5); // released after teleop_timeout_ms (200 ms) without a press; then the setpoint stays
-        float expected = 0.5f * ((last - first) * 1e-9f + run.Config.Limits.TeleopTimeoutS);
-        Assert.That(run.Node.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
+        float expected = 0.5f * ((last - first) * 1e-9f + run.Quadrotor.Limits.TeleopTimeoutS);
+        Assert.That(run.Controller.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
         run.Run(0.5);
-        Assert.That(run.Node.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
+        Assert.That(run.Controller.RequestedSetpoint.X, Is.EqualTo(expected).Within(0.005f));
         keys.Press(ConsoleKey.K, run.NowNs);
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Killed));

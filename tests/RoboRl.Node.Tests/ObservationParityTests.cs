@@ -43,7 +43,7 @@ public class ObservationParityTests
         float[] environmentBefore = env.ActorObservations[..size].ToArray(); // the reset observation
         for (int k = 0; k < 60; k++)
         {
-            float hover = run.Config.Robot.HoverAction();
+            float hover = run.Quadrotor.Robot.HoverAction();
             for (int m = 0; m < 4; m++) action[m] = hover + 0.02f * MathF.Sin(0.2f * k) + 0.01f * MathF.Sin(0.7f * k + 1.5f * m);
             teleop.Sample = new TeleopSample { TimestampNs = run.NowNs + run.PeriodNs, Kind = TeleopKind.TakeOver, Action = new Vector4(action[0], action[1], action[2], action[3]) };
             run.Step(); // the node observes the state reached by actions 0..k−1, then applies action k

@@ -94,7 +94,7 @@ public class RecorderTests
         using var run = new LockStep(recorder: recorder);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (recorder.Error is null && DateTime.UtcNow < deadline) run.Run(0.1);
-        Assert.That(recorder.Error, Does.StartWith("recording stopped: ").And.Contain("/dev/full").And.Contain("keeps flying"));
+        Assert.That(recorder.Error, Does.StartWith("recording stopped: ").And.Contain("/dev/full").And.Contain("keeps running"));
         ulong before = run.Node.TickCount;
         run.Run(1.0);
         Assert.That(run.Node.TickCount - before, Is.EqualTo(500UL));
@@ -109,9 +109,12 @@ public class RecorderTests
         // A recorder whose stream never accepts data quickly enough cannot hold the tick: records beyond the ring are dropped.
         var slow = new SlowStream();
         var recorder = new NodeRecorder(slow, "slow", ObservationSize, 16);
+        var log = new QuadrotorNodeLog(groundTruth: null);
+        recorder.Attach(log);
         var record = new TickRecord();
         var obs = new float[ObservationSize];
-        for (int i = 0; i < 1000; i++) recorder.RecordTick(in record, obs);
+        var state = new byte[log.StateBytes];
+        for (int i = 0; i < 1000; i++) recorder.RecordTick(in record, obs, state);
         Assert.That(recorder.Dropped, Is.GreaterThan(0));
         slow.Release.Set();
         recorder.Dispose();
@@ -130,15 +133,16 @@ public class RecorderTests
     public void A_simulated_robots_true_state_is_recorded_with_each_tick_and_the_tick_still_allocates_nothing()
     {
         NodeConfig config = NodeConfig.Load(RepoFiles.NodeFile);
-        var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions
+        SimTransportConfig section = SimTransportConfig.From(config);
+        var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Quadrotor().Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions
         {
-            PhysicsHz = config.Sim!.PhysicsHz, StartPosition = config.Sim.StartPosition, NoiseStd = config.Sim.NoiseStd, Seed = 2,
+            PhysicsHz = section.PhysicsHz, StartPosition = section.StartPosition, NoiseStd = section.NoiseStd, Seed = 2,
         }, 0);
         string path = Path.Combine(RepoFiles.TempDir(), "truth.mcap");
-        var recorder = NodeRecorder.Create(path, ObservationSize, 1 << 16, McapCompression.None, groundTruth: sim);
+        var recorder = NodeRecorder.Create(path, ObservationSize, 1 << 16, McapCompression.None);
         long now = 0, period = (long)(1e9 / config.RateHz);
         var truths = new List<RobotStateSample>();
-        using (var node = new InferenceNode(config, TestPolicies.ConstantHover(config.RobotPath), sim, sim, recorder: recorder))
+        using (var node = QuadrotorController.CreateNode(config, TestPolicies.ConstantHover(config.RobotPath), sim, sim, recorder: recorder, groundTruth: sim))
         {
             void Tick() { now += period; sim.AdvanceTo(now); node.Tick(now, now); }
             for (int i = 0; i < 250; i++) { Tick(); truths.Add(sim.TrueState); } // warm-up: JIT, arming

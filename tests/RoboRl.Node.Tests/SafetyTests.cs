@@ -19,14 +19,14 @@ public class SafetyTests
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy));
         Assert.That(run.Node.Events.Select(e => e.Describe()), Is.EqualTo(new[] { "POLICY: armed" }));
         Assert.That(Vector3.Distance(run.Position, new Vector3(0, 0, 1)), Is.LessThan(0.05f), "a balanced hover action holds the start point");
-        Assert.That(run.Node.LastCommand.Source, Is.EqualTo(ActionSource.Policy));
-        Assert.That(run.Node.LastCommand.RotorRpm.X, Is.EqualTo(run.Config.Robot.HoverRpm()).Within(2f));
+        Assert.That(run.Controller.LastCommand.Source, Is.EqualTo(ActionSource.Policy));
+        Assert.That(run.Controller.LastCommand.RotorRpm[0], Is.EqualTo(run.Quadrotor.Robot.HoverRpm()).Within(2f));
     }
 
     [Test]
     public void PolicyActionOutsideMinusOneOneTripsTheSupervisor()
     {
-        var supervisor = new SafetySupervisor(new Geofence(new Vector3(-1), new Vector3(1)), NodeConfig.Load(RepoFiles.NodeFile).Limits);
+        var supervisor = new SafetySupervisor(new Geofence(new Vector3(-1), new Vector3(1)), NodeConfig.Load(RepoFiles.NodeFile).Quadrotor().Limits);
         Assert.That(supervisor.CheckNumbers([], [1f, -1f, 0.5f, SafetySupervisor.MaxActionMagnitude]).Tripped, Is.False, "a saturated tanh is in range");
         SafetyViolation v = supervisor.CheckNumbers([], [0.1f, -1.5f, 0f, 0f]);
         Assert.That((v.Trigger, v.Axis, v.Value), Is.EqualTo((SafetyTrigger.ActionOutOfRange, 1, -1.5f)));
@@ -48,7 +48,7 @@ public class SafetyTests
         Assert.That(trip.Violation.Trigger, Is.EqualTo(SafetyTrigger.Geofence));
         Assert.That(trip.Violation.Axis, Is.EqualTo(0));
         Assert.That(trip.Describe(), Does.StartWith("FALLBACK: geofence: x = 1.5"));
-        Assert.That(run.Node.LastCommand.Source, Is.EqualTo(ActionSource.Fallback), "the fallback acts in the tick that tripped");
+        Assert.That(run.Controller.LastCommand.Source, Is.EqualTo(ActionSource.Fallback), "the fallback acts in the tick that tripped");
         run.Sim.SetDisturbance(Vector3.Zero, Vector3.Zero); // the gust ends
         AssertFallbackHoldsThenLands(run, holdTolerance: 1.5f);
         Assert.That(run.Position.X, Is.LessThanOrEqualTo(1.5f - 0.2f + 0.1f), "landed inside the geofence less its margin");
@@ -107,7 +107,7 @@ public class SafetyTests
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle), $"disarmed after {t:F1} s blind");
         Assert.That(run.Sim.TouchedFloor, "it reached the floor before disarming");
         Assert.That(fastest, Is.LessThan(1.2f), "touch-down speed of a blind descent from 1 m");
-        Assert.That(run.Node.LastCommand.RotorRpm, Is.EqualTo(Vector4.Zero));
+        Assert.That(run.Controller.LastCommand.RotorRpm.AsVector4(), Is.EqualTo(Vector4.Zero));
     }
 
     [Test]
@@ -120,7 +120,7 @@ public class SafetyTests
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Fallback));
         Assert.That(run.Node.Events.Last().Violation.Trigger, Is.EqualTo(SafetyTrigger.NonFiniteObservation));
         Assert.That(run.Node.Events.Last().Violation.Axis, Is.EqualTo(0), "position x is observation element 0");
-        Assert.That(float.IsFinite(run.Node.LastCommand.RotorRpm.X), "the fallback never sends NaN");
+        Assert.That(float.IsFinite(run.Controller.LastCommand.RotorRpm[0]), "the fallback never sends NaN");
         AssertFallbackHoldsThenLands(run);
     }
 
@@ -151,7 +151,7 @@ public class SafetyTests
     {
         using var run = new LockStep();
         run.Run(0.5);
-        int streak = run.Config.Limits.OverrunStreak;
+        int streak = run.Quadrotor.Limits.OverrunStreak;
         for (int i = 0; i < streak - 1; i++) run.Step(lateNs: 3 * run.PeriodNs);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Policy), "one short of the streak");
         run.Step();
@@ -174,7 +174,7 @@ public class SafetyTests
         commands.Enqueue(NodeCommandKind.Kill);
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Killed));
-        Assert.That(run.Node.LastCommand.RotorRpm, Is.EqualTo(Vector4.Zero));
+        Assert.That(run.Controller.LastCommand.RotorRpm.AsVector4(), Is.EqualTo(Vector4.Zero));
         commands.Enqueue(NodeCommandKind.Arm);
         run.Run(0.2);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Killed), "a kill latches");
@@ -246,7 +246,7 @@ public class SafetyTests
         commands.Enqueue(NodeCommandKind.Kill);
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Killed));
-        Assert.That(run.Node.LastCommand.RotorRpm, Is.EqualTo(Vector4.Zero));
+        Assert.That(run.Controller.LastCommand.RotorRpm.AsVector4(), Is.EqualTo(Vector4.Zero));
     }
 
     [Test]
@@ -261,7 +261,7 @@ public class SafetyTests
         teleop.Sample = new TeleopSample { TimestampNs = run.NowNs, Kind = TeleopKind.TakeOver, Action = new Vector4(0.9f) };
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Fallback));
-        Assert.That(run.Node.LastCommand.Source, Is.EqualTo(ActionSource.Fallback));
+        Assert.That(run.Controller.LastCommand.Source, Is.EqualTo(ActionSource.Fallback));
     }
 
     [Test]
@@ -274,7 +274,7 @@ public class SafetyTests
         commands.Enqueue(NodeCommandKind.Land);
         run.Step();
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Landing), "a commanded landing, not a fallback");
-        Assert.That(run.Node.FallbackPhase, Is.EqualTo(FallbackPhase.Landing), "a land command skips the hold");
+        Assert.That(run.Controller.FallbackPhase, Is.EqualTo(FallbackPhase.Landing), "a land command skips the hold");
         run.RunUntil(() => run.Node.Mode == NodeMode.Idle, 10);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle));
         run.Run(0.5);
@@ -303,20 +303,20 @@ public class SafetyTests
     private static void AssertFallbackHoldsThenLands(LockStep run, float holdTolerance = 0.1f)
     {
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Fallback));
-        Assert.That(run.Node.FallbackPhase, Is.EqualTo(FallbackPhase.Hold));
+        Assert.That(run.Controller.FallbackPhase, Is.EqualTo(FallbackPhase.Hold));
         Vector3 start = run.Sim.TrueState.Position;
         var recent = new Queue<Vector3>();
         int window = (int)(0.5 * run.Config.RateHz);
-        run.RunUntil(() => run.Node.FallbackPhase != FallbackPhase.Hold, run.Config.Fallback.HoldS + 1, () =>
+        run.RunUntil(() => run.Controller.FallbackPhase != FallbackPhase.Hold, run.Quadrotor.Fallback.HoldS + 1, () =>
         {
             recent.Enqueue(run.Position);
             if (recent.Count > window) recent.Dequeue();
         });
-        Assert.That(run.Node.FallbackPhase, Is.EqualTo(FallbackPhase.Landing), "the hold ends after hold_s");
+        Assert.That(run.Controller.FallbackPhase, Is.EqualTo(FallbackPhase.Landing), "the hold ends after hold_s");
         Vector3 settled = recent.Last();
         float worst = recent.Max(p => Vector3.Distance(p, settled));
         Assert.That(worst, Is.LessThan(0.05f), $"holds still over the last 0.5 s of the hold (at {settled})");
-        Assert.That(run.Config.Geofence.Contains(settled), $"holds inside the geofence ({settled})");
+        Assert.That(run.Quadrotor.Geofence.Contains(settled), $"holds inside the geofence ({settled})");
         Assert.That(Vector3.Distance(settled, start), Is.LessThan(holdTolerance), $"hovers near where it tripped ({start} → {settled})");
         Assert.That(settled.Z, Is.GreaterThan(0.3f), "still in the air before landing");
 
@@ -324,11 +324,11 @@ public class SafetyTests
         double t = run.RunUntil(() => run.Node.Mode != NodeMode.Fallback, 15,
             () => fastestDescent = Math.Max(fastestDescent, -run.Sim.TrueState.VelocityWorld.Z));
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle), $"disarmed after landing ({t:F1} s)");
-        Assert.That(t, Is.LessThan(settled.Z / run.Config.Fallback.LandingSpeedMS + 2), "lands at about the landing speed");
+        Assert.That(t, Is.LessThan(settled.Z / run.Quadrotor.Fallback.LandingSpeedMS + 2), "lands at about the landing speed");
         Assert.That(run.Node.Events.Last().Describe(), Is.EqualTo("IDLE: landed, motors off"));
-        Assert.That(run.Node.LastCommand.RotorRpm, Is.EqualTo(Vector4.Zero));
+        Assert.That(run.Controller.LastCommand.RotorRpm.AsVector4(), Is.EqualTo(Vector4.Zero));
         Assert.That(new Vector2(run.Position.X - settled.X, run.Position.Y - settled.Y).Length(), Is.LessThan(0.1f), "lands below the hold point");
-        Assert.That(fastestDescent, Is.LessThan(2 * run.Config.Fallback.LandingSpeedMS), "a controlled descent, not a fall");
+        Assert.That(fastestDescent, Is.LessThan(2 * run.Quadrotor.Fallback.LandingSpeedMS), "a controlled descent, not a fall");
         run.Run(0.5);
         Assert.That(run.Node.Mode, Is.EqualTo(NodeMode.Idle), "stays disarmed: auto-arm happens once");
         Assert.That(run.Position.Z, Is.EqualTo(0f), "on the floor");

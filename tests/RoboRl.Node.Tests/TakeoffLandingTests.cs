@@ -14,7 +14,7 @@ public class TakeoffLandingTests
 {
     static SimulatedQuadrotorOptions OnTheFloor(NodeConfig config) => new()
     {
-        PhysicsHz = config.Sim!.PhysicsHz, StartPosition = Vector3.Zero, NoiseStd = config.Sim.NoiseStd, Seed = config.Sim.Seed,
+        PhysicsHz = SimTransportConfig.From(config).PhysicsHz, StartPosition = Vector3.Zero, NoiseStd = SimTransportConfig.From(config).NoiseStd, Seed = SimTransportConfig.From(config).Seed,
     };
 
     static LockStep FromTheFloor(bool autoArm = true)
@@ -42,8 +42,8 @@ public class TakeoffLandingTests
         // 1 m at 0.5 m/s, then settling into the envelope (0.1 m, 0.3 m/s, 15°, 1 rad/s) for 0.2 s.
         Assert.That(took, Is.InRange(2.0, 6.0));
         Assert.That(worstDrift, Is.LessThan(0.03f), "straight up, not sideways");
-        Assert.That(Vector3.Distance(run.Sim.TrueState.Position, run.Config.Setpoint), Is.LessThan(0.1f));
-        Assert.That(run.Node.LastCommand.Source, Is.EqualTo(ActionSource.Policy), "the policy flies from the handover tick on");
+        Assert.That(Vector3.Distance(run.Sim.TrueState.Position, run.Quadrotor.Setpoint), Is.LessThan(0.1f));
+        Assert.That(run.Controller.LastCommand.Source, Is.EqualTo(ActionSource.Policy), "the policy flies from the handover tick on");
 
         var commands = new QueueCommandSource();
         run.Node.AddCommands(commands);
@@ -56,7 +56,7 @@ public class TakeoffLandingTests
         Assert.That(run.Node.Events.Last().Describe(), Is.EqualTo("IDLE: landed, motors off"));
         Assert.That(landed, Is.InRange(2.0, 8.0), "1 m at the landing speed 0.3 m/s");
         Assert.That(run.Sim.HardestTouchdownMS, Is.LessThan(0.5f), "a landing, not a drop");
-        Assert.That(run.Node.LastCommand.ThrustN, Is.EqualTo(Vector4.Zero), "motors off");
+        Assert.That(run.Controller.LastCommand.ThrustN.AsVector4(), Is.EqualTo(Vector4.Zero), "motors off");
         Assert.That(run.Node.SafetyEventCount, Is.Zero);
     }
 

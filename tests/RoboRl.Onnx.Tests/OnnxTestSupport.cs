@@ -5,6 +5,7 @@ using RoboRl.Cli;
 using RoboRl.Cli.Commands;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
+using RoboRl.Hosting;
 using RoboRl.Serial.Firmware;
 
 namespace RoboRl.Onnx.Tests;

@@ -52,7 +52,7 @@ public static class NodeFlights
         bool noise = true)
     {
         NodeConfig config = NodeConfig.Load(NodeFile);
-        var sim = new SimulatedQuadrotor(plant ?? config.Robot, SimOptions(config, noise), 0);
+        var sim = new SimulatedQuadrotor(plant ?? config.Quadrotor().Robot, SimOptions(config, noise), 0);
         Record(path, config, bundle, sim, sim, sim.AdvanceTo, sim, seconds, pilot);
     }
 
@@ -66,25 +66,26 @@ public static class NodeFlights
     {
         NodeConfig config = NodeConfig.Load(NodeFile);
         var sim = new SimulatedQuadrotor(plant, SimOptions(config, noise: true) with { Seed = seed }, 0);
-        var robot = new RealisticPlant(sim, config.Robot, differences);
-        var pilot = new ScriptedPilot(config.Robot, config.Setpoint, manoeuvre, multiSine, seed: seed, rotorRpm: () => sim.TrueState.RotorRpm);
+        var robot = new RealisticPlant(sim, config.Quadrotor().Robot, differences);
+        var pilot = new ScriptedPilot(config.Quadrotor().Robot, config.Quadrotor().Setpoint, manoeuvre, multiSine, seed: seed, rotorRpm: () => sim.TrueState.RotorRpm);
         Record(path, config, Bundle(), robot, robot, robot.AdvanceTo, groundTruth: null, seconds, pilot);
     }
 
     private static SimulatedQuadrotorOptions SimOptions(NodeConfig config, bool noise) => new()
     {
         // Hovering at the setpoint: the shipped config starts on the floor and takes off first.
-        PhysicsHz = config.Sim!.PhysicsHz, StartPosition = config.Setpoint, NoiseStd = noise ? config.Sim.NoiseStd : Vector4.Zero, Seed = config.Sim.Seed,
+        PhysicsHz = SimTransportConfig.From(config).PhysicsHz, StartPosition = config.Quadrotor().Setpoint,
+        NoiseStd = noise ? SimTransportConfig.From(config).NoiseStd : Vector4.Zero, Seed = SimTransportConfig.From(config).Seed,
     };
 
     private static void Record(string path, NodeConfig config, Core.Policy.PolicyBundle bundle, ISensorSource sensor, IActuatorSink actuator,
         Action<long> advanceTo, IGroundTruthSource? groundTruth, double seconds, ScriptedPilot? pilot)
     {
-        var metadata = FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz);
+        var metadata = FlightLogMetadata.Build(bundle, config.RobotConfigJson, config.RateHz);
         using (var recorder = new NodeRecorder(new FileStream(path, FileMode.Create), path, bundle.ObservationSize, 1 << 15, clockToEpochNs: 1_000_000_000,
-                   compression: McapCompression.Zstd, flightMetadata: metadata, groundTruth: groundTruth))
+                   compression: McapCompression.Zstd, flightMetadata: metadata))
         {
-            using var node = new InferenceNode(config, bundle, sensor, actuator, recorder: recorder);
+            using var node = QuadrotorController.CreateNode(config, bundle, sensor, actuator, recorder: recorder, groundTruth: groundTruth);
             if (pilot is not null) node.AddTeleop(pilot);
             long period = (long)(1e9 / config.RateHz), now = 0;
             while (now < seconds * 1e9)

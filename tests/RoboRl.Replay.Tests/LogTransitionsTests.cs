@@ -23,7 +23,7 @@ public class LogTransitionsTests
     {
         string path = Path.Combine(Flights.TempDir(), "corrected.mcap");
         PolicyBundle bundle = NodeFlights.Bundle();
-        QuadrotorConfig heavy = Node.Robot with { Mass = Node.Robot.Mass * 1.3f };
+        QuadrotorConfig robot = Node.Quadrotor().Robot, heavy = robot with { Mass = robot.Mass * 1.3f };
         BenchHilCommand.Flight flight = BenchHilCommand.Fly(Node, bundle, heavy, flightSeed: 4, path);
         Assert.That(flight.TakeOvers, Is.GreaterThan(0), "the pilot must fly part of this flight");
         return (FlightLog.Load(path), bundle);

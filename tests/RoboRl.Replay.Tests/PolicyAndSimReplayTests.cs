@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using RoboRl.Cli.Commands;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
+using RoboRl.Logs;
 
 namespace RoboRl.Replay.Tests;
 

@@ -77,13 +77,13 @@ public sealed class RealisticPlant : ISensorSource, IActuatorSink
             float fraction = (float)Math.Clamp((command.TimestampNs - _startNs) * 1e-9 / _differences.DrainS, 0, 1);
             float volts = start + (end - start) * fraction;
             ActuatorModel actuator = _commandRobot.Actuator;
-            Vector4 a = late.Action;
+            Vector4 a = late.Action.AsVector4();
             Vector4 Force(Vector4 x) => new(Thrust(x.X), Thrust(x.Y), Thrust(x.Z), Thrust(x.W));
             float Thrust(float action) => actuator.ThrustAtVoltage(ActuatorModel.NormalizedForce(action) * volts);
             late.ThrustN = Force(a); // action −1 (motors off) gives fit(0) = 0
         }
-        late.RotorRpm = new Vector4(_commandRobot.RpmForThrust(late.ThrustN.X), _commandRobot.RpmForThrust(late.ThrustN.Y),
-            _commandRobot.RpmForThrust(late.ThrustN.Z), _commandRobot.RpmForThrust(late.ThrustN.W));
+        late.RotorRpm = new Vector4(_commandRobot.RpmForThrust(late.ThrustN[0]), _commandRobot.RpmForThrust(late.ThrustN[1]),
+            _commandRobot.RpmForThrust(late.ThrustN[2]), _commandRobot.RpmForThrust(late.ThrustN[3]));
         _sim.Send(in late);
     }
 

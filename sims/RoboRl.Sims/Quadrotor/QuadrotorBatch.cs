@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using RoboRl.Core.Quadrotor;
 
 namespace RoboRl.Sims.Quadrotor;
@@ -123,9 +122,11 @@ public sealed class QuadrotorBatch
         State s = Load(o);
         Parameters p = LoadParameters(o);
         Vector256<float> h = Vector256.Create(dt / substeps);
+        bool halves = Use128BitHalves;
         for (int k = 0; k < substeps; k++)
         {
-            Rk4(ref s, in p, in _constants, h);
+            if (halves) Rk4<Fused128Halves>(ref s, in p, in _constants, h);
+            else Rk4<Fused256>(ref s, in p, in _constants, h);
             s.Normalize();
         }
 
@@ -184,20 +185,45 @@ public sealed class QuadrotorBatch
         }
     }
 
-    /// <summary>a·b + c, fused where the CPU has FMA (one rounding), else multiply then add.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
-        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+    /// <summary>
+    /// Runs the kernel on two 128-bit halves per operation where it fuses (<see cref="Vector128.FusedMultiplyAdd"/>: AdvSimd
+    /// FMLA on arm64, where Vector256 is not a hardware register) instead of one 256-bit FMA. Both round once, so they
+    /// give the same bits; a test sets this on x64 to check the arm64 path against the scalar reference. Read once per
+    /// block, not per operation: the kernel is compiled once for each path (<see cref="IMulAdd"/>).
+    /// </summary>
+    internal static bool Use128BitHalves { get; set; } = !Vector256.IsHardwareAccelerated;
+
+    /// <summary>a·b + c with one rounding: the kernel's only operation that differs between CPUs, chosen at compile time.</summary>
+    private interface IMulAdd
+    {
+        static abstract Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c);
+    }
+
+    /// <summary>One 256-bit fused multiply-add: one FMA3 instruction on x64; a per-lane fused multiply-add in software where Vector256 is not accelerated.</summary>
+    private struct Fused256 : IMulAdd
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    }
+
+    /// <summary>Two 128-bit fused multiply-adds (arm64 AdvSimd FMLA; SSE-width FMA3 on x64).</summary>
+    private struct Fused128Halves : IMulAdd
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+            Vector256.Create(Vector128.FusedMultiplyAdd(a.GetLower(), b.GetLower(), c.GetLower()),
+                             Vector128.FusedMultiplyAdd(a.GetUpper(), b.GetUpper(), c.GetUpper()));
+    }
 
     /// <summary>Time derivative of the state (see the class summary for the model).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static State Derivative(in State s, in Parameters p, in RobotConstants c)
+    private static State Derivative<T>(in State s, in Parameters p, in RobotConstants c) where T : struct, IMulAdd
     {
         // Rotor thrusts T_i = s·(c0 + rpm·(c1 + c2·rpm)).
-        Vector256<float> t0 = p.ThrustScale * MulAdd(s.R0, MulAdd(c.C2, s.R0, c.C1), c.C0);
-        Vector256<float> t1 = p.ThrustScale * MulAdd(s.R1, MulAdd(c.C2, s.R1, c.C1), c.C0);
-        Vector256<float> t2 = p.ThrustScale * MulAdd(s.R2, MulAdd(c.C2, s.R2, c.C1), c.C0);
-        Vector256<float> t3 = p.ThrustScale * MulAdd(s.R3, MulAdd(c.C2, s.R3, c.C1), c.C0);
+        Vector256<float> t0 = p.ThrustScale * T.MulAdd(s.R0, T.MulAdd(c.C2, s.R0, c.C1), c.C0);
+        Vector256<float> t1 = p.ThrustScale * T.MulAdd(s.R1, T.MulAdd(c.C2, s.R1, c.C1), c.C0);
+        Vector256<float> t2 = p.ThrustScale * T.MulAdd(s.R2, T.MulAdd(c.C2, s.R2, c.C1), c.C0);
+        Vector256<float> t3 = p.ThrustScale * T.MulAdd(s.R3, T.MulAdd(c.C2, s.R3, c.C1), c.C0);
         Vector256<float> thrust = (t0 + t1) + (t2 + t3);
         // Body torques: r_i × (0, 0, T_i) = (y_i·T_i, −x_i·T_i, 0), plus yaw reaction sign_i·k·T_i.
         // Summed in pairs without fusing, so a symmetric airframe at equal thrusts gives exactly zero torque
@@ -214,9 +240,9 @@ public sealed class QuadrotorBatch
         Vector256<float> zx = two * (s.Qx * s.Qz + s.Qw * s.Qy);
         Vector256<float> zy = two * (s.Qy * s.Qz - s.Qw * s.Qx);
         Vector256<float> zz = Vector256<float>.One - two * (s.Qx * s.Qx + s.Qy * s.Qy);
-        d.Vx = MulAdd(zx, thrust, p.ForceX) * p.InverseMass;
-        d.Vy = MulAdd(zy, thrust, p.ForceY) * p.InverseMass;
-        d.Vz = MulAdd(zz, thrust, p.ForceZ) * p.InverseMass - c.Gravity;
+        d.Vx = T.MulAdd(zx, thrust, p.ForceX) * p.InverseMass;
+        d.Vy = T.MulAdd(zy, thrust, p.ForceY) * p.InverseMass;
+        d.Vz = T.MulAdd(zz, thrust, p.ForceZ) * p.InverseMass - c.Gravity;
 
         // Quaternion kinematics q̇ = ½·q ⊗ (0, ω_body).
         Vector256<float> half = Vector256.Create(0.5f);
@@ -240,14 +266,14 @@ public sealed class QuadrotorBatch
 
     /// <summary>x + h·d, component-wise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static State Advance(in State x, in State d, Vector256<float> h)
+    private static State Advance<T>(in State x, in State d, Vector256<float> h) where T : struct, IMulAdd
     {
         State r;
-        r.Px = MulAdd(h, d.Px, x.Px); r.Py = MulAdd(h, d.Py, x.Py); r.Pz = MulAdd(h, d.Pz, x.Pz);
-        r.Qw = MulAdd(h, d.Qw, x.Qw); r.Qx = MulAdd(h, d.Qx, x.Qx); r.Qy = MulAdd(h, d.Qy, x.Qy); r.Qz = MulAdd(h, d.Qz, x.Qz);
-        r.Vx = MulAdd(h, d.Vx, x.Vx); r.Vy = MulAdd(h, d.Vy, x.Vy); r.Vz = MulAdd(h, d.Vz, x.Vz);
-        r.Wx = MulAdd(h, d.Wx, x.Wx); r.Wy = MulAdd(h, d.Wy, x.Wy); r.Wz = MulAdd(h, d.Wz, x.Wz);
-        r.R0 = MulAdd(h, d.R0, x.R0); r.R1 = MulAdd(h, d.R1, x.R1); r.R2 = MulAdd(h, d.R2, x.R2); r.R3 = MulAdd(h, d.R3, x.R3);
+        r.Px = T.MulAdd(h, d.Px, x.Px); r.Py = T.MulAdd(h, d.Py, x.Py); r.Pz = T.MulAdd(h, d.Pz, x.Pz);
+        r.Qw = T.MulAdd(h, d.Qw, x.Qw); r.Qx = T.MulAdd(h, d.Qx, x.Qx); r.Qy = T.MulAdd(h, d.Qy, x.Qy); r.Qz = T.MulAdd(h, d.Qz, x.Qz);
+        r.Vx = T.MulAdd(h, d.Vx, x.Vx); r.Vy = T.MulAdd(h, d.Vy, x.Vy); r.Vz = T.MulAdd(h, d.Vz, x.Vz);
+        r.Wx = T.MulAdd(h, d.Wx, x.Wx); r.Wy = T.MulAdd(h, d.Wy, x.Wy); r.Wz = T.MulAdd(h, d.Wz, x.Wz);
+        r.R0 = T.MulAdd(h, d.R0, x.R0); r.R1 = T.MulAdd(h, d.R1, x.R1); r.R2 = T.MulAdd(h, d.R2, x.R2); r.R3 = T.MulAdd(h, d.R3, x.R3);
         return r;
     }
 
@@ -259,20 +285,20 @@ public sealed class QuadrotorBatch
     // Not inlined into its caller on purpose: as its own compilation root it keeps the JIT's inlining
     // budget for the four Derivative/Advance expansions, which then live in registers (measured faster).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Rk4(ref State s, in Parameters p, in RobotConstants c, Vector256<float> h)
+    private static void Rk4<T>(ref State s, in Parameters p, in RobotConstants c, Vector256<float> h) where T : struct, IMulAdd
     {
         Vector256<float> halfH = h * Vector256.Create(0.5f);
         Vector256<float> two = Vector256.Create(2f);
 
-        State k = Derivative(in s, in p, in c);                 // k1
+        State k = Derivative<T>(in s, in p, in c);                 // k1
         State sum = k;
-        k = Derivative(Advance(in s, in k, halfH), in p, in c); // k2 at s + h/2·k1
-        sum = Advance(in sum, in k, two);
-        k = Derivative(Advance(in s, in k, halfH), in p, in c); // k3 at s + h/2·k2
-        sum = Advance(in sum, in k, two);
-        k = Derivative(Advance(in s, in k, h), in p, in c);     // k4 at s + h·k3
+        k = Derivative<T>(Advance<T>(in s, in k, halfH), in p, in c); // k2 at s + h/2·k1
+        sum = Advance<T>(in sum, in k, two);
+        k = Derivative<T>(Advance<T>(in s, in k, halfH), in p, in c); // k3 at s + h/2·k2
+        sum = Advance<T>(in sum, in k, two);
+        k = Derivative<T>(Advance<T>(in s, in k, h), in p, in c);     // k4 at s + h·k3
         sum = Add(in sum, in k);
-        s = Advance(in s, in sum, h * Vector256.Create(1f / 6f));
+        s = Advance<T>(in s, in sum, h * Vector256.Create(1f / 6f));
     }
 
     /// <summary>a + b, component-wise.</summary>

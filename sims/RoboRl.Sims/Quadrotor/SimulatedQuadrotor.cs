@@ -124,7 +124,7 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IGroundTr
 
     public void Send(in ActuatorCommand command)
     {
-        Vector4 rpm = Vector4.Clamp(command.RotorRpm, new Vector4(Plant.RpmMin), new Vector4(Plant.RpmMax));
+        Vector4 rpm = Vector4.Clamp(command.RotorRpm.AsVector4(), new Vector4(Plant.RpmMin), new Vector4(Plant.RpmMax));
         if (!(float.IsFinite(rpm.X) && float.IsFinite(rpm.Y) && float.IsFinite(rpm.Z) && float.IsFinite(rpm.W))) rpm = Vector4.Zero;
         lock (_gate)
         {

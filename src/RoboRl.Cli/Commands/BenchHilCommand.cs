@@ -188,7 +188,7 @@ public static class BenchHilCommand
                 throw CliException.BadInput($"--weak-steps {options.WeakSteps}: the critic to continue exists only after the task's warm-up ({warmup} steps); train longer or pass --new-critic");
             }
             NodeConfig node = NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig));
-            QuadrotorConfig heavy = node.Robot with { Mass = node.Robot.Mass * options.MassFactor };
+            QuadrotorConfig robot = node.Quadrotor().Robot, heavy = robot with { Mass = robot.Mass * options.MassFactor };
             for (int seed = 1; seed <= options.Seeds; seed++)
             {
                 string seedDir = Path.Combine(work, $"seed{seed}");
@@ -358,10 +358,12 @@ public static class BenchHilCommand
     {
         var random = new Random(flightSeed);
         float U(float range) => (float)(random.NextDouble() * 2 - 1) * range;
-        Vector3 start = config.Setpoint + new Vector3(U(0.1f), U(0.1f), U(0.1f));
+        QuadrotorNodeSettings quadrotor = config.Quadrotor();
+        SimTransportConfig simSection = SimTransportConfig.From(config);
+        Vector3 start = quadrotor.Setpoint + new Vector3(U(0.1f), U(0.1f), U(0.1f));
         var sim = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = config.Sim!.PhysicsHz, StartPosition = start, NoiseStd = config.Sim.NoiseStd, Seed = flightSeed,
+            PhysicsHz = simSection.PhysicsHz, StartPosition = start, NoiseStd = simSection.NoiseStd, Seed = flightSeed,
         }, startTimeNs: 0);
         // The knock lands once the policy flies (tick 1): armed while already moving, the node would take off with its
         // classical controller first.
@@ -371,13 +373,14 @@ public static class BenchHilCommand
         int ticks = (int)Math.Round(FlightSeconds * config.RateHz);
         var recorder = new NodeRecorder(new FileStream(recordPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), recordPath,
             bundle.ObservationSize, ringSlots: ticks + 1024, clockToEpochNs: 0,
-            flightMetadata: FlightLogMetadata.Build(bundle, File.ReadAllText(config.RobotPath), config.RateHz));
+            flightMetadata: FlightLogMetadata.Build(bundle, config.RobotConfigJson, config.RateHz));
         // The pilot knows the robot it flies (a human sees it sag and compensates): its controller models the plant.
         var pilot = new ScriptedCorrector(plant, engageErrorM: 0.15f, releaseErrorM: 0.08f, releaseSpeedMS: 0.25f, engageTiltDeg: 15, engageRateRadS: 2);
         // The supervisor's tilt limit is widened to BenchTiltLimitDeg: with 0.15 s motor lag no controller stops the weak
         // policy's tumbles within 45°, and a fallback would end the flight; here the pilot, not the supervisor, corrects.
-        NodeConfig flown = config with { AutoArm = true, Limits = config.Limits with { MaxTiltDeg = BenchTiltLimitDeg } };
-        using var node = new InferenceNode(flown, bundle, sim, sim, recorder: recorder);
+        NodeConfig flown = config.With(q => q with { AutoArm = true, Limits = q.Limits with { MaxTiltDeg = BenchTiltLimitDeg } });
+        using InferenceNode node = QuadrotorController.CreateNode(flown, bundle, sim, sim, recorder: recorder);
+        QuadrotorController controller = node.Quadrotor();
         node.AddTeleop(pilot);
 
         long flying = 0, human = 0, now = 0;
@@ -388,10 +391,10 @@ public static class BenchHilCommand
             now += period;
             sim.AdvanceTo(now);
             // The pilot watches once the node has armed (before that the node's setpoint is not yet where the robot starts).
-            if (node.Mode is NodeMode.Policy or NodeMode.Human && sim.TryGetLatest(out RobotStateSample sample)) pilot.Update(in sample, node.Setpoint, now);
+            if (node.Mode is NodeMode.Policy or NodeMode.Human && sim.TryGetLatest(out RobotStateSample sample)) pilot.Update(in sample, controller.Setpoint, now);
             node.Tick(now, now);
             if (t == 1) sim.Perturb(knockVelocity, knockRate);
-            ActuatorCommand command = node.LastCommand;
+            ActuatorCommand command = controller.LastCommand;
             if (node.Mode is NodeMode.Policy or NodeMode.Human)
             {
                 flying++;
@@ -401,7 +404,7 @@ public static class BenchHilCommand
             fallback |= node.Mode is NodeMode.Fallback or NodeMode.Killed || (node.Mode == NodeMode.Idle && t > 1);
             if (t >= settleTick)
                 held &= node.Mode == NodeMode.Policy && command.Source == ActionSource.Policy
-                        && Vector3.Distance(sim.TrueState.Position, node.Setpoint) < SuccessRadiusM;
+                        && Vector3.Distance(sim.TrueState.Position, controller.Setpoint) < SuccessRadiusM;
         }
         recorder.Dispose();
         return new Flight(held && !fallback, flying, human, pilot.Interventions, fallback);

@@ -36,14 +36,16 @@ public static class BenchNodeCommand
     {
         TextWriter output = io.Output, progress = io.Error;
         if (!(seconds > 0)) throw CliException.BadInput($"--seconds {seconds}: must be positive");
-        NodeConfig config = NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig)) with { };
+        NodeConfig config = NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig));
+        QuadrotorNodeSettings quadrotor = config.Quadrotor();
+        SimTransportConfig simSection = SimTransportConfig.From(config);
         PolicyBundle bundle = HoverShapedBundle(config.RobotPath);
 
         // 1. Tick cost, lock-step: no thread scheduling in the figure, only the tick's own work. The robot hovers at the
         // setpoint from the start (the shipped config would take off from the floor first): the policy's tick is measured.
         progress.WriteLine("[1/2] tick cost: 20000 ticks in lock-step with the simulated Crazyflie");
-        var sim = new SimulatedQuadrotor(config.Robot, new SimulatedQuadrotorOptions { StartPosition = config.Setpoint, NoiseStd = config.Sim!.NoiseStd }, 0);
-        var node = new InferenceNode(config, bundle, sim, sim);
+        var sim = new SimulatedQuadrotor(quadrotor.Robot, new SimulatedQuadrotorOptions { StartPosition = quadrotor.Setpoint, NoiseStd = simSection.NoiseStd }, 0);
+        InferenceNode node = QuadrotorController.CreateNode(config, bundle, sim, sim);
         long period = (long)(1e9 / config.RateHz), now = 0;
         for (int i = 0; i < 2000; i++) { now += period; sim.AdvanceTo(now); node.Tick(now, now); } // warm-up (JIT, tiering)
         var latency = new MicrosecondHistogram();
@@ -65,8 +67,8 @@ public static class BenchNodeCommand
         // 2. The real-time loop at 1 kHz against the real-time simulator.
         progress.WriteLine($"[2/2] real-time loop: {seconds:F1} s at 1000 Hz");
         NodeConfig fast = config with { RateHz = 1000 };
-        using var rtSim = new SimulatedQuadrotor(config.Robot, new SimulatedQuadrotorOptions { StartPosition = config.Setpoint, NoiseStd = config.Sim.NoiseStd });
-        using var rtNode = new InferenceNode(fast, bundle, rtSim, rtSim);
+        using var rtSim = new SimulatedQuadrotor(quadrotor.Robot, new SimulatedQuadrotorOptions { StartPosition = quadrotor.Setpoint, NoiseStd = simSection.NoiseStd });
+        using InferenceNode rtNode = QuadrotorController.CreateNode(fast, bundle, rtSim, rtSim);
         rtSim.Start();
         rtNode.Start();
         Thread.Sleep(TimeSpan.FromSeconds(seconds));
@@ -85,7 +87,7 @@ public static class BenchNodeCommand
             ["loop_ticks"] = loop.Ticks,
             ["alloc_bytes_per_tick"] = Math.Round((double)allocated / Ticks, 3),
             ["policy"] = "149-64-64-4 tanh (hover-shaped)",
-            ["policy_kernel"] = node.Engine.Kernel.ToString(),
+            ["policy_kernel"] = node.Quadrotor().Engine.Kernel.ToString(),
             ["stayed_in_policy_mode"] = stillPolicy,
         };
         if (!io.Json) foreach (var (k, v) in result) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v}"));

@@ -5,6 +5,7 @@ using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
+using RoboRl.Logs;
 using RoboRl.Replay;
 using RoboRl.Training;
 

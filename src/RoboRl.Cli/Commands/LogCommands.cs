@@ -6,7 +6,7 @@ using RoboRl.Logs;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// <c>roborl log check|recover|info|cat</c>: flight logs (MCAP) checked, repaired, summarised and printed. A file that is
+/// <c>roborl log check|recover|info|cat|compare</c>: flight logs (MCAP) checked, repaired, summarised, printed and compared. A file that is
 /// not MCAP at all is bad input (exit 2) for recover, info and cat, and a failed check (1) for check; a damaged MCAP is
 /// read as far as it goes, with a note saying where and why reading stopped.
 /// </summary>
@@ -14,12 +14,62 @@ public static class LogCommands
 {
     public static Command Create()
     {
-        var log = new Command("log", "Flight logs (MCAP, ros2 profile): check, recover, info, cat.");
+        var log = new Command("log", "Flight logs (MCAP, ros2 profile): check, recover, info, cat, compare.");
         log.Subcommands.Add(Check());
         log.Subcommands.Add(Recover());
         log.Subcommands.Add(Info());
         log.Subcommands.Add(Cat());
+        log.Subcommands.Add(Compare());
         return log;
+    }
+
+    /// <summary>
+    /// `roborl log compare A B [--topics T …] [--tolerance X] [--json]`: the same run recorded twice (x64 and arm64, two
+    /// builds, two machines) agrees message by message on the topics within the tolerance. Exit 0 when it does, 1 when a
+    /// number differs by more or a topic has another message count, 2 on bad input.
+    /// </summary>
+    private static Command Compare()
+    {
+        var a = new Argument<string>("a") { Description = "An MCAP file." };
+        var b = new Argument<string>("b") { Description = "The MCAP file to compare it with." };
+        var topics = new Option<string[]>("--topics") { Description = "Topics to compare (default: /action).", AllowMultipleArgumentsPerToken = true };
+        var tolerance = new Option<double>("--tolerance") { Description = "Largest |a − b| allowed for every number of every message (stamps are not compared).", DefaultValueFactory = _ => 1e-5 };
+        var json = JsonOption("Print the comparison as one JSON object.");
+        var cmd = new Command("compare", "Compare two logs message by message on some topics (numbers within --tolerance, stamps skipped). Exit 0 = same, 1 = different.")
+        {
+            a, b, topics, tolerance, json,
+        };
+        cmd.SetAction(parse =>
+        {
+            CommandIo io = Io(parse, "log compare", json);
+            return io.Run(() =>
+            {
+                double tol = parse.GetValue(tolerance);
+                if (!(tol >= 0)) throw CliException.BadInput($"--tolerance {tol}: expected a number ≥ 0");
+                string pathA = PathArguments.InputFile(parse.GetValue(a)!, "A", "an MCAP file"), pathB = PathArguments.InputFile(parse.GetValue(b)!, "B", "an MCAP file");
+                RequireMcap(pathA);
+                RequireMcap(pathB);
+                string[] selected = parse.GetValue(topics) is { Length: > 0 } t ? t : ["/action"];
+                IReadOnlyList<TopicComparison> results = LogComparison.Compare(pathA, pathB, selected, tol);
+                bool same = results.All(r => r.SameCount && r.FirstOver is null && r.MessagesA > 0);
+                foreach (TopicComparison r in results)
+                    io.Text.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  {r.Topic}: {r.MessagesA} vs {r.MessagesB} messages, {r.Values} numbers, max |Δ| {r.MaxAbsDiff:G3}{(r.FirstOver is null ? "" : $"; first over {tol:G3}: {r.FirstOver}")}"));
+                string empty = results.FirstOrDefault(r => r.MessagesA == 0) is { } none ? $"; {none.Topic} has no messages" : "";
+                io.Text.WriteLine(same ? $"log compare: same within {tol:G3} on {string.Join(", ", selected)}" : $"log compare: DIFFERENT{empty}");
+                var result = new JsonObject
+                {
+                    ["same"] = same, ["tolerance"] = tol,
+                    ["topics"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
+                    {
+                        ["topic"] = r.Topic, ["messages_a"] = r.MessagesA, ["messages_b"] = r.MessagesB, ["values"] = r.Values,
+                        ["max_abs_diff"] = double.IsFinite(r.MaxAbsDiff) ? r.MaxAbsDiff : null, ["first_over"] = r.FirstOver,
+                    }).ToArray()),
+                };
+                return io.Result(result, same ? ExitCodes.Ok : ExitCodes.Failed);
+            });
+        });
+        return cmd;
     }
 
     private static Argument<string> FileArgument() => new("file") { Description = "An MCAP file." };

@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Text.Json.Nodes;
 using RoboRl.Core.Robots;
 using RoboRl.Core.Messages;
+using RoboRl.Node;
 
 namespace RoboRl.Cli.Commands;
 
@@ -79,10 +80,11 @@ public static class QuickstartCommand
 
         string log = Path.Combine(outDir, "quickstart.mcap"), plot = Path.Combine(outDir, "trajectory.png");
         PathArguments.OutputFile(plot, "--output");
-        using (NodeSession session = NodeSession.Open(NodeConfig, policyPath, log, simRobotPath: null))
+        using (NodeSession session = NodeSession.Open(NodeConfig, policyPath, log))
         {
             // Take off from the floor (the classical controller), the figure-eight under the policy, land and disarm.
-            var figureEight = new FigureEight(session.Config.Setpoint, amplitude: 0.5f, periodS: 10,
+            var quadrotor = (QuadrotorController)session.Controller;
+            var figureEight = new FigureEight(quadrotor.Settings.Setpoint, amplitude: 0.5f, periodS: 10,
                 policyFlies: () => session.Node.Mode == NodeMode.Policy, seconds);
             session.Node.AddCommands(figureEight);
             var flown = new List<Vector3>();
@@ -92,11 +94,11 @@ public static class QuickstartCommand
             session.Fly(seconds + TakeoffAndLandingAllowanceS, progress, () =>
             {
                 if (session.Node.TickCount == 0) return;
-                flown.Add(session.Node.LastState.Position);
-                wanted.Add(session.Node.Setpoint);
+                flown.Add(quadrotor.LastState.Position);
+                wanted.Add(quadrotor.Setpoint);
             }, done: () => figureEight.LandSent && session.Node.Mode is NodeMode.Idle or NodeMode.Killed);
             progress.WriteLine($"[3/3] plotting {plot}");
-            TrajectoryPlot.Save(plot, flown, wanted, session.Config.Geofence);
+            TrajectoryPlot.Save(plot, flown, wanted, quadrotor.Settings.Geofence);
             double flownS = clock.Elapsed.TotalSeconds;
             session.Summarise("quickstart", flownS, io.Text);
             io.Text.WriteLine($"quickstart: outputs in {outDir}: {Path.GetFileName(log)} (open in Foxglove), {Path.GetFileName(plot)}");
@@ -109,63 +111,6 @@ public static class QuickstartCommand
             var (code, problem) = session.Outcome(flownS);
             return io.Finish(result, code, problem);
         }
-    }
-}
-
-/// <summary>
-/// Setpoints along a figure-eight (lemniscate of Gerono: x = A·sin ωt, y = A/2·sin 2ωt around the centre) sent to
-/// the node as Setpoint commands at 50 Hz — the same path a ground station or an MQTT client would use. Called on the
-/// node's tick thread; allocation-free.
-/// </summary>
-public sealed class FigureEight(Vector3 centre, float amplitude, float periodS) : ICommandSource
-{
-    private long _startNs = -1, _nextNs, _endNs = long.MaxValue;
-    private const long EveryNs = 20_000_000;
-    private Func<bool> _started = () => true;
-    private bool _landSent;
-
-    /// <summary>
-    /// A flight as a user flies one: setpoints only once <paramref name="policyFlies"/> (after the take-off), for
-    /// <paramref name="seconds"/>, then one Land command.
-    /// </summary>
-    public FigureEight(Vector3 centre, float amplitude, float periodS, Func<bool> policyFlies, double seconds) : this(centre, amplitude, periodS)
-    {
-        _started = policyFlies;
-        _endNs = (long)(seconds * 1e9);
-    }
-
-    /// <summary>The figure-eight is done and the Land command was sent.</summary>
-    public bool LandSent => _landSent;
-
-    public float Amplitude => amplitude;
-    public float PeriodS => periodS;
-
-    public Vector3 At(double seconds)
-    {
-        double w = 2 * Math.PI / periodS;
-        return centre + new Vector3((float)(amplitude * Math.Sin(w * seconds)), (float)(amplitude / 2 * Math.Sin(2 * w * seconds)), 0);
-    }
-
-    public bool TryDequeue(out NodeCommand command)
-    {
-        long now = NodeClock.NowNs;
-        command = default;
-        if (_landSent) return false;
-        if (_startNs < 0)
-        {
-            if (!_started()) return false;
-            _startNs = now; _nextNs = now;
-        }
-        if (now - _startNs >= _endNs)
-        {
-            _landSent = true;
-            command = new NodeCommand(NodeCommandKind.Land, default, 0, "quickstart", now);
-            return true;
-        }
-        if (now < _nextNs) return false;
-        _nextNs += EveryNs;
-        command = new NodeCommand(NodeCommandKind.Setpoint, At((now - _startNs) * 1e-9), 0, "quickstart", now);
-        return true;
     }
 }
 

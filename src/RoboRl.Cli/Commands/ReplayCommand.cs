@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Configs;
+using RoboRl.Core.Robots;
+using RoboRl.Logs;
 using RoboRl.Replay;
 
 namespace RoboRl.Cli.Commands;
@@ -73,7 +75,12 @@ public static class ReplayCommand
         return io.Run(() =>
         {
             if (options.Rate < 0) throw CliException.BadInput($"--rate {options.Rate}: must be ≥ 0 (0 plays as fast as possible)");
-            if (to is not ("stdout" or "ros2" or "mqtt")) throw CliException.BadInput($"--to {to}: expected stdout, ros2 or mqtt");
+            if (!ReplaySinks.Standard.TryGet(to, out _)) throw CliException.BadInput($"--to {to}: expected {string.Join(", ", ReplaySinks.Standard.Names)}");
+            if (to == "mqtt")
+            {
+                try { ReplaySinks.ParseBroker(broker); }
+                catch (FormatException e) { throw CliException.BadInput(e.Message); }
+            }
             PathArguments.InputFile(path, "LOG", "an MCAP flight log");
             FlightLog log = FlightLog.Load(path);
             if (!log.IsComplete) io.Note($"{path} is damaged; replaying everything readable ({log.Messages.Count} messages; {log.DescribeStop()})");
@@ -88,35 +95,9 @@ public static class ReplayCommand
     {
         TextWriter progress = io.Error;
         IReplaySink sink;
-        Ros2.Ros2Node? node = null;
-        switch (to)
-        {
-            case "stdout": sink = new JsonLinesSink(io.Output); break;
-            case "ros2":
-                try { node = new Ros2.Ros2Node("roborl_replay"); }
-                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Ros2.Native.DdsException)
-                {
-                    throw CliException.Fault($"cannot start ROS 2 (Cyclone DDS, libddsc): {e.Message}");
-                }
-                var ros2 = new Ros2ReplaySink(node);
-                ros2.Advertise(log, options.Topics);
-                sink = ros2;
-                break;
-            default:
-                try
-                {
-                    if (broker == "embedded") sink = MqttReplaySink.StartEmbedded(1883, mqttPrefix);
-                    else
-                    {
-                        int colon = broker.LastIndexOf(':');
-                        if (colon <= 0 || !int.TryParse(broker[(colon + 1)..], out int port) || port is <= 0 or > 65535)
-                            throw CliException.BadInput($"--broker {broker}: expected HOST:PORT or 'embedded'");
-                        sink = MqttReplaySink.Connect(broker[..colon], port, mqttPrefix);
-                    }
-                }
-                catch (IOException e) { throw CliException.Fault(e.Message); }
-                break;
-        }
+        try { sink = ReplaySinks.Standard.Get(to, "--to", "").Open(new ReplaySinkRequest { Log = log, Options = options, Output = io.Output, Broker = broker, MqttPrefix = mqttPrefix }); }
+        catch (FormatException e) { throw CliException.BadInput(e.Message); }
+        catch (RobotLinkException e) { throw CliException.Fault(e.Message); }
         var control = new ReplayControl();
         if (!Console.IsInputRedirected && ProgressLine.IsTerminal(progress))
         {
@@ -139,7 +120,6 @@ public static class ReplayCommand
         ReplayResult result;
         var line = ProgressLine.For(progress);
         using (sink)
-        using (node)
         {
             result = new LogPlayer(log, options).Play(sink, control, p =>
                 line.Report(string.Create(CultureInfo.InvariantCulture,

@@ -288,12 +288,20 @@ public sealed class ConfigNode
     }
 
     /// <summary>Throws for any key of this object that no accessor asked for, listing the allowed keys.</summary>
-    public void EnsureNoUnknownKeys()
+    public void EnsureNoUnknownKeys() => EnsureNoUnknownKeys(objectHint: null);
+
+    /// <summary>
+    /// As <see cref="EnsureNoUnknownKeys()"/>; an unknown key whose value is a JSON object (a section) is explained by
+    /// <paramref name="objectHint"/> instead (e.g. how to put a transport's section to use).
+    /// </summary>
+    public void EnsureNoUnknownKeys(Func<string, string>? objectHint)
     {
         foreach (JsonProperty property in _element.EnumerateObject())
         {
             if (!_readKeys.Contains(property.Name))
             {
+                if (objectHint is not null && property.Value.ValueKind == JsonValueKind.Object)
+                    throw new ConfigException(File, ChildPath(property.Name), $"unknown key: {objectHint(property.Name)}");
                 string allowed = string.Join(", ", _readKeys.Order(StringComparer.Ordinal));
                 string hint = ClosestOf(property.Name, _readKeys.Where(k => !_element.TryGetProperty(k, out _))) is { } near ? $"did you mean \"{near}\"? " : "";
                 throw new ConfigException(File, ChildPath(property.Name), $"unknown key; {hint}allowed keys here: {allowed}");

@@ -235,7 +235,15 @@ public sealed class PolicyBundle
         var differences = new List<string>();
         using (JsonDocument trained = JsonDocument.Parse(RobotConfigJson))
         using (JsonDocument offered = JsonDocument.Parse(robotConfigJson))
+        {
             JsonDifferences(trained.RootElement, offered.RootElement, "", differences);
+            // Quadrotor configs named no kind before robot kinds were registered ("kind": "quadrotor" is required now);
+            // a bundle trained on the same file without that line is the same robot.
+            if (differences.Count == 1 && trained.RootElement.ValueKind == JsonValueKind.Object && !trained.RootElement.TryGetProperty("kind", out _)
+                && offered.RootElement.TryGetProperty("kind", out JsonElement kind) && kind.ValueKind == JsonValueKind.String && kind.GetString() == "quadrotor"
+                && differences[0].StartsWith("kind: not in the trained config", StringComparison.Ordinal))
+                return;
+        }
         string detail = differences.Count == 0
             ? "same values, different key order or number text"
             : string.Join("; ", differences.Take(5)) + (differences.Count > 5 ? $"; and {differences.Count - 5} more" : "");

@@ -2,9 +2,10 @@ using RoboRl.Core.Messages;
 
 namespace RoboRl.Core.Robots;
 
-// The contracts between the ground-robot node (DiffDriveNode) and whatever carries its data: ROS 2 (/scan, /odom,
-// /goal_pose in, /cmd_vel out), a serial wheel controller, the simulator. Same rules as Transport.cs: never block,
-// allocate nothing per call, be thread-safe against your own I/O thread. Timestamps are NodeClock nanoseconds.
+// The contracts between a ground robot's controller in the node (DiffDriveController) and whatever carries its data:
+// ROS 2 (/scan, /odom, /goal_pose in, /cmd_vel out), a serial wheel controller, the simulator. Same rules as
+// Transport.cs: never block, allocate nothing per call, be thread-safe against your own I/O thread. Timestamps are
+// NodeClock nanoseconds.
 
 /// <summary>Wheel odometry: planar pose in the odometry frame (x, y, yaw; REP 105 "odom") and body velocities.</summary>
 public struct OdometrySample

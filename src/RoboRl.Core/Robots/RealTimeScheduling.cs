@@ -47,4 +47,33 @@ public static class RealTimeScheduling
             return $"no libc sched_setscheduler ({e.Message}): normal priority";
         }
     }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec { public long Seconds; public long Nanoseconds; }
+
+    [DllImport("libc")]
+    private static extern int clock_nanosleep(int clockId, int flags, ref Timespec request, IntPtr remain);
+
+    private const int ClockMonotonic = 1, TimerAbsoluteTime = 1;
+
+    // NodeClock reads Stopwatch, which on Linux is CLOCK_MONOTONIC in nanoseconds: the same clock clock_nanosleep sleeps on.
+    private static readonly bool CanSleepOnNodeClock = OperatingSystem.IsLinux() && System.Diagnostics.Stopwatch.Frequency == 1_000_000_000;
+
+    /// <summary>
+    /// Sleeps until <paramref name="deadlineNs"/> on the node clock (<see cref="NodeClock"/>): on Linux one
+    /// clock_nanosleep on the absolute deadline, which wakes a SCHED_FIFO thread within tens of microseconds, so that a
+    /// 1 kHz loop sleeps most of its period; elsewhere Thread.Sleep(1) while a millisecond or more is left. Returns
+    /// early, never late by more than the scheduler's wake-up latency; the caller spins the rest.
+    /// </summary>
+    public static void SleepUntil(long deadlineNs)
+    {
+        if (CanSleepOnNodeClock)
+        {
+            var until = new Timespec { Seconds = deadlineNs / 1_000_000_000, Nanoseconds = deadlineNs % 1_000_000_000 };
+            // An absolute deadline: a signal (EINTR) just sleeps again for what is left.
+            while (clock_nanosleep(ClockMonotonic, TimerAbsoluteTime, ref until, IntPtr.Zero) == 4 /* EINTR */) { }
+            return;
+        }
+        while (deadlineNs - NodeClock.NowNs > 1_200_000) Thread.Sleep(1);
+    }
 }

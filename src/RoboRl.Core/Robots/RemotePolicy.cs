@@ -30,3 +30,15 @@ public interface IRemotePolicy
     /// </summary>
     bool TryInfer(in RobotStateSample state, Vector3 target, Span<float> action);
 }
+
+/// <summary>What the node measured of a remote policy in flight (it alone knows which ticks flew a held action).</summary>
+/// <param name="HeldTicks">Ticks flown on a held action because the answer was late.</param>
+/// <param name="ParityMaxDiff">Largest |remote action − the node's own engine on the same observation|.</param>
+/// <param name="ParityTicks">Ticks that comparison covers.</param>
+public readonly record struct RemotePolicyFigures(long HeldTicks, float ParityMaxDiff, long ParityTicks);
+
+/// <summary>A remote policy that can say how it served a flight, in one line (answers, timeouts, inference time, link errors).</summary>
+public interface IRemotePolicyReport
+{
+    string Describe(RemotePolicyFigures node);
+}

@@ -60,6 +60,20 @@ public interface IGroundTruthSource
     bool TryGetGroundTruth(out GroundTruthSample truth);
 }
 
+/// <summary>
+/// A simulated robot stepped by its caller instead of by its own real-time thread (the sim transport's lock-step mode):
+/// the node advances it to each tick's time before the tick, so every state the node sees is the previous action's
+/// result, whatever the wall clock does.
+/// </summary>
+public interface ILockStepRobot
+{
+    /// <summary>The simulated robot's time now (node-clock nanoseconds); the node's first lock-step tick comes one period later.</summary>
+    long TimeNs { get; }
+
+    /// <summary>Advances the simulation to <paramref name="timeNs"/> (node-clock nanoseconds of simulated time).</summary>
+    void AdvanceTo(long timeNs);
+}
+
 /// <summary>Where the newest robot state comes from.</summary>
 public interface ISensorSource
 {
@@ -68,20 +82,21 @@ public interface ISensorSource
 }
 
 /// <summary>
-/// One command to the robot's actuators: the policy's action, the force per motor it means (the robot's actuator
-/// model, <c>RoboRl.Core.Quadrotor.ActuatorModel</c>: F = (a + 1)/2 · thrust_max_n) and the rotor speed that makes it.
-/// A transport sends whichever its robot takes; all three say the same.
+/// One command to the robot's actuators, one value per actuator (<see cref="ActuatorValues"/>, held inline: copying a
+/// command allocates nothing): the normalised action, the force per motor it means (the robot's actuator model,
+/// <c>RoboRl.Core.Quadrotor.ActuatorModel</c>: F = (a + 1)/2 · thrust_max_n) and the rotor speed that makes it. A
+/// transport sends whichever its robot takes; all three say the same.
 /// </summary>
 public struct ActuatorCommand
 {
     public long TimestampNs;
     public uint Sequence;
     /// <summary>Normalised per-motor action in [-1, 1].</summary>
-    public Vector4 Action;
+    public ActuatorValues Action;
     /// <summary>Force per motor, N (0 with the motors off).</summary>
-    public Vector4 ThrustN;
+    public ActuatorValues ThrustN;
     /// <summary>The rotor speeds whose thrust is <see cref="ThrustN"/>, rpm.</summary>
-    public Vector4 RotorRpm;
+    public ActuatorValues RotorRpm;
     public ActionSource Source;
 }
 

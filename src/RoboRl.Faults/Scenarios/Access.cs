@@ -59,7 +59,7 @@ public sealed class Access : IFaultScenario
             Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Policy, TimeSpan.FromSeconds(20)), $"the node did not arm (mode {rig.Node.Mode})");
             X509Certificate2 ca = MqttTransport.LoadCertificate(pki.CaFile);
             MqttTopics t = transport.Topics;
-            Vector3 setpoint = rig.Node.RequestedSetpoint;
+            Vector3 setpoint = rig.Controller.RequestedSetpoint;
             int eventsBefore = rig.Node.Events.Length;
 
             void Attempt(MqttPeer who)
@@ -84,8 +84,8 @@ public sealed class Access : IFaultScenario
             using (var viewer = MqttPeer.Connect("127.0.0.1", port, "viewer", "viewer-pw", ca)) Attempt(viewer);
             Check.That(Check.WaitFor(() => transport.Status.CommandsForbidden >= 4, TimeSpan.FromSeconds(20)), $"viewer commands: {transport.Status.CommandsForbidden} of 4 refused");
             Thread.Sleep(300); // anything that slipped through would reach the node within a few ticks
-            Check.That(rig.Node.Mode == NodeMode.Policy && rig.Node.RequestedSetpoint == setpoint && rig.Node.Events.Length == eventsBefore,
-                $"an unauthorised command reached the node: mode {rig.Node.Mode}, setpoint {rig.Node.RequestedSetpoint}, events: {string.Join("; ", rig.Node.Events.Skip(eventsBefore).Select(e => e.Describe()))}");
+            Check.That(rig.Node.Mode == NodeMode.Policy && rig.Controller.RequestedSetpoint == setpoint && rig.Node.Events.Length == eventsBefore,
+                $"an unauthorised command reached the node: mode {rig.Node.Mode}, setpoint {rig.Controller.RequestedSetpoint}, events: {string.Join("; ", rig.Node.Events.Skip(eventsBefore).Select(e => e.Describe()))}");
             Check.That(log.Any("anonymous", "refused") && log.Any("viewer", "refused") && log.Any("login refused", "\"pilot\""),
                 "the refusals were not all logged (anonymous, viewer, bad login)");
 
@@ -108,12 +108,12 @@ public sealed class Access : IFaultScenario
 
             // The pilot's setpoint goes through (over TLS), clamped like any other.
             using (var pilot = MqttPeer.Connect("127.0.0.1", port, "pilot", "pilot-pw", ca)) pilot.Send(t.Setpoint, """{"position":[0.2,0.0,1.0]}""");
-            Check.That(Check.WaitFor(() => rig.Node.RequestedSetpoint == new Vector3(0.2f, 0, 1), TimeSpan.FromSeconds(20)), "the pilot's setpoint did not reach the node");
+            Check.That(Check.WaitFor(() => rig.Controller.RequestedSetpoint == new Vector3(0.2f, 0, 1), TimeSpan.FromSeconds(20)), "the pilot's setpoint did not reach the node");
             // Even the pilot's setpoint outside the geofence is clamped (scenario 7, from MQTT).
             ulong clampFrom = rig.Node.TickCount;
             using (var pilot = MqttPeer.Connect("127.0.0.1", port, "pilot", "pilot-pw", ca)) pilot.Send(t.Setpoint, """{"position":[5.0,0.0,1.0]}""");
-            Vector3 fenceEdge = rig.Config.Geofence.Clamp(new Vector3(5, 0, 1), rig.Config.Limits.SetpointMarginM);
-            Check.That(Check.WaitFor(() => rig.Node.RequestedSetpoint == fenceEdge, TimeSpan.FromSeconds(20)), $"the pilot's setpoint outside the fence became {rig.Node.RequestedSetpoint}, not {fenceEdge}");
+            Vector3 fenceEdge = rig.Quadrotor.Geofence.Clamp(new Vector3(5, 0, 1), rig.Quadrotor.Limits.SetpointMarginM);
+            Check.That(Check.WaitFor(() => rig.Controller.RequestedSetpoint == fenceEdge, TimeSpan.FromSeconds(20)), $"the pilot's setpoint outside the fence became {rig.Controller.RequestedSetpoint}, not {fenceEdge}");
             Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped, clampFrom) is not null, "the MQTT setpoint outside the fence was not logged as clamped");
             // TLS: a client that trusts another CA refuses the broker; plain TCP gets nowhere.
             X509Certificate2 other = MqttTransport.LoadCertificate(pki.OtherCaFile);
@@ -193,7 +193,7 @@ public sealed class Access : IFaultScenario
                         Thread.Sleep(1);
                     }
                     Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped, goalFrom) is not null, "ROS 2: a goal_pose 9 m high was not clamped and logged");
-                    Check.That(rig.Node.RequestedSetpoint.Z <= rig.Config.Geofence.Max.Z - rig.Config.Limits.SetpointMarginM, $"ROS 2: setpoint {rig.Node.RequestedSetpoint} above the fence");
+                    Check.That(rig.Controller.RequestedSetpoint.Z <= rig.Quadrotor.Geofence.Max.Z - rig.Quadrotor.Limits.SetpointMarginM, $"ROS 2: setpoint {rig.Controller.RequestedSetpoint} above the fence");
                     results.Add($"a 9 m goal_pose clamped; with allow_arm: true the arm request reached the node ({(rig.Node.Mode == NodeMode.Policy ? "armed" : "refused by the node: " + string.Join("; ", rig.Node.Events.Select(e => e.Describe())))})");
                 }
             }

@@ -33,8 +33,8 @@ public sealed class GeofenceAndSpeed : IFaultScenario
         rig.Node.AddTeleop(nudge);
         rig.Run(0.3);
         Check.That(rig.Node.Mode == NodeMode.Policy, $"the node did not arm (mode {rig.Node.Mode})");
-        Geofence fence = rig.Config.Geofence;
-        float margin = rig.Config.Limits.SetpointMarginM, maxSpeed = rig.Config.Limits.MaxSetpointSpeedMS;
+        Geofence fence = rig.Quadrotor.Geofence;
+        float margin = rig.Quadrotor.Limits.SetpointMarginM, maxSpeed = rig.Quadrotor.Limits.MaxSetpointSpeedMS;
         float dt = 1f / rig.Config.RateHz;
         int expectedEvents = 0;
         double worstTicksToClamp = 0;
@@ -46,7 +46,7 @@ public sealed class GeofenceAndSpeed : IFaultScenario
             ulong sentTick = rig.Node.TickCount;
             rig.Commands.Enqueue(NodeCommandKind.Setpoint, request, "faults-command");
             rig.Step();
-            Vector3 kept = rig.Node.RequestedSetpoint;
+            Vector3 kept = rig.Controller.RequestedSetpoint;
             Check.That(fence.Clamp(kept, margin) == kept, $"setpoint {request} was kept as {kept}, outside the fence less its {margin} m margin");
             NodeEvent clamp = rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped && e.Requested == request, sentTick)
                 ?? throw new FaultCheckException($"setpoint {request}: no clamp event");
@@ -55,16 +55,16 @@ public sealed class GeofenceAndSpeed : IFaultScenario
             FollowAtTheSpeedLimit(rig, 0.5, maxSpeed, dt);
         }
         ulong nanTick = rig.Node.TickCount;
-        Vector3 before = rig.Node.RequestedSetpoint;
+        Vector3 before = rig.Controller.RequestedSetpoint;
         rig.Commands.Enqueue(NodeCommandKind.Setpoint, new Vector3(float.NaN, 0, 1), "faults-command");
         rig.Step();
-        Check.That(rig.Node.RequestedSetpoint == before, "a NaN setpoint changed the setpoint");
+        Check.That(rig.Controller.RequestedSetpoint == before, "a NaN setpoint changed the setpoint");
         Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.CommandRefused && e.Violation.Trigger == SafetyTrigger.NonFiniteSetpoint, nanTick) is not null,
             "the NaN setpoint was not refused with an event");
         expectedEvents++;
 
         // 2. A teleop nudge 10× faster than the limit, held towards the fence: speed-limited, then clamped at the fence.
-        rig.Commands.Enqueue(NodeCommandKind.Setpoint, rig.Config.Setpoint);
+        rig.Commands.Enqueue(NodeCommandKind.Setpoint, rig.Quadrotor.Setpoint);
         FollowAtTheSpeedLimit(rig, 2.5, maxSpeed, dt);
         ulong nudgeTick = rig.Node.TickCount;
         nudge.Velocity = new Vector3(10 * maxSpeed, 0, 0);
@@ -74,7 +74,7 @@ public sealed class GeofenceAndSpeed : IFaultScenario
         Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointSpeedLimited, nudgeTick) is not null, "the fast nudge was not logged as speed-limited");
         Check.That(rig.FirstEvent(e => e.Kind == NodeEventKind.SetpointClamped, nudgeTick) is not null, "the nudge into the fence was not logged as clamped");
         expectedEvents += 2;
-        Check.That(MathF.Abs(rig.Node.RequestedSetpoint.X - (fence.Max.X - margin)) < 1e-4f, $"the nudge ended at {rig.Node.RequestedSetpoint}, not at the fence less its margin");
+        Check.That(MathF.Abs(rig.Controller.RequestedSetpoint.X - (fence.Max.X - margin)) < 1e-4f, $"the nudge ended at {rig.Controller.RequestedSetpoint}, not at the fence less its margin");
         Check.That(rig.Node.Mode == NodeMode.Policy, $"the node left POLICY: {string.Join("; ", rig.Node.Events.Select(e => e.Describe()))}");
 
         FlightLogCount log = rig.CloseAndCount();
@@ -95,11 +95,11 @@ public sealed class GeofenceAndSpeed : IFaultScenario
         long ticks = (long)(seconds * rig.Config.RateHz);
         for (long i = 0; i < ticks; i++)
         {
-            Vector3 before = rig.Node.Setpoint;
+            Vector3 before = rig.Controller.Setpoint;
             rig.Step();
-            float moved = Vector3.Distance(before, rig.Node.Setpoint);
+            float moved = Vector3.Distance(before, rig.Controller.Setpoint);
             Check.That(moved <= maxSpeed * dt * 1.001f + 1e-6f, $"the setpoint moved {moved / dt:0.###} m/s, above the {maxSpeed} m/s limit");
-            Check.That(rig.Config.Geofence.Contains(rig.Sim.TrueState.Position), $"the robot left the geofence: {rig.Sim.TrueState.Position}");
+            Check.That(rig.Quadrotor.Geofence.Contains(rig.Sim.TrueState.Position), $"the robot left the geofence: {rig.Sim.TrueState.Position}");
         }
     }
 }

@@ -1,5 +1,7 @@
+using RoboRl.Core.Messages;
 using RoboRl.Core.Robots;
 using RoboRl.Core.Tasks;
+using RoboRl.Hosting;
 using RoboRl.Node;
 using RoboRl.Ros2;
 using RoboRl.Ros2.Native;
@@ -9,12 +11,12 @@ namespace RoboRl.Faults.Scenarios;
 
 /// <summary>
 /// Issue #9, scenario 2 for ground robots: the sensor stream stops → stop. The ground-robot node
-/// (<see cref="DiffDriveNode"/>, configs/nodes/diffbot-ros2.json with the DWA planner: no training) drives the simulated
+/// (the real-time node with <see cref="DiffDriveController"/>, configs/nodes/diffbot-ros2.json with the DWA planner: no training) drives the simulated
 /// diffbot (<see cref="DiffBotRos2SimPeer"/>, a held-out map) over real Cyclone DDS on loopback, in real time at the
 /// config's 10 Hz; mid-drive the robot's /scan publisher goes away (its DDS writer deleted; odometry keeps coming).
-/// Expected: the node's stale-scan rule stops the robot — a STOP event and zero /cmd_vel within scan_timeout_ms (500 ms)
-/// plus a tick — and the simulated robot comes to rest without hitting anything. The ground node keeps its events in
-/// memory (it has no flight recorder), so there is no log to count here.
+/// Expected: the node's stale-scan rule stops the robot — a FALLBACK event and zero /cmd_vel within scan_timeout_ms (500 ms)
+/// plus a tick — and the simulated robot comes to rest without hitting anything — and the run's flight log records the
+/// stop (/mode FALLBACK with the stale-scan reason) and the zero /cmd_vel.
 /// </summary>
 public sealed class GroundSensorStops : IFaultScenario
 {
@@ -36,23 +38,60 @@ public sealed class GroundSensorStops : IFaultScenario
                 root["task"] = taskFile;
                 root["ros2"]!["domain_id"] = domain;
             });
-            DiffDriveNodeConfig config = DiffDriveNodeConfig.Load(configFile);
-            Ros2GroundRobotOptions options = Ros2GroundRobotOptions.Read(config.Ros2) with { CycloneConfigXml = Ros2Loopback.ConfigXml };
+            NodeConfig config = NodeConfig.Load(configFile);
+            Ros2GroundRobotOptions options = Ros2GroundRobotOptions.Read(config.Section("ros2")!) with { CycloneConfigXml = Ros2Loopback.ConfigXml };
             Ros2GroundRobotLink link;
             try { link = new Ros2GroundRobotLink(options); }
             catch (Exception e) when (e is DllNotFoundException or DdsException)
             {
                 throw new FaultCheckException($"Cyclone DDS (libddsc) is not usable here: {e.Message} (Debian: apt-get install libddsc0debian)");
             }
+            string logPath = Path.Combine(directory, "ground.mcap");
+            var controller = new DiffDriveController(config, new DwaLocalPlanner(new DwaPlanner(task)), task.ActorObservationSize, link, link);
+            var recorder = NodeRecorder.Create(logPath, controller.ObservationSize, 1 << 14);
+            FaultResult result;
             using (link)
-            using (var node = new DiffDriveNode(config, new DwaLocalPlanner(new DwaPlanner(task)), task.ActorObservationSize, link, link))
+            using (var node = new InferenceNode(config, controller, recorder))
             using (var robot = new DiffBotRos2SimPeer(task, scenario, new Ros2Options { DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml }))
-                return DriveThenLoseTheScan(config, node, link, robot);
+                result = DriveThenLoseTheScan(config, node, controller, link, robot);
+            recorder.Dispose();
+            return CheckTheLog(result, logPath, recorder);
         }
         finally { Directory.Delete(directory, recursive: true); }
     }
 
-    private FaultResult DriveThenLoseTheScan(DiffDriveNodeConfig config, DiffDriveNode node, Ros2GroundRobotLink link, DiffBotRos2SimPeer robot)
+    /// <summary>The run's log is valid and records the stop: /mode FALLBACK for the stale scan, and a zero /cmd_vel after it.</summary>
+    private static FaultResult CheckTheLog(FaultResult result, string logPath, NodeRecorder recorder)
+    {
+        Check.That(recorder.Error is null && recorder.Dropped == 0, $"recording: {recorder.Error ?? $"{recorder.Dropped} records dropped"}");
+        RoboRl.Logs.LogCheckReport report = RoboRl.Logs.LogChecker.Check(logPath);
+        Check.That(report.IsValid, $"the ground run's log fails `roborl log check`: {string.Join("; ", report.Errors.Take(3))}");
+        bool stopLogged = false, zeroAfter = false;
+        ulong stopTime = 0;
+        foreach (RoboRl.Logs.McapMessage m in RoboRl.Logs.McapReader.ReadAllMessages(logPath).OrderBy(m => m.LogTime))
+        {
+            if (m.Channel.Topic == "/mode" && !stopLogged)
+            {
+                ModeMsg mode = Cdr.Read<ModeMsg>(m.Data.Span);
+                if (mode.Mode == NodeMode.Fallback && mode.Reason is { } reason && reason.StartsWith("stale scan", StringComparison.Ordinal) && !reason.Contains("no scan yet"))
+                    (stopLogged, stopTime) = (true, m.LogTime);
+            }
+            else if (stopLogged && m.Channel.Topic == "/cmd_vel" && m.LogTime >= stopTime)
+            {
+                TwistMsg twist = Cdr.Read<TwistMsg>(m.Data.Span);
+                zeroAfter |= twist.Linear.X == 0 && twist.Angular.Z == 0;
+            }
+        }
+        Check.That(stopLogged, "the log has no /mode FALLBACK for the stale scan");
+        Check.That(zeroAfter, "the log has no zero /cmd_vel after the stop");
+        return result with
+        {
+            LostLogMessages = recorder.Dropped,
+            Detail = result.Detail + $"; the log ({report.MessageCount} messages) records the stop and the zero /cmd_vel",
+        };
+    }
+
+    private FaultResult DriveThenLoseTheScan(NodeConfig config, InferenceNode node, DiffDriveController controller, Ros2GroundRobotLink link, DiffBotRos2SimPeer robot)
     {
         var wait = TimeSpan.FromSeconds(30);
         Check.That(robot.WaitForNode(wait) && link.CmdVelPublisher!.WaitForMatch(wait), "the node's and the simulated robot's topics did not match within 30 s");
@@ -74,22 +113,22 @@ public sealed class GroundSensorStops : IFaultScenario
             Check.That(Check.WaitFor(() => node.Mode == NodeMode.Fallback, TimeSpan.FromSeconds(5)),
                 $"the node kept driving 5 s after /scan went away (mode {node.Mode})");
             // The newest scan that reached the node (stamped on arrival with the node clock) is where the timeout counts from.
-            var ranges = new float[config.Robot.Lidar.Beams];
+            var ranges = new float[controller.Settings.Robot.Lidar.Beams];
             Check.That(link.TryGetScan(ranges, out ScanSample last), "no scan ever reached the node");
-            GroundNodeEvent stop = node.Events.FirstOrDefault(e => e.Tick > cutTick && e.Mode == NodeMode.Fallback);
-            Check.That(stop.Tick > cutTick, "no STOP event after /scan went away");
-            Check.That(stop.Trigger == GroundSafetyTrigger.StaleScan, $"stopped for another reason: {stop.Describe()}");
+            NodeEvent stop = node.Events.FirstOrDefault(e => e.Tick > cutTick && e.Kind == NodeEventKind.ModeChange && e.Mode == NodeMode.Fallback);
+            Check.That(stop.Tick > cutTick, "no FALLBACK event after /scan went away");
+            Check.That(stop.Violation.Trigger == SafetyTrigger.StaleScan, $"stopped for another reason: {stop.Describe()}");
             double stopMs = (stop.TimestampNs - last.TimestampNs) / 1e6;
-            double timeoutMs = config.Limits.ScanTimeoutS * 1000, periodMs = 1000 / config.RateHz;
+            double timeoutMs = controller.Settings.Limits.ScanTimeoutS * 1000, periodMs = 1000 / config.RateHz;
             // The node looks at the scan's age once a tick: the documented bound is the timeout plus one period; real time
             // on a shared machine may make that tick a period late (the same allowance as the quadrotor's real-time legs).
             double boundMs = timeoutMs + periodMs;
-            Check.That(stopMs > timeoutMs, $"STOP {stopMs:0.#} ms after the last scan, before the {timeoutMs:0} ms timeout: not the stale-scan rule");
-            Check.That(stopMs <= boundMs + periodMs + 50, $"STOP {stopMs:0.#} ms after the last scan (bound {boundMs:0} ms)");
+            Check.That(stopMs > timeoutMs, $"FALLBACK {stopMs:0.#} ms after the last scan, before the {timeoutMs:0} ms timeout: not the stale-scan rule");
+            Check.That(stopMs <= boundMs + periodMs + 50, $"FALLBACK {stopMs:0.#} ms after the last scan (bound {boundMs:0} ms)");
 
             Check.That(Check.WaitFor(() => robot.StopCommandSinceNs != 0, TimeSpan.FromSeconds(5)), $"no zero /cmd_vel reached the robot (last {robot.LastCommand})");
             double zeroCmdMs = (robot.StopCommandSinceNs - last.TimestampNs) / 1e6;
-            Check.That(zeroCmdMs >= stopMs, $"a zero /cmd_vel arrived {zeroCmdMs:0.#} ms after the last scan, before the STOP ({stopMs:0.#} ms)");
+            Check.That(zeroCmdMs >= stopMs, $"a zero /cmd_vel arrived {zeroCmdMs:0.#} ms after the last scan, before the FALLBACK ({stopMs:0.#} ms)");
             Check.That(zeroCmdMs <= boundMs + periodMs + 50 + 200, $"the zero /cmd_vel reached the robot {zeroCmdMs:0.#} ms after the last scan (bound {boundMs:0} ms + delivery)");
 
             // The simulated robot brakes to rest and stays there (no collision on the way).
@@ -106,8 +145,7 @@ public sealed class GroundSensorStops : IFaultScenario
 
             return new FaultResult(Name, true, stopMs, null,
                 $"diffbot driving at {speedBefore:0.###} m/s (DWA, ROS 2 loopback, 10 Hz), /scan publisher deleted: \"{stop.Describe()}\" {stopMs:0.#} ms after the last scan " +
-                $"(timeout {timeoutMs:0} ms, bound {boundMs:0} ms, real time), zero /cmd_vel at the robot after {zeroCmdMs:0.#} ms, robot at rest, no collision; " +
-                "events kept in memory (the ground node has no flight recorder)");
+                $"(timeout {timeoutMs:0} ms, bound {boundMs:0} ms, real time), zero /cmd_vel at the robot after {zeroCmdMs:0.#} ms, robot at rest, no collision");
         }
         finally
         {

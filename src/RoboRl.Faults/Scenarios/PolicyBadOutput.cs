@@ -40,7 +40,7 @@ public sealed class PolicyBadOutput : IFaultScenario
         rig.Run(0.5);
         Check.That(rig.Node.Mode == NodeMode.Policy, $"{misbehaviour}: the node did not arm and fly the crafted policy (mode {rig.Node.Mode})");
         // Move the setpoint 0.3 m along x: the position error grows at the speed limit and crosses the trigger.
-        rig.Commands.Enqueue(NodeCommandKind.Setpoint, rig.Config.Setpoint + new Vector3(0.3f, 0, 0));
+        rig.Commands.Enqueue(NodeCommandKind.Setpoint, rig.Quadrotor.Setpoint + new Vector3(0.3f, 0, 0));
         long ticks = rig.StepUntil(() => rig.Node.Mode != NodeMode.Policy, 2.0);
         Check.That(ticks > 0, $"{misbehaviour}: the node kept flying the policy for 2 s after its output went bad");
         Check.That(rig.Node.Mode == NodeMode.Fallback, $"{misbehaviour}: the node went to {rig.Node.Mode}, not FALLBACK");
@@ -52,7 +52,7 @@ public sealed class PolicyBadOutput : IFaultScenario
         if (land)
         {
             long landed = rig.StepUntil(() => rig.Node.Mode == NodeMode.Idle, 15);
-            Check.That(landed > 0, $"{misbehaviour}: the fallback did not land and disarm within 15 s (phase {rig.Node.FallbackPhase}, z {rig.Sim.TrueState.Position.Z:0.###} m)");
+            Check.That(landed > 0, $"{misbehaviour}: the fallback did not land and disarm within 15 s (phase {rig.Controller.FallbackPhase}, z {rig.Sim.TrueState.Position.Z:0.###} m)");
             Check.That(rig.Sim.TrueState.Position.Z < 0.05f, $"{misbehaviour}: disarmed at z = {rig.Sim.TrueState.Position.Z:0.###} m");
         }
         else rig.Run(0.5);

@@ -79,10 +79,10 @@ public sealed class SensorStreamStops : IFaultScenario
         NodeEvent trip = rig.FirstEvent(e => e.Kind == NodeEventKind.ModeChange && e.Mode == NodeMode.Fallback, silentTick)!.Value;
         Check.That(trip.Violation.Trigger == SafetyTrigger.StaleSensor, $"silent robot: tripped on {trip.Violation}");
         double ms = (trip.TimestampNs - silentAtNs) / 1e6;
-        double limitMs = rig.Config.Limits.SensorTimeoutS * 1000 + 1000 / rig.Config.RateHz;
+        double limitMs = rig.Quadrotor.Limits.SensorTimeoutS * 1000 + 1000 / rig.Config.RateHz;
         Check.That(ms <= limitMs, $"silent robot: fallback {ms:0.#} ms after the last sample, above the {limitMs:0.#} ms bound");
         long landed = rig.StepUntil(() => rig.Node.Mode == NodeMode.Idle, 10);
-        Check.That(landed > 0, $"silent robot: not disarmed within 10 s (phase {rig.Node.FallbackPhase})");
+        Check.That(landed > 0, $"silent robot: not disarmed within 10 s (phase {rig.Controller.FallbackPhase})");
         Vector3 p = rig.Sim.TrueState.Position;
         Check.That(p.Z < 0.05f, $"silent robot: disarmed at z = {p.Z:0.###} m");
         ulong lastTick = rig.Node.TickCount - 1;
@@ -91,7 +91,7 @@ public sealed class SensorStreamStops : IFaultScenario
         Check.That(log.Modes.Any(m => m.Mode == "FALLBACK" && m.Reason.StartsWith("stale sensor", StringComparison.Ordinal)), "silent robot: no stale-sensor FALLBACK in /mode");
         Check.That(log.Modes.Any(m => m.Mode == "IDLE" && m.Reason.Contains("landed", StringComparison.Ordinal)), "silent robot: no IDLE (landed) in /mode");
         long lost = log.MissingTicks(0, lastTick) + Math.Max(0, modeChanges - log.Modes.Count);
-        return (ms, lost, $"simulated robot silent: fallback after {ms:0.#} ms (simulated clock; timeout {rig.Config.Limits.SensorTimeoutS * 1000:0} ms), blind descent, disarmed at z {p.Z:0.###} m");
+        return (ms, lost, $"simulated robot silent: fallback after {ms:0.#} ms (simulated clock; timeout {rig.Quadrotor.Limits.SensorTimeoutS * 1000:0} ms), blind descent, disarmed at z {p.Z:0.###} m");
     }
 
     private static (double Ms, long Lost, string Detail) SerialCablePulled()
@@ -139,9 +139,9 @@ public sealed class SensorStreamStops : IFaultScenario
             Check.That(trip.Violation.Trigger == StaleSensorTrigger, $"serial: tripped on {trip.Violation}");
             double ms = (trip.TimestampNs - lastFrameNs) / 1e6;
             // Real time on a shared machine: the tick that sees the stale sample may itself be late by a period or two.
-            double limitMs = rig.Config.Limits.SensorTimeoutS * 1000 + 3 * 1000 / rig.Config.RateHz;
+            double limitMs = rig.Quadrotor.Limits.SensorTimeoutS * 1000 + 3 * 1000 / rig.Config.RateHz;
             Check.That(ms <= limitMs + 50, $"serial: fallback {ms:0.#} ms after the last frame (bound {limitMs:0.#} ms)");
-            Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Idle, TimeSpan.FromSeconds(10)), $"serial: not disarmed within 10 s (phase {rig.Node.FallbackPhase})");
+            Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Idle, TimeSpan.FromSeconds(10)), $"serial: not disarmed within 10 s (phase {rig.Controller.FallbackPhase})");
             float z = rig.Sim.TrueState.Position.Z;
             Check.That(z < 0.05f, $"serial: disarmed at z = {z:0.###} m");
             stop.Cancel();
@@ -227,9 +227,9 @@ public sealed class SensorStreamStops : IFaultScenario
                     ?? throw new FaultCheckException($"DDS leg: mode {rig.Node.Mode} without a fallback event");
                 Check.That(trip.Violation.Trigger == SafetyTrigger.StaleSensor, $"DDS leg: tripped on {trip.Violation}");
                 double ms = (trip.TimestampNs - last.TimestampNs) / 1e6;
-                double limitMs = rig.Config.Limits.SensorTimeoutS * 1000 + 3 * 1000 / rig.Config.RateHz;
+                double limitMs = rig.Quadrotor.Limits.SensorTimeoutS * 1000 + 3 * 1000 / rig.Config.RateHz;
                 Check.That(ms <= limitMs + 50, $"DDS leg: fallback {ms:0.#} ms after the last odometry (bound {limitMs:0.#} ms)");
-                Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Idle, TimeSpan.FromSeconds(10)), $"DDS leg: not disarmed within 10 s (phase {rig.Node.FallbackPhase})");
+                Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Idle, TimeSpan.FromSeconds(10)), $"DDS leg: not disarmed within 10 s (phase {rig.Controller.FallbackPhase})");
                 float z = rig.Sim.TrueState.Position.Z;
                 Check.That(z < 0.05f, $"DDS leg: disarmed at z = {z:0.###} m");
                 ulong lastTick = rig.Node.TickCount - 1;

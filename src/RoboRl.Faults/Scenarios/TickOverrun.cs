@@ -47,8 +47,8 @@ public sealed class TickOverrun : IFaultScenario
         Check.That(trip.Violation.Trigger == SafetyTrigger.OverrunStreak, $"tripped on {trip.Violation}, expected the overrun streak");
         double toSafeMs = (trip.TimestampNs - hogStartNs) / 1e6;
         Check.WaitFor(() => rig.Node.TickCount > trip.Tick + 100, TimeSpan.FromSeconds(5));
-        Check.That(rig.Node.Mode == NodeMode.Fallback && rig.Node.FallbackPhase == FallbackPhase.Hold,
-            $"after the hog the node is in {rig.Node.Mode}/{rig.Node.FallbackPhase}, expected FALLBACK/Hold");
+        Check.That(rig.Node.Mode == NodeMode.Fallback && rig.Controller.FallbackPhase == FallbackPhase.Hold,
+            $"after the hog the node is in {rig.Node.Mode}/{rig.Controller.FallbackPhase}, expected FALLBACK/Hold");
         ulong lastTick = rig.Node.TickCount - 1;
         int modeChanges = rig.Node.Events.Count(e => e.Kind == NodeEventKind.ModeChange);
         FlightLogCount log = rig.CloseAndCount();

@@ -55,7 +55,7 @@ public sealed record McuPolicyOptions
 /// when the node arms. A 149-float OBSERVATION frame would
 /// be ~600 bytes, ~15 ms through QEMU's USART model (~25 µs per byte, FACTS.md): too slow for 100 Hz; a STATE is ~70.
 /// </summary>
-public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
+public sealed class McuRemotePolicy : IRemotePolicy, IRemotePolicyReport, IDisposable
 {
     private readonly McuPolicyClient _client;
     private readonly IDisposable? _owned;
@@ -197,5 +197,21 @@ public sealed class McuRemotePolicy : IRemotePolicy, IDisposable
     {
         _client.Dispose();
         _owned?.Dispose();
+    }
+
+    /// <summary>One line on how the MCU flew: answers, silences, errors, inference time, parity with the host engine (the node's figures).</summary>
+    public string Describe(RemotePolicyFigures node)
+    {
+        LinkCounters link = Client.Link.Counters;
+        long asked = Answered + Timeouts + ErrorStatuses;
+        double inTime = asked == 0 ? 0 : 100.0 * Answered / asked;
+        IReadOnlyList<double> warm = WarmUpRoundTripsMs;
+        string warmUp = warm.Count == 0 ? "" :
+            $"; warm-up: {warm.Count} round trips, first {warm[0]:F1} ms, median {warm.Order().ElementAt(warm.Count / 2):F1} ms";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"mcu: {Answered} actions, {Timeouts} timeouts (> {ResponseTimeout.TotalMilliseconds:0.#} ms), {ErrorStatuses} error statuses " +
+            $"({inTime:F1} % of {asked} ticks answered in time; {node.HeldTicks} held the last action); " +
+            $"inference {MeanInferenceUs:F0} µs mean (MCU SysTick); max |MCU − host engine| {node.ParityMaxDiff:G3} over {node.ParityTicks} ticks; " +
+            $"link: {link.Lost} lost, {link.Rejected} rejected frames{warmUp}");
     }
 }
