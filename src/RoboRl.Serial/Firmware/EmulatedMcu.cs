@@ -54,14 +54,23 @@ public sealed class EmulatedMcu : IDisposable
     /// to the CPU thread, whose read of the data register wakes the I/O thread for the next one), and socat sits in
     /// between. On a virtual machine a wake-up on another core costs an inter-processor interrupt, tens of µs, per
     /// byte; on the same core it is a context switch. So QEMU and socat (all their threads: `taskset` at exec) share
-    /// the last core — the node's tick thread usually runs on another — at a raised priority where permitted (`nice`
-    /// runs the tool unchanged when it may not): the emulator stands in for a chip that shares its CPU with nothing.
+    /// the last core — the node's tick thread usually runs on another — at a raised priority where permitted: the
+    /// emulator stands in for a chip that shares its CPU with nothing. Privileged, that is SCHED_FIFO
+    /// <see cref="EmulatorPriority"/> (`chrt`; QEMU's threads inherit it), below the node's tick and serial threads, so that
+    /// no ordinary process on that core delays a byte (with `nice` alone, a busy machine made answers miss the 9.5 ms
+    /// deadline several ticks in a row); QEMU uses ~80 % of the core, under Linux's real-time throttling limit of 95 %.
+    /// Unprivileged, `nice -n -10` (which runs the tool unchanged when it may not raise the priority).
     /// </summary>
     private static (string Tool, string Arguments) OnItsOwnCore(string tool, string arguments)
     {
         if (Environment.ProcessorCount < 2 || !OnPath("taskset") || !OnPath("nice")) return (tool, arguments);
-        return ("nice", $"-n -10 taskset -c {Environment.ProcessorCount - 1} {tool} {arguments}");
+        string pinned = $"taskset -c {Environment.ProcessorCount - 1} {tool} {arguments}";
+        if (Environment.IsPrivilegedProcess && OnPath("chrt")) return ("chrt", $"-f {EmulatorPriority} {pinned}");
+        return ("nice", $"-n -10 {pinned}");
     }
+
+    /// <summary>SCHED_FIFO priority of the emulated MCU's processes: below the node's tick (50) and serial reader (45).</summary>
+    public const int EmulatorPriority = 30;
 
     private static Process StartTool(string tool, string arguments)
     {
