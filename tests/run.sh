@@ -37,6 +37,14 @@ dotnet build RoboRl.sln -c Release -nologo -v quiet -clp:ErrorsOnly || die "dotn
 
 passed=0; failed=0; skipped=0
 
+# --- layout: the code follows .editorconfig (one check) ------------------------------------
+if dotnet format whitespace RoboRl.sln --verify-no-changes -v quiet; then
+  passed=$((passed + 1))
+else
+  echo "tests/run.sh: files differ from .editorconfig's layout (above); fix with: dotnet format whitespace RoboRl.sln" >&2
+  failed=$((failed + 1))
+fi
+
 # --- NUnit suites ----------------------------------------------------------------------
 # The suites run in parallel; tests marked [Category("RealTime")] (real-time deadlines against an emulator or a
 # peer process, which a fully loaded 2-core machine cannot keep) run afterwards, alone.
