@@ -22,7 +22,9 @@ public class Ros2Benchmarks
     {
         _node = new Ros2Node("bench_publish", "/", new Ros2Options
         {
-            DomainId = Random.Shared.Next(100, 230), CycloneConfigXml = Ros2Loopback.ConfigXml, AnnounceNode = false,
+            DomainId = Random.Shared.Next(100, 230),
+            CycloneConfigXml = Ros2Loopback.ConfigXml,
+            AnnounceNode = false,
         });
         _twist = _node.CreatePublisher<TwistMsg>("bench_twist");
         _pose = _node.CreatePublisher<PoseStampedMsg>("bench_pose", QosProfile.SensorData);

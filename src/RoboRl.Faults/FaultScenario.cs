@@ -19,15 +19,25 @@ public sealed record FaultBudget
     /// <summary>The counts (≥ 1 M serial, ≥ 100 k CDR, ≥ 10 k MCAP, config and bundle); the suite stays under 10 minutes.</summary>
     public static FaultBudget Full { get; } = new()
     {
-        Name = "full", SerialDecoderInputs = 1_000_000, CdrInputs = 100_000, McapInputs = 10_000, ConfigInputs = 10_000,
-        BundleInputs = 10_000, FloodSeconds = 5,
+        Name = "full",
+        SerialDecoderInputs = 1_000_000,
+        CdrInputs = 100_000,
+        McapInputs = 10_000,
+        ConfigInputs = 10_000,
+        BundleInputs = 10_000,
+        FloodSeconds = 5,
     };
 
     /// <summary>For CI on a loaded 2-core machine: every scenario, a twentieth of the fuzzing, a 2 s flood.</summary>
     public static FaultBudget Small { get; } = new()
     {
-        Name = "small", SerialDecoderInputs = 50_000, CdrInputs = 5_000, McapInputs = 500, ConfigInputs = 500,
-        BundleInputs = 500, FloodSeconds = 2,
+        Name = "small",
+        SerialDecoderInputs = 50_000,
+        CdrInputs = 5_000,
+        McapInputs = 500,
+        ConfigInputs = 500,
+        BundleInputs = 500,
+        FloodSeconds = 2,
     };
 
     public static FaultBudget Parse(string name) => name switch

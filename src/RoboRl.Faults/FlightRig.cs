@@ -238,7 +238,10 @@ public sealed class FlightRig : IDisposable
         // Hovering at the setpoint (the shipped config starts on the floor and takes off first): the scenarios fault a flight.
         Sim = new SimulatedQuadrotor(Quadrotor.Robot, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = sim.PhysicsHz, StartPosition = Quadrotor.Setpoint, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
+            PhysicsHz = sim.PhysicsHz,
+            StartPosition = Quadrotor.Setpoint,
+            NoiseStd = sim.NoiseStd,
+            Seed = sim.Seed,
         }, NowNs);
         PolicyBundle bundle = options.Bundle ?? CraftedPolicies.Build(Config.RobotPath, CraftedPolicies.Misbehaviour.None);
         if (options.Record)
@@ -303,7 +306,8 @@ public sealed class FlightRig : IDisposable
                 Sim.AdvanceTo(NodeClock.NowNs);
                 Thread.Sleep(1);
             }
-        }) { IsBackground = true, Name = "faults-robot-physics" };
+        })
+        { IsBackground = true, Name = "faults-robot-physics" };
         Sim.AdvanceTo(NodeClock.NowNs);
         _physics.Start();
         Node.Start();
@@ -373,17 +377,17 @@ public sealed class FlightLogCount
             switch (topic)
             {
                 case "/action":
-                {
-                    ActionMsg a = Cdr.Read<ActionMsg>(m.Data.Span);
-                    count.Actions.Add(new LoggedAction(a.Tick, a.Source, a.Values.ToArray(), a.PolicyValues.ToArray()));
-                    break;
-                }
+                    {
+                        ActionMsg a = Cdr.Read<ActionMsg>(m.Data.Span);
+                        count.Actions.Add(new LoggedAction(a.Tick, a.Source, a.Values.ToArray(), a.PolicyValues.ToArray()));
+                        break;
+                    }
                 case "/mode":
-                {
-                    ModeMsg mode = Cdr.Read<ModeMsg>(m.Data.Span);
-                    count.Modes.Add((m.LogTime, mode.Name ?? "", mode.Reason ?? ""));
-                    break;
-                }
+                    {
+                        ModeMsg mode = Cdr.Read<ModeMsg>(m.Data.Span);
+                        count.Modes.Add((m.LogTime, mode.Name ?? "", mode.Reason ?? ""));
+                        break;
+                    }
                 case "/diagnostics":
                     // The status text is a CDR string: readable in place.
                     count.Diagnostics.Add(Encoding.UTF8.GetString(m.Data.Span));

@@ -16,7 +16,7 @@ public sealed class MqttPeer : IDisposable
 
     private MqttPeer() { }
 
-    public static MqttClientOptions Options(string host, int port, string? user, string? password, X509Certificate2? ca) 
+    public static MqttClientOptions Options(string host, int port, string? user, string? password, X509Certificate2? ca)
     {
         var b = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("faults-" + Guid.NewGuid().ToString("N")[..8])
             .WithTimeout(TimeSpan.FromSeconds(20));

@@ -139,9 +139,14 @@ public sealed class DiffBotRos2SimPeer : IDisposable
             scan.Publish(new LaserScanMsg
             {
                 Header = header with { FrameId = "base_scan" },
-                AngleMin = 0, AngleMax = lidar.AngleIncrement * (lidar.Beams - 1), AngleIncrement = lidar.AngleIncrement,
-                ScanTime = 1f / task.ControlFrequencyHz, RangeMin = lidar.RangeMin, RangeMax = lidar.RangeMax,
-                Ranges = ranges, Intensities = ReadOnlyMemory<float>.Empty,
+                AngleMin = 0,
+                AngleMax = lidar.AngleIncrement * (lidar.Beams - 1),
+                AngleIncrement = lidar.AngleIncrement,
+                ScanTime = 1f / task.ControlFrequencyHz,
+                RangeMin = lidar.RangeMin,
+                RangeMax = lidar.RangeMax,
+                Ranges = ranges,
+                Intensities = ReadOnlyMemory<float>.Empty,
             });
             ScansPublished++;
         }
@@ -182,7 +187,8 @@ public sealed class DiffBotRos2SimPeer : IDisposable
                 while (running && RoboRl.Core.Robots.NodeClock.NowNs < next) Thread.Sleep(1);
                 if (Step()) PublishState();
             }
-        }) { IsBackground = true, Name = "diffbot-sim-peer" };
+        })
+        { IsBackground = true, Name = "diffbot-sim-peer" };
         thread.Start();
     }
 

@@ -89,9 +89,16 @@ public sealed class NodeSession : IDisposable
             {
                 links.Add(plugins.Transports.Get(name, config.File, RoleKey(config, name)).Open(new TransportRequest
                 {
-                    Name = name, NodeFile = config.File, Section = config.Section(name), RobotKind = config.Kind, Robot = config.Robot,
-                    RobotPath = config.RobotPath, RobotConfigJson = config.RobotConfigJson, KindSettings = config.Settings,
-                    Roles = config.RolesOf(name), Settings = options.Settings,
+                    Name = name,
+                    NodeFile = config.File,
+                    Section = config.Section(name),
+                    RobotKind = config.Kind,
+                    Robot = config.Robot,
+                    RobotPath = config.RobotPath,
+                    RobotConfigJson = config.RobotConfigJson,
+                    KindSettings = config.Settings,
+                    Roles = config.RolesOf(name),
+                    Settings = options.Settings,
                 }));
             }
             if (config.PolicyOn != NodeConfig.HostPolicy)
@@ -99,13 +106,21 @@ public sealed class NodeSession : IDisposable
                 if (bundle is null || policyPath is null) throw new SetupException($"{config.File}: policy_on \"{config.PolicyOn}\" needs --policy BUNDLE");
                 remote = plugins.RemotePolicies.Get(config.PolicyOn, config.File, "$.policy_on").Open(new RemotePolicyRequest
                 {
-                    Name = config.PolicyOn, NodeFile = config.File, Section = config.Section(config.PolicyOn), Bundle = bundle, BundlePath = policyPath,
+                    Name = config.PolicyOn,
+                    NodeFile = config.File,
+                    Section = config.Section(config.PolicyOn),
+                    Bundle = bundle,
+                    BundlePath = policyPath,
                     Settings = options.Settings,
                 });
             }
             controller = kind.CreateController(new NodeSetup
             {
-                Config = config, Bundle = bundle, Sensors = Link(links, config.Sensors), Actuators = Link(links, config.Transport), RemotePolicy = remote,
+                Config = config,
+                Bundle = bundle,
+                Sensors = Link(links, config.Sensors),
+                Actuators = Link(links, config.Transport),
+                RemotePolicy = remote,
             });
             if (record is not null)
             {
@@ -146,8 +161,14 @@ public sealed class NodeSession : IDisposable
         }
         return new NodeSession
         {
-            Config = config, Node = node, Links = links, SensorLink = Link(links, config.Sensors), Recorder = recorder, RemotePolicy = remote,
-            LockStep = Link(links, config.Transport).Port<ILockStepRobot>(), EventSinks = eventSinks,
+            Config = config,
+            Node = node,
+            Links = links,
+            SensorLink = Link(links, config.Sensors),
+            Recorder = recorder,
+            RemotePolicy = remote,
+            LockStep = Link(links, config.Transport).Port<ILockStepRobot>(),
+            EventSinks = eventSinks,
         };
     }
 
@@ -348,7 +369,10 @@ public sealed class NodeSession : IDisposable
         result["events"] = events;
         result["record"] = Recorder is null ? null : new JsonObject
         {
-            ["path"] = Recorder.Destination, ["records"] = Recorder.Written, ["dropped"] = Recorder.Dropped, ["error"] = Recorder.Error,
+            ["path"] = Recorder.Destination,
+            ["records"] = Recorder.Written,
+            ["dropped"] = Recorder.Dropped,
+            ["error"] = Recorder.Error,
         };
         return result;
     }

@@ -36,14 +36,14 @@ public static class FlightLogMetadata
     /// </summary>
     public static Dictionary<string, string> Build(IReadOnlyList<string> observationNames, IReadOnlyList<string> actionNames, int actionHistoryLength,
         double controlRateHz, string policySha256, string robotConfigJson, double nodeRateHz) => new()
-    {
-        [RobotConfig] = robotConfigJson,
-        [RobotSha256] = PolicyBundle.RobotConfigHash(robotConfigJson),
-        [ObservationNames] = JsonSerializer.Serialize(observationNames),
-        [ActionNames] = JsonSerializer.Serialize(actionNames),
-        [ActionHistoryLength] = actionHistoryLength.ToString(CultureInfo.InvariantCulture),
-        [ControlRateHz] = controlRateHz.ToString("R", CultureInfo.InvariantCulture),
-        [PolicySha256] = policySha256,
-        [NodeRateHz] = nodeRateHz.ToString("R", CultureInfo.InvariantCulture),
-    };
+        {
+            [RobotConfig] = robotConfigJson,
+            [RobotSha256] = PolicyBundle.RobotConfigHash(robotConfigJson),
+            [ObservationNames] = JsonSerializer.Serialize(observationNames),
+            [ActionNames] = JsonSerializer.Serialize(actionNames),
+            [ActionHistoryLength] = actionHistoryLength.ToString(CultureInfo.InvariantCulture),
+            [ControlRateHz] = controlRateHz.ToString("R", CultureInfo.InvariantCulture),
+            [PolicySha256] = policySha256,
+            [NodeRateHz] = nodeRateHz.ToString("R", CultureInfo.InvariantCulture),
+        };
 }

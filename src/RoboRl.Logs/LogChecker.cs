@@ -157,90 +157,90 @@ public static class LogChecker
                         sawHeader = true;
                         break;
                     case McapOpcode.Schema:
-                    {
-                        var s = McapParse.Schema(content.Span, c);
-                        if (s.Id == 0) errors.Add(new McapIssue(offset, "Schema id 0 is reserved"));
-                        if (schemas.TryGetValue(s.Id, out var old) && (old.Name != s.Name || !old.Data.Span.SequenceEqual(s.Data.Span)))
-                            errors.Add(new McapIssue(offset, $"Schema {s.Id} redefined with different content"));
-                        if (sawDataEnd && !schemas.ContainsKey(s.Id)) errors.Add(new McapIssue(offset, $"summary Schema {s.Id} does not appear in the data section"));
-                        schemas[s.Id] = s;
-                        break;
-                    }
-                    case McapOpcode.Channel:
-                    {
-                        var ch = McapParse.Channel(content.Span, c);
-                        if (ch.SchemaId != 0 && !schemas.ContainsKey(ch.SchemaId))
-                            errors.Add(new McapIssue(offset, $"Channel {ch.Id} ({ch.Topic}) refers to undeclared schema {ch.SchemaId}"));
-                        if (channels.TryGetValue(ch.Id, out var old) && (old.Topic != ch.Topic || old.SchemaId != ch.SchemaId))
-                            errors.Add(new McapIssue(offset, $"Channel {ch.Id} redefined with a different topic or schema"));
-                        if (sawDataEnd && !channels.ContainsKey(ch.Id)) errors.Add(new McapIssue(offset, $"summary Channel {ch.Id} does not appear in the data section"));
-                        channels[ch.Id] = ch;
-                        break;
-                    }
-                    case McapOpcode.Message:
-                    {
-                        var (channel, _, logTime, _) = McapParse.MessageHeader(content.Span, c);
-                        CountMessage(channel, logTime, offset);
-                        CheckPayload(channel, content.Span[McapParse.MessageHeaderSize..], offset);
-                        break;
-                    }
-                    case McapOpcode.Chunk:
-                    {
-                        var seen = new ChunkSeen { Offset = offset, Length = McapConstants.RecordHeaderSize + content.Length };
-                        var records = McapChunks.Records(content.Span, offset, out var header);
-                        seen.Start = header.MessageStartTime; seen.End = header.MessageEndTime; seen.Compression = header.Compression;
-                        seen.UncompressedSize = header.UncompressedSize; seen.CompressedSize = header.RecordsLength;
-                        ulong min = ulong.MaxValue, max = 0;
-                        foreach (var (innerOp, at, inner) in McapChunks.Split(records, offset))
                         {
-                            switch (innerOp)
-                            {
-                                case McapOpcode.Schema: { var s = McapParse.Schema(inner.Span, offset); schemas[s.Id] = s; break; }
-                                case McapOpcode.Channel: { var ch = McapParse.Channel(inner.Span, offset); channels[ch.Id] = ch; break; }
-                                case McapOpcode.Message:
-                                    var (channel, _, logTime, _) = McapParse.MessageHeader(inner.Span, offset);
-                                    CountMessage(channel, logTime, offset);
-                                    CheckPayload(channel, inner.Span[McapParse.MessageHeaderSize..], offset);
-                                    seen.Messages.Add((channel, logTime, (ulong)at));
-                                    min = Math.Min(min, logTime); max = Math.Max(max, logTime);
-                                    break;
-                                default:
-                                    errors.Add(new McapIssue(offset, $"{McapRecordLexer.Name(innerOp)} record inside a Chunk (only Schema, Channel, Message belong there)"));
-                                    break;
-                            }
+                            var s = McapParse.Schema(content.Span, c);
+                            if (s.Id == 0) errors.Add(new McapIssue(offset, "Schema id 0 is reserved"));
+                            if (schemas.TryGetValue(s.Id, out var old) && (old.Name != s.Name || !old.Data.Span.SequenceEqual(s.Data.Span)))
+                                errors.Add(new McapIssue(offset, $"Schema {s.Id} redefined with different content"));
+                            if (sawDataEnd && !schemas.ContainsKey(s.Id)) errors.Add(new McapIssue(offset, $"summary Schema {s.Id} does not appear in the data section"));
+                            schemas[s.Id] = s;
+                            break;
                         }
-                        if (seen.Messages.Count > 0 && (min != header.MessageStartTime || max != header.MessageEndTime))
-                            errors.Add(new McapIssue(offset, $"Chunk says messages span [{header.MessageStartTime}, {header.MessageEndTime}], they span [{min}, {max}]"));
-                        chunks.Add(seen);
-                        lastChunk = seen;
-                        break;
-                    }
-                    case McapOpcode.MessageIndex:
-                    {
-                        var (channel, entries) = McapParse.MessageIndex(content.Span, c);
-                        if (lastChunk is null) { errors.Add(new McapIssue(offset, "MessageIndex that does not follow a Chunk")); break; }
-                        lastChunk.IndexOffsets[channel] = (ulong)offset;
-                        lastChunk.IndexLength += McapConstants.RecordHeaderSize + content.Length;
-                        var actual = lastChunk.Messages.Where(m => m.Channel == channel).Select(m => (m.LogTime, m.Offset)).ToHashSet();
-                        if (actual.Count != entries.Count)
-                            errors.Add(new McapIssue(offset, $"MessageIndex for channel {channel} lists {entries.Count} messages, the chunk holds {actual.Count}"));
-                        foreach (var e in entries)
-                            if (!actual.Contains(e))
+                    case McapOpcode.Channel:
+                        {
+                            var ch = McapParse.Channel(content.Span, c);
+                            if (ch.SchemaId != 0 && !schemas.ContainsKey(ch.SchemaId))
+                                errors.Add(new McapIssue(offset, $"Channel {ch.Id} ({ch.Topic}) refers to undeclared schema {ch.SchemaId}"));
+                            if (channels.TryGetValue(ch.Id, out var old) && (old.Topic != ch.Topic || old.SchemaId != ch.SchemaId))
+                                errors.Add(new McapIssue(offset, $"Channel {ch.Id} redefined with a different topic or schema"));
+                            if (sawDataEnd && !channels.ContainsKey(ch.Id)) errors.Add(new McapIssue(offset, $"summary Channel {ch.Id} does not appear in the data section"));
+                            channels[ch.Id] = ch;
+                            break;
+                        }
+                    case McapOpcode.Message:
+                        {
+                            var (channel, _, logTime, _) = McapParse.MessageHeader(content.Span, c);
+                            CountMessage(channel, logTime, offset);
+                            CheckPayload(channel, content.Span[McapParse.MessageHeaderSize..], offset);
+                            break;
+                        }
+                    case McapOpcode.Chunk:
+                        {
+                            var seen = new ChunkSeen { Offset = offset, Length = McapConstants.RecordHeaderSize + content.Length };
+                            var records = McapChunks.Records(content.Span, offset, out var header);
+                            seen.Start = header.MessageStartTime; seen.End = header.MessageEndTime; seen.Compression = header.Compression;
+                            seen.UncompressedSize = header.UncompressedSize; seen.CompressedSize = header.RecordsLength;
+                            ulong min = ulong.MaxValue, max = 0;
+                            foreach (var (innerOp, at, inner) in McapChunks.Split(records, offset))
                             {
-                                errors.Add(new McapIssue(offset, $"MessageIndex for channel {channel}: no message with log time {e.LogTime} at chunk offset {e.Offset}"));
-                                break;
+                                switch (innerOp)
+                                {
+                                    case McapOpcode.Schema: { var s = McapParse.Schema(inner.Span, offset); schemas[s.Id] = s; break; }
+                                    case McapOpcode.Channel: { var ch = McapParse.Channel(inner.Span, offset); channels[ch.Id] = ch; break; }
+                                    case McapOpcode.Message:
+                                        var (channel, _, logTime, _) = McapParse.MessageHeader(inner.Span, offset);
+                                        CountMessage(channel, logTime, offset);
+                                        CheckPayload(channel, inner.Span[McapParse.MessageHeaderSize..], offset);
+                                        seen.Messages.Add((channel, logTime, (ulong)at));
+                                        min = Math.Min(min, logTime); max = Math.Max(max, logTime);
+                                        break;
+                                    default:
+                                        errors.Add(new McapIssue(offset, $"{McapRecordLexer.Name(innerOp)} record inside a Chunk (only Schema, Channel, Message belong there)"));
+                                        break;
+                                }
                             }
-                        break;
-                    }
+                            if (seen.Messages.Count > 0 && (min != header.MessageStartTime || max != header.MessageEndTime))
+                                errors.Add(new McapIssue(offset, $"Chunk says messages span [{header.MessageStartTime}, {header.MessageEndTime}], they span [{min}, {max}]"));
+                            chunks.Add(seen);
+                            lastChunk = seen;
+                            break;
+                        }
+                    case McapOpcode.MessageIndex:
+                        {
+                            var (channel, entries) = McapParse.MessageIndex(content.Span, c);
+                            if (lastChunk is null) { errors.Add(new McapIssue(offset, "MessageIndex that does not follow a Chunk")); break; }
+                            lastChunk.IndexOffsets[channel] = (ulong)offset;
+                            lastChunk.IndexLength += McapConstants.RecordHeaderSize + content.Length;
+                            var actual = lastChunk.Messages.Where(m => m.Channel == channel).Select(m => (m.LogTime, m.Offset)).ToHashSet();
+                            if (actual.Count != entries.Count)
+                                errors.Add(new McapIssue(offset, $"MessageIndex for channel {channel} lists {entries.Count} messages, the chunk holds {actual.Count}"));
+                            foreach (var e in entries)
+                                if (!actual.Contains(e))
+                                {
+                                    errors.Add(new McapIssue(offset, $"MessageIndex for channel {channel}: no message with log time {e.LogTime} at chunk offset {e.Offset}"));
+                                    break;
+                                }
+                            break;
+                        }
                     case McapOpcode.DataEnd:
-                    {
-                        uint crc = McapParse.DataEnd(content.Span, c);
-                        if (crc != 0 && crc != crcBefore)
-                            errors.Add(new McapIssue(offset, $"data section CRC mismatch: bytes hash to {crcBefore:X8}, DataEnd says {crc:X8}"));
-                        sawDataEnd = true;
-                        lexer.StopCrc();
-                        break;
-                    }
+                        {
+                            uint crc = McapParse.DataEnd(content.Span, c);
+                            if (crc != 0 && crc != crcBefore)
+                                errors.Add(new McapIssue(offset, $"data section CRC mismatch: bytes hash to {crcBefore:X8}, DataEnd says {crc:X8}"));
+                            sawDataEnd = true;
+                            lexer.StopCrc();
+                            break;
+                        }
                     case McapOpcode.Statistics: statistics = McapParse.Statistics(content.Span, c); break;
                     case McapOpcode.ChunkIndex: summaryChunkIndexes.Add((offset, McapParse.ChunkIndex(content.Span, c))); break;
                     case McapOpcode.SummaryOffset:

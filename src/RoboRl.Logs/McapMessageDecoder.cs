@@ -41,8 +41,11 @@ public sealed class McapMessageDecoder(MessageRegistry? registry = null)
     {
         var line = new JsonObject
         {
-            ["topic"] = m.Channel.Topic, ["type"] = m.Schema?.Name, ["sequence"] = m.Sequence,
-            ["log_time_ns"] = m.LogTime, ["publish_time_ns"] = m.PublishTime,
+            ["topic"] = m.Channel.Topic,
+            ["type"] = m.Schema?.Name,
+            ["sequence"] = m.Sequence,
+            ["log_time_ns"] = m.LogTime,
+            ["publish_time_ns"] = m.PublishTime,
         };
         try { line["message"] = Decode(m).ToJson(); }
         catch (Exception e) when (e is MsgDefinitionException or CdrFormatException) { line["error"] = $"cannot decode: {e.Message}"; }

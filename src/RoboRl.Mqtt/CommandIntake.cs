@@ -281,9 +281,13 @@ public sealed class CommandIntake
         // Stamped on arrival with the node's clock: the robot's own clock is not the node's.
         _robotState.Write(new RobotStateSample
         {
-            TimestampNs = NodeClock.NowNs, Sequence = ++_robotStateSequence,
-            Position = new Vector3(p[0], p[1], p[2]), Orientation = orientation,
-            VelocityWorld = new Vector3(v[0], v[1], v[2]), AngularVelocityBody = new Vector3(w[0], w[1], w[2]), RotorRpm = rpm,
+            TimestampNs = NodeClock.NowNs,
+            Sequence = ++_robotStateSequence,
+            Position = new Vector3(p[0], p[1], p[2]),
+            Orientation = orientation,
+            VelocityWorld = new Vector3(v[0], v[1], v[2]),
+            AngularVelocityBody = new Vector3(w[0], w[1], w[2]),
+            RotorRpm = rpm,
         });
         Interlocked.Increment(ref _robotStatesAccepted);
         Interlocked.Increment(ref _outcomes[(int)CommandOutcome.Accepted]);

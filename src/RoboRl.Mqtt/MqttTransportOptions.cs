@@ -205,19 +205,36 @@ public sealed class MqttTransportOptions
 
         return new MqttTransportOptions
         {
-            Robot = robot, Broker = broker, Host = host, Port = port, ClientId = clientId,
-            Username = username, Password = password, Tls = tls, TelemetryHz = telemetryHz,
-            BufferFrames = bufferFrames, ReconnectInitialMs = reconnectInitialMs, ReconnectMaxMs = reconnectMaxMs,
-            AllowAnonymous = allowAnonymous, MaxClockSkewMs = maxClockSkewMs, SetpointLimitM = setpointLimitM,
-            TeleopMaxSpeedMps = teleopMaxSpeed, Joy = joy, Users = users,
+            Robot = robot,
+            Broker = broker,
+            Host = host,
+            Port = port,
+            ClientId = clientId,
+            Username = username,
+            Password = password,
+            Tls = tls,
+            TelemetryHz = telemetryHz,
+            BufferFrames = bufferFrames,
+            ReconnectInitialMs = reconnectInitialMs,
+            ReconnectMaxMs = reconnectMaxMs,
+            AllowAnonymous = allowAnonymous,
+            MaxClockSkewMs = maxClockSkewMs,
+            SetpointLimitM = setpointLimitM,
+            TeleopMaxSpeedMps = teleopMaxSpeed,
+            Joy = joy,
+            Users = users,
         };
     }
 
     /// <summary>The rights' names as they appear in configs.</summary>
     public static readonly IReadOnlyDictionary<string, MqttRights> RightNames = new Dictionary<string, MqttRights>
     {
-        ["arm"] = MqttRights.Arm, ["setpoint"] = MqttRights.Setpoint, ["override"] = MqttRights.Override,
-        ["land"] = MqttRights.Land, ["kill"] = MqttRights.Kill, ["robot"] = MqttRights.Robot,
+        ["arm"] = MqttRights.Arm,
+        ["setpoint"] = MqttRights.Setpoint,
+        ["override"] = MqttRights.Override,
+        ["land"] = MqttRights.Land,
+        ["kill"] = MqttRights.Kill,
+        ["robot"] = MqttRights.Robot,
     };
 
     private static MqttRights ReadRights(ConfigNode user)

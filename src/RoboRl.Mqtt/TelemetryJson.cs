@@ -58,7 +58,10 @@ internal sealed class TelemetryJson
 
     private static string SourceName(ActionSource s) => s switch
     {
-        ActionSource.Policy => "policy", ActionSource.Human => "human", ActionSource.Fallback => "fallback", _ => "unknown",
+        ActionSource.Policy => "policy",
+        ActionSource.Human => "human",
+        ActionSource.Fallback => "fallback",
+        _ => "unknown",
     };
 
     public byte[] Ticks(in TelemetryFrame f, long seq)
@@ -113,8 +116,14 @@ internal sealed class TelemetryJson
 
     public static string ModeName(NodeMode mode) => mode switch
     {
-        NodeMode.Idle => "idle", NodeMode.Policy => "policy", NodeMode.Human => "human",
-        NodeMode.Fallback => "fallback", NodeMode.Killed => "killed", NodeMode.TakingOff => "taking_off", NodeMode.Landing => "landing", _ => "unknown",
+        NodeMode.Idle => "idle",
+        NodeMode.Policy => "policy",
+        NodeMode.Human => "human",
+        NodeMode.Fallback => "fallback",
+        NodeMode.Killed => "killed",
+        NodeMode.TakingOff => "taking_off",
+        NodeMode.Landing => "landing",
+        _ => "unknown",
     };
 
     private Utf8JsonWriter Begin()

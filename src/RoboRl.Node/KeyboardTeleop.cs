@@ -75,7 +75,8 @@ public sealed class KeyboardTeleop : ITeleopSource, ICommandSource, IDisposable
                 if (!Console.KeyAvailable) { Thread.Sleep(10); continue; }
                 Press(Console.ReadKey(intercept: true).Key, NodeClock.NowNs);
             }
-        }) { IsBackground = true, Name = "roborl-keyboard" };
+        })
+        { IsBackground = true, Name = "roborl-keyboard" };
         _thread.Start();
         return true;
     }

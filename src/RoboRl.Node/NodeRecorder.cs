@@ -242,17 +242,22 @@ public sealed class NodeRecorder : IDisposable
                 break;
             case SlotKind.Event: WriteEvent(w, in slot.Event); break;
             case SlotKind.Statistics:
-            {
-                ulong time = _clock.LogTime(slot.StatisticsTimestampNs);
-                TickStatistics s = slot.Statistics;
-                w.WriteMessage(_stats, time, time, new TickStatsMsg
                 {
-                    Header = NodeLogClock.Header(time, WorldFrame), Ticks = s.Ticks, RateHz = (float)s.RateHz,
-                    LatencyP50Us = (float)s.LatencyP50Us, LatencyP99Us = (float)s.LatencyP99Us, LatencyMaxUs = (float)s.LatencyMaxUs,
-                    JitterP99Us = (float)s.JitterP99Us, Overruns = s.Overruns,
-                });
-                break;
-            }
+                    ulong time = _clock.LogTime(slot.StatisticsTimestampNs);
+                    TickStatistics s = slot.Statistics;
+                    w.WriteMessage(_stats, time, time, new TickStatsMsg
+                    {
+                        Header = NodeLogClock.Header(time, WorldFrame),
+                        Ticks = s.Ticks,
+                        RateHz = (float)s.RateHz,
+                        LatencyP50Us = (float)s.LatencyP50Us,
+                        LatencyP99Us = (float)s.LatencyP99Us,
+                        LatencyMaxUs = (float)s.LatencyMaxUs,
+                        JitterP99Us = (float)s.JitterP99Us,
+                        Overruns = s.Overruns,
+                    });
+                    break;
+                }
         }
     }
 
@@ -269,7 +274,9 @@ public sealed class NodeRecorder : IDisposable
         r.HumanAction.CopyTo(_humanValues);
         w.WriteMessage(_action, time, time, new ActionMsg
         {
-            Header = NodeLogClock.Header(time, BodyFrame), Tick = r.Tick, Values = _actionValues.AsMemory(0, r.Action.Count),
+            Header = NodeLogClock.Header(time, BodyFrame),
+            Tick = r.Tick,
+            Values = _actionValues.AsMemory(0, r.Action.Count),
             PolicyValues = r.PolicyRan ? _policyValues.AsMemory(0, r.PolicyAction.Count) : ReadOnlyMemory<float>.Empty,
             Intervention = r.Intervention,
             HumanValues = r.Intervention ? _humanValues.AsMemory(0, r.HumanAction.Count) : ReadOnlyMemory<float>.Empty,

@@ -93,9 +93,19 @@ public sealed record OnnxImportSpec
         root.EnsureNoUnknownKeys();
         return new OnnxImportSpec
         {
-            File = file, Layout = layout, ObservationNames = observationNames, ActionNames = actionNames, ActionUnit = unit,
-            ActionLow = low, ActionHigh = high, ActionScalingGiven = scalingGiven, RobotConfigJson = robotJson, ControlRateHz = rate,
-            ActionHistoryLength = history, OnnxOutput = output, TrainingJson = training,
+            File = file,
+            Layout = layout,
+            ObservationNames = observationNames,
+            ActionNames = actionNames,
+            ActionUnit = unit,
+            ActionLow = low,
+            ActionHigh = high,
+            ActionScalingGiven = scalingGiven,
+            RobotConfigJson = robotJson,
+            ControlRateHz = rate,
+            ActionHistoryLength = history,
+            OnnxOutput = output,
+            TrainingJson = training,
         };
     }
 

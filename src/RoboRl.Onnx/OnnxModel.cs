@@ -59,38 +59,38 @@ public sealed class OnnxModel
                 case 6: model.DocString = r.String("ModelProto.doc_string"); break;
                 case 7: model.Graph = OnnxGraph.Parse(r.Bytes("ModelProto.graph")); hasGraph = true; break;
                 case 8:
-                {
-                    string domain = "";
-                    long version = 0;
-                    var o = new ProtoReader(r.Bytes("ModelProto.opset_import"));
-                    while (!o.AtEnd)
                     {
-                        switch (o.Next())
+                        string domain = "";
+                        long version = 0;
+                        var o = new ProtoReader(r.Bytes("ModelProto.opset_import"));
+                        while (!o.AtEnd)
                         {
-                            case 1: domain = o.String("OperatorSetIdProto.domain"); break;
-                            case 2: version = o.Int64("OperatorSetIdProto.version"); break;
-                            default: o.Skip(); break;
+                            switch (o.Next())
+                            {
+                                case 1: domain = o.String("OperatorSetIdProto.domain"); break;
+                                case 2: version = o.Int64("OperatorSetIdProto.version"); break;
+                                default: o.Skip(); break;
+                            }
                         }
+                        model.OpsetImports.Add((domain, version));
+                        break;
                     }
-                    model.OpsetImports.Add((domain, version));
-                    break;
-                }
                 case 14:
-                {
-                    string key = "", value = "";
-                    var e = new ProtoReader(r.Bytes("ModelProto.metadata_props"));
-                    while (!e.AtEnd)
                     {
-                        switch (e.Next())
+                        string key = "", value = "";
+                        var e = new ProtoReader(r.Bytes("ModelProto.metadata_props"));
+                        while (!e.AtEnd)
                         {
-                            case 1: key = e.String("StringStringEntryProto.key"); break;
-                            case 2: value = e.String("StringStringEntryProto.value"); break;
-                            default: e.Skip(); break;
+                            switch (e.Next())
+                            {
+                                case 1: key = e.String("StringStringEntryProto.key"); break;
+                                case 2: value = e.String("StringStringEntryProto.value"); break;
+                                default: e.Skip(); break;
+                            }
                         }
+                        model.MetadataProps.Add(new(key, value));
+                        break;
                     }
-                    model.MetadataProps.Add(new(key, value));
-                    break;
-                }
                 default: r.Skip(); break;
             }
         }
@@ -264,9 +264,21 @@ public static class OnnxDataType
 
     public static string Name(int type) => type switch
     {
-        Float => "float32", Uint8 => "uint8", Int8 => "int8", Uint16 => "uint16", Int16 => "int16", Int32 => "int32",
-        Int64 => "int64", String => "string", Bool => "bool", Float16 => "float16", Double => "float64", Uint32 => "uint32",
-        Uint64 => "uint64", BFloat16 => "bfloat16", _ => $"data type {type}",
+        Float => "float32",
+        Uint8 => "uint8",
+        Int8 => "int8",
+        Uint16 => "uint16",
+        Int16 => "int16",
+        Int32 => "int32",
+        Int64 => "int64",
+        String => "string",
+        Bool => "bool",
+        Float16 => "float16",
+        Double => "float64",
+        Uint32 => "uint32",
+        Uint64 => "uint64",
+        BFloat16 => "bfloat16",
+        _ => $"data type {type}",
     };
 }
 
@@ -416,25 +428,25 @@ public sealed class OnnxValueInfo
             {
                 case 1: info.Name = r.String("ValueInfoProto.name"); break;
                 case 2:
-                {
-                    var type = new ProtoReader(r.Bytes("ValueInfoProto.type"));
-                    while (!type.AtEnd)
                     {
-                        if (type.Next() != 1) { type.Skip(); continue; }
-                        info.IsTensor = true;
-                        var tensor = new ProtoReader(type.Bytes("TypeProto.tensor_type"));
-                        while (!tensor.AtEnd)
+                        var type = new ProtoReader(r.Bytes("ValueInfoProto.type"));
+                        while (!type.AtEnd)
                         {
-                            switch (tensor.Next())
+                            if (type.Next() != 1) { type.Skip(); continue; }
+                            info.IsTensor = true;
+                            var tensor = new ProtoReader(type.Bytes("TypeProto.tensor_type"));
+                            while (!tensor.AtEnd)
                             {
-                                case 1: info.ElemType = (int)tensor.Int64("TypeProto.Tensor.elem_type"); break;
-                                case 2: info.Shape = ParseShape(tensor.Bytes("TypeProto.Tensor.shape")); break;
-                                default: tensor.Skip(); break;
+                                switch (tensor.Next())
+                                {
+                                    case 1: info.ElemType = (int)tensor.Int64("TypeProto.Tensor.elem_type"); break;
+                                    case 2: info.Shape = ParseShape(tensor.Bytes("TypeProto.Tensor.shape")); break;
+                                    default: tensor.Skip(); break;
+                                }
                             }
                         }
+                        break;
                     }
-                    break;
-                }
                 default: r.Skip(); break;
             }
         }

@@ -414,68 +414,68 @@ public static class OnnxPolicyImport
                 case "Identity":
                     break;
                 case "Gemm":
-                {
-                    if ((node.Attribute("transA")?.I ?? 0) != 0) throw fail($"node {node.Describe()}", "transA = 1 (a transposed input); expected [batch, n] rows");
-                    bool transB = (node.Attribute("transB")?.I ?? 0) != 0;
-                    float alpha = node.Attribute("alpha")?.F ?? 1f, beta = node.Attribute("beta")?.F ?? 1f;
-                    OnnxTensor b = constants[node.Inputs[1]];
-                    float[] bValues = Floats(node, node.Inputs[1], "weight");
-                    if (b.Dims.Length != 2) throw fail($"node {node.Describe()}", $"weight '{b.Name}' has shape {Shape(b)}; expected a matrix");
-                    int outputs = (int)(transB ? b.Dims[0] : b.Dims[1]), inputs = (int)(transB ? b.Dims[1] : b.Dims[0]);
-                    float[] weights = Weights(bValues, inputs, outputs, transB, alpha);
-                    float[] biases = new float[outputs];
-                    if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0)
                     {
-                        float[] c = Floats(node, node.Inputs[2], "bias");
-                        if (c.Length != outputs && c.Length != 1)
-                            throw fail($"node {node.Describe()}", $"bias '{node.Inputs[2]}' has shape {Shape(constants[node.Inputs[2]])}; expected [{outputs}]");
-                        for (int o = 0; o < outputs; o++) biases[o] = beta * c[c.Length == 1 ? 0 : o];
+                        if ((node.Attribute("transA")?.I ?? 0) != 0) throw fail($"node {node.Describe()}", "transA = 1 (a transposed input); expected [batch, n] rows");
+                        bool transB = (node.Attribute("transB")?.I ?? 0) != 0;
+                        float alpha = node.Attribute("alpha")?.F ?? 1f, beta = node.Attribute("beta")?.F ?? 1f;
+                        OnnxTensor b = constants[node.Inputs[1]];
+                        float[] bValues = Floats(node, node.Inputs[1], "weight");
+                        if (b.Dims.Length != 2) throw fail($"node {node.Describe()}", $"weight '{b.Name}' has shape {Shape(b)}; expected a matrix");
+                        int outputs = (int)(transB ? b.Dims[0] : b.Dims[1]), inputs = (int)(transB ? b.Dims[1] : b.Dims[0]);
+                        float[] weights = Weights(bValues, inputs, outputs, transB, alpha);
+                        float[] biases = new float[outputs];
+                        if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0)
+                        {
+                            float[] c = Floats(node, node.Inputs[2], "bias");
+                            if (c.Length != outputs && c.Length != 1)
+                                throw fail($"node {node.Describe()}", $"bias '{node.Inputs[2]}' has shape {Shape(constants[node.Inputs[2]])}; expected [{outputs}]");
+                            for (int o = 0; o < outputs; o++) biases[o] = beta * c[c.Length == 1 ? 0 : o];
+                        }
+                        ops.Add(new Linear(node, inputs, outputs, weights, biases));
+                        break;
                     }
-                    ops.Add(new Linear(node, inputs, outputs, weights, biases));
-                    break;
-                }
                 case "MatMul":
-                {
-                    OnnxTensor b = constants[node.Inputs[1]];
-                    float[] bValues = Floats(node, node.Inputs[1], "weight");
-                    if (b.Dims.Length != 2) throw fail($"node {node.Describe()}", $"weight '{b.Name}' has shape {Shape(b)}; expected [n, m]");
-                    int inputs = (int)b.Dims[0], outputs = (int)b.Dims[1];
-                    float[] biases = new float[outputs];
-                    // torch.onnx writes nn.Linear as MatMul + Add when it does not use Gemm: the Add is the bias.
-                    if (k + 1 < chain.Count && chain[k + 1] is { OpType: "Add" } add && add.Inputs.FirstOrDefault(constants.ContainsKey) is { } biasName
-                        && constants[biasName].ElementCount == outputs)
                     {
-                        biases = Floats(add, biasName, "bias").ToArray();
-                        k++;
+                        OnnxTensor b = constants[node.Inputs[1]];
+                        float[] bValues = Floats(node, node.Inputs[1], "weight");
+                        if (b.Dims.Length != 2) throw fail($"node {node.Describe()}", $"weight '{b.Name}' has shape {Shape(b)}; expected [n, m]");
+                        int inputs = (int)b.Dims[0], outputs = (int)b.Dims[1];
+                        float[] biases = new float[outputs];
+                        // torch.onnx writes nn.Linear as MatMul + Add when it does not use Gemm: the Add is the bias.
+                        if (k + 1 < chain.Count && chain[k + 1] is { OpType: "Add" } add && add.Inputs.FirstOrDefault(constants.ContainsKey) is { } biasName
+                            && constants[biasName].ElementCount == outputs)
+                        {
+                            biases = Floats(add, biasName, "bias").ToArray();
+                            k++;
+                        }
+                        ops.Add(new Linear(node, inputs, outputs, Weights(bValues, inputs, outputs, transposed: false, 1f), biases));
+                        break;
                     }
-                    ops.Add(new Linear(node, inputs, outputs, Weights(bValues, inputs, outputs, transposed: false, 1f), biases));
-                    break;
-                }
                 case "Relu": ops.Add(new Act(node, Activation.Relu)); break;
                 case "Tanh": ops.Add(new Act(node, Activation.Tanh)); break;
                 case "Elu" or "Sigmoid" or "LeakyRelu" or "Selu" or "Softplus" or "Softsign" or "HardSigmoid" or "HardSwish" or "Gelu" or "Mish" or "PRelu" or "Celu" or "ThresholdedRelu":
                     throw fail($"node {node.Describe()}", $"activation {node.OpType} is not supported: RoboRl's policy engine and its C twin in firmware-bridge run identity, relu and tanh (retrain with ReLU or Tanh hidden layers, e.g. rsl_rl's activation=\"relu\")");
                 case "Sub" or "Add" or "Mul" or "Div":
-                {
-                    string constantName = node.Inputs.First(constants.ContainsKey);
-                    if (node.OpType is "Sub" or "Div" && node.Inputs[0] == constantName)
-                        throw fail($"node {node.Describe()}", $"computes constant {(node.OpType == "Sub" ? "−" : "/")} input; only input − constant and input / constant are supported");
-                    OnnxTensor c = constants[constantName];
-                    if (c.Dims.Length > 2 || (c.Dims.Length == 2 && c.Dims[0] != 1))
-                        throw fail($"node {node.Describe()}", $"constant '{constantName}' has shape {Shape(c)}; expected a scalar or one value per element ([n] or [1, n])");
-                    ops.Add(new Elementwise(node, node.OpType switch { "Sub" => '-', "Add" => '+', "Mul" => '*', _ => '/' }, Floats(node, constantName, "constant")));
-                    break;
-                }
+                    {
+                        string constantName = node.Inputs.First(constants.ContainsKey);
+                        if (node.OpType is "Sub" or "Div" && node.Inputs[0] == constantName)
+                            throw fail($"node {node.Describe()}", $"computes constant {(node.OpType == "Sub" ? "−" : "/")} input; only input − constant and input / constant are supported");
+                        OnnxTensor c = constants[constantName];
+                        if (c.Dims.Length > 2 || (c.Dims.Length == 2 && c.Dims[0] != 1))
+                            throw fail($"node {node.Describe()}", $"constant '{constantName}' has shape {Shape(c)}; expected a scalar or one value per element ([n] or [1, n])");
+                        ops.Add(new Elementwise(node, node.OpType switch { "Sub" => '-', "Add" => '+', "Mul" => '*', _ => '/' }, Floats(node, constantName, "constant")));
+                        break;
+                    }
                 case "Clip":
-                {
-                    float min = float.NegativeInfinity, max = float.PositiveInfinity;
-                    if (node.Attribute("min") is { } minAttribute) min = minAttribute.F;
-                    if (node.Attribute("max") is { } maxAttribute) max = maxAttribute.F;
-                    if (node.Inputs.Count > 1 && node.Inputs[1].Length > 0) min = Scalar(node, node.Inputs[1], "min");
-                    if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0) max = Scalar(node, node.Inputs[2], "max");
-                    ops.Add(new ClipOp(node, min, max));
-                    break;
-                }
+                    {
+                        float min = float.NegativeInfinity, max = float.PositiveInfinity;
+                        if (node.Attribute("min") is { } minAttribute) min = minAttribute.F;
+                        if (node.Attribute("max") is { } maxAttribute) max = maxAttribute.F;
+                        if (node.Inputs.Count > 1 && node.Inputs[1].Length > 0) min = Scalar(node, node.Inputs[1], "min");
+                        if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0) max = Scalar(node, node.Inputs[2], "max");
+                        ops.Add(new ClipOp(node, min, max));
+                        break;
+                    }
                 default:
                     throw fail($"node {node.Describe()}", $"operator {node.OpType} is not supported in an MLP policy; {Supported}");
             }

@@ -88,7 +88,12 @@ public sealed class FlightLog
                 foreach (var (k, v) in obs.Metadata) if (k.StartsWith("roborl.", StringComparison.Ordinal)) metadata[k] = v;
             return new FlightLog
             {
-                Path = path, Messages = sorted, ChannelsByTopic = byTopic, Stop = stop, ChunksSkipped = reader.ChunksSkipped, Metadata = metadata,
+                Path = path,
+                Messages = sorted,
+                ChannelsByTopic = byTopic,
+                Stop = stop,
+                ChunksSkipped = reader.ChunksSkipped,
+                Metadata = metadata,
             };
         }
     }

@@ -128,7 +128,8 @@ public sealed class LogPlayer(FlightLog log, ReplayOptions options)
                     while (queue.Reader.TryRead(out McapMessage m)) sink.Write(in m);
             }
             catch (Exception e) { sinkError = e; }
-        }) { IsBackground = true, Name = "roborl-replay-sink" };
+        })
+        { IsBackground = true, Name = "roborl-replay-sink" };
         consumer.Start();
 
         long played = 0, dropped = 0;

@@ -277,7 +277,10 @@ public sealed class OpenLoopFlight
             for (; compared[i] <= w.Last && StepsBetween(w.First, compared[i]) <= step; compared[i]++)
                 predictions[compared[i]] = new Prediction
                 {
-                    Valid = true, Position = batch.Position(i), Orientation = batch.Orientation(i), VelocityWorld = batch.Velocity(i),
+                    Valid = true,
+                    Position = batch.Position(i),
+                    Orientation = batch.Orientation(i),
+                    VelocityWorld = batch.Velocity(i),
                     AngularVelocityBody = batch.AngularVelocity(i),
                 };
         }
@@ -294,9 +297,15 @@ public sealed class OpenLoopFlight
         if (commandRpm is not null && commandRpm.Length != Ticks) throw new ArgumentException($"{commandRpm.Length} commands for {Ticks} ticks", nameof(commandRpm));
         return new OpenLoopFlight
         {
-            Source = Source, GroundTruth = GroundTruth, StepNs = StepNs, References = References, RotorSpeedsRecorded = RotorSpeedsRecorded,
-            CommandTime = delayNs == 0 ? CommandTime : CommandTime.Select(t => t + (ulong)delayNs).ToArray(), CommandTick = CommandTick,
-            CommandAction = CommandAction, CommandRpm = commandRpm ?? CommandRpm,
+            Source = Source,
+            GroundTruth = GroundTruth,
+            StepNs = StepNs,
+            References = References,
+            RotorSpeedsRecorded = RotorSpeedsRecorded,
+            CommandTime = delayNs == 0 ? CommandTime : CommandTime.Select(t => t + (ulong)delayNs).ToArray(),
+            CommandTick = CommandTick,
+            CommandAction = CommandAction,
+            CommandRpm = commandRpm ?? CommandRpm,
         };
     }
 

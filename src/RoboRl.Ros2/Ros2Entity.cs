@@ -11,8 +11,15 @@ public readonly record struct IncompatibleQosEvent(string Topic, int TotalCount,
 {
     public string PolicyName => LastPolicyId switch
     {
-        2 => "durability", 4 => "deadline", 6 => "latency budget", 7 => "ownership", 8 => "liveliness", 11 => "reliability",
-        12 => "destination order", 23 => "data representation", _ => $"policy {LastPolicyId}",
+        2 => "durability",
+        4 => "deadline",
+        6 => "latency budget",
+        7 => "ownership",
+        8 => "liveliness",
+        11 => "reliability",
+        12 => "destination order",
+        23 => "data representation",
+        _ => $"policy {LastPolicyId}",
     };
 }
 

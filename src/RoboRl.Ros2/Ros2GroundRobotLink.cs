@@ -87,7 +87,9 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         Options = options;
         Node = new Ros2Node(options.NodeName, options.Namespace, new Ros2Options
         {
-            DomainId = options.DomainId, Distro = options.Distro, CycloneConfigXml = options.CycloneConfigXml,
+            DomainId = options.DomainId,
+            Distro = options.Distro,
+            CycloneConfigXml = options.CycloneConfigXml,
         });
         try
         {
@@ -136,8 +138,13 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
             ranges.CopyTo(scanRanges);
             scan = new ScanSample
             {
-                TimestampNs = NodeClock.NowNs, Sequence = scan.Sequence + 1, AngleMin = m.AngleMin, AngleIncrement = m.AngleIncrement,
-                RangeMin = m.RangeMin, RangeMax = m.RangeMax, Count = ranges.Length,
+                TimestampNs = NodeClock.NowNs,
+                Sequence = scan.Sequence + 1,
+                AngleMin = m.AngleMin,
+                AngleIncrement = m.AngleIncrement,
+                RangeMin = m.RangeMin,
+                RangeMax = m.RangeMax,
+                Count = ranges.Length,
             };
             hasScan = true;
         }
@@ -151,8 +158,11 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         double yaw = Math.Atan2(2 * (q.W * q.Z + q.X * q.Y), 1 - 2 * (q.Y * q.Y + q.Z * q.Z));
         var sample = new OdometrySample
         {
-            X = (float)p.Position.X, Y = (float)p.Position.Y, Yaw = (float)yaw,
-            LinearVelocity = (float)m.Twist.Twist.Linear.X, AngularVelocity = (float)m.Twist.Twist.Angular.Z,
+            X = (float)p.Position.X,
+            Y = (float)p.Position.Y,
+            Yaw = (float)yaw,
+            LinearVelocity = (float)m.Twist.Twist.Linear.X,
+            AngularVelocity = (float)m.Twist.Twist.Angular.Z,
         };
         if (!(float.IsFinite(sample.X) && float.IsFinite(sample.Y) && float.IsFinite(sample.Yaw) && float.IsFinite(sample.LinearVelocity) && float.IsFinite(sample.AngularVelocity)))
         {

@@ -161,7 +161,9 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         _joy = options.Joy;
         Node = new Ros2Node(options.NodeName, options.Namespace, new Ros2Options
         {
-            DomainId = options.DomainId, Distro = options.Distro, CycloneConfigXml = options.CycloneConfigXml,
+            DomainId = options.DomainId,
+            Distro = options.Distro,
+            CycloneConfigXml = options.CycloneConfigXml,
         });
         try
         {
@@ -434,15 +436,24 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
         f.Command.Action.CopyTo(_telemetryValues);
         _telemetryAction.Publish(new ActionMsg
         {
-            Header = header, Tick = f.Command.Sequence, Values = _telemetryValues.AsMemory(0, f.Command.Action.Count), Source = f.Command.Source,
+            Header = header,
+            Tick = f.Command.Sequence,
+            Values = _telemetryValues.AsMemory(0, f.Command.Action.Count),
+            Source = f.Command.Source,
             Intervention = f.Command.Source == ActionSource.Human,
         });
         _telemetryMode.Publish(new ModeMsg { Header = header, Mode = f.Mode, Name = ModeName(f.Mode), Reason = _modeReason });
         var t = f.Ticks;
         _telemetryTicks.Publish(new TickStatsMsg
         {
-            Header = header, Ticks = t.Ticks, RateHz = (float)t.RateHz, LatencyP50Us = (float)t.LatencyP50Us, LatencyP99Us = (float)t.LatencyP99Us,
-            LatencyMaxUs = (float)t.LatencyMaxUs, JitterP99Us = (float)t.JitterP99Us, Overruns = t.Overruns,
+            Header = header,
+            Ticks = t.Ticks,
+            RateHz = (float)t.RateHz,
+            LatencyP50Us = (float)t.LatencyP50Us,
+            LatencyP99Us = (float)t.LatencyP99Us,
+            LatencyMaxUs = (float)t.LatencyMaxUs,
+            JitterP99Us = (float)t.JitterP99Us,
+            Overruns = t.Overruns,
         });
         if (_fullState is not null)
             _fullState.Publish(new FullStateMsg
@@ -466,8 +477,13 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
 
     private static string ModeName(NodeMode m) => m switch
     {
-        NodeMode.Idle => "IDLE", NodeMode.Policy => "POLICY", NodeMode.Human => "HUMAN", NodeMode.Fallback => "FALLBACK", NodeMode.Killed => "KILLED",
-        NodeMode.TakingOff => "TAKING_OFF", NodeMode.Landing => "LANDING",
+        NodeMode.Idle => "IDLE",
+        NodeMode.Policy => "POLICY",
+        NodeMode.Human => "HUMAN",
+        NodeMode.Fallback => "FALLBACK",
+        NodeMode.Killed => "KILLED",
+        NodeMode.TakingOff => "TAKING_OFF",
+        NodeMode.Landing => "LANDING",
         _ => "UNKNOWN",
     };
 

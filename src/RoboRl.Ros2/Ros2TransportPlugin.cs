@@ -34,19 +34,20 @@ public static class Ros2TransportPlugin
             switch (request.Robot)
             {
                 case DiffDriveConfig:
-                {
-                    bool commands = (request.Roles & TransportRoles.Actuators) != 0;
-                    var link = new Ros2GroundRobotLink(Ros2GroundRobotOptions.Read(section, commandsOnRos2: commands) with { CycloneConfigXml = cyclone });
-                    return new RobotLink(Name, link, link);
-                }
-                case QuadrotorConfig:
-                {
-                    var transport = new Ros2Transport(Ros2TransportOptions.Read(section) with { CycloneConfigXml = cyclone })
                     {
-                        Log = request.Settings.Log, ModeDiagnosticsFromEvents = true,
-                    };
-                    return new RobotLink(Name, transport, transport) { Stop = transport.Dispose };
-                }
+                        bool commands = (request.Roles & TransportRoles.Actuators) != 0;
+                        var link = new Ros2GroundRobotLink(Ros2GroundRobotOptions.Read(section, commandsOnRos2: commands) with { CycloneConfigXml = cyclone });
+                        return new RobotLink(Name, link, link);
+                    }
+                case QuadrotorConfig:
+                    {
+                        var transport = new Ros2Transport(Ros2TransportOptions.Read(section) with { CycloneConfigXml = cyclone })
+                        {
+                            Log = request.Settings.Log,
+                            ModeDiagnosticsFromEvents = true,
+                        };
+                        return new RobotLink(Name, transport, transport) { Stop = transport.Dispose };
+                    }
                 default:
                     throw new ConfigException(request.NodeFile, "$.transport", $"transport \"{Name}\" carries quadrotors and differential-drive robots; the robot here is of kind \"{request.RobotKind}\"");
             }

@@ -144,10 +144,16 @@ public static class Sac
 
         Dictionary<string, Tensor> State() => new()
         {
-            ["actor"] = actor.Parameters, ["critic"] = critic.Parameters, ["critic_target"] = criticTarget.Parameters,
-            ["actor_adam_m"] = actorAdam.FirstMoment, ["actor_adam_v"] = actorAdam.SecondMoment,
-            ["critic_adam_m"] = criticAdam.FirstMoment, ["critic_adam_v"] = criticAdam.SecondMoment,
-            ["log_alpha"] = logAlpha, ["alpha_adam_m"] = alphaAdam.FirstMoment, ["alpha_adam_v"] = alphaAdam.SecondMoment,
+            ["actor"] = actor.Parameters,
+            ["critic"] = critic.Parameters,
+            ["critic_target"] = criticTarget.Parameters,
+            ["actor_adam_m"] = actorAdam.FirstMoment,
+            ["actor_adam_v"] = actorAdam.SecondMoment,
+            ["critic_adam_m"] = criticAdam.FirstMoment,
+            ["critic_adam_v"] = criticAdam.SecondMoment,
+            ["log_alpha"] = logAlpha,
+            ["alpha_adam_m"] = alphaAdam.FirstMoment,
+            ["alpha_adam_v"] = alphaAdam.SecondMoment,
         };
         if (session.ResumeFrom is { } checkpoint)
         {
@@ -307,8 +313,11 @@ public static class Sac
             if (session.CheckpointDue(globalStep, n, c.CheckpointEveryEnvSteps) || globalStep >= c.TotalEnvSteps)
                 session.SaveCheckpoint(globalStep, State(), new Dictionary<string, long>
                 {
-                    ["updates"] = updates, ["actor_adam_t"] = actorAdam.StepCount, ["critic_adam_t"] = criticAdam.StepCount,
-                    ["alpha_adam_t"] = alphaAdam.StepCount, ["random_state"] = (long)random.State,
+                    ["updates"] = updates,
+                    ["actor_adam_t"] = actorAdam.StepCount,
+                    ["critic_adam_t"] = criticAdam.StepCount,
+                    ["alpha_adam_t"] = alphaAdam.StepCount,
+                    ["random_state"] = (long)random.State,
                 }, replay, actorNormalizer, criticNormalizer);
         }
         return Export();

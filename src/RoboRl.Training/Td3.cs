@@ -328,16 +328,22 @@ public static class Td3
         // Networks, targets and Adam moments by name (FlatMlp's layout, as checkpoints have always stored them).
         Dictionary<string, float[]> LearnerState() => new()
         {
-            ["actor"] = learner.Actor.Parameters, ["actor_target"] = learner.ActorTarget.Parameters,
-            ["critic"] = learner.Critic.Parameters, ["critic_target"] = learner.CriticTarget.Parameters,
-            ["actor_adam_m"] = learner.ActorAdam.FirstMoment.Array, ["actor_adam_v"] = learner.ActorAdam.SecondMoment.Array,
-            ["critic_adam_m"] = learner.CriticAdam.FirstMoment.Array, ["critic_adam_v"] = learner.CriticAdam.SecondMoment.Array,
+            ["actor"] = learner.Actor.Parameters,
+            ["actor_target"] = learner.ActorTarget.Parameters,
+            ["critic"] = learner.Critic.Parameters,
+            ["critic_target"] = learner.CriticTarget.Parameters,
+            ["actor_adam_m"] = learner.ActorAdam.FirstMoment.Array,
+            ["actor_adam_v"] = learner.ActorAdam.SecondMoment.Array,
+            ["critic_adam_m"] = learner.CriticAdam.FirstMoment.Array,
+            ["critic_adam_v"] = learner.CriticAdam.SecondMoment.Array,
         };
 
         void SaveCheckpoint() => session.SaveCheckpoint(globalStep, LearnerState(), new Dictionary<string, long>
         {
-            ["critic_updates"] = criticUpdates, ["actor_updates"] = actorUpdates,
-            ["actor_adam_t"] = learner.ActorAdam.StepCount, ["critic_adam_t"] = learner.CriticAdam.StepCount,
+            ["critic_updates"] = criticUpdates,
+            ["actor_updates"] = actorUpdates,
+            ["actor_adam_t"] = learner.ActorAdam.StepCount,
+            ["critic_adam_t"] = learner.CriticAdam.StepCount,
             ["random_state"] = (long)random.State,
         }, replay, actorNormalizer, criticNormalizer);
     }

@@ -106,7 +106,8 @@ public static class Trainer
         File.WriteAllText(Path.Combine(runDirectory, "training.json"), td3 is not null ? Td3.ConfigJson(td3) : Sac.ConfigJson(sac!));
 
         using var session = new TrainingSession(runDirectory, task, totalSteps, seed, options.Resume ? checkpoint : null,
-            options.Console, options.Interactive, progress) { CheckpointReplay = options.CheckpointReplay };
+            options.Console, options.Interactive, progress)
+        { CheckpointReplay = options.CheckpointReplay };
         PolicyBundle bundle = td3 is not null ? Td3.Train(task, td3, session) : Sac.Train(task, sac!, session);
         BundleSnapshot snapshot = new(BundleSnapshot.Last, totalSteps, null, totalSteps);
         if (keepBest)

@@ -353,7 +353,9 @@ public static class GitInfo
         {
             using var git = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD")
             {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
             });
             if (git is null) return "unknown";
             string text = git.StandardOutput.ReadToEnd().Trim();

@@ -204,8 +204,12 @@ public class DiffbotNavTests
                 ReadOnlySpan<float> o = env.ActorObservations;
                 dwa.Act(new NavPlannerInput
                 {
-                    Observation = o, Scan = env.Scan(0), GoalDistance = o[goalAt], GoalBearing = MathF.Atan2(o[goalAt + 1], o[goalAt + 2]),
-                    LinearVelocity = env.LinearVelocity(0), AngularVelocity = env.AngularVelocity(0),
+                    Observation = o,
+                    Scan = env.Scan(0),
+                    GoalDistance = o[goalAt],
+                    GoalBearing = MathF.Atan2(o[goalAt + 1], o[goalAt + 2]),
+                    LinearVelocity = env.LinearVelocity(0),
+                    AngularVelocity = env.AngularVelocity(0),
                 }, action);
                 env.Step(action);
                 if (env.Terminated[0] || env.Truncated[0]) break;
@@ -271,8 +275,13 @@ public class DiffbotNavTests
         string log = Path.Combine(TempRoot, "sim-peer.mcap");
         int code = RunCommand.Run(new RunCommand.Request
         {
-            ConfigPath = NodeConfig("configs/nodes/diffbot-ros2.json"), PolicyPath = bundlePath, Seconds = 90, SimPeer = true, Scenario = (int)scenario,
-            Record = log, Settings = Loopback,
+            ConfigPath = NodeConfig("configs/nodes/diffbot-ros2.json"),
+            PolicyPath = bundlePath,
+            Seconds = 90,
+            SimPeer = true,
+            Scenario = (int)scenario,
+            Record = log,
+            Settings = Loopback,
         }, output, progress);
         TestContext.Out.WriteLine(progress.ToString());
         TestContext.Out.WriteLine(output.ToString());

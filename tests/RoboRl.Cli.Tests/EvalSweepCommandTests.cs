@@ -48,12 +48,20 @@ public class EvalSweepCommandTests
         var bundle = new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 4, new float[4 * obs], bias, Activation.Tanh)],
-            ObservationNames = HoverObservation.ActorNames(config.ActionHistoryLength), ActionNames = HoverObservation.ActionNames,
-            ObservationMean = new float[obs], ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
-            ActionLow = new float[4], ActionHigh = Enumerable.Repeat(config.Robot.RpmMax, 4).ToArray(), ActionUnit = "rpm",
-            ControlRateHz = config.ControlFrequencyHz, ActionHistoryLength = config.ActionHistoryLength,
-            RobotConfigJson = config.RobotConfigJson, TrainingConfigJson = """{"algorithm":"hand-made"}""", GitCommit = "test",
-            GoldenObservations = new float[obs], GoldenActions = bias.Select(MathF.Tanh).ToArray(),
+            ObservationNames = HoverObservation.ActorNames(config.ActionHistoryLength),
+            ActionNames = HoverObservation.ActionNames,
+            ObservationMean = new float[obs],
+            ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
+            ActionLow = new float[4],
+            ActionHigh = Enumerable.Repeat(config.Robot.RpmMax, 4).ToArray(),
+            ActionUnit = "rpm",
+            ControlRateHz = config.ControlFrequencyHz,
+            ActionHistoryLength = config.ActionHistoryLength,
+            RobotConfigJson = config.RobotConfigJson,
+            TrainingConfigJson = """{"algorithm":"hand-made"}""",
+            GitCommit = "test",
+            GoldenObservations = new float[obs],
+            GoldenActions = bias.Select(MathF.Tanh).ToArray(),
         };
         string path = Path.Combine(dir, "policy.safetensors");
         bundle.Write(path);

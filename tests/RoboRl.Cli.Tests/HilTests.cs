@@ -29,10 +29,21 @@ public class HilTests
 
     static PolicyBundle WithNames(PolicyBundle w, string[] observationNames) => new()
     {
-        Layers = w.Layers, ObservationNames = observationNames, ActionNames = w.ActionNames,
-        ObservationMean = w.ObservationMean, ObservationStd = w.ObservationStd, ActionLow = w.ActionLow, ActionHigh = w.ActionHigh,
-        ActionUnit = w.ActionUnit, ControlRateHz = w.ControlRateHz, ActionHistoryLength = w.ActionHistoryLength, RobotConfigJson = w.RobotConfigJson,
-        TrainingConfigJson = w.TrainingConfigJson, GitCommit = w.GitCommit, GoldenObservations = w.GoldenObservations, GoldenActions = w.GoldenActions,
+        Layers = w.Layers,
+        ObservationNames = observationNames,
+        ActionNames = w.ActionNames,
+        ObservationMean = w.ObservationMean,
+        ObservationStd = w.ObservationStd,
+        ActionLow = w.ActionLow,
+        ActionHigh = w.ActionHigh,
+        ActionUnit = w.ActionUnit,
+        ControlRateHz = w.ControlRateHz,
+        ActionHistoryLength = w.ActionHistoryLength,
+        RobotConfigJson = w.RobotConfigJson,
+        TrainingConfigJson = w.TrainingConfigJson,
+        GitCommit = w.GitCommit,
+        GoldenObservations = w.GoldenObservations,
+        GoldenActions = w.GoldenActions,
     };
 
     [OneTimeSetUp]
@@ -164,7 +175,12 @@ public class HilTests
         var progress = new StringWriter();
         int code = BenchHilCommand.Run(new BenchHilCommand.Options
         {
-            Policy = weakPath, Seeds = 1, Flights = 2, Rounds = 1, FinetuneSteps = 6_000, Finetune = new FinetuneConfig { CriticWarmupUpdates = 200 },
+            Policy = weakPath,
+            Seeds = 1,
+            Flights = 2,
+            Rounds = 1,
+            FinetuneSteps = 6_000,
+            Finetune = new FinetuneConfig { CriticWarmupUpdates = 200 },
         }, json: true, output, progress);
         Assert.That(code, Is.EqualTo(0), progress.ToString());
         using var doc = System.Text.Json.JsonDocument.Parse(output.ToString());
@@ -326,7 +342,12 @@ public class HilTests
         string work = Path.Combine(Dir, "bench-train");
         var options = new BenchHilCommand.Options
         {
-            Seeds = 1, Flights = 1, Rounds = 2, WeakSteps = 20_000, FinetuneSteps = 6_000, OutDirectory = work,
+            Seeds = 1,
+            Flights = 1,
+            Rounds = 2,
+            WeakSteps = 20_000,
+            FinetuneSteps = 6_000,
+            OutDirectory = work,
             Finetune = BenchHilCommand.BenchFinetune with { CriticWarmupUpdates = 100, Candidates = 2, CandidateEpisodes = 20 },
         };
         var progress = new StringWriter();

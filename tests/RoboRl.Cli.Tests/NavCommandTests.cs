@@ -102,11 +102,20 @@ public class NavCommandTests
         var narrow = new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 2, new float[2 * obs], [0, 0], Activation.Tanh)],
-            ObservationNames = NavObservation.ActorNames(18), ActionNames = policy.ActionNames,
-            ObservationMean = new float[obs], ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
-            ActionLow = policy.ActionLow, ActionHigh = policy.ActionHigh, ActionUnit = policy.ActionUnit, ControlRateHz = 10,
-            ActionHistoryLength = 0, RobotConfigJson = policy.RobotConfigJson, TrainingConfigJson = "{}", GitCommit = "test",
-            GoldenObservations = new float[obs], GoldenActions = new float[2],
+            ObservationNames = NavObservation.ActorNames(18),
+            ActionNames = policy.ActionNames,
+            ObservationMean = new float[obs],
+            ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
+            ActionLow = policy.ActionLow,
+            ActionHigh = policy.ActionHigh,
+            ActionUnit = policy.ActionUnit,
+            ControlRateHz = 10,
+            ActionHistoryLength = 0,
+            RobotConfigJson = policy.RobotConfigJson,
+            TrainingConfigJson = "{}",
+            GitCommit = "test",
+            GoldenObservations = new float[obs],
+            GoldenActions = new float[2],
         };
         narrow.Write(bundle);
         var (exit, _, error) = Invoke("eval", bundle, "--episodes", "2");
@@ -124,13 +133,20 @@ public class NavCommandTests
         return new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 2, weights, [-0.5f, 0f], Activation.Tanh)],
-            ObservationNames = NavObservation.ActorNames(task.ScanBins), ActionNames = NavObservation.ActionNames,
-            ObservationMean = new float[obs], ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
+            ObservationNames = NavObservation.ActorNames(task.ScanBins),
+            ActionNames = NavObservation.ActionNames,
+            ObservationMean = new float[obs],
+            ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
             ActionLow = [-task.Robot.MaxLinearVelocity, -task.Robot.MaxAngularVelocity],
             ActionHigh = [task.Robot.MaxLinearVelocity, task.Robot.MaxAngularVelocity],
-            ActionUnit = "m/s, rad/s", ControlRateHz = task.ControlFrequencyHz, ActionHistoryLength = 0,
-            RobotConfigJson = task.RobotConfigJson, TrainingConfigJson = """{"algorithm":"hand-made"}""", GitCommit = "test",
-            GoldenObservations = new float[obs], GoldenActions = [MathF.Tanh(-0.5f), 0f],
+            ActionUnit = "m/s, rad/s",
+            ControlRateHz = task.ControlFrequencyHz,
+            ActionHistoryLength = 0,
+            RobotConfigJson = task.RobotConfigJson,
+            TrainingConfigJson = """{"algorithm":"hand-made"}""",
+            GitCommit = "test",
+            GoldenObservations = new float[obs],
+            GoldenActions = [MathF.Tanh(-0.5f), 0f],
         };
     }
 }

@@ -74,7 +74,9 @@ public class Ros2NodeTests
                 var a = m.Values.Span;
                 Robot.Send(new ActuatorCommand
                 {
-                    TimestampNs = NodeClock.NowNs, Sequence = (uint)m.Tick, Action = new Vector4(a[0], a[1], a[2], a[3]),
+                    TimestampNs = NodeClock.NowNs,
+                    Sequence = (uint)m.Tick,
+                    Action = new Vector4(a[0], a[1], a[2], a[3]),
                     RotorRpm = new Vector4(plant.RpmFromAction(a[0]), plant.RpmFromAction(a[1]), plant.RpmFromAction(a[2]), plant.RpmFromAction(a[3])),
                 });
             });
@@ -96,7 +98,8 @@ public class Ros2NodeTests
                         Vector3 vBody = Vector3.Transform(s.VelocityWorld, Quaternion.Conjugate(s.Orientation));
                         odom.Publish(new OdometryMsg
                         {
-                            Header = new HeaderMsg { FrameId = "world" }, ChildFrameId = "base_link",
+                            Header = new HeaderMsg { FrameId = "world" },
+                            ChildFrameId = "base_link",
                             Pose = new PoseWithCovarianceMsg { Pose = p },
                             Twist = new TwistWithCovarianceMsg
                             {
@@ -111,7 +114,8 @@ public class Ros2NodeTests
                     }
                     Thread.Sleep(2);
                 }
-            }) { IsBackground = true };
+            })
+            { IsBackground = true };
             _sensorLoop.Start();
         }
 

@@ -158,7 +158,12 @@ public class PositionIntegralTests
 
 public class PushActionLengthsTests
 {
-    [TestCase(1)] [TestCase(2)] [TestCase(3)] [TestCase(5)] [TestCase(32)] [TestCase(33)]
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    [TestCase(5)]
+    [TestCase(32)]
+    [TestCase(33)]
     public void PushActionShiftsHistoriesOfAnyLength(int historyLength)
     {
         float[] history = Enumerable.Range(0, 4 * historyLength).Select(i => (float)i).ToArray();

@@ -48,7 +48,10 @@ public class CrazyflieNodeTests
     static SimulatedQuadrotor HoveringAt(NodeConfig config) => new(config.Quadrotor().Robot, new SimulatedQuadrotorOptions
     {
         // The training's sensor noise (configs/tasks/crazyflie-hover.json).
-        PhysicsHz = 1000, StartPosition = config.Quadrotor().Setpoint, NoiseStd = new Vector4(0.001f, 0.001f, 0.002f, 0.002f), Seed = 7,
+        PhysicsHz = 1000,
+        StartPosition = config.Quadrotor().Setpoint,
+        NoiseStd = new Vector4(0.001f, 0.001f, 0.002f, 0.002f),
+        Seed = 7,
     });
 
     /// <summary>

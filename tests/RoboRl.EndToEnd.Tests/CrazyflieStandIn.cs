@@ -152,12 +152,12 @@ public sealed class CrazyflieStandIn : IDisposable
                 Reply(TocInfo(CrtpPort.Logging, LogToc.Length));
                 break;
             case (CrtpPort.Logging, Logging.TocChannel) when d[0] == Logging.CmdGetItemV2:
-            {
-                ushort id = BinaryPrimitives.ReadUInt16LittleEndian(d[1..]);
-                var (group, name, type) = LogToc[id];
-                Reply(TocItem(CrtpPort.Logging, id, (byte)type, group, name));
-                break;
-            }
+                {
+                    ushort id = BinaryPrimitives.ReadUInt16LittleEndian(d[1..]);
+                    var (group, name, type) = LogToc[id];
+                    Reply(TocItem(CrtpPort.Logging, id, (byte)type, group, name));
+                    break;
+                }
             case (CrtpPort.Logging, Logging.ControlChannel):
                 Reply(new CrtpPacket(CrtpPort.Logging, Logging.ControlChannel, [d[0], d.Length > 1 ? d[1] : (byte)0, LogControl(d)]));
                 break;
@@ -165,26 +165,26 @@ public sealed class CrazyflieStandIn : IDisposable
                 Reply(TocInfo(CrtpPort.Param, ParamToc.Length));
                 break;
             case (CrtpPort.Param, Parameters.TocChannel) when d[0] == Parameters.CmdGetItemV2:
-            {
-                ushort id = BinaryPrimitives.ReadUInt16LittleEndian(d[1..]);
-                var (group, name, type) = ParamToc[id];
-                Reply(TocItem(CrtpPort.Param, id, type.Raw, group, name));
-                break;
-            }
-            case (CrtpPort.Param, Parameters.WriteChannel):
-            {
-                ushort id = BinaryPrimitives.ReadUInt16LittleEndian(d);
-                lock (_gate) _params[id] = Parameters.DecodeValue(ParamToc[id].Type, d[2..]);
-                Interlocked.Increment(ref ParamWrites);
-                ApplyMotors();
-                if (_lockStep && _stepping && id == 5) // motorPowerSet.m4: the tick's command is complete
                 {
-                    _sim.AdvanceTo(_sim.TimeNs + PeriodNs);
-                    SendBlocks();
+                    ushort id = BinaryPrimitives.ReadUInt16LittleEndian(d[1..]);
+                    var (group, name, type) = ParamToc[id];
+                    Reply(TocItem(CrtpPort.Param, id, type.Raw, group, name));
+                    break;
                 }
-                Reply(p); // the firmware echoes the write
-                break;
-            }
+            case (CrtpPort.Param, Parameters.WriteChannel):
+                {
+                    ushort id = BinaryPrimitives.ReadUInt16LittleEndian(d);
+                    lock (_gate) _params[id] = Parameters.DecodeValue(ParamToc[id].Type, d[2..]);
+                    Interlocked.Increment(ref ParamWrites);
+                    ApplyMotors();
+                    if (_lockStep && _stepping && id == 5) // motorPowerSet.m4: the tick's command is complete
+                    {
+                        _sim.AdvanceTo(_sim.TimeNs + PeriodNs);
+                        SendBlocks();
+                    }
+                    Reply(p); // the firmware echoes the write
+                    break;
+                }
             case (CrtpPort.Platform, 0) when d.Length >= 2 && d[0] == 1:
                 Armed = d[1] != 0;
                 ApplyMotors();
@@ -203,13 +203,13 @@ public sealed class CrazyflieStandIn : IDisposable
             {
                 case Logging.ControlReset: _blocks.Clear(); return 0;
                 case Logging.ControlCreateBlockV2 or Logging.ControlAppendBlockV2:
-                {
-                    if (d[0] == Logging.ControlCreateBlockV2) _blocks[d[1]] = ([], 0, false);
-                    else if (!_blocks.ContainsKey(d[1])) return 2; // ENOENT
-                    for (int k = 2; k + 3 <= d.Length; k += 3)
-                        _blocks[d[1]].Variables.Add(((LogVariableType)(d[k] & 0x0F), BinaryPrimitives.ReadUInt16LittleEndian(d[(k + 1)..])));
-                    return 0;
-                }
+                    {
+                        if (d[0] == Logging.ControlCreateBlockV2) _blocks[d[1]] = ([], 0, false);
+                        else if (!_blocks.ContainsKey(d[1])) return 2; // ENOENT
+                        for (int k = 2; k + 3 <= d.Length; k += 3)
+                            _blocks[d[1]].Variables.Add(((LogVariableType)(d[k] & 0x0F), BinaryPrimitives.ReadUInt16LittleEndian(d[(k + 1)..])));
+                        return 0;
+                    }
                 case Logging.ControlStartBlock:
                     if (!_blocks.TryGetValue(d[1], out var block)) return 2;
                     _blocks[d[1]] = (block.Variables, d[2] * 10, true);
@@ -283,12 +283,20 @@ public sealed class CrazyflieStandIn : IDisposable
         const double RadToDeg = 180 / Math.PI;
         return name switch
         {
-            "stateEstimate.x" => s.Position.X, "stateEstimate.y" => s.Position.Y, "stateEstimate.z" => s.Position.Z,
-            "stateEstimate.vx" => s.VelocityWorld.X, "stateEstimate.vy" => s.VelocityWorld.Y, "stateEstimate.vz" => s.VelocityWorld.Z,
-            "stateEstimate.qx" => s.Orientation.X, "stateEstimate.qy" => s.Orientation.Y,
-            "stateEstimate.qz" => s.Orientation.Z, "stateEstimate.qw" => s.Orientation.W,
+            "stateEstimate.x" => s.Position.X,
+            "stateEstimate.y" => s.Position.Y,
+            "stateEstimate.z" => s.Position.Z,
+            "stateEstimate.vx" => s.VelocityWorld.X,
+            "stateEstimate.vy" => s.VelocityWorld.Y,
+            "stateEstimate.vz" => s.VelocityWorld.Z,
+            "stateEstimate.qx" => s.Orientation.X,
+            "stateEstimate.qy" => s.Orientation.Y,
+            "stateEstimate.qz" => s.Orientation.Z,
+            "stateEstimate.qw" => s.Orientation.W,
             // The firmware's gyro log is in deg/s.
-            "gyro.x" => s.AngularVelocityBody.X * RadToDeg, "gyro.y" => s.AngularVelocityBody.Y * RadToDeg, "gyro.z" => s.AngularVelocityBody.Z * RadToDeg,
+            "gyro.x" => s.AngularVelocityBody.X * RadToDeg,
+            "gyro.y" => s.AngularVelocityBody.Y * RadToDeg,
+            "gyro.z" => s.AngularVelocityBody.Z * RadToDeg,
             "pm.vbat" => _batteryVoltage,
             _ => 0,
         };

@@ -73,7 +73,10 @@ public class NodeOnMcuTests
         var start = new Vector3(0.1f, -0.1f, 0.9f);
         using var sim = new SimulatedQuadrotor(config.Quadrotor().Robot, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = simConfig.PhysicsHz, StartPosition = start, NoiseStd = simConfig.NoiseStd, Seed = simConfig.Seed,
+            PhysicsHz = simConfig.PhysicsHz,
+            StartPosition = start,
+            NoiseStd = simConfig.NoiseStd,
+            Seed = simConfig.Seed,
         });
         sim.Perturb(new Vector3(0.3f, 0f, 0f), new Vector3(0f, 1f, 0f));
         // Lock-step: the tick may wait as long as QEMU needs (the real-time timeout is the config's).

@@ -28,7 +28,10 @@ public class TrainedPolicyReplayTests
 
         using var sim = new SimulatedQuadrotor(config.Quadrotor().Robot, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = simConfig.PhysicsHz, StartPosition = simConfig.StartPosition, NoiseStd = simConfig.NoiseStd, Seed = simConfig.Seed,
+            PhysicsHz = simConfig.PhysicsHz,
+            StartPosition = simConfig.StartPosition,
+            NoiseStd = simConfig.NoiseStd,
+            Seed = simConfig.Seed,
         });
         var recorder = NodeRecorder.Create(path, bundle.ObservationSize, config.Recording.RingSlots, config.Recording.Compression,
             FlightLogMetadata.Build(bundle, config.RobotConfigJson, config.RateHz));

@@ -199,25 +199,25 @@ public class McapDamageTests : LogTestBase
             case 1: // truncation
                 return b[..rng.Next(b.Length)];
             case 2: // a length-sized field overwritten with something absurd
-            {
-                int at = rng.Next(b.Length - 8);
-                ulong v = rng.Next(4) switch { 0 => ulong.MaxValue, 1 => uint.MaxValue, 2 => (ulong)rng.Next(1, 1 << 20), _ => 0 };
-                BitConverter.GetBytes(v).AsSpan(0, rng.Next(2) == 0 ? 8 : 4).CopyTo(b.AsSpan(at));
-                return b;
-            }
+                {
+                    int at = rng.Next(b.Length - 8);
+                    ulong v = rng.Next(4) switch { 0 => ulong.MaxValue, 1 => uint.MaxValue, 2 => (ulong)rng.Next(1, 1 << 20), _ => 0 };
+                    BitConverter.GetBytes(v).AsSpan(0, rng.Next(2) == 0 ? 8 : 4).CopyTo(b.AsSpan(at));
+                    return b;
+                }
             case 3: // a run of random bytes
-            {
-                int at = rng.Next(b.Length);
-                int n = Math.Min(rng.Next(1, 64), b.Length - at);
-                rng.NextBytes(b.AsSpan(at, n));
-                return b;
-            }
+                {
+                    int at = rng.Next(b.Length);
+                    int n = Math.Min(rng.Next(1, 64), b.Length - at);
+                    rng.NextBytes(b.AsSpan(at, n));
+                    return b;
+                }
             default: // bytes removed from the middle
-            {
-                int at = rng.Next(b.Length);
-                int n = Math.Min(rng.Next(1, 32), b.Length - at);
-                return [.. b[..at], .. b[(at + n)..]];
-            }
+                {
+                    int at = rng.Next(b.Length);
+                    int n = Math.Min(rng.Next(1, 32), b.Length - at);
+                    return [.. b[..at], .. b[(at + n)..]];
+                }
         }
     }
 }

@@ -60,7 +60,7 @@ public class McapReaderWriterTests : LogTestBase
     {
         string path = PathFor("time.mcap");
         using (var writer = McapWriter.Create(path, new McapWriterOptions
-               { BackgroundFlush = false, ChunkSize = 1 << 20, FlushInterval = TimeSpan.FromSeconds(0.5) }))
+        { BackgroundFlush = false, ChunkSize = 1 << 20, FlushInterval = TimeSpan.FromSeconds(0.5) }))
         {
             ushort ch = writer.RegisterRos2Channel<TimeMsg>("/clock");
             for (int i = 0; i < 300; i++) // 3 s of log time at 100 Hz, far below the size limit
@@ -94,7 +94,7 @@ public class McapReaderWriterTests : LogTestBase
     public void WritingIntoTheOpenChunkAllocatesNothing()
     {
         using var writer = new McapWriter(Stream.Null, new McapWriterOptions
-            { BackgroundFlush = false, ChunkSize = 32 << 20, FlushInterval = TimeSpan.FromDays(1) });
+        { BackgroundFlush = false, ChunkSize = 32 << 20, FlushInterval = TimeSpan.FromDays(1) });
         ushort pose = writer.RegisterRos2Channel<PoseStampedMsg>("/pose");
         ushort obs = writer.RegisterRos2Channel<ObservationMsg>("/obs");
         ushort raw = writer.RegisterRos2Channel<TimeMsg>("/raw");

@@ -69,8 +69,12 @@ public static class SampleLogs
                 CdrDynamic.Read(registry.Get(RosTypes.PoseStamped), new CdrWriter().Write(pose))));
             var action = new ActionMsg
             {
-                Header = pose.Header, Tick = (ulong)i, Values = new[] { 0.1f * i, -0.2f }, PolicyValues = new[] { 0.3f, 0.4f },
-                Intervention = i % 2 == 1, HumanValues = i % 2 == 1 ? new[] { 1f, 2f } : Array.Empty<float>(),
+                Header = pose.Header,
+                Tick = (ulong)i,
+                Values = new[] { 0.1f * i, -0.2f },
+                PolicyValues = new[] { 0.3f, 0.4f },
+                Intervention = i % 2 == 1,
+                HumanValues = i % 2 == 1 ? new[] { 1f, 2f } : Array.Empty<float>(),
                 Source = i % 2 == 1 ? ActionSource.Human : ActionSource.Policy,
             };
             writer.WriteMessage(hotAction, time, time, action);
@@ -92,7 +96,10 @@ public static class SampleLogs
     {
         using var writer = McapWriter.Create(path, new McapWriterOptions
         {
-            ChunkSize = chunkSize, BackgroundFlush = false, FlushInterval = TimeSpan.FromHours(1), Compression = compression,
+            ChunkSize = chunkSize,
+            BackgroundFlush = false,
+            FlushInterval = TimeSpan.FromHours(1),
+            Compression = compression,
         });
         ushort pose = writer.RegisterRos2Channel<PoseStampedMsg>("/pose");
         ushort twist = writer.RegisterRos2Channel<TwistStampedMsg>("/twist");

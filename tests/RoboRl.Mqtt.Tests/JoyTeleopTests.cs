@@ -9,8 +9,15 @@ public class JoyTeleopTests
 {
     private static MqttTransportOptions Options(JoyTeleopMapping joy) => new()
     {
-        Robot = "cf1", Broker = BrokerKind.Embedded, Host = "127.0.0.1", Port = 0, TelemetryHz = 10, BufferFrames = 64,
-        ReconnectInitialMs = 50, ReconnectMaxMs = 400, Joy = joy,
+        Robot = "cf1",
+        Broker = BrokerKind.Embedded,
+        Host = "127.0.0.1",
+        Port = 0,
+        TelemetryHz = 10,
+        BufferFrames = 64,
+        ReconnectInitialMs = 50,
+        ReconnectMaxMs = 400,
+        Joy = joy,
         Users = [MqttUser.FromPassword("pilot", "pilot-pw", MqttRights.Override), MqttUser.FromPassword("viewer", "viewer-pw", MqttRights.None)],
     };
 

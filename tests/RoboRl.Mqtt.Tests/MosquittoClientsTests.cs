@@ -13,7 +13,11 @@ public class MosquittoClientsTests
 {
     private static MqttTransportOptions Options() => new()
     {
-        Robot = "cf1", Broker = BrokerKind.Embedded, Host = "127.0.0.1", Port = 0, TelemetryHz = 100,
+        Robot = "cf1",
+        Broker = BrokerKind.Embedded,
+        Host = "127.0.0.1",
+        Port = 0,
+        TelemetryHz = 100,
         Users = [MqttUser.FromPassword("pilot", "pilot-pw", MqttRights.Arm | MqttRights.Land, salt: "s")],
     };
 

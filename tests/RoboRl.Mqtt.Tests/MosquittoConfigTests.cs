@@ -16,8 +16,14 @@ public class MosquittoConfigTests
         int port = Ports.Free();
         var options = new MqttTransportOptions
         {
-            Robot = "cf1", Broker = BrokerKind.External, Host = "127.0.0.1", Port = port,
-            Username = "node", Password = "node-pw", ReconnectInitialMs = 50, ReconnectMaxMs = 400,
+            Robot = "cf1",
+            Broker = BrokerKind.External,
+            Host = "127.0.0.1",
+            Port = port,
+            Username = "node",
+            Password = "node-pw",
+            ReconnectInitialMs = 50,
+            ReconnectMaxMs = 400,
             Users =
             [
                 MqttUser.FromPassword("pilot", "pilot-pw", MqttRights.Arm | MqttRights.Land, salt: "na"),

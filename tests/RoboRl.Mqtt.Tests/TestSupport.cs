@@ -132,7 +132,8 @@ internal sealed class TelemetryPump : IDisposable
                 Interlocked.Increment(ref Published);
                 Thread.Sleep(period);
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         _thread.Start();
     }
 
@@ -146,8 +147,12 @@ internal static class Frames
         TimestampNs = tNs ?? NodeClock.NowNs,
         State = new RobotStateSample
         {
-            TimestampNs = NodeClock.NowNs, Sequence = i, Position = new Vector3(1, 2, 0.5f + i * 1e-3f),
-            Orientation = Quaternion.Identity, VelocityWorld = new Vector3(0.1f, 0, 0), AngularVelocityBody = new Vector3(0, 0, 0.2f),
+            TimestampNs = NodeClock.NowNs,
+            Sequence = i,
+            Position = new Vector3(1, 2, 0.5f + i * 1e-3f),
+            Orientation = Quaternion.Identity,
+            VelocityWorld = new Vector3(0.1f, 0, 0),
+            AngularVelocityBody = new Vector3(0, 0, 0.2f),
             RotorRpm = new Vector4(float.NaN),
         },
         Command = new ActuatorCommand { Sequence = i, Action = new Vector4(0.1f, 0.2f, 0.3f, 0.4f), RotorRpm = new Vector4(12000), Source = ActionSource.Policy },

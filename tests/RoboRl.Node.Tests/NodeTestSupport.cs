@@ -128,7 +128,10 @@ public sealed class LockStep : IDisposable
         Vector3 start = sim.StartPosition.Z > 0 ? sim.StartPosition : Quadrotor.Setpoint;
         Sim = new SimulatedQuadrotor(plant ?? Quadrotor.Robot, simOptions ?? new SimulatedQuadrotorOptions
         {
-            PhysicsHz = sim.PhysicsHz, StartPosition = start, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
+            PhysicsHz = sim.PhysicsHz,
+            StartPosition = start,
+            NoiseStd = sim.NoiseStd,
+            Seed = sim.Seed,
         }, NowNs);
         Node = QuadrotorController.CreateNode(Config, bundle ?? TestPolicies.ConstantHover(Config.RobotPath), Sim, Sim, recorder: recorder);
         Controller = Node.Quadrotor();

@@ -136,7 +136,10 @@ public class RecorderTests
         SimTransportConfig section = SimTransportConfig.From(config);
         var sim = new RoboRl.Sims.Quadrotor.SimulatedQuadrotor(config.Quadrotor().Robot, new RoboRl.Sims.Quadrotor.SimulatedQuadrotorOptions
         {
-            PhysicsHz = section.PhysicsHz, StartPosition = section.StartPosition, NoiseStd = section.NoiseStd, Seed = 2,
+            PhysicsHz = section.PhysicsHz,
+            StartPosition = section.StartPosition,
+            NoiseStd = section.NoiseStd,
+            Seed = 2,
         }, 0);
         string path = Path.Combine(RepoFiles.TempDir(), "truth.mcap");
         var recorder = NodeRecorder.Create(path, ObservationSize, 1 << 16, McapCompression.None);

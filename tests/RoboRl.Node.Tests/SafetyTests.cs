@@ -133,10 +133,20 @@ public class SafetyTests
         var nanBundle = new Core.Policy.PolicyBundle
         {
             Layers = [layer with { Biases = [float.MaxValue, 0, 0, 0], Activation = Core.Policy.Activation.Identity }, new Core.Policy.DenseLayer(4, 4, [float.MaxValue, float.MaxValue, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], new float[4], Core.Policy.Activation.Identity)],
-            ObservationNames = bundle.ObservationNames, ActionNames = bundle.ActionNames, ObservationMean = bundle.ObservationMean,
-            ObservationStd = bundle.ObservationStd, ActionLow = bundle.ActionLow, ActionHigh = bundle.ActionHigh, ActionUnit = bundle.ActionUnit,
-            ControlRateHz = 100, ActionHistoryLength = 32, RobotConfigJson = bundle.RobotConfigJson, TrainingConfigJson = "{}",
-            GitCommit = bundle.GitCommit, GoldenObservations = bundle.GoldenObservations, GoldenActions = [0, 0, 0, 0],
+            ObservationNames = bundle.ObservationNames,
+            ActionNames = bundle.ActionNames,
+            ObservationMean = bundle.ObservationMean,
+            ObservationStd = bundle.ObservationStd,
+            ActionLow = bundle.ActionLow,
+            ActionHigh = bundle.ActionHigh,
+            ActionUnit = bundle.ActionUnit,
+            ControlRateHz = 100,
+            ActionHistoryLength = 32,
+            RobotConfigJson = bundle.RobotConfigJson,
+            TrainingConfigJson = "{}",
+            GitCommit = bundle.GitCommit,
+            GoldenObservations = bundle.GoldenObservations,
+            GoldenActions = [0, 0, 0, 0],
         };
         using var run = new LockStep(bundle: nanBundle);
         run.Step();

@@ -10,7 +10,11 @@ public class ScriptedCorrectorTests
 
     static RobotStateSample At(Vector3 position, Vector3 velocity = default, Quaternion? orientation = null, Vector3 rates = default, long t = 0) => new()
     {
-        TimestampNs = t, Position = position, Orientation = orientation ?? Quaternion.Identity, VelocityWorld = velocity, AngularVelocityBody = rates,
+        TimestampNs = t,
+        Position = position,
+        Orientation = orientation ?? Quaternion.Identity,
+        VelocityWorld = velocity,
+        AngularVelocityBody = rates,
     };
 
     [Test]

@@ -14,7 +14,10 @@ public class TakeoffLandingTests
 {
     static SimulatedQuadrotorOptions OnTheFloor(NodeConfig config) => new()
     {
-        PhysicsHz = SimTransportConfig.From(config).PhysicsHz, StartPosition = Vector3.Zero, NoiseStd = SimTransportConfig.From(config).NoiseStd, Seed = SimTransportConfig.From(config).Seed,
+        PhysicsHz = SimTransportConfig.From(config).PhysicsHz,
+        StartPosition = Vector3.Zero,
+        NoiseStd = SimTransportConfig.From(config).NoiseStd,
+        Seed = SimTransportConfig.From(config).Seed,
     };
 
     static LockStep FromTheFloor(bool autoArm = true)

@@ -114,7 +114,10 @@ public class ExportTests
         string spec = Path.Combine(dir, "spec.json");
         File.WriteAllText(spec, new JsonObject
         {
-            ["layout"] = "hover", ["robot"] = RobotFile, ["control_rate_hz"] = 100, ["action_history_length"] = 32,
+            ["layout"] = "hover",
+            ["robot"] = RobotFile,
+            ["control_rate_hz"] = 100,
+            ["action_history_length"] = 32,
         }.ToJsonString());
         string back = Path.Combine(dir, "back.safetensors");
         var (code, output, error) = RunCli("policy", "import-onnx", model, "--spec", spec, "-o", back, "--json");

@@ -19,7 +19,10 @@ public class ImportTests
     {
         var spec = new JsonObject
         {
-            ["layout"] = "hover", ["robot"] = RobotFile, ["control_rate_hz"] = 100, ["action_history_length"] = 32,
+            ["layout"] = "hover",
+            ["robot"] = RobotFile,
+            ["control_rate_hz"] = 100,
+            ["action_history_length"] = 32,
             ["training"] = new JsonObject { ["framework"] = "isaaclab rsl_rl", ["task"] = "a Crazyflie hover task with RoboRl's observation" },
         };
         edit?.Invoke(spec);

@@ -25,12 +25,21 @@ public static class OnnxTestSupport
         PolicyBundle random = RandomPolicy.Create(RandomPolicy.HoverShape, seed, hidden, goldenCount: 8, robotConfigJson: robotJson);
         var named = new PolicyBundle
         {
-            Layers = random.Layers, ObservationNames = HoverObservation.ActorNames(32), ActionNames = HoverObservation.ActionNames,
-            ObservationMean = random.ObservationMean, ObservationStd = random.ObservationStd, ActionLow = random.ActionLow,
-            ActionHigh = random.ActionHigh, ActionUnit = random.ActionUnit, ControlRateHz = 100, ActionHistoryLength = 32,
-            RobotConfigJson = robotJson, TrainingConfigJson = """{"algorithm":"td3","note":"random weights of the trained shape"}""",
+            Layers = random.Layers,
+            ObservationNames = HoverObservation.ActorNames(32),
+            ActionNames = HoverObservation.ActionNames,
+            ObservationMean = random.ObservationMean,
+            ObservationStd = random.ObservationStd,
+            ActionLow = random.ActionLow,
+            ActionHigh = random.ActionHigh,
+            ActionUnit = random.ActionUnit,
+            ControlRateHz = 100,
+            ActionHistoryLength = 32,
+            RobotConfigJson = robotJson,
+            TrainingConfigJson = """{"algorithm":"td3","note":"random weights of the trained shape"}""",
             GitCommit = "0123456789abcdef0123456789abcdef01234567",
-            GoldenObservations = random.GoldenObservations, GoldenActions = random.GoldenActions,
+            GoldenObservations = random.GoldenObservations,
+            GoldenActions = random.GoldenActions,
         };
         named.Validate("test");
         return named;

@@ -30,7 +30,9 @@ public static class Flights
 
     public static QuadrotorConfig Perturbed(QuadrotorConfig robot, float massFactor, float thrustFactor, float tau) => robot with
     {
-        Mass = robot.Mass * massFactor, ThrustPolynomial = robot.ThrustPolynomial * thrustFactor, MotorTimeConstant = tau,
+        Mass = robot.Mass * massFactor,
+        ThrustPolynomial = robot.ThrustPolynomial * thrustFactor,
+        MotorTimeConstant = tau,
     };
 }
 
@@ -74,8 +76,10 @@ public static class NodeFlights
     private static SimulatedQuadrotorOptions SimOptions(NodeConfig config, bool noise) => new()
     {
         // Hovering at the setpoint: the shipped config starts on the floor and takes off first.
-        PhysicsHz = SimTransportConfig.From(config).PhysicsHz, StartPosition = config.Quadrotor().Setpoint,
-        NoiseStd = noise ? SimTransportConfig.From(config).NoiseStd : Vector4.Zero, Seed = SimTransportConfig.From(config).Seed,
+        PhysicsHz = SimTransportConfig.From(config).PhysicsHz,
+        StartPosition = config.Quadrotor().Setpoint,
+        NoiseStd = noise ? SimTransportConfig.From(config).NoiseStd : Vector4.Zero,
+        Seed = SimTransportConfig.From(config).Seed,
     };
 
     private static void Record(string path, NodeConfig config, Core.Policy.PolicyBundle bundle, ISensorSource sensor, IActuatorSink actuator,

@@ -89,11 +89,21 @@ public class LogTransitionsTests
         layers[0] = first with { InputSize = old, Weights = first.Weights.AsSpan(0, first.OutputSize * old).ToArray() };
         var oldLayout = new PolicyBundle
         {
-            Layers = layers, ObservationNames = bundle.ObservationNames.Take(old).ToArray(), ActionNames = bundle.ActionNames,
-            ObservationMean = bundle.ObservationMean[..old], ObservationStd = bundle.ObservationStd[..old], ActionLow = bundle.ActionLow,
-            ActionHigh = bundle.ActionHigh, ActionUnit = bundle.ActionUnit, ControlRateHz = bundle.ControlRateHz,
-            ActionHistoryLength = bundle.ActionHistoryLength, RobotConfigJson = bundle.RobotConfigJson, TrainingConfigJson = bundle.TrainingConfigJson,
-            GitCommit = bundle.GitCommit, GoldenObservations = [], GoldenActions = [],
+            Layers = layers,
+            ObservationNames = bundle.ObservationNames.Take(old).ToArray(),
+            ActionNames = bundle.ActionNames,
+            ObservationMean = bundle.ObservationMean[..old],
+            ObservationStd = bundle.ObservationStd[..old],
+            ActionLow = bundle.ActionLow,
+            ActionHigh = bundle.ActionHigh,
+            ActionUnit = bundle.ActionUnit,
+            ControlRateHz = bundle.ControlRateHz,
+            ActionHistoryLength = bundle.ActionHistoryLength,
+            RobotConfigJson = bundle.RobotConfigJson,
+            TrainingConfigJson = bundle.TrainingConfigJson,
+            GitCommit = bundle.GitCommit,
+            GoldenObservations = [],
+            GoldenActions = [],
         };
         var e = Assert.Throws<PolicyBundleException>(() => LogTransitions.Extract([log], oldLayout, Task))!;
         Assert.That(e.Message, Does.Contain("146").And.Contain("149").And.Contain("observation.names"));

@@ -19,10 +19,21 @@ public class PolicyAndSimReplayTests
         layers[^1] = last with { Biases = last.Biases.Select(x => x + delta).ToArray() };
         return new PolicyBundle
         {
-            Layers = layers, ObservationNames = b.ObservationNames, ActionNames = b.ActionNames, ObservationMean = b.ObservationMean,
-            ObservationStd = b.ObservationStd, ActionLow = b.ActionLow, ActionHigh = b.ActionHigh, ActionUnit = b.ActionUnit,
-            ControlRateHz = b.ControlRateHz, ActionHistoryLength = b.ActionHistoryLength, RobotConfigJson = b.RobotConfigJson,
-            TrainingConfigJson = b.TrainingConfigJson, GitCommit = b.GitCommit, GoldenObservations = b.GoldenObservations, GoldenActions = golden,
+            Layers = layers,
+            ObservationNames = b.ObservationNames,
+            ActionNames = b.ActionNames,
+            ObservationMean = b.ObservationMean,
+            ObservationStd = b.ObservationStd,
+            ActionLow = b.ActionLow,
+            ActionHigh = b.ActionHigh,
+            ActionUnit = b.ActionUnit,
+            ControlRateHz = b.ControlRateHz,
+            ActionHistoryLength = b.ActionHistoryLength,
+            RobotConfigJson = b.RobotConfigJson,
+            TrainingConfigJson = b.TrainingConfigJson,
+            GitCommit = b.GitCommit,
+            GoldenObservations = b.GoldenObservations,
+            GoldenActions = golden,
         };
     }
 
@@ -61,31 +72,63 @@ public class PolicyAndSimReplayTests
         string heavier = File.ReadAllText(Flights.RobotFile).Replace("\"mass\": 0.027", "\"mass\": 0.031");
         PolicyBundle otherRobot = WithBias(bundle, 0) is var b ? new PolicyBundle
         {
-            Layers = b.Layers, ObservationNames = b.ObservationNames, ActionNames = b.ActionNames, ObservationMean = b.ObservationMean,
-            ObservationStd = b.ObservationStd, ActionLow = b.ActionLow, ActionHigh = b.ActionHigh, ActionUnit = b.ActionUnit,
-            ControlRateHz = b.ControlRateHz, ActionHistoryLength = b.ActionHistoryLength, RobotConfigJson = heavier,
-            TrainingConfigJson = b.TrainingConfigJson, GitCommit = b.GitCommit, GoldenObservations = [], GoldenActions = [],
+            Layers = b.Layers,
+            ObservationNames = b.ObservationNames,
+            ActionNames = b.ActionNames,
+            ObservationMean = b.ObservationMean,
+            ObservationStd = b.ObservationStd,
+            ActionLow = b.ActionLow,
+            ActionHigh = b.ActionHigh,
+            ActionUnit = b.ActionUnit,
+            ControlRateHz = b.ControlRateHz,
+            ActionHistoryLength = b.ActionHistoryLength,
+            RobotConfigJson = heavier,
+            TrainingConfigJson = b.TrainingConfigJson,
+            GitCommit = b.GitCommit,
+            GoldenObservations = [],
+            GoldenActions = [],
         } : null!;
         var e = Assert.Throws<FlightLogException>(() => PolicyReplay.Run(log, otherRobot))!;
         Assert.That(e.Message, Does.Contain("robot").And.Contain("mass"));
 
         var renamed = new PolicyBundle
         {
-            Layers = bundle.Layers, ObservationNames = bundle.ObservationNames.Select((n, i) => i == 3 ? "something_else" : n).ToArray(),
-            ActionNames = bundle.ActionNames, ObservationMean = bundle.ObservationMean, ObservationStd = bundle.ObservationStd,
-            ActionLow = bundle.ActionLow, ActionHigh = bundle.ActionHigh, ActionUnit = bundle.ActionUnit, ControlRateHz = bundle.ControlRateHz,
-            ActionHistoryLength = bundle.ActionHistoryLength, RobotConfigJson = bundle.RobotConfigJson, TrainingConfigJson = bundle.TrainingConfigJson,
-            GitCommit = bundle.GitCommit, GoldenObservations = [], GoldenActions = [],
+            Layers = bundle.Layers,
+            ObservationNames = bundle.ObservationNames.Select((n, i) => i == 3 ? "something_else" : n).ToArray(),
+            ActionNames = bundle.ActionNames,
+            ObservationMean = bundle.ObservationMean,
+            ObservationStd = bundle.ObservationStd,
+            ActionLow = bundle.ActionLow,
+            ActionHigh = bundle.ActionHigh,
+            ActionUnit = bundle.ActionUnit,
+            ControlRateHz = bundle.ControlRateHz,
+            ActionHistoryLength = bundle.ActionHistoryLength,
+            RobotConfigJson = bundle.RobotConfigJson,
+            TrainingConfigJson = bundle.TrainingConfigJson,
+            GitCommit = bundle.GitCommit,
+            GoldenObservations = [],
+            GoldenActions = [],
         };
         e = Assert.Throws<FlightLogException>(() => PolicyReplay.Run(log, renamed))!;
         Assert.That(e.Message, Does.Contain("observation.names element 3"));
 
         var shorterHistory = new PolicyBundle
         {
-            Layers = bundle.Layers, ObservationNames = bundle.ObservationNames, ActionNames = bundle.ActionNames, ObservationMean = bundle.ObservationMean,
-            ObservationStd = bundle.ObservationStd, ActionLow = bundle.ActionLow, ActionHigh = bundle.ActionHigh, ActionUnit = bundle.ActionUnit,
-            ControlRateHz = bundle.ControlRateHz, ActionHistoryLength = bundle.ActionHistoryLength - 1, RobotConfigJson = bundle.RobotConfigJson,
-            TrainingConfigJson = bundle.TrainingConfigJson, GitCommit = bundle.GitCommit, GoldenObservations = [], GoldenActions = [],
+            Layers = bundle.Layers,
+            ObservationNames = bundle.ObservationNames,
+            ActionNames = bundle.ActionNames,
+            ObservationMean = bundle.ObservationMean,
+            ObservationStd = bundle.ObservationStd,
+            ActionLow = bundle.ActionLow,
+            ActionHigh = bundle.ActionHigh,
+            ActionUnit = bundle.ActionUnit,
+            ControlRateHz = bundle.ControlRateHz,
+            ActionHistoryLength = bundle.ActionHistoryLength - 1,
+            RobotConfigJson = bundle.RobotConfigJson,
+            TrainingConfigJson = bundle.TrainingConfigJson,
+            GitCommit = bundle.GitCommit,
+            GoldenObservations = [],
+            GoldenActions = [],
         };
         e = Assert.Throws<FlightLogException>(() => PolicyReplay.Run(log, shorterHistory))!;
         Assert.That(e.Message, Does.Contain("action_history_length"));
@@ -156,9 +199,14 @@ public class PolicyAndSimReplayTests
         int[] ticks = Enumerable.Range(0, 100).Where(t => t != 50).ToArray();
         var flight = new OpenLoopFlight
         {
-            Source = "synthetic", GroundTruth = false, StepNs = 1_000_000, RotorSpeedsRecorded = true,
-            CommandTime = ticks.Select(T).ToArray(), CommandTick = ticks.Select(t => (ulong)t).ToArray(),
-            CommandAction = ticks.Select(_ => Vector4.Zero).ToArray(), CommandRpm = ticks.Select(_ => new Vector4(14000)).ToArray(),
+            Source = "synthetic",
+            GroundTruth = false,
+            StepNs = 1_000_000,
+            RotorSpeedsRecorded = true,
+            CommandTime = ticks.Select(T).ToArray(),
+            CommandTick = ticks.Select(t => (ulong)t).ToArray(),
+            CommandAction = ticks.Select(_ => Vector4.Zero).ToArray(),
+            CommandRpm = ticks.Select(_ => new Vector4(14000)).ToArray(),
             References = ticks.Select(t => new ReferenceState(T(t), (ulong)t, new Vector3(0, 0, 1), Quaternion.Identity, Vector3.Zero, Vector3.Zero, new Vector4(14000))).ToArray(),
         };
         List<FlightWindow> windows = flight.Windows(0.02);

@@ -201,8 +201,10 @@ public class Crazyswarm2Tests
         var header = new HeaderMsg { Stamp = TimeMsg.FromNanoseconds(1_700_000_000_123_456_789), FrameId = "world" };
         p1.Publish(new FullStateMsg
         {
-            Header = header, Pose = new PoseMsg { Position = new PointMsg { X = 1, Y = 2, Z = 0.5 }, Orientation = QuaternionMsg.Identity },
-            Twist = new TwistMsg { Linear = new Vector3Msg { X = 0.1 } }, Acc = new Vector3Msg { Z = -0.2 },
+            Header = header,
+            Pose = new PoseMsg { Position = new PointMsg { X = 1, Y = 2, Z = 0.5 }, Orientation = QuaternionMsg.Identity },
+            Twist = new TwistMsg { Linear = new Vector3Msg { X = 0.1 } },
+            Acc = new Vector3Msg { Z = -0.2 },
         });
         p2.Publish(new PositionMsg { Header = header, X = 1.5f, Y = -1, Z = 0.75f, Yaw = 90 });
         p3.Publish(new TwistMsg { Linear = new Vector3Msg { X = 5, Y = -5, Z = 40000 }, Angular = new Vector3Msg { Z = 10 } });

@@ -16,8 +16,12 @@ public class TransportTests
 
     private static Ros2TransportOptions Options(bool allowArm = false) => new()
     {
-        DomainId = Env.DomainId, CycloneConfigXml = Ros2Loopback.ConfigXml, AllowArm = allowArm,
-        Namespace = $"cf_t{Interlocked.Increment(ref _counter)}", JoyTopic = "joy", SensorDataQos = false,
+        DomainId = Env.DomainId,
+        CycloneConfigXml = Ros2Loopback.ConfigXml,
+        AllowArm = allowArm,
+        Namespace = $"cf_t{Interlocked.Increment(ref _counter)}",
+        JoyTopic = "joy",
+        SensorDataQos = false,
     };
 
     private static PoseStampedMsg Pose(double x, double y, double z, QuaternionMsg? q = null) =>
@@ -38,7 +42,8 @@ public class TransportTests
         var yaw90 = new QuaternionMsg { Z = Math.Sqrt(0.5), W = Math.Sqrt(0.5) };
         odom.Publish(new OdometryMsg
         {
-            Header = new HeaderMsg { FrameId = "world" }, ChildFrameId = "base_link",
+            Header = new HeaderMsg { FrameId = "world" },
+            ChildFrameId = "base_link",
             Pose = new PoseWithCovarianceMsg { Pose = new PoseMsg { Orientation = yaw90 } },
             Twist = new TwistWithCovarianceMsg { Twist = new TwistMsg { Linear = new Vector3Msg { X = 1 }, Angular = new Vector3Msg { Z = 0.25 } } },
         });

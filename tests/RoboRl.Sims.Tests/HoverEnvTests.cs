@@ -542,7 +542,8 @@ public class HoverEnvTests
         {
             DomainRandomization = task.DomainRandomization with
             {
-                Mass = (0.6f, 1.5f), LatencySteps = (0, 3),
+                Mass = (0.6f, 1.5f),
+                LatencySteps = (0, 3),
                 Start = task.DomainRandomization with { Mass = (0.95f, 1.05f), LatencySteps = (0, 0) },
                 WidenSteps = (1000, 2000),
             },

@@ -126,11 +126,20 @@ public class EvaluatorTests
         PolicyBundle hover = ConstantPolicy(task, 0.3f);
         var other = new PolicyBundle
         {
-            Layers = hover.Layers, ObservationNames = hover.ObservationNames, ActionNames = hover.ActionNames,
-            ObservationMean = hover.ObservationMean, ObservationStd = hover.ObservationStd, ActionLow = hover.ActionLow,
-            ActionHigh = hover.ActionHigh, ActionUnit = hover.ActionUnit, ControlRateHz = hover.ControlRateHz,
-            ActionHistoryLength = hover.ActionHistoryLength, TrainingConfigJson = hover.TrainingConfigJson, GitCommit = hover.GitCommit,
-            GoldenObservations = hover.GoldenObservations, GoldenActions = hover.GoldenActions,
+            Layers = hover.Layers,
+            ObservationNames = hover.ObservationNames,
+            ActionNames = hover.ActionNames,
+            ObservationMean = hover.ObservationMean,
+            ObservationStd = hover.ObservationStd,
+            ActionLow = hover.ActionLow,
+            ActionHigh = hover.ActionHigh,
+            ActionUnit = hover.ActionUnit,
+            ControlRateHz = hover.ControlRateHz,
+            ActionHistoryLength = hover.ActionHistoryLength,
+            TrainingConfigJson = hover.TrainingConfigJson,
+            GitCommit = hover.GitCommit,
+            GoldenObservations = hover.GoldenObservations,
+            GoldenActions = hover.GoldenActions,
             RobotConfigJson = """{"name": "heavier-quad", "mass": 0.5}""",
         };
         var error = Assert.Throws<PolicyMismatchException>(() => PolicyEvaluator.Evaluate(other, task, new EvalOptions(Episodes: 1)))!;

@@ -37,9 +37,18 @@ public class PpoTests
     {
         var config = new PpoConfig
         {
-            Seed = seed, TotalEnvSteps = steps, NumEnvs = 16, NumSteps = 64, NumMinibatches = 4, UpdateEpochs = 8,
-            LearningRate = 3e-3, EvalEveryEnvSteps = 0, NormalizerWarmupEnvSteps = 1024, EntropyCoefficient = 0,
-            ActorHidden = [32, 32], CriticHidden = [32, 32],
+            Seed = seed,
+            TotalEnvSteps = steps,
+            NumEnvs = 16,
+            NumSteps = 64,
+            NumMinibatches = 4,
+            UpdateEpochs = 8,
+            LearningRate = 3e-3,
+            EvalEveryEnvSteps = 0,
+            NormalizerWarmupEnvSteps = 1024,
+            EntropyCoefficient = 0,
+            ActorHidden = [32, 32],
+            CriticHidden = [32, 32],
         };
         string dir = RepoFiles.TempDirectory();
         using var session = new TrainingSession(dir, (b, episodes, final) => PointGoalEnv.Score(b, episodes, final ? 2UL : 1UL), "eval_steps_to_goal_p50", steps, seed, null, null, false, null);

@@ -35,10 +35,19 @@ public class RobustnessSweepTests
         return new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 4, weights, constant.Biases, Activation.Tanh)],
-            ObservationNames = bundle.ObservationNames, ActionNames = bundle.ActionNames, ObservationMean = bundle.ObservationMean,
-            ObservationStd = bundle.ObservationStd, ActionLow = bundle.ActionLow, ActionHigh = bundle.ActionHigh, ActionUnit = bundle.ActionUnit,
-            ControlRateHz = bundle.ControlRateHz, ActionHistoryLength = bundle.ActionHistoryLength, RobotConfigJson = bundle.RobotConfigJson,
-            TrainingConfigJson = bundle.TrainingConfigJson, GitCommit = bundle.GitCommit, GoldenObservations = bundle.GoldenObservations,
+            ObservationNames = bundle.ObservationNames,
+            ActionNames = bundle.ActionNames,
+            ObservationMean = bundle.ObservationMean,
+            ObservationStd = bundle.ObservationStd,
+            ActionLow = bundle.ActionLow,
+            ActionHigh = bundle.ActionHigh,
+            ActionUnit = bundle.ActionUnit,
+            ControlRateHz = bundle.ControlRateHz,
+            ActionHistoryLength = bundle.ActionHistoryLength,
+            RobotConfigJson = bundle.RobotConfigJson,
+            TrainingConfigJson = bundle.TrainingConfigJson,
+            GitCommit = bundle.GitCommit,
+            GoldenObservations = bundle.GoldenObservations,
             GoldenActions = bundle.GoldenActions,
         };
     }

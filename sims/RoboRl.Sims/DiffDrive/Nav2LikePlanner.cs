@@ -97,13 +97,13 @@ public sealed class Nav2LikePlanner : INavPlanner
         int reach = (int)MathF.Ceiling(_p.InflationRadius / _p.Resolution);
         var kernel = new List<Kernel>();
         for (int dy = -reach; dy <= reach; dy++)
-        for (int dx = -reach; dx <= reach; dx++)
-        {
-            float d = MathF.Sqrt(dx * dx + dy * dy) * _p.Resolution;
-            if (d > _p.InflationRadius) continue;
-            byte cost = InflatedCost(d, inscribed, _p.CostScalingFactor);
-            if (cost > 0) kernel.Add(new Kernel(dx, dy, cost));
-        }
+            for (int dx = -reach; dx <= reach; dx++)
+            {
+                float d = MathF.Sqrt(dx * dx + dy * dy) * _p.Resolution;
+                if (d > _p.InflationRadius) continue;
+                byte cost = InflatedCost(d, inscribed, _p.CostScalingFactor);
+                if (cost > 0) kernel.Add(new Kernel(dx, dy, cost));
+            }
         _kernel = kernel.ToArray();
     }
 
@@ -176,9 +176,13 @@ public sealed class Nav2LikePlanner : INavPlanner
         }
         _dwa.Act(new NavPlannerInput
         {
-            Observation = input.Observation, Scan = input.Scan, Robot = input.Robot,
-            GoalDistance = targetDistance, GoalBearing = targetBearing,
-            LinearVelocity = input.LinearVelocity, AngularVelocity = input.AngularVelocity,
+            Observation = input.Observation,
+            Scan = input.Scan,
+            Robot = input.Robot,
+            GoalDistance = targetDistance,
+            GoalBearing = targetBearing,
+            LinearVelocity = input.LinearVelocity,
+            AngularVelocity = input.AngularVelocity,
         }, action);
     }
 
@@ -409,21 +413,21 @@ public sealed class GridAStar
             int x = cell % _width, y = cell / _width;
             bool escaping = cost[cell] >= Nav2LikePlanner.Inscribed;
             for (int dy = -1; dy <= 1; dy++)
-            for (int dx = -1; dx <= 1; dx++)
-            {
-                if (dx == 0 && dy == 0) continue;
-                int nx = x + dx, ny = y + dy;
-                if ((uint)nx >= (uint)_width || (uint)ny >= (uint)_height) continue;
-                int next = ny * _width + nx;
-                byte c = cost[next];
-                bool enterable = c < Nav2LikePlanner.Inscribed || (c < Nav2LikePlanner.Lethal && (escaping || next == goal));
-                if (!enterable || _closed[next]) continue;
-                float step = (dx != 0 && dy != 0 ? Diagonal : 1f) * (1f + scale * Math.Min(c, Nav2LikePlanner.MaxNonLethal));
-                float g = _g[cell] + step;
-                if (_seen[next] == _search && g >= _g[next]) continue;
-                _g[next] = g; _parent[next] = cell; _seen[next] = _search;
-                Push(g + Heuristic(next, goalX, goalY), next);
-            }
+                for (int dx = -1; dx <= 1; dx++)
+                {
+                    if (dx == 0 && dy == 0) continue;
+                    int nx = x + dx, ny = y + dy;
+                    if ((uint)nx >= (uint)_width || (uint)ny >= (uint)_height) continue;
+                    int next = ny * _width + nx;
+                    byte c = cost[next];
+                    bool enterable = c < Nav2LikePlanner.Inscribed || (c < Nav2LikePlanner.Lethal && (escaping || next == goal));
+                    if (!enterable || _closed[next]) continue;
+                    float step = (dx != 0 && dy != 0 ? Diagonal : 1f) * (1f + scale * Math.Min(c, Nav2LikePlanner.MaxNonLethal));
+                    float g = _g[cell] + step;
+                    if (_seen[next] == _search && g >= _g[next]) continue;
+                    _g[next] = g; _parent[next] = cell; _seen[next] = _search;
+                    Push(g + Heuristic(next, goalX, goalY), next);
+                }
         }
         return 0;
     }

@@ -74,7 +74,13 @@ public sealed class SimulatedDiffBot : IGroundSensorSource, IVelocityCommandSink
         {
             odometry = new OdometrySample
             {
-                TimestampNs = _timeNs, Sequence = _sequence, X = _x, Y = _y, Yaw = _yaw, LinearVelocity = _v, AngularVelocity = _w,
+                TimestampNs = _timeNs,
+                Sequence = _sequence,
+                X = _x,
+                Y = _y,
+                Yaw = _yaw,
+                LinearVelocity = _v,
+                AngularVelocity = _w,
             };
             return true;
         }
@@ -89,8 +95,13 @@ public sealed class SimulatedDiffBot : IGroundSensorSource, IVelocityCommandSink
             _scan.AsSpan(0, n).CopyTo(ranges);
             scan = new ScanSample
             {
-                TimestampNs = _timeNs, Sequence = _sequence, AngleMin = 0, AngleIncrement = lidar.AngleIncrement,
-                RangeMin = lidar.RangeMin, RangeMax = lidar.RangeMax, Count = lidar.Beams,
+                TimestampNs = _timeNs,
+                Sequence = _sequence,
+                AngleMin = 0,
+                AngleIncrement = lidar.AngleIncrement,
+                RangeMin = lidar.RangeMin,
+                RangeMax = lidar.RangeMax,
+                Count = lidar.Beams,
             };
             return true;
         }
@@ -166,7 +177,8 @@ public sealed class SimulatedDiffBot : IGroundSensorSource, IVelocityCommandSink
                 while (_running && NodeClock.NowNs < next) Thread.Sleep(1);
                 if (_running) AdvanceTo(next);
             }
-        }) { IsBackground = true, Name = "roborl-sim-diffbot" };
+        })
+        { IsBackground = true, Name = "roborl-sim-diffbot" };
         _thread.Start();
     }
 

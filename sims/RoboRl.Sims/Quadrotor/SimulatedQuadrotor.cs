@@ -199,7 +199,8 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IGroundTr
                 AdvanceTo(NodeClock.NowNs);
                 Thread.Sleep(1);
             }
-        }) { IsBackground = true, Name = "roborl-sim-robot" };
+        })
+        { IsBackground = true, Name = "roborl-sim-robot" };
         _thread.Start();
     }
 

@@ -149,12 +149,22 @@ public static class BenchHilCommand
         outDir.AddTo(command);
         command.SetAction(parse => Run(new Options
         {
-            Seeds = parse.GetValue(seeds), Flights = parse.GetValue(flights), WeakSteps = parse.GetValue(weakSteps),
-            FinetuneSteps = parse.GetValue(finetuneSteps), OutDirectory = outDir.Get(parse), Policy = parse.GetValue(policy),
-            Rounds = parse.GetValue(rounds), MassFactor = parse.GetValue(massFactor),
+            Seeds = parse.GetValue(seeds),
+            Flights = parse.GetValue(flights),
+            WeakSteps = parse.GetValue(weakSteps),
+            FinetuneSteps = parse.GetValue(finetuneSteps),
+            OutDirectory = outDir.Get(parse),
+            Policy = parse.GetValue(policy),
+            Rounds = parse.GetValue(rounds),
+            MassFactor = parse.GetValue(massFactor),
             NewCritic = parse.GetValue(newCritic),
-            Finetune = BenchFinetune with { BcAlpha = parse.GetValue(bcAlpha), AnchorWeight = parse.GetValue(anchorWeight), ActorLearningRate = parse.GetValue(actorLr),
-                Candidates = parse.GetValue(candidates) },
+            Finetune = BenchFinetune with
+            {
+                BcAlpha = parse.GetValue(bcAlpha),
+                AnchorWeight = parse.GetValue(anchorWeight),
+                ActorLearningRate = parse.GetValue(actorLr),
+                Candidates = parse.GetValue(candidates)
+            },
         }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -207,7 +217,10 @@ public static class BenchHilCommand
                     progress.WriteLine($"bench hil: seed {seed}/{options.Seeds}: training the weak policy ({options.WeakSteps} steps)");
                     TrainResult weak = Trainer.Run(new TrainOptions(taskPath)
                     {
-                        Seed = seed, TotalEnvSteps = options.WeakSteps, OutDirectory = trainDir, FinalEvalEpisodes = 100,
+                        Seed = seed,
+                        TotalEnvSteps = options.WeakSteps,
+                        OutDirectory = trainDir,
+                        FinalEvalEpisodes = 100,
                     });
                     before = PolicyBundle.Read(weak.BundlePath);
                     trainSeconds = weak.WallSeconds;
@@ -267,27 +280,45 @@ public static class BenchHilCommand
             foreach (SeedResult r in results)
                 seeds.Add(new JsonObject
                 {
-                    ["seed"] = r.Seed, ["success_before"] = r.Before.SuccessRate, ["success_after"] = r.After.SuccessRate,
-                    ["intervention_rate_before"] = Math.Round(r.Before.InterventionRate, 4), ["intervention_rate_after"] = Math.Round(r.After.InterventionRate, 4),
-                    ["success_change"] = Math.Round(r.SuccessChange, 4), ["intervention_rate_change"] = Math.Round(r.InterventionRateChange, 4),
-                    ["take_overs_before"] = r.Before.TakeOvers, ["take_overs_after"] = r.After.TakeOvers,
-                    ["fallbacks_before"] = r.Before.Fallbacks, ["fallbacks_after"] = r.After.Fallbacks,
-                    ["log_transitions"] = r.LogTransitions, ["intervention_transitions"] = r.InterventionTransitions,
-                    ["train_s"] = Math.Round(r.TrainSeconds, 1), ["finetune_s"] = Math.Round(r.FinetuneSeconds, 1),
+                    ["seed"] = r.Seed,
+                    ["success_before"] = r.Before.SuccessRate,
+                    ["success_after"] = r.After.SuccessRate,
+                    ["intervention_rate_before"] = Math.Round(r.Before.InterventionRate, 4),
+                    ["intervention_rate_after"] = Math.Round(r.After.InterventionRate, 4),
+                    ["success_change"] = Math.Round(r.SuccessChange, 4),
+                    ["intervention_rate_change"] = Math.Round(r.InterventionRateChange, 4),
+                    ["take_overs_before"] = r.Before.TakeOvers,
+                    ["take_overs_after"] = r.After.TakeOvers,
+                    ["fallbacks_before"] = r.Before.Fallbacks,
+                    ["fallbacks_after"] = r.After.Fallbacks,
+                    ["log_transitions"] = r.LogTransitions,
+                    ["intervention_transitions"] = r.InterventionTransitions,
+                    ["train_s"] = Math.Round(r.TrainSeconds, 1),
+                    ["finetune_s"] = Math.Round(r.FinetuneSeconds, 1),
                 });
             return io.Result(new JsonObject
             {
-                ["success_before"] = Math.Round(successBefore, 4), ["success_after"] = Math.Round(successAfter, 4),
-                ["intervention_rate_before"] = Math.Round(interventionBefore, 4), ["intervention_rate_after"] = Math.Round(interventionAfter, 4),
-                ["success_before_std"] = Math.Round(Std(r => r.Before.SuccessRate), 4), ["success_after_std"] = Math.Round(Std(r => r.After.SuccessRate), 4),
-                ["intervention_rate_before_std"] = Math.Round(Std(r => r.Before.InterventionRate), 4), ["intervention_rate_after_std"] = Math.Round(Std(r => r.After.InterventionRate), 4),
-                ["success_change_mean"] = Math.Round(successChange.Mean, 4), ["success_change_sd"] = Math.Round(successChange.Sd, 4),
+                ["success_before"] = Math.Round(successBefore, 4),
+                ["success_after"] = Math.Round(successAfter, 4),
+                ["intervention_rate_before"] = Math.Round(interventionBefore, 4),
+                ["intervention_rate_after"] = Math.Round(interventionAfter, 4),
+                ["success_before_std"] = Math.Round(Std(r => r.Before.SuccessRate), 4),
+                ["success_after_std"] = Math.Round(Std(r => r.After.SuccessRate), 4),
+                ["intervention_rate_before_std"] = Math.Round(Std(r => r.Before.InterventionRate), 4),
+                ["intervention_rate_after_std"] = Math.Round(Std(r => r.After.InterventionRate), 4),
+                ["success_change_mean"] = Math.Round(successChange.Mean, 4),
+                ["success_change_sd"] = Math.Round(successChange.Sd, 4),
                 ["success_change_se"] = Math.Round(successChange.StandardError, 4),
-                ["intervention_rate_change_mean"] = Math.Round(interventionChange.Mean, 4), ["intervention_rate_change_sd"] = Math.Round(interventionChange.Sd, 4),
+                ["intervention_rate_change_mean"] = Math.Round(interventionChange.Mean, 4),
+                ["intervention_rate_change_sd"] = Math.Round(interventionChange.Sd, 4),
                 ["intervention_rate_change_se"] = Math.Round(interventionChange.StandardError, 4),
-                ["clearly_beyond_seed_noise"] = clear, ["verdict"] = verdict,
-                ["flights_per_seed"] = options.Flights, ["rounds"] = options.Rounds, ["weak_steps"] = options.Policy is null ? options.WeakSteps : null,
-                ["mass_factor"] = Math.Round((double)options.MassFactor, 3), ["wall_s"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
+                ["clearly_beyond_seed_noise"] = clear,
+                ["verdict"] = verdict,
+                ["flights_per_seed"] = options.Flights,
+                ["rounds"] = options.Rounds,
+                ["weak_steps"] = options.Policy is null ? options.WeakSteps : null,
+                ["mass_factor"] = Math.Round((double)options.MassFactor, 3),
+                ["wall_s"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
                 ["seeds"] = seeds,
             });
         }
@@ -363,7 +394,10 @@ public static class BenchHilCommand
         Vector3 start = quadrotor.Setpoint + new Vector3(U(0.1f), U(0.1f), U(0.1f));
         var sim = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = simSection.PhysicsHz, StartPosition = start, NoiseStd = simSection.NoiseStd, Seed = flightSeed,
+            PhysicsHz = simSection.PhysicsHz,
+            StartPosition = start,
+            NoiseStd = simSection.NoiseStd,
+            Seed = flightSeed,
         }, startTimeNs: 0);
         // The knock lands once the policy flies (tick 1): armed while already moving, the node would take off with its
         // classical controller first.

@@ -40,20 +40,20 @@ public static class BenchMqttCommand
         progress.WriteLine($"bench mqtt: {broker} broker, {hz.ToString(CultureInfo.InvariantCulture)} Hz for {seconds.ToString(CultureInfo.InvariantCulture)} s");
         MqttBenchResult r = MqttTelemetryBench.Run(broker, hz, seconds, line => progress.WriteLine("bench mqtt: " + line));
         var result = new Dictionary<string, object>
-            {
-                ["sent"] = r.Sent,
-                ["received"] = r.Received,
-                ["lost"] = r.Lost,
-                ["latency_p50_us"] = Math.Round(r.LatencyP50Us, 1),
-                ["latency_p99_us"] = Math.Round(r.LatencyP99Us, 1),
-                ["latency_max_us"] = Math.Round(r.LatencyMaxUs, 1),
-                ["duplicates"] = r.Duplicates,
-                ["transport_gap_frames"] = r.TransportGapFrames,
-                ["rate_limited"] = r.RateLimited,
-                ["broker"] = r.Broker,
-                ["rate_hz"] = r.Hz,
-                ["duration_s"] = r.Seconds,
-            };
+        {
+            ["sent"] = r.Sent,
+            ["received"] = r.Received,
+            ["lost"] = r.Lost,
+            ["latency_p50_us"] = Math.Round(r.LatencyP50Us, 1),
+            ["latency_p99_us"] = Math.Round(r.LatencyP99Us, 1),
+            ["latency_max_us"] = Math.Round(r.LatencyMaxUs, 1),
+            ["duplicates"] = r.Duplicates,
+            ["transport_gap_frames"] = r.TransportGapFrames,
+            ["rate_limited"] = r.RateLimited,
+            ["broker"] = r.Broker,
+            ["rate_hz"] = r.Hz,
+            ["duration_s"] = r.Seconds,
+        };
         if (!io.Json)
         {
             output.WriteLine($"broker {r.Broker}  rate {r.Hz:G4} Hz  duration {r.Seconds:G4} s");

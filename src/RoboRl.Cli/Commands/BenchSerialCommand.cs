@@ -50,10 +50,18 @@ public static class BenchSerialCommand
                               (r.Fault is null ? "" : $", FAULT: {r.Fault}"));
             var result = new JsonObject
             {
-                ["transport"] = r.Transport.ToString().ToLowerInvariant(), ["duration_s"] = r.Seconds, ["rate_hz"] = r.RateHz,
-                ["observations_sent"] = r.ObservationsSent, ["actions_received"] = r.ActionsReceived, ["lost_frames"] = r.LostFrames,
-                ["rejected_frames"] = r.RejectedFrames, ["rtt_p50_ms"] = r.RttP50Ms, ["rtt_p99_ms"] = r.RttP99Ms, ["rtt_max_ms"] = r.RttMaxMs,
-                ["achieved_rate_hz"] = r.AchievedRateHz, ["fault"] = r.Fault,
+                ["transport"] = r.Transport.ToString().ToLowerInvariant(),
+                ["duration_s"] = r.Seconds,
+                ["rate_hz"] = r.RateHz,
+                ["observations_sent"] = r.ObservationsSent,
+                ["actions_received"] = r.ActionsReceived,
+                ["lost_frames"] = r.LostFrames,
+                ["rejected_frames"] = r.RejectedFrames,
+                ["rtt_p50_ms"] = r.RttP50Ms,
+                ["rtt_p99_ms"] = r.RttP99Ms,
+                ["rtt_max_ms"] = r.RttMaxMs,
+                ["achieved_rate_hz"] = r.AchievedRateHz,
+                ["fault"] = r.Fault,
             };
             return io.Result(result, r.Fault is null && r.LostFrames == 0 ? ExitCodes.Ok : ExitCodes.Failed);
         });

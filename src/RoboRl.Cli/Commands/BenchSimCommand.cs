@@ -89,29 +89,29 @@ public static class BenchSimCommand
         }
         var largest = rows.MaxBy(r => r.Envs);
         var summary = new Dictionary<string, object>
+        {
+            ["dynamics_steps_per_s_1core"] = Math.Round(largest.Dyn1),
+            ["task_steps_per_s_1core"] = Math.Round(largest.Task1),
+            ["task_steps_per_s_allcores"] = Math.Round(largest.TaskAll),
+            ["robot"] = robot,
+            ["cores"] = cores,
+            ["envs"] = largest.Envs,
+            ["dynamics_steps_per_s_allcores"] = Math.Round(largest.DynAll),
+            ["task_ns_per_step_1core"] = Math.Round(1e9 / largest.Task1, 1),
+            // CPU seconds per wall second during the all-cores task run: near `cores` on an idle machine;
+            // far below means other processes held the cores and the all-cores figure understates scaling.
+            ["task_allcores_cores_used"] = Math.Round(largest.TaskAllCores, 2),
+            ["measurement_s"] = seconds,
+            ["rows"] = rows.Select(r => new Dictionary<string, object>
             {
-                ["dynamics_steps_per_s_1core"] = Math.Round(largest.Dyn1),
-                ["task_steps_per_s_1core"] = Math.Round(largest.Task1),
-                ["task_steps_per_s_allcores"] = Math.Round(largest.TaskAll),
-                ["robot"] = robot,
-                ["cores"] = cores,
-                ["envs"] = largest.Envs,
-                ["dynamics_steps_per_s_allcores"] = Math.Round(largest.DynAll),
-                ["task_ns_per_step_1core"] = Math.Round(1e9 / largest.Task1, 1),
-                // CPU seconds per wall second during the all-cores task run: near `cores` on an idle machine;
-                // far below means other processes held the cores and the all-cores figure understates scaling.
-                ["task_allcores_cores_used"] = Math.Round(largest.TaskAllCores, 2),
-                ["measurement_s"] = seconds,
-                ["rows"] = rows.Select(r => new Dictionary<string, object>
-                {
-                    ["envs"] = r.Envs,
-                    ["dynamics_steps_per_s_1core"] = Math.Round(r.Dyn1),
-                    ["dynamics_steps_per_s_allcores"] = Math.Round(r.DynAll),
-                    ["task_steps_per_s_1core"] = Math.Round(r.Task1),
-                    ["task_steps_per_s_allcores"] = Math.Round(r.TaskAll),
-                    ["task_allcores_cores_used"] = Math.Round(r.TaskAllCores, 2),
-                }).ToList(),
-            };
+                ["envs"] = r.Envs,
+                ["dynamics_steps_per_s_1core"] = Math.Round(r.Dyn1),
+                ["dynamics_steps_per_s_allcores"] = Math.Round(r.DynAll),
+                ["task_steps_per_s_1core"] = Math.Round(r.Task1),
+                ["task_steps_per_s_allcores"] = Math.Round(r.TaskAll),
+                ["task_allcores_cores_used"] = Math.Round(r.TaskAllCores, 2),
+            }).ToList(),
+        };
         if (!json)
         {
             string M(double v) => (v / 1e6).ToString("F2", CultureInfo.InvariantCulture).PadLeft(10);

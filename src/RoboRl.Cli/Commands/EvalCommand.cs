@@ -278,7 +278,10 @@ public static class EvalCommand
                 ["training_range"] = new[] { low, high },
                 ["rows"] = result.Rows.Select(r => new Dictionary<string, object?>
                 {
-                    ["value"] = r.Value, ["success_rate"] = r.SuccessRate, ["crash_rate"] = r.CrashRate, ["inside_training_range"] = r.InsideTrainingRange,
+                    ["value"] = r.Value,
+                    ["success_rate"] = r.SuccessRate,
+                    ["crash_rate"] = r.CrashRate,
+                    ["inside_training_range"] = r.InsideTrainingRange,
                 }).ToArray(),
                 ["episodes"] = result.Episodes,
                 ["seed"] = result.Seed,

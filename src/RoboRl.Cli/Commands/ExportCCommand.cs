@@ -54,8 +54,13 @@ public static class ExportCCommand
             io.Text.WriteLine($"wrote {path}: {network}, {parameters} parameters ({parameters * 4} bytes of flash), {bundle.GoldenCount} golden vectors, sha256 {bundle.StoredContentSha256}");
             return io.Result(new JsonObject
             {
-                ["header"] = path, ["network"] = network, ["parameters"] = parameters, ["flash_bytes"] = parameters * 4,
-                ["golden_vectors"] = bundle.GoldenCount, ["bundle_sha256"] = bundle.StoredContentSha256, ["target"] = target,
+                ["header"] = path,
+                ["network"] = network,
+                ["parameters"] = parameters,
+                ["flash_bytes"] = parameters * 4,
+                ["golden_vectors"] = bundle.GoldenCount,
+                ["bundle_sha256"] = bundle.StoredContentSha256,
+                ["target"] = target,
             });
         });
     }

@@ -42,9 +42,16 @@ public static class FinetuneCommand
         };
         output.AddTo(command);
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(logs)!, output.Get(parse)!, parse.GetValue(robot),
-            parse.GetValue(task)!, new FinetuneConfig { TotalEnvSteps = parse.GetValue(steps), Seed = parse.GetValue(seed), BcAlpha = parse.GetValue(bcAlpha),
-                ActorLearningRate = parse.GetValue(actorLr), CriticWarmupUpdates = parse.GetValue(criticWarmup), AnchorWeight = parse.GetValue(anchorWeight),
-                CriticFrom = parse.GetValue(criticFrom) },
+            parse.GetValue(task)!, new FinetuneConfig
+            {
+                TotalEnvSteps = parse.GetValue(steps),
+                Seed = parse.GetValue(seed),
+                BcAlpha = parse.GetValue(bcAlpha),
+                ActorLearningRate = parse.GetValue(actorLr),
+                CriticWarmupUpdates = parse.GetValue(criticWarmup),
+                AnchorWeight = parse.GetValue(anchorWeight),
+                CriticFrom = parse.GetValue(criticFrom)
+            },
             parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -109,9 +116,14 @@ public static class FinetuneCommand
             $"finetune: {result.LogTransitions} log transitions ({result.InterventionTransitions} intervened) + {result.EnvSteps} simulation steps, {result.CriticUpdates} critic / {result.ActorUpdates} actor updates in {result.WallSeconds:F1} s; wrote {outputPath}"));
         return io.Result(new JsonObject
         {
-            ["output"] = outputPath, ["log_transitions"] = result.LogTransitions, ["intervention_transitions"] = result.InterventionTransitions,
-            ["env_steps"] = result.EnvSteps, ["critic_updates"] = result.CriticUpdates, ["actor_updates"] = result.ActorUpdates,
-            ["wall_s"] = Math.Round(result.WallSeconds, 2), ["bc_loss"] = float.IsFinite((float)result.LastBcLoss) ? result.LastBcLoss : null,
+            ["output"] = outputPath,
+            ["log_transitions"] = result.LogTransitions,
+            ["intervention_transitions"] = result.InterventionTransitions,
+            ["env_steps"] = result.EnvSteps,
+            ["critic_updates"] = result.CriticUpdates,
+            ["actor_updates"] = result.ActorUpdates,
+            ["wall_s"] = Math.Round(result.WallSeconds, 2),
+            ["bc_loss"] = float.IsFinite((float)result.LastBcLoss) ? result.LastBcLoss : null,
         });
     }
 

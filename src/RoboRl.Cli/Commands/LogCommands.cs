@@ -59,11 +59,16 @@ public static class LogCommands
                 io.Text.WriteLine(same ? $"log compare: same within {tol:G3} on {string.Join(", ", selected)}" : $"log compare: DIFFERENT{empty}");
                 var result = new JsonObject
                 {
-                    ["same"] = same, ["tolerance"] = tol,
+                    ["same"] = same,
+                    ["tolerance"] = tol,
                     ["topics"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
                     {
-                        ["topic"] = r.Topic, ["messages_a"] = r.MessagesA, ["messages_b"] = r.MessagesB, ["values"] = r.Values,
-                        ["max_abs_diff"] = double.IsFinite(r.MaxAbsDiff) ? r.MaxAbsDiff : null, ["first_over"] = r.FirstOver,
+                        ["topic"] = r.Topic,
+                        ["messages_a"] = r.MessagesA,
+                        ["messages_b"] = r.MessagesB,
+                        ["values"] = r.Values,
+                        ["max_abs_diff"] = double.IsFinite(r.MaxAbsDiff) ? r.MaxAbsDiff : null,
+                        ["first_over"] = r.FirstOver,
                     }).ToArray()),
                 };
                 return io.Result(result, same ? ExitCodes.Ok : ExitCodes.Failed);
@@ -132,8 +137,12 @@ public static class LogCommands
             progress.End();
             var result = new JsonObject
             {
-                ["input"] = input, ["output"] = target, ["messages_recovered"] = report.MessagesRecovered,
-                ["chunks_recovered"] = report.ChunksRecovered, ["chunks_skipped"] = report.ChunksSkipped, ["input_intact"] = report.InputWasIntact,
+                ["input"] = input,
+                ["output"] = target,
+                ["messages_recovered"] = report.MessagesRecovered,
+                ["chunks_recovered"] = report.ChunksRecovered,
+                ["chunks_skipped"] = report.ChunksSkipped,
+                ["input_intact"] = report.InputWasIntact,
                 ["stop"] = new JsonObject { ["kind"] = report.Stop.Kind.ToString(), ["offset_bytes"] = report.Stop.Offset, ["reason"] = report.Stop.Reason },
                 ["damage"] = new JsonArray(report.Damage.Select(d => (JsonNode)new JsonObject { ["offset_bytes"] = d.Offset, ["message"] = d.Message }).ToArray()),
             };
@@ -211,8 +220,13 @@ public static class LogCommands
                 o.WriteLine($"  ({c.Id}) {c.Topic.PadRight(width)}  {n,8} msgs ({rate}) : {schema}");
                 channelJson.Add(new JsonObject
                 {
-                    ["id"] = c.Id, ["topic"] = c.Topic, ["messages"] = n, ["rate_hz"] = seconds > 0 ? Math.Round(n / seconds, 3) : null,
-                    ["type"] = s?.Name, ["schema_encoding"] = s?.Encoding, ["message_encoding"] = c.MessageEncoding,
+                    ["id"] = c.Id,
+                    ["topic"] = c.Topic,
+                    ["messages"] = n,
+                    ["rate_hz"] = seconds > 0 ? Math.Round(n / seconds, 3) : null,
+                    ["type"] = s?.Name,
+                    ["schema_encoding"] = s?.Encoding,
+                    ["message_encoding"] = c.MessageEncoding,
                 });
             }
             o.WriteLine($"schemas:     {schemas.Count}");
@@ -224,10 +238,18 @@ public static class LogCommands
             }
             return io.Result(new JsonObject
             {
-                ["file"] = path, ["library"] = header?.Library, ["profile"] = header?.Profile, ["messages"] = total,
-                ["duration_s"] = Math.Round(seconds, 6), ["start_time_ns"] = start, ["end_time_ns"] = end, ["chunks"] = chunks,
-                ["compression"] = compression, ["channels"] = channelJson,
-                ["complete"] = note is null, ["note"] = note,
+                ["file"] = path,
+                ["library"] = header?.Library,
+                ["profile"] = header?.Profile,
+                ["messages"] = total,
+                ["duration_s"] = Math.Round(seconds, 6),
+                ["start_time_ns"] = start,
+                ["end_time_ns"] = end,
+                ["chunks"] = chunks,
+                ["compression"] = compression,
+                ["channels"] = channelJson,
+                ["complete"] = note is null,
+                ["note"] = note,
             });
         });
         return cmd;
@@ -270,7 +292,10 @@ public static class LogCommands
             io.Note(summary);
             return io.Result(new JsonObject
             {
-                ["file"] = path, ["messages"] = printed, ["complete"] = complete, ["chunks_skipped"] = reader.ChunksSkipped,
+                ["file"] = path,
+                ["messages"] = printed,
+                ["complete"] = complete,
+                ["chunks_skipped"] = reader.ChunksSkipped,
                 ["stop"] = stoppedAtLimit || reader.Stop is null ? null : new JsonObject { ["kind"] = reader.Stop.Kind.ToString(), ["offset_bytes"] = reader.Stop.Offset, ["reason"] = reader.Stop.Reason },
             });
         });

@@ -58,7 +58,8 @@ public static class MqttCommands
             io.Text.WriteLine($"mqtt mosquitto-config: wrote passwd ({written} users), acl, mosquitto.conf to {directory}");
             return io.Result(new JsonObject
             {
-                ["directory"] = directory, ["users_written"] = written,
+                ["directory"] = directory,
+                ["users_written"] = written,
                 ["users_without_password"] = new JsonArray(missing.Select(m => (JsonNode)m).ToArray()),
                 ["files"] = new JsonArray("passwd", "acl", "mosquitto.conf"),
             });

@@ -58,10 +58,18 @@ public static class PolicyOnnxCommands
                 $"{network}; ONNX IR {model.IrVersion}, opset {OnnxPolicyExport.Opset}, {model.Graph.Nodes.Count} nodes, {model.MetadataProps.Count} metadata entries; bundle sha256 {bundle.StoredContentSha256}");
             return io.Result(new JsonObject
             {
-                ["model"] = modelPath, ["network"] = network, ["input"] = OnnxPolicyExport.InputName, ["outputs"] = new JsonArray(OnnxPolicyExport.OutputName, OnnxPolicyExport.CommandOutputName),
-                ["observation_size"] = bundle.ObservationSize, ["action_size"] = bundle.ActionSize, ["action_unit"] = bundle.ActionUnit,
-                ["ir_version"] = model.IrVersion, ["opset"] = OnnxPolicyExport.Opset, ["nodes"] = model.Graph.Nodes.Count,
-                ["model_bytes"] = new FileInfo(modelPath).Length, ["bundle_sha256"] = bundle.StoredContentSha256,
+                ["model"] = modelPath,
+                ["network"] = network,
+                ["input"] = OnnxPolicyExport.InputName,
+                ["outputs"] = new JsonArray(OnnxPolicyExport.OutputName, OnnxPolicyExport.CommandOutputName),
+                ["observation_size"] = bundle.ObservationSize,
+                ["action_size"] = bundle.ActionSize,
+                ["action_unit"] = bundle.ActionUnit,
+                ["ir_version"] = model.IrVersion,
+                ["opset"] = OnnxPolicyExport.Opset,
+                ["nodes"] = model.Graph.Nodes.Count,
+                ["model_bytes"] = new FileInfo(modelPath).Length,
+                ["bundle_sha256"] = bundle.StoredContentSha256,
             });
         });
     }
@@ -91,10 +99,17 @@ public static class PolicyOnnxCommands
                 (same is null ? "" : same.Value ? " (the same content as the exported bundle)" : $" (the exported bundle's was {result.ExportedContentSha256})"));
             return io.Result(new JsonObject
             {
-                ["bundle"] = bundlePath, ["model"] = modelPath, ["spec"] = specPath, ["network"] = result.Network,
-                ["observation_size"] = written.ObservationSize, ["action_size"] = written.ActionSize, ["action_unit"] = written.ActionUnit,
-                ["scaling_from_model"] = result.ScalingFromModel, ["ignored_outputs"] = new JsonArray([.. result.IgnoredOutputs.Select(o => (JsonNode)o)]),
-                ["golden_max_abs_error"] = goldenError, ["bundle_sha256"] = written.StoredContentSha256,
+                ["bundle"] = bundlePath,
+                ["model"] = modelPath,
+                ["spec"] = specPath,
+                ["network"] = result.Network,
+                ["observation_size"] = written.ObservationSize,
+                ["action_size"] = written.ActionSize,
+                ["action_unit"] = written.ActionUnit,
+                ["scaling_from_model"] = result.ScalingFromModel,
+                ["ignored_outputs"] = new JsonArray([.. result.IgnoredOutputs.Select(o => (JsonNode)o)]),
+                ["golden_max_abs_error"] = goldenError,
+                ["bundle_sha256"] = written.StoredContentSha256,
                 ["same_as_exported"] = same,
             });
         });

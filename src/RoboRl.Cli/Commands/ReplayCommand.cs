@@ -54,8 +54,12 @@ public static class ReplayCommand
             }
             var options = new ReplayOptions
             {
-                Rate = parse.GetValue(rate), Topics = parse.GetValue(topics) is { Length: > 0 } t ? t : null, Loop = parse.GetValue(loop),
-                StartS = parse.GetValue(start), EndS = parse.GetValue(end) ?? double.PositiveInfinity, WaitForSink = parse.GetValue(wait),
+                Rate = parse.GetValue(rate),
+                Topics = parse.GetValue(topics) is { Length: > 0 } t ? t : null,
+                Loop = parse.GetValue(loop),
+                StartS = parse.GetValue(start),
+                EndS = parse.GetValue(end) ?? double.PositiveInfinity,
+                WaitForSink = parse.GetValue(wait),
             };
             return Play(path, parse.GetValue(to)!, options, output, progress, default, parse.GetValue(broker)!, parse.GetValue(prefix)!,
                 json: asJson, failOnDrop: parse.GetValue(noDrop));
@@ -114,7 +118,8 @@ public static class ReplayCommand
                     }
                 }
                 catch (InvalidOperationException) { /* no console after all: replay without keys */ }
-            }) { IsBackground = true, Name = "roborl-replay-keys" };
+            })
+            { IsBackground = true, Name = "roborl-replay-keys" };
             keys.Start();
         }
         ReplayResult result;
@@ -131,8 +136,13 @@ public static class ReplayCommand
         io.Note($"{result.Played} messages played to {to}, {dropped}; log {result.Stop}");
         var summary = new JsonObject
         {
-            ["played"] = result.Played, ["dropped"] = result.Dropped, ["loops"] = result.Loops, ["to"] = to,
-            ["log"] = log.Path, ["log_complete"] = log.IsComplete, ["log_stop"] = result.Stop,
+            ["played"] = result.Played,
+            ["dropped"] = result.Dropped,
+            ["loops"] = result.Loops,
+            ["to"] = to,
+            ["log"] = log.Path,
+            ["log_complete"] = log.IsComplete,
+            ["log_stop"] = result.Stop,
         };
         if (failOnDrop && result.Dropped > 0)
             return io.Finish(summary, ExitCodes.Failed, $"--no-drop: {result.Dropped} of {result.Played + result.Dropped} messages were dropped");
@@ -165,11 +175,14 @@ public static class ReplayCommand
         {
             return new CommandIo("replay", output, TextWriter.Null, json: true).Result(new JsonObject
             {
-                ["rms_divergence"] = r.RmsDivergence, ["max_divergence"] = r.MaxDivergence, ["steps"] = r.Steps,
+                ["rms_divergence"] = r.RmsDivergence,
+                ["max_divergence"] = r.MaxDivergence,
+                ["steps"] = r.Steps,
                 ["axes"] = new JsonArray(r.ActionNames.Select(n => (JsonNode)n).ToArray()),
                 ["rms_divergence_per_axis"] = new JsonArray(r.RmsPerAxis.Select(v => (JsonNode)v).ToArray()),
                 ["max_divergence_per_axis"] = new JsonArray(r.MaxPerAxis.Select(v => (JsonNode)v).ToArray()),
-                ["log"] = log.DescribeStop(), ["plot"] = plotPath,
+                ["log"] = log.DescribeStop(),
+                ["plot"] = plotPath,
             });
         }
         output.WriteLine($"replay --policy: {r.Steps} steps of {Path.GetFileName(path)} through {Path.GetFileName(bundlePath)} (log {log.DescribeStop()})");
@@ -205,15 +218,29 @@ public static class ReplayCommand
         {
             return new CommandIo("replay", output, TextWriter.Null, json: true).Result(new JsonObject
             {
-                ["pos_rmse_m"] = Number(r.PositionRmseM), ["att_rmse_rad"] = Number(r.AttitudeRmseRad),
-                ["pos_max_m"] = Number(r.PositionMaxM), ["att_max_rad"] = Number(r.AttitudeMaxRad),
-                ["window_s"] = r.WindowS, ["windows"] = r.Windows.Count, ["reference"] = r.Reference, ["rotor_speeds"] = r.RotorSpeedsRecorded ? "recorded" : "rebuilt",
-                ["duration_s"] = r.Duration, ["samples"] = r.TimeS.Length, ["robot"] = plant.Name, ["log"] = log.DescribeStop(), ["plot"] = plotPath,
+                ["pos_rmse_m"] = Number(r.PositionRmseM),
+                ["att_rmse_rad"] = Number(r.AttitudeRmseRad),
+                ["pos_max_m"] = Number(r.PositionMaxM),
+                ["att_max_rad"] = Number(r.AttitudeMaxRad),
+                ["window_s"] = r.WindowS,
+                ["windows"] = r.Windows.Count,
+                ["reference"] = r.Reference,
+                ["rotor_speeds"] = r.RotorSpeedsRecorded ? "recorded" : "rebuilt",
+                ["duration_s"] = r.Duration,
+                ["samples"] = r.TimeS.Length,
+                ["robot"] = plant.Name,
+                ["log"] = log.DescribeStop(),
+                ["plot"] = plotPath,
                 ["per_window"] = new JsonArray(r.Windows.Select(w => (JsonNode)new JsonObject
                 {
-                    ["start_s"] = w.StartS, ["length_s"] = w.LengthS, ["pos_rmse_m"] = Number(w.PositionRmseM), ["att_rmse_rad"] = Number(w.AttitudeRmseRad),
-                    ["pos_max_m"] = Number(w.PositionMaxM), ["att_max_rad"] = Number(w.AttitudeMaxRad),
-                    ["pos_end_m"] = Number(w.PositionEndM), ["att_end_rad"] = Number(w.AttitudeEndRad),
+                    ["start_s"] = w.StartS,
+                    ["length_s"] = w.LengthS,
+                    ["pos_rmse_m"] = Number(w.PositionRmseM),
+                    ["att_rmse_rad"] = Number(w.AttitudeRmseRad),
+                    ["pos_max_m"] = Number(w.PositionMaxM),
+                    ["att_max_rad"] = Number(w.AttitudeMaxRad),
+                    ["pos_end_m"] = Number(w.PositionEndM),
+                    ["att_end_rad"] = Number(w.AttitudeEndRad),
                 }).ToArray()),
             });
         }

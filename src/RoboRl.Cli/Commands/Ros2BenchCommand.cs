@@ -53,10 +53,18 @@ public static class Ros2BenchCommand
                 $"ros2 {r.Mode} ({(r.PongInOtherProcess ? "pong in another process" : "pong in this process")}): {r.Messages} messages, {r.Lost} lost, RTT p50 {r.RttP50Us:F1} µs, p99 {r.RttP99Us:F1} µs, max {r.RttMaxUs:F1} µs, {r.RateHz:F0} msg/s"));
             return io.Result(new JsonObject
             {
-                ["mode"] = r.Mode, ["messages"] = r.Messages, ["lost"] = r.Lost,
-                ["rtt_p50_us"] = Math.Round(r.RttP50Us, 2), ["rtt_p99_us"] = Math.Round(r.RttP99Us, 2), ["rtt_max_us"] = Math.Round(r.RttMaxUs, 2),
-                ["rate_hz"] = Math.Round(r.RateHz, 1), ["duration_s"] = Math.Round(r.Seconds, 3), ["domain_id"] = r.DomainId,
-                ["transport"] = "cyclonedds-loopback", ["pong"] = r.PongInOtherProcess ? "process" : "in-process", ["type"] = "geometry_msgs/msg/Twist",
+                ["mode"] = r.Mode,
+                ["messages"] = r.Messages,
+                ["lost"] = r.Lost,
+                ["rtt_p50_us"] = Math.Round(r.RttP50Us, 2),
+                ["rtt_p99_us"] = Math.Round(r.RttP99Us, 2),
+                ["rtt_max_us"] = Math.Round(r.RttMaxUs, 2),
+                ["rate_hz"] = Math.Round(r.RateHz, 1),
+                ["duration_s"] = Math.Round(r.Seconds, 3),
+                ["domain_id"] = r.DomainId,
+                ["transport"] = "cyclonedds-loopback",
+                ["pong"] = r.PongInOtherProcess ? "process" : "in-process",
+                ["type"] = "geometry_msgs/msg/Twist",
             });
         });
         return cmd;

@@ -56,9 +56,17 @@ public static class RunCommand
         };
         command.SetAction(parse => Run(new Request
         {
-            ConfigPath = parse.GetValue(config)!, PolicyPath = parse.GetValue(policy), Seconds = parse.GetValue(duration), Record = parse.GetValue(record),
-            SimRobot = parse.GetValue(simRobot), Uri = parse.GetValue(uri), Keyboard = parse.GetValue(keyboard), SimPeer = parse.GetValue(simPeer),
-            Scenario = parse.GetValue(scenario), SimTask = parse.GetValue(simTask)!, Json = parse.GetValue(json),
+            ConfigPath = parse.GetValue(config)!,
+            PolicyPath = parse.GetValue(policy),
+            Seconds = parse.GetValue(duration),
+            Record = parse.GetValue(record),
+            SimRobot = parse.GetValue(simRobot),
+            Uri = parse.GetValue(uri),
+            Keyboard = parse.GetValue(keyboard),
+            SimPeer = parse.GetValue(simPeer),
+            Scenario = parse.GetValue(scenario),
+            SimTask = parse.GetValue(simTask)!,
+            Json = parse.GetValue(json),
         }, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -68,8 +76,15 @@ public static class RunCommand
         bool keyboard = false, string? uri = null, bool json = false, PluginSettings? settings = null) =>
         Run(new Request
         {
-            ConfigPath = configPath, PolicyPath = policyPath, Seconds = seconds, Record = record, SimRobot = simRobot, Keyboard = keyboard, Uri = uri,
-            Json = json, Settings = settings,
+            ConfigPath = configPath,
+            PolicyPath = policyPath,
+            Seconds = seconds,
+            Record = record,
+            SimRobot = simRobot,
+            Keyboard = keyboard,
+            Uri = uri,
+            Json = json,
+            Settings = settings,
         }, output, progress);
 
     public static int Run(Request r, TextWriter output, TextWriter progress)
@@ -131,7 +146,8 @@ public static class RunCommand
             result["sim_robot"] = new JsonObject
             {
                 ["outcome"] = peer.Outcome == NavOutcome.None ? "driving" : peer.Outcome.ToString().ToLowerInvariant(),
-                ["duration_s"] = Math.Round(peer.Seconds, 3), ["path_length_m"] = Math.Round(peer.PathLength, 3),
+                ["duration_s"] = Math.Round(peer.Seconds, 3),
+                ["path_length_m"] = Math.Round(peer.PathLength, 3),
             };
         var (code, problem) = session.Outcome(flown);
         // A simulated robot that collided (or got an invalid command) fails the run's check.

@@ -71,25 +71,41 @@ public static class SysidCommand
         static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
         static JsonNode Param(FittedParameter p) => new JsonObject
         {
-            ["value"] = Number(p.Value), ["ci95"] = new JsonArray(Number(p.Ci95Low), Number(p.Ci95High)), ["std_error"] = Number(p.StdError),
+            ["value"] = Number(p.Value),
+            ["ci95"] = new JsonArray(Number(p.Ci95Low), Number(p.Ci95High)),
+            ["std_error"] = Number(p.StdError),
         };
         var result = new JsonObject
         {
-            ["identified"] = fit.Identified, ["problems"] = new JsonArray(fit.Problems.Select(p => (JsonNode)p).ToArray()),
-            ["mass_kg"] = Param(fit.Mass), ["mass_known"] = fit.MassKnown, ["thrust_coefficient_n_per_rpm2"] = Param(fit.ThrustCoefficient),
-            ["motor_time_constant_s"] = Param(fit.MotorTimeConstant), ["motor_time_constant_identified"] = fit.MotorTimeConstantIdentified,
+            ["identified"] = fit.Identified,
+            ["problems"] = new JsonArray(fit.Problems.Select(p => (JsonNode)p).ToArray()),
+            ["mass_kg"] = Param(fit.Mass),
+            ["mass_known"] = fit.MassKnown,
+            ["thrust_coefficient_n_per_rpm2"] = Param(fit.ThrustCoefficient),
+            ["motor_time_constant_s"] = Param(fit.MotorTimeConstant),
+            ["motor_time_constant_identified"] = fit.MotorTimeConstantIdentified,
             ["thrust_to_mass_n_per_rpm2_kg"] = Param(fit.ThrustToMassRatio),
-            ["latency_s"] = Param(fit.Latency), ["latency_identified"] = fit.LatencyIdentified,
-            ["drag_xy_n_per_m_s"] = Param(fit.DragXy), ["drag_z_n_per_m_s"] = Param(fit.DragZ), ["drag_identified"] = fit.DragIdentified,
-            ["mass_thrust_separable"] = fit.MassThrustSeparable, ["mass_thrust_correlation"] = Number(fit.MassThrustCorrelation),
+            ["latency_s"] = Param(fit.Latency),
+            ["latency_identified"] = fit.LatencyIdentified,
+            ["drag_xy_n_per_m_s"] = Param(fit.DragXy),
+            ["drag_z_n_per_m_s"] = Param(fit.DragZ),
+            ["drag_identified"] = fit.DragIdentified,
+            ["mass_thrust_separable"] = fit.MassThrustSeparable,
+            ["mass_thrust_correlation"] = Number(fit.MassThrustCorrelation),
             ["halves"] = new JsonObject
             {
-                ["first"] = Param(fit.Halves.First), ["second"] = Param(fit.Halves.Second), ["z"] = Number(fit.Halves.Z),
-                ["relative_difference"] = Number(fit.Halves.RelativeDifference), ["consistent"] = fit.Halves.Consistent,
+                ["first"] = Param(fit.Halves.First),
+                ["second"] = Param(fit.Halves.Second),
+                ["z"] = Number(fit.Halves.Z),
+                ["relative_difference"] = Number(fit.Halves.RelativeDifference),
+                ["consistent"] = fit.Halves.Consistent,
             },
             ["force_curve_exponent"] = Param(fit.CurveExponent),
-            ["residual_rms"] = fit.ResidualRms, ["position_residual_rms_m"] = fit.PositionResidualRmsM,
-            ["windows"] = fit.Windows, ["iterations"] = fit.Iterations, ["output"] = written,
+            ["residual_rms"] = fit.ResidualRms,
+            ["position_residual_rms_m"] = fit.PositionResidualRmsM,
+            ["windows"] = fit.Windows,
+            ["iterations"] = fit.Iterations,
+            ["output"] = written,
         };
         TextWriter output = io.Text;
         string Line(string name, FittedParameter p, string unit, string note = "") =>

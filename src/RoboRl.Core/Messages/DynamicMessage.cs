@@ -160,10 +160,14 @@ public sealed class DynamicMessage
         bool b => JsonValue.Create(b),
         float f => JsonValue.Create((double)f), // exact value, as JavaScript prints a float32
         double d => JsonValue.Create(d),
-        byte v => JsonValue.Create(v), sbyte v => JsonValue.Create(v),
-        short v => JsonValue.Create(v), ushort v => JsonValue.Create(v),
-        int v => JsonValue.Create(v), uint v => JsonValue.Create(v),
-        long v => JsonValue.Create(v), ulong v => JsonValue.Create(v),
+        byte v => JsonValue.Create(v),
+        sbyte v => JsonValue.Create(v),
+        short v => JsonValue.Create(v),
+        ushort v => JsonValue.Create(v),
+        int v => JsonValue.Create(v),
+        uint v => JsonValue.Create(v),
+        long v => JsonValue.Create(v),
+        ulong v => JsonValue.Create(v),
         _ => throw new InvalidOperationException($"unexpected value type {value.GetType()}"),
     };
 

@@ -173,8 +173,10 @@ public struct OdometryMsg : ICdrMessage<OdometryMsg>
     }
     public static OdometryMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), ChildFrameId = r.ReadString(),
-        Pose = PoseWithCovarianceMsg.ReadFields(ref r), Twist = TwistWithCovarianceMsg.ReadFields(ref r),
+        Header = HeaderMsg.ReadFields(ref r),
+        ChildFrameId = r.ReadString(),
+        Pose = PoseWithCovarianceMsg.ReadFields(ref r),
+        Twist = TwistWithCovarianceMsg.ReadFields(ref r),
     };
 }
 
@@ -225,9 +227,15 @@ public struct LaserScanMsg : ICdrMessage<LaserScanMsg>
     public static LaserScanMsg ReadFields(ref CdrReader r) => new()
     {
         Header = HeaderMsg.ReadFields(ref r),
-        AngleMin = r.ReadFloat32(), AngleMax = r.ReadFloat32(), AngleIncrement = r.ReadFloat32(),
-        TimeIncrement = r.ReadFloat32(), ScanTime = r.ReadFloat32(), RangeMin = r.ReadFloat32(), RangeMax = r.ReadFloat32(),
-        Ranges = r.ReadFloat32Sequence(), Intensities = r.ReadFloat32Sequence(),
+        AngleMin = r.ReadFloat32(),
+        AngleMax = r.ReadFloat32(),
+        AngleIncrement = r.ReadFloat32(),
+        TimeIncrement = r.ReadFloat32(),
+        ScanTime = r.ReadFloat32(),
+        RangeMin = r.ReadFloat32(),
+        RangeMax = r.ReadFloat32(),
+        Ranges = r.ReadFloat32Sequence(),
+        Intensities = r.ReadFloat32Sequence(),
     };
 }
 
@@ -274,9 +282,13 @@ public struct ActionMsg : ICdrMessage<ActionMsg>
     }
     public static ActionMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), Tick = r.ReadUInt64(),
-        Values = r.ReadFloat32Sequence(), PolicyValues = r.ReadFloat32Sequence(),
-        Intervention = r.ReadBool(), HumanValues = r.ReadFloat32Sequence(), Source = (ActionSource)r.ReadUInt8(),
+        Header = HeaderMsg.ReadFields(ref r),
+        Tick = r.ReadUInt64(),
+        Values = r.ReadFloat32Sequence(),
+        PolicyValues = r.ReadFloat32Sequence(),
+        Intervention = r.ReadBool(),
+        HumanValues = r.ReadFloat32Sequence(),
+        Source = (ActionSource)r.ReadUInt8(),
     };
 }
 
@@ -297,7 +309,10 @@ public struct ModeMsg : ICdrMessage<ModeMsg>
     public readonly void WriteFields(CdrWriter w) { Header.WriteFields(w); w.WriteUInt8((byte)Mode); w.WriteString(Name); w.WriteString(Reason); }
     public static ModeMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), Mode = (NodeMode)r.ReadUInt8(), Name = r.ReadString(), Reason = r.ReadString(),
+        Header = HeaderMsg.ReadFields(ref r),
+        Mode = (NodeMode)r.ReadUInt8(),
+        Name = r.ReadString(),
+        Reason = r.ReadString(),
     };
 }
 
@@ -317,9 +332,14 @@ public struct TickStatsMsg : ICdrMessage<TickStatsMsg>
     }
     public static TickStatsMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), Ticks = r.ReadUInt64(),
-        RateHz = r.ReadFloat32(), LatencyP50Us = r.ReadFloat32(), LatencyP99Us = r.ReadFloat32(),
-        LatencyMaxUs = r.ReadFloat32(), JitterP99Us = r.ReadFloat32(), Overruns = r.ReadUInt32(),
+        Header = HeaderMsg.ReadFields(ref r),
+        Ticks = r.ReadUInt64(),
+        RateHz = r.ReadFloat32(),
+        LatencyP50Us = r.ReadFloat32(),
+        LatencyP99Us = r.ReadFloat32(),
+        LatencyMaxUs = r.ReadFloat32(),
+        JitterP99Us = r.ReadFloat32(),
+        Overruns = r.ReadUInt32(),
     };
 }
 
@@ -341,9 +361,13 @@ public struct GroundTruthMsg : ICdrMessage<GroundTruthMsg>
     }
     public static GroundTruthMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), Tick = r.ReadUInt64(), Pose = PoseMsg.ReadFields(ref r),
-        LinearVelocity = Vector3Msg.ReadFields(ref r), AngularVelocity = Vector3Msg.ReadFields(ref r),
-        RotorRpm = r.ReadFloat32Sequence(), CommandEffective = TimeMsg.ReadFields(ref r),
+        Header = HeaderMsg.ReadFields(ref r),
+        Tick = r.ReadUInt64(),
+        Pose = PoseMsg.ReadFields(ref r),
+        LinearVelocity = Vector3Msg.ReadFields(ref r),
+        AngularVelocity = Vector3Msg.ReadFields(ref r),
+        RotorRpm = r.ReadFloat32Sequence(),
+        CommandEffective = TimeMsg.ReadFields(ref r),
     };
 }
 
@@ -358,7 +382,10 @@ public struct FullStateMsg : ICdrMessage<FullStateMsg>
     public readonly void WriteFields(CdrWriter w) { Header.WriteFields(w); Pose.WriteFields(w); Twist.WriteFields(w); Acc.WriteFields(w); }
     public static FullStateMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), Pose = PoseMsg.ReadFields(ref r), Twist = TwistMsg.ReadFields(ref r), Acc = Vector3Msg.ReadFields(ref r),
+        Header = HeaderMsg.ReadFields(ref r),
+        Pose = PoseMsg.ReadFields(ref r),
+        Twist = TwistMsg.ReadFields(ref r),
+        Acc = Vector3Msg.ReadFields(ref r),
     };
 }
 
@@ -371,7 +398,11 @@ public struct PositionMsg : ICdrMessage<PositionMsg>
     public readonly void WriteFields(CdrWriter w) { Header.WriteFields(w); w.WriteFloat32(X); w.WriteFloat32(Y); w.WriteFloat32(Z); w.WriteFloat32(Yaw); }
     public static PositionMsg ReadFields(ref CdrReader r) => new()
     {
-        Header = HeaderMsg.ReadFields(ref r), X = r.ReadFloat32(), Y = r.ReadFloat32(), Z = r.ReadFloat32(), Yaw = r.ReadFloat32(),
+        Header = HeaderMsg.ReadFields(ref r),
+        X = r.ReadFloat32(),
+        Y = r.ReadFloat32(),
+        Z = r.ReadFloat32(),
+        Yaw = r.ReadFloat32(),
     };
 }
 

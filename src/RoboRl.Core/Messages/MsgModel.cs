@@ -119,11 +119,20 @@ public static class MsgPrimitives
 {
     public static string Name(MsgPrimitive p) => p switch
     {
-        MsgPrimitive.Bool => "bool", MsgPrimitive.Byte => "byte", MsgPrimitive.Char => "char",
-        MsgPrimitive.Int8 => "int8", MsgPrimitive.UInt8 => "uint8", MsgPrimitive.Int16 => "int16",
-        MsgPrimitive.UInt16 => "uint16", MsgPrimitive.Int32 => "int32", MsgPrimitive.UInt32 => "uint32",
-        MsgPrimitive.Int64 => "int64", MsgPrimitive.UInt64 => "uint64", MsgPrimitive.Float32 => "float32",
-        MsgPrimitive.Float64 => "float64", MsgPrimitive.String => "string",
+        MsgPrimitive.Bool => "bool",
+        MsgPrimitive.Byte => "byte",
+        MsgPrimitive.Char => "char",
+        MsgPrimitive.Int8 => "int8",
+        MsgPrimitive.UInt8 => "uint8",
+        MsgPrimitive.Int16 => "int16",
+        MsgPrimitive.UInt16 => "uint16",
+        MsgPrimitive.Int32 => "int32",
+        MsgPrimitive.UInt32 => "uint32",
+        MsgPrimitive.Int64 => "int64",
+        MsgPrimitive.UInt64 => "uint64",
+        MsgPrimitive.Float32 => "float32",
+        MsgPrimitive.Float64 => "float64",
+        MsgPrimitive.String => "string",
         _ => throw new ArgumentOutOfRangeException(nameof(p)),
     };
 
@@ -131,11 +140,20 @@ public static class MsgPrimitives
     {
         p = text switch
         {
-            "bool" => MsgPrimitive.Bool, "byte" => MsgPrimitive.Byte, "char" => MsgPrimitive.Char,
-            "int8" => MsgPrimitive.Int8, "uint8" => MsgPrimitive.UInt8, "int16" => MsgPrimitive.Int16,
-            "uint16" => MsgPrimitive.UInt16, "int32" => MsgPrimitive.Int32, "uint32" => MsgPrimitive.UInt32,
-            "int64" => MsgPrimitive.Int64, "uint64" => MsgPrimitive.UInt64, "float32" => MsgPrimitive.Float32,
-            "float64" => MsgPrimitive.Float64, "string" => MsgPrimitive.String,
+            "bool" => MsgPrimitive.Bool,
+            "byte" => MsgPrimitive.Byte,
+            "char" => MsgPrimitive.Char,
+            "int8" => MsgPrimitive.Int8,
+            "uint8" => MsgPrimitive.UInt8,
+            "int16" => MsgPrimitive.Int16,
+            "uint16" => MsgPrimitive.UInt16,
+            "int32" => MsgPrimitive.Int32,
+            "uint32" => MsgPrimitive.UInt32,
+            "int64" => MsgPrimitive.Int64,
+            "uint64" => MsgPrimitive.UInt64,
+            "float32" => MsgPrimitive.Float32,
+            "float64" => MsgPrimitive.Float64,
+            "string" => MsgPrimitive.String,
             _ => MsgPrimitive.None,
         };
         return p != MsgPrimitive.None;

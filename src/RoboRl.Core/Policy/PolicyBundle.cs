@@ -110,10 +110,21 @@ public sealed class PolicyBundle
     /// <summary>A copy of this bundle with another training config (e.g. with the snapshot it holds recorded).</summary>
     public PolicyBundle WithTrainingConfig(string trainingConfigJson) => new()
     {
-        Layers = Layers, ObservationNames = ObservationNames, ActionNames = ActionNames, ObservationMean = ObservationMean,
-        ObservationStd = ObservationStd, ActionLow = ActionLow, ActionHigh = ActionHigh, ActionUnit = ActionUnit,
-        ControlRateHz = ControlRateHz, ActionHistoryLength = ActionHistoryLength, RobotConfigJson = RobotConfigJson,
-        TrainingConfigJson = trainingConfigJson, GitCommit = GitCommit, GoldenObservations = GoldenObservations, GoldenActions = GoldenActions,
+        Layers = Layers,
+        ObservationNames = ObservationNames,
+        ActionNames = ActionNames,
+        ObservationMean = ObservationMean,
+        ObservationStd = ObservationStd,
+        ActionLow = ActionLow,
+        ActionHigh = ActionHigh,
+        ActionUnit = ActionUnit,
+        ControlRateHz = ControlRateHz,
+        ActionHistoryLength = ActionHistoryLength,
+        RobotConfigJson = RobotConfigJson,
+        TrainingConfigJson = trainingConfigJson,
+        GitCommit = GitCommit,
+        GoldenObservations = GoldenObservations,
+        GoldenActions = GoldenActions,
     };
 
     /// <summary>A copy of this bundle with other golden vectors (raw observations [k, obs], network outputs [k, act]).</summary>

@@ -239,13 +239,13 @@ public sealed record SwarmTaskConfig
     private static Vector2? NearestCell(SwarmObstacles obstacles, Vector3 min, Vector3 max, float clearance)
     {
         for (int ix = 0; ix < obstacles.CellsX; ix++)
-        for (int iy = 0; iy < obstacles.CellsY; iy++)
-        {
-            Vector2 c = obstacles.CellCenter(ix, iy);
-            float dx = MathF.Max(0, MathF.Max(min.X - c.X, c.X - max.X));
-            float dy = MathF.Max(0, MathF.Max(min.Y - c.Y, c.Y - max.Y));
-            if (dx * dx + dy * dy < clearance * clearance) return c;
-        }
+            for (int iy = 0; iy < obstacles.CellsY; iy++)
+            {
+                Vector2 c = obstacles.CellCenter(ix, iy);
+                float dx = MathF.Max(0, MathF.Max(min.X - c.X, c.X - max.X));
+                float dy = MathF.Max(0, MathF.Max(min.Y - c.Y, c.Y - max.Y));
+                if (dx * dx + dy * dy < clearance * clearance) return c;
+            }
         return null;
     }
 }

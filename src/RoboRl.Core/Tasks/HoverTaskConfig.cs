@@ -44,7 +44,11 @@ public sealed record DomainRandomizationConfig
     /// <summary>No randomisation: every factor 1, no latency.</summary>
     public static DomainRandomizationConfig None { get; } = new()
     {
-        Mass = (1, 1), Inertia = (1, 1), ThrustCoefficient = (1, 1), MotorTimeConstant = (1, 1), LatencySteps = (0, 0),
+        Mass = (1, 1),
+        Inertia = (1, 1),
+        ThrustCoefficient = (1, 1),
+        MotorTimeConstant = (1, 1),
+        LatencySteps = (0, 0),
     };
 
     /// <summary>The largest latency (control steps) any config may ask for.</summary>

@@ -41,8 +41,13 @@ public sealed class Access : IFaultScenario
             var log = new LogLines();
             var options = new MqttTransportOptions
             {
-                Robot = "cf1", Broker = BrokerKind.Embedded, Host = "127.0.0.1", Port = 0, TelemetryHz = 100,
-                AllowAnonymous = true, Tls = new MqttTlsOptions(pki.CaFile, pki.CertFile, pki.KeyFile, null),
+                Robot = "cf1",
+                Broker = BrokerKind.Embedded,
+                Host = "127.0.0.1",
+                Port = 0,
+                TelemetryHz = 100,
+                AllowAnonymous = true,
+                Tls = new MqttTlsOptions(pki.CaFile, pki.CertFile, pki.KeyFile, null),
                 Users = [MqttUser.FromPassword("pilot", "pilot-pw", PilotRights, salt: "faults"), MqttUser.FromPassword("viewer", "viewer-pw", MqttRights.None)],
             };
             using var transport = new MqttTransport(options, log.Add);
@@ -146,7 +151,10 @@ public sealed class Access : IFaultScenario
             var log = new LogLines();
             var options = new Ros2TransportOptions
             {
-                DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml, AllowArm = allowArm, Namespace = "cf1",
+                DomainId = domain,
+                CycloneConfigXml = Ros2Loopback.ConfigXml,
+                AllowArm = allowArm,
+                Namespace = "cf1",
             };
             Ros2Transport transport;
             try { transport = new Ros2Transport(options) { Log = log.Add }; }

@@ -39,25 +39,25 @@ public sealed class BadFrames : IFaultScenario
             switch (step++ % 4)
             {
                 case 0 when truncated < PerKind:
-                {
-                    ReadOnlySpan<byte> frame = s.EncodeState(poisonState, (ushort)(seq + 1));
-                    int cut = 2 + rng.Next(frame.Length - 3);
-                    byte[] bytes = [.. frame[..cut], LinkProtocol.Delimiter];
-                    s.WriteRaw(bytes);
-                    truncated++;
-                    break;
-                }
+                    {
+                        ReadOnlySpan<byte> frame = s.EncodeState(poisonState, (ushort)(seq + 1));
+                        int cut = 2 + rng.Next(frame.Length - 3);
+                        byte[] bytes = [.. frame[..cut], LinkProtocol.Delimiter];
+                        s.WriteRaw(bytes);
+                        truncated++;
+                        break;
+                    }
                 case 1 when flipped < PerKind:
-                {
-                    byte[] bytes = s.EncodeState(poisonState, (ushort)(seq + 1)).ToArray();
-                    int at = 1 + rng.Next(bytes.Length - 2);
-                    byte flippedByte = (byte)(bytes[at] ^ (1 << rng.Next(8)));
-                    if (flippedByte == 0) flippedByte = (byte)(bytes[at] ^ 0x80 ^ 0x01); // a flip to 0x00 would be a (framing) cut, not a flip
-                    bytes[at] = flippedByte;
-                    s.WriteRaw(bytes);
-                    flipped++;
-                    break;
-                }
+                    {
+                        byte[] bytes = s.EncodeState(poisonState, (ushort)(seq + 1)).ToArray();
+                        int at = 1 + rng.Next(bytes.Length - 2);
+                        byte flippedByte = (byte)(bytes[at] ^ (1 << rng.Next(8)));
+                        if (flippedByte == 0) flippedByte = (byte)(bytes[at] ^ 0x80 ^ 0x01); // a flip to 0x00 would be a (framing) cut, not a flip
+                        bytes[at] = flippedByte;
+                        s.WriteRaw(bytes);
+                        flipped++;
+                        break;
+                    }
                 case 2 when duplicated < PerKind:
                     s.WriteRaw(s.EncodeState(poisonState, seq)); // the sequence number just accepted, again
                     duplicated++;

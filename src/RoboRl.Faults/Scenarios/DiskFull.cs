@@ -46,7 +46,9 @@ public sealed class DiskFull : IFaultScenario
     {
         using var rig = new FlightRig("disk-full", new FlightRig.Options
         {
-            RealTime = true, LogPath = log, Edit = root => root["recording"]!["compression"] = "none",
+            RealTime = true,
+            LogPath = log,
+            Edit = root => root["recording"]!["compression"] = "none",
         });
         rig.StartRealTime();
         Check.That(Check.WaitFor(() => rig.Node.Mode == NodeMode.Policy, TimeSpan.FromSeconds(20)), $"the node did not arm (mode {rig.Node.Mode})");

@@ -101,20 +101,20 @@ public sealed class Fuzzing : IFaultScenario
                 case 2: b.Insert(rng.Next(b.Count + 1), (byte)rng.Next(256)); break;                                       // insert
                 case 3 when b.Count > 1: { int cut = rng.Next(1, b.Count); b.RemoveRange(cut, b.Count - cut); break; }      // truncate
                 case 4 when b.Count >= 8:                                                                                 // absurd length / count
-                {
-                    int at = rng.Next(b.Count - 8);
-                    ulong v = rng.Next(4) switch { 0 => ulong.MaxValue, 1 => 0x7FFF_FFFF, 2 => 0xFFFF_FFFF, _ => (ulong)rng.Next(1, 1 << 24) };
-                    byte[] bytes = BitConverter.GetBytes(v);
-                    int width = rng.Next(2) == 0 ? 4 : 8;
-                    for (int k = 0; k < width; k++) b[at + k] = bytes[k];
-                    break;
-                }
+                    {
+                        int at = rng.Next(b.Count - 8);
+                        ulong v = rng.Next(4) switch { 0 => ulong.MaxValue, 1 => 0x7FFF_FFFF, 2 => 0xFFFF_FFFF, _ => (ulong)rng.Next(1, 1 << 24) };
+                        byte[] bytes = BitConverter.GetBytes(v);
+                        int width = rng.Next(2) == 0 ? 4 : 8;
+                        for (int k = 0; k < width; k++) b[at + k] = bytes[k];
+                        break;
+                    }
                 case 5 when b.Count > 2:                                                                                  // duplicate a slice
-                {
-                    int from = rng.Next(b.Count), len = Math.Min(b.Count - from, 1 + rng.Next(64));
-                    b.InsertRange(rng.Next(b.Count + 1), b.GetRange(from, len));
-                    break;
-                }
+                    {
+                        int from = rng.Next(b.Count), len = Math.Min(b.Count - from, 1 + rng.Next(64));
+                        b.InsertRange(rng.Next(b.Count + 1), b.GetRange(from, len));
+                        break;
+                    }
                 case 6 when b.Count > 0: b[rng.Next(b.Count)] = (byte)rng.Next(256); break;                               // random byte
                 default: if (b.Count > 0) b[rng.Next(b.Count)] = (byte)(rng.Next(2) == 0 ? 0 : 0xFF); break;
             }

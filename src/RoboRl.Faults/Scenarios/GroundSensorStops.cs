@@ -176,8 +176,12 @@ public sealed class GroundSensorStops : IFaultScenario
                 ReadOnlySpan<float> o = env.ActorObservations;
                 dwa.Act(new NavPlannerInput
                 {
-                    Observation = o, Scan = env.Scan(0), GoalDistance = o[goalAt], GoalBearing = MathF.Atan2(o[goalAt + 1], o[goalAt + 2]),
-                    LinearVelocity = env.LinearVelocity(0), AngularVelocity = env.AngularVelocity(0),
+                    Observation = o,
+                    Scan = env.Scan(0),
+                    GoalDistance = o[goalAt],
+                    GoalBearing = MathF.Atan2(o[goalAt + 1], o[goalAt + 2]),
+                    LinearVelocity = env.LinearVelocity(0),
+                    AngularVelocity = env.AngularVelocity(0),
                 }, action);
                 env.Step(action);
                 steps++;

@@ -35,13 +35,20 @@ public sealed class MqttBrokerKilled : IFaultScenario
         {
             var options = new MqttTransportOptions
             {
-                Robot = "cf1", Broker = mosquitto ? BrokerKind.External : BrokerKind.Embedded, Host = "127.0.0.1", Port = port,
-                TelemetryHz = 100, BufferFrames = 32, ReconnectInitialMs = 50, ReconnectMaxMs = 800,
+                Robot = "cf1",
+                Broker = mosquitto ? BrokerKind.External : BrokerKind.Embedded,
+                Host = "127.0.0.1",
+                Port = port,
+                TelemetryHz = 100,
+                BufferFrames = 32,
+                ReconnectInitialMs = 50,
+                ReconnectMaxMs = 800,
             };
             using var transport = new MqttTransport(options, log.Add);
             using var rig = new FlightRig("mqtt-" + (mosquitto ? "mosquitto" : "embedded"), new FlightRig.Options
             {
-                RealTime = true, Edit = root => root["telemetry_rate_hz"] = 100,
+                RealTime = true,
+                Edit = root => root["telemetry_rate_hz"] = 100,
             });
             rig.Node.AddTelemetry(transport);
             rig.Node.AddCommands(transport);

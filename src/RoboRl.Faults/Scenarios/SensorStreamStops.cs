@@ -27,8 +27,12 @@ public sealed class SerialStateSource : ISensorSource, IDisposable
             StateMessage s = frame.ReadState();
             var sample = new RobotStateSample
             {
-                TimestampNs = NodeClock.NowNs, Position = s.Position, Orientation = s.Orientation,
-                VelocityWorld = s.Velocity, AngularVelocityBody = s.AngularVelocity, RotorRpm = new Vector4(float.NaN),
+                TimestampNs = NodeClock.NowNs,
+                Position = s.Position,
+                Orientation = s.Orientation,
+                VelocityWorld = s.Velocity,
+                AngularVelocityBody = s.AngularVelocity,
+                RotorRpm = new Vector4(float.NaN),
             };
             lock (_gate) { sample.Sequence = ++_sequence; _latest = sample; _has = true; }
         });
@@ -119,7 +123,8 @@ public sealed class SensorStreamStops : IFaultScenario
                 robotSide.Send(new StateMessage((ulong)(s.TimestampNs / 1000), s.Position, s.Orientation, s.VelocityWorld, s.AngularVelocityBody));
                 Thread.Sleep(2);
             }
-        }) { IsBackground = true, Name = "faults-serial-robot" };
+        })
+        { IsBackground = true, Name = "faults-serial-robot" };
         writer.Start();
         try
         {
@@ -169,8 +174,15 @@ public sealed class SensorStreamStops : IFaultScenario
         int domain = Random.Shared.Next(100, 230);
         var options = new Ros2TransportOptions
         {
-            DomainId = domain, CycloneConfigXml = Ros2Loopback.ConfigXml, Namespace = "cf1", PoseTopic = null, OdomTopic = "odom",
-            JoyTopic = null, ModeCommandTopic = null, SetpointTopic = null, SensorDataQos = true,
+            DomainId = domain,
+            CycloneConfigXml = Ros2Loopback.ConfigXml,
+            Namespace = "cf1",
+            PoseTopic = null,
+            OdomTopic = "odom",
+            JoyTopic = null,
+            ModeCommandTopic = null,
+            SetpointTopic = null,
+            SensorDataQos = true,
         };
         Ros2Transport transport;
         try { transport = new Ros2Transport(options); }
@@ -195,21 +207,29 @@ public sealed class SensorStreamStops : IFaultScenario
                     Vector3 vBody = Vector3.Transform(s.VelocityWorld, Quaternion.Conjugate(s.Orientation));
                     odom.Publish(new OdometryMsg
                     {
-                        Header = new HeaderMsg { FrameId = "world" }, ChildFrameId = "base_link",
-                        Pose = new PoseWithCovarianceMsg { Pose = new PoseMsg
+                        Header = new HeaderMsg { FrameId = "world" },
+                        ChildFrameId = "base_link",
+                        Pose = new PoseWithCovarianceMsg
                         {
-                            Position = new PointMsg { X = s.Position.X, Y = s.Position.Y, Z = s.Position.Z },
-                            Orientation = new QuaternionMsg { X = s.Orientation.X, Y = s.Orientation.Y, Z = s.Orientation.Z, W = s.Orientation.W },
-                        } },
-                        Twist = new TwistWithCovarianceMsg { Twist = new TwistMsg
+                            Pose = new PoseMsg
+                            {
+                                Position = new PointMsg { X = s.Position.X, Y = s.Position.Y, Z = s.Position.Z },
+                                Orientation = new QuaternionMsg { X = s.Orientation.X, Y = s.Orientation.Y, Z = s.Orientation.Z, W = s.Orientation.W },
+                            }
+                        },
+                        Twist = new TwistWithCovarianceMsg
                         {
-                            Linear = new Vector3Msg { X = vBody.X, Y = vBody.Y, Z = vBody.Z },
-                            Angular = new Vector3Msg { X = s.AngularVelocityBody.X, Y = s.AngularVelocityBody.Y, Z = s.AngularVelocityBody.Z },
-                        } },
+                            Twist = new TwistMsg
+                            {
+                                Linear = new Vector3Msg { X = vBody.X, Y = vBody.Y, Z = vBody.Z },
+                                Angular = new Vector3Msg { X = s.AngularVelocityBody.X, Y = s.AngularVelocityBody.Y, Z = s.AngularVelocityBody.Z },
+                            }
+                        },
                     });
                     Thread.Sleep(2);
                 }
-            }) { IsBackground = true, Name = "faults-dds-robot" };
+            })
+            { IsBackground = true, Name = "faults-dds-robot" };
             publisher.Start();
             try
             {

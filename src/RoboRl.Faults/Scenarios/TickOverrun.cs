@@ -31,7 +31,8 @@ public sealed class TickOverrun : IFaultScenario
         var hogs = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Thread(() =>
         {
             while (!stopHogs.IsCancellationRequested) Thread.SpinWait(1000);
-        }) { IsBackground = true, Name = "faults-cpu-hog" }).ToList();
+        })
+        { IsBackground = true, Name = "faults-cpu-hog" }).ToList();
         ulong hogTick = rig.Node.TickCount;
         long hogStartNs = NodeClock.NowNs;
         hogs.ForEach(h => h.Start());

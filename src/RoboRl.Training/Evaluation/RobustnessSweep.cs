@@ -121,12 +121,12 @@ public static class RobustnessSweep
             case SweepParameter.MotorTimeConstant: return Decimal(dr.MotorTimeConstant);
             case SweepParameter.Latency: return (dr.LatencySteps.Low, dr.LatencySteps.High);
             case SweepParameter.Disturbance:
-            {
-                var (force, torque) = EvaluationDisturbance(task);
-                double forceRatio = force > 0 ? task.DisturbanceForceStd / force : double.PositiveInfinity;
-                double torqueRatio = torque > 0 ? task.DisturbanceTorqueStd / torque : double.PositiveInfinity;
-                return (0, Math.Round(Math.Min(forceRatio, torqueRatio), 6));
-            }
+                {
+                    var (force, torque) = EvaluationDisturbance(task);
+                    double forceRatio = force > 0 ? task.DisturbanceForceStd / force : double.PositiveInfinity;
+                    double torqueRatio = torque > 0 ? task.DisturbanceTorqueStd / torque : double.PositiveInfinity;
+                    return (0, Math.Round(Math.Min(forceRatio, torqueRatio), 6));
+                }
             default:
                 return (0, 1); // the evaluation observes with the task's own noise
         }

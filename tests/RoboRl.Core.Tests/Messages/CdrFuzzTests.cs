@@ -65,13 +65,13 @@ public class CdrFuzzTests
                 case 2: b.Insert(rng.Next(b.Count + 1), (byte)rng.Next(256)); break;
                 case 3 when b.Count > 0: { int cut = rng.Next(b.Count); b.RemoveRange(cut, b.Count - cut); break; } // truncate
                 case 4 when b.Count >= 8:
-                {
-                    int at = rng.Next(b.Count - 4);
-                    uint v = rng.Next(3) switch { 0 => uint.MaxValue, 1 => 0x7FFFFFFF, _ => (uint)rng.Next(1, 100_000) };
-                    var bytes = BitConverter.GetBytes(v);
-                    for (int k = 0; k < 4; k++) b[at + k] = bytes[k];
-                    break;
-                }
+                    {
+                        int at = rng.Next(b.Count - 4);
+                        uint v = rng.Next(3) switch { 0 => uint.MaxValue, 1 => 0x7FFFFFFF, _ => (uint)rng.Next(1, 100_000) };
+                        var bytes = BitConverter.GetBytes(v);
+                        for (int k = 0; k < 4; k++) b[at + k] = bytes[k];
+                        break;
+                    }
                 default: if (b.Count > 0) b[rng.Next(b.Count)] = (byte)rng.Next(256); break;
             }
         }

@@ -497,27 +497,27 @@ public class PolicyBundleTests
             case 4: BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)random.NextInt64()); return bytes;
             case 5: BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)(headerEnd - 8 + random.Next(-16, 17))); return bytes;
             case 6:
-            {
-                // Insert random bytes somewhere.
-                int at = Anywhere();
-                byte[] insert = new byte[random.Next(1, 16)];
-                random.NextBytes(insert);
-                return [.. bytes[..at], .. insert, .. bytes[at..]];
-            }
+                {
+                    // Insert random bytes somewhere.
+                    int at = Anywhere();
+                    byte[] insert = new byte[random.Next(1, 16)];
+                    random.NextBytes(insert);
+                    return [.. bytes[..at], .. insert, .. bytes[at..]];
+                }
             case 7:
-            {
-                // Delete a run.
-                int at = Anywhere();
-                int count = Math.Min(random.Next(1, 32), bytes.Length - at);
-                return [.. bytes[..at], .. bytes[(at + count)..]];
-            }
+                {
+                    // Delete a run.
+                    int at = Anywhere();
+                    int count = Math.Min(random.Next(1, 32), bytes.Length - at);
+                    return [.. bytes[..at], .. bytes[(at + count)..]];
+                }
             case 8:
-            {
-                // Change a digit in the header (offsets, shapes, numbers).
-                int[] digits = Enumerable.Range(8, headerEnd - 8).Where(i => bytes[i] is >= (byte)'0' and <= (byte)'9').ToArray();
-                bytes[digits[random.Next(digits.Length)]] = (byte)('0' + random.Next(10));
-                return bytes;
-            }
+                {
+                    // Change a digit in the header (offsets, shapes, numbers).
+                    int[] digits = Enumerable.Range(8, headerEnd - 8).Where(i => bytes[i] is >= (byte)'0' and <= (byte)'9').ToArray();
+                    bytes[digits[random.Next(digits.Length)]] = (byte)('0' + random.Next(10));
+                    return bytes;
+                }
             default:
                 for (int k = random.Next(2, 6); k > 0; k--) bytes[Anywhere()] = (byte)random.Next(256);
                 return bytes;

@@ -147,11 +147,21 @@ public class CPolicyHeaderTests
         PolicyBundle r = RandomPolicy.Create(RandomPolicy.HoverShape, seed: 3, goldenCount: 1);
         var hover = new PolicyBundle
         {
-            Layers = r.Layers, ObservationNames = HoverObservation.ActorNames(32), ActionNames = r.ActionNames,
-            ObservationMean = r.ObservationMean, ObservationStd = r.ObservationStd, ActionLow = r.ActionLow, ActionHigh = r.ActionHigh,
-            ActionUnit = r.ActionUnit, ControlRateHz = r.ControlRateHz, ActionHistoryLength = r.ActionHistoryLength,
-            RobotConfigJson = r.RobotConfigJson, TrainingConfigJson = r.TrainingConfigJson, GitCommit = r.GitCommit,
-            GoldenObservations = r.GoldenObservations, GoldenActions = r.GoldenActions,
+            Layers = r.Layers,
+            ObservationNames = HoverObservation.ActorNames(32),
+            ActionNames = r.ActionNames,
+            ObservationMean = r.ObservationMean,
+            ObservationStd = r.ObservationStd,
+            ActionLow = r.ActionLow,
+            ActionHigh = r.ActionHigh,
+            ActionUnit = r.ActionUnit,
+            ControlRateHz = r.ControlRateHz,
+            ActionHistoryLength = r.ActionHistoryLength,
+            RobotConfigJson = r.RobotConfigJson,
+            TrainingConfigJson = r.TrainingConfigJson,
+            GitCommit = r.GitCommit,
+            GoldenObservations = r.GoldenObservations,
+            GoldenActions = r.GoldenActions,
         };
         string text = CPolicyHeader.Generate(hover, "hover.safetensors");
         Assert.That(text, Does.Contain("#define RL_OBS_INDEX_ACTION_T_1_M4 145\n"));

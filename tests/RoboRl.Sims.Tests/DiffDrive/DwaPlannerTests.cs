@@ -79,9 +79,12 @@ public class DwaPlannerTests
                 ReadOnlySpan<float> row = env.ActorObservations.Slice(i * env.ActorObservationSize, env.ActorObservationSize);
                 dwa.Act(new NavPlannerInput
                 {
-                    Observation = row, Scan = env.Scan(i), GoalDistance = row[goalOffset],
+                    Observation = row,
+                    Scan = env.Scan(i),
+                    GoalDistance = row[goalOffset],
                     GoalBearing = MathF.Atan2(row[goalOffset + 1], row[goalOffset + 2]),
-                    LinearVelocity = env.LinearVelocity(i), AngularVelocity = env.AngularVelocity(i),
+                    LinearVelocity = env.LinearVelocity(i),
+                    AngularVelocity = env.AngularVelocity(i),
                 }, actions.AsSpan(2 * i, 2));
             }
             env.Step(actions);

@@ -24,16 +24,16 @@ public class Nav2LikePlannerTests
                 if (double.IsPositiveInfinity(best[cell])) continue;
                 int x = cell % width, y = cell / width;
                 for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++)
-                {
-                    int nx = x + dx, ny = y + dy;
-                    if ((dx == 0 && dy == 0) || nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-                    int next = ny * width + nx;
-                    byte c = cost[next];
-                    if (c >= Inscribed && !(next == goal && c < Lethal)) continue;
-                    double step = (dx != 0 && dy != 0 ? Math.Sqrt(2) : 1) * (1 + multiplier * c / 252.0);
-                    if (best[cell] + step < best[next] - 1e-9) { best[next] = best[cell] + step; changed = true; }
-                }
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        int nx = x + dx, ny = y + dy;
+                        if ((dx == 0 && dy == 0) || nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+                        int next = ny * width + nx;
+                        byte c = cost[next];
+                        if (c >= Inscribed && !(next == goal && c < Lethal)) continue;
+                        double step = (dx != 0 && dy != 0 ? Math.Sqrt(2) : 1) * (1 + multiplier * c / 252.0);
+                        if (best[cell] + step < best[next] - 1e-9) { best[next] = best[cell] + step; changed = true; }
+                    }
             }
         }
         return best;
@@ -158,12 +158,12 @@ public class Nav2LikePlannerTests
         float hx = 1.0f + res / 2, hy = res / 2;
         int inflated = 0;
         for (int dy = -13; dy <= 13; dy++)
-        for (int dx = -13; dx <= 13; dx++)
-        {
-            byte expected = Math.Max(CostAt(dx, dy), CostAt(120 + dx - 108, 100 + dy - 116));
-            if (expected > 0) inflated++;
-            Assert.That(planner.Cost(0, hx + dx * res, hy + dy * res), Is.EqualTo(expected), $"cell ({dx}, {dy}) from the hit");
-        }
+            for (int dx = -13; dx <= 13; dx++)
+            {
+                byte expected = Math.Max(CostAt(dx, dy), CostAt(120 + dx - 108, 100 + dy - 116));
+                if (expected > 0) inflated++;
+                Assert.That(planner.Cost(0, hx + dx * res, hy + dy * res), Is.EqualTo(expected), $"cell ({dx}, {dy}) from the hit");
+            }
         Assert.That(inflated, Is.GreaterThan(300), "the zone around the hit (radius 11 cells) was checked");
         Assert.That(Nav2LikePlanner.InflatedCost(0, inscribed, 10), Is.EqualTo(Lethal));
         Assert.That(Nav2LikePlanner.InflatedCost(0.15f, inscribed, 10), Is.EqualTo(Inscribed));
@@ -228,9 +228,13 @@ public class Nav2LikePlannerTests
                 ReadOnlySpan<float> row = env.ActorObservations.Slice(i * env.ActorObservationSize, env.ActorObservationSize);
                 planner.Act(new NavPlannerInput
                 {
-                    Observation = row, Scan = env.Scan(i), GoalDistance = row[goalOffset],
+                    Observation = row,
+                    Scan = env.Scan(i),
+                    GoalDistance = row[goalOffset],
                     GoalBearing = MathF.Atan2(row[goalOffset + 1], row[goalOffset + 2]),
-                    LinearVelocity = env.LinearVelocity(i), AngularVelocity = env.AngularVelocity(i), Robot = i,
+                    LinearVelocity = env.LinearVelocity(i),
+                    AngularVelocity = env.AngularVelocity(i),
+                    Robot = i,
                 }, actions.AsSpan(2 * i, 2));
             }
             if (outcome[0] == NavOutcome.None) { trace.Add(actions[0]); trace.Add(actions[1]); }
@@ -304,9 +308,12 @@ public class Nav2LikePlannerTests
                 ReadOnlySpan<float> row = env.ActorObservations[..env.ActorObservationSize];
                 planner.Act(new NavPlannerInput
                 {
-                    Observation = row, Scan = env.Scan(0), GoalDistance = row[goalOffset],
+                    Observation = row,
+                    Scan = env.Scan(0),
+                    GoalDistance = row[goalOffset],
                     GoalBearing = MathF.Atan2(row[goalOffset + 1], row[goalOffset + 2]),
-                    LinearVelocity = env.LinearVelocity(0), AngularVelocity = env.AngularVelocity(0),
+                    LinearVelocity = env.LinearVelocity(0),
+                    AngularVelocity = env.AngularVelocity(0),
                 }, action);
                 env.Step(action);
             }

@@ -208,8 +208,13 @@ public sealed class DiffDriveController : IRobotController
                 GoalsReached++;
                 node.AddEvent(new NodeEvent
                 {
-                    TimestampNs = nowNs, Tick = node.CurrentTick, Kind = NodeEventKind.GoalReached, Mode = Mode, Command = NodeCommandKindOrNone.None,
-                    Requested = new System.Numerics.Vector3(goalX, goalY, 0), Applied = new System.Numerics.Vector3(distance, 0, 0),
+                    TimestampNs = nowNs,
+                    Tick = node.CurrentTick,
+                    Kind = NodeEventKind.GoalReached,
+                    Mode = Mode,
+                    Command = NodeCommandKindOrNone.None,
+                    Requested = new System.Numerics.Vector3(goalX, goalY, 0),
+                    Applied = new System.Numerics.Vector3(distance, 0, 0),
                 });
                 (next, reason) = (NodeMode.Idle, ModeReason.GoalReached);
             }
@@ -225,9 +230,12 @@ public sealed class DiffDriveController : IRobotController
                     int goalAt = NavObservation.GoalOffset(scanBins);
                     planner.Plan(new LocalPlannerInput
                     {
-                        Observation = observation, Scan = ranges, GoalDistance = observation[goalAt],
+                        Observation = observation,
+                        Scan = ranges,
+                        GoalDistance = observation[goalAt],
                         GoalBearing = MathF.Atan2(observation[goalAt + 1], observation[goalAt + 2]),
-                        LinearVelocity = odometry.LinearVelocity, AngularVelocity = odometry.AngularVelocity,
+                        LinearVelocity = odometry.LinearVelocity,
+                        AngularVelocity = odometry.AngularVelocity,
                     }, action);
                     plannerRan = true;
                     (plannedV, plannedW) = (action[0], action[1]);
@@ -268,7 +276,11 @@ public sealed class DiffDriveController : IRobotController
         {
             node.AddEvent(new NodeEvent
             {
-                TimestampNs = nowNs, Tick = node.CurrentTick, Kind = NodeEventKind.MotionLimited, Mode = next, Command = NodeCommandKindOrNone.None,
+                TimestampNs = nowNs,
+                Tick = node.CurrentTick,
+                Kind = NodeEventKind.MotionLimited,
+                Mode = next,
+                Command = NodeCommandKindOrNone.None,
                 Violation = limitedNow ? new SafetyViolation(trigger, value, limit) : default,
             });
             limited = limitedNow;

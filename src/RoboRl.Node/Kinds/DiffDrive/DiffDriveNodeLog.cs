@@ -41,8 +41,14 @@ public sealed class DiffDriveNodeLog(int beams, float rateHz) : INodeLog
     {
         var captured = new State
         {
-            HasOdometry = hasOdometry, Odometry = odometry, HasScan = hasScan, Scan = scan,
-            HasGoal = hasGoal, GoalX = goalX, GoalY = goalY, Command = command,
+            HasOdometry = hasOdometry,
+            Odometry = odometry,
+            HasScan = hasScan,
+            Scan = scan,
+            HasGoal = hasGoal,
+            GoalX = goalX,
+            GoalY = goalY,
+            Command = command,
         };
         MemoryMarshal.Write(destination, in captured);
         MemoryMarshal.AsBytes(ranges[..Math.Min(ranges.Length, beams)]).CopyTo(destination[HeaderBytes..]);
@@ -91,9 +97,14 @@ public sealed class DiffDriveNodeLog(int beams, float rateHz) : INodeLog
             w.WriteMessage(_scan, time, stamp, new LaserScanMsg
             {
                 Header = NodeLogClock.Header(stamp, ScanFrame),
-                AngleMin = scan.AngleMin, AngleMax = scan.AngleMin + scan.AngleIncrement * (count - 1), AngleIncrement = scan.AngleIncrement,
-                ScanTime = 1f / rateHz, RangeMin = scan.RangeMin, RangeMax = scan.RangeMax,
-                Ranges = _ranges.AsMemory(0, count), Intensities = ReadOnlyMemory<float>.Empty,
+                AngleMin = scan.AngleMin,
+                AngleMax = scan.AngleMin + scan.AngleIncrement * (count - 1),
+                AngleIncrement = scan.AngleIncrement,
+                ScanTime = 1f / rateHz,
+                RangeMin = scan.RangeMin,
+                RangeMax = scan.RangeMax,
+                Ranges = _ranges.AsMemory(0, count),
+                Intensities = ReadOnlyMemory<float>.Empty,
             });
         }
         if (s.HasGoal && (!_goalWritten || s.GoalX != _goalX || s.GoalY != _goalY))
@@ -107,7 +118,8 @@ public sealed class DiffDriveNodeLog(int beams, float rateHz) : INodeLog
         }
         w.WriteMessage(_cmdVel, time, time, new TwistMsg
         {
-            Linear = new Vector3Msg { X = s.Command.LinearVelocity }, Angular = new Vector3Msg { Z = s.Command.AngularVelocity },
+            Linear = new Vector3Msg { X = s.Command.LinearVelocity },
+            Angular = new Vector3Msg { Z = s.Command.AngularVelocity },
         });
     }
 }

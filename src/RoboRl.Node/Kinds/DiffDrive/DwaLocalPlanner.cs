@@ -10,7 +10,11 @@ public sealed class DwaLocalPlanner(DwaPlanner dwa) : ILocalPlanner
 {
     public void Plan(in LocalPlannerInput input, Span<float> action) => dwa.Act(new NavPlannerInput
     {
-        Observation = input.Observation, Scan = input.Scan, GoalDistance = input.GoalDistance, GoalBearing = input.GoalBearing,
-        LinearVelocity = input.LinearVelocity, AngularVelocity = input.AngularVelocity,
+        Observation = input.Observation,
+        Scan = input.Scan,
+        GoalDistance = input.GoalDistance,
+        GoalBearing = input.GoalBearing,
+        LinearVelocity = input.LinearVelocity,
+        AngularVelocity = input.AngularVelocity,
     }, action);
 }

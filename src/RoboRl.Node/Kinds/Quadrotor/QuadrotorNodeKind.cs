@@ -38,7 +38,10 @@ public sealed class QuadrotorNodeKind : INodeKind
         QuadrotorConfig plant = request.Settings.Get<SimTransportSettings>().PlantPath is { } path ? QuadrotorConfig.Load(path) : settings.Robot;
         var robot = new SimulatedQuadrotor(plant, new SimulatedQuadrotorOptions
         {
-            PhysicsHz = sim.PhysicsHz, StartPosition = sim.StartPosition, NoiseStd = sim.NoiseStd, Seed = sim.Seed,
+            PhysicsHz = sim.PhysicsHz,
+            StartPosition = sim.StartPosition,
+            NoiseStd = sim.NoiseStd,
+            Seed = sim.Seed,
         }, startTimeNs: NodeClock.NowNs);
         return sim.LockStep
             ? new RobotLink(request.Name, robot, robot, new LockStep(robot))

@@ -117,7 +117,8 @@ public sealed class QuadrotorNodeLog(IGroundTruthSource? groundTruth) : INodeLog
         Copy(s.RotorRpm, _groundTruthRpm);
         w.WriteMessage(_groundTruth, time, stateTime, new GroundTruthMsg
         {
-            Header = NodeLogClock.Header(stateTime, WorldFrame), Tick = r.Tick,
+            Header = NodeLogClock.Header(stateTime, WorldFrame),
+            Tick = r.Tick,
             Pose = new PoseMsg
             {
                 Position = new PointMsg { X = s.Position.X, Y = s.Position.Y, Z = s.Position.Z },
