@@ -57,12 +57,13 @@ public static class Trainer
 {
     public const string BundleFileName = "policy.safetensors";
 
+    /// <summary>Trains the task file's kind (<see cref="TrainingTasks"/>).</summary>
     public static TrainResult Run(TrainOptions options, IProgress<TrainProgress>? progress = null)
-        => NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(options.TaskPath)) ? RunNavigation(options, progress) : RunHover(options, progress);
+        => TrainingTasks.For(options.TaskPath).Train(options, progress);
 
     /// <summary>A hover task (configs/tasks/crazyflie-hover.json): TD3 or SAC on <see cref="HoverEnv"/>, scored on the task's
     /// own randomisation; the final evaluation's trajectories are drawn.</summary>
-    static TrainResult RunHover(TrainOptions options, IProgress<TrainProgress>? progress)
+    internal static TrainResult RunHover(TrainOptions options, IProgress<TrainProgress>? progress)
     {
         HoverTaskConfig task = HoverTaskConfig.Load(options.TaskPath);
         string algorithm = options.Algorithm ?? TrainingAlgorithm(task) ?? "td3";
@@ -96,7 +97,7 @@ public static class Trainer
 
     /// <summary>A navigation task (configs/tasks/diffbot-nav.json): PPO on <see cref="NavEnv"/>, scored on validation maps
     /// while training and on held-out maps at the end (<see cref="NavValidation"/>).</summary>
-    static TrainResult RunNavigation(TrainOptions options, IProgress<TrainProgress>? progress)
+    internal static TrainResult RunNavigation(TrainOptions options, IProgress<TrainProgress>? progress)
     {
         NavTaskConfig task = NavTaskConfig.Load(options.TaskPath);
         string algorithm = options.Algorithm ?? task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
@@ -116,7 +117,7 @@ public static class Trainer
     /// (or the last; <c>keep_best_policy</c>) as the bundle, saying which snapshot it holds, and scores it on the task's
     /// final (held-out) episodes.
     /// </summary>
-    static (TrainResult Result, PolicyBundle Bundle) Train(TrainOptions options, IAlgorithmConfig config, string taskKind,
+    public static (TrainResult Result, PolicyBundle Bundle) Train(TrainOptions options, IAlgorithmConfig config, string taskKind,
         Func<string, Checkpoint?, TrainingSession> openSession, Func<TrainingSession, PolicyBundle> train)
     {
         RunConfig run = config.Run;
