@@ -104,12 +104,10 @@ public static class LogChecker
         {
             if (decoders.TryGetValue(channelId, out var known)) return known;
             MsgDefinition? def = null;
-            if (channels.TryGetValue(channelId, out var jc) && jc.MessageEncoding == McapConstants.JsonMessageEncoding)
-            {
+            // Foxglove's own schemas (the 3D scene) are JSON with a JSON schema in a ros2 log: checked as JSON.
+            if (channels.TryGetValue(channelId, out var jc) && jc.MessageEncoding == McapConstants.JsonMessageEncoding
+                && schemas.TryGetValue(jc.SchemaId, out var js) && js.Encoding == McapConstants.JsonSchemaEncoding)
                 jsonChannels.Add(channelId);
-                if (!schemas.TryGetValue(jc.SchemaId, out var js) || js.Encoding != McapConstants.JsonSchemaEncoding)
-                    warnings.Add(new McapIssue(at, $"channel {jc.Topic}: json messages without a jsonschema schema"));
-            }
             else if (channels.TryGetValue(channelId, out var ch))
             {
                 if (ch.MessageEncoding != McapConstants.CdrMessageEncoding)
