@@ -65,6 +65,13 @@ public sealed class NodeSession : IDisposable
     {
         options ??= new NodeSessionOptions();
         NodePlugins plugins = options.Plugins ?? NodePlugins.Standard;
+        FoxgloveEndpoint? endpoint = null;
+        if (options.Foxglove is not null)
+        {
+            try { endpoint = FoxgloveEndpoint.Parse(options.Foxglove, options.FoxgloveToken); }
+            catch (FormatException e) { throw new SetupException(e.Message); }
+        }
+        else if (options.FoxgloveToken is not null) throw new SetupException("--foxglove-token needs --foxglove [ADDR:]PORT");
         configPath = PathArguments.InputFile(RepoPaths.Find(configPath), "NODE_CONFIG", "a node config (configs/nodes/*.json)");
         if (policyPath is not null) PathArguments.InputFile(policyPath, "--policy", "a policy bundle (.safetensors)");
         NodeConfig config;
@@ -83,13 +90,6 @@ public sealed class NodeSession : IDisposable
         try { kind.CheckPolicy(config, bundle); }
         catch (PolicyMismatchException e) { throw new SetupException($"refused before arming: {e.Message}"); }
         catch (ConfigException e) { throw new SetupException(e.Message); }
-        FoxgloveEndpoint? endpoint = null;
-        if (options.Foxglove is not null)
-        {
-            try { endpoint = FoxgloveEndpoint.Parse(options.Foxglove, options.FoxgloveToken); }
-            catch (FormatException e) { throw new SetupException(e.Message); }
-        }
-        else if (options.FoxgloveToken is not null) throw new SetupException("--foxglove-token needs --foxglove [ADDR:]PORT");
         string? record = recordPath ?? (config.Recording.Enabled ? config.Recording.Path : null);
         if (record is not null) PathArguments.OutputFile(record, recordPath is not null ? "--record" : $"{config.File}: $.recording.path");
 
