@@ -25,7 +25,11 @@ public class SceneBuilderTests
         // Three beams: straight ahead 1 m, one out of range (dropped), 90° left 2 m.
         var scan = new LaserScanMsg
         {
-            AngleMin = 0, AngleIncrement = MathF.PI / 4, AngleMax = MathF.PI / 2, RangeMin = 0.1f, RangeMax = 5,
+            AngleMin = 0,
+            AngleIncrement = MathF.PI / 4,
+            AngleMax = MathF.PI / 2,
+            RangeMin = 0.1f,
+            RangeMax = 5,
             Ranges = new float[] { 1, float.PositiveInfinity, 2 },
         };
         Assert.That(scene.Observe("/scan", Encode(scan)), Is.True);

@@ -119,7 +119,9 @@ public static class ReplayCommand
     {
         TextWriter progress = io.Error;
         IReplaySink sink;
-        try { sink = ReplaySinks.Standard.Get(to, "--to", "").Open(new ReplaySinkRequest
+        try
+        {
+            sink = ReplaySinks.Standard.Get(to, "--to", "").Open(new ReplaySinkRequest
             {
                 Log = log,
                 Options = options,
