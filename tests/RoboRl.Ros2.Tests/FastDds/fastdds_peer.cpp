@@ -16,6 +16,7 @@
 //       waits for), or once the node's /diagnostics says it knows this writer (ready: goal_publishers >= 1); its stamp
 //       is the write time. Stays HOLD_SECONDS so that the writer can repair the sample, then exits.
 //
+// Environment: PEER_HEARTBEAT_MS sets the reliable writers' heartbeat period (default: Fast DDS's 3 s).
 // Output: one line per event on stdout, flushed, times in ns since the epoch.
 
 #include <fastdds/dds/domain/DomainParticipant.hpp>
@@ -114,6 +115,12 @@ struct Peer {
     DataWriterQos q = DATAWRITER_QOS_DEFAULT;
     apply(q, qos, durable);
     q.publish_mode().kind = ASYNCHRONOUS_PUBLISH_MODE;
+    // PEER_HEARTBEAT_MS: a reliable writer's heartbeat period (Fast DDS default 3 s), as an XML profile's
+    // <reliability><heartbeatPeriod> would set it on a robot.
+    if (const char *hb = std::getenv("PEER_HEARTBEAT_MS")) {
+      long ms = std::atol(hb);
+      q.reliable_writer_qos().times.heartbeatPeriod = eprosima::fastrtps::Duration_t((int32_t)(ms / 1000), (uint32_t)(ms % 1000) * 1000000u);
+    }
     DataWriter *w = publisher->create_datawriter(topic<PubSubType>(name), q);
     if (!w) { std::fprintf(stderr, "create_datawriter %s failed\n", name.c_str()); std::exit(1); }
     return w;
