@@ -27,6 +27,7 @@ public static class Program
         var root = new RootCommand("RoboRl: train robot policies in a fast simulator and fly them on real hardware.");
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
         root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.ClusterCommands.CreateWorker());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         root.Subcommands.Add(Commands.RunCommand.Create());
