@@ -86,7 +86,8 @@ public sealed record ClusterConnection(string? PostgresConnectionString, int Gat
                 });
                 c.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ServiceId));
             }
-            c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+            // Every call is a short grain turn; a longer wait means the learner is gone (the worker then waits for it to come back).
+            c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
             c.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         });
         return builder.Build();

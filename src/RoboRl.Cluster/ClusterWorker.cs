@@ -18,6 +18,9 @@ public sealed record ClusterWorkerOptions(ClusterConnection Connection)
     public double ConnectTimeoutSeconds { get; init; } = 60;
     /// <summary>Fault injection for tests and `bench cluster`: submit every fragment twice (the second must be dropped).</summary>
     public bool SubmitTwice { get; init; }
+    /// <summary>Fault injection: after this many accepted fragments, take one more lease and hang holding it (a dead worker
+    /// whose lease must be handed out again).</summary>
+    public int? HangAfterFragments { get; init; }
     /// <summary>Fault injection: this worker announces another build (it must be refused).</summary>
     public string? BuildOverride { get; init; }
     public string WorkerId { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}";
@@ -26,6 +29,9 @@ public sealed record ClusterWorkerOptions(ClusterConnection Connection)
 
 /// <summary>What a worker did before the run finished.</summary>
 public sealed record ClusterWorkerResult(string WorkerId, int Fragments, long EnvSteps, int Duplicates, int Malformed, double SimulationSeconds);
+
+/// <summary>No learner answered within the connect timeout.</summary>
+public sealed class LearnerUnreachableException(string message) : TimeoutException(message);
 
 /// <summary>The learner refused this worker (another protocol, build or task).</summary>
 public sealed class WorkerRefusedException(string message) : Exception(message);
@@ -49,17 +55,18 @@ public static class ClusterWorker
         string? rolloutTask = null;
         PolicyWeights? cached = null;
         string? temporary = null;
+        var connectDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(options.ConnectTimeoutSeconds);
+        using IHost client = Connect(options, connectDeadline, cancel)
+            ?? throw new LearnerUnreachableException($"no learner reachable at the cluster's gateway within {options.ConnectTimeoutSeconds:F0} s");
+        var coordinator = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRolloutCoordinator>(ClusterProtocol.RunKey);
+        DateTime? lostSince = null;
         try
         {
             while (true)
             {
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(options.ConnectTimeoutSeconds);
-                using IHost? client = Connect(options, deadline, cancel);
-                if (client is null) throw new TimeoutException($"no learner reachable at the cluster's gateway within {options.ConnectTimeoutSeconds:F0} s");
-                var coordinator = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRolloutCoordinator>(ClusterProtocol.RunKey);
                 try
                 {
-                    // Join: the learner may still be opening the run; ask again until it answers.
+                    // Join: the learner may still be opening the run (or restarting from its checkpoint); ask again until it answers.
                     RunSpec run;
                     while (true)
                     {
@@ -67,9 +74,10 @@ public static class ClusterWorker
                         JoinReply reply = coordinator.Join(hello).GetAwaiter().GetResult();
                         if (reply.Refusal is { } why) throw new WorkerRefusedException($"refused by the learner: {why}");
                         if (reply.Run is { } r) { run = r; break; }
-                        if (DateTime.UtcNow > deadline) throw new TimeoutException("the learner did not open its run in time");
+                        if (DateTime.UtcNow > connectDeadline) throw new LearnerUnreachableException("the learner did not open its run in time");
                         Thread.Sleep(50);
                     }
+                    lostSince = null;
                     if (rollout is null || rolloutTask != run.TaskHash + run.PpoJson)
                     {
                         rollout?.Dispose();
@@ -96,6 +104,11 @@ public static class ClusterWorker
                             continue;
                         }
                         idle = 0;
+                        if (fragments >= options.HangAfterFragments)
+                        {
+                            options.Console?.WriteLine($"worker {options.WorkerId}: hanging with iteration {lease.Iteration} shard {lease.Shard}");
+                            Thread.Sleep(Timeout.Infinite);
+                        }
                         PolicyWeights? policy = null;
                         if (lease.Iteration > 0)
                         {
@@ -118,13 +131,17 @@ public static class ClusterWorker
                         options.Console?.WriteLine($"worker {options.WorkerId}: iteration {lease.Iteration} shard {lease.Shard}: {outcome.ToString().ToLowerInvariant()}");
                     }
                 }
-                catch (Exception e) when (e is not (WorkerRefusedException or OperationCanceledException or TimeoutException) && IsConnectionLoss(e))
+                catch (Exception e) when (e is not (WorkerRefusedException or LearnerUnreachableException or OperationCanceledException) && IsConnectionLoss(e))
                 {
-                    options.Console?.WriteLine($"worker {options.WorkerId}: lost the learner ({e.GetType().Name}); reconnecting");
-                }
-                finally
-                {
-                    try { client.StopAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult(); } catch (Exception) { /* the gateway is gone already */ }
+                    // The learner went away (killed, restarting from its checkpoint): the client reconnects to its gateway
+                    // once it is back; keep asking until the connect timeout.
+                    DateTime now = DateTime.UtcNow;
+                    if (lostSince is null) options.Console?.WriteLine($"worker {options.WorkerId}: lost the learner ({e.GetType().Name}); waiting up to {options.ConnectTimeoutSeconds:F0} s for it");
+                    lostSince ??= now;
+                    if (now - lostSince > TimeSpan.FromSeconds(options.ConnectTimeoutSeconds))
+                        throw new LearnerUnreachableException($"lost the learner and it did not come back within {options.ConnectTimeoutSeconds:F0} s");
+                    connectDeadline = now + TimeSpan.FromSeconds(options.ConnectTimeoutSeconds);
+                    Thread.Sleep(500);
                 }
             }
         }
@@ -154,13 +171,17 @@ public static class ClusterWorker
         {
             cancel.ThrowIfCancellationRequested();
             IHost client = options.Connection.BuildClient();
+            // A client whose gateway is not up may retry inside StartAsync: bound each attempt, then start afresh.
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            attempt.CancelAfter(TimeSpan.FromSeconds(15));
             try
             {
-                client.StartAsync(cancel).GetAwaiter().GetResult();
+                client.StartAsync(attempt.Token).GetAwaiter().GetResult();
                 return client;
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (!cancel.IsCancellationRequested)
             {
+                if (Environment.GetEnvironmentVariable("ROBORL_DEBUG") is { Length: > 0 }) options.Console?.WriteLine($"worker: connect: {e.GetType().Name}: {e.Message}");
                 client.Dispose();
                 Thread.Sleep(500);
             }

@@ -99,12 +99,14 @@ public static class ClusterCommands
         var connectTimeout = new Option<double>("--connect-timeout-s") { Description = "How long to wait for the learner (at start, and while it restarts from its checkpoint).", DefaultValueFactory = _ => 60.0 };
         var id = new Option<string?>("--id") { Description = "This worker's name in the learner's logs (default HOST-PID)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end." };
-        // Fault injection (tests, `roborl bench cluster`): every fragment submitted twice; another build announced.
+        // Fault injection (tests, `roborl bench cluster`): every fragment submitted twice; another build announced; a worker
+        // that hangs holding a lease.
         var submitTwice = new Option<bool>("--submit-twice") { Hidden = true };
         var build = new Option<string?>("--announce-build") { Hidden = true };
+        var hangAfter = new Option<int?>("--hang-after-fragments") { Hidden = true };
         var command = new Command("worker", "Run rollouts for a learner started with `roborl train TASK --cluster CONN` until its run finishes.")
         {
-            cluster, task, connectTimeout, id, json, submitTwice, build,
+            cluster, task, connectTimeout, id, json, submitTwice, build, hangAfter,
         };
         command.SetAction(parse =>
         {
@@ -125,6 +127,7 @@ public static class ClusterCommands
                         ConnectTimeoutSeconds = parse.GetValue(connectTimeout),
                         SubmitTwice = parse.GetValue(submitTwice),
                         BuildOverride = parse.GetValue(build),
+                        HangAfterFragments = parse.GetValue(hangAfter),
                         WorkerId = parse.GetValue(id) ?? $"{Environment.MachineName}-{Environment.ProcessId}",
                         Console = io.Text,
                     });
