@@ -50,10 +50,12 @@ public class ProcessTests
             Assert.That(stranger.WaitForExit(RunTimeout), Is.EqualTo(2), stranger.Output);
             Assert.That(stranger.Output, Does.Contain("refused by the learner").And.Contain("0.0.1-other"));
         }
+        // The doomed worker does the warm-up and part of iteration 1, then hangs holding a lease and is killed.
         using var doomed = new RoborlProcess("worker", "--cluster", conn, "--id", "doomed", "--hang-after-fragments", "6");
-        using var steady = new RoborlProcess("worker", "--cluster", conn, "--id", "steady", "--submit-twice");
         doomed.WaitFor("hanging with iteration", RunTimeout);
-        doomed.Kill(); // dies holding a lease
+        using var steady = new RoborlProcess("worker", "--cluster", conn, "--id", "steady", "--submit-twice");
+        steady.WaitFor("accepted", RunTimeout);
+        doomed.Kill();
         Assert.That(learner.WaitForExit(RunTimeout), Is.Zero, learner.Output);
         Assert.That(steady.WaitForExit(RunTimeout), Is.Zero, steady.Output);
 
