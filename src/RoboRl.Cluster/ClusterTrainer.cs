@@ -32,7 +32,8 @@ public sealed record ClusterTrainOptions(string TaskPath, ClusterConnection Conn
 
 /// <summary>What a finished cluster run produced.</summary>
 public sealed record ClusterTrainResult(string RunDirectory, string BundlePath, int Seed, int Iterations, long EnvSteps, double WallSeconds,
-    ClusterCounters Counters, string FinalWeightsSha256, int ResumedFromIteration, double LearnerSecondsPerFragment, long BytesPerEnvStep);
+    ClusterCounters Counters, string FinalWeightsSha256, int ResumedFromIteration, double LearnerSecondsPerFragment, long BytesPerEnvStep,
+    double RolloutStepsPerSecond);
 
 /// <summary>
 /// Synchronous distributed PPO (the shape of RLlib's env runners with a learner): each iteration the learner publishes
@@ -119,8 +120,8 @@ public static class ClusterTrainer
         using var progressLog = new StreamWriter(Path.Combine(runDirectory, "cluster_progress.csv"), append: options.Resume) { AutoFlush = true };
         if (!options.Resume) progressLog.WriteLine("iteration,env_steps,accepted,duplicates,malformed,released,refused,workers,steps_per_s,policy_lag,mean_episode_return");
         long envSteps = counters.AcceptedEnvSteps, fragmentBytes = 0, fragmentSteps = 0;
-        double learnerSeconds = 0;
-        long learnerFragments = 0;
+        double learnerSeconds = 0, rolloutSecondsTotal = 0;
+        long learnerFragments = 0, rolloutStepsTotal = 0;
         var serializer = silo.Services.GetRequiredService<Orleans.Serialization.Serializer>();
 
         // ---- 4. The loop: publish → wait for every shard → (warm-up: freeze the normalisers | GAE → update) → checkpoint.
@@ -174,12 +175,21 @@ public static class ClusterTrainer
                 Update(c, actor, critic, logStd, logStdGradient, actorAdam, criticAdam, logStdAdam,
                     observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch, obsSize, criticSize, act);
             }
-            learnerSeconds += learnerClock.Elapsed.TotalSeconds;
-            learnerFragments += fragments.Length;
+            if (iteration > 0)
+            {
+                learnerSeconds += learnerClock.Elapsed.TotalSeconds;
+                learnerFragments += fragments.Length;
+            }
 
             counters = coordinator.Counters().GetAwaiter().GetResult();
             envSteps = counters.AcceptedEnvSteps;
             long iterationSteps = fragments.Sum(f => f.EnvSteps(run));
+            if (iteration > 0)
+            {
+                // Rollout throughput: publish → last shard in (the warm-up iteration also waits for workers to start).
+                rolloutSecondsTotal += rolloutSeconds;
+                rolloutStepsTotal += iterationSteps;
+            }
             double stepsPerSecond = iterationSteps / Math.Max(1e-9, rolloutSeconds);
             progressLog.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{iteration},{envSteps},{counters.Accepted},{counters.Duplicates},{counters.Malformed},{counters.Released},{counters.Refused},{counters.Workers},{stepsPerSecond:F0},{counters.MaxPolicyLag},{meanReturn:G6}"));
@@ -210,7 +220,8 @@ public static class ClusterTrainer
         silo.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         long bytesPerStep = fragmentSteps > 0 ? (long)Math.Round((double)fragmentBytes / fragmentSteps) : 0;
         return new ClusterTrainResult(runDirectory, bundlePath, c.Seed, run.Iterations, envSteps, wall.Elapsed.TotalSeconds, counters, hash,
-            firstIteration, learnerFragments > 0 ? learnerSeconds / learnerFragments : double.NaN, bytesPerStep);
+            firstIteration, learnerFragments > 0 ? learnerSeconds / learnerFragments : double.NaN, bytesPerStep,
+            rolloutSecondsTotal > 0 ? rolloutStepsTotal / rolloutSecondsTotal : double.NaN);
     }
 
     /// <summary>The run as workers see it; <see cref="RunSpec.TaskHash"/> is over the task and robot JSON as loaded.</summary>

@@ -86,6 +86,7 @@ public static class ClusterCommands
                 ["workers_refused"] = result.Counters.Refused,
                 ["policy_lag_max"] = result.Counters.MaxPolicyLag,
                 ["bytes_per_env_step"] = result.BytesPerEnvStep,
+                ["rollout_steps_per_s"] = double.IsFinite(result.RolloutStepsPerSecond) ? Math.Round(result.RolloutStepsPerSecond, 1) : null,
                 ["learner_s_per_fragment"] = double.IsFinite(result.LearnerSecondsPerFragment) ? Math.Round(result.LearnerSecondsPerFragment, 6) : null,
             });
         });
