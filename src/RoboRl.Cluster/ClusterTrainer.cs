@@ -98,7 +98,8 @@ public static class ClusterTrainer
             state.Restore(actor, critic, logStd, actorAdam, criticAdam, logStdAdam, actorNormalizer, criticNormalizer);
         }
 
-        // ---- 3. The silo and the run's coordinator.
+        // ---- 3. The silo and the run's coordinator (on PostgreSQL: Orleans' membership schema first, idempotent).
+        if (options.Connection.PostgresConnectionString is { } database) ClusterDatabase.EnsureSchema(database);
         using IHost silo = options.Connection.BuildSilo(options.SiloPort);
         silo.StartAsync(cancel).GetAwaiter().GetResult();
         var coordinator = silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IRolloutCoordinator>(ClusterProtocol.RunKey);

@@ -104,3 +104,41 @@ public class ProcessTests
         Assert.That(worker.Output, Does.Contain("lost the learner"), "the worker noticed the learner going and waited for it");
     }
 }
+
+/// <summary>Membership on PostgreSQL (Orleans' ADO.NET clustering): a server started by the test, learner and worker find each other through it.</summary>
+[NonParallelizable]
+public class PostgresMembershipTests
+{
+    [Test]
+    public void LearnerAndWorkerMeetThroughAPostgresMembershipTable()
+    {
+        string? bin = PostgresServer.FindBin();
+        if (bin is null)
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("PostgreSQL (Debian package postgresql, tests/prerequisites.txt) is not installed");
+            Assert.Inconclusive("PostgreSQL is not installed (apt-get install postgresql)");
+        }
+        string directory = Directory.CreateTempSubdirectory("roborl-cluster-pg-").FullName;
+        try
+        {
+            using var database = new PostgresServer(bin!);
+            string task = TestTask.Write(directory, learningIterations: 2);
+            string gateway = ClusterConnection.FreeTcpPort().ToString(), silo = ClusterConnection.FreeTcpPort().ToString();
+            using var learner = new RoborlProcess("train", task, "--cluster", database.ConnectionString, "--gateway-port", gateway, "--silo-port", silo,
+                "-o", Path.Combine(directory, "run"), "--json");
+            using var worker = new RoborlProcess("worker", "--cluster", database.ConnectionString);
+            Assert.That(learner.WaitForExit(TimeSpan.FromSeconds(120)), Is.Zero, learner.Output);
+            Assert.That(worker.WaitForExit(TimeSpan.FromSeconds(60)), Is.Zero, worker.Output);
+            Assert.That(learner.Json()["fragments_accepted"]!.GetValue<long>(), Is.EqualTo(3 * 4));
+
+            // The learner's silo is in Orleans' membership table (schema applied by the learner), with its gateway port.
+            using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+            connection.Open();
+            using var query = new Npgsql.NpgsqlCommand("SELECT port, proxyport FROM OrleansMembershipTable WHERE deploymentid = 'roborl'", connection);
+            using var reader = query.ExecuteReader();
+            Assert.That(reader.Read(), Is.True, "no silo row in OrleansMembershipTable");
+            Assert.That((reader.GetInt32(0), reader.GetInt32(1)), Is.EqualTo((int.Parse(silo), int.Parse(gateway))));
+        }
+        finally { Directory.Delete(directory, recursive: true); }
+    }
+}
