@@ -17,7 +17,12 @@ public class RolloutTests
         int obs = probe.ActorObservationSize, critic = probe.CriticObservationSize, act = probe.ActionSize;
         var run = CoordinatorTests.Spec() with
         {
-            EnvsPerShard = 2, StepsPerShard = 16, WarmupStepsPerShard = 4, ObservationSize = obs, CriticObservationSize = critic, ActionSize = act,
+            EnvsPerShard = 2,
+            StepsPerShard = 16,
+            WarmupStepsPerShard = 4,
+            ObservationSize = obs,
+            CriticObservationSize = critic,
+            ActionSize = act,
         };
         // A policy with non-trivial weights (seeded), as the learner would publish it.
         var random = new SeededRandom(5);
