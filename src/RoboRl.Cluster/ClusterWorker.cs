@@ -121,8 +121,9 @@ public static class ClusterWorker
                         Fragment fragment = rollout.Run(lease, policy, options.WorkerId);
                         simulationSeconds += clock.Elapsed.TotalSeconds;
                         SubmitOutcome outcome = coordinator.Submit(new Immutable<Fragment>(fragment)).GetAwaiter().GetResult();
-                        if (options.SubmitTwice) outcome = Tally(coordinator.Submit(new Immutable<Fragment>(fragment)).GetAwaiter().GetResult(), ref duplicates, ref malformed) == SubmitOutcome.Accepted ? SubmitOutcome.Accepted : outcome;
                         Tally(outcome, ref duplicates, ref malformed);
+                        // Fault injection: the same fragment again, which the learner must drop as a duplicate.
+                        if (options.SubmitTwice) Tally(coordinator.Submit(new Immutable<Fragment>(fragment)).GetAwaiter().GetResult(), ref duplicates, ref malformed);
                         if (outcome == SubmitOutcome.Accepted)
                         {
                             fragments++;
