@@ -92,7 +92,7 @@ public static class Finetune
 
         // ---- 2. Environments: the task on the given robot, rewarded by the last curriculum stage (the policy is past it).
         HoverTaskConfig simTask = task with { Robot = simRobot };
-        using var env = new HoverEnv(simTask, c.NumEnvs, threadCount: c.SimThreads);
+        using var env = new HoverEnv(simTask, c.Run.NumEnvs, threadCount: c.Run.SimThreads);
         int n = env.NumEnvs, obsSize = env.ActorObservationSize, criticSize = env.CriticObservationSize, act = env.ActionSize;
         if (obsSize != bundle.ObservationSize) throw new ArgumentException($"the task builds {obsSize} observation values, the policy takes {bundle.ObservationSize}");
         env.GlobalStep = task.Curriculum[^1].FromStep;
@@ -127,7 +127,7 @@ public static class Finetune
         }
         else
         {
-            using var statisticsEnv = new HoverEnv(simTask, c.NumEnvs, threadCount: c.SimThreads);
+            using var statisticsEnv = new HoverEnv(simTask, c.Run.NumEnvs, threadCount: c.Run.SimThreads);
             statisticsEnv.GlobalStep = env.GlobalStep;
             statisticsEnv.Reset((ulong)f.Seed + 17);
             var warmupActions = new float[n * act];

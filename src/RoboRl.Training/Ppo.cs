@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Sims;
@@ -13,19 +13,14 @@ namespace RoboRl.Training;
 /// keys) and its "ppo" subsection. Absent keys take the default; unknown keys and out-of-range values are
 /// <see cref="ConfigException"/>s naming the file and JSON path.
 /// </summary>
-public sealed record PpoConfig
+public sealed record PpoConfig : IAlgorithmConfig
 {
-    // ---- the run (shared keys of the "training" section; same meaning as in Td3Config)
-    public int Seed { get; init; } = 1;
-    /// <summary>Environment steps to train for (all environments together); training ends with the first whole rollout at or past it.</summary>
-    public long TotalEnvSteps { get; init; } = 1_000_000;
-    public int NumEnvs { get; init; } = 64;
-    public long EvalEveryEnvSteps { get; init; } = 100_000;
-    public int EvalEpisodes { get; init; } = 100;
-    public int FinalEvalEpisodes { get; init; } = 500;
-    public bool KeepBestPolicy { get; init; } = true;
-    /// <summary>Threads stepping the simulator (0 = all cores); torch itself runs on one intra-op thread.</summary>
-    public int SimThreads { get; init; } = 1;
+    // ---- the run: the "training" section's shared keys (RunConfig), with PPO's defaults
+    public static RunConfig DefaultRun { get; } = new() { TotalEnvSteps = 1_000_000, NumEnvs = 64, EvalEveryEnvSteps = 100_000, FinalEvalEpisodes = 500, CheckpointEveryEnvSteps = 0 };
+    [JsonIgnore] public RunConfig Run { get; init; } = DefaultRun;
+    [JsonIgnore] public string Algorithm => "ppo";
+    [JsonIgnore] public bool Checkpoints => false;
+    public string ToJson() => Ppo.ConfigJson(this);
 
     // ---- PPO
     /// <summary>Steps per environment in one rollout; a rollout holds NumSteps × NumEnvs transitions.</summary>
@@ -65,7 +60,7 @@ public sealed record PpoConfig
     public int[] CriticHidden { get; init; } = [64, 64];
 
     /// <summary>Transitions per rollout.</summary>
-    public int BatchSize => NumSteps * NumEnvs;
+    public int BatchSize => NumSteps * Run.NumEnvs;
     public int MinibatchSize => BatchSize / NumMinibatches;
 
     /// <summary>Binds the "training" section (null = all defaults).</summary>
@@ -73,20 +68,9 @@ public sealed record PpoConfig
     {
         var d = new PpoConfig();
         if (training is null) return d;
-        training.Choice("algorithm", "td3", "sac", "ppo");
-        var config = new PpoConfig
-        {
-            Seed = (int)training.Integer("seed", 0, int.MaxValue, d.Seed),
-            TotalEnvSteps = training.Integer("total_env_steps", 1, 1_000_000_000, d.TotalEnvSteps),
-            NumEnvs = (int)training.Integer("num_envs", 1, 65_536, d.NumEnvs),
-            EvalEveryEnvSteps = training.Integer("eval_every_env_steps", 0, long.MaxValue, d.EvalEveryEnvSteps),
-            EvalEpisodes = (int)training.Integer("eval_episodes", 1, 1_000_000, d.EvalEpisodes),
-            FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
-            SimThreads = (int)training.Integer("sim_threads", 0, 1024, d.SimThreads),
-            KeepBestPolicy = training.Has("keep_best_policy") ? training.Boolean("keep_best_policy") : d.KeepBestPolicy,
-        };
-        training.Has("td3"); // the other algorithms' subsections are allowed
-        training.Has("sac");
+        var config = new PpoConfig { Run = RunConfig.Read(training, DefaultRun) };
+        if (config.Run.CheckpointEveryEnvSteps != 0)
+            throw training.Error("checkpoint_every_env_steps", "PPO runs do not write checkpoints (they take minutes); expected 0 or no key");
         if (training.Has("ppo"))
         {
             ConfigNode p = training.Object("ppo");
@@ -114,8 +98,8 @@ public sealed record PpoConfig
             };
             if (config.BatchSize % config.NumMinibatches != 0 || config.MinibatchSize < 2)
                 throw p.Error("num_minibatches", $"must divide num_steps × num_envs = {config.BatchSize} into minibatches of at least 2");
-            if (config.NormalizerWarmupEnvSteps < 2L * config.NumEnvs)
-                throw p.Error("normalizer_warmup_env_steps", $"must be at least 2 × num_envs = {2L * config.NumEnvs}");
+            if (config.NormalizerWarmupEnvSteps < 2L * config.Run.NumEnvs)
+                throw p.Error("normalizer_warmup_env_steps", $"must be at least 2 × num_envs = {2L * config.Run.NumEnvs}");
             p.EnsureNoUnknownKeys();
         }
         training.EnsureNoUnknownKeys();
@@ -141,25 +125,25 @@ public static class Ppo
 
     /// <summary>
     /// Trains a policy and returns its bundle. <paramref name="makeEnv"/> builds the vectorized environment for
-    /// <see cref="PpoConfig.NumEnvs"/> environments (and <see cref="PpoConfig.SimThreads"/>); <paramref name="describe"/>
+    /// <see cref="RunConfig.NumEnvs"/> environments (and <see cref="RunConfig.SimThreads"/>); <paramref name="describe"/>
     /// gives the bundle's specs for a training-config JSON; <paramref name="session"/> logs and scores
     /// (<see cref="TrainingSession.Score"/>).
     /// </summary>
     public static PolicyBundle Train(Func<int, int, IVectorEnv> makeEnv, PpoConfig c, Func<string, PolicyDescription> describe, TrainingSession session)
     {
         // ---- 1. Seed everything. Torch draws the initial weights and the minibatch order; SeededRandom the action noise.
-        torch.random.manual_seed(c.Seed);
-        var random = new SeededRandom((ulong)c.Seed * 0x9E3779B97F4A7C15UL + 3);
+        torch.random.manual_seed(c.Run.Seed);
+        var random = new SeededRandom((ulong)c.Run.Seed * 0x9E3779B97F4A7C15UL + 3);
 
         // ---- 2. Environments.
-        using IVectorEnv env = makeEnv(c.NumEnvs, c.SimThreads);
+        using IVectorEnv env = makeEnv(c.Run.NumEnvs, c.Run.SimThreads);
         int n = env.NumEnvs, obsSize = env.ActorObservationSize, criticSize = env.CriticObservationSize, act = env.ActionSize;
-        env.Reset((ulong)c.Seed);
+        env.Reset((ulong)c.Run.Seed);
 
         // ---- 3. Networks: actor obs → hidden (tanh) → μ (identity; tanh is applied after sampling), critic → V,
         // a state-independent log σ, orthogonal initialisation (gain √2, policy head 0.01, value head 1).
-        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Tanh, Activation.Identity, seed: c.Seed * 7 + 1);
-        using var critic = new FlatMlp([criticSize, .. c.CriticHidden, 1], Activation.Tanh, Activation.Identity, seed: c.Seed * 7 + 2);
+        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Tanh, Activation.Identity, seed: c.Run.Seed * 7 + 1);
+        using var critic = new FlatMlp([criticSize, .. c.CriticHidden, 1], Activation.Tanh, Activation.Identity, seed: c.Run.Seed * 7 + 2);
         actor.InitializeOrthogonal(Math.Sqrt(2), 0.01);
         critic.InitializeOrthogonal(Math.Sqrt(2), 1.0);
         using Tensor logStd = full([act], (float)c.InitialLogStd).requires_grad_(true);
@@ -210,8 +194,8 @@ public static class Ppo
         criticNormalizer.Freeze();
 
         // ---- 5. The loop: rollout → GAE → update epochs → log.
-        long learningSteps = c.TotalEnvSteps - globalStep;
-        while (globalStep < c.TotalEnvSteps)
+        long learningSteps = c.Run.TotalEnvSteps - globalStep;
+        while (globalStep < c.Run.TotalEnvSteps)
         {
             // Learning rate annealed linearly to 0 over the learning steps (CleanRL's anneal_lr).
             double fraction = c.AnnealLearningRate ? Math.Max(0, 1.0 - (double)(globalStep - c.NormalizerWarmupEnvSteps) / Math.Max(1, learningSteps)) : 1;
@@ -384,8 +368,8 @@ public static class Ppo
 
             // Log, evaluate.
             session.Step(globalStep, batch, lastValueLoss, lastPolicyLoss, updates, updates);
-            if (session.EvaluationDue(globalStep, batch, c.EvalEveryEnvSteps))
-                session.Score(Export(), globalStep, c.EvalEpisodes);
+            if (session.EvaluationDue(globalStep, batch, c.Run.EvalEveryEnvSteps, c.Run.EvalFromEnvSteps))
+                session.Score(Export(), globalStep, c.Run.EvalEpisodes);
         }
         return Export();
 
@@ -429,6 +413,5 @@ public static class Ppo
     }
 
     /// <summary>The hyperparameters as JSON (recorded in the bundle and the run directory).</summary>
-    public static string ConfigJson(PpoConfig c) => JsonSerializer.Serialize(new { algorithm = "ppo", hyperparameters = c },
-        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+    public static string ConfigJson(PpoConfig c) => RunConfig.HyperparametersJson("ppo", c.Run, c);
 }

@@ -1,7 +1,8 @@
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
+using RoboRl.Sims;
 using RoboRl.Sims.Quadrotor;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,20 +14,14 @@ namespace RoboRl.Training;
 /// entropy tuning), bound from the task file's "training" section (run keys) and its "sac" subsection.
 /// Absent keys take the default; unknown keys and out-of-range values are <see cref="ConfigException"/>s.
 /// </summary>
-public sealed record SacConfig
+public sealed record SacConfig : IAlgorithmConfig
 {
-    // ---- the run (shared keys of the "training" section; same meaning as in Td3Config)
-    public int Seed { get; init; } = 1;
-    public long TotalEnvSteps { get; init; } = 300_000;
-    public int NumEnvs { get; init; } = 32;
-    public long EvalEveryEnvSteps { get; init; } = 50_000;
-    /// <summary>No periodic evaluation before this env step (the early policies of the hover task all score 0).</summary>
-    public long EvalFromEnvSteps { get; init; }
-    public int EvalEpisodes { get; init; } = 100;
-    public int FinalEvalEpisodes { get; init; } = 1000;
-    public bool KeepBestPolicy { get; init; } = true;
-    public long CheckpointEveryEnvSteps { get; init; } = 100_000;
-    public int SimThreads { get; init; } = 1;
+    // ---- the run: the "training" section's shared keys (RunConfig), with SAC's defaults
+    public static RunConfig DefaultRun { get; } = new();
+    [JsonIgnore] public RunConfig Run { get; init; } = DefaultRun;
+    [JsonIgnore] public string Algorithm => "sac";
+    [JsonIgnore] public bool Checkpoints => true;
+    public string ToJson() => Sac.ConfigJson(this);
 
     // ---- SAC
     public long ReplayCapacity { get; init; } = 300_000;
@@ -57,21 +52,7 @@ public sealed record SacConfig
     {
         var d = new SacConfig();
         if (training is null) return d;
-        training.Choice("algorithm", "td3", "sac");
-        var config = new SacConfig
-        {
-            Seed = (int)training.Integer("seed", 0, int.MaxValue, d.Seed),
-            TotalEnvSteps = training.Integer("total_env_steps", 1, 1_000_000_000, d.TotalEnvSteps),
-            NumEnvs = (int)training.Integer("num_envs", 1, 65_536, d.NumEnvs),
-            EvalEveryEnvSteps = training.Integer("eval_every_env_steps", 0, long.MaxValue, d.EvalEveryEnvSteps),
-            EvalFromEnvSteps = training.Integer("eval_from_env_steps", 0, long.MaxValue, d.EvalFromEnvSteps),
-            EvalEpisodes = (int)training.Integer("eval_episodes", 1, 1_000_000, d.EvalEpisodes),
-            FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
-            CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
-            SimThreads = (int)training.Integer("sim_threads", 0, 1024, d.SimThreads),
-            KeepBestPolicy = training.Has("keep_best_policy") ? training.Boolean("keep_best_policy") : d.KeepBestPolicy,
-        };
-        training.Has("td3"); // the other algorithm's subsection is allowed
+        var config = new SacConfig { Run = RunConfig.Read(training, DefaultRun, "td3", "sac") };
         if (training.Has("sac"))
         {
             ConfigNode s = training.Object("sac");
@@ -98,35 +79,35 @@ public sealed record SacConfig
             s.EnsureNoUnknownKeys();
         }
         training.EnsureNoUnknownKeys();
-        if (config.WarmupEnvSteps < 2L * config.NumEnvs)
-            throw training.Error("sac", $"warmup_env_steps must be at least 2 × num_envs = {2L * config.NumEnvs} (observation statistics are measured during warm-up)");
+        if (config.WarmupEnvSteps < 2L * config.Run.NumEnvs)
+            throw training.Error("sac", $"warmup_env_steps must be at least 2 × num_envs = {2L * config.Run.NumEnvs} (observation statistics are measured during warm-up)");
         return config;
     }
 }
 
 /// <summary>
-/// SAC on the vectorized hover task, CleanRL style (everything that runs is in <see cref="Train"/>). The actor is a
+/// SAC on a vectorized task (the hover task's environments here), CleanRL style (everything that runs is in <see cref="Train"/>). The actor is a
 /// squashed Gaussian: the network outputs [mean, log σ] (identity), the action is tanh(mean + σ·ε); the deployed
 /// policy is its deterministic mode tanh(mean) (<see cref="ActorHead.SquashedGaussianMean"/>). Asymmetric: twin
 /// critics see the 32-value privileged state + action, the actor the 149-value observation.
 /// </summary>
 public static class Sac
 {
-    public static PolicyBundle Train(HoverTaskConfig task, SacConfig c, TrainingSession session)
+    /// <summary>Trains a policy and returns its bundle; the arguments mean what they mean for <see cref="Td3.Train"/>.</summary>
+    public static PolicyBundle Train(Func<int, int, IVectorEnv> makeEnv, SacConfig c, Func<string, PolicyDescription> describe, float warmupAction, TrainingSession session)
     {
         // ---- 1. Seed everything.
-        torch.random.manual_seed(c.Seed);
-        var random = new SeededRandom((ulong)c.Seed * 0x9E3779B97F4A7C15UL + 2);
+        torch.random.manual_seed(c.Run.Seed);
+        var random = new SeededRandom((ulong)c.Run.Seed * 0x9E3779B97F4A7C15UL + 2);
 
         // ---- 2. Environments.
-        using var env = new HoverEnv(task, c.NumEnvs, threadCount: c.SimThreads);
+        using IVectorEnv env = makeEnv(c.Run.NumEnvs, c.Run.SimThreads);
         int n = env.NumEnvs, obsSize = env.ActorObservationSize, criticSize = env.CriticObservationSize, act = env.ActionSize;
-        env.Reset((ulong)c.Seed);
-        float hoverAction = task.Robot.HoverAction();
+        env.Reset((ulong)c.Run.Seed);
 
         // ---- 3. Networks: Gaussian actor 149 → hidden → 2·4 ([mean, log σ]); twin critics and their targets.
-        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, 2 * act], Activation.Relu, Activation.Identity, seed: c.Seed * 7 + 1);
-        using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
+        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, 2 * act], Activation.Relu, Activation.Identity, seed: c.Run.Seed * 7 + 1);
+        using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Run.Seed * 7 + 2);
         using FlatMlp criticTarget = critic.Clone();
         using var actorAdam = new FlatAdam(actor, c.ActorLearningRate);
         using var criticAdam = new FlatAdam(critic, c.CriticLearningRate);
@@ -137,7 +118,7 @@ public static class Sac
         using var alphaAdam = new FlatAdam(logAlpha, logAlphaGradient, c.AlphaLearningRate);
 
         // ---- 4. Replay memory and normalisers (as TD3).
-        var replay = new ReplayBuffer(Math.Min(c.ReplayCapacity, c.TotalEnvSteps), obsSize, criticSize, act);
+        var replay = new ReplayBuffer(Math.Min(c.ReplayCapacity, c.Run.TotalEnvSteps), obsSize, criticSize, act);
         var actorNormalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: 1f);
         var criticNormalizer = new RunningNormalizer(criticSize, minStd: 1e-6f, maxStd: 1f);
         long globalStep = 0, updates = 0;
@@ -164,8 +145,8 @@ public static class Sac
             criticAdam.RestoreStepCount(saved.Counter("critic_adam_t"));
             alphaAdam.RestoreStepCount(saved.Counter("alpha_adam_t"));
             random.State = (ulong)saved.Counter("random_state");
-            env.Reset((ulong)c.Seed ^ (ulong)globalStep); // simulator state is not saved: fresh episodes
-            torch.random.manual_seed(c.Seed ^ globalStep);
+            env.Reset((ulong)c.Run.Seed ^ (ulong)globalStep); // simulator state is not saved: fresh episodes
+            torch.random.manual_seed(c.Run.Seed ^ globalStep);
         }
 
         var actions = new float[n * act];
@@ -190,7 +171,7 @@ public static class Sac
         float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
 
         // ---- 5. The loop: act → step → store → train → log.
-        while (globalStep < c.TotalEnvSteps)
+        while (globalStep < c.Run.TotalEnvSteps)
         {
             env.GlobalStep = globalStep;
             bool warmingUp = globalStep < c.WarmupEnvSteps;
@@ -198,7 +179,7 @@ public static class Sac
             {
                 // Warm-up: the hover action plus Gaussian noise. Uniform random motor commands tumble the vehicle (body
                 // rates of ~20 rad/s), which would teach the critic little and give the normaliser unrepresentative statistics.
-                for (int k = 0; k < actions.Length; k++) actions[k] = Math.Clamp(hoverAction + (float)c.WarmupActionStd * random.NextNormal(), -1f, 1f);
+                for (int k = 0; k < actions.Length; k++) actions[k] = Math.Clamp(warmupAction + (float)c.WarmupActionStd * random.NextNormal(), -1f, 1f);
             }
             else
             {
@@ -308,9 +289,9 @@ public static class Sac
             }
 
             session.Step(globalStep, n, lastCriticLoss, lastActorLoss, updates, updates);
-            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps, c.EvalFromEnvSteps) && actorNormalizer.Frozen)
-                session.Evaluate(Export(), globalStep, c.EvalEpisodes);
-            if (session.CheckpointDue(globalStep, n, c.CheckpointEveryEnvSteps) || globalStep >= c.TotalEnvSteps)
+            if (session.EvaluationDue(globalStep, n, c.Run.EvalEveryEnvSteps, c.Run.EvalFromEnvSteps) && actorNormalizer.Frozen)
+                session.Score(Export(), globalStep, c.Run.EvalEpisodes);
+            if (session.CheckpointDue(globalStep, n, c.Run.CheckpointEveryEnvSteps) || globalStep >= c.Run.TotalEnvSteps)
                 session.SaveCheckpoint(globalStep, State(), new Dictionary<string, long>
                 {
                     ["updates"] = updates,
@@ -339,11 +320,10 @@ public static class Sac
         {
             int golden = Math.Min(8, n);
             float[] goldenObservations = env.ActorObservations[..(golden * obsSize)].ToArray();
-            return PolicyExport.Export(actor, session.Describe(task, ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std,
+            return PolicyExport.Export(actor, describe(ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std,
                 goldenObservations, ActorHead.SquashedGaussianMean(act));
         }
     }
 
-    public static string ConfigJson(SacConfig c) => JsonSerializer.Serialize(new { algorithm = "sac", hyperparameters = c },
-        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+    public static string ConfigJson(SacConfig c) => RunConfig.HyperparametersJson("sac", c.Run, c);
 }

@@ -1,7 +1,8 @@
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
+using RoboRl.Sims;
 using RoboRl.Sims.Quadrotor;
 using RoboRl.Training.Kernels;
 
@@ -13,29 +14,14 @@ namespace RoboRl.Training;
 /// configs/tasks/crazyflie-hover.json, whose comments say why each was chosen. Absent keys take the default;
 /// unknown keys and out-of-range values are <see cref="ConfigException"/>s naming the file and JSON path.
 /// </summary>
-public sealed record Td3Config
+public sealed record Td3Config : IAlgorithmConfig
 {
-    // ---- the run (shared keys of the "training" section)
-    /// <summary>Seeds the networks, the simulator, the replay sampling and all noise: same seed ⇒ same run on the same machine.</summary>
-    public int Seed { get; init; } = 1;
-    /// <summary>Environment steps to train for (summed over all parallel environments).</summary>
-    public long TotalEnvSteps { get; init; } = 300_000;
-    /// <summary>Parallel simulated environments stepped together.</summary>
-    public int NumEnvs { get; init; } = 32;
-    /// <summary>Evaluate the current policy every this many env steps (0 = only at the end).</summary>
-    public long EvalEveryEnvSteps { get; init; } = 50_000;
-    /// <summary>No periodic evaluation before this env step (the early policies of the hover task all score 0).</summary>
-    public long EvalFromEnvSteps { get; init; }
-    /// <summary>Episodes per periodic evaluation.</summary>
-    public int EvalEpisodes { get; init; } = 100;
-    /// <summary>Episodes of the final evaluation (on the task's own randomisation).</summary>
-    public int FinalEvalEpisodes { get; init; } = 1000;
-    /// <summary>Export the best policy of the periodic evaluations (and the last one) instead of simply the last.</summary>
-    public bool KeepBestPolicy { get; init; } = true;
-    /// <summary>Write a checkpoint every this many env steps (0 = never; the end is always written).</summary>
-    public long CheckpointEveryEnvSteps { get; init; } = 100_000;
-    /// <summary>Threads stepping the simulator (0 = all cores); torch itself runs on one intra-op thread.</summary>
-    public int SimThreads { get; init; } = 1;
+    // ---- the run: the "training" section's shared keys (RunConfig), with TD3's defaults
+    public static RunConfig DefaultRun { get; } = new();
+    [JsonIgnore] public RunConfig Run { get; init; } = DefaultRun;
+    [JsonIgnore] public string Algorithm => "td3";
+    [JsonIgnore] public bool Checkpoints => true;
+    public string ToJson() => Td3.ConfigJson(this);
 
     // ---- TD3
     /// <summary>Replay capacity in transitions (L2F keeps every transition: capacity = total steps).</summary>
@@ -89,21 +75,7 @@ public sealed record Td3Config
     {
         var d = new Td3Config();
         if (training is null) return d;
-        training.Choice("algorithm", "td3", "sac"); // the trainer dispatches on it; checked here so the key is known
-        var config = new Td3Config
-        {
-            Seed = (int)training.Integer("seed", 0, int.MaxValue, d.Seed),
-            TotalEnvSteps = training.Integer("total_env_steps", 1, 1_000_000_000, d.TotalEnvSteps),
-            NumEnvs = (int)training.Integer("num_envs", 1, 65_536, d.NumEnvs),
-            EvalEveryEnvSteps = training.Integer("eval_every_env_steps", 0, long.MaxValue, d.EvalEveryEnvSteps),
-            EvalFromEnvSteps = training.Integer("eval_from_env_steps", 0, long.MaxValue, d.EvalFromEnvSteps),
-            EvalEpisodes = (int)training.Integer("eval_episodes", 1, 1_000_000, d.EvalEpisodes),
-            FinalEvalEpisodes = (int)training.Integer("final_eval_episodes", 1, 1_000_000, d.FinalEvalEpisodes),
-            CheckpointEveryEnvSteps = training.Integer("checkpoint_every_env_steps", 0, long.MaxValue, d.CheckpointEveryEnvSteps),
-            SimThreads = (int)training.Integer("sim_threads", 0, 1024, d.SimThreads),
-            KeepBestPolicy = training.Has("keep_best_policy") ? training.Boolean("keep_best_policy") : d.KeepBestPolicy,
-        };
-        training.Has("sac"); // the other algorithm's subsection is allowed
+        var config = new Td3Config { Run = RunConfig.Read(training, DefaultRun, "td3", "sac") };
         if (training.Has("td3"))
         {
             ConfigNode t = training.Object("td3");
@@ -135,8 +107,8 @@ public sealed record Td3Config
                 CriticHidden = t.Has("critic_hidden") ? t.Integers("critic_hidden", 1, 8, 1, 4096) : d.CriticHidden,
             };
             t.EnsureNoUnknownKeys();
-            if (config.WarmupEnvSteps < 2L * config.NumEnvs)
-                throw t.Error("warmup_env_steps", $"must be at least 2 × num_envs = {2L * config.NumEnvs} (observation statistics are measured during warm-up)");
+            if (config.WarmupEnvSteps < 2L * config.Run.NumEnvs)
+                throw t.Error("warmup_env_steps", $"must be at least 2 × num_envs = {2L * config.Run.NumEnvs} (observation statistics are measured during warm-up)");
         }
         training.EnsureNoUnknownKeys();
         return config;
@@ -144,35 +116,39 @@ public sealed record Td3Config
 }
 
 /// <summary>
-/// TD3 on the vectorized hover task, CleanRL style: everything that runs is in <see cref="Train"/>, top to bottom.
+/// TD3 on a vectorized task (the hover task's environments here), CleanRL style: everything that runs is in <see cref="Train"/>, top to bottom.
 /// Asymmetric actor-critic: the actor sees the 149-value observation it will see on the robot (noisy, with its
 /// action history); the twin critics see the 32-value privileged state (noise-free, disturbance, rotor speeds, randomised dynamics)
 /// plus the action. Shared plumbing (replay memory, normaliser, logging, checkpoints, export) lives outside.
 /// </summary>
 public static class Td3
 {
-    /// <summary>Trains a policy and returns its bundle. <paramref name="session"/> logs, evaluates and checkpoints.</summary>
-    public static PolicyBundle Train(HoverTaskConfig task, Td3Config c, TrainingSession session)
+    /// <summary>
+    /// Trains a policy and returns its bundle. <paramref name="makeEnv"/>(environments, threads) builds the vectorized
+    /// environments (the task's curriculum follows <see cref="IVectorEnv.GlobalStep"/>); <paramref name="describe"/>
+    /// gives the bundle's specs for a training-config JSON; warm-up explores around <paramref name="warmupAction"/> (the
+    /// hover action for a quadrotor); <paramref name="session"/> logs, scores and checkpoints.
+    /// </summary>
+    public static PolicyBundle Train(Func<int, int, IVectorEnv> makeEnv, Td3Config c, Func<string, PolicyDescription> describe, float warmupAction, TrainingSession session)
     {
         // ---- 1. Seed everything: SeededRandom draws replay rows, warm-up actions and exploration noise; the update's
         // noise (target smoothing, CAPS) is addressed by seed, update and row (CounterNoise), so it needs no state.
-        var random = new SeededRandom((ulong)c.Seed * 0x9E3779B97F4A7C15UL + 1);
+        var random = new SeededRandom((ulong)c.Run.Seed * 0x9E3779B97F4A7C15UL + 1);
 
         // ---- 2. Environments. GlobalStep drives the reward curriculum.
-        using var env = new HoverEnv(task, c.NumEnvs, threadCount: c.SimThreads);
+        using IVectorEnv env = makeEnv(c.Run.NumEnvs, c.Run.SimThreads);
         int n = env.NumEnvs, obsSize = env.ActorObservationSize, criticSize = env.CriticObservationSize, act = env.ActionSize;
-        env.Reset((ulong)c.Seed);
-        float hoverAction = task.Robot.HoverAction();
+        env.Reset((ulong)c.Run.Seed);
 
         // ---- 3. Networks: actor 149 → hidden → 4 (tanh), twin critics (32 + 4) → hidden → 1, their targets (copies) and
         // Adam for both. Initialised as TorchSharp's nn.Linear (FlatMlp, which also exports the bundle); trained by
         // Td3Update's fused kernels on both cores, the same maths as autograd (Td3UpdateTests).
-        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Relu, Activation.Tanh, seed: c.Seed * 7 + 1);
-        using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Seed * 7 + 2);
+        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Relu, Activation.Tanh, seed: c.Run.Seed * 7 + 1);
+        using var critic = new FlatMlp([criticSize + act, .. c.CriticHidden, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: c.Run.Seed * 7 + 2);
         using var learner = new Td3Update(actor, critic, c, actingRows: n, threads: c.UpdateThreads);
 
         // ---- 4. Replay memory (normalised observations) and the observation normalisers (measured in warm-up, then frozen).
-        var replay = new ReplayBuffer(Math.Min(c.ReplayCapacity, c.TotalEnvSteps), obsSize, criticSize, act);
+        var replay = new ReplayBuffer(Math.Min(c.ReplayCapacity, c.Run.TotalEnvSteps), obsSize, criticSize, act);
         var actorNormalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: 1f);
         var criticNormalizer = new RunningNormalizer(criticSize, minStd: 1e-6f, maxStd: 1f); // disturbance torques are ~1e-5 N·m
         long globalStep = 0, criticUpdates = 0, actorUpdates = 0;
@@ -188,7 +164,7 @@ public static class Td3
             learner.CriticAdam.StepCount = saved.Counter("critic_adam_t");
             random.State = (ulong)saved.Counter("random_state");
             // The simulators' mid-episode state is not saved: resumed runs start fresh episodes from a seed derived from the step.
-            env.Reset((ulong)c.Seed ^ (ulong)globalStep);
+            env.Reset((ulong)c.Run.Seed ^ (ulong)globalStep);
         }
 
         // Buffers allocated once: the step's inputs, a copy of the observations the actions were taken from,
@@ -222,7 +198,7 @@ public static class Td3
         };
 
         // ---- 5. The loop: act → step → store → train → log.
-        while (globalStep < c.TotalEnvSteps)
+        while (globalStep < c.Run.TotalEnvSteps)
         {
             env.GlobalStep = globalStep;
             bool warmingUp = globalStep < c.WarmupEnvSteps;
@@ -232,7 +208,7 @@ public static class Td3
             {
                 // Warm-up: the hover action plus Gaussian noise. Uniform random motor commands tumble the vehicle (body
                 // rates of ~20 rad/s), which would teach the critic little and give the normaliser unrepresentative statistics.
-                for (int k = 0; k < actions.Length; k++) actions[k] = Math.Clamp(hoverAction + (float)c.WarmupActionStd * random.NextNormal(), -1f, 1f);
+                for (int k = 0; k < actions.Length; k++) actions[k] = Math.Clamp(warmupAction + (float)c.WarmupActionStd * random.NextNormal(), -1f, 1f);
             }
             else
             {
@@ -279,7 +255,7 @@ public static class Td3
             // Train: one critic update per EnvStepsPerCriticUpdate env steps after warm-up (a few per vector step),
             // the actor and both targets every PolicyDelay-th critic update once the actor's warm-up is over.
             long criticUpdatesDue = warmingUp ? 0 : (globalStep - c.WarmupEnvSteps) / c.EnvStepsPerCriticUpdate;
-            double learningRateFactor = 1 - (1 - c.LearningRateFinalFraction) * Math.Min(1.0, (double)globalStep / c.TotalEnvSteps);
+            double learningRateFactor = 1 - (1 - c.LearningRateFinalFraction) * Math.Min(1.0, (double)globalStep / c.Run.TotalEnvSteps);
             learner.ActorAdam.LearningRate = c.ActorLearningRate * learningRateFactor;
             learner.CriticAdam.LearningRate = c.CriticLearningRate * learningRateFactor;
             while (criticUpdates < criticUpdatesDue)
@@ -309,9 +285,9 @@ public static class Td3
 
             // Log, evaluate, checkpoint.
             session.Step(globalStep, n, lastCriticLoss, lastActorLoss, criticUpdates, actorUpdates);
-            if (session.EvaluationDue(globalStep, n, c.EvalEveryEnvSteps, c.EvalFromEnvSteps) && actorNormalizer.Frozen)
-                session.Evaluate(Export(), globalStep, c.EvalEpisodes);
-            if (session.CheckpointDue(globalStep, n, c.CheckpointEveryEnvSteps) || globalStep >= c.TotalEnvSteps)
+            if (session.EvaluationDue(globalStep, n, c.Run.EvalEveryEnvSteps, c.Run.EvalFromEnvSteps) && actorNormalizer.Frozen)
+                session.Score(Export(), globalStep, c.Run.EvalEpisodes);
+            if (session.CheckpointDue(globalStep, n, c.Run.CheckpointEveryEnvSteps) || globalStep >= c.Run.TotalEnvSteps)
                 SaveCheckpoint();
         }
         return Export();
@@ -322,7 +298,7 @@ public static class Td3
             int golden = Math.Min(8, n);
             float[] goldenObservations = env.ActorObservations[..(golden * obsSize)].ToArray();
             TensorCopy.From(actor.Parameters, learner.Actor.Parameters); // the trained weights into the TorchSharp actor the export reads
-            return PolicyExport.Export(actor, session.Describe(task, ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std, goldenObservations);
+            return PolicyExport.Export(actor, describe(ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std, goldenObservations);
         }
 
         // Networks, targets and Adam moments by name (FlatMlp's layout, as checkpoints have always stored them).
@@ -349,6 +325,5 @@ public static class Td3
     }
 
     /// <summary>The hyperparameters as JSON (recorded in the bundle and the run directory).</summary>
-    public static string ConfigJson(Td3Config c) => JsonSerializer.Serialize(new { algorithm = "td3", hyperparameters = c },
-        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+    public static string ConfigJson(Td3Config c) => RunConfig.HyperparametersJson("td3", c.Run, c);
 }

@@ -81,8 +81,8 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         CriticTarget = Copy(critic);
         ActorAdam = new AdamState(Actor.Layout.ParameterCount, c.ActorLearningRate, c.WeightDecay);
         CriticAdam = new AdamState(Critic.Layout.ParameterCount, c.CriticLearningRate, c.WeightDecay);
-        TargetNoiseStream = (ulong)c.Seed * 0xD1B54A32D192ED03UL + 0x7A3D;
-        SmoothingNoiseStream = (ulong)c.Seed * 0xD1B54A32D192ED03UL + 0x5307;
+        TargetNoiseStream = (ulong)c.Run.Seed * 0xD1B54A32D192ED03UL + 0x7A3D;
+        SmoothingNoiseStream = (ulong)c.Run.Seed * 0xD1B54A32D192ED03UL + 0x5307;
 
         int count = Math.Min(BlockCount, batchSize);
         blocks = new Block[count];

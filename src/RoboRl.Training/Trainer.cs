@@ -1,8 +1,9 @@
-using System.Globalization;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Tasks;
+using RoboRl.Sims;
 using RoboRl.Sims.DiffDrive;
+using RoboRl.Sims.Quadrotor;
 using RoboRl.Training.Evaluation;
 
 namespace RoboRl.Training;
@@ -56,141 +57,115 @@ public static class Trainer
 {
     public const string BundleFileName = "policy.safetensors";
 
+    /// <summary>Trains the task file's kind (<see cref="TrainingTasks"/>).</summary>
     public static TrainResult Run(TrainOptions options, IProgress<TrainProgress>? progress = null)
+        => TrainingTasks.For(options.TaskPath).Train(options, progress);
+
+    /// <summary>A hover task (configs/tasks/crazyflie-hover.json): TD3 or SAC on <see cref="HoverEnv"/>, scored on the task's
+    /// own randomisation; the final evaluation's trajectories are drawn.</summary>
+    internal static TrainResult RunHover(TrainOptions options, IProgress<TrainProgress>? progress)
     {
-        if (NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(options.TaskPath))) return RunNavigation(options, progress);
         HoverTaskConfig task = HoverTaskConfig.Load(options.TaskPath);
         string algorithm = options.Algorithm ?? TrainingAlgorithm(task) ?? "td3";
-        if (algorithm is not ("td3" or "sac"))
-            throw new ArgumentException($"algorithm '{algorithm}' does not train the hover task; expected td3 or sac (ppo trains navigation tasks)");
-
         // Bind the hyperparameters (schema errors name the task file) and apply the command-line overrides.
-        Td3Config? td3 = null;
-        SacConfig? sac = null;
+        IAlgorithmConfig config;
         if (algorithm == "td3")
         {
-            td3 = Td3Config.Read(task.Training);
-            td3 = td3 with
-            {
-                Seed = options.Seed ?? td3.Seed,
-                TotalEnvSteps = options.TotalEnvSteps ?? td3.TotalEnvSteps,
-                FinalEvalEpisodes = options.FinalEvalEpisodes ?? td3.FinalEvalEpisodes,
-            };
+            Td3Config td3 = Td3Config.Read(task.Training);
+            config = td3 with { Run = td3.Run.With(options) };
         }
-        else
+        else if (algorithm == "sac")
         {
-            sac = SacConfig.Read(task.Training);
-            sac = sac with
-            {
-                Seed = options.Seed ?? sac.Seed,
-                TotalEnvSteps = options.TotalEnvSteps ?? sac.TotalEnvSteps,
-                FinalEvalEpisodes = options.FinalEvalEpisodes ?? sac.FinalEvalEpisodes,
-            };
+            SacConfig sac = SacConfig.Read(task.Training);
+            config = sac with { Run = sac.Run.With(options) };
         }
-        int seed = td3?.Seed ?? sac!.Seed;
-        long totalSteps = td3?.TotalEnvSteps ?? sac!.TotalEnvSteps;
-        int finalEpisodes = td3?.FinalEvalEpisodes ?? sac!.FinalEvalEpisodes;
-        int evalEpisodes = td3?.EvalEpisodes ?? sac!.EvalEpisodes;
-        bool keepBest = td3?.KeepBestPolicy ?? sac!.KeepBestPolicy;
+        else throw new ArgumentException($"algorithm '{algorithm}' does not train the hover task; expected td3 or sac (ppo trains navigation tasks)");
+        Func<int, int, IVectorEnv> environments = (n, threads) => new HoverEnv(task, n, threadCount: threads);
+        Func<string, PolicyDescription> describe = json => TrainingSession.Describe(task, json);
+        float hoverAction = task.Robot.HoverAction();
 
-        string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-{algorithm}-seed{seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
-        Checkpoint? checkpoint = Checkpoint.Find(runDirectory);
-        if (options.Resume && checkpoint is null)
-            throw new ArgumentException($"--resume: no {Checkpoint.FileName} in '{runDirectory}'");
-        if (!options.Resume && checkpoint is not null)
-            throw new ArgumentException($"'{runDirectory}' already holds a run ({Checkpoint.FileName}); pass --resume to continue it or choose another --out");
-
-        TorchSetup.Initialize(intraOpThreads: 1);
-        Directory.CreateDirectory(runDirectory);
-        File.WriteAllText(Path.Combine(runDirectory, "training.json"), td3 is not null ? Td3.ConfigJson(td3) : Sac.ConfigJson(sac!));
-
-        using var session = new TrainingSession(runDirectory, task, totalSteps, seed, options.Resume ? checkpoint : null,
-            options.Console, options.Interactive, progress)
-        { CheckpointReplay = options.CheckpointReplay };
-        PolicyBundle bundle = td3 is not null ? Td3.Train(task, td3, session) : Sac.Train(task, sac!, session);
-        BundleSnapshot snapshot = new(BundleSnapshot.Last, totalSteps, null, totalSteps);
-        if (keepBest)
-        {
-            // The last policy competes with the periodic ones on the same evaluation (unless the last periodic evaluation
-            // was of it already: one row per policy); the best is exported.
-            if (session.LastPeriodicEvalStep != totalSteps) session.Evaluate(bundle, totalSteps, evalEpisodes);
-            if (session.BestBundle is { } best)
-            {
-                bundle = best;
-                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
-            }
-        }
-        long policySteps = snapshot.EnvSteps;
-        bundle = bundle.WithTrainingConfig(snapshot.AddTo(bundle.TrainingConfigJson));
-        session.Snapshot = snapshot;
-        string bundlePath = Path.Combine(runDirectory, BundleFileName);
-        bundle.Write(bundlePath);
-
-        EvalResult final = session.Evaluate(bundle, policySteps, finalEpisodes, final: true);
-        double wall = session.WallSeconds, cpu = session.CpuSeconds;
-        session.Finish();
+        var (result, bundle) = Train(options, config, "hover",
+            (directory, resumeFrom) => new TrainingSession(directory, task, config.Run.TotalEnvSteps, config.Run.Seed, resumeFrom,
+                options.Console, options.Interactive, progress) { CheckpointReplay = options.CheckpointReplay },
+            session => config is Td3Config td3
+                ? Td3.Train(environments, td3, describe, hoverAction, session)
+                : Sac.Train(environments, (SacConfig)config, describe, hoverAction, session));
         EvalResult withTraces = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: 20, Seed: 7, TrajectoriesKept: 20));
-        PolicyEvaluator.WriteTrajectoryPlot(withTraces, Path.Combine(runDirectory, "eval_trajectories.png"), $"{algorithm} seed {seed}: 20 evaluation episodes");
-        return new TrainResult(runDirectory, bundlePath, algorithm, seed, totalSteps, wall, cpu, final, policySteps)
-        {
-            FinalScore = new PolicyScore(final.SuccessRate, final.CrashRate, final.PositionErrorP50At5s),
-            Snapshot = snapshot,
-        };
+        PolicyEvaluator.WriteTrajectoryPlot(withTraces, Path.Combine(result.RunDirectory, "eval_trajectories.png"), $"{algorithm} seed {result.Seed}: 20 evaluation episodes");
+        return result;
     }
 
     /// <summary>A navigation task (configs/tasks/diffbot-nav.json): PPO on <see cref="NavEnv"/>, scored on validation maps
     /// while training and on held-out maps at the end (<see cref="NavValidation"/>).</summary>
-    static TrainResult RunNavigation(TrainOptions options, IProgress<TrainProgress>? progress)
+    internal static TrainResult RunNavigation(TrainOptions options, IProgress<TrainProgress>? progress)
     {
         NavTaskConfig task = NavTaskConfig.Load(options.TaskPath);
         string algorithm = options.Algorithm ?? task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
         if (algorithm != "ppo")
             throw new ArgumentException($"algorithm '{algorithm}' does not train navigation tasks yet; expected ppo");
         PpoConfig ppo = PpoConfig.Read(task.Training);
-        ppo = ppo with
-        {
-            Seed = options.Seed ?? ppo.Seed,
-            TotalEnvSteps = options.TotalEnvSteps ?? ppo.TotalEnvSteps,
-            FinalEvalEpisodes = options.FinalEvalEpisodes ?? ppo.FinalEvalEpisodes,
-        };
-        if (options.Resume) throw new ArgumentException("--resume: PPO runs do not write checkpoints yet (they take minutes); start a new run");
-        string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-seed{ppo.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
-        if (Checkpoint.Find(runDirectory) is not null || File.Exists(Path.Combine(runDirectory, BundleFileName)))
-            throw new ArgumentException($"'{runDirectory}' already holds a run; choose another --out");
+        ppo = ppo with { Run = ppo.Run.With(options) };
+        return Train(options, ppo, "navigation",
+            (directory, resumeFrom) => new TrainingSession(directory, (bundle, episodes, final) => NavValidation.Score(bundle, task, episodes, final),
+                "eval_time_to_goal_p50_s", ppo.Run.TotalEnvSteps, ppo.Run.Seed, resumeFrom, options.Console, options.Interactive, progress),
+            session => Ppo.Train((n, threads) => new NavEnv(task, n, threads), ppo, json => NavValidation.Describe(task, json), session)).Result;
+    }
+
+    /// <summary>
+    /// One run of any task and algorithm, the run directory written here only: checks it (a new run needs a directory
+    /// without a run; --resume one with a checkpoint), writes training.json, trains, exports the best periodic policy
+    /// (or the last; <c>keep_best_policy</c>) as the bundle, saying which snapshot it holds, and scores it on the task's
+    /// final (held-out) episodes.
+    /// </summary>
+    public static (TrainResult Result, PolicyBundle Bundle) Train(TrainOptions options, IAlgorithmConfig config, string taskKind,
+        Func<string, Checkpoint?, TrainingSession> openSession, Func<TrainingSession, PolicyBundle> train)
+    {
+        RunConfig run = config.Run;
+        string runDirectory = options.OutDirectory ?? run.DefaultRunDirectory(options.TaskPath, config.Algorithm);
+        Checkpoint? checkpoint = Checkpoint.Find(runDirectory);
+        if (options.Resume && !config.Checkpoints)
+            throw new ArgumentException($"--resume: {config.Algorithm} runs do not write checkpoints (they take minutes); start a new run");
+        if (options.Resume && checkpoint is null)
+            throw new ArgumentException($"--resume: no {Checkpoint.FileName} in '{runDirectory}'");
+        if (!options.Resume && checkpoint is not null)
+            throw new ArgumentException($"'{runDirectory}' already holds a run ({Checkpoint.FileName}); pass --resume to continue it or choose another --out");
+        if (!options.Resume && File.Exists(Path.Combine(runDirectory, BundleFileName)))
+            throw new ArgumentException($"'{runDirectory}' already holds a run ({BundleFileName}); choose another --out");
 
         TorchSetup.Initialize(intraOpThreads: 1);
         Directory.CreateDirectory(runDirectory);
-        File.WriteAllText(Path.Combine(runDirectory, "training.json"), Ppo.ConfigJson(ppo));
-        using var session = new TrainingSession(runDirectory, (bundle, episodes, final) => NavValidation.Score(bundle, task, episodes, final),
-            "eval_time_to_goal_p50_s", ppo.TotalEnvSteps, ppo.Seed, null, options.Console, options.Interactive, progress);
-        PolicyBundle trained = Ppo.Train((n, threads) => new NavEnv(task, n, threads), ppo, json => NavValidation.Describe(task, json), session);
+        File.WriteAllText(Path.Combine(runDirectory, "training.json"), config.ToJson());
+        using TrainingSession session = openSession(runDirectory, options.Resume ? checkpoint : null);
+        PolicyBundle bundle = train(session);
+
         long steps = session.EnvSteps;
         BundleSnapshot snapshot = new(BundleSnapshot.Last, steps, null, steps);
-        if (ppo.KeepBestPolicy)
+        if (run.KeepBestPolicy)
         {
-            if (session.LastPeriodicEvalStep != steps) session.Score(trained, steps, ppo.EvalEpisodes);
+            // The last policy competes with the periodic ones on the same evaluation (unless the last periodic evaluation
+            // was of it already: one row per policy); the best is exported.
+            if (session.LastPeriodicEvalStep != steps) session.Score(bundle, steps, run.EvalEpisodes);
             if (session.BestBundle is { } best)
             {
-                trained = best;
-                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
+                bundle = best;
+                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, steps);
             }
         }
-        long policySteps = snapshot.EnvSteps;
-        trained = trained.WithTrainingConfig(snapshot.AddTo(trained.TrainingConfigJson));
+        bundle = bundle.WithTrainingConfig(snapshot.AddTo(bundle.TrainingConfigJson));
         session.Snapshot = snapshot;
         string bundlePath = Path.Combine(runDirectory, BundleFileName);
-        trained.Write(bundlePath);
-        PolicyScore final = session.Score(trained, policySteps, ppo.FinalEvalEpisodes, final: true);
+        bundle.Write(bundlePath);
+
+        PolicyScore final = session.Score(bundle, snapshot.EnvSteps, run.FinalEvalEpisodes, final: true);
         double wall = session.WallSeconds, cpu = session.CpuSeconds;
         session.Finish();
-        return new TrainResult(runDirectory, bundlePath, "ppo", ppo.Seed, steps, wall, cpu, null, policySteps)
+        var result = new TrainResult(runDirectory, bundlePath, config.Algorithm, run.Seed, steps, wall, cpu, session.FinalEvaluation, snapshot.EnvSteps)
         {
             FinalScore = final,
-            TaskKind = "navigation",
+            TaskKind = taskKind,
             Snapshot = snapshot,
         };
+        return (result, bundle);
     }
 
     /// <summary>training.algorithm of the task file, or null when it has no training section.</summary>
@@ -199,6 +174,5 @@ public static class Trainer
         if (task.Training is not { } training) return null;
         // PPO trains navigation tasks (RunNavigation); a hover task's file may name only td3 or sac.
         return training.Choice("algorithm", "td3", "sac"); // the algorithm's reader checks every other key
-
     }
 }

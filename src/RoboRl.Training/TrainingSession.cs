@@ -221,21 +221,29 @@ public sealed class TrainingSession : IDisposable
         if (task is null) throw new InvalidOperationException("this session scores policies with its scorer: call Score");
         EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: EvalSeed(final)));
         lastEval = result;
+        if (final) FinalEvaluation = result;
         Record(new PolicyScore(result.SuccessRate, result.CrashRate, result.PositionErrorP50At5s), bundle, globalStep, final, "pos_err_p50_5s");
         return result;
     }
 
     /// <summary>
-    /// Scores a policy with the scorer this session was made with, logs it and lets it compete for <see cref="BestBundle"/>
+    /// Scores a policy with the scorer this session was made with (a hover session: <see cref="Evaluate"/>), logs it and lets it compete for <see cref="BestBundle"/>
     /// (periodic evaluations, <paramref name="final"/> false, all on one seed; the final one on another).
     /// </summary>
     public PolicyScore Score(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
     {
-        if (scorer is null) throw new InvalidOperationException("this session evaluates hover policies: call Evaluate");
+        if (scorer is null)
+        {
+            EvalResult result = Evaluate(bundle, globalStep, episodes, final);
+            return new PolicyScore(result.SuccessRate, result.CrashRate, result.PositionErrorP50At5s);
+        }
         PolicyScore score = scorer(bundle, episodes, final);
         Record(score, bundle, globalStep, final, "cost");
         return score;
     }
+
+    /// <summary>A hover session's final evaluation in full (percentiles, episodes), or null.</summary>
+    public EvalResult? FinalEvaluation { get; private set; }
 
     /// <summary>The last score (either kind of evaluation), or null.</summary>
     public PolicyScore? LastScore { get; private set; }
@@ -287,7 +295,7 @@ public sealed class TrainingSession : IDisposable
         => Checkpoint.Save(RunDirectory, globalStep, arrays, counters, replay, actorNormalizer, criticNormalizer, includeReplay: CheckpointReplay);
 
     /// <summary>The bundle's description of a hover policy trained on <paramref name="task"/>.</summary>
-    public PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
+    public static PolicyDescription Describe(HoverTaskConfig task, string trainingConfigJson)
     {
         var (low, high) = HoverObservation.ActionScaling(task.Robot);
         return new PolicyDescription(HoverObservation.ActorNames(task.ActionHistoryLength), HoverObservation.ActionNames, low, high, HoverObservation.ActionUnit,

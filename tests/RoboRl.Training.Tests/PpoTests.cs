@@ -37,14 +37,11 @@ public class PpoTests
     {
         var config = new PpoConfig
         {
-            Seed = seed,
-            TotalEnvSteps = steps,
-            NumEnvs = 16,
+            Run = PpoConfig.DefaultRun with { Seed = seed, TotalEnvSteps = steps, NumEnvs = 16, EvalEveryEnvSteps = 0 },
             NumSteps = 64,
             NumMinibatches = 4,
             UpdateEpochs = 8,
             LearningRate = 3e-3,
-            EvalEveryEnvSteps = 0,
             NormalizerWarmupEnvSteps = 1024,
             EntropyCoefficient = 0,
             ActorHidden = [32, 32],

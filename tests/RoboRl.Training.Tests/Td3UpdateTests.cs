@@ -80,7 +80,7 @@ public unsafe class Td3UpdateTests
 
     static Td3Config Config(Shape s, double temporal = 0, double spatial = 0) => new()
     {
-        Seed = 5,
+        Run = Td3Config.DefaultRun with { Seed = 5 },
         BatchSize = s.Batch,
         ActorHidden = s.ActorHidden,
         CriticHidden = s.CriticHidden,

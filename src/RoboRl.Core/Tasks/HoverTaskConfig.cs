@@ -278,6 +278,7 @@ public sealed record HoverTaskConfig
 
     public static HoverTaskConfig Read(ConfigNode node)
     {
+        if (TaskKinds.Of(node) != TaskKinds.Hover) node.Choice(TaskKinds.KindKey, TaskKinds.Hover); // names the key and the expected value
         string robotPath = node.String("robot");
         string robotFile = Path.IsPathRooted(robotPath) ? robotPath : Path.Combine(node.Directory, robotPath);
         QuadrotorConfig robot = QuadrotorConfig.Load(robotFile);

@@ -73,12 +73,12 @@ public sealed record NavTaskConfig
 
     public static NavTaskConfig Load(string file) => Read(ConfigNode.LoadFile(file));
 
-    /// <summary>True when the file is a navigation task (its "task" key says "navigation").</summary>
-    public static bool IsNavigationTask(ConfigNode node) => node.Keys.Contains("task") && node.String("task") == "navigation";
+    /// <summary>True when the file is a navigation task (its "kind" is "navigation").</summary>
+    public static bool IsNavigationTask(ConfigNode node) => TaskKinds.Of(node) == TaskKinds.Navigation;
 
     public static NavTaskConfig Read(ConfigNode node)
     {
-        node.Choice("task", "navigation");
+        if (TaskKinds.Of(node) != TaskKinds.Navigation) node.Choice(TaskKinds.KindKey, TaskKinds.Navigation); // names the key and the expected value
         string robotPath = node.String("robot");
         string robotFile = Path.IsPathRooted(robotPath) ? robotPath : Path.Combine(node.Directory, robotPath);
         DiffDriveConfig robot = DiffDriveConfig.Load(robotFile);
