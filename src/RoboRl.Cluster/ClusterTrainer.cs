@@ -54,17 +54,17 @@ public static class ClusterTrainer
         // ---- 1. The task, the hyperparameters and the shard layout.
         ConfigNode root = ConfigNode.LoadFile(options.TaskPath);
         if (!NavTaskConfig.IsNavigationTask(root))
-            throw new ArgumentException($"{options.TaskPath}: --cluster trains navigation tasks with PPO (\"task\": \"navigation\"); hover tasks train in-process");
+            throw new ArgumentException($"{options.TaskPath}: --cluster trains navigation tasks with PPO (\"kind\": \"navigation\"); hover tasks train in-process");
         NavTaskConfig task = NavTaskConfig.Read(root);
         PpoConfig c = PpoConfig.Read(task.Training);
-        c = c with { Seed = options.Seed ?? c.Seed, TotalEnvSteps = options.TotalEnvSteps ?? c.TotalEnvSteps };
-        if (options.Shards < 1 || c.NumEnvs % options.Shards != 0)
-            throw new ArgumentException($"--shards {options.Shards}: must divide training.num_envs = {c.NumEnvs}");
+        c = c with { Run = c.Run with { Seed = options.Seed ?? c.Run.Seed, TotalEnvSteps = options.TotalEnvSteps ?? c.Run.TotalEnvSteps } };
+        if (options.Shards < 1 || c.Run.NumEnvs % options.Shards != 0)
+            throw new ArgumentException($"--shards {options.Shards}: must divide training.num_envs = {c.Run.NumEnvs}");
         if (options.CheckpointEvery < 1) throw new ArgumentException($"--checkpoint-every {options.CheckpointEvery}: must be ≥ 1");
         if (!(options.LeaseTimeoutSeconds > 0)) throw new ArgumentException($"--lease-timeout-s {options.LeaseTimeoutSeconds}: must be > 0");
         RunSpec run = MakeSpec(options, root, task, c);
         string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-cluster-seed{c.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-cluster-seed{c.Run.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         string checkpointPath = Path.Combine(runDirectory, CheckpointFileName);
         if (options.Resume && !File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no {CheckpointFileName} in '{runDirectory}'");
         if (!options.Resume && (File.Exists(checkpointPath) || File.Exists(Path.Combine(runDirectory, Trainer.BundleFileName))))
@@ -74,10 +74,10 @@ public static class ClusterTrainer
         TorchSetup.Initialize(intraOpThreads: 1);
 
         // ---- 2. Networks, optimisers, normalisers: as Ppo.Train (same initialisation from the same seed).
-        torch.random.manual_seed(c.Seed);
+        torch.random.manual_seed(c.Run.Seed);
         int obsSize = run.ObservationSize, criticSize = run.CriticObservationSize, act = run.ActionSize;
-        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Tanh, Activation.Identity, seed: c.Seed * 7 + 1);
-        using var critic = new FlatMlp([criticSize, .. c.CriticHidden, 1], Activation.Tanh, Activation.Identity, seed: c.Seed * 7 + 2);
+        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Tanh, Activation.Identity, seed: c.Run.Seed * 7 + 1);
+        using var critic = new FlatMlp([criticSize, .. c.CriticHidden, 1], Activation.Tanh, Activation.Identity, seed: c.Run.Seed * 7 + 2);
         actor.InitializeOrthogonal(Math.Sqrt(2), 0.01);
         critic.InitializeOrthogonal(Math.Sqrt(2), 1.0);
         using Tensor logStd = torch.full([act], (float)c.InitialLogStd).requires_grad_(true);
@@ -108,7 +108,7 @@ public static class ClusterTrainer
         console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"learner: {run.TaskName}, {run.Iterations} iterations of {run.Shards} shards × {run.EnvsPerShard} envs × {run.StepsPerShard} steps; gateway port {options.Connection.GatewayPort}{(firstIteration > 0 ? $"; resumed after iteration {firstIteration - 1}" : "")}"));
 
-        int T = c.NumSteps, n = c.NumEnvs, batch = c.BatchSize, shardRows = run.EnvsPerShard * T;
+        int T = c.NumSteps, n = c.Run.NumEnvs, batch = c.BatchSize, shardRows = run.EnvsPerShard * T;
         var observations = new float[batch * obsSize];
         var criticObservations = new float[batch * criticSize];
         var preSquashActions = new float[batch * act];
@@ -172,7 +172,7 @@ public static class ClusterTrainer
                 double fraction = c.AnnealLearningRate ? Math.Max(0, 1.0 - (double)(iteration - 1) / Math.Max(1, run.Iterations - 1)) : 1;
                 actorAdam.LearningRate = criticAdam.LearningRate = logStdAdam.LearningRate = Math.Max(1e-12, c.LearningRate * fraction);
                 // The minibatch order is seeded by the iteration: a resumed learner repeats an update exactly.
-                torch.random.manual_seed((long)(ShardSeeds.Mix((ulong)c.Seed, (ulong)iteration) >> 1));
+                torch.random.manual_seed((long)(ShardSeeds.Mix((ulong)c.Run.Seed, (ulong)iteration) >> 1));
                 Update(c, actor, critic, logStd, logStdGradient, actorAdam, criticAdam, logStdAdam,
                     observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch, obsSize, criticSize, act);
             }
@@ -207,7 +207,7 @@ public static class ClusterTrainer
         float[] golden;
         using (var env = new NavEnv(task, 8, 1))
         {
-            env.Reset((ulong)c.Seed);
+            env.Reset((ulong)c.Run.Seed);
             golden = env.ActorObservations.ToArray();
         }
         var bundle = PolicyExport.Export(actor, NavValidation.Describe(task, trainingJson), actorNormalizer.Mean, actorNormalizer.Std, golden,
@@ -220,7 +220,7 @@ public static class ClusterTrainer
         Thread.Sleep(300);
         silo.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         long bytesPerStep = fragmentSteps > 0 ? (long)Math.Round((double)fragmentBytes / fragmentSteps) : 0;
-        return new ClusterTrainResult(runDirectory, bundlePath, c.Seed, run.Iterations, envSteps, wall.Elapsed.TotalSeconds, counters, hash,
+        return new ClusterTrainResult(runDirectory, bundlePath, c.Run.Seed, run.Iterations, envSteps, wall.Elapsed.TotalSeconds, counters, hash,
             firstIteration, learnerFragments > 0 ? learnerSeconds / learnerFragments : double.NaN, bytesPerStep,
             rolloutSecondsTotal > 0 ? rolloutStepsTotal / rolloutSecondsTotal : double.NaN);
     }
@@ -233,10 +233,10 @@ public static class ClusterTrainer
         taskJson["robot"] = "robot.json";
         string taskText = taskJson.ToJsonString();
         string hash = TaskHash(taskText, task.RobotConfigJson);
-        int envsPerShard = c.NumEnvs / options.Shards;
-        int warmupSteps = (int)((c.NormalizerWarmupEnvSteps + c.NumEnvs - 1) / c.NumEnvs);
-        long warmupTotal = (long)warmupSteps * c.NumEnvs;
-        int iterations = 1 + (int)Math.Max(1, (c.TotalEnvSteps - warmupTotal + c.BatchSize - 1) / c.BatchSize);
+        int envsPerShard = c.Run.NumEnvs / options.Shards;
+        int warmupSteps = (int)((c.NormalizerWarmupEnvSteps + c.Run.NumEnvs - 1) / c.Run.NumEnvs);
+        long warmupTotal = (long)warmupSteps * c.Run.NumEnvs;
+        int iterations = 1 + (int)Math.Max(1, (c.Run.TotalEnvSteps - warmupTotal + c.BatchSize - 1) / c.BatchSize);
         using var probe = new NavEnv(task, 1, 1);
         return new RunSpec(ClusterProtocol.Version, ClusterProtocol.Build, Path.GetFileName(options.TaskPath), taskText, task.RobotConfigJson, hash,
             Ppo.ConfigJson(c), options.Shards, envsPerShard, c.NumSteps, warmupSteps, probe.ActorObservationSize, probe.CriticObservationSize,

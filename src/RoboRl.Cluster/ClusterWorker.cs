@@ -212,8 +212,7 @@ public static class ClusterWorker
         JsonElement h = document.RootElement.GetProperty("hyperparameters");
         return new PpoConfig
         {
-            Seed = h.GetProperty("seed").GetInt32(),
-            NumEnvs = h.GetProperty("num_envs").GetInt32(),
+            Run = new RunConfig { Seed = h.GetProperty("seed").GetInt32(), NumEnvs = h.GetProperty("num_envs").GetInt32() },
             NumSteps = h.GetProperty("num_steps").GetInt32(),
             NumMinibatches = h.GetProperty("num_minibatches").GetInt32(),
             Gamma = h.GetProperty("gamma").GetDouble(),

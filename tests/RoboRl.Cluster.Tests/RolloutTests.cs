@@ -12,7 +12,7 @@ public class RolloutTests
     public void TheSameLeaseGivesBitIdenticalDataOnAnotherWorkerAndAnotherLeaseDoesNot()
     {
         NavTaskConfig task = NavTaskConfig.Load(Path.Combine(TestTask.RepoRoot, "configs/tasks/diffbot-nav.json"));
-        var config = new PpoConfig { NumEnvs = 4, NumSteps = 16, NormalizerWarmupEnvSteps = 8 };
+        var config = new PpoConfig { Run = new RunConfig { NumEnvs = 4 }, NumSteps = 16, NormalizerWarmupEnvSteps = 8 };
         using var probe = new NavEnv(task, 1, 1);
         int obs = probe.ActorObservationSize, critic = probe.CriticObservationSize, act = probe.ActionSize;
         var run = CoordinatorTests.Spec() with
