@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Robots;
+using RoboRl.Foxglove;
 using RoboRl.Logs;
 using RoboRl.Node;
 
@@ -18,6 +19,10 @@ public sealed record NodeSessionOptions
     public PluginSettings Settings { get; init; } = new() { Log = line => Console.Error.WriteLine(line) };
     /// <summary>Checks the host's own flags against the loaded config (e.g. `--uri` needs transport "crazyflie"); throws <see cref="CliException"/>.</summary>
     public Action<NodeConfig>? CheckConfig { get; init; }
+    /// <summary>`--foxglove [ADDR:]PORT`: serve the run to Foxglove viewers (docs/foxglove.md); null: no server.</summary>
+    public string? Foxglove { get; init; }
+    /// <summary>`--foxglove-token`: the secret a viewer must send (?token=…); required for an address beyond loopback.</summary>
+    public string? FoxgloveToken { get; init; }
 }
 
 /// <summary>
@@ -36,6 +41,9 @@ public sealed class NodeSession : IDisposable
     /// <summary>The link the robot's state comes from (config "sensors").</summary>
     public required RobotLink SensorLink { get; init; }
     public NodeRecorder? Recorder { get; init; }
+    /// <summary>The Foxglove server (`--foxglove`), fed from the recorder thread; null without one.</summary>
+    public FoxgloveServer? Foxglove { get; init; }
+    private NodeRecorder? FileRecorder => Recorder is { RecordsToFile: true } ? Recorder : null;
     /// <summary>The policy on another processor ("policy_on"), or null.</summary>
     public IRemotePolicy? RemotePolicy { get; init; }
     /// <summary>The simulated robot the node steps itself (the sim transport with "lock_step": true), or null for real time.</summary>
@@ -57,6 +65,13 @@ public sealed class NodeSession : IDisposable
     {
         options ??= new NodeSessionOptions();
         NodePlugins plugins = options.Plugins ?? NodePlugins.Standard;
+        FoxgloveEndpoint? endpoint = null;
+        if (options.Foxglove is not null)
+        {
+            try { endpoint = FoxgloveEndpoint.Parse(options.Foxglove, options.FoxgloveToken); }
+            catch (FormatException e) { throw new SetupException(e.Message); }
+        }
+        else if (options.FoxgloveToken is not null) throw new SetupException("--foxglove-token needs --foxglove [ADDR:]PORT");
         configPath = PathArguments.InputFile(RepoPaths.Find(configPath), "NODE_CONFIG", "a node config (configs/nodes/*.json)");
         if (policyPath is not null) PathArguments.InputFile(policyPath, "--policy", "a policy bundle (.safetensors)");
         NodeConfig config;
@@ -82,6 +97,7 @@ public sealed class NodeSession : IDisposable
         IRemotePolicy? remote = null;
         IRobotController? controller = null;
         NodeRecorder? recorder = null;
+        FoxgloveServer? foxglove = null;
         try
         {
             // The robot's links first: a robot that cannot be reached (no dongle, no broker) leaves no empty flight log behind.
@@ -133,9 +149,25 @@ public sealed class NodeSession : IDisposable
                     throw new SetupException($"cannot record to {record}: {e.Message}");
                 }
             }
+            if (endpoint is not null)
+            {
+                try { foxglove = FoxgloveServer.Start(endpoint, $"roborl node ({config.Kind}, {Path.GetFileName(config.File)})"); }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    throw new SetupException($"--foxglove {options.Foxglove}: cannot listen on {endpoint.Address}:{endpoint.Port}: {e.Message}");
+                }
+                // The viewers get what the recorder encodes, on its thread; a run that is not recorded still encodes, into no file.
+                recorder ??= NodeRecorder.WithoutFile(controller.ObservationSize, config.Recording.RingSlots, controller.FlightMetadata);
+                Geofence? fence = (config.Settings as QuadrotorNodeSettings)?.Geofence;
+                recorder.AddTap(new SceneTap(new SceneBuilder(fence?.Min, fence?.Max)));
+                recorder.AddTap(new FoxgloveTap(foxglove));
+                options.Settings.Log($"foxglove: serving {foxglove.Url}{(foxglove.NeedsToken ? "/?token=…" : "")} (Foxglove: Open connection → Foxglove WebSocket)");
+            }
         }
         catch (Exception e)
         {
+            foxglove?.Dispose();
+            recorder?.Dispose();
             controller?.Dispose();
             (remote as IDisposable)?.Dispose();
             foreach (RobotLink link in links) link.Dispose();
@@ -166,6 +198,7 @@ public sealed class NodeSession : IDisposable
             Links = links,
             SensorLink = Link(links, config.Sensors),
             Recorder = recorder,
+            Foxglove = foxglove,
             RemotePolicy = remote,
             LockStep = Link(links, config.Transport).Port<ILockStepRobot>(),
             EventSinks = eventSinks,
@@ -311,7 +344,7 @@ public sealed class NodeSession : IDisposable
     {
         if (!Node.HasState)
             return (ExitCodes.Fault, string.Create(CultureInfo.InvariantCulture, $"no {Controller.StateName} arrived in {seconds:F1} s; the node waited for {_sensorAfterFlight ?? DescribeSensor()}"));
-        if (Recorder?.Error is { } error) return (ExitCodes.Fault, error);
+        if (FileRecorder?.Error is { } error) return (ExitCodes.Fault, error);
         if (Controller.Failure() is { } failure) return (ExitCodes.Fault, $"the flight failed {failure}");
         return (ExitCodes.Ok, null);
     }
@@ -331,7 +364,7 @@ public sealed class NodeSession : IDisposable
     {
         foreach (NodeEvent e in Node.Events)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  event at tick {e.Tick}: {e.Describe()}"));
-        if (Recorder?.Error is { } error) output.WriteLine($"  {error}");
+        if (FileRecorder?.Error is { } error) output.WriteLine($"  {error}");
         foreach (string line in Controller.ReportLines()) output.WriteLine(line);
         output.WriteLine(SummaryLine(command, seconds) + suffix);
     }
@@ -367,12 +400,21 @@ public sealed class NodeSession : IDisposable
         result["overruns"] = t.Overruns;
         result["safety_events"] = Node.SafetyEventCount;
         result["events"] = events;
-        result["record"] = Recorder is null ? null : new JsonObject
+        result["record"] = FileRecorder is not { } recorder ? null : new JsonObject
         {
-            ["path"] = Recorder.Destination,
-            ["records"] = Recorder.Written,
-            ["dropped"] = Recorder.Dropped,
-            ["error"] = Recorder.Error,
+            ["path"] = recorder.Destination,
+            ["records"] = recorder.Written,
+            ["dropped"] = recorder.Dropped,
+            ["error"] = recorder.Error,
+        };
+        result["foxglove"] = Foxglove is null ? null : new JsonObject
+        {
+            ["url"] = Foxglove.Url,
+            ["port"] = Foxglove.Port,
+            ["viewers_connected"] = Foxglove.ViewersConnected,
+            ["connections_refused"] = Foxglove.ConnectionsRefused,
+            ["frames_sent"] = Foxglove.FramesSent,
+            ["frames_dropped"] = Foxglove.FramesDropped,
         };
         return result;
     }
@@ -380,9 +422,11 @@ public sealed class NodeSession : IDisposable
     public string SummaryLine(string command, double seconds)
     {
         TickStatistics t = Node.RunStatistics;
-        string recorded = Recorder is null ? "not recorded"
-            : Recorder.Error is null ? $"recorded {Recorder.Destination} ({Recorder.Written} records, {Recorder.Dropped} dropped)"
-            : $"recording FAILED ({Recorder.Destination})";
+        string recorded = FileRecorder is not { } recorder ? "not recorded"
+            : recorder.Error is null ? $"recorded {recorder.Destination} ({recorder.Written} records, {recorder.Dropped} dropped)"
+            : $"recording FAILED ({recorder.Destination})";
+        if (Foxglove is { } f)
+            recorded += string.Create(CultureInfo.InvariantCulture, $"; Foxglove {f.Url}: {f.ViewersConnected} viewers, {f.FramesSent} frames sent, {f.FramesDropped} dropped");
         string clock = LockStep is null ? "" : " (lock-step, simulated time)";
         return string.Create(CultureInfo.InvariantCulture,
             $"{command}: {seconds:F1} s{clock}, {t.Ticks} ticks at {t.RateHz:F1} Hz; final mode {NodeEvent.ModeName(Node.Mode)}; " +
@@ -395,6 +439,7 @@ public sealed class NodeSession : IDisposable
         Node.Dispose();
         foreach (RobotLink link in Links) link.Dispose();
         Recorder?.Dispose();
+        Foxglove?.Dispose();
         (RemotePolicy as IDisposable)?.Dispose();
     }
 }

@@ -99,11 +99,16 @@ public static class LogChecker
         }
 
         // With the ros2 profile every payload must decode as CDR by its channel's ros2msg schema.
+        var jsonChannels = new HashSet<ushort>();
         MsgDefinition? DecoderFor(ushort channelId, long at)
         {
             if (decoders.TryGetValue(channelId, out var known)) return known;
             MsgDefinition? def = null;
-            if (channels.TryGetValue(channelId, out var ch))
+            // Foxglove's own schemas (the 3D scene) are JSON with a JSON schema in a ros2 log: checked as JSON.
+            if (channels.TryGetValue(channelId, out var jc) && jc.MessageEncoding == McapConstants.JsonMessageEncoding
+                && schemas.TryGetValue(jc.SchemaId, out var js) && js.Encoding == McapConstants.JsonSchemaEncoding)
+                jsonChannels.Add(channelId);
+            else if (channels.TryGetValue(channelId, out var ch))
             {
                 if (ch.MessageEncoding != McapConstants.CdrMessageEncoding)
                     warnings.Add(new McapIssue(at, $"ros2 profile: channel {ch.Topic} has message encoding '{ch.MessageEncoding}', expected 'cdr'"));
@@ -124,7 +129,18 @@ public static class LogChecker
 
         void CheckPayload(ushort channelId, ReadOnlySpan<byte> payload, long at)
         {
-            if (!ros2Profile || DecoderFor(channelId, at) is not { } def) return;
+            if (!ros2Profile) return;
+            MsgDefinition? def = DecoderFor(channelId, at);
+            if (jsonChannels.Contains(channelId))
+            {
+                try { System.Text.Json.JsonDocument.Parse(payload.ToArray()).Dispose(); }
+                catch (System.Text.Json.JsonException e)
+                {
+                    if (++undecodable <= 10) errors.Add(new McapIssue(at, $"message on {channels[channelId].Topic} is not JSON: {e.Message}"));
+                }
+                return;
+            }
+            if (def is null) return;
             try { CdrDynamic.Read(def, payload); }
             catch (CdrFormatException e)
             {

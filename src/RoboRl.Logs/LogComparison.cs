@@ -46,7 +46,8 @@ public static class LogComparison
         var byTopic = topics.ToDictionary(t => t, _ => new List<JsonNode?>(), StringComparer.Ordinal);
         using McapStreamReader reader = McapStreamReader.Open(path);
         foreach (McapMessage m in reader.ReadMessages())
-            if (byTopic.TryGetValue(m.Channel.Topic, out List<JsonNode?>? list)) list.Add(decoder.Decode(m).ToJson());
+            if (byTopic.TryGetValue(m.Channel.Topic, out List<JsonNode?>? list))
+                list.Add(m.Channel.MessageEncoding == McapConstants.JsonMessageEncoding ? JsonNode.Parse(m.Data.Span) : decoder.Decode(m).ToJson());
         if (reader.Stop is { Kind: not McapStopKind.Complete } stop) throw new FlightLogException($"{path}: damaged at byte {stop.Offset} ({stop.Reason}); run `roborl log check`");
         return byTopic;
     }

@@ -32,6 +32,9 @@ public static class McapConstants
     public const string Ros2Profile = "ros2";
     public const string Ros2MsgSchemaEncoding = "ros2msg";
     public const string CdrMessageEncoding = "cdr";
+    /// <summary>Foxglove's own schemas (a 3D scene: foxglove.SceneUpdate) ride in a ros2 log as JSON with a JSON schema, as
+    /// Foxglove reads them; every other topic stays cdr/ros2msg.</summary>
+    public const string JsonMessageEncoding = "json", JsonSchemaEncoding = "jsonschema";
 
     public static string CompressionName(McapCompression c) => c switch
     {

@@ -47,6 +47,12 @@ public sealed class McapMessageDecoder(MessageRegistry? registry = null)
             ["log_time_ns"] = m.LogTime,
             ["publish_time_ns"] = m.PublishTime,
         };
+        if (m.Channel.MessageEncoding == McapConstants.JsonMessageEncoding)
+        {
+            try { line["message"] = JsonNode.Parse(m.Data.Span); }
+            catch (System.Text.Json.JsonException e) { line["error"] = $"cannot decode: {e.Message}"; }
+            return line;
+        }
         try { line["message"] = Decode(m).ToJson(); }
         catch (Exception e) when (e is MsgDefinitionException or CdrFormatException) { line["error"] = $"cannot decode: {e.Message}"; }
         return line;

@@ -55,6 +55,8 @@ public sealed class McapWriter : IDisposable
     private readonly List<McapChannel> _channels = [];
     private readonly Dictionary<string, ushort> _ros2SchemaIds = new(StringComparer.Ordinal);
     private ChannelState[] _channelState = new ChannelState[8];
+    private IMcapTap[] _taps = [];
+    [ThreadStatic] private static int t_afterDepth;
 
     // The open chunk.
     private ulong _chunkStartTime, _chunkEndTime;
@@ -122,6 +124,28 @@ public sealed class McapWriter : IDisposable
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), options);
 
     public long MessageCount { get { lock (_gate) return (long)_messageCount; } }
+
+    /// <summary>Adds a tap (<see cref="IMcapTap"/>): it is told the channels registered so far at once, then every new
+    /// channel and message.</summary>
+    public void AddTap(IMcapTap tap)
+    {
+        lock (_gate)
+        {
+            _taps = [.. _taps, tap];
+            foreach (McapChannel channel in _channels) tap.ChannelAdded(channel, SchemaOf(channel));
+        }
+    }
+
+    private McapSchema? SchemaOf(McapChannel channel) => channel.SchemaId == 0 ? null : _schemas[channel.SchemaId - 1];
+
+    // Lets the taps derive messages of their own once the writer's lock is released (not for a tap's own writes: depth).
+    private void AfterMessage(ulong logTime)
+    {
+        if (_taps.Length == 0 || t_afterDepth > 0) return;
+        t_afterDepth++;
+        try { foreach (IMcapTap tap in _taps) tap.AfterMessage(this, logTime); }
+        finally { t_afterDepth--; }
+    }
     public IReadOnlyList<McapChannel> Channels { get { lock (_gate) return _channels.ToList(); } }
 
     /// <summary>Adds a schema and writes its record at once; returns its id (1, 2, ...).</summary>
@@ -159,6 +183,7 @@ public sealed class McapWriter : IDisposable
             WriteChannelRecord(_record, channel);
             WriteData(_record.Span);
             _stream.Flush();
+            foreach (IMcapTap tap in _taps) tap.ChannelAdded(channel, SchemaOf(channel));
             return channel.Id;
         }
     }
@@ -202,6 +227,7 @@ public sealed class McapWriter : IDisposable
             _cdr.Write(in message);
             AppendMessage(channelId, logTimeNs, publishTimeNs, _cdr.WrittenSpan);
         }
+        AfterMessage(logTimeNs);
     }
 
     /// <summary>Encodes a <see cref="DynamicMessage"/> (any registered type) and appends it.</summary>
@@ -213,6 +239,7 @@ public sealed class McapWriter : IDisposable
             CdrDynamic.Write(_cdr, message);
             AppendMessage(channelId, logTimeNs, publishTimeNs, _cdr.WrittenSpan);
         }
+        AfterMessage(logTimeNs);
     }
 
     /// <summary>Appends an already encoded payload (for ros2 channels: full CDR with its 4-byte header).</summary>
@@ -224,6 +251,7 @@ public sealed class McapWriter : IDisposable
                 throw new ArgumentException($"channel id {channelId} is not registered", nameof(channelId));
             AppendMessage(channelId, logTimeNs, publishTimeNs, payload);
         }
+        AfterMessage(logTimeNs);
     }
 
     /// <summary>As above with an explicit sequence number (copying or recovering a file keeps the original ones).</summary>
@@ -235,6 +263,7 @@ public sealed class McapWriter : IDisposable
                 throw new ArgumentException($"channel id {channelId} is not registered", nameof(channelId));
             AppendMessage(channelId, logTimeNs, publishTimeNs, payload, sequence);
         }
+        AfterMessage(logTimeNs);
     }
 
     private void CheckType(ushort channelId, string typeName)
@@ -280,6 +309,11 @@ public sealed class McapWriter : IDisposable
         _messageStartTime = Math.Min(_messageStartTime, logTime);
         _messageEndTime = Math.Max(_messageEndTime, logTime);
         _messageCount++;
+        if (_taps.Length != 0)
+        {
+            McapChannel channel = _channels[channelId - 1];
+            foreach (IMcapTap tap in _taps) tap.MessageWritten(channel, logTime, payload);
+        }
 
         if (_chunk.Length >= _options.ChunkSize
             || (logTime >= _chunkFirstLogTime && logTime - _chunkFirstLogTime >= _flushIntervalNs)

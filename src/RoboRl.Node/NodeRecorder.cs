@@ -79,6 +79,31 @@ public sealed class NodeRecorder : IDisposable
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), path, observationSize, ringSlots,
             compression: compression, flightMetadata: flightMetadata);
 
+    /// <summary>
+    /// A recorder that writes no file, for a run that is watched (<see cref="AddTap"/>: a Foxglove viewer) but not recorded:
+    /// the same ring, thread and encoding, into <see cref="Stream.Null"/>.
+    /// </summary>
+    public static NodeRecorder WithoutFile(int observationSize, int ringSlots, IReadOnlyDictionary<string, string>? flightMetadata = null) =>
+        new(Stream.Null, "(not recorded)", observationSize, ringSlots, compression: McapCompression.None, flightMetadata: flightMetadata)
+        {
+            RecordsToFile = false,
+        };
+
+    /// <summary>False for <see cref="WithoutFile"/>: the recorder only feeds its taps.</summary>
+    public bool RecordsToFile { get; private init; } = true;
+
+    private readonly List<IMcapTap> _taps = [];
+
+    /// <summary>
+    /// Hands every encoded channel and message to <paramref name="tap"/> (a live viewer, the 3D scene), on the recorder
+    /// thread: the tick thread never sees a tap. Before <see cref="Attach"/>; taps see channels in the order added.
+    /// </summary>
+    public void AddTap(IMcapTap tap)
+    {
+        if (_thread is not null) throw new InvalidOperationException($"the recorder of {_name} is already running; add taps before the node attaches it");
+        _taps.Add(tap);
+    }
+
     /// <param name="stream">Where the MCAP goes (owned by the recorder).</param>
     /// <param name="name">Names the destination in <see cref="Error"/>.</param>
     /// <param name="observationSize">Length of the policy observation.</param>
@@ -187,6 +212,7 @@ public sealed class NodeRecorder : IDisposable
         try
         {
             _writer = new McapWriter(_stream, new McapWriterOptions { Compression = _compression });
+            foreach (IMcapTap tap in _taps) _writer.AddTap(tap);
             _log!.Register(_writer);
             _observation = _writer.RegisterRos2Channel<ObservationMsg>(FlightLogMetadata.Topic, Ros2Qos.Default, _flightMetadata);
             _action = _writer.RegisterRos2Channel<ActionMsg>("/action", Ros2Qos.Default);

@@ -4,7 +4,7 @@ using RoboRl.Hosting;
 namespace RoboRl.NodeHost;
 
 /// <summary>
-/// `roborl-node NODE_CONFIG [--policy BUNDLE] [--duration S] [--record FILE] [--json]`: the real-time node and nothing
+/// `roborl-node NODE_CONFIG [--policy BUNDLE] [--duration S] [--record FILE] [--foxglove [ADDR:]PORT [--foxglove-token T]] [--json]`: the real-time node and nothing
 /// else, for the robot's own computer. The same session, flags, output, events and exit codes as `roborl run`
 /// (docs/cli.md): 0 after the run; 2 on bad input, before anything arms; 3 when the robot's state never arrived, the
 /// recording failed, or the supervisor or the kill switch ended a flight.
@@ -31,22 +31,33 @@ public static class Program
         var duration = new Option<double>("--duration") { Description = "Seconds to run (simulated seconds with a lock-step simulated robot; Ctrl+C stops earlier).", DefaultValueFactory = _ => 10 };
         var record = new Option<string?>("--record") { Description = "Record the run to this MCAP file (overrides the config's recording section)." };
         var json = new Option<bool>("--json") { Description = "Print the run's figures as one JSON object (progress and events go to stderr)." };
+        var foxglove = new Option<string?>("--foxglove")
+        {
+            Description = "Serve a live view to Foxglove (foxglove.websocket.v1) on [ADDR:]PORT: 127.0.0.1 unless ADDR is given; another address needs --foxglove-token.",
+        };
+        var foxgloveToken = new Option<string?>("--foxglove-token")
+        {
+            Description = "With --foxglove: the secret a viewer must send (ws://HOST:PORT/?token=TOKEN); required to listen beyond loopback.",
+        };
         var root = new RootCommand("roborl-node: run a policy with RoboRl's real-time node on the robot's computer (no training, no libtorch).")
         {
-            config, policy, duration, record, json,
+            config, policy, duration, record, foxglove, foxgloveToken, json,
         };
         root.SetAction(parse => RunNode(parse.GetValue(config)!, parse.GetValue(policy), parse.GetValue(duration), parse.GetValue(record),
-            parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+            parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
+            parse.GetValue(foxglove), parse.GetValue(foxgloveToken)));
         return CliConventions.Apply(root);
     }
 
-    public static int RunNode(string configPath, string? policyPath, double seconds, string? record, bool json, TextWriter output, TextWriter progress)
+    public static int RunNode(string configPath, string? policyPath, double seconds, string? record, bool json, TextWriter output, TextWriter progress,
+        string? foxglove = null, string? foxgloveToken = null)
     {
         var io = new CommandIo("roborl-node", output, progress, json);
         return io.Run(() =>
         {
             if (!(seconds > 0)) throw CliException.BadInput($"--duration {seconds}: must be a positive number of seconds");
-            using NodeSession session = NodeSession.Open(configPath, policyPath, record);
+            using NodeSession session = NodeSession.Open(configPath, policyPath, record,
+                new NodeSessionOptions { Foxglove = foxglove, FoxgloveToken = foxgloveToken, Settings = new() { Log = progress.WriteLine } });
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;

@@ -1,4 +1,5 @@
 using RoboRl.Core.Robots;
+using RoboRl.Foxglove;
 using RoboRl.Ros2;
 
 namespace RoboRl.Replay;
@@ -13,6 +14,11 @@ public sealed record ReplaySinkRequest
     /// <summary>MQTT: "embedded" (a broker on port 1883 in this process) or HOST:PORT.</summary>
     public string Broker { get; init; } = "embedded";
     public string MqttPrefix { get; init; } = "roborl/replay";
+    /// <summary>Foxglove: `--foxglove [ADDR:]PORT` and `--foxglove-token`.</summary>
+    public string Foxglove { get; init; } = "8765";
+    public string? FoxgloveToken { get; init; }
+    /// <summary>Where a sink says what it serves (stderr).</summary>
+    public Action<string> Notice { get; init; } = _ => { };
 }
 
 /// <summary>A place a log can be played to, by name, reusing the transports (a ROS 2 node, RoboRl.Mqtt's broker).</summary>
@@ -24,7 +30,22 @@ public static class ReplaySinks
     public static PluginRegistry<ReplaySinkPlugin> Standard { get; } = new PluginRegistry<ReplaySinkPlugin>("replay sink")
         .Add(new("stdout", "JSON lines, every message", r => new JsonLinesSink(r.Output)))
         .Add(new("ros2", "raw CDR on the recorded topics with the recorded QoS (Cyclone DDS)", OpenRos2))
-        .Add(new("mqtt", "JSON on PREFIX/topic through an embedded broker or HOST:PORT", OpenMqtt));
+        .Add(new("mqtt", "JSON on PREFIX/topic through an embedded broker or HOST:PORT", OpenMqtt))
+        .Add(new("foxglove", "the Foxglove WebSocket protocol on [ADDR:]PORT (--foxglove), the log's schemas and bytes, plus a 3D scene", OpenFoxglove));
+
+    /// <summary>A bad value, a port in use or an address this computer does not have: <see cref="FormatException"/> (bad input, naming the flag).</summary>
+    private static IReplaySink OpenFoxglove(ReplaySinkRequest r)
+    {
+        FoxgloveEndpoint endpoint = FoxgloveEndpoint.Parse(r.Foxglove, r.FoxgloveToken);
+        FoxgloveServer server;
+        try { server = FoxgloveServer.Start(endpoint, $"roborl replay ({Path.GetFileName(r.Log.Path)})"); }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new FormatException($"--foxglove {r.Foxglove}: cannot listen on {endpoint.Address}:{endpoint.Port}: {e.Message}");
+        }
+        r.Notice($"foxglove: serving {server.Url}{(server.NeedsToken ? "/?token=…" : "")} (Foxglove: Open connection → Foxglove WebSocket)");
+        return new FoxgloveReplaySink(server, r.Log, r.Options.Topics);
+    }
 
     private static IReplaySink OpenRos2(ReplaySinkRequest r)
     {

@@ -18,13 +18,19 @@ public sealed partial class Ros2ReplaySink(Ros2Node node, bool ownsNode = false)
     public void Advertise(FlightLog log, IReadOnlyCollection<string>? topics = null)
     {
         foreach (McapMessage m in log.Messages)
-            if ((topics is null || topics.Contains(m.Channel.Topic)) && !_publishers.ContainsKey(m.Channel.Id)) Publisher(in m);
+            if ((topics is null || topics.Contains(m.Channel.Topic)) && IsRos2(m) && !_publishers.ContainsKey(m.Channel.Id)) Publisher(in m);
     }
+
+    // Foxglove's own topics in a log (the 3D scene: JSON) have no ROS 2 type to publish them as.
+    private static bool IsRos2(in McapMessage m) => m.Channel.MessageEncoding == McapConstants.CdrMessageEncoding;
 
     /// <summary>Waits until every publisher has at least one matched subscriber (false on timeout).</summary>
     public bool WaitForSubscribers(TimeSpan timeout) => _publishers.Values.All(p => p.WaitForMatch(timeout));
 
-    public void Write(in McapMessage message) => Publisher(in message).PublishCdr(message.Data.Span);
+    public void Write(in McapMessage message)
+    {
+        if (IsRos2(in message)) Publisher(in message).PublishCdr(message.Data.Span);
+    }
 
     /// <summary>ROS 2 subscribers want messages on time: behind the log's pace a message is dropped (counted), unless --wait.</summary>
     public bool RealTime => true;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Messages;
 using RoboRl.Core.Robots;
@@ -19,6 +20,8 @@ public sealed record Ros2GroundRobotOptions
     public string ScanTopic { get; init; } = "/scan";
     public string OdomTopic { get; init; } = "/odom";
     public string GoalTopic { get; init; } = "/goal_pose";
+    /// <summary>diagnostic_msgs/DiagnosticArray: the start-up state (waiting for sensors, waiting for a goal, goal received) and the node's events.</summary>
+    public string DiagnosticsTopic { get; init; } = "/diagnostics";
     /// <summary>Null when the commands go elsewhere (a serial wheel controller).</summary>
     public string? CmdVelTopic { get; init; } = "/cmd_vel";
     /// <summary>Sensor subscriptions with the sensor-data QoS (best effort, keep-last 5), else the default (reliable).</summary>
@@ -38,6 +41,7 @@ public sealed record Ros2GroundRobotOptions
             ScanTopic = Topic("scan_topic", "/scan"),
             OdomTopic = Topic("odom_topic", "/odom"),
             GoalTopic = Topic("goal_topic", "/goal_pose"),
+            DiagnosticsTopic = Topic("diagnostics_topic", "/diagnostics"),
             CmdVelTopic = commandsOnRos2 ? Topic("cmd_vel_topic", "/cmd_vel") : null,
             SensorDataQos = !s.Has("sensor_qos") || s.Choice("sensor_qos", "sensor_data", "default") == "sensor_data",
         };
@@ -63,9 +67,19 @@ public sealed record Ros2GroundRobotOptions
 /// reallocates its buffer there, never in the tick); the tick's Send only stores the command, which this link's
 /// publisher thread writes. Sample ages are judged on the receive time (node clock): the robot's header stamps come
 /// from another clock.
+/// Start-up is explicit (docs/transports.md, "Start-up and one-shot goals"): goals are read by a
+/// <see cref="GoalSubscription"/> (a transient-local writer's last goal is not lost), and the publisher thread keeps a
+/// latched diagnostic_msgs/DiagnosticArray on /diagnostics saying "waiting for /odom, /scan", then "ready, waiting for
+/// a goal", then "goal received", with how many goal writers the node knows ("goal_publishers": a one-shot volatile goal
+/// written after that count includes its writer is not lost to the DDS discovery race).
 /// </summary>
-public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandSink, ISensorDiagnostics, IDisposable
+public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandSink, ISensorDiagnostics, INodeEventSink, IDisposable
 {
+    /// <summary>The name of the start-up status in the DiagnosticArray: "/roborl_nav: start-up".</summary>
+    public string StartupStatusName => Node.FullyQualifiedName + ": start-up";
+    /// <summary>Reliable, transient-local, keep-last 1: a late-joining reader gets the current state; volatile readers (rqt_robot_monitor) match too.</summary>
+    public static QosProfile DiagnosticsQos { get; } = new(Reliability.Reliable, Durability.TransientLocal, 1);
+
     readonly object gate = new();
     float[] scanRanges = [];
     ScanSample scan;
@@ -75,11 +89,14 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
     long malformed, publishErrors;
 
     readonly Publisher<TwistMsg>? cmdVel;
+    readonly DynamicPublisher diagnostics;
+    readonly System.Collections.Concurrent.ConcurrentQueue<NodeStatusEvent> events = new();
+    long goalsReceived;
     readonly object outGate = new();
     VelocityCommand pending;
     bool commandPending;
     readonly AutoResetEvent wake = new(false);
-    readonly Thread? publisherThread;
+    readonly Thread publisherThread;
     volatile bool stopping;
 
     public Ros2GroundRobotLink(Ros2GroundRobotOptions options)
@@ -96,26 +113,27 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
             QosProfile sensorQos = options.SensorDataQos ? QosProfile.SensorData : QosProfile.Default;
             ScanSubscription = Node.CreateSubscription<LaserScanMsg>(options.ScanTopic, sensorQos, OnScan);
             OdomSubscription = Node.CreateSubscription<OdometryMsg>(options.OdomTopic, sensorQos, OnOdometry);
-            Node.CreateSubscription<PoseStampedMsg>(options.GoalTopic, QosProfile.Default, OnGoal);
+            Goals = new GoalSubscription(Node, options.GoalTopic, OnGoal);
             // Reliable: matches both reliable and best-effort readers (a TurtleBot3 bringup's /cmd_vel is reliable).
             if (options.CmdVelTopic is { } topic) cmdVel = Node.CreatePublisher<TwistMsg>(topic, QosProfile.Default);
+            diagnostics = Node.CreatePublisher(options.DiagnosticsTopic, RosTypes.DiagnosticArray, DiagnosticsQos);
         }
         catch
         {
             Node.Dispose();
             throw;
         }
-        if (cmdVel is not null)
-        {
-            publisherThread = new Thread(PublishLoop) { IsBackground = true, Name = "roborl-ros2-cmd-vel", Priority = ThreadPriority.AboveNormal };
-            publisherThread.Start();
-        }
+        publisherThread = new Thread(PublishLoop) { IsBackground = true, Name = "roborl-ros2-ground", Priority = ThreadPriority.AboveNormal };
+        publisherThread.Start();
     }
 
     public Ros2GroundRobotOptions Options { get; }
     public Ros2Node Node { get; }
     public Subscription<LaserScanMsg> ScanSubscription { get; }
     public Subscription<OdometryMsg> OdomSubscription { get; }
+    public GoalSubscription Goals { get; }
+    /// <summary>The latched /diagnostics publisher (start-up state and node events).</summary>
+    public DynamicPublisher Diagnostics => diagnostics;
     /// <summary>The /cmd_vel publisher (null when commands go to a serial wheel controller).</summary>
     public Publisher<TwistMsg>? CmdVelPublisher => cmdVel;
     /// <summary>Scans, odometry and goals dropped for non-finite values.</summary>
@@ -191,6 +209,8 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
             goal = new GoalSample { TimestampNs = NodeClock.NowNs, Sequence = goal.Sequence + 1, X = x, Y = y };
             hasGoal = true;
         }
+        Interlocked.Increment(ref goalsReceived);
+        wake.Set(); // the start-up status changes now, not at the next period
     }
 
     /// <summary>True once both odometry and a scan have arrived (the node drives only then).</summary>
@@ -257,38 +277,115 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         wake.Set();
     }
 
+    /// <summary>A node event (a mode change with its reason, a reached goal, a refusal): published on /diagnostics with the start-up status.</summary>
+    public void Publish(in NodeStatusEvent e)
+    {
+        events.Enqueue(e);
+        wake.Set();
+    }
+
+    /// <summary>
+    /// Where start-up stands: WARN "waiting for /odom, /scan" until both have arrived; then OK "ready, waiting for a goal
+    /// on /goal_pose"; then OK "goal (x, y) received". Ready means the node can drive once it has a goal.
+    /// </summary>
+    public (NodeStatusLevel Level, string Message, bool Ready) StartupState()
+    {
+        bool odom, scanned, goalKnown;
+        float gx, gy;
+        lock (gate) (odom, scanned, goalKnown, gx, gy) = (hasOdometry, hasScan, hasGoal, goal.X, goal.Y);
+        if (!odom || !scanned)
+        {
+            string missing = !odom && !scanned ? $"{Options.OdomTopic}, {Options.ScanTopic}" : !odom ? Options.OdomTopic : Options.ScanTopic;
+            return (NodeStatusLevel.Warn, $"waiting for {missing}", false);
+        }
+        if (!goalKnown) return (NodeStatusLevel.Ok, $"ready, waiting for a goal on {Goals.Topic}", true);
+        return (NodeStatusLevel.Ok, string.Create(CultureInfo.InvariantCulture, $"goal ({gx:0.###}, {gy:0.###}) received"), true);
+    }
+
     void PublishLoop()
     {
+        // As diagnostic_updater does: once a second, and at once when the state changes.
+        const long periodNs = 1_000_000_000;
+        long lastStatusNs = 0;
+        string lastStatus = "";
         while (!stopping)
         {
             wake.WaitOne(100);
-            VelocityCommand command;
-            lock (outGate)
+            try
             {
-                if (!commandPending) continue;
-                command = pending;
-                commandPending = false;
+                PublishCommand();
+                var (level, message, ready) = StartupState();
+                bool hasEvent = events.TryDequeue(out NodeStatusEvent e);
+                long now = NodeClock.NowNs;
+                if (hasEvent || message != lastStatus || now - lastStatusNs >= periodNs)
+                {
+                    PublishDiagnostics(level, message, ready, hasEvent ? e : null);
+                    (lastStatus, lastStatusNs) = (message, now);
+                    while (events.TryDequeue(out e)) PublishDiagnostics(level, message, ready, e);
+                }
             }
-            var twist = new TwistMsg
-            {
-                Linear = new Vector3Msg { X = command.LinearVelocity },
-                Angular = new Vector3Msg { Z = command.AngularVelocity },
-            };
-            try { cmdVel!.Publish(twist); }
             // Whatever a write throws, the node keeps ticking (and stops the robot on stale sensors): count it.
-            catch (Exception e) when (!stopping)
+            catch (Exception ex) when (!stopping)
             {
                 Interlocked.Increment(ref publishErrors);
-                LastPublishError = e.Message;
+                LastPublishError = ex.Message;
             }
         }
+    }
+
+    void PublishCommand()
+    {
+        if (cmdVel is null) return;
+        VelocityCommand command;
+        lock (outGate)
+        {
+            if (!commandPending) return;
+            command = pending;
+            commandPending = false;
+        }
+        cmdVel.Publish(new TwistMsg
+        {
+            Linear = new Vector3Msg { X = command.LinearVelocity },
+            Angular = new Vector3Msg { Z = command.AngularVelocity },
+        });
+    }
+
+    /// <summary>One DiagnosticArray: the start-up status, and the event's status after it when there is one (the publisher thread only: it allocates).</summary>
+    void PublishDiagnostics(NodeStatusLevel level, string message, bool ready, NodeStatusEvent? e)
+    {
+        var registry = Node.Options.Registry;
+        string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
+        DynamicMessage KeyValue(string k, string v) => DynamicMessage.Create(registry.Get(RosTypes.KeyValue)).Set("key", k).Set("value", v);
+        DynamicMessage Status(NodeStatusLevel l, string name, string text, DynamicMessage[] values) =>
+            DynamicMessage.Create(registry.Get(RosTypes.DiagnosticStatus))
+                .Set("level", (byte)l).Set("name", name).Set("message", text).Set("hardware_id", Node.Namespace).Set("values", values);
+        var startup = Status(level, StartupStatusName, message,
+        [
+            KeyValue("ready", ready ? "true" : "false"),
+            KeyValue("goal_topic", Goals.Topic),
+            KeyValue("goal_publishers", Count(Goals.MatchedCount)),
+            KeyValue("goals_received", Count(Interlocked.Read(ref goalsReceived))),
+            KeyValue("odom_publishers", Count(OdomSubscription.MatchedCount)),
+            KeyValue("scan_publishers", Count(ScanSubscription.MatchedCount)),
+            KeyValue("cmd_vel_subscribers", Count(cmdVel?.MatchedCount ?? 0)),
+        ]);
+        DynamicMessage[] statuses = e is not { } ev ? [startup] :
+        [
+            startup,
+            Status(ev.Level, $"{Node.FullyQualifiedName}: {ev.Kind}", ev.Text,
+                [KeyValue("kind", ev.Kind), KeyValue("mode", ev.Mode.ToString().ToUpperInvariant()), KeyValue("tick", Count((long)ev.Tick))]),
+        ];
+        long ns = DateTime.UtcNow.Ticks * 100 - DateTime.UnixEpoch.Ticks * 100;
+        DynamicMessage header = DynamicMessage.Create(registry.Get(RosTypes.Header)).Set("frame_id", "");
+        header.Get<DynamicMessage>("stamp").Set("sec", (int)(ns / 1_000_000_000)).Set("nanosec", (uint)(ns % 1_000_000_000));
+        diagnostics.Publish(DynamicMessage.Create(registry.Get(RosTypes.DiagnosticArray)).Set("header", header).Set("status", statuses));
     }
 
     public void Dispose()
     {
         stopping = true;
         wake.Set();
-        publisherThread?.Join();
+        publisherThread.Join();
         Node.Dispose();
         wake.Dispose();
     }

@@ -177,7 +177,8 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
             if (options.ImuTopic is { } imu) Node.CreateSubscription<ImuMsg>(imu, sensorQos, OnImu);
             if (options.JoyTopic is { } joy) Node.CreateSubscription<JoyMsg>(joy, QosProfile.Default, OnJoy);
             if (options.ModeCommandTopic is { } mode) Node.CreateSubscription<ModeMsg>(mode, QosProfile.Default, OnModeRequest);
-            if (options.SetpointTopic is { } setpoint) Node.CreateSubscription<PoseStampedMsg>(setpoint, QosProfile.Default, OnSetpoint);
+            // Volatile and transient-local readers: a latched setpoint is not lost at start-up (GoalSubscription).
+            if (options.SetpointTopic is { } setpoint) Setpoints = new GoalSubscription(Node, setpoint, OnSetpoint);
             // Reliable: matches both reliable and best-effort readers.
             _action = Node.CreatePublisher<ActionMsg>(options.ActionTopic, QosProfile.Default);
             string t = options.TelemetryPrefix.TrimEnd('/');
@@ -200,6 +201,8 @@ public sealed class Ros2Transport : ISensorSource, IActuatorSink, ITeleopSource,
     }
 
     public Ros2Node Node { get; }
+    /// <summary>The setpoint (goal_pose) readers; null without a setpoint topic.</summary>
+    public GoalSubscription? Setpoints { get; }
     /// <summary>Pose/odometry messages dropped because they held non-finite values or a non-unit quaternion.</summary>
     public long MalformedSensorCount => Interlocked.Read(ref _malformed);
     /// <summary>Arm requests refused because the config does not set allow_arm.</summary>

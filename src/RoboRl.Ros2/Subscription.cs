@@ -33,7 +33,13 @@ public abstract unsafe class Ros2Subscription : Ros2Entity
         _hasCallback = hasCallback;
     }
 
-    private protected void Start() => Create(dataAvailable: _hasCallback);
+    private protected void Start()
+    {
+        Create(dataAvailable: _hasCallback);
+        // A transient-local writer in this process hands its history to a transient-local reader inside
+        // dds_create_reader, when the listener cannot take yet (no reader handle): deliver what is waiting now.
+        if (_hasCallback && Qos.Durability == Durability.TransientLocal) Drain(int.MaxValue);
+    }
 
     public override bool IsPublisher => false;
     /// <summary>Payloads decoded and delivered.</summary>

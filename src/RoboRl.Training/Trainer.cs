@@ -86,7 +86,8 @@ public static class Trainer
 
         var (result, bundle) = Train(options, config, "hover",
             (directory, resumeFrom) => new TrainingSession(directory, task, config.Run.TotalEnvSteps, config.Run.Seed, resumeFrom,
-                options.Console, options.Interactive, progress) { CheckpointReplay = options.CheckpointReplay },
+                options.Console, options.Interactive, progress)
+            { CheckpointReplay = options.CheckpointReplay },
             session => config is Td3Config td3
                 ? Td3.Train(environments, td3, describe, hoverAction, session)
                 : Sac.Train(environments, (SacConfig)config, describe, hoverAction, session));

@@ -17,8 +17,15 @@ public class RunConfigTests
     {
         var expected = new RunConfig
         {
-            Seed = 7, TotalEnvSteps = 12345, NumEnvs = 8, EvalEveryEnvSteps = 1000, EvalFromEnvSteps = 500, EvalEpisodes = 11,
-            FinalEvalEpisodes = 22, SimThreads = 2, KeepBestPolicy = false,
+            Seed = 7,
+            TotalEnvSteps = 12345,
+            NumEnvs = 8,
+            EvalEveryEnvSteps = 1000,
+            EvalFromEnvSteps = 500,
+            EvalEpisodes = 11,
+            FinalEvalEpisodes = 22,
+            SimThreads = 2,
+            KeepBestPolicy = false,
         };
         Assert.That(Td3Config.Read(Training("td3")).Run, Is.EqualTo(expected with { CheckpointEveryEnvSteps = Td3Config.DefaultRun.CheckpointEveryEnvSteps }));
         Assert.That(SacConfig.Read(Training("sac")).Run, Is.EqualTo(expected with { CheckpointEveryEnvSteps = SacConfig.DefaultRun.CheckpointEveryEnvSteps }));

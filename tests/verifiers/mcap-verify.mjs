@@ -36,6 +36,8 @@ const schemas = [];
 for (const schema of reader.schemasById.values()) {
   const text = new TextDecoder().decode(schema.data);
   schemas.push({ id: schema.id, name: schema.name, encoding: schema.encoding });
+  // Foxglove's own schemas (the 3D scene, foxglove.SceneUpdate) are JSON with a JSON schema; every other one ros2msg.
+  if (schema.encoding === "jsonschema") { JSON.parse(text); decoders.set(schema.id, { readMessage: (d) => JSON.parse(new TextDecoder().decode(d)) }); continue; }
   if (schema.encoding !== "ros2msg") throw new Error(`schema ${schema.name}: encoding ${schema.encoding}, expected ros2msg`);
   decoders.set(schema.id, new MessageReader(parse(text, { ros2: true })));
 }
@@ -48,7 +50,7 @@ const topics = {};
 const messages = [];
 for await (const message of reader.readMessages()) {
   const channel = reader.channelsById.get(message.channelId);
-  if (channel.messageEncoding !== "cdr") throw new Error(`channel ${channel.topic}: encoding ${channel.messageEncoding}`);
+  if (channel.messageEncoding !== "cdr" && channel.messageEncoding !== "json") throw new Error(`channel ${channel.topic}: encoding ${channel.messageEncoding}`);
   const decoder = decoders.get(channel.schemaId);
   const data = decoder.readMessage(message.data);
   topics[channel.topic] = (topics[channel.topic] ?? 0) + 1;

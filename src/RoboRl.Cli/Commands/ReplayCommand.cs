@@ -6,6 +6,7 @@ using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Robots;
 using RoboRl.Logs;
+using RoboRl.Foxglove;
 using RoboRl.Replay;
 
 namespace RoboRl.Cli.Commands;
@@ -19,7 +20,7 @@ public static class ReplayCommand
     public static Command Create()
     {
         var log = new Argument<string>("log") { Description = "Flight log (MCAP) recorded by the node." };
-        var to = new Option<string>("--to") { Description = "Where to play messages: stdout (JSON lines, every message), ros2 (raw CDR on the recorded topics and QoS) or mqtt (JSON on PREFIX/topic).", DefaultValueFactory = _ => "stdout" };
+        var to = new Option<string>("--to") { Description = "Where to play messages: stdout (JSON lines, every message), ros2 (raw CDR on the recorded topics and QoS) mqtt (JSON on PREFIX/topic) or foxglove (Foxglove viewers; --foxglove gives the address).", DefaultValueFactory = _ => "stdout" };
         var rate = new Option<double>("--rate") { Description = "Playback speed factor (0: as fast as possible).", DefaultValueFactory = _ => 1 };
         var topics = new Option<string[]>("--topics") { Description = "Only these topics.", AllowMultipleArgumentsPerToken = true };
         var loop = new Option<bool>("--loop") { Description = "Start again at the end." };
@@ -34,10 +35,12 @@ public static class ReplayCommand
         var window = new Option<double>("--window") { Description = "With --sim: window length, seconds (0: one open-loop run over the whole flight).", DefaultValueFactory = _ => SimReplay.DefaultWindowS };
         var robot = new Option<string?>("--robot") { Description = "With --sim: the plant to simulate (default: the robot recorded in the log)." };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (after the message lines with --to stdout)." };
+        var foxglove = RunCommand.FoxgloveOption();
+        var foxgloveToken = RunCommand.FoxgloveTokenOption();
         var plot = new Option<string?>("--plot") { Description = "With --policy or --sim: where to write the time-series PNG (default: next to the log)." };
         var command = new Command("replay", "Replay a flight log: to stdout or ROS 2, to another policy (--policy), or to the simulator (--sim).")
         {
-            log, to, rate, topics, loop, start, end, wait, noDrop, broker, prefix, policy, sim, window, robot, json, plot,
+            log, to, rate, topics, loop, start, end, wait, noDrop, broker, prefix, foxglove, foxgloveToken, policy, sim, window, robot, json, plot,
         };
         command.SetAction(parse =>
         {
@@ -61,8 +64,16 @@ public static class ReplayCommand
                 EndS = parse.GetValue(end) ?? double.PositiveInfinity,
                 WaitForSink = parse.GetValue(wait),
             };
-            return Play(path, parse.GetValue(to)!, options, output, progress, default, parse.GetValue(broker)!, parse.GetValue(prefix)!,
-                json: asJson, failOnDrop: parse.GetValue(noDrop));
+            string sinkName = parse.GetValue(to)!;
+            if (parse.GetValue(foxglove) is not null)
+            {
+                // --foxglove is the foxglove sink (`--to foxglove` with its address); another --to alongside it is a contradiction.
+                if (parse.GetResult(to) is { Implicit: false } && sinkName != "foxglove")
+                    return new CommandIo("replay", output, progress, asJson).Fail(ExitCodes.BadInput, $"--foxglove plays to Foxglove viewers; it cannot be combined with --to {sinkName}");
+                sinkName = "foxglove";
+            }
+            return Play(path, sinkName, options, output, progress, default, parse.GetValue(broker)!, parse.GetValue(prefix)!,
+                json: asJson, failOnDrop: parse.GetValue(noDrop), foxglove: parse.GetValue(foxglove), foxgloveToken: parse.GetValue(foxgloveToken));
         });
         return command;
     }
@@ -73,7 +84,8 @@ public static class ReplayCommand
     /// 2 when the options select nothing (the message names the log's span and topics).
     /// </summary>
     public static int Play(string path, string to, ReplayOptions options, TextWriter output, TextWriter progress, CancellationToken cancel = default,
-        string broker = "embedded", string mqttPrefix = "roborl/replay", bool json = false, bool failOnDrop = false)
+        string broker = "embedded", string mqttPrefix = "roborl/replay", bool json = false, bool failOnDrop = false, string? foxglove = null,
+        string? foxgloveToken = null)
     {
         var io = new CommandIo("replay", output, progress, json);
         return io.Run(() =>
@@ -85,21 +97,42 @@ public static class ReplayCommand
                 try { ReplaySinks.ParseBroker(broker); }
                 catch (FormatException e) { throw CliException.BadInput(e.Message); }
             }
+            if (to == "foxglove")
+            {
+                foxglove ??= "8765";
+                try { FoxgloveEndpoint.Parse(foxglove, foxgloveToken); }
+                catch (FormatException e) { throw CliException.BadInput(e.Message); }
+            }
+            else if (foxgloveToken is not null) throw CliException.BadInput("--foxglove-token needs --foxglove [ADDR:]PORT");
             PathArguments.InputFile(path, "LOG", "an MCAP flight log");
             FlightLog log = FlightLog.Load(path);
             if (!log.IsComplete) io.Note($"{path} is damaged; replaying everything readable ({log.Messages.Count} messages; {log.DescribeStop()})");
             if (LogPlayer.NothingToPlay(log, options) is { } nothing) throw CliException.BadInput($"nothing to play: {nothing}");
             if (options.Topics?.Where(t => !log.ChannelsByTopic.ContainsKey(t)).ToList() is { Count: > 0 } unknown)
                 io.Note($"--topics: not in the log, skipped: {string.Join(" ", unknown)}");
-            return PlayInto(log, to, options, io, cancel, broker, mqttPrefix, failOnDrop);
+            return PlayInto(log, to, options, io, cancel, broker, mqttPrefix, failOnDrop, foxglove ?? "8765", foxgloveToken);
         });
     }
 
-    private static int PlayInto(FlightLog log, string to, ReplayOptions options, CommandIo io, CancellationToken cancel, string broker, string mqttPrefix, bool failOnDrop)
+    private static int PlayInto(FlightLog log, string to, ReplayOptions options, CommandIo io, CancellationToken cancel, string broker, string mqttPrefix, bool failOnDrop,
+        string foxglove, string? foxgloveToken)
     {
         TextWriter progress = io.Error;
         IReplaySink sink;
-        try { sink = ReplaySinks.Standard.Get(to, "--to", "").Open(new ReplaySinkRequest { Log = log, Options = options, Output = io.Output, Broker = broker, MqttPrefix = mqttPrefix }); }
+        try
+        {
+            sink = ReplaySinks.Standard.Get(to, "--to", "").Open(new ReplaySinkRequest
+            {
+                Log = log,
+                Options = options,
+                Output = io.Output,
+                Broker = broker,
+                MqttPrefix = mqttPrefix,
+                Foxglove = foxglove,
+                FoxgloveToken = foxgloveToken,
+                Notice = line => progress.WriteLine(line),
+            });
+        }
         catch (FormatException e) { throw CliException.BadInput(e.Message); }
         catch (RobotLinkException e) { throw CliException.Fault(e.Message); }
         var control = new ReplayControl();
@@ -131,6 +164,7 @@ public static class ReplayCommand
                     $"{(p.Paused ? "[paused] " : "")}{p.LogSeconds,8:F2} / {p.DurationSeconds:F2} s  played {p.Played}  dropped {p.Dropped}")), cancel);
         }
         line.End();
+        FoxgloveServer? viewers = (sink as FoxgloveReplaySink)?.Server;
         string dropped = result.Dropped == 0 ? "none dropped"
             : $"{result.Dropped} DROPPED: the {to} sink fell behind the log's pace (--wait waits for it; --no-drop fails the run instead)";
         io.Note($"{result.Played} messages played to {to}, {dropped}; log {result.Stop}");
@@ -144,6 +178,19 @@ public static class ReplayCommand
             ["log_complete"] = log.IsComplete,
             ["log_stop"] = result.Stop,
         };
+        if (viewers is not null)
+        {
+            summary["foxglove"] = new JsonObject
+            {
+                ["url"] = viewers.Url,
+                ["port"] = viewers.Port,
+                ["viewers_connected"] = viewers.ViewersConnected,
+                ["connections_refused"] = viewers.ConnectionsRefused,
+                ["frames_sent"] = viewers.FramesSent,
+                ["frames_dropped"] = viewers.FramesDropped,
+            };
+            io.Note($"foxglove {viewers.Url}: {viewers.ViewersConnected} viewers, {viewers.FramesSent} frames sent, {viewers.FramesDropped} dropped by slow viewers");
+        }
         if (failOnDrop && result.Dropped > 0)
             return io.Finish(summary, ExitCodes.Failed, $"--no-drop: {result.Dropped} of {result.Played + result.Dropped} messages were dropped");
         return io.Result(summary);

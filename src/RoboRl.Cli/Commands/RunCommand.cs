@@ -12,7 +12,7 @@ namespace RoboRl.Cli.Commands;
 
 /// <summary>
 /// `roborl run NODE_CONFIG [--policy BUNDLE] [--duration S] [--record FILE] [--sim-robot ROBOT.json] [--uri URI]
-/// [--keyboard] [--sim-peer [--scenario K] [--sim-task TASK]] [--json]`: run a policy (or a ground robot's DWA planner)
+/// [--keyboard] [--sim-peer [--scenario K] [--sim-task TASK]] [--foxglove [ADDR:]PORT [--foxglove-token T]] [--json]`: run a policy (or a ground robot's DWA planner)
 /// with the real-time node, for any robot kind the config's robot names. Exit 0 after the run; 2 on bad input (before
 /// anything arms); 3 when the robot's state never arrived (the last line says what was waited for), the recording failed,
 /// or the supervisor or the kill switch ended a flight; 1 when the simulated ground robot of --sim-peer collided.
@@ -33,6 +33,9 @@ public static class RunCommand
         public int Scenario { get; init; }
         public string SimTask { get; init; } = "configs/tasks/diffbot-nav.json";
         public bool Json { get; init; }
+        /// <summary>`--foxglove [ADDR:]PORT` and `--foxglove-token`: a live view in Foxglove (docs/foxglove.md).</summary>
+        public string? Foxglove { get; init; }
+        public string? FoxgloveToken { get; init; }
         /// <summary>The plugins' settings (tests: a loopback DDS configuration); null: defaults, notices to stderr.</summary>
         public PluginSettings? Settings { get; init; }
     }
@@ -50,9 +53,11 @@ public static class RunCommand
         var scenario = new Option<int>("--scenario") { Description = "With --sim-peer: which held-out map (0, 1, …).", DefaultValueFactory = _ => 0 };
         var simTask = new Option<string>("--sim-task") { Description = "With --sim-peer: the navigation task whose maps the peer simulates.", DefaultValueFactory = _ => "configs/tasks/diffbot-nav.json" };
         var json = new Option<bool>("--json") { Description = "Print the run's figures as one JSON object (progress and events go to stderr)." };
+        var foxglove = FoxgloveOption();
+        var foxgloveToken = FoxgloveTokenOption();
         var command = new Command("run", "Run a policy with the real-time node, for any robot kind: a quadrotor (default transport: the simulated Crazyflie in process) or a ground robot (ROS 2, serial wheels, or simulated).")
         {
-            config, policy, duration, record, simRobot, uri, keyboard, simPeer, scenario, simTask, json,
+            config, policy, duration, record, simRobot, uri, keyboard, simPeer, scenario, simTask, foxglove, foxgloveToken, json,
         };
         command.SetAction(parse => Run(new Request
         {
@@ -67,9 +72,22 @@ public static class RunCommand
             Scenario = parse.GetValue(scenario),
             SimTask = parse.GetValue(simTask)!,
             Json = parse.GetValue(json),
+            Foxglove = parse.GetValue(foxglove),
+            FoxgloveToken = parse.GetValue(foxgloveToken),
         }, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
+
+    /// <summary>`--foxglove [ADDR:]PORT`, shared with `replay` (and by name with roborl-node).</summary>
+    public static Option<string?> FoxgloveOption() => new("--foxglove")
+    {
+        Description = "Serve a live view to Foxglove (foxglove.websocket.v1) on [ADDR:]PORT: 127.0.0.1 unless ADDR is given; another address needs --foxglove-token.",
+    };
+
+    public static Option<string?> FoxgloveTokenOption() => new("--foxglove-token")
+    {
+        Description = "With --foxglove: the secret a viewer must send (ws://HOST:PORT/?token=TOKEN); required to listen beyond loopback.",
+    };
 
     /// <summary>`roborl run` with these flags (what the command line does; tests pass their writers and plugin settings).</summary>
     public static int Run(string configPath, string? policyPath, double seconds, string? record, string? simRobot, TextWriter output, TextWriter progress,
@@ -108,6 +126,8 @@ public static class RunCommand
         using NodeSession session = NodeSession.Open(r.ConfigPath, r.PolicyPath, r.Record, new NodeSessionOptions
         {
             Settings = settings,
+            Foxglove = r.Foxglove,
+            FoxgloveToken = r.FoxgloveToken,
             CheckConfig = c =>
             {
                 if (r.Uri is not null && c.Transport != CrazyflieTransportPlugin.Name)
