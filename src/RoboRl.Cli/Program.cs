@@ -27,6 +27,7 @@ public static class Program
         var root = new RootCommand("RoboRl: train robot policies in a fast simulator and fly them on real hardware.");
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
         root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.ClusterCommands.CreateWorker());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         root.Subcommands.Add(Commands.RunCommand.Create());
@@ -37,7 +38,7 @@ public static class Program
         root.Subcommands.Add(Commands.ExportCCommand.CreateGroup());
         root.Subcommands.Add(Commands.MqttCommands.CreateGroup());
 
-        var bench = new Command("bench", "Benchmarks: sim, node, ros2, mqtt, serial, mcu print figures; faults and hil are suites with a verdict.");
+        var bench = new Command("bench", "Benchmarks: sim, node, ros2, mqtt, serial, mcu, cluster print figures; faults and hil are suites with a verdict.");
         bench.Subcommands.Add(Commands.BenchSimCommand.Create());
         bench.Subcommands.Add(Commands.BenchNodeCommand.Create());
         bench.Subcommands.Add(Commands.Ros2BenchCommand.Create());
@@ -46,6 +47,7 @@ public static class Program
         bench.Subcommands.Add(Commands.BenchMcuCommand.Create());
         bench.Subcommands.Add(Commands.BenchFaultsCommand.Create());
         bench.Subcommands.Add(Commands.BenchHilCommand.Create());
+        bench.Subcommands.Add(Commands.BenchClusterCommand.Create());
         root.Subcommands.Add(bench);
         return CliConventions.Apply(root);
     }

@@ -135,6 +135,14 @@ public class HostileArgumentTests
         ("bench hil", "--policy {dir}", 2, "--policy {dir}: is a directory"),
         ("bench hil", "--policy {bundle} -o {file}", 2, "--output {file}: is a file"),
         ("bench hil", "--seeds 0", 2, "--seeds"),
+        ("bench cluster", "--shards 7", 2, "--shards 7"),
+        ("bench cluster", "--iterations 0", 2, "--iterations 0"),
+        ("worker", "--cluster nonsense", 2, "--cluster 'nonsense'"),
+        ("worker", "--cluster localhost --task {dir}", 2, "--task {dir}: is a directory"),
+        ("worker", "--cluster localhost --task {missing}", 2, "--task {missing}: no such file"),
+        ("train", "configs/tasks/diffbot-nav.json --cluster nonsense", 2, "--cluster 'nonsense'"),
+        ("train", "configs/tasks/diffbot-nav.json --cluster localhost --shards 7", 2, "--shards 7"),
+        ("train", "configs/tasks/crazyflie-hover.json --cluster localhost", 2, "navigation"),
     ];
 
     /// <summary>The placeholders filled in; repository files (configs/…) as absolute paths, as a user in the clone would reach them.</summary>

@@ -5,9 +5,11 @@ using RoboRl.Training;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// `roborl train TASK [--seed S] [-o DIR] [--algo td3|sac|ppo] [--steps N] [--resume] [--checkpoint-replay] [--json]`: trains
+/// `roborl train TASK [--seed S] [-o DIR] [--algo td3|sac|ppo] [--steps N] [--resume] [--checkpoint-replay] [--json]
+/// [--cluster CONN --shards N --checkpoint-every K]`: trains
 /// a policy on the task (hyperparameters from its "training" section), writes the run directory and the policy bundle,
-/// evaluates it, and says which snapshot the bundle holds.
+/// evaluates it, and says which snapshot the bundle holds. With --cluster it is the learner of distributed PPO
+/// (<see cref="ClusterCommands"/>, docs/cluster.md).
 /// </summary>
 public static class TrainCommand
 {
@@ -27,7 +29,9 @@ public static class TrainCommand
             task, seed, algo, steps, resume, checkpointReplay, json,
         };
         output.AddTo(command);
-        command.SetAction(parse => Run(new TrainOptions(RepoPaths.Find(parse.GetValue(task)!))
+        var cluster = new ClusterCommands.TrainOptions();
+        cluster.AddTo(command);
+        command.SetAction(parse => parse.GetValue(cluster.Cluster) is null ? Run(new TrainOptions(RepoPaths.Find(parse.GetValue(task)!))
         {
             Seed = parse.GetValue(seed),
             OutDirectory = output.Get(parse),
@@ -35,7 +39,15 @@ public static class TrainCommand
             TotalEnvSteps = parse.GetValue(steps),
             Resume = parse.GetValue(resume),
             CheckpointReplay = parse.GetValue(checkpointReplay),
-        }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error)
+            : ClusterCommands.Train(parse, cluster, new TrainOptions(RepoPaths.Find(parse.GetValue(task)!))
+            {
+                Seed = parse.GetValue(seed),
+                OutDirectory = output.Get(parse),
+                Algorithm = parse.GetValue(algo),
+                TotalEnvSteps = parse.GetValue(steps),
+                Resume = parse.GetValue(resume),
+            }, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 

@@ -1,0 +1,3 @@
+global using TorchSharp;
+global using RoboRl.Core.Policy;
+global using Tensor = TorchSharp.torch.Tensor;

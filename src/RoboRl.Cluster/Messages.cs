@@ -1,0 +1,122 @@
+using Orleans.Concurrency;
+
+namespace RoboRl.Cluster;
+
+/// <summary>
+/// What a run is, as the learner publishes it to workers: the task (its JSON and the robot's, self-contained, so a
+/// worker on another machine needs no file), the PPO hyperparameters a worker needs for its rollouts and the shard
+/// layout. <see cref="TaskHash"/> identifies the task: a worker started with <c>--task</c> must have the same one.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RunSpec(
+    [property: Id(0)] int Protocol,
+    [property: Id(1)] string Build,
+    [property: Id(2)] string TaskName,
+    [property: Id(3)] string TaskJson,
+    [property: Id(4)] string RobotJson,
+    [property: Id(5)] string TaskHash,
+    [property: Id(6)] string PpoJson,
+    [property: Id(7)] int Shards,
+    [property: Id(8)] int EnvsPerShard,
+    [property: Id(9)] int StepsPerShard,
+    [property: Id(10)] int WarmupStepsPerShard,
+    [property: Id(11)] int ObservationSize,
+    [property: Id(12)] int CriticObservationSize,
+    [property: Id(13)] int ActionSize,
+    [property: Id(14)] int Iterations,
+    [property: Id(15)] double LeaseTimeoutSeconds);
+
+/// <summary>A worker introducing itself: its wire protocol, its build and (when started with --task) its task's hash.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkerHello(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] int Protocol,
+    [property: Id(2)] string Build,
+    [property: Id(3)] string? TaskHash);
+
+/// <summary>The learner's answer to <see cref="WorkerHello"/>: the run, or why the worker is refused.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JoinReply([property: Id(0)] RunSpec? Run, [property: Id(1)] string? Refusal);
+
+/// <summary>
+/// One work item: simulate shard <see cref="Shard"/> of iteration <see cref="Iteration"/> with policy
+/// <see cref="PolicyVersion"/>. Iteration 0 is the normaliser warm-up (random actions, statistics only).
+/// <see cref="Finished"/> = the run is over (the worker may exit); a null lease = nothing to do yet.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record Lease(
+    [property: Id(0)] int Iteration,
+    [property: Id(1)] int Shard,
+    [property: Id(2)] int PolicyVersion,
+    [property: Id(3)] ulong Seed,
+    [property: Id(4)] bool Finished);
+
+/// <summary>
+/// The policy of one version as workers run it: actor and critic layers flattened (per layer: weights row-major
+/// [out, in], then biases), log σ, and the frozen observation normalisers.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record PolicyWeights(
+    [property: Id(0)] int Version,
+    [property: Id(1)] int[] ActorSizes,
+    [property: Id(2)] float[] Actor,
+    [property: Id(3)] int[] CriticSizes,
+    [property: Id(4)] float[] Critic,
+    [property: Id(5)] float[] LogStd,
+    [property: Id(6)] float[] ActorMean,
+    [property: Id(7)] float[] ActorStd,
+    [property: Id(8)] float[] CriticMean,
+    [property: Id(9)] float[] CriticStd);
+
+/// <summary>
+/// A shard's rollout, row-major [StepsPerShard × EnvsPerShard] (row t·n + i = env i at step t): normalised actor and
+/// critic observations, pre-squash actions u, their log-probabilities and values under the leased policy, rewards
+/// (scaled, with γ·V(final) added on truncation), episode ends, V(s_T) per env, and the episodes that finished.
+/// A warm-up fragment (iteration 0) carries only the observation statistics (count, mean, M2 per component).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record Fragment(
+    [property: Id(0)] int Iteration,
+    [property: Id(1)] int Shard,
+    [property: Id(2)] int PolicyVersion,
+    [property: Id(3)] string WorkerId,
+    [property: Id(4)] float[] Observations,
+    [property: Id(5)] float[] CriticObservations,
+    [property: Id(6)] float[] Actions,
+    [property: Id(7)] float[] LogProbs,
+    [property: Id(8)] float[] Values,
+    [property: Id(9)] float[] Rewards,
+    [property: Id(10)] bool[] EpisodeEnds,
+    [property: Id(11)] float[] NextValues,
+    [property: Id(12)] float[] EpisodeReturns,
+    [property: Id(13)] int[] EpisodeLengths,
+    [property: Id(14)] long StatisticsCount,
+    [property: Id(15)] double[] ActorStatistics,
+    [property: Id(16)] double[] CriticStatistics)
+{
+    /// <summary>Environment steps this fragment holds.</summary>
+    public long EnvSteps(RunSpec run) => (long)run.EnvsPerShard * (Iteration == 0 ? run.WarmupStepsPerShard : run.StepsPerShard);
+}
+
+/// <summary>What became of a submitted fragment.</summary>
+[GenerateSerializer]
+public enum SubmitOutcome
+{
+    Accepted,
+    /// <summary>The (iteration, shard) was already accepted: dropped and counted (a re-leased shard finished twice).</summary>
+    Duplicate,
+    /// <summary>Sizes, version or values do not fit the lease: dropped and counted; the shard is handed out again.</summary>
+    Malformed,
+}
+
+/// <summary>The coordinator's counters (never decrease during a run; restored from the checkpoint on resume).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ClusterCounters(
+    [property: Id(0)] long Accepted,
+    [property: Id(1)] long Duplicates,
+    [property: Id(2)] long Malformed,
+    [property: Id(3)] long Released,
+    [property: Id(4)] long Refused,
+    [property: Id(5)] int Workers,
+    [property: Id(6)] long AcceptedEnvSteps,
+    [property: Id(7)] int MaxPolicyLag);

@@ -1,0 +1,202 @@
+using RoboRl.Sims;
+using RoboRl.Training;
+
+namespace RoboRl.Cluster;
+
+/// <summary>
+/// A worker's inference copy of one layered MLP (tanh hidden layers, identity output), in plain C# loops: the same
+/// arithmetic in the same order on every machine, no torch needed on a worker. Layout as <see cref="PolicyWeights"/>.
+/// </summary>
+public sealed class MlpCopy
+{
+    readonly int[] sizes;
+    readonly float[] parameters;
+    readonly float[] a, b;
+
+    public MlpCopy(int[] sizes, float[] parameters)
+    {
+        long expected = 0;
+        for (int l = 0; l + 1 < sizes.Length; l++) expected += (long)sizes[l] * sizes[l + 1] + sizes[l + 1];
+        if (sizes.Length < 2 || parameters.Length != expected) throw new ArgumentException($"an MLP of sizes [{string.Join(", ", sizes)}] has {expected} parameters, got {parameters.Length}");
+        this.sizes = sizes;
+        this.parameters = parameters;
+        int widest = sizes.Max();
+        a = new float[widest];
+        b = new float[widest];
+    }
+
+    /// <summary>One row: <paramref name="input"/> [sizes[0]] → <paramref name="output"/> [sizes[^1]].</summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output)
+    {
+        input.CopyTo(a);
+        float[] x = a, y = b;
+        int offset = 0;
+        for (int l = 0; l + 1 < sizes.Length; l++)
+        {
+            int inSize = sizes[l], outSize = sizes[l + 1];
+            ReadOnlySpan<float> w = parameters.AsSpan(offset, inSize * outSize);
+            ReadOnlySpan<float> bias = parameters.AsSpan(offset + inSize * outSize, outSize);
+            bool last = l + 2 == sizes.Length;
+            for (int o = 0; o < outSize; o++)
+            {
+                float sum = bias[o];
+                ReadOnlySpan<float> row = w.Slice(o * inSize, inSize);
+                for (int k = 0; k < inSize; k++) sum += row[k] * x[k];
+                y[o] = last ? sum : MathF.Tanh(sum);
+            }
+            offset += inSize * outSize + outSize;
+            (x, y) = (y, x);
+        }
+        x.AsSpan(0, sizes[^1]).CopyTo(output);
+    }
+}
+
+/// <summary>
+/// Simulates one shard of one iteration: a pure function of (policy weights, iteration, shard, seed). The shard's
+/// environments start from a reset seeded by the lease every iteration and the action noise is seeded by it too, so
+/// a re-leased shard gives bit-identical data wherever it runs. Iteration 0 is the normaliser warm-up: actions from
+/// the initial policy's distribution, only the observation statistics go back (as in <see cref="Ppo"/>'s warm-up).
+/// </summary>
+public sealed class ShardRollout : IDisposable
+{
+    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
+    readonly RunSpec run;
+    readonly PpoConfig c;
+    readonly IVectorEnv env;
+    readonly float[] normalised, normalisedCritic, mean, value, actions;
+
+    public ShardRollout(RunSpec run, PpoConfig config, IVectorEnv env)
+    {
+        if (env.NumEnvs != run.EnvsPerShard || env.ActorObservationSize != run.ObservationSize
+            || env.CriticObservationSize != run.CriticObservationSize || env.ActionSize != run.ActionSize)
+            throw new ArgumentException("the environment does not have the run's shapes");
+        this.run = run;
+        c = config;
+        this.env = env;
+        normalised = new float[run.ObservationSize];
+        normalisedCritic = new float[run.CriticObservationSize];
+        mean = new float[run.ActionSize];
+        value = new float[1];
+        actions = new float[run.EnvsPerShard * run.ActionSize];
+    }
+
+    public Fragment Run(Lease lease, PolicyWeights? policy, string workerId)
+    {
+        env.Reset(lease.Seed);
+        var random = new SeededRandom(ShardSeeds.Mix(lease.Seed, 0xAC7105UL));
+        return lease.Iteration == 0 ? WarmUp(lease, random, workerId)
+            : Rollout(lease, policy ?? throw new ArgumentNullException(nameof(policy)), random, workerId);
+    }
+
+    Fragment WarmUp(Lease lease, SeededRandom random, string workerId)
+    {
+        int n = run.EnvsPerShard, obs = run.ObservationSize, critic = run.CriticObservationSize;
+        double[] actorStats = new double[2 * obs], criticStats = new double[2 * critic]; // [mean…, M2…] (Welford)
+        long count = 0;
+        float initialStd = (float)Math.Exp(c.InitialLogStd);
+        for (int t = 0; t < run.WarmupStepsPerShard; t++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                count++;
+                Welford(actorStats, env.ActorObservations.Slice(i * obs, obs), count);
+                Welford(criticStats, env.CriticObservations.Slice(i * critic, critic), count);
+            }
+            for (int k = 0; k < actions.Length; k++) actions[k] = MathF.Tanh(initialStd * random.NextNormal());
+            env.Step(actions);
+        }
+        return new Fragment(lease.Iteration, lease.Shard, lease.PolicyVersion, workerId, [], [], [], [], [], [], [], [], [], [],
+            count, actorStats, criticStats);
+    }
+
+    static void Welford(double[] stats, ReadOnlySpan<float> x, long count)
+    {
+        int size = x.Length;
+        for (int j = 0; j < size; j++)
+        {
+            double delta = x[j] - stats[j];
+            stats[j] += delta / count;
+            stats[size + j] += delta * (x[j] - stats[j]);
+        }
+    }
+
+    Fragment Rollout(Lease lease, PolicyWeights p, SeededRandom random, string workerId)
+    {
+        int n = run.EnvsPerShard, T = run.StepsPerShard, obs = run.ObservationSize, critic = run.CriticObservationSize, act = run.ActionSize;
+        int rows = n * T;
+        var actor = new MlpCopy(p.ActorSizes, p.Actor);
+        var valueNet = new MlpCopy(p.CriticSizes, p.Critic);
+        var observations = new float[rows * obs];
+        var criticObservations = new float[rows * critic];
+        var preSquash = new float[rows * act];
+        var logProbs = new float[rows];
+        var values = new float[rows];
+        var rewards = new float[rows];
+        var ends = new bool[rows];
+        var nextValues = new float[n];
+        var episodeReturns = new List<float>();
+        var episodeLengths = new List<int>();
+        // Curricula see the same global step as in-process training would at this iteration.
+        env.GlobalStep = c.NormalizerWarmupEnvSteps + (long)(lease.Iteration - 1) * c.BatchSize;
+        for (int t = 0; t < T; t++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                int row = t * n + i;
+                Span<float> o = observations.AsSpan(row * obs, obs);
+                Normalize(env.ActorObservations.Slice(i * obs, obs), p.ActorMean, p.ActorStd, o);
+                Span<float> co = criticObservations.AsSpan(row * critic, critic);
+                Normalize(env.CriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, co);
+                actor.Forward(o, mean);
+                valueNet.Forward(co, value);
+                double logProb = 0;
+                for (int j = 0; j < act; j++)
+                {
+                    float eps = random.NextNormal();
+                    float u = mean[j] + MathF.Exp(p.LogStd[j]) * eps;
+                    preSquash[row * act + j] = u;
+                    actions[i * act + j] = MathF.Tanh(u);
+                    logProb += -0.5 * eps * eps - p.LogStd[j] - HalfLog2Pi;
+                }
+                logProbs[row] = (float)logProb;
+                values[row] = value[0];
+            }
+            env.Step(actions);
+            ReadOnlySpan<bool> terminated = env.Terminated, truncated = env.Truncated;
+            for (int i = 0; i < n; i++)
+            {
+                int row = t * n + i;
+                float reward = (float)(env.Rewards[i] * c.RewardScale);
+                // Truncated (time limit), not terminated: the episode's future value is not zero (as in Ppo.Train).
+                if (truncated[i] && !terminated[i])
+                {
+                    Normalize(env.FinalCriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, normalisedCritic);
+                    valueNet.Forward(normalisedCritic, value);
+                    reward += (float)c.Gamma * value[0];
+                }
+                rewards[row] = reward;
+                ends[row] = terminated[i] | truncated[i];
+                if (ends[row])
+                {
+                    episodeReturns.Add(env.FinishedEpisodeReturns[i]);
+                    episodeLengths.Add(env.FinishedEpisodeLengths[i]);
+                }
+            }
+        }
+        for (int i = 0; i < n; i++)
+        {
+            Normalize(env.CriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, normalisedCritic);
+            valueNet.Forward(normalisedCritic, value);
+            nextValues[i] = value[0];
+        }
+        return new Fragment(lease.Iteration, lease.Shard, lease.PolicyVersion, workerId, observations, criticObservations, preSquash,
+            logProbs, values, rewards, ends, nextValues, [.. episodeReturns], [.. episodeLengths], 0, [], []);
+    }
+
+    static void Normalize(ReadOnlySpan<float> x, float[] mean, float[] std, Span<float> destination)
+    {
+        for (int j = 0; j < x.Length; j++) destination[j] = (x[j] - mean[j]) / std[j];
+    }
+
+    public void Dispose() => env.Dispose();
+}

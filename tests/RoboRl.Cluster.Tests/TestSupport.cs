@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace RoboRl.Cluster.Tests;
+
+/// <summary>A small navigation task for cluster runs (8 envs, 32 steps, 2 epochs): 6 iterations of a few hundred ms.</summary>
+static class TestTask
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "RoboRl.sln"))) return d.FullName;
+        throw new InvalidOperationException("RoboRl.sln not found above the test output");
+    }
+
+    /// <summary>Writes the task into <paramref name="directory"/>; <paramref name="shards"/> of 8 envs.</summary>
+    public static string Write(string directory, int learningIterations = 5)
+    {
+        string robot = Path.Combine(RepoRoot, "configs/robots/diffbot.json").Replace("\\", "/");
+        string text = File.ReadAllText(Path.Combine(RepoRoot, "configs/tasks/diffbot-nav.json"));
+        var node = JsonNode.Parse(Regex.Replace(text, @"//[^\n]*", ""))!;
+        node["robot"] = robot;
+        JsonNode training = node["training"]!;
+        training["num_envs"] = 8;
+        training["total_env_steps"] = 64 + 8 * 32 * learningIterations;
+        JsonNode ppo = training["ppo"]!;
+        ppo["num_steps"] = 32;
+        ppo["num_minibatches"] = 4;
+        ppo["update_epochs"] = 2;
+        ppo["normalizer_warmup_env_steps"] = 64;
+        string path = Path.Combine(directory, "nav-small.json");
+        File.WriteAllText(path, node.ToJsonString());
+        return path;
+    }
+}
+
+/// <summary>A `roborl` process started from the test's output folder; its stdout and stderr lines are kept.</summary>
+sealed class RoborlProcess : IDisposable
+{
+    readonly Process process;
+    readonly List<string> lines = [];
+    readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RoborlProcess(params string[] arguments)
+    {
+        string dir = AppContext.BaseDirectory;
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(dir, "roborl.dll"));
+        foreach (string a in arguments) psi.ArgumentList.Add(a);
+        process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (lines) lines.Add(l); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (lines) lines.Add(l); };
+        process.Exited += (_, _) => exited.TrySetResult();
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get { lock (lines) return string.Join("\n", lines); }
+    }
+
+    /// <summary>Waits for a line containing <paramref name="text"/>.</summary>
+    public void WaitFor(string text, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            lock (lines) if (lines.Any(l => l.Contains(text))) return;
+            if (process.HasExited) break;
+            Thread.Sleep(20);
+        }
+        lock (lines) if (lines.Any(l => l.Contains(text))) return;
+        Assert.Fail($"no line with '{text}' within {timeout.TotalSeconds:F0} s; output:\n{Output}");
+    }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!exited.Task.Wait(timeout))
+        {
+            Kill();
+            Assert.Fail($"roborl {string.Join(' ', process.StartInfo.ArgumentList.Skip(1))} did not exit within {timeout.TotalSeconds:F0} s; output:\n{Output}");
+        }
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    /// <summary>The last stdout line as JSON (the --json result).</summary>
+    public JsonObject Json()
+    {
+        lock (lines)
+            return JsonNode.Parse(lines.Last(l => l.StartsWith('{')))!.AsObject();
+    }
+
+    public void Kill()
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        process.Dispose();
+    }
+}
