@@ -1,6 +1,7 @@
 using System.Globalization;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.DiffDrive;
 using RoboRl.Training.Evaluation;
@@ -40,7 +41,7 @@ public sealed record TrainResult(string RunDirectory, string BundlePath, string 
     double WallSeconds, double CpuSeconds, EvalResult? FinalEval, long PolicyEnvSteps)
 {
     public required PolicyScore FinalScore { get; init; }
-    /// <summary>"hover" or "navigation".</summary>
+    /// <summary>"hover", "navigation" or "swarm".</summary>
     public string TaskKind { get; init; } = "hover";
     /// <summary>Which policy the bundle holds (the best periodic evaluation's, or the last).</summary>
     public required BundleSnapshot Snapshot { get; init; }
@@ -58,7 +59,9 @@ public static class Trainer
 
     public static TrainResult Run(TrainOptions options, IProgress<TrainProgress>? progress = null)
     {
-        if (NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(options.TaskPath))) return RunNavigation(options, progress);
+        ConfigNode root = ConfigNode.LoadFile(options.TaskPath);
+        if (SwarmTaskConfig.IsSwarmTask(root)) return RunSwarm(options, progress);
+        if (NavTaskConfig.IsNavigationTask(root)) return RunNavigation(options, progress);
         HoverTaskConfig task = HoverTaskConfig.Load(options.TaskPath);
         string algorithm = options.Algorithm ?? TrainingAlgorithm(task) ?? "td3";
         if (algorithm is not ("td3" or "sac"))
@@ -189,6 +192,65 @@ public static class Trainer
         {
             FinalScore = final,
             TaskKind = "navigation",
+            Snapshot = snapshot,
+        };
+    }
+
+    /// <summary>A swarm task (configs/swarm/*.json): multi-agent PPO with one shared deep-sets policy (<see cref="SwarmPpo"/>),
+    /// scored on the held-out scenarios with a validation seed while training and on the held-out seeds at the end; the
+    /// run directory also gets the top-view trajectory plot (eval_trajectories.png).</summary>
+    static TrainResult RunSwarm(TrainOptions options, IProgress<TrainProgress>? progress)
+    {
+        SwarmTaskConfig task = SwarmTaskConfig.Load(options.TaskPath);
+        string algorithm = options.Algorithm ?? task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
+        if (algorithm != "ppo")
+            throw new ArgumentException($"algorithm '{algorithm}' does not train swarm tasks; expected ppo");
+        SwarmTrainingConfig swarm = SwarmTrainingConfig.Read(task.Training); // before PpoConfig: it marks training.swarm as known
+        PpoConfig ppo = PpoConfig.Read(task.Training);
+        ppo = ppo with
+        {
+            Seed = options.Seed ?? ppo.Seed,
+            TotalEnvSteps = options.TotalEnvSteps ?? ppo.TotalEnvSteps,
+            FinalEvalEpisodes = options.FinalEvalEpisodes ?? ppo.FinalEvalEpisodes,
+        };
+        task.CheckTrainingSeed(ppo.Seed);
+        if (options.Resume) throw new ArgumentException("--resume: PPO runs do not write checkpoints yet; start a new run");
+        string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-seed{ppo.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+        if (Checkpoint.Find(runDirectory) is not null || File.Exists(Path.Combine(runDirectory, BundleFileName)))
+            throw new ArgumentException($"'{runDirectory}' already holds a run; choose another --out");
+
+        TorchSetup.Initialize(intraOpThreads: 1);
+        Directory.CreateDirectory(runDirectory);
+        File.WriteAllText(Path.Combine(runDirectory, "training.json"), SwarmPpo.ConfigJson(ppo, swarm));
+        using var session = new TrainingSession(runDirectory, (bundle, episodes, final) => SwarmEvaluator.Score(bundle, task, episodes, final),
+            "eval_time_to_goal_iqm_s", ppo.TotalEnvSteps, ppo.Seed, null, options.Console, options.Interactive, progress);
+        PolicyBundle trained = SwarmPpo.Train(task, ppo, swarm, session);
+        long steps = session.EnvSteps;
+        BundleSnapshot snapshot = new(BundleSnapshot.Last, steps, null, steps);
+        if (ppo.KeepBestPolicy)
+        {
+            if (session.LastPeriodicEvalStep != steps) session.Score(trained, steps, ppo.EvalEpisodes);
+            if (session.BestBundle is { } best)
+            {
+                trained = best;
+                snapshot = new BundleSnapshot(BundleSnapshot.BestEvaluation, session.BestEnvSteps, session.BestSuccessRate, snapshot.TotalEnvSteps);
+            }
+        }
+        long policySteps = snapshot.EnvSteps;
+        trained = trained.WithTrainingConfig(snapshot.AddTo(trained.TrainingConfigJson));
+        session.Snapshot = snapshot;
+        string bundlePath = Path.Combine(runDirectory, BundleFileName);
+        trained.Write(bundlePath);
+        PolicyScore final = session.Score(trained, policySteps, ppo.FinalEvalEpisodes, final: true);
+        double wall = session.WallSeconds, cpu = session.CpuSeconds;
+        session.Finish();
+        SwarmEvalResult traces = SwarmEvaluator.Evaluate(new PolicyPilot(trained), "policy", task, new SwarmEvalOptions(Seeds: 1, EpisodesPerSeed: 8));
+        SwarmEvaluator.WriteTrajectoryPlot(task, traces, Path.Combine(runDirectory, "eval_trajectories.png"));
+        return new TrainResult(runDirectory, bundlePath, "ppo", ppo.Seed, steps, wall, cpu, null, policySteps)
+        {
+            FinalScore = final,
+            TaskKind = "swarm",
             Snapshot = snapshot,
         };
     }
