@@ -66,6 +66,8 @@ public sealed record SwarmEvalResult
     public required double MinSeparationM { get; init; }
     /// <summary>IQM over episodes of each episode's least distance.</summary>
     public required double MinSeparationIqmM { get; init; }
+    /// <summary>Episodes whose state went non-finite (the quads' separation could not be measured; left out of the separation figures).</summary>
+    public required int NonFiniteEpisodes { get; init; }
     public required double TimeToGoalIqmS { get; init; }
     public required (double Low, double High) TimeToGoalIqmCi { get; init; }
     public required double ReachedRate { get; init; }
@@ -105,7 +107,7 @@ public static class SwarmEvaluator
         var columns = new List<(string, float[], float[])>();
         var kept = new Dictionary<string, int>();
         long totalContacts = 0;
-        int reached = 0;
+        int reached = 0, nonFinite = 0;
 
         for (int seedIndex = 0; seedIndex < options.Seeds; seedIndex++)
         {
@@ -153,7 +155,9 @@ public static class SwarmEvaluator
             {
                 var key = (seed, scenario[e]);
                 List<double> s = Get(success, key), c = Get(collided, key), m = Get(perMinute, key), tt = Get(times, key);
-                separations.Add(env.MinSeparation(e, finished: true));
+                float separation = env.MinSeparation(e, finished: true);
+                if (float.IsFinite(separation)) separations.Add(separation);
+                else nonFinite++;
                 for (int q = 0; q < quads; q++)
                 {
                     int i = e * quads + q;
@@ -212,8 +216,9 @@ public static class SwarmEvaluator
             CollisionsPerQuadMinute = totalContacts / (quadEpisodes * (double)minutes),
             CollisionsPerQuadMinuteIqm = Statistics.InterquartileMean(allPerMinute),
             CollisionsPerQuadMinuteIqmCi = Statistics.StratifiedBootstrapIqmInterval(Strata(perMinute)),
-            MinSeparationM = separations.Min(),
-            MinSeparationIqmM = Statistics.InterquartileMean(separations),
+            MinSeparationM = separations.Count == 0 ? double.NaN : separations.Min(),
+            MinSeparationIqmM = separations.Count == 0 ? double.NaN : Statistics.InterquartileMean(separations),
+            NonFiniteEpisodes = nonFinite,
             TimeToGoalIqmS = allTimes.Length == 0 ? double.NaN : Statistics.InterquartileMean(allTimes),
             TimeToGoalIqmCi = allTimes.Length == 0 ? none : Statistics.StratifiedBootstrapIqmInterval(Strata(times)),
             ReachedRate = reached / (double)quadEpisodes,
@@ -269,6 +274,7 @@ public static class SwarmEvaluator
             ["collisions_per_quad_minute_iqm_ci95"] = Ci(r.CollisionsPerQuadMinuteIqmCi),
             ["min_separation_m"] = F(r.MinSeparationM),
             ["min_separation_iqm_m"] = F(r.MinSeparationIqmM),
+            ["non_finite_episodes"] = r.NonFiniteEpisodes,
             ["time_to_goal_iqm_s"] = F(r.TimeToGoalIqmS),
             ["time_to_goal_iqm_ci95"] = Ci(r.TimeToGoalIqmCi),
             ["reached_rate"] = F(r.ReachedRate),
