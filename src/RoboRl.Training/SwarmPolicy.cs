@@ -165,6 +165,36 @@ public static class SwarmPolicySpec
         bundle.CheckCompatibleSpecs(SwarmObservation.Names(task.Neighbours), HoverObservation.ActionNames, task.ControlFrequencyHz, 0);
     }
 
+    /// <summary>
+    /// The bundle of <paramref name="actor"/> (its dense chain, <see cref="SwarmActor.ExportLayers"/>) for <paramref name="task"/>:
+    /// golden actions from the TorchSharp forward of the encoder network itself, which the engine must reproduce.
+    /// </summary>
+    public static PolicyBundle Export(SwarmActor actor, SwarmTaskConfig task, float[] mean, float[] std, float[] goldenObservations, string trainingConfigJson)
+    {
+        if (actor.Neighbours != task.Neighbours) throw new ArgumentException($"an actor for {actor.Neighbours} neighbours does not fit {task.File} (neighbours = {task.Neighbours})");
+        PolicyDescription d = Describe(task, trainingConfigJson);
+        var bundle = new PolicyBundle
+        {
+            Layers = actor.ExportLayers(),
+            ObservationNames = d.ObservationNames,
+            ActionNames = d.ActionNames,
+            ObservationMean = mean.ToArray(),
+            ObservationStd = std.ToArray(),
+            ActionLow = d.ActionLow,
+            ActionHigh = d.ActionHigh,
+            ActionUnit = d.ActionUnit,
+            ControlRateHz = d.ControlRateHz,
+            ActionHistoryLength = 0,
+            RobotConfigJson = d.RobotConfigJson,
+            TrainingConfigJson = d.TrainingConfigJson,
+            GitCommit = d.GitCommit,
+            GoldenObservations = goldenObservations.ToArray(),
+            GoldenActions = SwarmPpo.TorchForward(actor, mean, std, goldenObservations),
+        };
+        bundle.Validate("export");
+        return bundle;
+    }
+
     /// <summary>The bundle's description of a swarm policy trained on <paramref name="task"/>.</summary>
     public static PolicyDescription Describe(SwarmTaskConfig task, string trainingConfigJson)
     {

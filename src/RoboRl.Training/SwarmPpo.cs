@@ -222,8 +222,8 @@ public static class SwarmPpo
                     {
                         session.EpisodeFinished(env.FinishedEpisodeReturns[i], env.FinishedEpisodeLengths[i]);
                         ReadOnlySpan<float> last = env.FinalActorObservations.Slice(i * obsSize, 3); // position error
-                        finalDistanceSum += MathF.Sqrt(last[0] * last[0] + last[1] * last[1] + last[2] * last[2]);
-                        finalDistanceCount++;
+                        float finalDistance = MathF.Sqrt(last[0] * last[0] + last[1] * last[1] + last[2] * last[2]);
+                        if (float.IsFinite(finalDistance)) { finalDistanceSum += finalDistance; finalDistanceCount++; }
                     }
                 }
 
@@ -399,27 +399,7 @@ public static class SwarmPpo
             var config = JsonNode.Parse(ConfigJson(c, s))!.AsObject();
             config["network"] = actor.Describe();
             config["task_file"] = task.File; // `roborl eval` finds the task (and its held-out scenarios) from it
-            PolicyDescription description = SwarmPolicySpec.Describe(task, config.ToJsonString());
-            var bundle = new PolicyBundle
-            {
-                Layers = actor.ExportLayers(),
-                ObservationNames = description.ObservationNames,
-                ActionNames = description.ActionNames,
-                ObservationMean = normalizer.Mean.ToArray(),
-                ObservationStd = normalizer.Std.ToArray(),
-                ActionLow = description.ActionLow,
-                ActionHigh = description.ActionHigh,
-                ActionUnit = description.ActionUnit,
-                ControlRateHz = description.ControlRateHz,
-                ActionHistoryLength = 0,
-                RobotConfigJson = description.RobotConfigJson,
-                TrainingConfigJson = description.TrainingConfigJson,
-                GitCommit = description.GitCommit,
-                GoldenObservations = goldenObservations,
-                GoldenActions = TorchForward(actor, normalizer.Mean, normalizer.Std, goldenObservations),
-            };
-            bundle.Validate("export");
-            return bundle;
+            return SwarmPolicySpec.Export(actor, task, normalizer.Mean, normalizer.Std, goldenObservations, config.ToJsonString());
         }
     }
 

@@ -89,31 +89,8 @@ public class SwarmTrainingTests
         }
     }
 
-    static PolicyBundle Bundle(SwarmActor actor, float[] mean, float[] std, float[] golden)
-    {
-        SwarmTaskConfig task = SwarmTaskConfig.Load(OpenTask) with { Neighbours = actor.Neighbours };
-        PolicyDescription d = SwarmPolicySpec.Describe(task, "{}");
-        var bundle = new PolicyBundle
-        {
-            Layers = actor.ExportLayers(),
-            ObservationNames = d.ObservationNames,
-            ActionNames = d.ActionNames,
-            ObservationMean = mean,
-            ObservationStd = std,
-            ActionLow = d.ActionLow,
-            ActionHigh = d.ActionHigh,
-            ActionUnit = d.ActionUnit,
-            ControlRateHz = d.ControlRateHz,
-            ActionHistoryLength = 0,
-            RobotConfigJson = d.RobotConfigJson,
-            TrainingConfigJson = d.TrainingConfigJson,
-            GitCommit = "test",
-            GoldenObservations = golden,
-            GoldenActions = SwarmPpo.TorchForward(actor, mean, std, golden),
-        };
-        bundle.Validate("test");
-        return bundle;
-    }
+    static PolicyBundle Bundle(SwarmActor actor, float[] mean, float[] std, float[] golden) =>
+        SwarmPolicySpec.Export(actor, SwarmTaskConfig.Load(OpenTask) with { Neighbours = actor.Neighbours }, mean, std, golden, "{}");
 
     [TestCase(1)]
     [TestCase(2)]
@@ -219,10 +196,29 @@ public class SwarmTrainingTests
     }
 
     [Test]
+    public void ANonFiniteStateEndsTheEpisodeWithAPenaltyNotANaN()
+    {
+        SwarmTaskConfig task = SwarmTaskConfig.Load(OpenTask);
+        using var env = new SwarmEnv(task, 2, threadCount: 1);
+        env.Reset(3);
+        var actions = new float[env.NumEnvs * 4];
+        env.Step(actions);
+        env.Batch.Wx[env.Lane(1, 3)] = float.PositiveInfinity; // the integrator's blow-up, by hand
+        env.Step(actions);
+        int n = env.QuadsPerEnv;
+        Assert.That(env.NonFiniteEpisodes, Is.EqualTo(1));
+        Assert.That(env.Terminated[n], Is.True, "environment 1 ended");
+        Assert.That(env.Terminated[0], Is.False, "environment 0 flies on");
+        float penalty = env.Rewards[n + 3];
+        Assert.That(float.IsFinite(penalty) && penalty < -100, $"a finite penalty worse than the rest of any episode: {penalty}");
+        Assert.That(env.ActorObservations.ToArray().All(float.IsFinite), "the next episode starts from a finite state");
+    }
+
+    [Test]
     public void ShortRunImprovesTheReturnAndExportsAnEngineExactBundle()
     {
-        // Two quads, 2 s episodes (many episodes in a short run), no replay needed to learn to stay near the start
-        // rather than climb away (the initial policy's mean thrust is above hover).
+        // Two quads, 2 s episodes (many episodes in a short run): enough to learn to stay near the start rather than climb
+        // away (the initial policy's mean thrust is above hover).
         SwarmTaskConfig task = SwarmTaskConfig.Load(EditedTask(quads: 2, episodeSeconds: 2));
         var ppo = new PpoConfig
         {
@@ -230,7 +226,7 @@ public class SwarmTrainingTests
             EvalEveryEnvSteps = 0, NormalizerWarmupEnvSteps = 6400, InitialLogStd = -0.5, RewardScale = 0.1, ClipValueLoss = false,
             ActorHidden = [32], CriticHidden = [64, 64],
         };
-        var swarm = new SwarmTrainingConfig { SelfHidden = 32, NeighbourHidden = 16, SdfHidden = 8, ReplayFlyDistanceM = 100 };
+        var swarm = new SwarmTrainingConfig { SelfHidden = 32, NeighbourHidden = 16, SdfHidden = 8, Replay = false }; // replay: its own test
         string dir = RepoFiles.TempDirectory();
         PolicyBundle bundle;
         using (var session = new TrainingSession(dir, (b, episodes, final) => SwarmEvaluator.Score(b, task, episodes, final), "eval_time_to_goal_iqm_s",

@@ -65,7 +65,7 @@ public sealed class SwarmEnv : IVectorEnv
     private IReadOnlyList<SwarmScenarioShare> _mix;
     private float _mixTotal;
     private bool _hasReset;
-    private long _nanActions, _completedEpisodes;
+    private long _nanActions, _completedEpisodes, _nonFiniteEpisodes;
 
     /// <param name="task">The swarm task (and the robot it names).</param>
     /// <param name="environments">E, the number of environments (rows = E × quads).</param>
@@ -167,6 +167,8 @@ public sealed class SwarmEnv : IVectorEnv
     public ReadOnlySpan<int> FinishedEpisodeLengths => _finishedLengths;
     public long CompletedEpisodes => Interlocked.Read(ref _completedEpisodes);
     public long NanActionCount => Interlocked.Read(ref _nanActions);
+    /// <summary>Episodes ended because a quad's state became non-finite (the integrator blew up, e.g. at extreme body rates).</summary>
+    public long NonFiniteEpisodes => Interlocked.Read(ref _nonFiniteEpisodes);
 
     public int Lane(int environment, int quad) => environment * _stride + quad;
     public Vector3 Goal(int environment, int quad) { int l = Lane(environment, quad); return new(_goalX[l], _goalY[l], _goalZ[l]); }
@@ -304,6 +306,27 @@ public sealed class SwarmEnv : IVectorEnv
         AdvanceGoals(e);
         ObserveAndReward(e, rewards: true);
         if (nan) _nanInEnv[e] = true;
+
+        // A non-finite state (the integrator blew up) ends the environment's episode like a NaN action. Its reward is what
+        // the rest of the episode would cost a quad held at the room's far corner, so ending an episode this way never pays.
+        bool finite = true;
+        for (int q = 0; q < _n; q++)
+        {
+            int l = first + q;
+            finite &= float.IsFinite(b.Px[l] + b.Py[l] + b.Pz[l] + b.Vx[l] + b.Vy[l] + b.Vz[l] + b.Wx[l] + b.Wy[l] + b.Wz[l] + b.Qw[l] + b.Qx[l] + b.Qy[l] + b.Qz[l]);
+        }
+        if (!finite)
+        {
+            _nanInEnv[e] = true;
+            Interlocked.Increment(ref _nonFiniteEpisodes);
+            float remaining = (_episodeSteps - _episodeStep[e] + 1) * _dt;
+            float penalty = -_task.Reward.Position * (_task.Room.Max - _task.Room.Min).Length() * remaining;
+            for (int q = 0; q < _n; q++)
+            {
+                _rewards[e * _n + q] = penalty;
+                _episodeReturn[first + q] = float.IsFinite(_episodeReturn[first + q]) ? _episodeReturn[first + q] + penalty : penalty;
+            }
+        }
 
         // 6. Truncation at the episode length (or termination after a NaN action), then auto-reset of the whole environment.
         bool truncated = _episodeStep[e] >= _episodeSteps && !_nanInEnv[e];

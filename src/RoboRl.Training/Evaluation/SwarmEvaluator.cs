@@ -66,7 +66,7 @@ public sealed record SwarmEvalResult
     public required double MinSeparationM { get; init; }
     /// <summary>IQM over episodes of each episode's least distance.</summary>
     public required double MinSeparationIqmM { get; init; }
-    /// <summary>Episodes whose state went non-finite (the quads' separation could not be measured; left out of the separation figures).</summary>
+    /// <summary>Episodes that ended early on a non-finite state or action (every quad counted failed and collided; left out of the separation figures).</summary>
     public required int NonFiniteEpisodes { get; init; }
     public required double TimeToGoalIqmS { get; init; }
     public required (double Low, double High) TimeToGoalIqmCi { get; init; }
@@ -131,46 +131,57 @@ public static class SwarmEvaluator
                 }
             }
             var finalGoals = new Vector3[rows];
-            for (int t = 0; t < steps; t++)
+            var done = new bool[envs];
+            int running = envs;
+            for (int t = 0; t < steps && running > 0; t++)
             {
                 foreach (var tr in traced)
-                    for (int q = 0; q < quads; q++)
-                    {
-                        Vector3 p = env.Batch.Position(env.Lane(tr.Env, q));
-                        tr.X[q].Add(p.X); tr.Y[q].Add(p.Y);
-                    }
-                if (t == steps - 1)
-                    for (int e = 0; e < envs; e++)
+                    if (!done[tr.Env])
+                        for (int q = 0; q < quads; q++)
+                        {
+                            Vector3 p = env.Batch.Position(env.Lane(tr.Env, q));
+                            tr.X[q].Add(p.X); tr.Y[q].Add(p.Y);
+                        }
+                for (int e = 0; e < envs; e++)
+                    if (!done[e])
                         for (int q = 0; q < quads; q++) finalGoals[e * quads + q] = env.Goal(e, q);
                 pilot.Act(env, actions);
                 env.Step(actions);
-                // First time within the tolerance (on the current observation; the last step's is the final one).
-                ReadOnlySpan<float> o = t == steps - 1 ? env.FinalActorObservations : env.ActorObservations;
-                for (int i = 0; i < rows; i++)
-                    if (firstReach[i] < 0 && Distance(o.Slice(i * obs, 3)) <= tolerance) firstReach[i] = t + 1;
-            }
-            if (env.CompletedEpisodes < envs) throw new InvalidOperationException("the episodes did not end at the episode length");
-
-            for (int e = 0; e < envs; e++)
-            {
-                var key = (seed, scenario[e]);
-                List<double> s = Get(success, key), c = Get(collided, key), m = Get(perMinute, key), tt = Get(times, key);
-                float separation = env.MinSeparation(e, finished: true);
-                if (float.IsFinite(separation)) separations.Add(separation);
-                else nonFinite++;
-                for (int q = 0; q < quads; q++)
+                for (int e = 0; e < envs; e++)
                 {
-                    int i = e * quads + q;
-                    var (withQuads, withColumns) = env.EpisodeCollisions(e, q, finished: true);
-                    int contacts = withQuads + withColumns;
-                    totalContacts += contacts;
-                    bool atGoal = Distance(env.FinalActorObservations.Slice(i * obs, 3)) <= tolerance;
-                    s.Add(atGoal && contacts == 0 ? 1 : 0);
-                    c.Add(contacts > 0 ? 1 : 0);
-                    m.Add(contacts / minutes);
-                    if (firstReach[i] >= 0) { tt.Add(firstReach[i] * dt); reached++; }
+                    if (done[e]) continue;
+                    int row0 = e * quads;
+                    bool ended = env.Terminated[row0] || env.Truncated[row0];
+                    // First time within the tolerance (the finished episode's last observation when it ended).
+                    ReadOnlySpan<float> o = ended ? env.FinalActorObservations : env.ActorObservations;
+                    for (int i = row0; i < row0 + quads; i++)
+                        if (firstReach[i] < 0 && Distance(o.Slice(i * obs, 3)) <= tolerance) firstReach[i] = t + 1;
+                    if (!ended) continue;
+                    // The episode is over (at the time limit, or early: a non-finite state or action, which fails every quad).
+                    done[e] = true;
+                    running--;
+                    bool early = env.Terminated[row0];
+                    var key = (seed, scenario[e]);
+                    List<double> s = Get(success, key), c = Get(collided, key), m = Get(perMinute, key), tt = Get(times, key);
+                    float separation = env.MinSeparation(e, finished: true);
+                    if (float.IsFinite(separation) && !early) separations.Add(separation);
+                    else nonFinite++;
+                    for (int q = 0; q < quads; q++)
+                    {
+                        int i = row0 + q;
+                        var (withQuads, withColumns) = env.EpisodeCollisions(e, q, finished: true);
+                        int contacts = withQuads + withColumns;
+                        totalContacts += contacts;
+                        bool atGoal = !early && Distance(env.FinalActorObservations.Slice(i * obs, 3)) <= tolerance;
+                        s.Add(atGoal && contacts == 0 ? 1 : 0);
+                        c.Add(contacts > 0 || early ? 1 : 0);
+                        m.Add(contacts / minutes);
+                        if (firstReach[i] >= 0) { tt.Add(firstReach[i] * dt); reached++; }
+                    }
                 }
             }
+            if (running > 0) throw new InvalidOperationException("the episodes did not end at the episode length");
+
             foreach (var tr in traced)
                 for (int q = 0; q < quads; q++)
                 {
