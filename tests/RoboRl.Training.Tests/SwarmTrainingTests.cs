@@ -222,9 +222,20 @@ public class SwarmTrainingTests
         SwarmTaskConfig task = SwarmTaskConfig.Load(EditedTask(quads: 2, episodeSeconds: 2));
         var ppo = new PpoConfig
         {
-            Seed = 1, TotalEnvSteps = 450_000, NumEnvs = 32, NumSteps = 50, NumMinibatches = 4, UpdateEpochs = 4, LearningRate = 1e-3,
-            EvalEveryEnvSteps = 0, NormalizerWarmupEnvSteps = 6400, InitialLogStd = -0.5, RewardScale = 0.1, ClipValueLoss = false,
-            ActorHidden = [32], CriticHidden = [64, 64],
+            Seed = 1,
+            TotalEnvSteps = 450_000,
+            NumEnvs = 32,
+            NumSteps = 50,
+            NumMinibatches = 4,
+            UpdateEpochs = 4,
+            LearningRate = 1e-3,
+            EvalEveryEnvSteps = 0,
+            NormalizerWarmupEnvSteps = 6400,
+            InitialLogStd = -0.5,
+            RewardScale = 0.1,
+            ClipValueLoss = false,
+            ActorHidden = [32],
+            CriticHidden = [64, 64],
         };
         var swarm = new SwarmTrainingConfig { SelfHidden = 32, NeighbourHidden = 16, SdfHidden = 8, Replay = false }; // replay: its own test
         string dir = RepoFiles.TempDirectory();
@@ -276,8 +287,17 @@ public class SwarmTrainingTests
         SwarmTaskConfig task = SwarmTaskConfig.Load(EditedTask(quads: 8, episodeSeconds: 1, packed));
         var ppo = new PpoConfig
         {
-            Seed = 2, TotalEnvSteps = 8 * 16 * 100 * 4, NumEnvs = 16, NumSteps = 100, NumMinibatches = 4, UpdateEpochs = 1,
-            EvalEveryEnvSteps = 0, NormalizerWarmupEnvSteps = 8 * 16 * 2, InitialLogStd = 0.5, ActorHidden = [16], CriticHidden = [16],
+            Seed = 2,
+            TotalEnvSteps = 8 * 16 * 100 * 4,
+            NumEnvs = 16,
+            NumSteps = 100,
+            NumMinibatches = 4,
+            UpdateEpochs = 1,
+            EvalEveryEnvSteps = 0,
+            NormalizerWarmupEnvSteps = 8 * 16 * 2,
+            InitialLogStd = 0.5,
+            ActorHidden = [16],
+            CriticHidden = [16],
         };
         var swarm = new SwarmTrainingConfig { SelfHidden = 8, NeighbourHidden = 8, SdfHidden = 4, ReplayFlyDistanceM = 100, ReplayProbability = 1, ReplaySecondsBefore = 0.1 };
         string dir = RepoFiles.TempDirectory();
