@@ -251,7 +251,7 @@ public class SwarmTrainingTests
         Assert.That(returns.Length, Is.GreaterThan(20));
         double first = returns.Take(5).Average(), last = returns.TakeLast(5).Average();
         TestContext.Out.WriteLine($"episode return {first:F2} → {last:F2} over {returns.Length} rows");
-        Assert.That(last, Is.GreaterThan(first + 0.1 * Math.Abs(first)), "the return improves by more than 10 %");
+        Assert.That(last, Is.GreaterThan(first + 0.05 * Math.Abs(first)), "the return improves by more than 5 %");
 
         Assert.That(new PolicyEngine(bundle).MaxGoldenError(), Is.LessThanOrEqualTo(1e-5f), "golden actions from torch, replayed by the engine");
         Assert.That(SwarmPolicySpec.NeighbourCount(bundle), Is.EqualTo(1));
