@@ -384,6 +384,7 @@ public static class SwarmPpo
             session.Scalar("swarm/collision_weight_scale", env.CollisionWeightScale, globalStep);
             session.Scalar("swarm/replayed_episodes", replayedEpisodes, globalStep);
             session.Scalar("swarm/hard_states_saved", hardStatesSaved, globalStep);
+            session.Scalar("swarm/non_finite_episodes", env.NonFiniteEpisodes, globalStep);
             if (session.EvaluationDue(globalStep, batch, c.EvalEveryEnvSteps))
                 session.Score(Export(), globalStep, c.EvalEpisodes);
         }
