@@ -41,7 +41,7 @@ public sealed record TrainResult(string RunDirectory, string BundlePath, string 
     double WallSeconds, double CpuSeconds, EvalResult? FinalEval, long PolicyEnvSteps)
 {
     public required PolicyScore FinalScore { get; init; }
-    /// <summary>"hover" or "navigation".</summary>
+    /// <summary>"hover", "navigation" or "swarm".</summary>
     public string TaskKind { get; init; } = "hover";
     /// <summary>Which policy the bundle holds (the best periodic evaluation's, or the last).</summary>
     public required BundleSnapshot Snapshot { get; init; }

@@ -184,6 +184,12 @@ public sealed class TrainingSession : IDisposable
         }
     }
 
+    /// <summary>One extra TensorBoard scalar (an algorithm's own curve, e.g. the swarm's collision-weight scale).</summary>
+    public void Scalar(string tag, double value, long globalStep)
+    {
+        if (double.IsFinite(value)) tensorboard.add_scalar(tag, (float)value, (int)globalStep);
+    }
+
     void Report(long globalStep, double now)
     {
         double rate = now > 0 ? globalStep / now : 0;

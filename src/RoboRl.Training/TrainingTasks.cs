@@ -19,6 +19,7 @@ public static class TrainingTasks
     [
         new(TaskKinds.Hover, "a quadrotor hovering at a target under randomised dynamics (TD3 or SAC)", Trainer.RunHover),
         new(TaskKinds.Navigation, "a ground robot driving to goals through random maps with its lidar (PPO)", Trainer.RunNavigation),
+        new(TaskKinds.Swarm, "quadrotors flying to their goals among each other and columns (multi-agent PPO)", SwarmTraining.Run),
     ];
 
     /// <summary>The registered kind names.</summary>

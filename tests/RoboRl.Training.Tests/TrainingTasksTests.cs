@@ -9,6 +9,8 @@ public class TrainingTasksTests
     [TestCase("configs/tasks/crazyflie-hover.json", "hover")]
     [TestCase("configs/tasks/crazyflie-brushless-hover.json", "hover")]
     [TestCase("configs/tasks/diffbot-nav.json", "navigation")]
+    [TestCase("configs/swarm/crazyflie-swarm8.json", "swarm")]
+    [TestCase("configs/swarm/crazyflie-swarm8-open.json", "swarm")]
     public void EveryShippedTaskNamesAKindWithATrainer(string file, string kind)
     {
         Assert.That(ConfigNode.LoadFile(RepoFiles.Path(file)).Has("kind"), Is.True, file + " names its kind");

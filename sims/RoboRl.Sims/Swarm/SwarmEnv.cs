@@ -55,6 +55,7 @@ public sealed class SwarmEnv : IVectorEnv
     private readonly int[] _scenario, _episodeStep, _segmentStart; // [envs]
     private readonly float[] _centre, _bezier;               // [envs × 3], [envs × 12]
     private readonly bool[] _nanInEnv;                       // [envs]
+    private readonly int[] _newContactsInEnv;                // [envs] contacts (quad–quad per quad, column) begun in the last step
     // Episode statistics (what `roborl eval` will report): per quad lane, and per environment.
     private readonly int[] _quadCollisions, _columnCollisions, _finishedQuadCollisions, _finishedColumnCollisions; // [lanes]
     private readonly float[] _minSeparation, _finishedMinSeparation; // [envs]
@@ -64,7 +65,7 @@ public sealed class SwarmEnv : IVectorEnv
     private IReadOnlyList<SwarmScenarioShare> _mix;
     private float _mixTotal;
     private bool _hasReset;
-    private long _nanActions, _completedEpisodes;
+    private long _nanActions, _completedEpisodes, _nonFiniteEpisodes;
 
     /// <param name="task">The swarm task (and the robot it names).</param>
     /// <param name="environments">E, the number of environments (rows = E × quads).</param>
@@ -125,6 +126,7 @@ public sealed class SwarmEnv : IVectorEnv
         _centre = new float[environments * 3];
         _bezier = new float[environments * 12];
         _nanInEnv = new bool[environments];
+        _newContactsInEnv = new int[environments];
         _quadCollisions = new int[lanes]; _columnCollisions = new int[lanes];
         _finishedQuadCollisions = new int[lanes]; _finishedColumnCollisions = new int[lanes];
         _minSeparation = new float[environments]; _finishedMinSeparation = new float[environments];
@@ -165,6 +167,8 @@ public sealed class SwarmEnv : IVectorEnv
     public ReadOnlySpan<int> FinishedEpisodeLengths => _finishedLengths;
     public long CompletedEpisodes => Interlocked.Read(ref _completedEpisodes);
     public long NanActionCount => Interlocked.Read(ref _nanActions);
+    /// <summary>Episodes ended because a quad's state became non-finite (the integrator blew up, e.g. at extreme body rates).</summary>
+    public long NonFiniteEpisodes => Interlocked.Read(ref _nonFiniteEpisodes);
 
     public int Lane(int environment, int quad) => environment * _stride + quad;
     public Vector3 Goal(int environment, int quad) { int l = Lane(environment, quad); return new(_goalX[l], _goalY[l], _goalZ[l]); }
@@ -175,6 +179,10 @@ public sealed class SwarmEnv : IVectorEnv
     /// <summary>Quad–quad contacts that began in the last step, per quad.</summary>
     public int NewQuadContacts(int environment, int quad) => _newQuadContacts[Lane(environment, quad)];
     public bool TouchingColumn(int environment, int quad) => _obstacleContact[Lane(environment, quad)];
+    /// <summary>Contacts begun in environment e in the last step (each quad's new quad contacts plus new column contacts).</summary>
+    public int NewContacts(int environment) => _newContactsInEnv[environment];
+    /// <summary>Control steps environment e's current episode has run.</summary>
+    public int EpisodeStep(int environment) => _episodeStep[environment];
     /// <summary>Contacts with other quads and with columns begun in this episode (the finished episode's after a reset).</summary>
     public (int Quads, int Columns) EpisodeCollisions(int environment, int quad, bool finished = false)
     {
@@ -299,6 +307,27 @@ public sealed class SwarmEnv : IVectorEnv
         ObserveAndReward(e, rewards: true);
         if (nan) _nanInEnv[e] = true;
 
+        // A non-finite state (the integrator blew up) ends the environment's episode like a NaN action. Its reward is what
+        // the rest of the episode would cost a quad held at the room's far corner, so ending an episode this way never pays.
+        bool finite = true;
+        for (int q = 0; q < _n; q++)
+        {
+            int l = first + q;
+            finite &= float.IsFinite(b.Px[l] + b.Py[l] + b.Pz[l] + b.Vx[l] + b.Vy[l] + b.Vz[l] + b.Wx[l] + b.Wy[l] + b.Wz[l] + b.Qw[l] + b.Qx[l] + b.Qy[l] + b.Qz[l]);
+        }
+        if (!finite)
+        {
+            _nanInEnv[e] = true;
+            Interlocked.Increment(ref _nonFiniteEpisodes);
+            float remaining = (_episodeSteps - _episodeStep[e] + 1) * _dt;
+            float penalty = -_task.Reward.Position * (_task.Room.Max - _task.Room.Min).Length() * remaining;
+            for (int q = 0; q < _n; q++)
+            {
+                _rewards[e * _n + q] = penalty;
+                _episodeReturn[first + q] = float.IsFinite(_episodeReturn[first + q]) ? _episodeReturn[first + q] + penalty : penalty;
+            }
+        }
+
         // 6. Truncation at the episode length (or termination after a NaN action), then auto-reset of the whole environment.
         bool truncated = _episodeStep[e] >= _episodeSteps && !_nanInEnv[e];
         bool terminated = _nanInEnv[e];
@@ -337,6 +366,7 @@ public sealed class SwarmEnv : IVectorEnv
         Span<int> bestIndex = stackalloc int[SwarmTaskConfig.MaxNeighbours];
         float proximityRange = w.ProximityFalloffArms * _arm, collisionScale = CollisionWeightScale;
         float minSeparation = _minSeparation[e];
+        int newContacts = 0;
 
         for (int q = 0; q < _n; q++)
         {
@@ -392,6 +422,7 @@ public sealed class SwarmEnv : IVectorEnv
             // Reward (SwarmRewardWeights): progress terms per second, contacts per event, proximity per second.
             if (newColumnContact) _columnCollisions[l]++;
             _quadCollisions[l] += _newQuadContacts[l];
+            newContacts += _newQuadContacts[l] + (newColumnContact ? 1 : 0);
             float distance = Vector3.Distance(position, goal);
             float rate = b.AngularVelocity(l).Length();
             float upright = o[14]; // R₂₂: body z · world z
@@ -402,6 +433,7 @@ public sealed class SwarmEnv : IVectorEnv
             _episodeReturn[l] += reward;
         }
         _minSeparation[e] = minSeparation;
+        if (rewards) _newContactsInEnv[e] = newContacts;
     }
 
     /// <summary>Moves environment e's goals for the current episode step (the scenario's rule).</summary>
@@ -601,5 +633,129 @@ public sealed class SwarmEnv : IVectorEnv
         return area.Center + new Vector3((ix - 0.5f * (nx - 1)) * spacing, (iy - 0.5f * (ny - 1)) * spacing, (iz - 0.5f * (nz - 1)) * spacing);
     }
 
+
+    /// <summary>A buffer that holds one environment's whole state (<see cref="SaveEnvironment"/>); allocate once, reuse.</summary>
+    public SwarmEnvSnapshot CreateSnapshot() => new(LaneFloats().Length * _stride, (LaneInts().Length + 3) * _stride, 2 * _columnStride);
+
+    /// <summary>
+    /// Copies environment e's state — every vehicle's rigid body, rotors and randomised dynamics, goals and the scenario's
+    /// progress, columns, contact memory and the episode's statistics and return — into <paramref name="into"/> (QuadSwarm's
+    /// hard-state replay). The random generators are not part of it: a restored episode goes on with fresh noise.
+    /// </summary>
+    public void SaveEnvironment(int e, SwarmEnvSnapshot into)
+    {
+        int first = e * _stride;
+        float[][] floats = LaneFloats();
+        for (int a = 0; a < floats.Length; a++) floats[a].AsSpan(first, _stride).CopyTo(into.LaneFloats.AsSpan(a * _stride, _stride));
+        int[][] ints = LaneInts();
+        for (int a = 0; a < ints.Length; a++) ints[a].AsSpan(first, _stride).CopyTo(into.LaneInts.AsSpan(a * _stride, _stride));
+        int extra = ints.Length * _stride;
+        for (int q = 0; q < _stride; q++)
+        {
+            into.LaneInts[extra + q] = (int)_contactMask[first + q];
+            into.LaneInts[extra + _stride + q] = (int)_previousMask[first + q];
+            into.LaneInts[extra + 2 * _stride + q] = _obstacleContact[first + q] ? 1 : 0;
+        }
+        _columnX.AsSpan(e * _columnStride, _columnStride).CopyTo(into.Columns);
+        _columnY.AsSpan(e * _columnStride, _columnStride).CopyTo(into.Columns.AsSpan(_columnStride));
+        _centre.AsSpan(e * 3, 3).CopyTo(into.Centre);
+        _bezier.AsSpan(e * 12, 12).CopyTo(into.Bezier);
+        into.ColumnCount = _columns[e];
+        into.Scenario = _scenario[e];
+        into.HeldOut = UseHeldOutScenarios;
+        into.EpisodeStep = _episodeStep[e];
+        into.SegmentStart = _segmentStart[e];
+        into.MinSeparation = _minSeparation[e];
+        into.NanInEnv = _nanInEnv[e];
+        into.Saved = true;
+    }
+
+    /// <summary>Puts environment e back into a saved state (any environment's of this env) and rewrites its observation rows;
+    /// its episode goes on from the saved step.</summary>
+    public void RestoreEnvironment(int e, SwarmEnvSnapshot from)
+    {
+        if (!from.Saved) throw new ArgumentException("the snapshot holds no saved state", nameof(from));
+        if (from.LaneFloats.Length != LaneFloats().Length * _stride || from.Columns.Length != 2 * _columnStride)
+            throw new ArgumentException("the snapshot was made by an environment of another shape", nameof(from));
+        if (from.HeldOut != UseHeldOutScenarios) throw new ArgumentException("the snapshot was saved with the other scenario mix", nameof(from));
+        int first = e * _stride;
+        float[][] floats = LaneFloats();
+        for (int a = 0; a < floats.Length; a++) from.LaneFloats.AsSpan(a * _stride, _stride).CopyTo(floats[a].AsSpan(first, _stride));
+        int[][] ints = LaneInts();
+        for (int a = 0; a < ints.Length; a++) from.LaneInts.AsSpan(a * _stride, _stride).CopyTo(ints[a].AsSpan(first, _stride));
+        int extra = ints.Length * _stride;
+        for (int q = 0; q < _stride; q++)
+        {
+            _contactMask[first + q] = (uint)from.LaneInts[extra + q];
+            _previousMask[first + q] = (uint)from.LaneInts[extra + _stride + q];
+            _obstacleContact[first + q] = from.LaneInts[extra + 2 * _stride + q] != 0;
+        }
+        from.Columns.AsSpan(0, _columnStride).CopyTo(_columnX.AsSpan(e * _columnStride, _columnStride));
+        from.Columns.AsSpan(_columnStride).CopyTo(_columnY.AsSpan(e * _columnStride, _columnStride));
+        from.Centre.CopyTo(_centre.AsSpan(e * 3, 3));
+        from.Bezier.CopyTo(_bezier.AsSpan(e * 12, 12));
+        _columns[e] = from.ColumnCount;
+        _scenario[e] = from.Scenario;
+        _episodeStep[e] = from.EpisodeStep;
+        _segmentStart[e] = from.SegmentStart;
+        _minSeparation[e] = from.MinSeparation;
+        _nanInEnv[e] = from.NanInEnv;
+        _newContactsInEnv[e] = 0;
+        ObserveAndReward(e, rewards: false);
+    }
+
+    // The per-lane state, in a fixed order (built on demand: a handful of references, no per-step cost in the kernels).
+    private float[][] LaneFloats() => _laneFloats ??=
+    [
+        Batch.Px, Batch.Py, Batch.Pz, Batch.Qw, Batch.Qx, Batch.Qy, Batch.Qz, Batch.Vx, Batch.Vy, Batch.Vz, Batch.Wx, Batch.Wy, Batch.Wz,
+        .. Batch.Rpm, .. Batch.CommandRpm,
+        Batch.Mass, Batch.Ixx, Batch.Iyy, Batch.Izz, Batch.ThrustScale, Batch.MotorTimeConstant,
+        Batch.ForceX, Batch.ForceY, Batch.ForceZ, Batch.TorqueX, Batch.TorqueY, Batch.TorqueZ, Batch.Crashed,
+        _episodeReturn, _actionNorm, _downwashX, _downwashY, _downwashZ, _goalX, _goalY, _goalZ, _offsetX, _offsetY, _offsetZ,
+    ];
+    private float[][]? _laneFloats;
+
+    // The integer per-lane state; the snapshot keeps three more blocks after it: both contact masks (bit patterns) and
+    // the column-contact flags.
+    private int[][] LaneInts() => _laneInts ??= [_newQuadContacts, _quadCollisions, _columnCollisions];
+    private int[][]? _laneInts;
+
     public void Dispose() => _pool.Dispose();
+}
+
+/// <summary>One environment's saved state (<see cref="SwarmEnv.SaveEnvironment"/>), for QuadSwarm's hard-state replay.</summary>
+public sealed class SwarmEnvSnapshot
+{
+    internal SwarmEnvSnapshot(int laneFloats, int laneInts, int columns)
+    {
+        LaneFloats = new float[laneFloats];
+        LaneInts = new int[laneInts];
+        Columns = new float[columns];
+    }
+
+    internal float[] LaneFloats { get; }
+    internal int[] LaneInts { get; }
+    internal float[] Columns { get; }
+    internal float[] Centre { get; } = new float[3];
+    internal float[] Bezier { get; } = new float[12];
+    internal int ColumnCount, Scenario, SegmentStart;
+    internal float MinSeparation;
+    internal bool HeldOut, NanInEnv;
+    /// <summary>True once a state was saved into it.</summary>
+    public bool Saved { get; internal set; }
+    /// <summary>The episode step the state was saved at.</summary>
+    public int EpisodeStep { get; internal set; }
+
+    /// <summary>Copies this saved state into another snapshot of the same environment (allocates nothing).</summary>
+    public void CopyTo(SwarmEnvSnapshot to)
+    {
+        LaneFloats.CopyTo(to.LaneFloats, 0);
+        LaneInts.CopyTo(to.LaneInts, 0);
+        Columns.CopyTo(to.Columns, 0);
+        Centre.CopyTo(to.Centre, 0);
+        Bezier.CopyTo(to.Bezier, 0);
+        (to.ColumnCount, to.Scenario, to.SegmentStart, to.MinSeparation, to.HeldOut, to.NanInEnv) = (ColumnCount, Scenario, SegmentStart, MinSeparation, HeldOut, NanInEnv);
+        to.EpisodeStep = EpisodeStep;
+        to.Saved = Saved;
+    }
 }

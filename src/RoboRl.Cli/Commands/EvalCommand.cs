@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
+using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
 using RoboRl.Training;
 using RoboRl.Training.Evaluation;
@@ -38,7 +39,7 @@ public static class EvalCommand
         });
         var seeds = new Option<int>("--seeds") { Description = "Navigation: simulator seeds from --seed on (bootstrap strata).", DefaultValueFactory = _ => NavEvalCommand.DefaultSeeds };
         var dynamics = new Option<string?>("--dynamics") { Description = "JSON file with a \"domain_randomization\" section (mass, inertia, thrust_coefficient, motor_time_constant, latency_steps); default: the task's." };
-        var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 12345UL };
+        var seed = new Option<ulong>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => DefaultSeed };
         var task = new Option<string?>("--task") { Description = $"Task config (default {BenchSimCommand.DefaultTask}; {BenchSimCommand.DefaultNavTask} for navigation bundles and --planner)." };
         var plot = new Option<string?>("--plot") { Description = $"PNG to write (default beside the (first) bundle: {PlotFileName}, or sweep_PARAMETER.png with --sweep; navigation with --planner alone: none unless given)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
@@ -58,6 +59,8 @@ public static class EvalCommand
 
     /// <summary>The default plot's name: eval's own, so it never overwrites the eval_trajectories.png that training wrote.</summary>
     public const string PlotFileName = "eval.png";
+    /// <summary>--seed when not given (a swarm evaluation then starts at its task's first held-out seed).</summary>
+    public const ulong DefaultSeed = 12345UL;
 
     /// <summary>Navigation (a planner asked for, a navigation task, or a bundle for a differential-drive robot) or hover.</summary>
     public static int Dispatch(string? bundlePath, string[] runDirectories, int? episodes, string? dynamicsPath, ulong seed, string? taskPath,
@@ -77,6 +80,17 @@ public static class EvalCommand
                 throw CliException.BadInput("--dynamics does not combine with --sweep: the sweep holds every parameter but the swept one nominal");
         }
         CheckPaths(bundlePath, runDirectories, dynamicsPath, taskPath, plotPath);
+        bool swarm = (taskPath is not null && SwarmTaskConfig.IsSwarmTask(ConfigNode.LoadFile(RepoPaths.Find(taskPath))))
+            || (bundlePath is not null && SwarmEvalCommand.IsSwarmBundle(bundlePath));
+        if (swarm)
+        {
+            // A swarm bundle: held-out scenarios and seeds of its task, the classical baseline beside it (docs/swarm.md).
+            if (bundlePath is null || runDirectories.Length > 0) throw CliException.BadInput("a swarm evaluation takes exactly one BUNDLE (not --runs)");
+            if (planner is not null || sweep is not null || dynamicsPath is not null || initialStates is not null)
+                throw CliException.BadInput("--planner, --sweep, --dynamics and --initial-states do not apply to swarm policies");
+            return SwarmEvalCommand.Run(bundlePath, taskPath is null ? null : RepoPaths.Find(taskPath), seeds, episodes ?? SwarmEvalCommand.DefaultEpisodesPerSeed,
+                seed == DefaultSeed ? null : (long)seed, plotPath, baseline: true, asJson, output, error);
+        }
         string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
         if (sweep is not null)
         {

@@ -96,13 +96,15 @@ public static class TrainCommand
                     // Navigation: held-out maps, the policy through the C# engine.
                     ["success_rate"] = result.FinalScore.SuccessRate,
                     ["collision_rate"] = result.FinalScore.FailureRate,
-                    ["time_to_goal_p50_s"] = double.IsFinite(result.FinalScore.Cost) ? result.FinalScore.Cost : null,
+                    // Swarm: held-out scenarios and seed, per quad; its time to goal is an IQM.
+                    [result.TaskKind == "swarm" ? "time_to_goal_iqm_s" : "time_to_goal_p50_s"] = double.IsFinite(result.FinalScore.Cost) ? result.FinalScore.Cost : null,
                 },
             };
             TextWriter text = io.Text;
             text.WriteLine($"trained {result.Algorithm} seed {result.Seed}: {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s wall ({result.CpuSeconds:F1} s CPU)");
             text.WriteLine($"bundle  {result.BundlePath}: {result.Snapshot.Describe()}");
             text.WriteLine(result.FinalEval is { } e2 ? $"eval    {EvalCommand.Summary(e2)} (the bundle's policy, held-out seed)"
+                : result.TaskKind == "swarm" ? $"eval    held-out scenarios and seed, per quad: success {result.FinalScore.SuccessRate:P1}, collision rate {result.FinalScore.FailureRate:P1}, time to goal IQM {result.FinalScore.Cost:F1} s (roborl eval BUNDLE for the full report)"
                 : $"eval    held-out maps: {NavValidation.Summary(result.FinalScore)}");
             return io.Result(json);
         });

@@ -82,6 +82,12 @@ public sealed record SwarmTaskConfig
     /// <summary>Seeds reserved for held-out evaluation, inclusive; training refuses them (<see cref="CheckTrainingSeed"/>).</summary>
     public required (long First, long Last) HeldOutSeeds { get; init; }
 
+    /// <summary>The "training" section (algorithm and hyperparameters; bound by the trainer), or null.</summary>
+    public ConfigNode? Training { get; init; }
+
+    /// <summary>True for a swarm task file (<c>"kind": "swarm"</c>).</summary>
+    public static bool IsSwarmTask(ConfigNode node) => node.Has("kind") && node.String("kind") == "swarm";
+
     public float ControlDt => 1f / ControlFrequencyHz;
     public int EpisodeSteps => (int)MathF.Round(EpisodeSeconds * ControlFrequencyHz);
     public float CollisionDistanceM => 2 * ArmLengthM;
@@ -168,6 +174,7 @@ public sealed record SwarmTaskConfig
             Scenarios = [],
             HeldOutScenarios = [],
             HeldOutSeeds = (0, -1),
+            Training = node.Has("training") ? node.Object("training") : null,
         };
 
         var scenarios = ReadMix(node, "scenarios", config);

@@ -9,7 +9,7 @@ namespace RoboRl.Core.Tasks;
 public static class TaskKinds
 {
     public const string KindKey = "kind";
-    public const string Hover = "hover", Navigation = "navigation";
+    public const string Hover = "hover", Navigation = "navigation", Swarm = "swarm";
 
     /// <summary>The kind a task file names; errors name the file and the key.</summary>
     public static string Of(ConfigNode task)
