@@ -46,7 +46,6 @@ public sealed record ClusterTrainResult(string RunDirectory, string BundlePath, 
 public static class ClusterTrainer
 {
     public const string CheckpointFileName = "cluster-checkpoint.bin";
-    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 
     public static ClusterTrainResult Run(ClusterTrainOptions options, CancellationToken cancel = default)
     {
@@ -173,7 +172,7 @@ public static class ClusterTrainer
                 actorAdam.LearningRate = criticAdam.LearningRate = logStdAdam.LearningRate = Math.Max(1e-12, c.LearningRate * fraction);
                 // The minibatch order is seeded by the iteration: a resumed learner repeats an update exactly.
                 torch.random.manual_seed((long)(ShardSeeds.Mix((ulong)c.Run.Seed, (ulong)iteration) >> 1));
-                Update(c, actor, critic, logStd, logStdGradient, actorAdam, criticAdam, logStdAdam,
+                Ppo.Update(c, actor, critic, logStd, logStdGradient, actorAdam, criticAdam, logStdAdam,
                     observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch, obsSize, criticSize, act);
             }
             if (iteration > 0)
@@ -319,79 +318,5 @@ public static class ClusterTrainer
             sha.AppendData(logStd.detach().contiguous().bytes);
         }
         return Convert.ToHexStringLower(sha.GetHashAndReset());
-    }
-
-    /// <summary>UpdateEpochs passes of shuffled minibatches over the batch: the arithmetic of <see cref="Ppo.Train"/>'s update.</summary>
-    static void Update(PpoConfig c, FlatMlp actor, FlatMlp critic, Tensor logStd, Tensor logStdGradient, FlatAdam actorAdam, FlatAdam criticAdam, FlatAdam logStdAdam,
-        float[] observations, float[] criticObservations, float[] preSquashActions, float[] logProbs, float[] advantages, float[] returns, float[] values,
-        int batch, int obsSize, int criticSize, int act)
-    {
-        using var updateScope = torch.NewDisposeScope();
-        Tensor bObs = torch.tensor(observations).view(batch, obsSize);
-        Tensor bCritic = torch.tensor(criticObservations).view(batch, criticSize);
-        Tensor bU = torch.tensor(preSquashActions).view(batch, act);
-        Tensor bLogProb = torch.tensor(logProbs);
-        Tensor bAdvantage = torch.tensor(advantages);
-        Tensor bReturn = torch.tensor(returns);
-        Tensor bValue = torch.tensor(values);
-        int mb = c.MinibatchSize;
-        bool stop = false;
-        // Constants held as Scalars for the whole update (Ppo.Train says why: GC-finalised temporaries).
-        using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
-            advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
-            ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
-            valueLow = (-c.ClipCoefficient).ToScalar(), valueHigh = c.ClipCoefficient.ToScalar(),
-            entropyWeight = c.EntropyCoefficient.ToScalar(), valueWeight = c.ValueCoefficient.ToScalar(), maxNorm = c.MaxGradNorm.ToScalar();
-        for (int epoch = 0; epoch < c.UpdateEpochs && !stop; epoch++)
-        {
-            Tensor order = torch.randperm(batch);
-            for (int start = 0; start < batch; start += mb)
-            {
-                using var scope = torch.NewDisposeScope();
-                Tensor index = order.narrow(0, start, mb);
-                Tensor mean = actor.Forward(bObs.index_select(0, index));
-                Tensor u = bU.index_select(0, index);
-                Tensor std = logStd.exp();
-                Tensor newLogProb = u.sub(mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
-                Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
-                Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
-                Tensor ratio = logRatio.exp();
-                Tensor advantage = bAdvantage.index_select(0, index);
-                if (c.NormalizeAdvantages) advantage = advantage.sub(advantage.mean()).div(advantage.std().add(advantageEpsilon, one));
-                Tensor policyLoss = torch.maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
-                Tensor newValue = critic.Forward(bCritic.index_select(0, index)).view(-1);
-                Tensor target = bReturn.index_select(0, index);
-                Tensor valueLoss;
-                if (c.ClipValueLoss)
-                {
-                    Tensor oldValue = bValue.index_select(0, index);
-                    Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
-                    valueLoss = torch.maximum(newValue.sub(target).square(), clipped.sub(target).square()).mean().mul(half);
-                }
-                else valueLoss = newValue.sub(target).square().mean().mul(half);
-                Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
-                actor.ZeroGrad();
-                critic.ZeroGrad();
-                using (torch.no_grad()) logStdGradient.zero_();
-                loss.backward();
-                using (torch.no_grad())
-                {
-                    Tensor norm = actor.Gradients.square().sum().add(critic.Gradients.square().sum(), one).add(logStdGradient.square().sum(), one).sqrt();
-                    Tensor coefficient = norm.add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
-                    actor.Gradients.mul_(coefficient);
-                    critic.Gradients.mul_(coefficient);
-                    logStdGradient.mul_(coefficient);
-                }
-                actorAdam.Step();
-                criticAdam.Step();
-                logStdAdam.Step();
-                if (c.TargetKl > 0)
-                {
-                    using (torch.no_grad())
-                        if (ratio.sub(logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
-                }
-                if (stop) break;
-            }
-        }
     }
 }

@@ -276,95 +276,11 @@ public static class Ppo
             }
             ComputeGae(rewards, values, episodeEnds, nextValues, n, (float)c.Gamma, (float)c.GaeLambda, advantages, returns);
 
-            // Update: UpdateEpochs passes over the rollout in shuffled minibatches.
-            using (var updateScope = NewDisposeScope())
-            {
-                Tensor bObs = tensor(observations).view(batch, obsSize);
-                Tensor bCritic = tensor(criticObservations).view(batch, criticSize);
-                Tensor bU = tensor(preSquashActions).view(batch, act);
-                Tensor bLogProb = tensor(logProbs);
-                Tensor bAdvantage = tensor(advantages);
-                Tensor bReturn = tensor(returns);
-                Tensor bValue = tensor(values);
-                int mb = c.MinibatchSize;
-                bool stop = false;
-                // Every constant the minibatch maths needs, as Scalars held for the whole update, and every add with
-                // its alpha given explicitly. TorchSharp turns a number into a temporary Scalar (also the hidden alpha = 1
-                // of add(x)) and passes its raw handle to libtorch; the GC may finalise the temporary before
-                // libtorch reads it (seen as rare "Scalar.h: Expected false to be true" failures in long runs).
-                using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
-                    advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
-                    ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
-                    valueLow = (-c.ClipCoefficient).ToScalar(), valueHigh = c.ClipCoefficient.ToScalar(),
-                    entropyWeight = c.EntropyCoefficient.ToScalar(), valueWeight = c.ValueCoefficient.ToScalar(), maxNorm = c.MaxGradNorm.ToScalar();
-                for (int epoch = 0; epoch < c.UpdateEpochs && !stop; epoch++)
-                {
-                    Tensor order = randperm(batch);
-                    for (int start = 0; start < batch; start += mb)
-                    {
-                        using var scope = NewDisposeScope();
-                        Tensor index = order.narrow(0, start, mb);
-                        Tensor mean = actor.Forward(bObs.index_select(0, index));
-                        Tensor u = bU.index_select(0, index);
-                        Tensor std = logStd.exp();
-                        Tensor newLogProb = u.sub(mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
-                        Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
-                        Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
-                        Tensor ratio = logRatio.exp();
-
-                        Tensor advantage = bAdvantage.index_select(0, index);
-                        if (c.NormalizeAdvantages) advantage = advantage.sub(advantage.mean()).div(advantage.std().add(advantageEpsilon, one));
-
-                        // Clipped surrogate: max of the two negated objectives = min of the two objectives.
-                        Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
-
-                        // Value loss, optionally clipped around the rollout's own value estimates.
-                        Tensor newValue = critic.Forward(bCritic.index_select(0, index)).view(-1);
-                        Tensor target = bReturn.index_select(0, index);
-                        Tensor valueLoss;
-                        if (c.ClipValueLoss)
-                        {
-                            Tensor oldValue = bValue.index_select(0, index);
-                            Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
-                            valueLoss = maximum(newValue.sub(target).square(), clipped.sub(target).square()).mean().mul(half);
-                        }
-                        else valueLoss = newValue.sub(target).square().mean().mul(half);
-
-                        Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
-                        actor.ZeroGrad();
-                        critic.ZeroGrad();
-                        using (no_grad()) logStdGradient.zero_();
-                        loss.backward();
-
-                        // Global gradient-norm clip over every parameter (actor, critic, log σ together).
-                        using (no_grad())
-                        {
-                            Tensor norm = actor.Gradients.square().sum().add(critic.Gradients.square().sum(), one).add(logStdGradient.square().sum(), one).sqrt();
-                            Tensor coefficient = norm.add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
-                            actor.Gradients.mul_(coefficient);
-                            critic.Gradients.mul_(coefficient);
-                            logStdGradient.mul_(coefficient);
-                        }
-                        actorAdam.Step();
-                        criticAdam.Step();
-                        logStdAdam.Step();
-                        updates++;
-
-                        if (c.TargetKl > 0)
-                        {
-                            // Approximate KL of the new policy from the old (Schulman's k3 estimator): early stop.
-                            using (no_grad())
-                                if (ratio.sub(logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
-                        }
-                        if (start + mb >= batch && (stop || epoch == c.UpdateEpochs - 1))
-                        {
-                            lastValueLoss = valueLoss.item<float>();
-                            lastPolicyLoss = policyLoss.item<float>();
-                        }
-                        if (stop) break;
-                    }
-                }
-            }
+            // Update: UpdateEpochs passes over the rollout in shuffled minibatches (Update, below).
+            var (minibatches, valueLoss, policyLoss) = Update(c, actor, critic, logStd, logStdGradient, actorAdam, criticAdam, logStdAdam,
+                observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch, obsSize, criticSize, act);
+            updates += minibatches;
+            if (!float.IsNaN(valueLoss)) (lastValueLoss, lastPolicyLoss) = (valueLoss, policyLoss); // NaN: stopped early, no full pass
 
             // Log, evaluate.
             session.Step(globalStep, batch, lastValueLoss, lastPolicyLoss, updates, updates);
@@ -410,6 +326,109 @@ public static class Ppo
                 nextValue = values[k];
             }
         }
+    }
+
+    /// <summary>
+    /// The PPO update on one rollout of <paramref name="batch"/> transitions: <see cref="PpoConfig.UpdateEpochs"/> passes of
+    /// shuffled minibatches (clipped surrogate, optionally clipped value loss, entropy bonus, global gradient-norm clip,
+    /// Adam), stopped early past <see cref="PpoConfig.TargetKl"/>. Returns the minibatch steps taken and the last
+    /// minibatch's value and policy losses. The distributed learner (RoboRl.Cluster) runs the same method.
+    /// </summary>
+    public static (long Minibatches, float ValueLoss, float PolicyLoss) Update(PpoConfig c, FlatMlp actor, FlatMlp critic, Tensor logStd,
+        Tensor logStdGradient, FlatAdam actorAdam, FlatAdam criticAdam, FlatAdam logStdAdam, float[] observations, float[] criticObservations,
+        float[] preSquashActions, float[] logProbs, float[] advantages, float[] returns, float[] values, int batch, int obsSize, int criticSize, int act)
+    {
+        long updates = 0;
+        float lastValueLoss = float.NaN, lastPolicyLoss = float.NaN;
+        using (var updateScope = NewDisposeScope())
+        {
+            Tensor bObs = tensor(observations).view(batch, obsSize);
+            Tensor bCritic = tensor(criticObservations).view(batch, criticSize);
+            Tensor bU = tensor(preSquashActions).view(batch, act);
+            Tensor bLogProb = tensor(logProbs);
+            Tensor bAdvantage = tensor(advantages);
+            Tensor bReturn = tensor(returns);
+            Tensor bValue = tensor(values);
+            int mb = c.MinibatchSize;
+            bool stop = false;
+            // Every constant the minibatch maths needs, as Scalars held for the whole update, and every add with
+            // its alpha given explicitly. TorchSharp turns a number into a temporary Scalar (also the hidden alpha = 1
+            // of add(x)) and passes its raw handle to libtorch; the GC may finalise the temporary before
+            // libtorch reads it (seen as rare "Scalar.h: Expected false to be true" failures in long runs).
+            using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
+                advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
+                ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
+                valueLow = (-c.ClipCoefficient).ToScalar(), valueHigh = c.ClipCoefficient.ToScalar(),
+                entropyWeight = c.EntropyCoefficient.ToScalar(), valueWeight = c.ValueCoefficient.ToScalar(), maxNorm = c.MaxGradNorm.ToScalar();
+            for (int epoch = 0; epoch < c.UpdateEpochs && !stop; epoch++)
+            {
+                Tensor order = randperm(batch);
+                for (int start = 0; start < batch; start += mb)
+                {
+                    using var scope = NewDisposeScope();
+                    Tensor index = order.narrow(0, start, mb);
+                    Tensor mean = actor.Forward(bObs.index_select(0, index));
+                    Tensor u = bU.index_select(0, index);
+                    Tensor std = logStd.exp();
+                    Tensor newLogProb = u.sub(mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
+                    Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
+                    Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
+                    Tensor ratio = logRatio.exp();
+
+                    Tensor advantage = bAdvantage.index_select(0, index);
+                    if (c.NormalizeAdvantages) advantage = advantage.sub(advantage.mean()).div(advantage.std().add(advantageEpsilon, one));
+
+                    // Clipped surrogate: max of the two negated objectives = min of the two objectives.
+                    Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
+
+                    // Value loss, optionally clipped around the rollout's own value estimates.
+                    Tensor newValue = critic.Forward(bCritic.index_select(0, index)).view(-1);
+                    Tensor target = bReturn.index_select(0, index);
+                    Tensor valueLoss;
+                    if (c.ClipValueLoss)
+                    {
+                        Tensor oldValue = bValue.index_select(0, index);
+                        Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
+                        valueLoss = maximum(newValue.sub(target).square(), clipped.sub(target).square()).mean().mul(half);
+                    }
+                    else valueLoss = newValue.sub(target).square().mean().mul(half);
+
+                    Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
+                    actor.ZeroGrad();
+                    critic.ZeroGrad();
+                    using (no_grad()) logStdGradient.zero_();
+                    loss.backward();
+
+                    // Global gradient-norm clip over every parameter (actor, critic, log σ together).
+                    using (no_grad())
+                    {
+                        Tensor norm = actor.Gradients.square().sum().add(critic.Gradients.square().sum(), one).add(logStdGradient.square().sum(), one).sqrt();
+                        Tensor coefficient = norm.add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
+                        actor.Gradients.mul_(coefficient);
+                        critic.Gradients.mul_(coefficient);
+                        logStdGradient.mul_(coefficient);
+                    }
+                    actorAdam.Step();
+                    criticAdam.Step();
+                    logStdAdam.Step();
+                    updates++;
+
+                    if (c.TargetKl > 0)
+                    {
+                        // Approximate KL of the new policy from the old (Schulman's k3 estimator): early stop.
+                        using (no_grad())
+                            if (ratio.sub(logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
+                    }
+                    if (start + mb >= batch && (stop || epoch == c.UpdateEpochs - 1))
+                    {
+                        lastValueLoss = valueLoss.item<float>();
+                        lastPolicyLoss = policyLoss.item<float>();
+                    }
+                    if (stop) break;
+                }
+            }
+        }
+        return (updates, lastValueLoss, lastPolicyLoss);
     }
 
     /// <summary>The hyperparameters as JSON (recorded in the bundle and the run directory).</summary>

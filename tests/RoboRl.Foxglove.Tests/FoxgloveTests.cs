@@ -122,9 +122,11 @@ public class FoxgloveTests
         // The scene matches Foxglove's own foxglove.SceneUpdate schema and draws the vehicle where /pose says it is.
         Assert.That(client["sceneErrors"]!.AsArray().Select(e => e!.GetValue<string>()), Is.Empty);
         JsonArray scenes = client["messages"]!["/scene"]!.AsArray();
-        // The log holds the scene at 20 Hz for the 3 s; a viewer on a loaded machine may join some ticks late, so it is
-        // only required to receive a stream of them (each one checked below against the log's /pose).
-        Assert.That(log.Messages.Count(m => m.Channel.Topic == "/scene"), Is.InRange(40, 70), "20 Hz for 3 s in the log");
+        // The log holds the scene at 20 Hz for the whole run; the viewer (3 s of it) may join late on a loaded machine,
+        // so it is only required to receive a stream of scenes (the last one checked below against the log's /pose).
+        var logTimes = log.Messages.Select(m => m.LogTime).ToList();
+        double loggedSeconds = (logTimes.Max() - logTimes.Min()) / 1e9;
+        Assert.That(log.Messages.Count(m => m.Channel.Topic == "/scene"), Is.InRange(17 * loggedSeconds, 23 * loggedSeconds), "20 Hz in the log");
         Assert.That(scenes.Count, Is.GreaterThan(5), "the viewer received the scene stream");
         JsonNode scene = scenes[^1]!;
         ulong sceneTime = ulong.Parse(scene["receiveTimeNs"]!.GetValue<string>());
