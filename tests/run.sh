@@ -48,7 +48,7 @@ fi
 # --- NUnit suites ----------------------------------------------------------------------
 # The suites run in parallel; tests marked [Category("RealTime")] (real-time deadlines against an emulator or a
 # peer process, which a fully loaded 2-core machine cannot keep) run afterwards, alone.
-dotnet test RoboRl.sln -c Release --no-build -nologo --filter "TestCategory!=RealTime" \
+dotnet test RoboRl.sln -c Release --no-build -nologo --filter "TestCategory!=RealTime&TestCategory!=Measurement" \
   --blame-hang-timeout 8m --logger "trx" --results-directory "$results" -- NUnit.NumberOfTestWorkers=1
 # Before the real-time tests, wait (at most 60 s) until the parallel suites' helper processes (test hosts, emulators,
 # databases, brokers, nodes they started) have exited, so the deadlines are measured on a quiet machine.
@@ -56,7 +56,7 @@ for _ in $(seq 60); do
   pgrep -f 'testhost|qemu-system-arm|postgres|mosquitto|roborl |fastdds_peer' >/dev/null || break
   sleep 1
 done
-dotnet test RoboRl.sln -c Release --no-build -nologo --filter "TestCategory=RealTime" -m:1 \
+dotnet test RoboRl.sln -c Release --no-build -nologo --filter "TestCategory=RealTime&TestCategory!=Measurement" -m:1 \
   --blame-hang-timeout 8m --logger "trx;LogFilePrefix=realtime" --results-directory "$results" -- NUnit.NumberOfTestWorkers=1
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue

@@ -10,6 +10,7 @@ namespace RoboRl.Ros2.Tests;
 /// (<c>dotnet test tests/RoboRl.Ros2.Tests -c Release --filter FullyQualifiedName~StartupRaceMeasurement</c>).
 /// </summary>
 [Explicit("a measurement (~5 min), for docs/transports.md")]
+[Category("Measurement")]
 [NonParallelizable]
 public class StartupRaceMeasurement
 {
