@@ -370,7 +370,7 @@ public static class Ppo
                     Tensor mean = actor.Forward(bObs.index_select(0, index));
                     Tensor u = bU.index_select(0, index);
                     Tensor std = logStd.exp();
-                    Tensor newLogProb = u.sub(mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
+                    Tensor newLogProb = u.sub(mean).div(std).Squared().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
                     Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
                     Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
                     Tensor ratio = logRatio.exp();
@@ -389,9 +389,9 @@ public static class Ppo
                     {
                         Tensor oldValue = bValue.index_select(0, index);
                         Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
-                        valueLoss = maximum(newValue.sub(target).square(), clipped.sub(target).square()).mean().mul(half);
+                        valueLoss = maximum(newValue.sub(target).Squared(), clipped.sub(target).Squared()).mean().mul(half);
                     }
-                    else valueLoss = newValue.sub(target).square().mean().mul(half);
+                    else valueLoss = newValue.sub(target).Squared().mean().mul(half);
 
                     Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
                     actor.ZeroGrad();
@@ -402,7 +402,7 @@ public static class Ppo
                     // Global gradient-norm clip over every parameter (actor, critic, log σ together).
                     using (no_grad())
                     {
-                        Tensor norm = actor.Gradients.square().sum().add(critic.Gradients.square().sum(), one).add(logStdGradient.square().sum(), one).sqrt();
+                        Tensor norm = actor.Gradients.Squared().sum().add(critic.Gradients.Squared().sum(), one).add(logStdGradient.Squared().sum(), one).sqrt();
                         Tensor coefficient = norm.add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
                         actor.Gradients.mul_(coefficient);
                         critic.Gradients.mul_(coefficient);

@@ -330,7 +330,7 @@ public static class SwarmPpo
                         Tensor mean = actor.Forward(x);
                         Tensor u = bU.index_select(0, index);
                         Tensor std = logStd.exp();
-                        Tensor newLogProb = u.sub(mean).div(std).square().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
+                        Tensor newLogProb = u.sub(mean).div(std).Squared().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
                         Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
                         Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
                         Tensor ratio = logRatio.exp();
@@ -345,9 +345,9 @@ public static class SwarmPpo
                         {
                             Tensor oldValue = bValue.index_select(0, index);
                             Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
-                            valueLoss = maximum(newValue.sub(target).square(), clipped.sub(target).square()).mean().mul(half);
+                            valueLoss = maximum(newValue.sub(target).Squared(), clipped.sub(target).Squared()).mean().mul(half);
                         }
-                        else valueLoss = newValue.sub(target).square().mean().mul(half);
+                        else valueLoss = newValue.sub(target).Squared().mean().mul(half);
 
                         Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
                         actor.ZeroGrad();
@@ -357,8 +357,8 @@ public static class SwarmPpo
 
                         using (no_grad())
                         {
-                            Tensor norm = critic.Gradients.square().sum().add(logStdGradient.square().sum(), one);
-                            foreach (FlatMlp net in actor.Networks) norm = norm.add(net.Gradients.square().sum(), one);
+                            Tensor norm = critic.Gradients.Squared().sum().add(logStdGradient.Squared().sum(), one);
+                            foreach (FlatMlp net in actor.Networks) norm = norm.add(net.Gradients.Squared().sum(), one);
                             Tensor coefficient = norm.sqrt().add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
                             foreach (FlatMlp net in actor.Networks) net.Gradients.mul_(coefficient);
                             critic.Gradients.mul_(coefficient);

@@ -102,6 +102,7 @@ public class RunOnDevicesTests
         string text = File.ReadAllText(RepoPaths.Find("configs/nodes/crazyflie-sim-mcu.json"))
             .Replace("\"robot\": \"../robots/crazyflie21.json\"", $"\"robot\": \"{RepoPaths.Find("configs/robots/crazyflie21.json")}\"");
         text = Regex.Replace(text, "\"response_timeout_ms\": [0-9.]+", "\"response_timeout_ms\": 0.1");
+        text = Regex.Replace(text, "\"max_consecutive_misses\": [0-9]+", "\"max_consecutive_misses\": 2");
         File.WriteAllText(config, text);
         var output = new StringWriter();
         var progress = new StringWriter();
