@@ -32,3 +32,9 @@ public interface ISwarmGroundTruth
     /// <summary>The least distance between two vehicles since the start, m.</summary>
     float MinSeparationM { get; }
 }
+
+/// <summary>What a swarm transport reads from the swarm node's settings: the vehicles' names, in order (crazyswarm2's cf1 … cfN).</summary>
+public interface ISwarmVehicleNames
+{
+    IReadOnlyList<string> VehicleNames { get; }
+}

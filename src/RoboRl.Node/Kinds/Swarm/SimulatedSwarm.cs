@@ -133,7 +133,11 @@ public sealed class SimulatedSwarm : ISwarmStateSource, ISwarmCommandSink, ISwar
     public void Start()
     {
         if (_thread is not null) return;
-        lock (_gate) _timeNs = NodeClock.NowNs;
+        lock (_gate)
+        {
+            _timeNs = NodeClock.NowNs;
+            Sample(); // the start state, stamped now: the node's first tick must not find it stale
+        }
         _running = true;
         _thread = new Thread(() =>
         {

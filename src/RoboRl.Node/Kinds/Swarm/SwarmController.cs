@@ -235,10 +235,13 @@ public sealed class SwarmController : IRobotController
             }
             if (killed || _mode[v] is VehicleMode.Idle or VehicleMode.Landed)
             {
-                action.Fill(-1f); // motors off
+                action.Fill(-1f); // motors off (or, not armed, none sent)
                 _source[v] = ActionSource.Fallback;
             }
-            bool off = killed || _mode[v] is VehicleMode.Idle or VehicleMode.Landed;
+            // Not armed yet: nothing is sent — the vehicle stays with whatever flies it now (crazyswarm2's take-off and
+            // on-board controller, the simulator's hover start); the node's first command comes with arming.
+            if (_mode[v] == VehicleMode.Idle && !killed) continue;
+            bool off = killed || _mode[v] == VehicleMode.Landed;
             Vector4 applied = new(action[0], action[1], action[2], action[3]);
             ActuatorModel actuator = _robot.Actuator;
             Vector4 thrust = off ? Vector4.Zero : new Vector4(actuator.ThrustFromAction(applied.X), actuator.ThrustFromAction(applied.Y),

@@ -14,7 +14,7 @@ public sealed record SwarmVehicle(string Name, Vector3 InitialPosition, Vector3 
 /// goal swap period (QuadSwarm's swap_goals: vehicle i and N−1−i trade goals every period), the known columns, and per
 /// vehicle the quadrotor's geofence, limits and fallback. Every problem names the file and the field.
 /// </summary>
-public sealed record SwarmNodeSettings
+public sealed record SwarmNodeSettings : ISwarmVehicleNames
 {
     public required SwarmTaskConfig Task { get; init; }
     public required bool AutoArm { get; init; }
@@ -31,6 +31,7 @@ public sealed record SwarmNodeSettings
     public required FallbackConfig Fallback { get; init; }
 
     public int Count => Vehicles.Count;
+    public IReadOnlyList<string> VehicleNames => Vehicles.Select(v => v.Name).ToList();
 
     public static SwarmNodeSettings Read(ConfigNode node, SwarmTaskConfig task, float rateHz)
     {
