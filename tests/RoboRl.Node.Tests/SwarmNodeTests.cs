@@ -8,6 +8,7 @@ using RoboRl.Core.Robots;
 using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
 using RoboRl.Logs;
+using RoboRl.Logs.Tests;
 using RoboRl.Sims.Swarm;
 
 namespace RoboRl.Node.Tests;
@@ -337,6 +338,11 @@ public class SwarmNodeTests
         Assert.That(entities[0]!["cubes"]!.AsArray(), Has.Count.EqualTo(1));
         Assert.That(entities[0]!["spheres"]!.AsArray(), Has.Count.EqualTo(1), "the goal");
         Assert.That(entities[^1]!["cylinders"]!.AsArray(), Has.Count.EqualTo(2), "the two columns");
+
+        // Foxglove's own libraries (@mcap/core, @foxglove/rosmsg2-serialization) read every message of the file.
+        JsonObject verified = NodeVerifier.Verify(path, withMessages: false);
+        Assert.That((int)verified["topics"]!["/cf8/pose"]!, Is.EqualTo(ticks));
+        Assert.That((int)verified["topics"]![SwarmNodeLog.SceneTopic]!, Is.EqualTo(ticks / 5));
     }
 
     // ---- Bad input: refused naming the file and the field ----

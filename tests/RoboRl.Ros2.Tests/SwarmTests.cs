@@ -50,14 +50,14 @@ public class SwarmTests
     }
 
     /// <summary>A swarm bundle (the observation's names) that always outputs the hover action.</summary>
-    private static string HoverBundle(SwarmTaskConfig task, string dir)
+    private static string HoverBundle(SwarmTaskConfig task, string dir, int? neighbours = null)
     {
-        int obs = SwarmObservation.Size(task.Neighbours);
+        int k = neighbours ?? task.Neighbours, obs = SwarmObservation.Size(k);
         float hover = task.Robot.HoverAction();
         var bundle = new PolicyBundle
         {
             Layers = [new DenseLayer(obs, 4, new float[4 * obs], Enumerable.Repeat(MathF.Atanh(hover), 4).ToArray(), Activation.Tanh)],
-            ObservationNames = SwarmObservation.Names(task.Neighbours),
+            ObservationNames = SwarmObservation.Names(k),
             ActionNames = HoverObservation.ActionNames,
             ObservationMean = new float[obs],
             ObservationStd = Enumerable.Repeat(1f, obs).ToArray(),
@@ -72,7 +72,7 @@ public class SwarmTests
             GoldenObservations = new float[obs],
             GoldenActions = Enumerable.Repeat(MathF.Tanh(MathF.Atanh(hover)), 4).ToArray(),
         };
-        string path = Path.Combine(dir, "hover-swarm.safetensors");
+        string path = Path.Combine(dir, $"hover-swarm-k{k}.safetensors");
         bundle.Write(path);
         return path;
     }
@@ -138,6 +138,20 @@ public class SwarmTests
         var e = Assert.Throws<NodeSession.SetupException>(() => NodeSession.Open(configPath, HoverBundle(config.SettingsAs<SwarmNodeSettings>().Task, dir), null,
             new NodeSessionOptions { Settings = new PluginSettings().Set(new Ros2LinkSettings { CycloneConfigXml = Ros2Loopback.ConfigXml }) }))!;
         Assert.That(e.Message, Does.Contain("$.ros2.pose_topic").And.Contain("swarm-ros2.json"));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>`roborl run`'s session refuses, with exit code 2 (bad input), a bundle trained for another neighbour count.</summary>
+    [Test]
+    public void ABundleForAnotherNeighbourCountIsRefusedBeforeArming()
+    {
+        string dir = Directory.CreateTempSubdirectory("roborl-ros2-swarm-").FullName;
+        string root = Env.RepoRoot(), configPath = Path.Combine(root, "configs/nodes/crazyflie-swarm8-sim.json");
+        var task = SwarmTaskConfig.Load(Path.Combine(root, "configs/swarm/crazyflie-swarm8-open.json"));
+        var e = Assert.Throws<NodeSession.SetupException>(() => NodeSession.Open(configPath, HoverBundle(task, dir, neighbours: 3), null))!;
+        Assert.That(e.ExitCode, Is.EqualTo(2));
+        Assert.That(e.Message, Does.StartWith("refused before arming").And.Contain("observation.names").And.Contain("trained for 3 neighbours")
+            .And.Contain("crazyflie-swarm8-open.json field 'neighbours' is 2"));
         Directory.Delete(dir, recursive: true);
     }
 }
