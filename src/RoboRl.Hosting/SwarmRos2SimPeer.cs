@@ -86,7 +86,8 @@ public sealed class SwarmRos2SimPeer : IDisposable
                 _swarm.AdvanceTo(_swarm.TimeNs + _swarm.StepNs);
                 PublishPoses();
             }
-        }) { IsBackground = true, Name = "swarm-ros2-sim-peer" };
+        })
+        { IsBackground = true, Name = "swarm-ros2-sim-peer" };
         _thread.Start();
     }
 

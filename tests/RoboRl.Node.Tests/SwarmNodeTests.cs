@@ -261,7 +261,7 @@ public class SwarmNodeTests
         Assert.That(flight.Controller.ModeOf(2), Is.EqualTo(VehicleMode.Landed), "held, landed and switched off");
         Assert.That(flight.Sim.Env.Batch.Position(lane).Z, Is.LessThan(0.1f));
         Assert.That(Enumerable.Range(0, s.Count).Count(v => flight.Controller.ModeOf(v) == VehicleMode.Policy), Is.EqualTo(s.Count - 1));
-        Assert.That(flight.Controller.Failure(), Does.StartWith("cf3: safety fallback"));
+        Assert.That(flight.Controller.Failure(), Does.Contain(": vehicle 3: FALLBACK: geofence"));
     }
 
     [Test]

@@ -148,7 +148,8 @@ public sealed class SimulatedSwarm : ISwarmStateSource, ISwarmCommandSink, ISwar
                 while (NodeClock.NowNs < next && _running) Thread.SpinWait(20);
                 AdvanceTo(NodeClock.NowNs);
             }
-        }) { IsBackground = true, Name = "roborl-swarm-sim" };
+        })
+        { IsBackground = true, Name = "roborl-swarm-sim" };
         _thread.Start();
     }
 

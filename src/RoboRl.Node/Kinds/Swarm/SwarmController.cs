@@ -439,11 +439,14 @@ public sealed class SwarmController : IRobotController
 
     public string? Failure()
     {
-        if (_node.Mode == NodeMode.Killed) return "kill switch";
+        // The first safety stop, as the quadrotor says it ("at tick 23: vehicle 1: FALLBACK: tilt …"), then contacts.
+        foreach (NodeEvent e in _node.Events)
+            if ((e.Kind == NodeEventKind.VehicleFallback && e.Violation.Tripped) || (e.Kind == NodeEventKind.ModeChange && e.Mode == NodeMode.Killed))
+                return string.Create(CultureInfo.InvariantCulture, $"at tick {e.Tick}: {e.Describe()}");
         for (int v = 0; v < _n; v++)
             if (_trip[v].Tripped) return $"{_settings.Vehicles[v].Name}: safety fallback ({_trip[v]})";
         int contacts = TotalContacts;
-        return contacts > 0 ? $"{contacts} contacts" : null;
+        return contacts > 0 ? $"with {contacts} contact{(contacts == 1 ? "" : "s")} between vehicles or with columns" : null;
     }
 
     public IEnumerable<string> ReportLines()
