@@ -389,7 +389,7 @@ public class SwarmNodeTests
     [Test]
     public void OtherBadSwarmConfigsAreRefused()
     {
-        var e = Assert.Throws<ConfigException>(() => Config(root => root["vehicles"]![1]!["initial_position"] = new JsonArray(-1.72, -4.4, 1.5)))!;
+        var e = Assert.Throws<ConfigException>(() => Config(root => root["vehicles"]![1]!["initial_position"] = new JsonArray(-1.72, -1.5, 2.0)))!;
         Assert.That(e.Message, Does.Contain("cf1 and cf2 start").And.Contain("in contact"));
         e = Assert.Throws<ConfigException>(() => Config(root => root["rate_hz"] = 500))!;
         Assert.That(e.JsonPath, Is.EqualTo("$.rate_hz"));
