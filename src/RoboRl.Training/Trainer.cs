@@ -26,6 +26,8 @@ public sealed record TrainOptions(string TaskPath)
     /// <summary>Checkpoints also hold the replay memory (hundreds of MB; what --resume needs). Default: networks, optimiser
     /// moments, normalisers and counters only (about 0.5 MB for the default hover task).</summary>
     public bool CheckpointReplay { get; init; }
+    /// <summary>Stop with a checkpoint at this env step (one segment of the run; TD3 and SAC, <see cref="RunConfig.StopAtEnvSteps"/>).</summary>
+    public long? StopAtEnvSteps { get; init; }
     /// <summary>Where the progress line goes (null = nowhere).</summary>
     public TextWriter? Console { get; init; }
     /// <summary>True when <see cref="Console"/> is a terminal: one line rewritten in place; else plain lines every few seconds.</summary>
