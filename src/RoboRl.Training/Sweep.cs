@@ -40,7 +40,11 @@ public interface ISweepExecutor
 }
 
 /// <summary>What a finished sweep produced.</summary>
-public sealed record SweepRunResult(string Directory, SweepState State, JsonObject Aggregate, int TrialsRun, int TrialsSkipped);
+public sealed record SweepRunResult(string Directory, SweepState State, JsonObject Aggregate, int TrialsRun, int TrialsSkipped)
+{
+    /// <summary>With --cluster: the coordinator's counters (results accepted, duplicates rejected, leases re-issued).</summary>
+    public JsonObject? Cluster { get; init; }
+}
 
 /// <summary>
 /// `roborl sweep`: seeds × configurations (grid or random) or population-based training, each trial a normal run

@@ -5,7 +5,7 @@ using RoboRl.Training;
 namespace RoboRl.Cli.Commands;
 
 /// <summary>
-/// `roborl sweep SWEEP.json [-o DIR] [--parallel N] [--json]`: seeds × configurations (grid or random) or
+/// `roborl sweep SWEEP.json [-o DIR] [--parallel N] [--cluster CONN] [--json]`: seeds × configurations (grid or random) or
 /// population-based training of a task, each trial a run directory under DIR, resumable (rerun the same command on the
 /// same DIR), ending with the rliable aggregate (aggregate.json, iqm.png, performance_profile.png; docs/sweep.md).
 /// </summary>
@@ -22,6 +22,8 @@ public static class SweepCommand
             sweep, parallel, json,
         };
         output.AddTo(command);
+        var cluster = new ClusterCommands.SweepOptions();
+        cluster.AddTo(command);
         command.SetAction(parse =>
         {
             var io = new CommandIo("sweep", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(json));
@@ -37,7 +39,7 @@ public static class SweepCommand
                 TextWriter progress = TextWriter.Synchronized(io.Json ? io.Error : io.Output);
                 var options = new SweepOptions(path) { OutDirectory = directory, Parallel = n, Console = progress, Interactive = ProgressLine.IsTerminal(progress) };
                 SweepRunResult result;
-                try { result = Training.Sweep.Run(options); }
+                try { result = ClusterCommands.Sweep(parse, cluster, options); }
                 catch (Exception e) when (e is ArgumentException or InvalidDataException) { throw CliException.BadInput(e.Message); }
                 return Report(io, result);
             });
@@ -61,6 +63,7 @@ public static class SweepCommand
             ["aggregate"] = Path.Combine(result.Directory, SweepAggregate.FileName),
         };
         if (result.State.Pbt is { } pbt) json["pbt_exploits"] = pbt.Lineage.Count;
+        if (result.Cluster is { } cluster) json["cluster"] = cluster;
         return io.Result(json);
     }
 }
