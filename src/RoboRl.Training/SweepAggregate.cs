@@ -155,9 +155,9 @@ public static class SweepAggregate
             groups.Select(g => g.Parameters.Count == 0 ? g.Id : $"{g.Id}: {Sweep.Describe(g.Parameters)}").ToArray());
         plot.Axes.SetLimitsX(-0.5, groups.Count - 0.5);
         plot.Axes.SetLimitsY(-0.05, 1.05);
-        plot.Title($"IQM of {score} per configuration (95 % stratified bootstrap CI)");
+        plot.Title($"IQM of {score} (bars: 95 % bootstrap CI)");
         plot.YLabel(score);
-        plot.SavePng(path, Math.Max(600, 160 * groups.Count), 450);
+        plot.SavePng(path, Math.Max(800, 200 * groups.Count), 450);
     }
 
     static void WriteProfilePlot(List<(string Id, double[] Fraction, double[] Low, double[] High)> profiles, string path, string score)
@@ -179,11 +179,11 @@ public static class SweepAggregate
                 edge.LinePattern = ScottPlot.LinePattern.Dashed;
             }
         }
-        plot.Title($"Performance profiles: fraction of runs with {score} > τ (dashed: 95 % bootstrap band)");
+        plot.Title($"Runs with {score} > τ (dashed: 95 % bootstrap band)");
         plot.XLabel("τ");
         plot.YLabel("fraction of runs");
         plot.Axes.SetLimits(0, 1, -0.05, 1.05);
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-        plot.SavePng(path, 800, 500);
+        plot.SavePng(path, 900, 500);
     }
 }

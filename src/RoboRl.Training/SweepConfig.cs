@@ -91,6 +91,9 @@ public sealed class SweepConfig
         }
         catch (ConfigException e) { throw root.Error("task", $"the task file does not load: {e.Message}"); }
         if (!TrainingTasks.Names.Contains(kind)) throw root.Error("task", $"task kind \"{kind}\" has no trainer");
+        // A trial's run directory holds its task and robot files; a swarm task also names scenario files by path.
+        if (kind is not (TaskKinds.Hover or TaskKinds.Navigation))
+            throw root.Error("task", $"sweeps train hover and navigation tasks so far; a {kind} task names further files (scenarios) that a trial's run directory does not carry");
         string robotField = task["robot"]?.GetValue<string>() ?? throw root.Error("task", "the task file names no \"robot\"");
         string robotPath = System.IO.Path.IsPathRooted(robotField) ? robotField : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(taskPath))!, robotField);
         string robotJson = JsonNode.Parse(System.IO.File.ReadAllText(robotPath), documentOptions: Comments)!.ToJsonString();

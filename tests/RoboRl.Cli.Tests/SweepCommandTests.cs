@@ -76,11 +76,12 @@ public class SweepCommandTests
         string dir = TempDirectory();
         string sweep = WriteSweep(dir, Grid);
         string output = Path.Combine(dir, "out");
-        var (code, stdout, stderr) = Sweep(sweep, "-o", output, "--json");
+        // Two trials at once (the resume test runs them one after another).
+        var (code, stdout, stderr) = Sweep(sweep, "-o", output, "--parallel", "2", "--json");
         Assert.That(code, Is.EqualTo(0), stderr);
         JsonObject json = LastJson(stdout);
         Assert.That(json["trials_run"]!.GetValue<int>(), Is.EqualTo(4));
-        Assert.That(stderr, Does.Contain("trial c0-s1 (1/4)"), "a line per finished trial");
+        Assert.That(stderr, Does.Contain("trial c0-s1 (").And.Contain("/4): success"), "a line per finished trial");
 
         SweepState state = SweepState.Load(Path.Combine(output, SweepState.FileName));
         Assert.That(state.Status, Is.EqualTo(SweepState.Finished));
