@@ -172,11 +172,14 @@ public static class SweepAggregate
             line.LegendText = id;
             line.Color = color;
             line.LineWidth = 2;
+            // A profile is a step function of τ: the value at τ_k holds until τ_k+1.
+            line.ConnectStyle = ScottPlot.ConnectStyle.StepHorizontal;
             foreach (double[] band in new[] { low, high })
             {
                 var edge = plot.Add.ScatterLine(Thresholds, band);
                 edge.Color = color.WithAlpha(0.5);
                 edge.LinePattern = ScottPlot.LinePattern.Dashed;
+                edge.ConnectStyle = ScottPlot.ConnectStyle.StepHorizontal;
             }
         }
         plot.Title($"Runs with {score} > τ (dashed: 95 % bootstrap band)");

@@ -106,6 +106,8 @@ public static class Trainer
         string algorithm = options.Algorithm ?? task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
         if (algorithm != "ppo")
             throw new ArgumentException($"algorithm '{algorithm}' does not train navigation tasks yet; expected ppo");
+        if (options.StopAtEnvSteps is not null)
+            throw new ArgumentException("ppo does not stop at a segment end (it writes no mid-run checkpoints to continue from); td3 and sac do");
         PpoConfig ppo = PpoConfig.Read(task.Training);
         ppo = ppo with { Run = ppo.Run.With(options) };
         return Train(options, ppo, "navigation",
