@@ -15,23 +15,23 @@ namespace RoboRl.Cluster;
 /// </summary>
 public sealed class ClusterSweepExecutor : ISweepExecutor, IDisposable
 {
-    readonly IHost silo;
-    readonly ISweepCoordinator coordinator;
-    readonly TextWriter? console;
+    readonly IHost _silo;
+    readonly ISweepCoordinator _coordinator;
+    readonly TextWriter? _console;
 
     public ClusterSweepExecutor(ClusterConnection connection, string sweepName, double leaseTimeoutSeconds, int? siloPort, TextWriter? console)
     {
         if (!(leaseTimeoutSeconds > 0)) throw new ArgumentException($"--lease-timeout-s {leaseTimeoutSeconds}: must be > 0");
-        this.console = console;
+        _console = console;
         if (connection.PostgresConnectionString is { } database) ClusterDatabase.EnsureSchema(database);
-        silo = connection.BuildSilo(siloPort);
-        silo.StartAsync().GetAwaiter().GetResult();
-        coordinator = silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ISweepCoordinator>(SweepCoordinatorGrain.Key);
-        coordinator.Open(new SweepSpec(ClusterProtocol.Version, ClusterProtocol.Build, sweepName, leaseTimeoutSeconds)).GetAwaiter().GetResult();
-        console?.WriteLine($"sweep host: gateway port {connection.GatewayPort}; workers: roborl worker --cluster CONN");
+        _silo = connection.BuildSilo(siloPort);
+        _silo.StartAsync().GetAwaiter().GetResult();
+        _coordinator = _silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ISweepCoordinator>(SweepCoordinatorGrain.Key);
+        _coordinator.Open(new SweepSpec(ClusterProtocol.Version, ClusterProtocol.Build, sweepName, leaseTimeoutSeconds)).GetAwaiter().GetResult();
+        _console?.WriteLine($"sweep host: gateway port {connection.GatewayPort}; workers: roborl worker --cluster CONN");
     }
 
-    public SweepCounters Counters => coordinator.Counters().GetAwaiter().GetResult();
+    public SweepCounters Counters => _coordinator.Counters().GetAwaiter().GetResult();
 
     public void Run(string sweepDirectory, IReadOnlyList<SweepWork> batch, Action<SweepWork, SweepWorkResult> finished, TextWriter? _, bool interactive)
     {
@@ -39,13 +39,13 @@ public sealed class ClusterSweepExecutor : ISweepExecutor, IDisposable
         var items = batch.Select(w => new SweepWorkItem(w.Id, w.RunDir, w.TaskJson, w.RobotJson, w.Seed, w.StopAtEnvSteps, w.Resume,
             w.Resume ? File.ReadAllBytes(Path.Combine(sweepDirectory, w.RunDir, Checkpoint.FileName)) : null)).ToArray();
         var works = batch.ToDictionary(w => w.Id);
-        coordinator.Add(new Immutable<SweepWorkItem[]>(items)).GetAwaiter().GetResult();
+        _coordinator.Add(new Immutable<SweepWorkItem[]>(items)).GetAwaiter().GetResult();
         int remaining = batch.Count;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double nextNote = 5;
         while (remaining > 0)
         {
-            foreach (SweepWorkDone done in coordinator.TakeResults().GetAwaiter().GetResult().Value)
+            foreach (SweepWorkDone done in _coordinator.TakeResults().GetAwaiter().GetResult().Value)
             {
                 if (!works.Remove(done.Id, out SweepWork? work)) continue;
                 WriteFiles(Path.Combine(sweepDirectory, work.RunDir), done.Files, work.Resume);
@@ -55,7 +55,7 @@ public sealed class ClusterSweepExecutor : ISweepExecutor, IDisposable
             if (clock.Elapsed.TotalSeconds > nextNote && remaining > 0)
             {
                 SweepCounters k = Counters;
-                console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                _console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"sweep host: {batch.Count - remaining}/{batch.Count} in, {k.Leased} leased, {k.Pending} waiting, workers {k.Workers}, re-leased {k.Released}, duplicates {k.Duplicates}"));
                 nextNote = clock.Elapsed.TotalSeconds + (interactive ? 2 : 5);
             }
@@ -89,12 +89,12 @@ public sealed class ClusterSweepExecutor : ISweepExecutor, IDisposable
     {
         try
         {
-            coordinator.Finish().GetAwaiter().GetResult();
+            _coordinator.Finish().GetAwaiter().GetResult();
             // Workers poll every ~200 ms and see "finished" within a poll; give them that before the gateway goes.
             Thread.Sleep(600);
-            silo.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+            _silo.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
-        finally { silo.Dispose(); }
+        finally { _silo.Dispose(); }
     }
 }
 

@@ -103,20 +103,20 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinator
         public int Attempts { get; set; }
     }
 
-    SweepSpec? spec;
-    bool finished;
+    SweepSpec? _spec;
+    bool _finished;
     // Insertion order is the order items are handed out (trials in sweep order).
-    readonly List<Entry> entries = [];
-    readonly Dictionary<string, Entry> byId = [];
-    readonly List<SweepWorkDone> results = [];
-    long accepted, duplicates, released, refused;
-    readonly Dictionary<string, DateTime> lastSeen = [];
+    readonly List<Entry> _entries = [];
+    readonly Dictionary<string, Entry> _byId = [];
+    readonly List<SweepWorkDone> _results = [];
+    long _accepted, _duplicates, _released, _refused;
+    readonly Dictionary<string, DateTime> _lastSeen = [];
     static readonly TimeSpan WorkerSeenWindow = TimeSpan.FromSeconds(10);
 
     public Task Open(SweepSpec sweep)
     {
-        spec = sweep;
-        finished = false;
+        _spec = sweep;
+        _finished = false;
         return Task.CompletedTask;
     }
 
@@ -125,70 +125,70 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinator
         foreach (SweepWorkItem item in items.Value)
         {
             // A resumed generation may queue an id again (its earlier attempt never finished): it is work again.
-            if (byId.TryGetValue(item.Id, out Entry? old)) entries.Remove(old);
+            if (_byId.TryGetValue(item.Id, out Entry? old)) _entries.Remove(old);
             var entry = new Entry(item);
-            entries.Add(entry);
-            byId[item.Id] = entry;
+            _entries.Add(entry);
+            _byId[item.Id] = entry;
         }
         return Task.CompletedTask;
     }
 
     public Task<Immutable<SweepWorkDone[]>> TakeResults()
     {
-        SweepWorkDone[] taken = [.. results];
-        results.Clear();
+        SweepWorkDone[] taken = [.. _results];
+        _results.Clear();
         return Task.FromResult(new Immutable<SweepWorkDone[]>(taken));
     }
 
     public Task Finish()
     {
-        finished = true;
+        _finished = true;
         return Task.CompletedTask;
     }
 
     public Task<SweepCounters> Counters()
     {
         DateTime now = DateTime.UtcNow;
-        return Task.FromResult(new SweepCounters(accepted, duplicates, released, refused, lastSeen.Count(w => now - w.Value < WorkerSeenWindow),
-            entries.Count(e => e.State == ItemState.Pending), entries.Count(e => e.State == ItemState.Leased)));
+        return Task.FromResult(new SweepCounters(_accepted, _duplicates, _released, _refused, _lastSeen.Count(w => now - w.Value < WorkerSeenWindow),
+            _entries.Count(e => e.State == ItemState.Pending), _entries.Count(e => e.State == ItemState.Leased)));
     }
 
     public Task<SweepJoinReply> Join(WorkerHello hello)
     {
-        if (spec is null) return Task.FromResult(new SweepJoinReply(null, null));
+        if (_spec is null) return Task.FromResult(new SweepJoinReply(null, null));
         string? refusal = null;
-        if (hello.Protocol != spec.Protocol)
-            refusal = $"worker speaks cluster protocol {hello.Protocol}, the sweep host {spec.Protocol}: run the same RoboRl version on every machine";
-        else if (hello.Build != spec.Build)
-            refusal = $"worker build '{hello.Build}' differs from the sweep host's '{spec.Build}': run the same RoboRl build on every machine";
+        if (hello.Protocol != _spec.Protocol)
+            refusal = $"worker speaks cluster protocol {hello.Protocol}, the sweep host {_spec.Protocol}: run the same RoboRl version on every machine";
+        else if (hello.Build != _spec.Build)
+            refusal = $"worker build '{hello.Build}' differs from the sweep host's '{_spec.Build}': run the same RoboRl build on every machine";
         else if (hello.TaskHash is not null)
-            refusal = $"this cluster runs sweep '{spec.Name}' (many task variants); --task only applies to a training run";
+            refusal = $"this cluster runs sweep '{_spec.Name}' (many task variants); --task only applies to a training run";
         if (refusal is not null)
         {
-            refused++;
+            _refused++;
             return Task.FromResult(new SweepJoinReply(null, refusal));
         }
-        lastSeen[hello.WorkerId] = DateTime.UtcNow;
-        return Task.FromResult(new SweepJoinReply(spec, null));
+        _lastSeen[hello.WorkerId] = DateTime.UtcNow;
+        return Task.FromResult(new SweepJoinReply(_spec, null));
     }
 
     public Task<SweepLease> AcquireLease(string workerId)
     {
         DateTime now = DateTime.UtcNow;
-        lastSeen[workerId] = now;
-        if (finished) return Task.FromResult(new SweepLease(null, 0, Finished: true));
-        if (spec is null) return Task.FromResult(new SweepLease(null, 0, false));
-        Entry? entry = entries.FirstOrDefault(e => e.State == ItemState.Pending);
+        _lastSeen[workerId] = now;
+        if (_finished) return Task.FromResult(new SweepLease(null, 0, Finished: true));
+        if (_spec is null) return Task.FromResult(new SweepLease(null, 0, false));
+        Entry? entry = _entries.FirstOrDefault(e => e.State == ItemState.Pending);
         if (entry is null)
         {
             // A lease its worker stopped renewing belongs to a dead (or stalled) worker: hand it out again.
-            entry = entries.FirstOrDefault(e => e.State == ItemState.Leased && e.Deadline < now);
+            entry = _entries.FirstOrDefault(e => e.State == ItemState.Leased && e.Deadline < now);
             if (entry is null) return Task.FromResult(new SweepLease(null, 0, false));
-            released++;
+            _released++;
         }
         entry.State = ItemState.Leased;
         entry.Worker = workerId;
-        entry.Deadline = now + TimeSpan.FromSeconds(spec.LeaseTimeoutSeconds);
+        entry.Deadline = now + TimeSpan.FromSeconds(_spec.LeaseTimeoutSeconds);
         entry.Attempts++;
         return Task.FromResult(new SweepLease(entry.Item, entry.Attempts, false));
     }
@@ -196,26 +196,26 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinator
     public Task<bool> Renew(string itemId, string workerId)
     {
         DateTime now = DateTime.UtcNow;
-        lastSeen[workerId] = now;
-        if (spec is null || !byId.TryGetValue(itemId, out Entry? entry) || entry.State != ItemState.Leased || entry.Worker != workerId)
+        _lastSeen[workerId] = now;
+        if (_spec is null || !_byId.TryGetValue(itemId, out Entry? entry) || entry.State != ItemState.Leased || entry.Worker != workerId)
             return Task.FromResult(false);
-        entry.Deadline = now + TimeSpan.FromSeconds(spec.LeaseTimeoutSeconds);
+        entry.Deadline = now + TimeSpan.FromSeconds(_spec.LeaseTimeoutSeconds);
         return Task.FromResult(true);
     }
 
     public Task<SubmitOutcome> Submit(Immutable<SweepWorkDone> submitted)
     {
         SweepWorkDone done = submitted.Value;
-        lastSeen[done.WorkerId] = DateTime.UtcNow;
-        if (!byId.TryGetValue(done.Id, out Entry? entry))
+        _lastSeen[done.WorkerId] = DateTime.UtcNow;
+        if (!_byId.TryGetValue(done.Id, out Entry? entry))
         {
-            duplicates++; // an item of an earlier sweep (or an unknown id): nothing to accept it for
+            _duplicates++; // an item of an earlier sweep (or an unknown id): nothing to accept it for
             return Task.FromResult(SubmitOutcome.Malformed);
         }
         // The first result of an item counts; a re-leased item finished twice is dropped and counted.
         if (entry.State == ItemState.Done)
         {
-            duplicates++;
+            _duplicates++;
             return Task.FromResult(SubmitOutcome.Duplicate);
         }
         if (!double.IsFinite(done.SuccessRate) || done.Files is null)
@@ -224,8 +224,8 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinator
             return Task.FromResult(SubmitOutcome.Malformed);
         }
         entry.State = ItemState.Done;
-        results.Add(done);
-        accepted++;
+        _results.Add(done);
+        _accepted++;
         return Task.FromResult(SubmitOutcome.Accepted);
     }
 }

@@ -223,10 +223,10 @@ public sealed class LocalSweepExecutor(int parallel = 1) : ISweepExecutor
 /// <summary>The sweep's progress line: the running trials' steps, at the train command's rate (a terminal: rewritten in place).</summary>
 public sealed class SweepProgressLine(TextWriter? console, bool interactive)
 {
-    readonly Dictionary<string, TrainProgress> running = [];
-    readonly object gate = new();
-    double lastAt = double.NegativeInfinity;
-    readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+    readonly Dictionary<string, TrainProgress> _running = [];
+    readonly object _gate = new();
+    double _lastAt = double.NegativeInfinity;
+    readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
     public IProgress<TrainProgress>? For(string id) => console is null ? null : new Reporter(this, id);
 
@@ -237,13 +237,13 @@ public sealed class SweepProgressLine(TextWriter? console, bool interactive)
 
     void Report(string id, TrainProgress p)
     {
-        lock (gate)
+        lock (_gate)
         {
-            running[id] = p;
-            double now = clock.Elapsed.TotalSeconds;
-            if (now - lastAt < (interactive ? 0.5 : 5)) return;
-            lastAt = now;
-            string text = string.Join("  ", running.Where(r => r.Value.EnvSteps < r.Value.TotalEnvSteps).Select(r =>
+            _running[id] = p;
+            double now = _clock.Elapsed.TotalSeconds;
+            if (now - _lastAt < (interactive ? 0.5 : 5)) return;
+            _lastAt = now;
+            string text = string.Join("  ", _running.Where(r => r.Value.EnvSteps < r.Value.TotalEnvSteps).Select(r =>
                 string.Create(CultureInfo.InvariantCulture, $"{r.Key} {r.Value.EnvSteps:N0}/{r.Value.TotalEnvSteps:N0} steps {r.Value.StepsPerSecond:N0} steps/s")));
             if (text.Length == 0) return;
             if (interactive) console!.Write("\r" + text.PadRight(100));
