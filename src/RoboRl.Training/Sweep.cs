@@ -145,9 +145,16 @@ public static class Sweep
             trial.Worker = result.Worker;
             trial.Attempts++;
             save();
-            console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            Line(console, interactive, string.Create(CultureInfo.InvariantCulture,
                 $"trial {trial.Id} ({Done(state)}/{total}): success {result.SuccessRate:P1}, {result.EnvSteps:N0} env steps, {result.WallSeconds:F1} s ({result.Worker})  {Describe(configurations[trial.Configuration].Parameters)}"));
         }, console, interactive);
+    }
+
+    /// <summary>A line for the record; on a terminal it first replaces the progress line rewritten in place.</summary>
+    internal static void Line(TextWriter? console, bool interactive, string text)
+    {
+        if (console is null) return;
+        console.WriteLine(interactive ? "\r" + text.PadRight(100) : text);
     }
 
     internal static SweepState.ScoreState Score(SweepWorkResult result) => new()

@@ -77,7 +77,7 @@ public static class Pbt
                 segment.Worker = result.Worker;
                 segment.Attempts++;
                 save();
-                console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                Sweep.Line(console, interactive, string.Create(CultureInfo.InvariantCulture,
                     $"segment {work.Id}: {result.StartEnvSteps:N0} → {result.EnvSteps:N0} env steps, success {result.SuccessRate:P1}, {result.WallSeconds:F1} s ({result.Worker})  {Sweep.Describe(member.Parameters)}"));
             }, console, interactive);
 
