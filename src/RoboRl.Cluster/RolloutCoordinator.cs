@@ -42,124 +42,124 @@ public sealed class RolloutCoordinatorGrain : Grain, IRolloutCoordinator
 {
     enum ShardState : byte { Pending, Leased, Done }
 
-    RunSpec? run;
-    bool finished;
-    int iteration = -1;
-    Immutable<PolicyWeights> weights;
-    ShardState[] states = [];
-    DateTime[] deadlines = [];
-    Fragment?[] fragments = [];
-    long accepted, duplicates, malformed, released, refused, acceptedSteps;
-    int maxLag;
-    readonly Dictionary<string, DateTime> lastSeen = [];
+    RunSpec? _run;
+    bool _finished;
+    int _iteration = -1;
+    Immutable<PolicyWeights> _weights;
+    ShardState[] _states = [];
+    DateTime[] _deadlines = [];
+    Fragment?[] _fragments = [];
+    long _accepted, _duplicates, _malformed, _released, _refused, _acceptedSteps;
+    int _maxLag;
+    readonly Dictionary<string, DateTime> _lastSeen = [];
     static readonly TimeSpan WorkerSeenWindow = TimeSpan.FromSeconds(10);
 
     public Task Open(RunSpec spec, ClusterCounters counters)
     {
-        run = spec;
-        finished = false;
-        iteration = -1;
-        states = new ShardState[spec.Shards];
-        deadlines = new DateTime[spec.Shards];
-        fragments = new Fragment?[spec.Shards];
-        (accepted, duplicates, malformed, released, refused, acceptedSteps, maxLag) =
+        _run = spec;
+        _finished = false;
+        _iteration = -1;
+        _states = new ShardState[spec.Shards];
+        _deadlines = new DateTime[spec.Shards];
+        _fragments = new Fragment?[spec.Shards];
+        (_accepted, _duplicates, _malformed, _released, _refused, _acceptedSteps, _maxLag) =
             (counters.Accepted, counters.Duplicates, counters.Malformed, counters.Released, counters.Refused, counters.AcceptedEnvSteps, counters.MaxPolicyLag);
         return Task.CompletedTask;
     }
 
     public Task Publish(int next, Immutable<PolicyWeights> policy)
     {
-        if (run is null) throw new InvalidOperationException("Open the run first");
-        iteration = next;
-        weights = policy;
-        Array.Fill(states, ShardState.Pending);
-        Array.Clear(fragments);
+        if (_run is null) throw new InvalidOperationException("Open the run first");
+        _iteration = next;
+        _weights = policy;
+        Array.Fill(_states, ShardState.Pending);
+        Array.Clear(_fragments);
         return Task.CompletedTask;
     }
 
     public Task<Immutable<Fragment[]>?> TakeIteration(int wanted)
     {
-        if (wanted != iteration || Array.IndexOf(states, ShardState.Pending) >= 0 || Array.IndexOf(states, ShardState.Leased) >= 0)
+        if (wanted != _iteration || Array.IndexOf(_states, ShardState.Pending) >= 0 || Array.IndexOf(_states, ShardState.Leased) >= 0)
             return Task.FromResult<Immutable<Fragment[]>?>(null);
-        Fragment[] all = fragments.Select(f => f!).ToArray();
+        Fragment[] all = _fragments.Select(f => f!).ToArray();
         return Task.FromResult<Immutable<Fragment[]>?>(new Immutable<Fragment[]>(all));
     }
 
     public Task Finish()
     {
-        finished = true;
+        _finished = true;
         return Task.CompletedTask;
     }
 
     public Task<ClusterCounters> Counters()
     {
         DateTime now = DateTime.UtcNow;
-        int workers = lastSeen.Count(w => now - w.Value < WorkerSeenWindow);
-        return Task.FromResult(new ClusterCounters(accepted, duplicates, malformed, released, refused, workers, acceptedSteps, maxLag));
+        int workers = _lastSeen.Count(w => now - w.Value < WorkerSeenWindow);
+        return Task.FromResult(new ClusterCounters(_accepted, _duplicates, _malformed, _released, _refused, workers, _acceptedSteps, _maxLag));
     }
 
     public Task<JoinReply> Join(WorkerHello hello)
     {
-        if (run is null) return Task.FromResult(new JoinReply(null, null)); // the learner is still starting: ask again
+        if (_run is null) return Task.FromResult(new JoinReply(null, null)); // the learner is still starting: ask again
         string? refusal = null;
-        if (hello.Protocol != run.Protocol)
-            refusal = $"worker speaks cluster protocol {hello.Protocol}, the learner {run.Protocol}: run the same RoboRl version on every machine";
-        else if (hello.Build != run.Build)
-            refusal = $"worker build '{hello.Build}' differs from the learner's '{run.Build}': rollouts would not be the learner's simulator; run the same RoboRl build on every machine";
-        else if (hello.TaskHash is { } hash && hash != run.TaskHash)
-            refusal = $"worker's task (sha256 {hash[..12]}) is not the learner's task '{run.TaskName}' (sha256 {run.TaskHash[..12]})";
+        if (hello.Protocol != _run.Protocol)
+            refusal = $"worker speaks cluster protocol {hello.Protocol}, the learner {_run.Protocol}: run the same RoboRl version on every machine";
+        else if (hello.Build != _run.Build)
+            refusal = $"worker build '{hello.Build}' differs from the learner's '{_run.Build}': rollouts would not be the learner's simulator; run the same RoboRl build on every machine";
+        else if (hello.TaskHash is { } hash && hash != _run.TaskHash)
+            refusal = $"worker's task (sha256 {hash[..12]}) is not the learner's task '{_run.TaskName}' (sha256 {_run.TaskHash[..12]})";
         if (refusal is not null)
         {
-            refused++;
+            _refused++;
             return Task.FromResult(new JoinReply(null, refusal));
         }
-        lastSeen[hello.WorkerId] = DateTime.UtcNow;
-        return Task.FromResult(new JoinReply(run, null));
+        _lastSeen[hello.WorkerId] = DateTime.UtcNow;
+        return Task.FromResult(new JoinReply(_run, null));
     }
 
     public Task<Lease?> AcquireLease(string workerId)
     {
         DateTime now = DateTime.UtcNow;
-        lastSeen[workerId] = now;
-        if (run is null) return Task.FromResult<Lease?>(null);
-        if (finished) return Task.FromResult<Lease?>(new Lease(iteration, -1, -1, 0, Finished: true));
-        if (iteration < 0) return Task.FromResult<Lease?>(null);
-        int shard = Array.IndexOf(states, ShardState.Pending);
+        _lastSeen[workerId] = now;
+        if (_run is null) return Task.FromResult<Lease?>(null);
+        if (_finished) return Task.FromResult<Lease?>(new Lease(_iteration, -1, -1, 0, Finished: true));
+        if (_iteration < 0) return Task.FromResult<Lease?>(null);
+        int shard = Array.IndexOf(_states, ShardState.Pending);
         if (shard < 0)
         {
             // A lease not completed in time belongs to a dead (or stalled) worker: hand it out again.
-            for (int s = 0; s < states.Length && shard < 0; s++)
-                if (states[s] == ShardState.Leased && deadlines[s] < now) shard = s;
+            for (int s = 0; s < _states.Length && shard < 0; s++)
+                if (_states[s] == ShardState.Leased && _deadlines[s] < now) shard = s;
             if (shard < 0) return Task.FromResult<Lease?>(null);
-            released++;
+            _released++;
         }
-        states[shard] = ShardState.Leased;
-        deadlines[shard] = now + TimeSpan.FromSeconds(run.LeaseTimeoutSeconds);
-        return Task.FromResult<Lease?>(new Lease(iteration, shard, weights.Value.Version, ShardSeed(run, iteration, shard), Finished: false));
+        _states[shard] = ShardState.Leased;
+        _deadlines[shard] = now + TimeSpan.FromSeconds(_run.LeaseTimeoutSeconds);
+        return Task.FromResult<Lease?>(new Lease(_iteration, shard, _weights.Value.Version, ShardSeed(_run, _iteration, shard), Finished: false));
     }
 
     public Task<Immutable<PolicyWeights>?> GetPolicy(int version) =>
-        Task.FromResult<Immutable<PolicyWeights>?>(iteration >= 0 && weights.Value?.Version == version ? weights : null);
+        Task.FromResult<Immutable<PolicyWeights>?>(_iteration >= 0 && _weights.Value?.Version == version ? _weights : null);
 
     public Task<SubmitOutcome> Submit(Immutable<Fragment> submitted)
     {
         Fragment f = submitted.Value;
-        lastSeen[f.WorkerId] = DateTime.UtcNow;
-        if (run is null) return Task.FromResult(Count(SubmitOutcome.Malformed));
+        _lastSeen[f.WorkerId] = DateTime.UtcNow;
+        if (_run is null) return Task.FromResult(Count(SubmitOutcome.Malformed));
         // An earlier iteration, or a shard already in: a re-leased shard done twice. Dropped; its data was identical anyway.
-        if (f.Iteration < iteration || (f.Iteration == iteration && f.Shard >= 0 && f.Shard < states.Length && states[f.Shard] == ShardState.Done))
+        if (f.Iteration < _iteration || (f.Iteration == _iteration && f.Shard >= 0 && f.Shard < _states.Length && _states[f.Shard] == ShardState.Done))
             return Task.FromResult(Count(SubmitOutcome.Duplicate));
-        if (f.Iteration != iteration || f.Shard < 0 || f.Shard >= states.Length || f.PolicyVersion != weights.Value.Version
-            || FragmentCheck.WhyMalformed(f, run) is not null)
+        if (f.Iteration != _iteration || f.Shard < 0 || f.Shard >= _states.Length || f.PolicyVersion != _weights.Value.Version
+            || FragmentCheck.WhyMalformed(f, _run) is not null)
         {
             // Never let bad data into the update; the shard goes back to the queue.
-            if (f.Iteration == iteration && f.Shard >= 0 && f.Shard < states.Length) states[f.Shard] = ShardState.Pending;
+            if (f.Iteration == _iteration && f.Shard >= 0 && f.Shard < _states.Length) _states[f.Shard] = ShardState.Pending;
             return Task.FromResult(Count(SubmitOutcome.Malformed));
         }
-        states[f.Shard] = ShardState.Done;
-        fragments[f.Shard] = f;
-        acceptedSteps += f.EnvSteps(run);
-        maxLag = Math.Max(maxLag, weights.Value.Version - f.PolicyVersion);
+        _states[f.Shard] = ShardState.Done;
+        _fragments[f.Shard] = f;
+        _acceptedSteps += f.EnvSteps(_run);
+        _maxLag = Math.Max(_maxLag, _weights.Value.Version - f.PolicyVersion);
         return Task.FromResult(Count(SubmitOutcome.Accepted));
     }
 
@@ -167,9 +167,9 @@ public sealed class RolloutCoordinatorGrain : Grain, IRolloutCoordinator
     {
         switch (outcome)
         {
-            case SubmitOutcome.Accepted: accepted++; break;
-            case SubmitOutcome.Duplicate: duplicates++; break;
-            default: malformed++; break;
+            case SubmitOutcome.Accepted: _accepted++; break;
+            case SubmitOutcome.Duplicate: _duplicates++; break;
+            default: _malformed++; break;
         }
         return outcome;
     }

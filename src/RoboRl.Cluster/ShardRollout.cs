@@ -9,34 +9,34 @@ namespace RoboRl.Cluster;
 /// </summary>
 public sealed class MlpCopy
 {
-    readonly int[] sizes;
-    readonly float[] parameters;
-    readonly float[] a, b;
+    readonly int[] _sizes;
+    readonly float[] _parameters;
+    readonly float[] _a, _b;
 
     public MlpCopy(int[] sizes, float[] parameters)
     {
         long expected = 0;
         for (int l = 0; l + 1 < sizes.Length; l++) expected += (long)sizes[l] * sizes[l + 1] + sizes[l + 1];
         if (sizes.Length < 2 || parameters.Length != expected) throw new ArgumentException($"an MLP of sizes [{string.Join(", ", sizes)}] has {expected} parameters, got {parameters.Length}");
-        this.sizes = sizes;
-        this.parameters = parameters;
+        this._sizes = sizes;
+        this._parameters = parameters;
         int widest = sizes.Max();
-        a = new float[widest];
-        b = new float[widest];
+        _a = new float[widest];
+        _b = new float[widest];
     }
 
     /// <summary>One row: <paramref name="input"/> [sizes[0]] → <paramref name="output"/> [sizes[^1]].</summary>
     public void Forward(ReadOnlySpan<float> input, Span<float> output)
     {
-        input.CopyTo(a);
-        float[] x = a, y = b;
+        input.CopyTo(_a);
+        float[] x = _a, y = _b;
         int offset = 0;
-        for (int l = 0; l + 1 < sizes.Length; l++)
+        for (int l = 0; l + 1 < _sizes.Length; l++)
         {
-            int inSize = sizes[l], outSize = sizes[l + 1];
-            ReadOnlySpan<float> w = parameters.AsSpan(offset, inSize * outSize);
-            ReadOnlySpan<float> bias = parameters.AsSpan(offset + inSize * outSize, outSize);
-            bool last = l + 2 == sizes.Length;
+            int inSize = _sizes[l], outSize = _sizes[l + 1];
+            ReadOnlySpan<float> w = _parameters.AsSpan(offset, inSize * outSize);
+            ReadOnlySpan<float> bias = _parameters.AsSpan(offset + inSize * outSize, outSize);
+            bool last = l + 2 == _sizes.Length;
             for (int o = 0; o < outSize; o++)
             {
                 float sum = bias[o];
@@ -47,7 +47,7 @@ public sealed class MlpCopy
             offset += inSize * outSize + outSize;
             (x, y) = (y, x);
         }
-        x.AsSpan(0, sizes[^1]).CopyTo(output);
+        x.AsSpan(0, _sizes[^1]).CopyTo(output);
     }
 }
 
@@ -60,29 +60,29 @@ public sealed class MlpCopy
 public sealed class ShardRollout : IDisposable
 {
     static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
-    readonly RunSpec run;
-    readonly PpoConfig c;
-    readonly IVectorEnv env;
-    readonly float[] normalised, normalisedCritic, mean, value, actions;
+    readonly RunSpec _run;
+    readonly PpoConfig _c;
+    readonly IVectorEnv _env;
+    readonly float[] _normalised, _normalisedCritic, _mean, _value, _actions;
 
     public ShardRollout(RunSpec run, PpoConfig config, IVectorEnv env)
     {
         if (env.NumEnvs != run.EnvsPerShard || env.ActorObservationSize != run.ObservationSize
             || env.CriticObservationSize != run.CriticObservationSize || env.ActionSize != run.ActionSize)
             throw new ArgumentException("the environment does not have the run's shapes");
-        this.run = run;
-        c = config;
-        this.env = env;
-        normalised = new float[run.ObservationSize];
-        normalisedCritic = new float[run.CriticObservationSize];
-        mean = new float[run.ActionSize];
-        value = new float[1];
-        actions = new float[run.EnvsPerShard * run.ActionSize];
+        this._run = run;
+        _c = config;
+        this._env = env;
+        _normalised = new float[run.ObservationSize];
+        _normalisedCritic = new float[run.CriticObservationSize];
+        _mean = new float[run.ActionSize];
+        _value = new float[1];
+        _actions = new float[run.EnvsPerShard * run.ActionSize];
     }
 
     public Fragment Run(Lease lease, PolicyWeights? policy, string workerId)
     {
-        env.Reset(lease.Seed);
+        _env.Reset(lease.Seed);
         var random = new SeededRandom(ShardSeeds.Mix(lease.Seed, 0xAC7105UL));
         return lease.Iteration == 0 ? WarmUp(lease, random, workerId)
             : Rollout(lease, policy ?? throw new ArgumentNullException(nameof(policy)), random, workerId);
@@ -90,20 +90,20 @@ public sealed class ShardRollout : IDisposable
 
     Fragment WarmUp(Lease lease, SeededRandom random, string workerId)
     {
-        int n = run.EnvsPerShard, obs = run.ObservationSize, critic = run.CriticObservationSize;
+        int n = _run.EnvsPerShard, obs = _run.ObservationSize, critic = _run.CriticObservationSize;
         double[] actorStats = new double[2 * obs], criticStats = new double[2 * critic]; // [mean…, M2…] (Welford)
         long count = 0;
-        float initialStd = (float)Math.Exp(c.InitialLogStd);
-        for (int t = 0; t < run.WarmupStepsPerShard; t++)
+        float initialStd = (float)Math.Exp(_c.InitialLogStd);
+        for (int t = 0; t < _run.WarmupStepsPerShard; t++)
         {
             for (int i = 0; i < n; i++)
             {
                 count++;
-                Welford(actorStats, env.ActorObservations.Slice(i * obs, obs), count);
-                Welford(criticStats, env.CriticObservations.Slice(i * critic, critic), count);
+                Welford(actorStats, _env.ActorObservations.Slice(i * obs, obs), count);
+                Welford(criticStats, _env.CriticObservations.Slice(i * critic, critic), count);
             }
-            for (int k = 0; k < actions.Length; k++) actions[k] = MathF.Tanh(initialStd * random.NextNormal());
-            env.Step(actions);
+            for (int k = 0; k < _actions.Length; k++) _actions[k] = MathF.Tanh(initialStd * random.NextNormal());
+            _env.Step(_actions);
         }
         return new Fragment(lease.Iteration, lease.Shard, lease.PolicyVersion, workerId, [], [], [], [], [], [], [], [], [], [],
             count, actorStats, criticStats);
@@ -122,7 +122,7 @@ public sealed class ShardRollout : IDisposable
 
     Fragment Rollout(Lease lease, PolicyWeights p, SeededRandom random, string workerId)
     {
-        int n = run.EnvsPerShard, T = run.StepsPerShard, obs = run.ObservationSize, critic = run.CriticObservationSize, act = run.ActionSize;
+        int n = _run.EnvsPerShard, T = _run.StepsPerShard, obs = _run.ObservationSize, critic = _run.CriticObservationSize, act = _run.ActionSize;
         int rows = n * T;
         var actor = new MlpCopy(p.ActorSizes, p.Actor);
         var valueNet = new MlpCopy(p.CriticSizes, p.Critic);
@@ -137,57 +137,57 @@ public sealed class ShardRollout : IDisposable
         var episodeReturns = new List<float>();
         var episodeLengths = new List<int>();
         // Curricula see the same global step as in-process training would at this iteration.
-        env.GlobalStep = c.NormalizerWarmupEnvSteps + (long)(lease.Iteration - 1) * c.BatchSize;
+        _env.GlobalStep = _c.NormalizerWarmupEnvSteps + (long)(lease.Iteration - 1) * _c.BatchSize;
         for (int t = 0; t < T; t++)
         {
             for (int i = 0; i < n; i++)
             {
                 int row = t * n + i;
                 Span<float> o = observations.AsSpan(row * obs, obs);
-                Normalize(env.ActorObservations.Slice(i * obs, obs), p.ActorMean, p.ActorStd, o);
+                Normalize(_env.ActorObservations.Slice(i * obs, obs), p.ActorMean, p.ActorStd, o);
                 Span<float> co = criticObservations.AsSpan(row * critic, critic);
-                Normalize(env.CriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, co);
-                actor.Forward(o, mean);
-                valueNet.Forward(co, value);
+                Normalize(_env.CriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, co);
+                actor.Forward(o, _mean);
+                valueNet.Forward(co, _value);
                 double logProb = 0;
                 for (int j = 0; j < act; j++)
                 {
                     float eps = random.NextNormal();
-                    float u = mean[j] + MathF.Exp(p.LogStd[j]) * eps;
+                    float u = _mean[j] + MathF.Exp(p.LogStd[j]) * eps;
                     preSquash[row * act + j] = u;
-                    actions[i * act + j] = MathF.Tanh(u);
+                    _actions[i * act + j] = MathF.Tanh(u);
                     logProb += -0.5 * eps * eps - p.LogStd[j] - HalfLog2Pi;
                 }
                 logProbs[row] = (float)logProb;
-                values[row] = value[0];
+                values[row] = _value[0];
             }
-            env.Step(actions);
-            ReadOnlySpan<bool> terminated = env.Terminated, truncated = env.Truncated;
+            _env.Step(_actions);
+            ReadOnlySpan<bool> terminated = _env.Terminated, truncated = _env.Truncated;
             for (int i = 0; i < n; i++)
             {
                 int row = t * n + i;
-                float reward = (float)(env.Rewards[i] * c.RewardScale);
+                float reward = (float)(_env.Rewards[i] * _c.RewardScale);
                 // Truncated (time limit), not terminated: the episode's future value is not zero (as in Ppo.Train).
                 if (truncated[i] && !terminated[i])
                 {
-                    Normalize(env.FinalCriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, normalisedCritic);
-                    valueNet.Forward(normalisedCritic, value);
-                    reward += (float)c.Gamma * value[0];
+                    Normalize(_env.FinalCriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, _normalisedCritic);
+                    valueNet.Forward(_normalisedCritic, _value);
+                    reward += (float)_c.Gamma * _value[0];
                 }
                 rewards[row] = reward;
                 ends[row] = terminated[i] | truncated[i];
                 if (ends[row])
                 {
-                    episodeReturns.Add(env.FinishedEpisodeReturns[i]);
-                    episodeLengths.Add(env.FinishedEpisodeLengths[i]);
+                    episodeReturns.Add(_env.FinishedEpisodeReturns[i]);
+                    episodeLengths.Add(_env.FinishedEpisodeLengths[i]);
                 }
             }
         }
         for (int i = 0; i < n; i++)
         {
-            Normalize(env.CriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, normalisedCritic);
-            valueNet.Forward(normalisedCritic, value);
-            nextValues[i] = value[0];
+            Normalize(_env.CriticObservations.Slice(i * critic, critic), p.CriticMean, p.CriticStd, _normalisedCritic);
+            valueNet.Forward(_normalisedCritic, _value);
+            nextValues[i] = _value[0];
         }
         return new Fragment(lease.Iteration, lease.Shard, lease.PolicyVersion, workerId, observations, criticObservations, preSquash,
             logProbs, values, rewards, ends, nextValues, [.. episodeReturns], [.. episodeLengths], 0, [], []);
@@ -198,5 +198,5 @@ public sealed class ShardRollout : IDisposable
         for (int j = 0; j < x.Length; j++) destination[j] = (x[j] - mean[j]) / std[j];
     }
 
-    public void Dispose() => env.Dispose();
+    public void Dispose() => _env.Dispose();
 }

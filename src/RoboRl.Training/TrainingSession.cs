@@ -54,30 +54,30 @@ public sealed class TrainingSession : IDisposable
     const double LineIntervalSeconds = 0.5, RedirectedLineIntervalSeconds = 5;
     const long CsvEveryEnvSteps = 5_000;
 
-    readonly HoverTaskConfig? task;
-    readonly Func<PolicyBundle, int, bool, PolicyScore>? scorer;
-    readonly TextWriter? console;
-    readonly bool interactive;
-    readonly IProgress<TrainProgress>? progress;
-    readonly StreamWriter csv;
-    readonly TorchSharp.Modules.SummaryWriter tensorboard;
-    readonly Stopwatch clock = Stopwatch.StartNew();
-    readonly TimeSpan cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
-    readonly ulong evalSeed;
-    double lastLineAt = double.NegativeInfinity;
-    long lastCsvStep, stepsAtLastRate;
-    double timeAtLastRate, stepsPerSecond;
+    readonly HoverTaskConfig? _task;
+    readonly Func<PolicyBundle, int, bool, PolicyScore>? _scorer;
+    readonly TextWriter? _console;
+    readonly bool _interactive;
+    readonly IProgress<TrainProgress>? _progress;
+    readonly StreamWriter _csv;
+    readonly TorchSharp.Modules.SummaryWriter _tensorboard;
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    readonly TimeSpan _cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+    readonly ulong _evalSeed;
+    double _lastLineAt = double.NegativeInfinity;
+    long _lastCsvStep, _stepsAtLastRate;
+    double _timeAtLastRate, _stepsPerSecond;
     // Episodes finished since the last CSV row, and a window of recent ones for the terminal line.
-    double returnSum, lengthSum;
-    int episodes;
-    readonly Queue<double> recentReturns = new();
-    readonly List<(long Step, double Return)> returnCurve = [];
-    readonly List<(long Step, double SuccessRate)> evalCurve = [];
-    EvalResult? lastEval;
-    long lastEvalStep, totalSteps;
+    double _returnSum, _lengthSum;
+    int _episodes;
+    readonly Queue<double> _recentReturns = new();
+    readonly List<(long Step, double Return)> _returnCurve = [];
+    readonly List<(long Step, double SuccessRate)> _evalCurve = [];
+    EvalResult? _lastEval;
+    long _lastEvalStep, _totalSteps;
     // progress.csv's last column says which rows are evaluations; a resumed run's older file may lack it.
-    readonly bool evalColumn = true;
-    (long Step, double SuccessRate)? finalEvalPoint;
+    readonly bool _evalColumn = true;
+    (long Step, double SuccessRate)? _finalEvalPoint;
 
     /// <param name="console">Where the progress line goes (null = nowhere). A TTY gets one line rewritten in place;
     /// a redirected writer gets a plain line every few seconds (no escape codes).</param>
@@ -99,24 +99,24 @@ public sealed class TrainingSession : IDisposable
         long totalEnvSteps, int seed, Checkpoint? resumeFrom, TextWriter? console, bool interactive, IProgress<TrainProgress>? progress)
     {
         RunDirectory = runDirectory;
-        this.task = task;
-        this.scorer = scorer;
-        this.console = console;
-        this.interactive = interactive;
-        this.progress = progress;
-        totalSteps = totalEnvSteps;
+        this._task = task;
+        this._scorer = scorer;
+        this._console = console;
+        this._interactive = interactive;
+        this._progress = progress;
+        _totalSteps = totalEnvSteps;
         ResumeFrom = resumeFrom;
-        evalSeed = 0xE7A1UL + (ulong)seed;
+        _evalSeed = 0xE7A1UL + (ulong)seed;
         Directory.CreateDirectory(runDirectory);
         string csvPath = Path.Combine(runDirectory, "progress.csv");
         bool append = resumeFrom is not null && File.Exists(csvPath);
-        if (append) evalColumn = File.ReadLines(csvPath).FirstOrDefault()?.EndsWith(",eval", StringComparison.Ordinal) ?? true;
-        csv = new StreamWriter(csvPath, append) { AutoFlush = true }; // a row every few thousand steps: readable while it runs
+        if (append) _evalColumn = File.ReadLines(csvPath).FirstOrDefault()?.EndsWith(",eval", StringComparison.Ordinal) ?? true;
+        _csv = new StreamWriter(csvPath, append) { AutoFlush = true }; // a row every few thousand steps: readable while it runs
         // The last column, "eval", marks evaluation rows: "periodic", or "final" for the bundle's policy on held-out
         // episodes (its env_steps is the step the bundle's policy was taken at; the note says which snapshot that is).
         if (!append)
-            csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate," + costColumn + ",eval");
-        tensorboard = utils.tensorboard.SummaryWriter(Path.Combine(runDirectory, "tensorboard"));
+            _csv.WriteLine("env_steps,wall_s,cpu_s,steps_per_s,episode_return_mean,episode_length_mean,critic_loss,actor_loss,critic_updates,actor_updates,eval_success_rate,eval_crash_rate," + costColumn + ",eval");
+        _tensorboard = utils.tensorboard.SummaryWriter(Path.Combine(runDirectory, "tensorboard"));
     }
 
     public string RunDirectory { get; }
@@ -127,59 +127,59 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The env step of the last periodic evaluation (−1 before any): the trainer does not evaluate that policy twice.</summary>
     public long LastPeriodicEvalStep { get; private set; } = -1;
     /// <summary>The success rate the best periodic evaluation measured (with <see cref="BestBundle"/>).</summary>
-    public double BestSuccessRate => bestScore.Success;
+    public double BestSuccessRate => _bestScore.Success;
     /// <summary>Which policy the bundle holds, set by the trainer before the final evaluation (its row and the learning curve say so).</summary>
     public BundleSnapshot? Snapshot { get; set; }
-    public double WallSeconds => clock.Elapsed.TotalSeconds;
-    public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds;
-    public EvalResult? LastEval => lastEval;
+    public double WallSeconds => _clock.Elapsed.TotalSeconds;
+    public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - _cpuAtStart).TotalSeconds;
+    public EvalResult? LastEval => _lastEval;
     /// <summary>Env steps at the last <see cref="Step"/> (PPO stops at the first whole rollout at or past its budget).</summary>
     public long EnvSteps { get; private set; }
 
     /// <summary>Records a finished training episode.</summary>
     public void EpisodeFinished(float episodeReturn, int length)
     {
-        returnSum += episodeReturn;
-        lengthSum += length;
-        episodes++;
-        recentReturns.Enqueue(episodeReturn);
-        if (recentReturns.Count > 100) recentReturns.Dequeue();
+        _returnSum += episodeReturn;
+        _lengthSum += length;
+        _episodes++;
+        _recentReturns.Enqueue(episodeReturn);
+        if (_recentReturns.Count > 100) _recentReturns.Dequeue();
     }
 
     /// <summary>Called once per vector step: throttled terminal line, CSV/TensorBoard every few thousand steps.</summary>
     public void Step(long globalStep, int envsPerStep, float criticLoss, float actorLoss, long criticUpdates, long actorUpdates)
     {
         EnvSteps = globalStep;
-        double now = clock.Elapsed.TotalSeconds;
-        if (globalStep - lastCsvStep >= CsvEveryEnvSteps)
+        double now = _clock.Elapsed.TotalSeconds;
+        if (globalStep - _lastCsvStep >= CsvEveryEnvSteps)
         {
-            if (now > timeAtLastRate)
+            if (now > _timeAtLastRate)
             {
-                stepsPerSecond = (globalStep - stepsAtLastRate) / (now - timeAtLastRate);
-                stepsAtLastRate = globalStep;
-                timeAtLastRate = now;
+                _stepsPerSecond = (globalStep - _stepsAtLastRate) / (now - _timeAtLastRate);
+                _stepsAtLastRate = globalStep;
+                _timeAtLastRate = now;
             }
-            double? meanReturn = episodes > 0 ? returnSum / episodes : null;
-            double? meanLength = episodes > 0 ? lengthSum / episodes : null;
-            csv.WriteLine(Row(globalStep, F(now), F(CpuSeconds), F(stepsPerSecond), F(meanReturn), F(meanLength),
+            double? meanReturn = _episodes > 0 ? _returnSum / _episodes : null;
+            double? meanLength = _episodes > 0 ? _lengthSum / _episodes : null;
+            _csv.WriteLine(Row(globalStep, F(now), F(CpuSeconds), F(_stepsPerSecond), F(meanReturn), F(meanLength),
                 F(criticLoss), F(actorLoss), criticUpdates, actorUpdates, "", "", "", ""));
             if (meanReturn is { } r)
             {
-                tensorboard.add_scalar("charts/episode_return", (float)r, (int)globalStep);
-                tensorboard.add_scalar("charts/episode_length", (float)meanLength!.Value, (int)globalStep);
-                returnCurve.Add((globalStep, r));
+                _tensorboard.add_scalar("charts/episode_return", (float)r, (int)globalStep);
+                _tensorboard.add_scalar("charts/episode_length", (float)meanLength!.Value, (int)globalStep);
+                _returnCurve.Add((globalStep, r));
             }
-            if (float.IsFinite(criticLoss)) tensorboard.add_scalar("losses/critic", criticLoss, (int)globalStep);
-            if (float.IsFinite(actorLoss)) tensorboard.add_scalar("losses/actor", actorLoss, (int)globalStep);
-            tensorboard.add_scalar("charts/steps_per_s", (float)stepsPerSecond, (int)globalStep);
-            returnSum = lengthSum = 0;
-            episodes = 0;
-            lastCsvStep = globalStep;
+            if (float.IsFinite(criticLoss)) _tensorboard.add_scalar("losses/critic", criticLoss, (int)globalStep);
+            if (float.IsFinite(actorLoss)) _tensorboard.add_scalar("losses/actor", actorLoss, (int)globalStep);
+            _tensorboard.add_scalar("charts/steps_per_s", (float)_stepsPerSecond, (int)globalStep);
+            _returnSum = _lengthSum = 0;
+            _episodes = 0;
+            _lastCsvStep = globalStep;
         }
-        double interval = interactive ? LineIntervalSeconds : RedirectedLineIntervalSeconds;
-        if (now - lastLineAt >= interval || globalStep >= totalSteps)
+        double interval = _interactive ? LineIntervalSeconds : RedirectedLineIntervalSeconds;
+        if (now - _lastLineAt >= interval || globalStep >= _totalSteps)
         {
-            lastLineAt = now;
+            _lastLineAt = now;
             Report(globalStep, now);
         }
     }
@@ -187,20 +187,20 @@ public sealed class TrainingSession : IDisposable
     /// <summary>One extra TensorBoard scalar (an algorithm's own curve, e.g. the swarm's collision-weight scale).</summary>
     public void Scalar(string tag, double value, long globalStep)
     {
-        if (double.IsFinite(value)) tensorboard.add_scalar(tag, (float)value, (int)globalStep);
+        if (double.IsFinite(value)) _tensorboard.add_scalar(tag, (float)value, (int)globalStep);
     }
 
     void Report(long globalStep, double now)
     {
         double rate = now > 0 ? globalStep / now : 0;
-        double? recent = recentReturns.Count > 0 ? recentReturns.Average() : null;
-        var p = new TrainProgress(globalStep, totalSteps, now, rate, recent, LastScore?.SuccessRate, lastEvalStep);
-        progress?.Report(p);
-        if (console is null) return;
+        double? recent = _recentReturns.Count > 0 ? _recentReturns.Average() : null;
+        var p = new TrainProgress(globalStep, _totalSteps, now, rate, recent, LastScore?.SuccessRate, _lastEvalStep);
+        _progress?.Report(p);
+        if (_console is null) return;
         string line = Line(p);
-        if (interactive) console.Write("\r" + line.PadRight(100));
-        else console.WriteLine(line);
-        console.Flush();
+        if (_interactive) _console.Write("\r" + line.PadRight(100));
+        else _console.WriteLine(line);
+        _console.Flush();
     }
 
     /// <summary>The progress line: steps, rate, recent return, last evaluation.</summary>
@@ -215,7 +215,7 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The best policy the periodic evaluations saw (success rate, then fewer crashes, then smaller error), or null.</summary>
     public PolicyBundle? BestBundle { get; private set; }
     public long BestEnvSteps { get; private set; }
-    (double Success, double NoCrash, double Precision) bestScore = (double.NegativeInfinity, 0, 0);
+    (double Success, double NoCrash, double Precision) _bestScore = (double.NegativeInfinity, 0, 0);
 
     /// <summary>
     /// Evaluates a policy on the task's own randomisation and logs it. Periodic evaluations (<paramref name="final"/> false)
@@ -224,9 +224,9 @@ public sealed class TrainingSession : IDisposable
     /// </summary>
     public EvalResult Evaluate(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
     {
-        if (task is null) throw new InvalidOperationException("this session scores policies with its scorer: call Score");
-        EvalResult result = PolicyEvaluator.Evaluate(bundle, task, new EvalOptions(Episodes: episodes, Seed: EvalSeed(final)));
-        lastEval = result;
+        if (_task is null) throw new InvalidOperationException("this session scores policies with its scorer: call Score");
+        EvalResult result = PolicyEvaluator.Evaluate(bundle, _task, new EvalOptions(Episodes: episodes, Seed: EvalSeed(final)));
+        _lastEval = result;
         if (final) FinalEvaluation = result;
         Record(new PolicyScore(result.SuccessRate, result.CrashRate, result.PositionErrorP50At5s), bundle, globalStep, final, "pos_err_p50_5s");
         return result;
@@ -238,12 +238,12 @@ public sealed class TrainingSession : IDisposable
     /// </summary>
     public PolicyScore Score(PolicyBundle bundle, long globalStep, int episodes, bool final = false)
     {
-        if (scorer is null)
+        if (_scorer is null)
         {
             EvalResult result = Evaluate(bundle, globalStep, episodes, final);
             return new PolicyScore(result.SuccessRate, result.CrashRate, result.PositionErrorP50At5s);
         }
-        PolicyScore score = scorer(bundle, episodes, final);
+        PolicyScore score = _scorer(bundle, episodes, final);
         Record(score, bundle, globalStep, final, "cost");
         return score;
     }
@@ -254,7 +254,7 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The last score (either kind of evaluation), or null.</summary>
     public PolicyScore? LastScore { get; private set; }
 
-    ulong EvalSeed(bool final) => final ? evalSeed ^ 0x5EEDUL : evalSeed;
+    ulong EvalSeed(bool final) => final ? _evalSeed ^ 0x5EEDUL : _evalSeed;
 
     void Record(PolicyScore result, PolicyBundle bundle, long globalStep, bool final, string costName)
     {
@@ -262,33 +262,33 @@ public sealed class TrainingSession : IDisposable
         {
             // The bundle's policy on held-out episodes: one row, at the step its policy was taken, marked; not a curve point.
             LastScore = result;
-            finalEvalPoint = (globalStep, result.SuccessRate);
-            tensorboard.add_scalar("final/success_rate", (float)result.SuccessRate, (int)globalStep);
-            tensorboard.add_scalar("final/crash_rate", (float)result.FailureRate, (int)globalStep);
-            csv.WriteLine(Row(globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
+            _finalEvalPoint = (globalStep, result.SuccessRate);
+            _tensorboard.add_scalar("final/success_rate", (float)result.SuccessRate, (int)globalStep);
+            _tensorboard.add_scalar("final/crash_rate", (float)result.FailureRate, (int)globalStep);
+            _csv.WriteLine(Row(globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
                 F(result.SuccessRate), F(result.FailureRate), F(result.Cost), "final: bundle = " + (Snapshot?.Describe() ?? $"the policy at {globalStep} steps").Replace(",", "")));
             return;
         }
         LastPeriodicEvalStep = globalStep;
         var score = (result.SuccessRate, 1 - result.FailureRate, double.IsFinite(result.Cost) ? -result.Cost : double.NegativeInfinity);
-        if (score.CompareTo(bestScore) > 0)
+        if (score.CompareTo(_bestScore) > 0)
         {
-            bestScore = score;
+            _bestScore = score;
             BestBundle = bundle;
             BestEnvSteps = globalStep;
         }
         LastScore = result;
-        lastEvalStep = globalStep;
-        evalCurve.Add((globalStep, result.SuccessRate));
-        tensorboard.add_scalar("eval/success_rate", (float)result.SuccessRate, (int)globalStep);
-        tensorboard.add_scalar("eval/crash_rate", (float)result.FailureRate, (int)globalStep);
-        if (double.IsFinite(result.Cost)) tensorboard.add_scalar("eval/" + costName, (float)result.Cost, (int)globalStep);
-        csv.WriteLine(Row(globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
+        _lastEvalStep = globalStep;
+        _evalCurve.Add((globalStep, result.SuccessRate));
+        _tensorboard.add_scalar("eval/success_rate", (float)result.SuccessRate, (int)globalStep);
+        _tensorboard.add_scalar("eval/crash_rate", (float)result.FailureRate, (int)globalStep);
+        if (double.IsFinite(result.Cost)) _tensorboard.add_scalar("eval/" + costName, (float)result.Cost, (int)globalStep);
+        _csv.WriteLine(Row(globalStep, F(WallSeconds), F(CpuSeconds), "", "", "", "", "", "", "",
             F(result.SuccessRate), F(result.FailureRate), F(result.Cost), "periodic"));
     }
 
     /// <summary>One progress.csv row; the "eval" column only where the file has it (a resumed older run's may not).</summary>
-    string Row(params object[] fields) => string.Join(",", evalColumn ? fields : fields[..^1]);
+    string Row(params object[] fields) => string.Join(",", _evalColumn ? fields : fields[..^1]);
 
     /// <summary>Writes the checkpoint; the replay memory only with <see cref="CheckpointReplay"/> (what is written is decided here).</summary>
     public void SaveCheckpoint(long globalStep, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, long> counters,
@@ -311,27 +311,27 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Ends the terminal line, flushes the logs and draws the learning curve (learning_curve.png).</summary>
     public void Finish()
     {
-        if (console is not null && interactive) console.WriteLine();
-        csv.Flush();
+        if (_console is not null && _interactive) _console.WriteLine();
+        _csv.Flush();
         WriteLearningCurve(Path.Combine(RunDirectory, "learning_curve.png"));
     }
 
     void WriteLearningCurve(string path)
     {
         var plot = new ScottPlot.Plot();
-        if (returnCurve.Count > 0)
+        if (_returnCurve.Count > 0)
         {
-            var line = plot.Add.ScatterLine(returnCurve.Select(p => (double)p.Step).ToArray(), returnCurve.Select(p => p.Return).ToArray());
+            var line = plot.Add.ScatterLine(_returnCurve.Select(p => (double)p.Step).ToArray(), _returnCurve.Select(p => p.Return).ToArray());
             line.LegendText = "episode return (training)";
         }
-        if (evalCurve.Count > 0)
+        if (_evalCurve.Count > 0)
         {
-            var success = plot.Add.Scatter(evalCurve.Select(p => (double)p.Step).ToArray(), evalCurve.Select(p => p.SuccessRate * 100).ToArray());
+            var success = plot.Add.Scatter(_evalCurve.Select(p => (double)p.Step).ToArray(), _evalCurve.Select(p => p.SuccessRate * 100).ToArray());
             success.LegendText = "periodic evaluation success (%)";
             success.Axes.YAxis = plot.Axes.Right;
             plot.Axes.Right.Label.Text = "success (%)";
         }
-        if (finalEvalPoint is { } f)
+        if (_finalEvalPoint is { } f)
         {
             // The bundle's policy, evaluated once more on held-out episodes: its own marker, at the step it was taken.
             var bundlePoint = plot.Add.Scatter(new[] { (double)f.Step }, new[] { f.SuccessRate * 100 });
@@ -353,7 +353,7 @@ public sealed class TrainingSession : IDisposable
 
     public void Dispose()
     {
-        csv.Dispose();
+        _csv.Dispose();
 
     }
 }
@@ -361,7 +361,7 @@ public sealed class TrainingSession : IDisposable
 /// <summary>The git commit of the working directory (recorded in bundles), or "unknown".</summary>
 public static class GitInfo
 {
-    static readonly Lazy<string> commit = new(() =>
+    static readonly Lazy<string> CommitOfThisBuild = new(() =>
     {
         try
         {
@@ -379,5 +379,5 @@ public static class GitInfo
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { return "unknown"; }
     });
 
-    public static string Commit => commit.Value;
+    public static string Commit => CommitOfThisBuild.Value;
 }

@@ -8,20 +8,20 @@ namespace RoboRl.Cluster.Tests;
 [NonParallelizable]
 public class CoordinatorTests
 {
-    InProcessTestCluster cluster = null!;
+    InProcessTestCluster _cluster = null!;
 
     [OneTimeSetUp]
     public async Task StartSilo()
     {
-        cluster = new InProcessTestClusterBuilder(1).Build();
-        await cluster.DeployAsync();
+        _cluster = new InProcessTestClusterBuilder(1).Build();
+        await _cluster.DeployAsync();
     }
 
     [OneTimeTearDown]
     public async Task StopSilo()
     {
-        await cluster.StopAllSilosAsync();
-        await cluster.DisposeAsync();
+        await _cluster.StopAllSilosAsync();
+        await _cluster.DisposeAsync();
     }
 
     internal static RunSpec Spec(double leaseTimeout = 30) => new(ClusterProtocol.Version, ClusterProtocol.Build, "test.json", "{}", "{}",
@@ -40,7 +40,7 @@ public class CoordinatorTests
 
     async Task<IRolloutCoordinator> Open(RunSpec run, int iteration = 1)
     {
-        var coordinator = cluster.Client.GetGrain<IRolloutCoordinator>(Guid.NewGuid().ToString());
+        var coordinator = _cluster.Client.GetGrain<IRolloutCoordinator>(Guid.NewGuid().ToString());
         await coordinator.Open(run, new ClusterCounters(0, 0, 0, 0, 0, 0, 0, 0));
         await coordinator.Publish(iteration, new Immutable<PolicyWeights>(Policy(iteration)));
         return coordinator;

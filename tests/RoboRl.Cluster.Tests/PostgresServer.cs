@@ -10,9 +10,9 @@ namespace RoboRl.Cluster.Tests;
 /// </summary>
 sealed class PostgresServer : IDisposable
 {
-    readonly string directory, bin;
-    readonly Process server;
-    readonly bool asPostgresUser;
+    readonly string _directory, _bin;
+    readonly Process _server;
+    readonly bool _asPostgresUser;
 
     public int Port { get; }
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false";
@@ -24,18 +24,18 @@ sealed class PostgresServer : IDisposable
 
     public PostgresServer(string bin)
     {
-        this.bin = bin;
-        asPostgresUser = Environment.UserName == "root";
-        directory = Directory.CreateTempSubdirectory("roborl-pg-").FullName;
-        if (asPostgresUser && !OperatingSystem.IsWindows())
+        this._bin = bin;
+        _asPostgresUser = Environment.UserName == "root";
+        _directory = Directory.CreateTempSubdirectory("roborl-pg-").FullName;
+        if (_asPostgresUser && !OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            File.SetUnixFileMode(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
                 | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            Run("chown", "postgres", directory);
+            Run("chown", "postgres", _directory);
         }
-        Run(Tool("initdb"), "-D", Path.Combine(directory, "data"), "-A", "trust", "-U", "postgres", "--no-sync");
+        Run(Tool("initdb"), "-D", Path.Combine(_directory, "data"), "-A", "trust", "-U", "postgres", "--no-sync");
         Port = ClusterConnection.FreeTcpPort();
-        server = Start(Tool("postgres"), "-D", Path.Combine(directory, "data"), "-p", Port.ToString(), "-k", directory, "-h", "127.0.0.1",
+        _server = Start(Tool("postgres"), "-D", Path.Combine(_directory, "data"), "-p", Port.ToString(), "-k", _directory, "-h", "127.0.0.1",
             "-c", "fsync=off", "-c", "synchronous_commit=off");
         var clock = Stopwatch.StartNew();
         while (true)
@@ -46,19 +46,19 @@ sealed class PostgresServer : IDisposable
                 connection.Open();
                 return;
             }
-            catch (NpgsqlException) when (clock.Elapsed < TimeSpan.FromSeconds(30) && !server.HasExited) { Thread.Sleep(100); }
+            catch (NpgsqlException) when (clock.Elapsed < TimeSpan.FromSeconds(30) && !_server.HasExited) { Thread.Sleep(100); }
         }
     }
 
-    string Tool(string name) => Path.Combine(bin, name);
+    string Tool(string name) => Path.Combine(_bin, name);
 
     ProcessStartInfo Info(string file, string[] arguments)
     {
-        var psi = asPostgresUser && file != "chown" ? new ProcessStartInfo("runuser") : new ProcessStartInfo(file);
-        if (asPostgresUser && file != "chown") foreach (string a in new[] { "-u", "postgres", "--", file }) psi.ArgumentList.Add(a);
+        var psi = _asPostgresUser && file != "chown" ? new ProcessStartInfo("runuser") : new ProcessStartInfo(file);
+        if (_asPostgresUser && file != "chown") foreach (string a in new[] { "-u", "postgres", "--", file }) psi.ArgumentList.Add(a);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         psi.RedirectStandardOutput = psi.RedirectStandardError = true;
-        psi.WorkingDirectory = directory;
+        psi.WorkingDirectory = _directory;
         return psi;
     }
 
@@ -82,10 +82,10 @@ sealed class PostgresServer : IDisposable
 
     public void Dispose()
     {
-        try { Run(Tool("pg_ctl"), "-D", Path.Combine(directory, "data"), "stop", "-m", "immediate"); }
-        catch (InvalidOperationException) { if (!server.HasExited) server.Kill(entireProcessTree: true); }
-        server.WaitForExit(10_000);
-        server.Dispose();
-        Directory.Delete(directory, recursive: true);
+        try { Run(Tool("pg_ctl"), "-D", Path.Combine(_directory, "data"), "stop", "-m", "immediate"); }
+        catch (InvalidOperationException) { if (!_server.HasExited) _server.Kill(entireProcessTree: true); }
+        _server.WaitForExit(10_000);
+        _server.Dispose();
+        Directory.Delete(_directory, recursive: true);
     }
 }

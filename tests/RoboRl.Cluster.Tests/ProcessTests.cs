@@ -12,29 +12,29 @@ namespace RoboRl.Cluster.Tests;
 public class ProcessTests
 {
     static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
-    string directory = null!, task = null!;
-    string? reference;
+    string _directory = null!, _task = null!;
+    string? _reference;
 
     [OneTimeSetUp]
     public void WriteTask()
     {
-        directory = Directory.CreateTempSubdirectory("roborl-cluster-test-").FullName;
-        task = TestTask.Write(directory);
+        _directory = Directory.CreateTempSubdirectory("roborl-cluster-test-").FullName;
+        _task = TestTask.Write(_directory);
     }
 
     [OneTimeTearDown]
-    public void RemoveDirectory() => Directory.Delete(directory, recursive: true);
+    public void RemoveDirectory() => Directory.Delete(_directory, recursive: true);
 
     /// <summary>The undisturbed run's final weights hash: learner + one worker.</summary>
     string Reference()
     {
-        if (reference is not null) return reference;
+        if (_reference is not null) return _reference;
         string conn = $"localhost:{ClusterConnection.FreeTcpPort()}";
-        using var learner = new RoborlProcess("train", task, "--cluster", conn, "-o", Path.Combine(directory, "reference"), "--json");
+        using var learner = new RoborlProcess("train", _task, "--cluster", conn, "-o", Path.Combine(_directory, "reference"), "--json");
         using var worker = new RoborlProcess("worker", "--cluster", conn);
         Assert.That(learner.WaitForExit(RunTimeout), Is.Zero, learner.Output);
         Assert.That(worker.WaitForExit(RunTimeout), Is.Zero, worker.Output);
-        return reference = learner.Json()["final_weights_sha256"]!.GetValue<string>();
+        return _reference = learner.Json()["final_weights_sha256"]!.GetValue<string>();
     }
 
     [Test]
@@ -42,8 +42,8 @@ public class ProcessTests
     {
         string expected = Reference();
         string conn = $"localhost:{ClusterConnection.FreeTcpPort()}";
-        string run = Path.Combine(directory, "kill-worker");
-        using var learner = new RoborlProcess("train", task, "--cluster", conn, "-o", run, "--lease-timeout-s", "1", "--json");
+        string run = Path.Combine(_directory, "kill-worker");
+        using var learner = new RoborlProcess("train", _task, "--cluster", conn, "-o", run, "--lease-timeout-s", "1", "--json");
         // A worker of another build first (the learner waits for workers at iteration 1, so it is surely up).
         using (var stranger = new RoborlProcess("worker", "--cluster", conn, "--announce-build", "0.0.1-other"))
         {
@@ -87,14 +87,14 @@ public class ProcessTests
         string expected = Reference();
         int port = ClusterConnection.FreeTcpPort();
         string conn = $"localhost:{port}";
-        string run = Path.Combine(directory, "kill-learner");
+        string run = Path.Combine(_directory, "kill-learner");
         using var worker = new RoborlProcess("worker", "--cluster", conn, "--connect-timeout-s", "60");
-        using (var first = new RoborlProcess("train", task, "--cluster", conn, "-o", run, "--checkpoint-every", "2", "--json"))
+        using (var first = new RoborlProcess("train", _task, "--cluster", conn, "-o", run, "--checkpoint-every", "2", "--json"))
         {
             first.WaitFor("iteration 3/6", RunTimeout);
             first.Kill(); // the checkpoint holds iterations 1-2
         }
-        using var second = new RoborlProcess("train", task, "--cluster", conn, "-o", run, "--checkpoint-every", "2", "--resume", "--json");
+        using var second = new RoborlProcess("train", _task, "--cluster", conn, "-o", run, "--checkpoint-every", "2", "--resume", "--json");
         Assert.That(second.WaitForExit(RunTimeout), Is.Zero, second.Output);
         Assert.That(worker.WaitForExit(RunTimeout), Is.Zero, worker.Output);
         var result = second.Json();

@@ -40,9 +40,9 @@ static class TestTask
 /// <summary>A `roborl` process started from the test's output folder; its stdout and stderr lines are kept.</summary>
 sealed class RoborlProcess : IDisposable
 {
-    readonly Process process;
-    readonly List<string> lines = [];
-    readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly Process _process;
+    readonly List<string> _lines = [];
+    readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RoborlProcess(params string[] arguments)
     {
@@ -50,18 +50,18 @@ sealed class RoborlProcess : IDisposable
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(dir, "roborl.dll"));
         foreach (string a in arguments) psi.ArgumentList.Add(a);
-        process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (lines) lines.Add(l); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (lines) lines.Add(l); };
-        process.Exited += (_, _) => exited.TrySetResult();
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
+        _process.Exited += (_, _) => _exited.TrySetResult();
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
     }
 
     public string Output
     {
-        get { lock (lines) return string.Join("\n", lines); }
+        get { lock (_lines) return string.Join("\n", _lines); }
     }
 
     /// <summary>Waits for a line containing <paramref name="text"/>.</summary>
@@ -70,41 +70,41 @@ sealed class RoborlProcess : IDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
         {
-            lock (lines) if (lines.Any(l => l.Contains(text))) return;
-            if (process.HasExited) break;
+            lock (_lines) if (_lines.Any(l => l.Contains(text))) return;
+            if (_process.HasExited) break;
             Thread.Sleep(20);
         }
-        lock (lines) if (lines.Any(l => l.Contains(text))) return;
+        lock (_lines) if (_lines.Any(l => l.Contains(text))) return;
         Assert.Fail($"no line with '{text}' within {timeout.TotalSeconds:F0} s; output:\n{Output}");
     }
 
     public int WaitForExit(TimeSpan timeout)
     {
-        if (!exited.Task.Wait(timeout))
+        if (!_exited.Task.Wait(timeout))
         {
             Kill();
-            Assert.Fail($"roborl {string.Join(' ', process.StartInfo.ArgumentList.Skip(1))} did not exit within {timeout.TotalSeconds:F0} s; output:\n{Output}");
+            Assert.Fail($"roborl {string.Join(' ', _process.StartInfo.ArgumentList.Skip(1))} did not exit within {timeout.TotalSeconds:F0} s; output:\n{Output}");
         }
-        process.WaitForExit();
-        return process.ExitCode;
+        _process.WaitForExit();
+        return _process.ExitCode;
     }
 
     /// <summary>The last stdout line as JSON (the --json result).</summary>
     public JsonObject Json()
     {
-        lock (lines)
-            return JsonNode.Parse(lines.Last(l => l.StartsWith('{')))!.AsObject();
+        lock (_lines)
+            return JsonNode.Parse(_lines.Last(l => l.StartsWith('{')))!.AsObject();
     }
 
     public void Kill()
     {
-        if (!process.HasExited) process.Kill(entireProcessTree: true);
-        process.WaitForExit();
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
     }
 
     public void Dispose()
     {
         Kill();
-        process.Dispose();
+        _process.Dispose();
     }
 }

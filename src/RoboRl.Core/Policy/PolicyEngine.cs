@@ -34,10 +34,10 @@ public sealed class PolicyEngine
 
     readonly record struct Layer(int InputSize, int OutputSize, int OutputPadded, float[] WeightsTransposed, float[] Biases, Activation Activation);
 
-    readonly Layer[] layers;
-    readonly float[] mean, std;
-    readonly float[] bufferA, bufferB;
-    readonly PolicyBundle bundle;
+    readonly Layer[] _layers;
+    readonly float[] _mean, _std;
+    readonly float[] _bufferA, _bufferB;
+    readonly PolicyBundle _bundle;
 
     /// <summary>
     /// Builds the engine from a validated bundle. <paramref name="kernel"/> picks the inner loops (tests run
@@ -46,7 +46,7 @@ public sealed class PolicyEngine
     public PolicyEngine(PolicyBundle bundle, PolicyKernel kernel = PolicyKernel.Auto)
     {
         bundle.Validate();
-        this.bundle = bundle;
+        this._bundle = bundle;
         ObservationSize = bundle.ObservationSize;
         ActionSize = bundle.ActionSize;
         Kernel = kernel switch
@@ -57,12 +57,12 @@ public sealed class PolicyEngine
             PolicyKernel.Vector128 when !Vector128.IsHardwareAccelerated => throw new NotSupportedException("this CPU does not accelerate Vector128"),
             _ => kernel,
         };
-        mean = bundle.ObservationMean.ToArray();
-        std = bundle.ObservationStd.ToArray();
+        _mean = bundle.ObservationMean.ToArray();
+        _std = bundle.ObservationStd.ToArray();
 
         int widest = Pad(ObservationSize);
-        layers = new Layer[bundle.Layers.Count];
-        for (int l = 0; l < layers.Length; l++)
+        _layers = new Layer[bundle.Layers.Count];
+        for (int l = 0; l < _layers.Length; l++)
         {
             DenseLayer source = bundle.Layers[l];
             int padded = Pad(source.OutputSize);
@@ -72,18 +72,18 @@ public sealed class PolicyEngine
                     transposed[i * padded + o] = source.Weights[o * source.InputSize + i];
             var biases = new float[padded];
             source.Biases.CopyTo(biases, 0);
-            layers[l] = new Layer(source.InputSize, source.OutputSize, padded, transposed, biases, source.Activation);
+            _layers[l] = new Layer(source.InputSize, source.OutputSize, padded, transposed, biases, source.Activation);
             widest = Math.Max(widest, padded);
         }
-        bufferA = GC.AllocateArray<float>(widest, pinned: true);
-        bufferB = GC.AllocateArray<float>(widest, pinned: true);
+        _bufferA = GC.AllocateArray<float>(widest, pinned: true);
+        _bufferB = GC.AllocateArray<float>(widest, pinned: true);
     }
 
     public int ObservationSize { get; }
     public int ActionSize { get; }
 
     /// <summary>The bundle this engine runs.</summary>
-    public PolicyBundle Bundle => bundle;
+    public PolicyBundle Bundle => _bundle;
 
     /// <summary>The kernel that runs (never <see cref="PolicyKernel.Auto"/>).</summary>
     public PolicyKernel Kernel { get; }
@@ -107,9 +107,9 @@ public sealed class PolicyEngine
         if (observation.Length != ObservationSize || action.Length != ActionSize)
             throw new ArgumentException($"expected {ObservationSize} observations and {ActionSize} actions, got {observation.Length} and {action.Length}");
 
-        float[] input = bufferA, output = bufferB;
+        float[] input = _bufferA, output = _bufferB;
         Normalise(observation, input);
-        foreach (ref readonly Layer layer in layers.AsSpan())
+        foreach (ref readonly Layer layer in _layers.AsSpan())
         {
             switch (Kernel)
             {
@@ -127,7 +127,7 @@ public sealed class PolicyEngine
     public void ForwardScaled(ReadOnlySpan<float> observation, Span<float> command)
     {
         Forward(observation, command);
-        bundle.ScaleAction(command, command);
+        _bundle.ScaleAction(command, command);
     }
 
     /// <summary>The largest |engine − golden| over the bundle's golden vectors.</summary>
@@ -135,11 +135,11 @@ public sealed class PolicyEngine
     {
         Span<float> action = stackalloc float[ActionSize];
         float worst = 0;
-        for (int k = 0; k < bundle.GoldenCount; k++)
+        for (int k = 0; k < _bundle.GoldenCount; k++)
         {
-            Forward(bundle.GoldenObservations.AsSpan(k * ObservationSize, ObservationSize), action);
+            Forward(_bundle.GoldenObservations.AsSpan(k * ObservationSize, ObservationSize), action);
             for (int j = 0; j < ActionSize; j++)
-                worst = MathF.Max(worst, MathF.Abs(action[j] - bundle.GoldenActions[k * ActionSize + j]));
+                worst = MathF.Max(worst, MathF.Abs(action[j] - _bundle.GoldenActions[k * ActionSize + j]));
         }
         return worst;
     }
@@ -164,8 +164,8 @@ public sealed class PolicyEngine
             for (; i + Lanes <= observation.Length; i += Lanes)
             {
                 var x = Vector256.LoadUnsafe(ref obs, (nuint)i);
-                var m = Vector256.LoadUnsafe(ref mean[0], (nuint)i);
-                var s = Vector256.LoadUnsafe(ref std[0], (nuint)i);
+                var m = Vector256.LoadUnsafe(ref _mean[0], (nuint)i);
+                var s = Vector256.LoadUnsafe(ref _std[0], (nuint)i);
                 // Divide (not multiply by 1/std) so the result is bit-identical to the trainer's (x − mean) / std.
                 ((x - m) / s).StoreUnsafe(ref normalised[0], (nuint)i);
             }
@@ -176,12 +176,12 @@ public sealed class PolicyEngine
             for (; i + 4 <= observation.Length; i += 4)
             {
                 var x = Vector128.LoadUnsafe(ref obs, (nuint)i);
-                var m = Vector128.LoadUnsafe(ref mean[0], (nuint)i);
-                var s = Vector128.LoadUnsafe(ref std[0], (nuint)i);
+                var m = Vector128.LoadUnsafe(ref _mean[0], (nuint)i);
+                var s = Vector128.LoadUnsafe(ref _std[0], (nuint)i);
                 ((x - m) / s).StoreUnsafe(ref normalised[0], (nuint)i);
             }
         }
-        for (; i < observation.Length; i++) normalised[i] = (observation[i] - mean[i]) / std[i];
+        for (; i < observation.Length; i++) normalised[i] = (observation[i] - _mean[i]) / _std[i];
     }
 
     static void DenseScalar(in Layer layer, float[] input, float[] output)
