@@ -28,6 +28,10 @@ public sealed record SwarmTrainingConfig
     /// <summary>"Once the swarm can fly": replay starts when the finished training episodes' mean final distance to goal
     /// (over the last rollout) falls below this.</summary>
     public double ReplayFlyDistanceM { get; init; } = 1.0;
+    /// <summary>σ of the position-error inputs in the frozen normaliser (their mean is set to 0); 0 keeps the warm-up's
+    /// statistics. Why: the warm-up sees the quads at their starts, so its mean is the start–goal offset and its σ the
+    /// spread of the starts: the goal itself then lies many σ out, where the tanh encoders saturate.</summary>
+    public double PositionErrorScaleM { get; init; }
 
     public static SwarmTrainingConfig Read(ConfigNode? training)
     {
@@ -45,6 +49,7 @@ public sealed record SwarmTrainingConfig
             ReplayMaxUses = (int)s.Integer("replay_max_uses", 1, 1_000_000, d.ReplayMaxUses),
             ReplaySecondsBefore = s.Number("replay_seconds_before", 0.05, 100, d.ReplaySecondsBefore),
             ReplayFlyDistanceM = s.Number("replay_fly_distance_m", 0, 1000, d.ReplayFlyDistanceM),
+            PositionErrorScaleM = s.Number("position_error_scale_m", 0, 1000, d.PositionErrorScaleM),
         };
         s.EnsureNoUnknownKeys();
         return config;
@@ -156,6 +161,7 @@ public static class SwarmPpo
         }
         normalizer.Freeze();
         TieNeighbourStatistics(normalizer, k);
+        if (s.PositionErrorScaleM > 0) CentrePositionError(normalizer, (float)s.PositionErrorScaleM);
 
         // ---- 5. The loop: rollout → GAE → update epochs → log.
         long warmup = globalStep, learningSteps = c.Run.TotalEnvSteps - globalStep;
@@ -440,6 +446,15 @@ public static class SwarmPpo
                 std[i] = sd;
             }
         }
+        normalizer.Restore(mean, std);
+    }
+
+    /// <summary>Sets the frozen normaliser's position-error inputs (observation 0–2) to mean 0 and σ <paramref name="scaleM"/>:
+    /// "at the goal" is the input 0 whatever the scenarios' start–goal layout.</summary>
+    public static void CentrePositionError(RunningNormalizer normalizer, float scaleM)
+    {
+        float[] mean = normalizer.Mean.ToArray(), std = normalizer.Std.ToArray();
+        for (int i = 0; i < 3; i++) { mean[i] = 0; std[i] = scaleM; }
         normalizer.Restore(mean, std);
     }
 

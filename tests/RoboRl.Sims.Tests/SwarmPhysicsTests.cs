@@ -299,6 +299,43 @@ public class SwarmPhysicsTests
         Assert.That(env.Batch.AngularVelocity(l).Length(), Is.GreaterThan(0.01f), "the actions turned it: the comparison is not of a hover");
     }
 
+    [TestCase(35f, false)]
+    [TestCase(1e6f, true)]
+    public void FullDifferentialThrustStaysBoundedOnlyWithTheBodyRateLimit(float limit, bool diverges)
+    {
+        // The cause of the non-finite states seen in training: a policy that holds yaw and roll differential (rotors 1 and 3
+        // full, 0 off, 2 at half) spins the quad up (the model has no rotor drag). Once the yaw rate passes ~500 rad/s the
+        // gyroscopic coupling turns the roll and pitch rates at (I_zz − I_xx)/I_xx · ω_z ≈ 0.55 ω_z, beyond what a 10 ms
+        // RK4 step integrates stably (|λ·dt| > 2.8): the rates then grow many times a step until they overflow. Torque
+        // alone cannot exceed ~1600 rad/s² × 5 s = 8000 rad/s here, so rates far above that are the integrator diverging.
+        string path = SwarmTestFiles.EditedTask(root => root["body_rate_limit_rad_s"] = limit, SwarmTestFiles.OpenTaskFile);
+        SwarmTaskConfig task = SwarmTaskConfig.Load(path);
+        using var env = new SwarmEnv(task, 1, threadCount: 1);
+        env.Reset(5);
+        var actions = new float[env.NumEnvs * 4];
+        for (int q = 0; q < env.QuadsPerEnv; q++)
+        {
+            actions[q * 4] = -1; actions[q * 4 + 1] = 1; actions[q * 4 + 2] = 0; actions[q * 4 + 3] = 1;
+        }
+        float maxRate = 0;
+        for (int k = 0; k < 500; k++)
+        {
+            env.Step(actions);
+            for (int q = 0; q < env.QuadsPerEnv; q++)
+            {
+                Vector3 w = env.Batch.AngularVelocity(env.Lane(0, q));
+                maxRate = MathF.Max(maxRate, float.IsFinite(w.Length()) ? MathF.Max(MathF.Abs(w.X), MathF.Max(MathF.Abs(w.Y), MathF.Abs(w.Z))) : float.PositiveInfinity);
+            }
+        }
+        if (diverges)
+            Assert.That(maxRate, Is.GreaterThan(1e5f), "without the limit the integrator should diverge");
+        else
+        {
+            Assert.That(env.NonFiniteEpisodes, Is.EqualTo(0));
+            Assert.That(maxRate, Is.LessThanOrEqualTo(limit).And.GreaterThan(limit - 1), "the spin reaches the limit and stops there");
+        }
+    }
+
     [Test]
     public void ANewContactCostsTheCollisionWeightOnceScaledByTheAnnealingFactor()
     {
