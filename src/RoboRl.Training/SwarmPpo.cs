@@ -32,6 +32,9 @@ public sealed record SwarmTrainingConfig
     /// statistics. Why: the warm-up sees the quads at their starts, so its mean is the start–goal offset and its σ the
     /// spread of the starts: the goal itself then lies many σ out, where the tanh encoders saturate.</summary>
     public double PositionErrorScaleM { get; init; }
+    /// <summary>Ceiling of the frozen normaliser's σ (as the hover trainers: warm-up tumbles would otherwise scale the
+    /// body rates and attitude that matter in flight down to a sliver of the input range); 0 = no ceiling.</summary>
+    public double NormalizerMaxStd { get; init; }
 
     public static SwarmTrainingConfig Read(ConfigNode? training)
     {
@@ -50,6 +53,7 @@ public sealed record SwarmTrainingConfig
             ReplaySecondsBefore = s.Number("replay_seconds_before", 0.05, 100, d.ReplaySecondsBefore),
             ReplayFlyDistanceM = s.Number("replay_fly_distance_m", 0, 1000, d.ReplayFlyDistanceM),
             PositionErrorScaleM = s.Number("position_error_scale_m", 0, 1000, d.PositionErrorScaleM),
+            NormalizerMaxStd = s.Number("normalizer_max_std", 0, 1e6, d.NormalizerMaxStd),
         };
         s.EnsureNoUnknownKeys();
         return config;
@@ -110,7 +114,7 @@ public static class SwarmPpo
         FlatAdam[] allAdams = [.. actorAdams, criticAdam, logStdAdam];
 
         // ---- 4. Normaliser and rollout storage (actor and critic read the same observation).
-        var normalizer = new RunningNormalizer(obsSize, minStd: 1e-2f);
+        var normalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: s.NormalizerMaxStd > 0 ? Math.Max(1e-2f, (float)s.NormalizerMaxStd) : float.PositiveInfinity);
         int T = c.NumSteps, batch = T * n, mb = batch / c.NumMinibatches;
         var observations = new float[batch * obsSize];
         var preSquashActions = new float[batch * act];

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Numerics;
 using RoboRl.Core.Swarm;
 using RoboRl.Sims.Quadrotor;
@@ -297,6 +298,34 @@ public class SwarmPhysicsTests
             Assert.That(Vector3.Distance(env.Batch.Velocity(l), reference.Velocity(0)), Is.LessThan(1e-4f), $"step {k}");
         }
         Assert.That(env.Batch.AngularVelocity(l).Length(), Is.GreaterThan(0.01f), "the actions turned it: the comparison is not of a hover");
+    }
+
+    [TestCase("swap-goals")]
+    [TestCase("dynamic-goals")]
+    public void GoalsDoNotJumpOnTheEpisodesLastStep(string scenario)
+    {
+        // 15 s episodes, 5 s periods: the jumps at 5 s and 10 s happen, the one due at 15 s (the last step, where success is
+        // judged) does not.
+        string path = SwarmTestFiles.EditedTask(root =>
+            root["scenarios"] = new JsonArray(new JsonObject { ["file"] = SwarmTestFiles.ScenarioFile("open/" + scenario), ["weight"] = 1 }),
+            SwarmTestFiles.OpenTaskFile);
+        SwarmTaskConfig task = SwarmTaskConfig.Load(path);
+        using var env = new SwarmEnv(task, 1, threadCount: 1);
+        env.Reset(9);
+        float[] hover = HoverActions(env);
+        int jumps = 0;
+        Vector3 goal = env.Goal(0, 0);
+        for (int k = 1; k < task.EpisodeSteps; k++)
+        {
+            env.Step(hover);
+            if (env.Goal(0, 0) != goal) { jumps++; goal = env.Goal(0, 0); }
+        }
+        Assert.That(jumps, Is.EqualTo(2), "the goal moved at 5 s and 10 s");
+        float[] before = env.ActorObservations[..3].ToArray();
+        env.Step(hover); // the last step: truncation and reset
+        Assert.That(env.Truncated[0], Is.True);
+        // Position error p − goal at the end: hovering, the quad moves millimetres in a step, so a jump would show.
+        Assert.That(env.FinalActorObservations[..3].ToArray(), Is.EqualTo(before).Within(0.02f), "judged against the goal flown to");
     }
 
     [TestCase(35f, false)]

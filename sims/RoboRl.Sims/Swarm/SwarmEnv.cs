@@ -457,7 +457,9 @@ public sealed class SwarmEnv : IVectorEnv
         Span<float> c = _centre.AsSpan(e * 3, 3);
         switch (s.Kind)
         {
-            case SwarmScenarioKind.SwapGoals when step % period == 0:
+            // A swap or jump due on the episode's last step would move the goal only for the success check (15 s is a
+            // whole number of 5 s periods): the goals stay where the quads were flying to.
+            case SwarmScenarioKind.SwapGoals when step % period == 0 && step < _episodeSteps:
                 for (int q = 0; q < _n / 2; q++)
                 {
                     int a = first + q, z = first + _n - 1 - q;
@@ -466,7 +468,7 @@ public sealed class SwarmEnv : IVectorEnv
                     (_offsetZ[a], _offsetZ[z]) = (_offsetZ[z], _offsetZ[a]);
                 }
                 break;
-            case SwarmScenarioKind.DynamicGoals when step % period == 0:
+            case SwarmScenarioKind.DynamicGoals when step % period == 0 && step < _episodeSteps:
                 DrawPoint(e, s.GoalArea, c);
                 break;
             case SwarmScenarioKind.RandomBezier or SwarmScenarioKind.PursuitEvasion:
