@@ -12,10 +12,10 @@ namespace RoboRl.Benchmarks;
 [MemoryDiagnoser]
 public class PolicyEngineBenchmarks
 {
-    PolicyEngine engine = null!;
+    PolicyEngine _engine = null!;
     static readonly int Inputs = HoverObservation.ActorSize(32);
-    readonly float[] observation = new float[Inputs];
-    readonly float[] action = new float[4];
+    readonly float[] _observation = new float[Inputs];
+    readonly float[] _action = new float[4];
 
     [Params(Activation.Relu, Activation.Tanh)]
     public Activation Hidden { get; set; }
@@ -52,14 +52,14 @@ public class PolicyEngineBenchmarks
             GoldenObservations = new float[Inputs],
             GoldenActions = new float[4],
         };
-        engine = new PolicyEngine(bundle, Kernel);
-        for (int i = 0; i < observation.Length; i++) observation[i] = (float)(random.NextDouble() * 2 - 1);
+        _engine = new PolicyEngine(bundle, Kernel);
+        for (int i = 0; i < _observation.Length; i++) _observation[i] = (float)(random.NextDouble() * 2 - 1);
     }
 
     [Benchmark]
     public float Forward()
     {
-        engine.Forward(observation, action);
-        return action[0];
+        _engine.Forward(_observation, _action);
+        return _action[0];
     }
 }

@@ -24,28 +24,28 @@ public class Td3UpdateBenchmarks
     const int Batch = 256, ActorInputs = 149, CriticInputs = 32, Actions = 4;
     const double Gamma = 0.99, Tau = 0.005, TargetNoise = 0.2, NoiseClip = 0.5;
 
-    FlatMlp actor = null!, actorTarget = null!, critic = null!, criticTarget = null!;
-    FlatAdam actorAdam = null!, criticAdam = null!;
-    Tensor observation = null!, criticObservation = null!, action = null!, reward = null!, notDone = null!;
-    Tensor nextObservation = null!, nextCriticObservation = null!;
+    FlatMlp _actor = null!, _actorTarget = null!, _critic = null!, _criticTarget = null!;
+    FlatAdam _actorAdam = null!, _criticAdam = null!;
+    Tensor _observation = null!, _criticObservation = null!, _action = null!, _reward = null!, _notDone = null!;
+    Tensor _nextObservation = null!, _nextCriticObservation = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         TorchSetup.Initialize(intraOpThreads: 1);
-        actor = new FlatMlp([ActorInputs, 64, 64, Actions], Activation.Relu, Activation.Tanh, seed: 1);
-        actorTarget = actor.Clone();
-        critic = new FlatMlp([CriticInputs + Actions, 64, 64, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: 2);
-        criticTarget = critic.Clone();
-        actorAdam = new FlatAdam(actor, learningRate: 1e-3, weightDecay: 1e-4);
-        criticAdam = new FlatAdam(critic, learningRate: 1e-3, weightDecay: 1e-4);
-        observation = randn(Batch, ActorInputs).DetachFromDisposeScope();
-        criticObservation = randn(Batch, CriticInputs).DetachFromDisposeScope();
-        action = rand(Batch, Actions).mul_(2).sub_(1).DetachFromDisposeScope();
-        reward = randn(Batch, 1).DetachFromDisposeScope();
-        notDone = ones(Batch, 1).DetachFromDisposeScope();
-        nextObservation = randn(Batch, ActorInputs).DetachFromDisposeScope();
-        nextCriticObservation = randn(Batch, CriticInputs).DetachFromDisposeScope();
+        _actor = new FlatMlp([ActorInputs, 64, 64, Actions], Activation.Relu, Activation.Tanh, seed: 1);
+        _actorTarget = _actor.Clone();
+        _critic = new FlatMlp([CriticInputs + Actions, 64, 64, 1], Activation.Relu, Activation.Identity, ensembleSize: 2, seed: 2);
+        _criticTarget = _critic.Clone();
+        _actorAdam = new FlatAdam(_actor, learningRate: 1e-3, weightDecay: 1e-4);
+        _criticAdam = new FlatAdam(_critic, learningRate: 1e-3, weightDecay: 1e-4);
+        _observation = randn(Batch, ActorInputs).DetachFromDisposeScope();
+        _criticObservation = randn(Batch, CriticInputs).DetachFromDisposeScope();
+        _action = rand(Batch, Actions).mul_(2).sub_(1).DetachFromDisposeScope();
+        _reward = randn(Batch, 1).DetachFromDisposeScope();
+        _notDone = ones(Batch, 1).DetachFromDisposeScope();
+        _nextObservation = randn(Batch, ActorInputs).DetachFromDisposeScope();
+        _nextCriticObservation = randn(Batch, CriticInputs).DetachFromDisposeScope();
     }
 
     [Benchmark]
@@ -57,34 +57,34 @@ public class Td3UpdateBenchmarks
         Tensor target;
         using (no_grad())
         {
-            Tensor noise = randn_like(action).mul_(TargetNoise).clamp_(-NoiseClip, NoiseClip);
-            Tensor nextAction = actorTarget.Forward(nextObservation).add_(noise).clamp_(-1, 1);
-            Tensor nextQ = criticTarget.Forward(cat([nextCriticObservation, nextAction], 1)).amin(0);
-            target = nextQ.mul_(notDone).mul_(Gamma).add_(reward);
+            Tensor noise = randn_like(_action).mul_(TargetNoise).clamp_(-NoiseClip, NoiseClip);
+            Tensor nextAction = _actorTarget.Forward(_nextObservation).add_(noise).clamp_(-1, 1);
+            Tensor nextQ = _criticTarget.Forward(cat([_nextCriticObservation, nextAction], 1)).amin(0);
+            target = nextQ.mul_(_notDone).mul_(Gamma).add_(_reward);
         }
-        Tensor q = critic.Forward(cat([criticObservation, action], 1));
+        Tensor q = _critic.Forward(cat([_criticObservation, _action], 1));
         // Sum over both critics of each one's MSE (as CleanRL's qf1_loss + qf2_loss).
         Tensor criticLoss = (q - target).pow(2).mean(dimensions: [1, 2]).sum();
-        critic.ZeroGrad();
+        _critic.ZeroGrad();
         criticLoss.backward();
-        criticAdam.Step();
+        _criticAdam.Step();
 
         // Actor: maximise Q1(s, π(s)); the critic only passes gradient through (frozen views, Q1 alone).
-        Tensor actorLoss = critic.ForwardMemberFrozen(cat([criticObservation, actor.Forward(observation)], 1), member: 0).mean().neg();
-        actor.ZeroGrad();
+        Tensor actorLoss = _critic.ForwardMemberFrozen(cat([_criticObservation, _actor.Forward(_observation)], 1), member: 0).mean().neg();
+        _actor.ZeroGrad();
         actorLoss.backward();
-        actorAdam.Step();
+        _actorAdam.Step();
 
-        actorTarget.PolyakFrom(actor, Tau);
-        criticTarget.PolyakFrom(critic, Tau);
+        _actorTarget.PolyakFrom(_actor, Tau);
+        _criticTarget.PolyakFrom(_critic, Tau);
         return criticLoss.item<float>();
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (IDisposable d in new IDisposable[] { actor, actorTarget, critic, criticTarget, actorAdam, criticAdam,
-                     observation, criticObservation, action, reward, notDone, nextObservation, nextCriticObservation })
+        foreach (IDisposable d in new IDisposable[] { _actor, _actorTarget, _critic, _criticTarget, _actorAdam, _criticAdam,
+                     _observation, _criticObservation, _action, _reward, _notDone, _nextObservation, _nextCriticObservation })
             d.Dispose();
     }
 }

@@ -19,10 +19,10 @@ public class Td3UpdateNaiveBenchmarks
     const int Batch = 256, ActorInputs = 149, CriticInputs = 32, Actions = 4;
     const double Gamma = 0.99, Tau = 0.005, TargetNoise = 0.2, NoiseClip = 0.5;
 
-    Sequential actor = null!, actorTarget = null!, critic1 = null!, critic2 = null!, critic1Target = null!, critic2Target = null!;
-    optim.Optimizer actorAdam = null!, criticAdam = null!;
-    Tensor observation = null!, criticObservation = null!, action = null!, reward = null!, notDone = null!;
-    Tensor nextObservation = null!, nextCriticObservation = null!;
+    Sequential _actor = null!, _actorTarget = null!, _critic1 = null!, _critic2 = null!, _critic1Target = null!, _critic2Target = null!;
+    optim.Optimizer _actorAdam = null!, _criticAdam = null!;
+    Tensor _observation = null!, _criticObservation = null!, _action = null!, _reward = null!, _notDone = null!;
+    Tensor _nextObservation = null!, _nextCriticObservation = null!;
 
     static Sequential Mlp(int inputs, int outputs, bool tanhOutput) => tanhOutput
         ? nn.Sequential(nn.Linear(inputs, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, outputs), nn.Tanh())
@@ -39,21 +39,21 @@ public class Td3UpdateNaiveBenchmarks
     public void Setup()
     {
         TorchSetup.Initialize(intraOpThreads: 1);
-        actor = Mlp(ActorInputs, Actions, true);
-        actorTarget = CopyOf(actor, ActorInputs, Actions, true);
-        critic1 = Mlp(CriticInputs + Actions, 1, false);
-        critic2 = Mlp(CriticInputs + Actions, 1, false);
-        critic1Target = CopyOf(critic1, CriticInputs + Actions, 1, false);
-        critic2Target = CopyOf(critic2, CriticInputs + Actions, 1, false);
-        actorAdam = optim.Adam(actor.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, weight_decay: 1e-4);
-        criticAdam = optim.Adam(critic1.parameters().Concat(critic2.parameters()), lr: 1e-3, beta1: 0.9, beta2: 0.999, weight_decay: 1e-4);
-        observation = randn(Batch, ActorInputs);
-        criticObservation = randn(Batch, CriticInputs);
-        action = rand(Batch, Actions).mul_(2).sub_(1);
-        reward = randn(Batch, 1);
-        notDone = ones(Batch, 1);
-        nextObservation = randn(Batch, ActorInputs);
-        nextCriticObservation = randn(Batch, CriticInputs);
+        _actor = Mlp(ActorInputs, Actions, true);
+        _actorTarget = CopyOf(_actor, ActorInputs, Actions, true);
+        _critic1 = Mlp(CriticInputs + Actions, 1, false);
+        _critic2 = Mlp(CriticInputs + Actions, 1, false);
+        _critic1Target = CopyOf(_critic1, CriticInputs + Actions, 1, false);
+        _critic2Target = CopyOf(_critic2, CriticInputs + Actions, 1, false);
+        _actorAdam = optim.Adam(_actor.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, weight_decay: 1e-4);
+        _criticAdam = optim.Adam(_critic1.parameters().Concat(_critic2.parameters()), lr: 1e-3, beta1: 0.9, beta2: 0.999, weight_decay: 1e-4);
+        _observation = randn(Batch, ActorInputs);
+        _criticObservation = randn(Batch, CriticInputs);
+        _action = rand(Batch, Actions).mul_(2).sub_(1);
+        _reward = randn(Batch, 1);
+        _notDone = ones(Batch, 1);
+        _nextObservation = randn(Batch, ActorInputs);
+        _nextCriticObservation = randn(Batch, CriticInputs);
     }
 
     [Benchmark(Baseline = true)]
@@ -63,26 +63,26 @@ public class Td3UpdateNaiveBenchmarks
         Tensor target;
         using (no_grad())
         {
-            Tensor noise = (randn_like(action) * TargetNoise).clamp(-NoiseClip, NoiseClip);
-            Tensor nextAction = (actorTarget.forward(nextObservation) + noise).clamp(-1, 1);
-            Tensor nextInput = cat([nextCriticObservation, nextAction], 1);
-            Tensor nextQ = minimum(critic1Target.forward(nextInput), critic2Target.forward(nextInput));
-            target = reward + Gamma * notDone * nextQ;
+            Tensor noise = (randn_like(_action) * TargetNoise).clamp(-NoiseClip, NoiseClip);
+            Tensor nextAction = (_actorTarget.forward(_nextObservation) + noise).clamp(-1, 1);
+            Tensor nextInput = cat([_nextCriticObservation, nextAction], 1);
+            Tensor nextQ = minimum(_critic1Target.forward(nextInput), _critic2Target.forward(nextInput));
+            target = _reward + Gamma * _notDone * nextQ;
         }
-        Tensor input = cat([criticObservation, action], 1);
-        Tensor criticLoss = nn.functional.mse_loss(critic1.forward(input), target) + nn.functional.mse_loss(critic2.forward(input), target);
-        criticAdam.zero_grad();
+        Tensor input = cat([_criticObservation, _action], 1);
+        Tensor criticLoss = nn.functional.mse_loss(_critic1.forward(input), target) + nn.functional.mse_loss(_critic2.forward(input), target);
+        _criticAdam.zero_grad();
         criticLoss.backward();
-        criticAdam.step();
+        _criticAdam.step();
 
-        Tensor actorLoss = -critic1.forward(cat([criticObservation, actor.forward(observation)], 1)).mean();
-        actorAdam.zero_grad();
+        Tensor actorLoss = -_critic1.forward(cat([_criticObservation, _actor.forward(_observation)], 1)).mean();
+        _actorAdam.zero_grad();
         actorLoss.backward();
-        actorAdam.step();
+        _actorAdam.step();
 
         using (no_grad())
         {
-            foreach (var (online, targetNet) in new[] { (actor, actorTarget), (critic1, critic1Target), (critic2, critic2Target) })
+            foreach (var (online, targetNet) in new[] { (_actor, _actorTarget), (_critic1, _critic1Target), (_critic2, _critic2Target) })
                 foreach (var (p, t) in online.parameters().Zip(targetNet.parameters()))
                     t.mul_(1 - Tau).add_(p, alpha: Tau);
         }

@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
         root.Subcommands.Add(Commands.TrainCommand.Create());
         root.Subcommands.Add(Commands.ClusterCommands.CreateWorker());
+        root.Subcommands.Add(Commands.SweepCommand.Create());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.PolicyInspectCommand.CreateGroup());
         root.Subcommands.Add(Commands.RunCommand.Create());

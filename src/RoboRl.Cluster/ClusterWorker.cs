@@ -59,6 +59,8 @@ public static class ClusterWorker
         using IHost client = Connect(options, connectDeadline, cancel)
             ?? throw new LearnerUnreachableException($"no learner reachable at the cluster's gateway within {options.ConnectTimeoutSeconds:F0} s");
         var coordinator = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRolloutCoordinator>(ClusterProtocol.RunKey);
+        // One worker command for both kinds of work: a sweep host's trials, or a learner's rollouts.
+        if (ClusterSweepWorker.ServeIfSweep(client.Services.GetRequiredService<IClusterClient>(), options, hello, connectDeadline, cancel) is { } swept) return swept;
         DateTime? lostSince = null;
         try
         {

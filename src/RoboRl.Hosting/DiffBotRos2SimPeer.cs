@@ -17,73 +17,73 @@ namespace RoboRl.Hosting;
 /// </summary>
 public sealed class DiffBotRos2SimPeer : IDisposable
 {
-    readonly NavTaskConfig task;
-    readonly NavEnv env;
-    Publisher<LaserScanMsg>? scan; // null once the lidar's publisher is gone (StopScanPublisher); guarded by scanGate
-    readonly object scanGate = new();
-    readonly Publisher<OdometryMsg> odom;
-    readonly Publisher<PoseStampedMsg> goal;
-    readonly object gate = new();
-    float commandV, commandW;
-    long commands, stopCommandSinceNs;
-    readonly float[] ranges, action = new float[NavObservation.ActionSize];
-    Thread? thread;
-    volatile bool running;
+    readonly NavTaskConfig _task;
+    readonly NavEnv _env;
+    Publisher<LaserScanMsg>? _scan; // null once the lidar's publisher is gone (StopScanPublisher); guarded by scanGate
+    readonly object _scanGate = new();
+    readonly Publisher<OdometryMsg> _odom;
+    readonly Publisher<PoseStampedMsg> _goal;
+    readonly object _gate = new();
+    float _commandV, _commandW;
+    long _commands, _stopCommandSinceNs;
+    readonly float[] _ranges, _action = new float[NavObservation.ActionSize];
+    Thread? _thread;
+    volatile bool _running;
 
     public DiffBotRos2SimPeer(NavTaskConfig task, ulong scenarioSeed, Ros2Options options, string scanTopic = "/scan", string odomTopic = "/odom",
         string goalTopic = "/goal_pose", string cmdVelTopic = "/cmd_vel")
     {
-        this.task = task;
-        env = new NavEnv(task, 1, threadCount: 1);
-        env.Reset(scenarioSeed ^ 0x5EEDUL);
-        env.ResetScenario(0, scenarioSeed);
-        ranges = new float[task.Robot.Lidar.Beams];
+        this._task = task;
+        _env = new NavEnv(task, 1, threadCount: 1);
+        _env.Reset(scenarioSeed ^ 0x5EEDUL);
+        _env.ResetScenario(0, scenarioSeed);
+        _ranges = new float[task.Robot.Lidar.Beams];
         Node = new Ros2Node("diffbot_sim", "/", options);
-        scan = Node.CreatePublisher<LaserScanMsg>(scanTopic, QosProfile.SensorData);
-        odom = Node.CreatePublisher<OdometryMsg>(odomTopic, QosProfile.SensorData);
-        goal = Node.CreatePublisher<PoseStampedMsg>(goalTopic, QosProfile.Default);
+        _scan = Node.CreatePublisher<LaserScanMsg>(scanTopic, QosProfile.SensorData);
+        _odom = Node.CreatePublisher<OdometryMsg>(odomTopic, QosProfile.SensorData);
+        _goal = Node.CreatePublisher<PoseStampedMsg>(goalTopic, QosProfile.Default);
         Node.CreateSubscription<TwistMsg>(cmdVelTopic, QosProfile.Default, (in TwistMsg m) =>
         {
-            lock (gate)
+            lock (_gate)
             {
-                commandV = (float)m.Linear.X;
-                commandW = (float)m.Angular.Z;
-                commands++;
-                bool stop = commandV == 0 && commandW == 0;
-                if (!stop) stopCommandSinceNs = 0;
-                else if (stopCommandSinceNs == 0) stopCommandSinceNs = RoboRl.Core.Robots.NodeClock.NowNs;
+                _commandV = (float)m.Linear.X;
+                _commandW = (float)m.Angular.Z;
+                _commands++;
+                bool stop = _commandV == 0 && _commandW == 0;
+                if (!stop) _stopCommandSinceNs = 0;
+                else if (_stopCommandSinceNs == 0) _stopCommandSinceNs = RoboRl.Core.Robots.NodeClock.NowNs;
             }
         });
     }
 
     public Ros2Node Node { get; }
-    public NavEnv Env => env;
-    public (float X, float Y) GoalPosition => (env.Maps.GoalX[0], env.Maps.GoalY[0]);
+    public NavEnv Env => _env;
+    public (float X, float Y) GoalPosition => (_env.Maps.GoalX[0], _env.Maps.GoalY[0]);
     /// <summary>/cmd_vel messages received so far.</summary>
-    public long CommandsReceived { get { lock (gate) return commands; } }
-    public (float V, float W) LastCommand { get { lock (gate) return (commandV, commandW); } }
+    public long CommandsReceived { get { lock (_gate) return _commands; } }
+    public (float V, float W) LastCommand { get { lock (_gate) return (_commandV, _commandW); } }
     /// <summary>When (node clock) the first of the current run of zero /cmd_vel messages arrived; 0 while the newest one moves the robot.</summary>
-    public long StopCommandSinceNs { get { lock (gate) return stopCommandSinceNs; } }
+    public long StopCommandSinceNs { get { lock (_gate) return _stopCommandSinceNs; } }
     /// <summary>How the scenario's episode ended (None while it runs); the robot stays where it ended.</summary>
     public NavOutcome Outcome { get; private set; }
     public int Steps { get; private set; }
     public float PathLength { get; private set; }
-    public double Seconds => Steps * task.ControlDt;
+    public double Seconds => Steps * _task.ControlDt;
 
     /// <summary>Sets the command directly (wheels reached another way, e.g. a serial wheel controller in a test).</summary>
     public void SetCommand(float linearVelocity, float angularVelocity)
     {
-        lock (gate)
+        lock (_gate)
         {
-            commandV = linearVelocity;
-            commandW = angularVelocity;
-            commands++;
+            _commandV = linearVelocity;
+            _commandW = angularVelocity;
+            _commands++;
         }
     }
 
     /// <summary>Waits until the node's subscriptions and publisher are matched (volatile topics lose earlier messages).</summary>
     public bool WaitForNode(TimeSpan timeout) =>
-        (scan?.WaitForMatch(timeout) ?? true) && odom.WaitForMatch(timeout) && goal.WaitForMatch(timeout);
+        (_scan?.WaitForMatch(timeout) ?? true) && _odom.WaitForMatch(timeout) && _goal.WaitForMatch(timeout);
 
     /// <summary>Scans published so far.</summary>
     public long ScansPublished { get; private set; }
@@ -94,17 +94,17 @@ public sealed class DiffBotRos2SimPeer : IDisposable
     /// </summary>
     public void StopScanPublisher()
     {
-        lock (scanGate)
+        lock (_scanGate)
         {
-            scan?.Dispose();
-            scan = null;
+            _scan?.Dispose();
+            _scan = null;
         }
     }
 
     public void PublishGoal()
     {
         var (x, y) = GoalPosition;
-        goal.Publish(new PoseStampedMsg
+        _goal.Publish(new PoseStampedMsg
         {
             Header = Header(),
             Pose = new PoseMsg { Position = new PointMsg { X = x, Y = y }, Orientation = new QuaternionMsg { W = 1 } },
@@ -115,8 +115,8 @@ public sealed class DiffBotRos2SimPeer : IDisposable
     public void PublishState()
     {
         HeaderMsg header = Header();
-        float yaw = env.Yaw(0);
-        odom.Publish(new OdometryMsg
+        float yaw = _env.Yaw(0);
+        _odom.Publish(new OdometryMsg
         {
             Header = header,
             ChildFrameId = "base_footprint",
@@ -124,28 +124,28 @@ public sealed class DiffBotRos2SimPeer : IDisposable
             {
                 Pose = new PoseMsg
                 {
-                    Position = new PointMsg { X = env.X(0), Y = env.Y(0) },
+                    Position = new PointMsg { X = _env.X(0), Y = _env.Y(0) },
                     Orientation = new QuaternionMsg { Z = MathF.Sin(yaw / 2), W = MathF.Cos(yaw / 2) },
                 },
             },
             // nav_msgs/Odometry: the twist is in the child (body) frame.
-            Twist = new TwistWithCovarianceMsg { Twist = new TwistMsg { Linear = new Vector3Msg { X = env.LinearVelocity(0) }, Angular = new Vector3Msg { Z = env.AngularVelocity(0) } } },
+            Twist = new TwistWithCovarianceMsg { Twist = new TwistMsg { Linear = new Vector3Msg { X = _env.LinearVelocity(0) }, Angular = new Vector3Msg { Z = _env.AngularVelocity(0) } } },
         });
-        env.Scan(0).CopyTo(ranges);
-        var lidar = task.Robot.Lidar;
-        lock (scanGate)
+        _env.Scan(0).CopyTo(_ranges);
+        var lidar = _task.Robot.Lidar;
+        lock (_scanGate)
         {
-            if (scan is null) return;
-            scan.Publish(new LaserScanMsg
+            if (_scan is null) return;
+            _scan.Publish(new LaserScanMsg
             {
                 Header = header with { FrameId = "base_scan" },
                 AngleMin = 0,
                 AngleMax = lidar.AngleIncrement * (lidar.Beams - 1),
                 AngleIncrement = lidar.AngleIncrement,
-                ScanTime = 1f / task.ControlFrequencyHz,
+                ScanTime = 1f / _task.ControlFrequencyHz,
                 RangeMin = lidar.RangeMin,
                 RangeMax = lidar.RangeMax,
-                Ranges = ranges,
+                Ranges = _ranges,
                 Intensities = ReadOnlyMemory<float>.Empty,
             });
             ScansPublished++;
@@ -157,46 +157,46 @@ public sealed class DiffBotRos2SimPeer : IDisposable
     {
         if (Outcome != NavOutcome.None) return false;
         var (v, w) = LastCommand;
-        action[0] = v / task.Robot.MaxLinearVelocity;
-        action[1] = w / task.Robot.MaxAngularVelocity;
-        float x = env.X(0), y = env.Y(0);
-        env.Step(action);
+        _action[0] = v / _task.Robot.MaxLinearVelocity;
+        _action[1] = w / _task.Robot.MaxAngularVelocity;
+        float x = _env.X(0), y = _env.Y(0);
+        _env.Step(_action);
         Steps++;
-        if (env.Terminated[0] || env.Truncated[0])
+        if (_env.Terminated[0] || _env.Truncated[0])
         {
             // The environment has auto-reset into another scenario; keep the finished one's result.
-            Outcome = env.FinishedEpisodeOutcomes[0];
-            PathLength = env.FinishedPathLengths[0];
+            Outcome = _env.FinishedEpisodeOutcomes[0];
+            PathLength = _env.FinishedPathLengths[0];
             return false;
         }
-        PathLength += MathF.Sqrt((env.X(0) - x) * (env.X(0) - x) + (env.Y(0) - y) * (env.Y(0) - y));
+        PathLength += MathF.Sqrt((_env.X(0) - x) * (_env.X(0) - x) + (_env.Y(0) - y) * (_env.Y(0) - y));
         return true;
     }
 
     /// <summary>Runs the robot in real time at the task's control rate on its own thread: step, publish.</summary>
     public void Start()
     {
-        running = true;
-        thread = new Thread(() =>
+        _running = true;
+        _thread = new Thread(() =>
         {
-            long period = (long)(1e9 / task.ControlFrequencyHz), next = RoboRl.Core.Robots.NodeClock.NowNs;
+            long period = (long)(1e9 / _task.ControlFrequencyHz), next = RoboRl.Core.Robots.NodeClock.NowNs;
             PublishState();
-            while (running && Outcome == NavOutcome.None)
+            while (_running && Outcome == NavOutcome.None)
             {
                 next += period;
-                while (running && RoboRl.Core.Robots.NodeClock.NowNs < next) Thread.Sleep(1);
+                while (_running && RoboRl.Core.Robots.NodeClock.NowNs < next) Thread.Sleep(1);
                 if (Step()) PublishState();
             }
         })
         { IsBackground = true, Name = "diffbot-sim-peer" };
-        thread.Start();
+        _thread.Start();
     }
 
     public void Stop()
     {
-        running = false;
-        thread?.Join();
-        thread = null;
+        _running = false;
+        _thread?.Join();
+        _thread = null;
     }
 
     static HeaderMsg Header() => new()
@@ -209,6 +209,6 @@ public sealed class DiffBotRos2SimPeer : IDisposable
     {
         Stop();
         Node.Dispose();
-        env.Dispose();
+        _env.Dispose();
     }
 }

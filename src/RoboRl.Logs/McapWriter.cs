@@ -56,7 +56,7 @@ public sealed class McapWriter : IDisposable
     private readonly Dictionary<string, ushort> _ros2SchemaIds = new(StringComparer.Ordinal);
     private ChannelState[] _channelState = new ChannelState[8];
     private IMcapTap[] _taps = [];
-    [ThreadStatic] private static int t_afterDepth;
+    [ThreadStatic] private static int _afterDepthOnThisThread;
 
     // The open chunk.
     private ulong _chunkStartTime, _chunkEndTime;
@@ -141,10 +141,10 @@ public sealed class McapWriter : IDisposable
     // Lets the taps derive messages of their own once the writer's lock is released (not for a tap's own writes: depth).
     private void AfterMessage(ulong logTime)
     {
-        if (_taps.Length == 0 || t_afterDepth > 0) return;
-        t_afterDepth++;
+        if (_taps.Length == 0 || _afterDepthOnThisThread > 0) return;
+        _afterDepthOnThisThread++;
         try { foreach (IMcapTap tap in _taps) tap.AfterMessage(this, logTime); }
-        finally { t_afterDepth--; }
+        finally { _afterDepthOnThisThread--; }
     }
     public IReadOnlyList<McapChannel> Channels { get { lock (_gate) return _channels.ToList(); } }
 

@@ -74,6 +74,9 @@ public enum NodeEventKind : byte
     GoalReached = 4,
     /// <summary>The supervisor limited the motion without stopping the controller (<see cref="NodeEvent.Violation"/>: e.g. an obstacle ahead), or lifted that limit (no violation).</summary>
     MotionLimited = 5,
+    /// <summary>A swarm: one vehicle (<see cref="NodeEvent.Vehicle"/>) left the policy (<see cref="NodeEvent.Violation"/>:
+    /// its supervisor tripped; it holds and lands) or landed (<see cref="NodeEvent.Reason"/> Landed); the node's mode stays.</summary>
+    VehicleFallback = 6,
 }
 
 /// <summary>Why the mode changed.</summary>
@@ -112,6 +115,8 @@ public struct NodeEvent
     public NodeCommandKindOrNone Command;
     /// <summary>For <see cref="NodeEventKind.SetpointClamped"/> (positions) and <see cref="NodeEventKind.SetpointSpeedLimited"/> (velocities): what was asked and what was kept.</summary>
     public Vector3 Requested, Applied;
+    /// <summary>In a swarm, the vehicle the event is about (1-based, as cf1 … cfN); 0 for the whole node.</summary>
+    public int Vehicle;
 
     public readonly bool IsSafetyEvent => Violation.Tripped || Kind is NodeEventKind.SetpointClamped or NodeEventKind.SetpointSpeedLimited;
 
@@ -127,6 +132,7 @@ public struct NodeEvent
         NodeEventKind.CommandRefused => $"{Command} refused: {(Violation.Tripped ? Violation.ToString() : ReasonText)}",
         NodeEventKind.GoalReached => $"goal ({Requested.X:0.###}, {Requested.Y:0.###}) reached ({Applied.X:0.###} m from it): stopped",
         NodeEventKind.MotionLimited => Violation.Tripped ? $"LIMIT: {Violation}" : "limit lifted",
+        NodeEventKind.VehicleFallback => $"vehicle {Vehicle}: {(Violation.Tripped ? $"FALLBACK: {Violation} (holds, then lands; the others fly on)" : ReasonText)}",
         _ => Kind.ToString(),
     };
 

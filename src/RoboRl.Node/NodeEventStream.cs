@@ -70,6 +70,7 @@ public static class NodeEventStatus
             NodeEventKind.SetpointSpeedLimited => "setpoint_speed_limited",
             NodeEventKind.GoalReached => "goal_reached",
             NodeEventKind.MotionLimited => "motion_limited",
+            NodeEventKind.VehicleFallback => "vehicle_fallback",
             _ => e.Kind.ToString(),
         },
         e.Mode, e.Describe());

@@ -163,6 +163,7 @@ public static class NodeKinds
     {
         kinds["quadrotor"].With<INodeKind>(new QuadrotorNodeKind());
         kinds["diff_drive"].With<INodeKind>(new DiffDriveNodeKind());
+        kinds["swarm"].With<INodeKind>(new SwarmNodeKind());
         return kinds;
     }
 

@@ -13,9 +13,9 @@ public enum WireType { Varint = 0, Fixed64 = 1, LengthDelimited = 2, StartGroup 
 /// </summary>
 public sealed class ProtoWriter
 {
-    readonly MemoryStream buffer = new();
+    readonly MemoryStream _buffer = new();
 
-    public byte[] ToArray() => buffer.ToArray();
+    public byte[] ToArray() => _buffer.ToArray();
 
     void Tag(int field, WireType wire) => Varint(((ulong)(uint)field << 3) | (ulong)wire);
 
@@ -23,10 +23,10 @@ public sealed class ProtoWriter
     {
         while (value >= 0x80)
         {
-            buffer.WriteByte((byte)(value | 0x80));
+            _buffer.WriteByte((byte)(value | 0x80));
             value >>= 7;
         }
-        buffer.WriteByte((byte)value);
+        _buffer.WriteByte((byte)value);
     }
 
     /// <summary>An int64/int32/enum field (negative values as 10-byte two's complement varints, as protobuf does).</summary>
@@ -41,14 +41,14 @@ public sealed class ProtoWriter
         Tag(field, WireType.Fixed32);
         Span<byte> bytes = stackalloc byte[4];
         BinaryPrimitives.WriteSingleLittleEndian(bytes, value);
-        buffer.Write(bytes);
+        _buffer.Write(bytes);
     }
 
     public void Bytes(int field, ReadOnlySpan<byte> value)
     {
         Tag(field, WireType.LengthDelimited);
         Varint((ulong)value.Length);
-        buffer.Write(value);
+        _buffer.Write(value);
     }
 
     public void String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
@@ -58,7 +58,7 @@ public sealed class ProtoWriter
     {
         var inner = new ProtoWriter();
         write(inner);
-        Bytes(field, inner.buffer.GetBuffer().AsSpan(0, (int)inner.buffer.Length));
+        Bytes(field, inner._buffer.GetBuffer().AsSpan(0, (int)inner._buffer.Length));
     }
 
     /// <summary>A packed repeated int64 field (one length-delimited run of varints).</summary>
@@ -67,7 +67,7 @@ public sealed class ProtoWriter
         if (values.Count == 0) return;
         var inner = new ProtoWriter();
         foreach (long v in values) inner.Varint((ulong)v);
-        Bytes(field, inner.buffer.GetBuffer().AsSpan(0, (int)inner.buffer.Length));
+        Bytes(field, inner._buffer.GetBuffer().AsSpan(0, (int)inner._buffer.Length));
     }
 }
 
@@ -79,22 +79,22 @@ public sealed class ProtoWriter
 /// </summary>
 public ref struct ProtoReader(ReadOnlySpan<byte> data)
 {
-    readonly ReadOnlySpan<byte> data = data;
-    int position = 0;
-    WireType wire = default;
+    readonly ReadOnlySpan<byte> _data = data;
+    int _position = 0;
+    WireType _wire = default;
 
-    public readonly bool AtEnd => position >= data.Length;
-    public readonly WireType Wire => wire;
+    public readonly bool AtEnd => _position >= _data.Length;
+    public readonly WireType Wire => _wire;
 
     /// <summary>The next field's number; its wire type is then <see cref="Wire"/>.</summary>
     public int Next()
     {
         ulong key = Varint();
         int field = (int)(key >> 3);
-        wire = (WireType)(key & 7);
-        if (field <= 0) throw new ProtoFormatException($"field number {field} at byte {position}");
-        if (wire is WireType.StartGroup or WireType.EndGroup or > WireType.Fixed32)
-            throw new ProtoFormatException($"wire type {(int)wire} of field {field} at byte {position} (groups are not used by ONNX)");
+        _wire = (WireType)(key & 7);
+        if (field <= 0) throw new ProtoFormatException($"field number {field} at byte {_position}");
+        if (_wire is WireType.StartGroup or WireType.EndGroup or > WireType.Fixed32)
+            throw new ProtoFormatException($"wire type {(int)_wire} of field {field} at byte {_position} (groups are not used by ONNX)");
         return field;
     }
 
@@ -103,17 +103,17 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
         ulong value = 0;
         for (int shift = 0; shift < 70; shift += 7)
         {
-            if (position >= data.Length) throw new ProtoFormatException($"truncated varint at byte {position}");
-            byte b = data[position++];
+            if (_position >= _data.Length) throw new ProtoFormatException($"truncated varint at byte {_position}");
+            byte b = _data[_position++];
             value |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80) return value;
         }
-        throw new ProtoFormatException($"varint longer than 10 bytes at byte {position}");
+        throw new ProtoFormatException($"varint longer than 10 bytes at byte {_position}");
     }
 
     void Expect(WireType expected, string what)
     {
-        if (wire != expected) throw new ProtoFormatException($"{what} has wire type {(int)wire}, expected {(int)expected}");
+        if (_wire != expected) throw new ProtoFormatException($"{what} has wire type {(int)_wire}, expected {(int)expected}");
     }
 
     public long Int64(string what)
@@ -125,9 +125,9 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     public float Float(string what)
     {
         Expect(WireType.Fixed32, what);
-        if (data.Length - position < 4) throw new ProtoFormatException($"truncated float at byte {position}");
-        float value = BinaryPrimitives.ReadSingleLittleEndian(data[position..]);
-        position += 4;
+        if (_data.Length - _position < 4) throw new ProtoFormatException($"truncated float at byte {_position}");
+        float value = BinaryPrimitives.ReadSingleLittleEndian(_data[_position..]);
+        _position += 4;
         return value;
     }
 
@@ -136,10 +136,10 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     {
         Expect(WireType.LengthDelimited, what);
         ulong length = Varint();
-        if (length > (ulong)(data.Length - position))
-            throw new ProtoFormatException($"{what}: length {length} at byte {position} runs past the end ({data.Length - position} bytes left)");
-        ReadOnlySpan<byte> value = data.Slice(position, (int)length);
-        position += (int)length;
+        if (length > (ulong)(_data.Length - _position))
+            throw new ProtoFormatException($"{what}: length {length} at byte {_position} runs past the end ({_data.Length - _position} bytes left)");
+        ReadOnlySpan<byte> value = _data.Slice(_position, (int)length);
+        _position += (int)length;
         return value;
     }
 
@@ -148,7 +148,7 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     /// <summary>A repeated int64 field's values, packed or not (proto2 writers may use either).</summary>
     public void Int64s(string what, List<long> into)
     {
-        if (wire == WireType.Varint) { into.Add((long)Varint()); return; }
+        if (_wire == WireType.Varint) { into.Add((long)Varint()); return; }
         var packed = new ProtoReader(Bytes(what));
         while (!packed.AtEnd) into.Add((long)packed.Varint());
     }
@@ -156,7 +156,7 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     /// <summary>A repeated float field's values, packed or not.</summary>
     public void Floats(string what, List<float> into)
     {
-        if (wire == WireType.Fixed32) { into.Add(Float(what)); return; }
+        if (_wire == WireType.Fixed32) { into.Add(Float(what)); return; }
         ReadOnlySpan<byte> packed = Bytes(what);
         if (packed.Length % 4 != 0) throw new ProtoFormatException($"{what}: packed floats of {packed.Length} bytes (not a multiple of 4)");
         for (int i = 0; i < packed.Length; i += 4) into.Add(BinaryPrimitives.ReadSingleLittleEndian(packed[i..]));
@@ -165,11 +165,11 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     /// <summary>A repeated double field's values, packed or not.</summary>
     public void Doubles(string what, List<double> into)
     {
-        if (wire == WireType.Fixed64)
+        if (_wire == WireType.Fixed64)
         {
-            if (data.Length - position < 8) throw new ProtoFormatException($"truncated double at byte {position}");
-            into.Add(BinaryPrimitives.ReadDoubleLittleEndian(data[position..]));
-            position += 8;
+            if (_data.Length - _position < 8) throw new ProtoFormatException($"truncated double at byte {_position}");
+            into.Add(BinaryPrimitives.ReadDoubleLittleEndian(_data[_position..]));
+            _position += 8;
             return;
         }
         ReadOnlySpan<byte> packed = Bytes(what);
@@ -180,19 +180,19 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     /// <summary>Steps over the current field's value.</summary>
     public void Skip()
     {
-        switch (wire)
+        switch (_wire)
         {
             case WireType.Varint: Varint(); break;
             case WireType.Fixed64:
-                if (data.Length - position < 8) throw new ProtoFormatException($"truncated 64-bit field at byte {position}");
-                position += 8;
+                if (_data.Length - _position < 8) throw new ProtoFormatException($"truncated 64-bit field at byte {_position}");
+                _position += 8;
                 break;
             case WireType.Fixed32:
-                if (data.Length - position < 4) throw new ProtoFormatException($"truncated 32-bit field at byte {position}");
-                position += 4;
+                if (_data.Length - _position < 4) throw new ProtoFormatException($"truncated 32-bit field at byte {_position}");
+                _position += 4;
                 break;
             case WireType.LengthDelimited: Bytes("field"); break;
-            default: throw new ProtoFormatException($"wire type {(int)wire}");
+            default: throw new ProtoFormatException($"wire type {(int)_wire}");
         }
     }
 }

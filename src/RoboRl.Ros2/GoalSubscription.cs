@@ -28,15 +28,15 @@ public sealed class GoalSubscription : IDisposable
         public bool Used;
     }
 
-    readonly MessageHandler<PoseStampedMsg> onGoal;
-    readonly object gate = new();
-    readonly Seen[] seen = new Seen[8];
-    int next;
-    long duplicates;
+    readonly MessageHandler<PoseStampedMsg> _onGoal;
+    readonly object _gate = new();
+    readonly Seen[] _seen = new Seen[8];
+    int _next;
+    long _duplicates;
 
     public GoalSubscription(Ros2Node node, string topic, MessageHandler<PoseStampedMsg> onGoal)
     {
-        this.onGoal = onGoal;
+        this._onGoal = onGoal;
         Volatile = node.CreateSubscription<PoseStampedMsg>(topic, QosProfile.Default, (in PoseStampedMsg m) => Receive(m, onLatched: false));
         try { Latched = node.CreateSubscription<PoseStampedMsg>(topic, LatchedQos, (in PoseStampedMsg m) => Receive(m, onLatched: true)); }
         catch
@@ -54,25 +54,25 @@ public sealed class GoalSubscription : IDisposable
     /// <summary>Writers this node's DDS layer knows on the topic (each matches the volatile reader): from then on their goals are not lost.</summary>
     public int MatchedCount => Volatile.MatchedCount;
     /// <summary>Second copies of a transient-local writer's goal, dropped.</summary>
-    public long DuplicateCount => Interlocked.Read(ref duplicates);
+    public long DuplicateCount => Interlocked.Read(ref _duplicates);
 
     void Receive(in PoseStampedMsg m, bool onLatched)
     {
         long now = Core.Robots.NodeClock.NowNs;
-        lock (gate)
+        lock (_gate)
         {
-            for (int i = 0; i < seen.Length; i++)
+            for (int i = 0; i < _seen.Length; i++)
             {
-                ref Seen s = ref seen[i];
+                ref Seen s = ref _seen[i];
                 if (s.Used || s.OnLatched == onLatched || now - s.AtNs > TwinWindowNs || !Same(s.Goal, m)) continue;
                 s.Used = true; // its twin: this copy was delivered already
-                Interlocked.Increment(ref duplicates);
+                Interlocked.Increment(ref _duplicates);
                 return;
             }
-            seen[next] = new Seen { Goal = m, OnLatched = onLatched, AtNs = now };
-            next = (next + 1) % seen.Length;
+            _seen[_next] = new Seen { Goal = m, OnLatched = onLatched, AtNs = now };
+            _next = (_next + 1) % _seen.Length;
         }
-        onGoal(m);
+        _onGoal(m);
     }
 
     static bool Same(in PoseStampedMsg a, in PoseStampedMsg b) =>

@@ -12,8 +12,8 @@ namespace RoboRl.Ros2;
 public abstract unsafe class Ros2Publisher : Ros2Entity
 {
     private readonly CSample _sample;
-    private protected readonly CdrWriter Writer = new(256);
-    private protected readonly object Gate = new();
+    private protected readonly CdrWriter _writer = new(256);
+    private protected readonly object _gate = new();
     private long _published;
 
     private protected Ros2Publisher(Ros2Node node, string topic, MsgDefinition type, QosProfile qos) : base(node, topic, type, qos)
@@ -38,7 +38,7 @@ public abstract unsafe class Ros2Publisher : Ros2Entity
     /// </summary>
     public void PublishCdr(ReadOnlySpan<byte> cdr)
     {
-        lock (Gate) WriteLocked(cdr);
+        lock (_gate) WriteLocked(cdr);
     }
 
     private protected void WriteLocked(ReadOnlySpan<byte> cdr)
@@ -59,11 +59,11 @@ public sealed class Publisher<T> : Ros2Publisher where T : struct, ICdrMessage<T
 
     public void Publish(in T message)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            Writer.Reset();
-            message.WriteFields(Writer);
-            WriteLocked(Writer.WrittenSpan);
+            _writer.Reset();
+            message.WriteFields(_writer);
+            WriteLocked(_writer.WrittenSpan);
         }
     }
 }
@@ -80,6 +80,6 @@ public sealed class DynamicPublisher : Ros2Publisher
     {
         if (message.Definition.FullName != Type.FullName)
             throw new ArgumentException($"message is {message.Definition.FullName}, topic {Topic} carries {Type.FullName}");
-        lock (Gate) WriteLocked(CdrDynamic.Write(Writer, message));
+        lock (_gate) WriteLocked(CdrDynamic.Write(_writer, message));
     }
 }

@@ -80,24 +80,24 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
     /// <summary>Reliable, transient-local, keep-last 1: a late-joining reader gets the current state; volatile readers (rqt_robot_monitor) match too.</summary>
     public static QosProfile DiagnosticsQos { get; } = new(Reliability.Reliable, Durability.TransientLocal, 1);
 
-    readonly object gate = new();
-    float[] scanRanges = [];
-    ScanSample scan;
-    bool hasScan, hasOdometry, hasGoal;
-    OdometrySample odometry;
-    GoalSample goal;
-    long malformed, publishErrors;
+    readonly object _gate = new();
+    float[] _scanRanges = [];
+    ScanSample _scan;
+    bool _hasScan, _hasOdometry, _hasGoal;
+    OdometrySample _odometry;
+    GoalSample _goal;
+    long _malformed, _publishErrors;
 
-    readonly Publisher<TwistMsg>? cmdVel;
-    readonly DynamicPublisher diagnostics;
-    readonly System.Collections.Concurrent.ConcurrentQueue<NodeStatusEvent> events = new();
-    long goalsReceived;
-    readonly object outGate = new();
-    VelocityCommand pending;
-    bool commandPending;
-    readonly AutoResetEvent wake = new(false);
-    readonly Thread publisherThread;
-    volatile bool stopping;
+    readonly Publisher<TwistMsg>? _cmdVel;
+    readonly DynamicPublisher _diagnostics;
+    readonly System.Collections.Concurrent.ConcurrentQueue<NodeStatusEvent> _events = new();
+    long _goalsReceived;
+    readonly object _outGate = new();
+    VelocityCommand _pending;
+    bool _commandPending;
+    readonly AutoResetEvent _wake = new(false);
+    readonly Thread _publisherThread;
+    volatile bool _stopping;
 
     public Ros2GroundRobotLink(Ros2GroundRobotOptions options)
     {
@@ -115,16 +115,16 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
             OdomSubscription = Node.CreateSubscription<OdometryMsg>(options.OdomTopic, sensorQos, OnOdometry);
             Goals = new GoalSubscription(Node, options.GoalTopic, OnGoal);
             // Reliable: matches both reliable and best-effort readers (a TurtleBot3 bringup's /cmd_vel is reliable).
-            if (options.CmdVelTopic is { } topic) cmdVel = Node.CreatePublisher<TwistMsg>(topic, QosProfile.Default);
-            diagnostics = Node.CreatePublisher(options.DiagnosticsTopic, RosTypes.DiagnosticArray, DiagnosticsQos);
+            if (options.CmdVelTopic is { } topic) _cmdVel = Node.CreatePublisher<TwistMsg>(topic, QosProfile.Default);
+            _diagnostics = Node.CreatePublisher(options.DiagnosticsTopic, RosTypes.DiagnosticArray, DiagnosticsQos);
         }
         catch
         {
             Node.Dispose();
             throw;
         }
-        publisherThread = new Thread(PublishLoop) { IsBackground = true, Name = "roborl-ros2-ground", Priority = ThreadPriority.AboveNormal };
-        publisherThread.Start();
+        _publisherThread = new Thread(PublishLoop) { IsBackground = true, Name = "roborl-ros2-ground", Priority = ThreadPriority.AboveNormal };
+        _publisherThread.Start();
     }
 
     public Ros2GroundRobotOptions Options { get; }
@@ -133,13 +133,13 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
     public Subscription<OdometryMsg> OdomSubscription { get; }
     public GoalSubscription Goals { get; }
     /// <summary>The latched /diagnostics publisher (start-up state and node events).</summary>
-    public DynamicPublisher Diagnostics => diagnostics;
+    public DynamicPublisher Diagnostics => _diagnostics;
     /// <summary>The /cmd_vel publisher (null when commands go to a serial wheel controller).</summary>
-    public Publisher<TwistMsg>? CmdVelPublisher => cmdVel;
+    public Publisher<TwistMsg>? CmdVelPublisher => _cmdVel;
     /// <summary>Scans, odometry and goals dropped for non-finite values.</summary>
-    public long MalformedCount => Interlocked.Read(ref malformed);
+    public long MalformedCount => Interlocked.Read(ref _malformed);
     /// <summary>Failed /cmd_vel writes, and the last one's message.</summary>
-    public long PublishErrorCount => Interlocked.Read(ref publishErrors);
+    public long PublishErrorCount => Interlocked.Read(ref _publishErrors);
     public string? LastPublishError { get; private set; }
 
     void OnScan(in LaserScanMsg m)
@@ -147,24 +147,24 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         ReadOnlySpan<float> ranges = m.Ranges.Span;
         if (!(float.IsFinite(m.AngleMin) && float.IsFinite(m.AngleIncrement) && m.RangeMax > m.RangeMin && m.RangeMin >= 0))
         {
-            Interlocked.Increment(ref malformed);
+            Interlocked.Increment(ref _malformed);
             return;
         }
-        lock (gate)
+        lock (_gate)
         {
-            if (scanRanges.Length != ranges.Length) scanRanges = new float[ranges.Length];
-            ranges.CopyTo(scanRanges);
-            scan = new ScanSample
+            if (_scanRanges.Length != ranges.Length) _scanRanges = new float[ranges.Length];
+            ranges.CopyTo(_scanRanges);
+            _scan = new ScanSample
             {
                 TimestampNs = NodeClock.NowNs,
-                Sequence = scan.Sequence + 1,
+                Sequence = _scan.Sequence + 1,
                 AngleMin = m.AngleMin,
                 AngleIncrement = m.AngleIncrement,
                 RangeMin = m.RangeMin,
                 RangeMax = m.RangeMax,
                 Count = ranges.Length,
             };
-            hasScan = true;
+            _hasScan = true;
         }
     }
 
@@ -184,15 +184,15 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         };
         if (!(float.IsFinite(sample.X) && float.IsFinite(sample.Y) && float.IsFinite(sample.Yaw) && float.IsFinite(sample.LinearVelocity) && float.IsFinite(sample.AngularVelocity)))
         {
-            Interlocked.Increment(ref malformed);
+            Interlocked.Increment(ref _malformed);
             return;
         }
-        lock (gate)
+        lock (_gate)
         {
             sample.TimestampNs = NodeClock.NowNs;
-            sample.Sequence = odometry.Sequence + 1;
-            odometry = sample;
-            hasOdometry = true;
+            sample.Sequence = _odometry.Sequence + 1;
+            _odometry = sample;
+            _hasOdometry = true;
         }
     }
 
@@ -201,29 +201,29 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         float x = (float)m.Pose.Position.X, y = (float)m.Pose.Position.Y;
         if (!float.IsFinite(x) || !float.IsFinite(y))
         {
-            Interlocked.Increment(ref malformed);
+            Interlocked.Increment(ref _malformed);
             return;
         }
-        lock (gate)
+        lock (_gate)
         {
-            goal = new GoalSample { TimestampNs = NodeClock.NowNs, Sequence = goal.Sequence + 1, X = x, Y = y };
-            hasGoal = true;
+            _goal = new GoalSample { TimestampNs = NodeClock.NowNs, Sequence = _goal.Sequence + 1, X = x, Y = y };
+            _hasGoal = true;
         }
-        Interlocked.Increment(ref goalsReceived);
-        wake.Set(); // the start-up status changes now, not at the next period
+        Interlocked.Increment(ref _goalsReceived);
+        _wake.Set(); // the start-up status changes now, not at the next period
     }
 
     /// <summary>True once both odometry and a scan have arrived (the node drives only then).</summary>
     public bool HasSensors
     {
-        get { lock (gate) return hasOdometry && hasScan; }
+        get { lock (_gate) return _hasOdometry && _hasScan; }
     }
 
     /// <summary>What the node waits for on /scan and /odom and what arrived, for the message when the robot stays silent.</summary>
     public string DescribeSensor()
     {
         uint scans, odoms;
-        lock (gate) { scans = hasScan ? scan.Sequence : 0; odoms = hasOdometry ? odometry.Sequence : 0; }
+        lock (_gate) { scans = _hasScan ? _scan.Sequence : 0; odoms = _hasOdometry ? _odometry.Sequence : 0; }
         static string Seen(Ros2Entity sub, uint received, string type)
         {
             int matched = sub.MatchedCount;
@@ -238,50 +238,50 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
 
     public bool TryGetOdometry(out OdometrySample sample)
     {
-        lock (gate)
+        lock (_gate)
         {
-            sample = odometry;
-            return hasOdometry;
+            sample = _odometry;
+            return _hasOdometry;
         }
     }
 
     public bool TryGetScan(Span<float> ranges, out ScanSample sample)
     {
-        lock (gate)
+        lock (_gate)
         {
-            sample = scan;
-            if (!hasScan) return false;
-            int n = Math.Min(ranges.Length, scanRanges.Length);
-            scanRanges.AsSpan(0, n).CopyTo(ranges);
+            sample = _scan;
+            if (!_hasScan) return false;
+            int n = Math.Min(ranges.Length, _scanRanges.Length);
+            _scanRanges.AsSpan(0, n).CopyTo(ranges);
             return true;
         }
     }
 
     public bool TryGetGoal(out GoalSample sample)
     {
-        lock (gate)
+        lock (_gate)
         {
-            sample = goal;
-            return hasGoal;
+            sample = _goal;
+            return _hasGoal;
         }
     }
 
     public void Send(in VelocityCommand command)
     {
-        if (cmdVel is null) return;
-        lock (outGate)
+        if (_cmdVel is null) return;
+        lock (_outGate)
         {
-            pending = command;
-            commandPending = true;
+            _pending = command;
+            _commandPending = true;
         }
-        wake.Set();
+        _wake.Set();
     }
 
     /// <summary>A node event (a mode change with its reason, a reached goal, a refusal): published on /diagnostics with the start-up status.</summary>
     public void Publish(in NodeStatusEvent e)
     {
-        events.Enqueue(e);
-        wake.Set();
+        _events.Enqueue(e);
+        _wake.Set();
     }
 
     /// <summary>
@@ -292,7 +292,7 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
     {
         bool odom, scanned, goalKnown;
         float gx, gy;
-        lock (gate) (odom, scanned, goalKnown, gx, gy) = (hasOdometry, hasScan, hasGoal, goal.X, goal.Y);
+        lock (_gate) (odom, scanned, goalKnown, gx, gy) = (_hasOdometry, _hasScan, _hasGoal, _goal.X, _goal.Y);
         if (!odom || !scanned)
         {
             string missing = !odom && !scanned ? $"{Options.OdomTopic}, {Options.ScanTopic}" : !odom ? Options.OdomTopic : Options.ScanTopic;
@@ -308,26 +308,26 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         const long periodNs = 1_000_000_000;
         long lastStatusNs = 0;
         string lastStatus = "";
-        while (!stopping)
+        while (!_stopping)
         {
-            wake.WaitOne(100);
+            _wake.WaitOne(100);
             try
             {
                 PublishCommand();
                 var (level, message, ready) = StartupState();
-                bool hasEvent = events.TryDequeue(out NodeStatusEvent e);
+                bool hasEvent = _events.TryDequeue(out NodeStatusEvent e);
                 long now = NodeClock.NowNs;
                 if (hasEvent || message != lastStatus || now - lastStatusNs >= periodNs)
                 {
                     PublishDiagnostics(level, message, ready, hasEvent ? e : null);
                     (lastStatus, lastStatusNs) = (message, now);
-                    while (events.TryDequeue(out e)) PublishDiagnostics(level, message, ready, e);
+                    while (_events.TryDequeue(out e)) PublishDiagnostics(level, message, ready, e);
                 }
             }
             // Whatever a write throws, the node keeps ticking (and stops the robot on stale sensors): count it.
-            catch (Exception ex) when (!stopping)
+            catch (Exception ex) when (!_stopping)
             {
-                Interlocked.Increment(ref publishErrors);
+                Interlocked.Increment(ref _publishErrors);
                 LastPublishError = ex.Message;
             }
         }
@@ -335,15 +335,15 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
 
     void PublishCommand()
     {
-        if (cmdVel is null) return;
+        if (_cmdVel is null) return;
         VelocityCommand command;
-        lock (outGate)
+        lock (_outGate)
         {
-            if (!commandPending) return;
-            command = pending;
-            commandPending = false;
+            if (!_commandPending) return;
+            command = _pending;
+            _commandPending = false;
         }
-        cmdVel.Publish(new TwistMsg
+        _cmdVel.Publish(new TwistMsg
         {
             Linear = new Vector3Msg { X = command.LinearVelocity },
             Angular = new Vector3Msg { Z = command.AngularVelocity },
@@ -364,10 +364,10 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
             KeyValue("ready", ready ? "true" : "false"),
             KeyValue("goal_topic", Goals.Topic),
             KeyValue("goal_publishers", Count(Goals.MatchedCount)),
-            KeyValue("goals_received", Count(Interlocked.Read(ref goalsReceived))),
+            KeyValue("goals_received", Count(Interlocked.Read(ref _goalsReceived))),
             KeyValue("odom_publishers", Count(OdomSubscription.MatchedCount)),
             KeyValue("scan_publishers", Count(ScanSubscription.MatchedCount)),
-            KeyValue("cmd_vel_subscribers", Count(cmdVel?.MatchedCount ?? 0)),
+            KeyValue("cmd_vel_subscribers", Count(_cmdVel?.MatchedCount ?? 0)),
         ]);
         DynamicMessage[] statuses = e is not { } ev ? [startup] :
         [
@@ -378,15 +378,15 @@ public sealed class Ros2GroundRobotLink : IGroundSensorSource, IVelocityCommandS
         long ns = DateTime.UtcNow.Ticks * 100 - DateTime.UnixEpoch.Ticks * 100;
         DynamicMessage header = DynamicMessage.Create(registry.Get(RosTypes.Header)).Set("frame_id", "");
         header.Get<DynamicMessage>("stamp").Set("sec", (int)(ns / 1_000_000_000)).Set("nanosec", (uint)(ns % 1_000_000_000));
-        diagnostics.Publish(DynamicMessage.Create(registry.Get(RosTypes.DiagnosticArray)).Set("header", header).Set("status", statuses));
+        _diagnostics.Publish(DynamicMessage.Create(registry.Get(RosTypes.DiagnosticArray)).Set("header", header).Set("status", statuses));
     }
 
     public void Dispose()
     {
-        stopping = true;
-        wake.Set();
-        publisherThread.Join();
+        _stopping = true;
+        _wake.Set();
+        _publisherThread.Join();
         Node.Dispose();
-        wake.Dispose();
+        _wake.Dispose();
     }
 }

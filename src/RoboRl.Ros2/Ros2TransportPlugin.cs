@@ -48,6 +48,13 @@ public static class Ros2TransportPlugin
                         };
                         return new RobotLink(Name, transport, transport) { Stop = transport.Dispose };
                     }
+                case Core.Swarm.SwarmTaskConfig:
+                    {
+                        // A swarm: crazyswarm2's per-drone topics under each vehicle's name (the swarm kind's settings).
+                        IReadOnlyList<string> names = ((Core.Swarm.ISwarmVehicleNames)request.KindSettings).VehicleNames;
+                        var link = new Ros2SwarmLink(Ros2SwarmOptions.Read(section) with { CycloneConfigXml = cyclone }, names);
+                        return new RobotLink(Name, link, link);
+                    }
                 default:
                     throw new ConfigException(request.NodeFile, "$.transport", $"transport \"{Name}\" carries quadrotors and differential-drive robots; the robot here is of kind \"{request.RobotKind}\"");
             }

@@ -13,26 +13,26 @@ namespace RoboRl.Serial;
 public sealed class SerialWheelSink : IVelocityCommandSink, IDisposable
 {
     const float RadPerSecondToRpm = 60f / (2f * MathF.PI);
-    readonly SerialLink link;
-    readonly object gate = new();
-    VelocityCommand pending;
-    bool hasPending;
-    readonly AutoResetEvent wake = new(false);
-    readonly Thread writer;
-    volatile bool stopping;
-    long sent, failed;
+    readonly SerialLink _link;
+    readonly object _gate = new();
+    VelocityCommand _pending;
+    bool _hasPending;
+    readonly AutoResetEvent _wake = new(false);
+    readonly Thread _writer;
+    volatile bool _stopping;
+    long _sent, _failed;
 
     public SerialWheelSink(SerialLink link)
     {
-        this.link = link;
-        writer = new Thread(WriteLoop) { IsBackground = true, Name = "serial-wheel-sink", Priority = ThreadPriority.AboveNormal };
-        writer.Start();
+        this._link = link;
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "serial-wheel-sink", Priority = ThreadPriority.AboveNormal };
+        _writer.Start();
     }
 
-    public SerialLink Link => link;
-    public long FramesSent => Interlocked.Read(ref sent);
+    public SerialLink Link => _link;
+    public long FramesSent => Interlocked.Read(ref _sent);
     /// <summary>Frames the link refused (port closed or faulted).</summary>
-    public long FramesFailed => Interlocked.Read(ref failed);
+    public long FramesFailed => Interlocked.Read(ref _failed);
 
     /// <summary>The frame payload for a command: (left rpm, right rpm, 0, 0).</summary>
     public static ActuatorCommand WheelFrame(in VelocityCommand command) =>
@@ -40,36 +40,36 @@ public sealed class SerialWheelSink : IVelocityCommandSink, IDisposable
 
     public void Send(in VelocityCommand command)
     {
-        lock (gate)
+        lock (_gate)
         {
-            pending = command;
-            hasPending = true;
+            _pending = command;
+            _hasPending = true;
         }
-        wake.Set();
+        _wake.Set();
     }
 
     void WriteLoop()
     {
-        while (!stopping)
+        while (!_stopping)
         {
-            wake.WaitOne(100);
+            _wake.WaitOne(100);
             VelocityCommand command;
-            lock (gate)
+            lock (_gate)
             {
-                if (!hasPending) continue;
-                command = pending;
-                hasPending = false;
+                if (!_hasPending) continue;
+                command = _pending;
+                _hasPending = false;
             }
-            if (link.Send(WheelFrame(command))) Interlocked.Increment(ref sent);
-            else Interlocked.Increment(ref failed);
+            if (_link.Send(WheelFrame(command))) Interlocked.Increment(ref _sent);
+            else Interlocked.Increment(ref _failed);
         }
     }
 
     public void Dispose()
     {
-        stopping = true;
-        wake.Set();
-        writer.Join();
-        wake.Dispose();
+        _stopping = true;
+        _wake.Set();
+        _writer.Join();
+        _wake.Dispose();
     }
 }

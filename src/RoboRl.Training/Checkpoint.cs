@@ -30,6 +30,15 @@ public sealed class Checkpoint
         return File.Exists(path) ? new Checkpoint(path) : null;
     }
 
+    /// <summary>The env step the checkpoint was taken at (its header only).</summary>
+    public long ReadGlobalStep()
+    {
+        using var reader = new BinaryReader(File.OpenRead(Path), Encoding.UTF8);
+        if (reader.ReadString() != Magic) throw new InvalidDataException($"{Path}: not a RoboRl checkpoint");
+        reader.ReadInt32();
+        return reader.ReadInt64();
+    }
+
     /// <summary>What a loaded checkpoint restores besides tensors, normalisers and replay rows.</summary>
     public sealed record Saved(long GlobalStep, IReadOnlyDictionary<string, long> Counters)
     {

@@ -15,10 +15,10 @@ namespace RoboRl.Training;
 /// </summary>
 public sealed class FlatAdam : IDisposable
 {
-    readonly Tensor parameters, gradients, firstMoment, secondMoment, oneMinusBeta1;
+    readonly Tensor _parameters, _gradients, _firstMoment, _secondMoment, _oneMinusBeta1;
     // Constants as Scalars held by this optimiser: an implicit double → Scalar temporary can be finalised by the GC
     // while libtorch still reads it (rare "Scalar.h: Expected false to be true" failures in long runs).
-    readonly Scalar beta2Scalar, oneMinusBeta2Scalar, epsilonScalar, weightDecayScalar, oneScalar;
+    readonly Scalar _beta2Scalar, _oneMinusBeta2Scalar, _epsilonScalar, _weightDecayScalar, _oneScalar;
 
     public FlatAdam(FlatMlp network, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
         : this(network.Parameters, network.Gradients, learningRate, beta1, beta2, epsilon, weightDecay) { }
@@ -31,8 +31,8 @@ public sealed class FlatAdam : IDisposable
         if (beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "must be in [0, 1)");
         if (beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "must be in [0, 1)");
         if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "must be ≥ 0");
-        this.parameters = parameters;
-        this.gradients = gradients;
+        this._parameters = parameters;
+        this._gradients = gradients;
         LearningRate = learningRate;
         Beta1 = beta1;
         Beta2 = beta2;
@@ -40,15 +40,15 @@ public sealed class FlatAdam : IDisposable
         WeightDecay = weightDecay;
         using (no_grad())
         {
-            firstMoment = zeros_like(parameters).DetachFromDisposeScope();
-            secondMoment = zeros_like(parameters).DetachFromDisposeScope();
-            oneMinusBeta1 = tensor((float)(1 - beta1)).DetachFromDisposeScope();
+            _firstMoment = zeros_like(parameters).DetachFromDisposeScope();
+            _secondMoment = zeros_like(parameters).DetachFromDisposeScope();
+            _oneMinusBeta1 = tensor((float)(1 - beta1)).DetachFromDisposeScope();
         }
-        beta2Scalar = beta2.ToScalar();
-        oneMinusBeta2Scalar = (1 - beta2).ToScalar();
-        epsilonScalar = epsilon.ToScalar();
-        weightDecayScalar = weightDecay.ToScalar();
-        oneScalar = 1.0.ToScalar(); // add_'s alpha, given explicitly (the hidden default is a temporary too)
+        _beta2Scalar = beta2.ToScalar();
+        _oneMinusBeta2Scalar = (1 - beta2).ToScalar();
+        _epsilonScalar = epsilon.ToScalar();
+        _weightDecayScalar = weightDecay.ToScalar();
+        _oneScalar = 1.0.ToScalar(); // add_'s alpha, given explicitly (the hidden default is a temporary too)
     }
 
     public double LearningRate { get; set; }
@@ -61,10 +61,10 @@ public sealed class FlatAdam : IDisposable
     public long StepCount { get; private set; }
 
     /// <summary>Adam's first moment m (flat, same layout as the parameters): saved and restored by checkpoints.</summary>
-    public Tensor FirstMoment => firstMoment;
+    public Tensor FirstMoment => _firstMoment;
 
     /// <summary>Adam's second moment v (flat): saved and restored by checkpoints.</summary>
-    public Tensor SecondMoment => secondMoment;
+    public Tensor SecondMoment => _secondMoment;
 
     /// <summary>Sets t after the moments were restored from a checkpoint.</summary>
     public void RestoreStepCount(long stepCount)
@@ -83,23 +83,23 @@ public sealed class FlatAdam : IDisposable
         using Scalar correction2 = biasCorrection2Sqrt.ToScalar(), stepSize = (-LearningRate / biasCorrection1).ToScalar();
         using (no_grad())
         {
-            if (WeightDecay != 0) gradients.add_(parameters, alpha: weightDecayScalar);
-            firstMoment.lerp_(gradients, oneMinusBeta1);
-            secondMoment.mul_(beta2Scalar).addcmul_(gradients, gradients, value: oneMinusBeta2Scalar);
-            Tensor denominator = secondMoment.sqrt().div_(correction2).add_(epsilonScalar, oneScalar);
-            parameters.addcdiv_(firstMoment, denominator, value: stepSize);
+            if (WeightDecay != 0) _gradients.add_(_parameters, alpha: _weightDecayScalar);
+            _firstMoment.lerp_(_gradients, _oneMinusBeta1);
+            _secondMoment.mul_(_beta2Scalar).addcmul_(_gradients, _gradients, value: _oneMinusBeta2Scalar);
+            Tensor denominator = _secondMoment.sqrt().div_(correction2).add_(_epsilonScalar, _oneScalar);
+            _parameters.addcdiv_(_firstMoment, denominator, value: stepSize);
         }
     }
 
     public void Dispose()
     {
-        beta2Scalar.Dispose();
-        oneMinusBeta2Scalar.Dispose();
-        epsilonScalar.Dispose();
-        weightDecayScalar.Dispose();
-        oneScalar.Dispose();
-        firstMoment.Dispose();
-        secondMoment.Dispose();
-        oneMinusBeta1.Dispose();
+        _beta2Scalar.Dispose();
+        _oneMinusBeta2Scalar.Dispose();
+        _epsilonScalar.Dispose();
+        _weightDecayScalar.Dispose();
+        _oneScalar.Dispose();
+        _firstMoment.Dispose();
+        _secondMoment.Dispose();
+        _oneMinusBeta1.Dispose();
     }
 }

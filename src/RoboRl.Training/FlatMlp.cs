@@ -27,12 +27,12 @@ namespace RoboRl.Training;
 /// </summary>
 public sealed class FlatMlp : IDisposable
 {
-    readonly Tensor[] weights, biases;
-    readonly List<Tensor> gradientViews = [];
+    readonly Tensor[] _weights, _biases;
+    readonly List<Tensor> _gradientViews = [];
     // Per member and layer: plain views of Parameters (no autograd leaves), for ForwardMemberFrozen.
-    readonly Tensor[][] frozenWeights, frozenBiases;
-    Tensor? polyakWeight;
-    double polyakTau = double.NaN;
+    readonly Tensor[][] _frozenWeights, _frozenBiases;
+    Tensor? _polyakWeight;
+    double _polyakTau = double.NaN;
 
     /// <param name="sizes">Layer widths, input first: e.g. [149, 64, 64, 4].</param>
     /// <param name="hidden">Activation after every hidden layer (relu or tanh).</param>
@@ -67,8 +67,8 @@ public sealed class FlatMlp : IDisposable
         {
             Parameters = tensor(initial).DetachFromDisposeScope();
             Gradients = zeros(count).DetachFromDisposeScope();
-            weights = new Tensor[layerCount];
-            biases = new Tensor[layerCount];
+            _weights = new Tensor[layerCount];
+            _biases = new Tensor[layerCount];
             long offset = 0;
             for (int l = 0; l < layerCount; l++)
             {
@@ -76,21 +76,21 @@ public sealed class FlatMlp : IDisposable
                 long[] weightShape = ensembleSize == 1 ? [inputs, outputs] : [ensembleSize, inputs, outputs];
                 long[] biasShape = ensembleSize == 1 ? [outputs] : [ensembleSize, 1, outputs];
                 long weightCount = (long)ensembleSize * inputs * outputs, biasCount = (long)ensembleSize * outputs;
-                weights[l] = Leaf(offset, weightCount, weightShape);
+                _weights[l] = Leaf(offset, weightCount, weightShape);
                 offset += weightCount;
-                biases[l] = Leaf(offset, biasCount, biasShape);
+                _biases[l] = Leaf(offset, biasCount, biasShape);
                 offset += biasCount;
             }
-            frozenWeights = new Tensor[ensembleSize][];
-            frozenBiases = new Tensor[ensembleSize][];
+            _frozenWeights = new Tensor[ensembleSize][];
+            _frozenBiases = new Tensor[ensembleSize][];
             for (int m = 0; m < ensembleSize; m++)
             {
-                frozenWeights[m] = new Tensor[layerCount];
-                frozenBiases[m] = new Tensor[layerCount];
+                _frozenWeights[m] = new Tensor[layerCount];
+                _frozenBiases[m] = new Tensor[layerCount];
                 for (int l = 0; l < layerCount; l++)
                 {
-                    frozenWeights[m][l] = (ensembleSize == 1 ? weights[l] : weights[l][m]).detach().DetachFromDisposeScope();
-                    frozenBiases[m][l] = (ensembleSize == 1 ? biases[l] : biases[l][m].squeeze(0)).detach().DetachFromDisposeScope();
+                    _frozenWeights[m][l] = (ensembleSize == 1 ? _weights[l] : _weights[l][m]).detach().DetachFromDisposeScope();
+                    _frozenBiases[m][l] = (ensembleSize == 1 ? _biases[l] : _biases[l][m].squeeze(0)).detach().DetachFromDisposeScope();
                 }
             }
         }
@@ -101,7 +101,7 @@ public sealed class FlatMlp : IDisposable
         Tensor leaf = Parameters.narrow(0, offset, count).view(shape).detach().requires_grad_(true).DetachFromDisposeScope();
         Tensor gradient = Gradients.narrow(0, offset, count).view(shape).DetachFromDisposeScope();
         leaf.grad = gradient;
-        gradientViews.Add(gradient);
+        _gradientViews.Add(gradient);
         return leaf;
     }
 
@@ -121,10 +121,10 @@ public sealed class FlatMlp : IDisposable
     public Tensor Gradients { get; }
 
     /// <summary>Layer <paramref name="layer"/>'s weight: [in, out], or [E, in, out] for an ensemble (a leaf view of <see cref="Parameters"/>).</summary>
-    public Tensor Weight(int layer) => weights[layer];
+    public Tensor Weight(int layer) => _weights[layer];
 
     /// <summary>Layer <paramref name="layer"/>'s bias: [out], or [E, 1, out] for an ensemble.</summary>
-    public Tensor Bias(int layer) => biases[layer];
+    public Tensor Bias(int layer) => _biases[layer];
 
     /// <summary>
     /// Whether backward computes gradients for this network. Switch off for networks that only pass gradients
@@ -133,11 +133,11 @@ public sealed class FlatMlp : IDisposable
     /// </summary>
     public bool RequiresGrad
     {
-        get => weights[0].requires_grad;
+        get => _weights[0].requires_grad;
         set
         {
-            foreach (Tensor w in weights) w.requires_grad = value;
-            foreach (Tensor b in biases) b.requires_grad = value;
+            foreach (Tensor w in _weights) w.requires_grad = value;
+            foreach (Tensor b in _biases) b.requires_grad = value;
         }
     }
 
@@ -153,7 +153,7 @@ public sealed class FlatMlp : IDisposable
         {
             // TorchSharp 0.107's baddbmm binds its arguments out of order (FACTS): batch1.baddbmm(batch2, input)
             // computes input + batch1·batch2. Tested against naive modules in FlatMlpTests.
-            h = EnsembleSize == 1 ? addmm(biases[l], h, weights[l], beta: 1, alpha: 1) : h.baddbmm(weights[l], biases[l]);
+            h = EnsembleSize == 1 ? addmm(_biases[l], h, _weights[l], beta: 1, alpha: 1) : h.baddbmm(_weights[l], _biases[l]);
             Activation activation = l == LayerCount - 1 ? Output : Hidden;
             h = activation switch
             {
@@ -173,7 +173,7 @@ public sealed class FlatMlp : IDisposable
     public Tensor ForwardMemberFrozen(Tensor input, int member = 0)
     {
         Tensor h = input;
-        Tensor[] w = frozenWeights[member], b = frozenBiases[member];
+        Tensor[] w = _frozenWeights[member], b = _frozenBiases[member];
         for (int l = 0; l < LayerCount; l++)
         {
             h = addmm(b[l], h, w[l], beta: 1, alpha: 1);
@@ -208,9 +208,9 @@ public sealed class FlatMlp : IDisposable
                     // nn.init.orthogonal_ on PyTorch's [out, in] layout, stored transposed as [in, out].
                     Tensor outIn = empty(Sizes[l + 1], Sizes[l]);
                     nn.init.orthogonal_(outIn, gain);
-                    Tensor w = EnsembleSize == 1 ? frozenWeights[0][l] : frozenWeights[m][l];
+                    Tensor w = EnsembleSize == 1 ? _frozenWeights[0][l] : _frozenWeights[m][l];
                     w.copy_(outIn.t());
-                    (EnsembleSize == 1 ? frozenBiases[0][l] : frozenBiases[m][l]).zero_();
+                    (EnsembleSize == 1 ? _frozenBiases[0][l] : _frozenBiases[m][l]).zero_();
                 }
             }
         }
@@ -235,13 +235,13 @@ public sealed class FlatMlp : IDisposable
         CheckSameShape(source);
         using (no_grad())
         {
-            if (tau != polyakTau)
+            if (tau != _polyakTau)
             {
-                polyakWeight?.Dispose();
-                polyakWeight = tensor((float)tau).DetachFromDisposeScope();
-                polyakTau = tau;
+                _polyakWeight?.Dispose();
+                _polyakWeight = tensor((float)tau).DetachFromDisposeScope();
+                _polyakTau = tau;
             }
-            Parameters.lerp_(source.Parameters, polyakWeight!);
+            Parameters.lerp_(source.Parameters, _polyakWeight!);
         }
     }
 
@@ -270,8 +270,8 @@ public sealed class FlatMlp : IDisposable
             for (int l = 0; l < LayerCount; l++)
             {
                 bool last = l == LayerCount - 1;
-                Tensor w = EnsembleSize == 1 ? weights[l] : weights[l][member];
-                Tensor b = EnsembleSize == 1 ? biases[l] : biases[l][member].squeeze(0);
+                Tensor w = EnsembleSize == 1 ? _weights[l] : _weights[l][member];
+                Tensor b = EnsembleSize == 1 ? _biases[l] : _biases[l][member].squeeze(0);
                 int rows = last ? kept : Sizes[l + 1];
                 float[] outIn = w.t().narrow(0, 0, rows).contiguous().data<float>().ToArray();
                 float[] bias = b.narrow(0, 0, rows).contiguous().data<float>().ToArray();
@@ -298,8 +298,8 @@ public sealed class FlatMlp : IDisposable
                 Activation expected = l == LayerCount - 1 ? Output : Hidden;
                 if (layer.InputSize != Sizes[l] || layer.OutputSize != Sizes[l + 1] || layer.Activation != expected)
                     throw new ArgumentException($"layer {l}: the bundle has {layer.InputSize} → {layer.OutputSize} ({layer.Activation}), this network {Sizes[l]} → {Sizes[l + 1]} ({expected})");
-                weights[l].copy_(tensor(layer.Weights).view(layer.OutputSize, layer.InputSize).t());
-                biases[l].copy_(tensor(layer.Biases));
+                _weights[l].copy_(tensor(layer.Weights).view(layer.OutputSize, layer.InputSize).t());
+                _biases[l].copy_(tensor(layer.Biases));
             }
         }
     }
@@ -312,11 +312,11 @@ public sealed class FlatMlp : IDisposable
 
     public void Dispose()
     {
-        foreach (Tensor w in weights) w.Dispose();
-        foreach (Tensor b in biases) b.Dispose();
-        foreach (Tensor g in gradientViews) g.Dispose();
-        foreach (Tensor t in frozenWeights.SelectMany(x => x).Concat(frozenBiases.SelectMany(x => x))) t.Dispose();
-        polyakWeight?.Dispose();
+        foreach (Tensor w in _weights) w.Dispose();
+        foreach (Tensor b in _biases) b.Dispose();
+        foreach (Tensor g in _gradientViews) g.Dispose();
+        foreach (Tensor t in _frozenWeights.SelectMany(x => x).Concat(_frozenBiases.SelectMany(x => x))) t.Dispose();
+        _polyakWeight?.Dispose();
         Parameters.Dispose();
         Gradients.Dispose();
     }

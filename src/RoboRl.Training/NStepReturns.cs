@@ -13,57 +13,57 @@ public delegate void TransitionSink(ReadOnlySpan<float> observation, ReadOnlySpa
 /// </summary>
 public sealed class NStepReturns
 {
-    readonly int n, envs, obsSize, criticSize, actionSize;
-    readonly float gamma;
-    readonly float[] observations, criticObservations, actions, rewards; // [env × n × size] rings
-    readonly int[] head, count;
+    readonly int _n, _envs, _obsSize, _criticSize, _actionSize;
+    readonly float _gamma;
+    readonly float[] _observations, _criticObservations, _actions, _rewards; // [env × n × size] rings
+    readonly int[] _head, _count;
 
     public NStepReturns(int numEnvs, int steps, double gamma, int observationSize, int criticObservationSize, int actionSize)
     {
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "n must be ≥ 1");
-        n = steps; envs = numEnvs; obsSize = observationSize; criticSize = criticObservationSize; this.actionSize = actionSize;
-        this.gamma = (float)gamma;
-        observations = new float[envs * n * obsSize];
-        criticObservations = new float[envs * n * criticSize];
-        actions = new float[envs * n * actionSize];
-        rewards = new float[envs * n];
-        head = new int[envs];
-        count = new int[envs];
+        _n = steps; _envs = numEnvs; _obsSize = observationSize; _criticSize = criticObservationSize; this._actionSize = actionSize;
+        this._gamma = (float)gamma;
+        _observations = new float[_envs * _n * _obsSize];
+        _criticObservations = new float[_envs * _n * _criticSize];
+        _actions = new float[_envs * _n * actionSize];
+        _rewards = new float[_envs * _n];
+        _head = new int[_envs];
+        _count = new int[_envs];
     }
 
-    public int Steps => n;
+    public int Steps => _n;
 
     /// <summary>Adds environment <paramref name="env"/>'s step; emits the n-step transitions it completes (all pending ones if the episode ended).</summary>
     public void Add(int env, ReadOnlySpan<float> observation, ReadOnlySpan<float> criticObservation, ReadOnlySpan<float> action, float reward,
         ReadOnlySpan<float> nextObservation, ReadOnlySpan<float> nextCriticObservation, bool terminated, bool ended, TransitionSink sink)
     {
-        int slot = (head[env] + count[env]) % n;
-        int at = env * n + slot;
-        observation.CopyTo(observations.AsSpan(at * obsSize, obsSize));
-        criticObservation.CopyTo(criticObservations.AsSpan(at * criticSize, criticSize));
-        action.CopyTo(actions.AsSpan(at * actionSize, actionSize));
-        rewards[at] = reward;
-        count[env]++;
-        if (count[env] == n) Emit(env, nextObservation, nextCriticObservation, terminated, sink);
+        int slot = (_head[env] + _count[env]) % _n;
+        int at = env * _n + slot;
+        observation.CopyTo(_observations.AsSpan(at * _obsSize, _obsSize));
+        criticObservation.CopyTo(_criticObservations.AsSpan(at * _criticSize, _criticSize));
+        action.CopyTo(_actions.AsSpan(at * _actionSize, _actionSize));
+        _rewards[at] = reward;
+        _count[env]++;
+        if (_count[env] == _n) Emit(env, nextObservation, nextCriticObservation, terminated, sink);
         if (!ended) return;
-        while (count[env] > 0) Emit(env, nextObservation, nextCriticObservation, terminated, sink);
-        head[env] = 0;
+        while (_count[env] > 0) Emit(env, nextObservation, nextCriticObservation, terminated, sink);
+        _head[env] = 0;
     }
 
     /// <summary>Emits the oldest pending transition of <paramref name="env"/> (horizon = pending count) and drops it.</summary>
     void Emit(int env, ReadOnlySpan<float> nextObservation, ReadOnlySpan<float> nextCriticObservation, bool terminated, TransitionSink sink)
     {
-        int m = count[env];
+        int m = _count[env];
         float discountedReturn = 0, discount = 1;
         for (int k = 0; k < m; k++)
         {
-            discountedReturn += discount * rewards[env * n + (head[env] + k) % n];
-            discount *= gamma;
+            discountedReturn += discount * _rewards[env * _n + (_head[env] + k) % _n];
+            discount *= _gamma;
         }
-        int at = env * n + head[env];
-        sink(observations.AsSpan(at * obsSize, obsSize), criticObservations.AsSpan(at * criticSize, criticSize), actions.AsSpan(at * actionSize, actionSize),
+        int at = env * _n + _head[env];
+        sink(_observations.AsSpan(at * _obsSize, _obsSize), _criticObservations.AsSpan(at * _criticSize, _criticSize), _actions.AsSpan(at * _actionSize, _actionSize),
             discountedReturn, nextObservation, nextCriticObservation, terminated ? 0 : discount);
-        head[env] = (head[env] + 1) % n;
-        count[env]--;
+        _head[env] = (_head[env] + 1) % _n;
+        _count[env]--;
     }
 }

@@ -35,6 +35,13 @@ public sealed record RunConfig
     /// <summary>Threads stepping the simulator (0 = all cores); torch itself runs on one intra-op thread.</summary>
     public int SimThreads { get; init; } = 1;
 
+    /// <summary>Stop (with a checkpoint) at this env step instead of <see cref="TotalEnvSteps"/>, which keeps sizing the replay
+    /// memory and the learning-rate schedule: one segment of a longer run (a PBT member's interval, <see cref="Sweep"/>).
+    /// Off-policy algorithms honour it; not part of the recorded hyperparameters.</summary>
+    [JsonIgnore] public long? StopAtEnvSteps { get; init; }
+    /// <summary>Where this invocation stops: <see cref="StopAtEnvSteps"/> or <see cref="TotalEnvSteps"/>.</summary>
+    [JsonIgnore] public long EndEnvSteps => Math.Min(TotalEnvSteps, StopAtEnvSteps ?? long.MaxValue);
+
     /// <summary>The algorithms that train from a task file; "training.algorithm" must name one of them.</summary>
     public static readonly string[] Algorithms = ["td3", "sac", "ppo"];
 
@@ -70,6 +77,7 @@ public sealed record RunConfig
         Seed = options.Seed ?? Seed,
         TotalEnvSteps = options.TotalEnvSteps ?? TotalEnvSteps,
         FinalEvalEpisodes = options.FinalEvalEpisodes ?? FinalEvalEpisodes,
+        StopAtEnvSteps = options.StopAtEnvSteps ?? StopAtEnvSteps,
     };
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace RoboRl.Training;
 /// </summary>
 public sealed class RunningNormalizer
 {
-    readonly double[] mean, m2;
+    readonly double[] _mean, _m2;
 
     public RunningNormalizer(int size, float minStd, float maxStd = float.PositiveInfinity)
     {
@@ -17,8 +17,8 @@ public sealed class RunningNormalizer
         Size = size;
         MinStd = minStd;
         MaxStd = maxStd;
-        mean = new double[size];
-        m2 = new double[size];
+        _mean = new double[size];
+        _m2 = new double[size];
         Mean = new float[size];
         Std = Enumerable.Repeat(1f, size).ToArray();
     }
@@ -51,9 +51,9 @@ public sealed class RunningNormalizer
             ReadOnlySpan<float> x = rows.Slice(r * Size, Size);
             for (int j = 0; j < Size; j++)
             {
-                double delta = x[j] - mean[j];
-                mean[j] += delta / Count;
-                m2[j] += delta * (x[j] - mean[j]);
+                double delta = x[j] - _mean[j];
+                _mean[j] += delta / Count;
+                _m2[j] += delta * (x[j] - _mean[j]);
             }
         }
     }
@@ -62,8 +62,8 @@ public sealed class RunningNormalizer
     public void Freeze()
     {
         if (Count < 2) throw new InvalidOperationException($"need at least 2 observations to freeze, have {Count}");
-        Mean = mean.Select(m => (float)m).ToArray();
-        Std = m2.Select(v => Math.Clamp((float)Math.Sqrt(v / Count), MinStd, MaxStd)).ToArray();
+        Mean = _mean.Select(m => (float)m).ToArray();
+        Std = _m2.Select(v => Math.Clamp((float)Math.Sqrt(v / Count), MinStd, MaxStd)).ToArray();
         Frozen = true;
     }
 

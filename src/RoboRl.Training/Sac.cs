@@ -171,7 +171,7 @@ public static class Sac
         float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
 
         // ---- 5. The loop: act → step → store → train → log.
-        while (globalStep < c.Run.TotalEnvSteps)
+        while (globalStep < c.Run.EndEnvSteps)
         {
             env.GlobalStep = globalStep;
             bool warmingUp = globalStep < c.WarmupEnvSteps;
@@ -291,7 +291,7 @@ public static class Sac
             session.Step(globalStep, n, lastCriticLoss, lastActorLoss, updates, updates);
             if (session.EvaluationDue(globalStep, n, c.Run.EvalEveryEnvSteps, c.Run.EvalFromEnvSteps) && actorNormalizer.Frozen)
                 session.Score(Export(), globalStep, c.Run.EvalEpisodes);
-            if (session.CheckpointDue(globalStep, n, c.Run.CheckpointEveryEnvSteps) || globalStep >= c.Run.TotalEnvSteps)
+            if (session.CheckpointDue(globalStep, n, c.Run.CheckpointEveryEnvSteps) || globalStep >= c.Run.EndEnvSteps)
                 session.SaveCheckpoint(globalStep, State(), new Dictionary<string, long>
                 {
                     ["updates"] = updates,

@@ -198,7 +198,7 @@ public static class Td3
         };
 
         // ---- 5. The loop: act → step → store → train → log.
-        while (globalStep < c.Run.TotalEnvSteps)
+        while (globalStep < c.Run.EndEnvSteps)
         {
             env.GlobalStep = globalStep;
             bool warmingUp = globalStep < c.WarmupEnvSteps;
@@ -287,7 +287,7 @@ public static class Td3
             session.Step(globalStep, n, lastCriticLoss, lastActorLoss, criticUpdates, actorUpdates);
             if (session.EvaluationDue(globalStep, n, c.Run.EvalEveryEnvSteps, c.Run.EvalFromEnvSteps) && actorNormalizer.Frozen)
                 session.Score(Export(), globalStep, c.Run.EvalEpisodes);
-            if (session.CheckpointDue(globalStep, n, c.Run.CheckpointEveryEnvSteps) || globalStep >= c.Run.TotalEnvSteps)
+            if (session.CheckpointDue(globalStep, n, c.Run.CheckpointEveryEnvSteps) || globalStep >= c.Run.EndEnvSteps)
                 SaveCheckpoint();
         }
         return Export();

@@ -36,19 +36,19 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     const int CriticPhase = 0, CriticAdamPhase = 1, ActorPhase = 2, ActorAdamPhase = 3, TargetsPhase = 4;
     const int PolyakChunks = 2;
 
-    readonly Td3Config config;
-    readonly int observationSize, criticObservationSize, actionSize, criticInputSize, batchSize, smoothRows;
-    readonly Block[] blocks;
-    readonly PhaseRunner runner;
-    readonly MlpWorkspace actingWork;
-    readonly PinnedArray actingInput;
-    readonly ThreadChoice threadChoice = new();
+    readonly Td3Config _config;
+    readonly int _observationSize, _criticObservationSize, _actionSize, _criticInputSize, _batchSize, _smoothRows;
+    readonly Block[] _blocks;
+    readonly PhaseRunner _runner;
+    readonly MlpWorkspace _actingWork;
+    readonly PinnedArray _actingInput;
+    readonly ThreadChoice _threadChoice = new();
     // The current phase's inputs (set on the calling thread before the phase runs).
-    ReplayBuffer? replay;
-    int[]? batchRows;
-    long noiseCounter;
-    AdamCoefficients adamStep;
-    float tau;
+    ReplayBuffer? _replay;
+    int[]? _batchRows;
+    long _noiseCounter;
+    AdamCoefficients _adamStep;
+    float _tau;
 
     /// <param name="actor">The initial actor (single network, tanh output); its parameters are copied.</param>
     /// <param name="critic">The initial critics (an ensemble with one output, input = critic observation + action).</param>
@@ -66,14 +66,14 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         if (critic.Layout.InputSize <= actor.Layout.OutputSize) throw new ArgumentException("the critic's input must be a critic observation followed by the action", nameof(critic));
         if (c.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(c), c.BatchSize, "batch size must be ≥ 1");
         if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "must be ≥ 0");
-        config = c;
-        observationSize = actor.Layout.InputSize;
-        actionSize = actor.Layout.OutputSize;
-        criticInputSize = critic.Layout.InputSize;
-        criticObservationSize = criticInputSize - actionSize;
-        batchSize = c.BatchSize;
+        _config = c;
+        _observationSize = actor.Layout.InputSize;
+        _actionSize = actor.Layout.OutputSize;
+        _criticInputSize = critic.Layout.InputSize;
+        _criticObservationSize = _criticInputSize - _actionSize;
+        _batchSize = c.BatchSize;
         bool smoothing = c.SmoothnessTemporal > 0 || c.SmoothnessSpatial > 0;
-        smoothRows = !smoothing ? 0 : c.SmoothnessBatch == 0 ? batchSize : Math.Min(batchSize, c.SmoothnessBatch);
+        _smoothRows = !smoothing ? 0 : c.SmoothnessBatch == 0 ? _batchSize : Math.Min(_batchSize, c.SmoothnessBatch);
 
         Actor = Copy(actor);
         ActorTarget = Copy(actor);
@@ -84,16 +84,16 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         TargetNoiseStream = (ulong)c.Run.Seed * 0xD1B54A32D192ED03UL + 0x7A3D;
         SmoothingNoiseStream = (ulong)c.Run.Seed * 0xD1B54A32D192ED03UL + 0x5307;
 
-        int count = Math.Min(BlockCount, batchSize);
-        blocks = new Block[count];
+        int count = Math.Min(BlockCount, _batchSize);
+        _blocks = new Block[count];
         for (int h = 0; h < count; h++)
         {
-            int first = batchSize * h / count, rows = batchSize * (h + 1) / count - first;
-            blocks[h] = new Block(this, first, rows, Math.Clamp(smoothRows - first, 0, rows));
+            int first = _batchSize * h / count, rows = _batchSize * (h + 1) / count - first;
+            _blocks[h] = new Block(this, first, rows, Math.Clamp(_smoothRows - first, 0, rows));
         }
-        runner = new PhaseRunner(threads == 0 ? Math.Min(count, Environment.ProcessorCount) : Math.Min(threads, count));
-        actingWork = new MlpWorkspace(Actor.Layout, Math.Max(actingRows, 1));
-        actingInput = new PinnedArray(Math.Max(actingRows, 1) * observationSize);
+        _runner = new PhaseRunner(threads == 0 ? Math.Min(count, Environment.ProcessorCount) : Math.Min(threads, count));
+        _actingWork = new MlpWorkspace(Actor.Layout, Math.Max(actingRows, 1));
+        _actingInput = new PinnedArray(Math.Max(actingRows, 1) * _observationSize);
     }
 
     static MlpWeights Copy(MlpWeights source)
@@ -111,10 +111,10 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public AdamState ActorAdam { get; }
     public AdamState CriticAdam { get; }
     /// <summary>Threads each phase may run on, the caller included.</summary>
-    public int Threads => runner.Threads;
+    public int Threads => _runner.Threads;
     /// <summary>Critic updates (with the actor and target steps that followed them) run on the caller alone because one
     /// thread measured faster (<see cref="ThreadChoice"/>); the results are the same either way.</summary>
-    public long UpdatesOnOneThread => threadChoice.SoloRounds;
+    public long UpdatesOnOneThread => _threadChoice.SoloRounds;
     /// <summary>Target smoothing noise ε of critic update u, batch row r, action j: <see cref="CounterNoise"/>
     /// (this stream, counter u, index r·actions + j).</summary>
     public ulong TargetNoiseStream { get; }
@@ -128,28 +128,28 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     /// </summary>
     public float UpdateCritic(ReplayBuffer memory, int[] rows, long update)
     {
-        if (rows.Length < batchSize) throw new ArgumentException($"need {batchSize} batch rows, got {rows.Length}", nameof(rows));
-        if (memory.ActorSize != observationSize || memory.CriticSize != criticObservationSize || memory.ActionSize != actionSize)
+        if (rows.Length < _batchSize) throw new ArgumentException($"need {_batchSize} batch rows, got {rows.Length}", nameof(rows));
+        if (memory.ActorSize != _observationSize || memory.CriticSize != _criticObservationSize || memory.ActionSize != _actionSize)
             throw new ArgumentException("the replay memory's sizes differ from the networks'", nameof(memory));
-        for (int k = 0; k < batchSize; k++) // the gather copies through raw pointers
+        for (int k = 0; k < _batchSize; k++) // the gather copies through raw pointers
             if ((uint)rows[k] >= (uint)memory.Count)
                 throw new ArgumentOutOfRangeException(nameof(rows), rows[k], $"batch row {k} is not one of the replay memory's {memory.Count} rows");
         long started = Stopwatch.GetTimestamp();
-        if (runner.Threads > 1) runner.Solo = threadChoice.BeginRound();
-        replay = memory;
-        batchRows = rows;
-        noiseCounter = update;
+        if (_runner.Threads > 1) _runner.Solo = _threadChoice.BeginRound();
+        _replay = memory;
+        _batchRows = rows;
+        _noiseCounter = update;
         ActorTarget.RefreshTransposes(forwardOnly: true);
         CriticTarget.RefreshTransposes(forwardOnly: true);
         Critic.RefreshTransposes(); // a no-op after an UpdateCritic (its Adam phase refreshes them)
-        runner.Run(this, CriticPhase, blocks.Length);
-        adamStep = CriticAdam.NextStep();
+        _runner.Run(this, CriticPhase, _blocks.Length);
+        _adamStep = CriticAdam.NextStep();
         Critic.Changed();
-        runner.Run(this, CriticAdamPhase, Critic.Layout.EnsembleSize);
+        _runner.Run(this, CriticAdamPhase, Critic.Layout.EnsembleSize);
         Critic.TransposesRefreshed();
         float loss = 0;
-        foreach (Block b in blocks) loss += b.CriticLoss;
-        threadChoice.Record(Stopwatch.GetTimestamp() - started);
+        foreach (Block b in _blocks) loss += b.CriticLoss;
+        _threadChoice.Record(Stopwatch.GetTimestamp() - started);
         return loss;
     }
 
@@ -159,19 +159,19 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     /// </summary>
     public float UpdateActor(long update)
     {
-        if (batchRows is null) throw new InvalidOperationException("the actor step uses the critic step's batch: call UpdateCritic first");
+        if (_batchRows is null) throw new InvalidOperationException("the actor step uses the critic step's batch: call UpdateCritic first");
         long started = Stopwatch.GetTimestamp();
-        noiseCounter = update;
+        _noiseCounter = update;
         Actor.RefreshTransposes();
         Critic.RefreshTransposes();
-        runner.Run(this, ActorPhase, blocks.Length);
-        adamStep = ActorAdam.NextStep();
+        _runner.Run(this, ActorPhase, _blocks.Length);
+        _adamStep = ActorAdam.NextStep();
         Actor.Changed();
-        runner.Run(this, ActorAdamPhase, Actor.Layout.LayerCount > 1 ? 2 : 1);
+        _runner.Run(this, ActorAdamPhase, Actor.Layout.LayerCount > 1 ? 2 : 1);
         Actor.TransposesRefreshed();
         float loss = 0;
-        foreach (Block b in blocks) loss += b.ActorLoss;
-        threadChoice.Record(Stopwatch.GetTimestamp() - started);
+        foreach (Block b in _blocks) loss += b.ActorLoss;
+        _threadChoice.Record(Stopwatch.GetTimestamp() - started);
         return loss;
     }
 
@@ -179,23 +179,23 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public void UpdateTargets(double polyakTau)
     {
         long started = Stopwatch.GetTimestamp();
-        tau = (float)polyakTau;
-        runner.Run(this, TargetsPhase, 2 * PolyakChunks);
+        _tau = (float)polyakTau;
+        _runner.Run(this, TargetsPhase, 2 * PolyakChunks);
         ActorTarget.Changed();
         CriticTarget.Changed();
-        threadChoice.Record(Stopwatch.GetTimestamp() - started);
+        _threadChoice.Record(Stopwatch.GetTimestamp() - started);
     }
 
     /// <summary>The actor's actions for <paramref name="observations"/> (normalised, rows × observation size) on the calling thread.</summary>
     public void Act(ReadOnlySpan<float> observations, Span<float> actions)
     {
-        int rows = observations.Length / observationSize;
-        if (rows * observationSize != observations.Length || rows > actingWork.Rows || actions.Length != rows * actionSize)
-            throw new ArgumentException($"need up to {actingWork.Rows} rows of {observationSize} observations and {actionSize} actions per row");
-        observations.CopyTo(actingInput.Span);
+        int rows = observations.Length / _observationSize;
+        if (rows * _observationSize != observations.Length || rows > _actingWork.Rows || actions.Length != rows * _actionSize)
+            throw new ArgumentException($"need up to {_actingWork.Rows} rows of {_observationSize} observations and {_actionSize} actions per row");
+        observations.CopyTo(_actingInput.Span);
         Actor.RefreshTransposes(forwardOnly: true);
-        MlpKernels.Forward(Actor, 0, actingInput.Pointer, observationSize, rows, actingWork);
-        new ReadOnlySpan<float>(actingWork.Output, rows * actionSize).CopyTo(actions);
+        MlpKernels.Forward(Actor, 0, _actingInput.Pointer, _observationSize, rows, _actingWork);
+        new ReadOnlySpan<float>(_actingWork.Output, rows * _actionSize).CopyTo(actions);
     }
 
     /// <summary>The critics' loss gradient of the last critic step, summed over the blocks (before weight decay).</summary>
@@ -207,7 +207,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     void SumBlocks(Span<float> destination, Func<Block, PinnedArray> gradients)
     {
         destination.Clear();
-        foreach (Block b in blocks)
+        foreach (Block b in _blocks)
         {
             Span<float> part = gradients(b).Span;
             for (int i = 0; i < destination.Length; i++) destination[i] += part[i];
@@ -219,9 +219,9 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     {
         switch (phase)
         {
-            case CriticPhase: CriticBlock(blocks[item]); break;
+            case CriticPhase: CriticBlock(_blocks[item]); break;
             case CriticAdamPhase: CriticAdamMember(item); break;
-            case ActorPhase: ActorBlock(blocks[item]); break;
+            case ActorPhase: ActorBlock(_blocks[item]); break;
             case ActorAdamPhase: ActorAdamLayers(item); break;
             case TargetsPhase:
                 if (item < PolyakChunks) PolyakChunk(ActorTarget, Actor, item);
@@ -234,19 +234,19 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     /// <summary>The critic step's forward and backward passes for one block of the batch.</summary>
     void CriticBlock(Block b)
     {
-        b.Gather(replay!, batchRows!);
-        int rows = b.Rows, act = actionSize, cin = criticInputSize;
+        b.Gather(_replay!, _batchRows!);
+        int rows = b.Rows, act = _actionSize, cin = _criticInputSize;
 
         // Target action a' = clip(π'(s') + clip(σ·ε, −c, c), −1, 1), written into the action columns of [s', a'].
-        MlpKernels.Forward(ActorTarget, 0, b.NextObservations.Pointer, observationSize, rows, b.ActorWork);
-        CounterNoise.FillNormal(TargetNoiseStream, noiseCounter, b.First * act, b.Noise.Pointer, rows * act);
-        float sigma = (float)config.TargetNoise, clip = (float)config.TargetNoiseClip;
+        MlpKernels.Forward(ActorTarget, 0, b.NextObservations.Pointer, _observationSize, rows, b.ActorWork);
+        CounterNoise.FillNormal(TargetNoiseStream, _noiseCounter, b.First * act, b.Noise.Pointer, rows * act);
+        float sigma = (float)_config.TargetNoise, clip = (float)_config.TargetNoiseClip;
         float* nextAction = b.ActorWork.Output, noise = b.Noise.Pointer, nextInputs = b.NextCriticInputs.Pointer;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < act; j++)
             {
                 float epsilon = Math.Clamp(noise[i * act + j] * sigma, -clip, clip);
-                nextInputs[i * cin + criticObservationSize + j] = Math.Clamp(nextAction[i * act + j] + epsilon, -1f, 1f);
+                nextInputs[i * cin + _criticObservationSize + j] = Math.Clamp(nextAction[i * act + j] + epsilon, -1f, 1f);
             }
 
         // y = R + discount·min_i Q'_i(s', a') (discount = γ^n, or 0 after termination).
@@ -261,7 +261,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         for (int i = 0; i < rows; i++) y[i] = y[i] * discount[i] + reward[i];
 
         // L_Q = Σ_i mean_batch (Q_i − y)²: each critic's gradient 2(Q_i − y)/B, back through that critic.
-        float loss = 0, scale = 1f / batchSize;
+        float loss = 0, scale = 1f / _batchSize;
         float* dq = b.OutputGradient.Pointer;
         for (int e = 0; e < Critic.Layout.EnsembleSize; e++)
         {
@@ -281,8 +281,8 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     /// <summary>The actor step's forward and backward passes for one block of the batch.</summary>
     void ActorBlock(Block b)
     {
-        int rows = b.Rows, act = actionSize, obs = observationSize, cin = criticInputSize, smooth = b.SmoothRows;
-        bool temporal = config.SmoothnessTemporal > 0 && smooth > 0, spatial = config.SmoothnessSpatial > 0 && smooth > 0;
+        int rows = b.Rows, act = _actionSize, obs = _observationSize, cin = _criticInputSize, smooth = b.SmoothRows;
+        bool temporal = _config.SmoothnessTemporal > 0 && smooth > 0, spatial = _config.SmoothnessSpatial > 0 && smooth > 0;
         // CAPS rows ride in the same forward pass, after the batch's: π(s') for the temporal term, π(s + ε_S) for the spatial one.
         float* observations = b.Observations.Pointer;
         int temporalAt = rows, spatialAt = rows + (temporal ? smooth : 0), allRows = spatialAt + (spatial ? smooth : 0);
@@ -291,8 +291,8 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         if (spatial)
         {
             float* perturbed = observations + spatialAt * obs;
-            CounterNoise.FillNormal(SmoothingNoiseStream, noiseCounter, b.First * obs, perturbed, smooth * obs);
-            float std = (float)config.SmoothnessSpatialStd;
+            CounterNoise.FillNormal(SmoothingNoiseStream, _noiseCounter, b.First * obs, perturbed, smooth * obs);
+            float std = (float)_config.SmoothnessSpatialStd;
             for (int i = 0; i < smooth * obs; i++) perturbed[i] = observations[i] + perturbed[i] * std;
         }
 
@@ -300,12 +300,12 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         MlpKernels.Forward(Actor, 0, observations, obs, allRows, b.ActorWork);
         float* policy = b.ActorWork.Output, policyInputs = b.PolicyCriticInputs.Pointer;
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < act; j++) policyInputs[i * cin + criticObservationSize + j] = policy[i * act + j];
+            for (int j = 0; j < act; j++) policyInputs[i * cin + _criticObservationSize + j] = policy[i * act + j];
         MlpKernels.Forward(Critic, 0, policyInputs, cin, rows, b.CriticWork);
 
         // L_π = −mean_batch Q_1: dL/dQ_1 = −1/B per row, back through the critic to its action inputs only.
         float* q = b.CriticWork.Output, dq = b.OutputGradient.Pointer, dPolicy = b.ActorOutputGradient.Pointer;
-        float loss = 0, scale = 1f / batchSize;
+        float loss = 0, scale = 1f / _batchSize;
         for (int i = 0; i < rows; i++)
         {
             loss -= q[i];
@@ -313,10 +313,10 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         }
         loss *= scale;
         MlpKernels.Backward(Critic, 0, policyInputs, cin, rows, b.CriticWork, dq, gradients: null,
-            inputGradient: dPolicy, ldInputGradient: act, inputFrom: criticObservationSize, inputCount: act);
+            inputGradient: dPolicy, ldInputGradient: act, inputFrom: _criticObservationSize, inputCount: act);
         new Span<float>(dPolicy + rows * act, (allRows - rows) * act).Clear();
-        if (temporal) loss += Smoothness(policy, dPolicy, temporalAt, smooth, (float)config.SmoothnessTemporal);
-        if (spatial) loss += Smoothness(policy, dPolicy, spatialAt, smooth, (float)config.SmoothnessSpatial);
+        if (temporal) loss += Smoothness(policy, dPolicy, temporalAt, smooth, (float)_config.SmoothnessTemporal);
+        if (spatial) loss += Smoothness(policy, dPolicy, spatialAt, smooth, (float)_config.SmoothnessSpatial);
 
         MlpKernels.ThroughOutputActivation(Actor.Layout.Output, policy, dPolicy, allRows * act);
         MlpKernels.Backward(Actor, 0, observations, obs, allRows, b.ActorWork, dPolicy, b.ActorGradients.Pointer);
@@ -324,11 +324,11 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     }
 
     /// <summary>CAPS term λ·mean_rows Σ_j (π(s_r)_j − π(other_r)_j)² over this block's share of the smoothing rows
-    /// (mean over all <see cref="smoothRows"/>); adds its gradient to both sides' rows and returns the block's part.</summary>
+    /// (mean over all <see cref="_smoothRows"/>); adds its gradient to both sides' rows and returns the block's part.</summary>
     float Smoothness(float* policy, float* dPolicy, int otherAt, int rows, float weight)
     {
-        int act = actionSize;
-        float loss = 0, scale = weight / smoothRows;
+        int act = _actionSize;
+        float loss = 0, scale = weight / _smoothRows;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < act; j++)
             {
@@ -371,9 +371,9 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
 
     void Adam(MlpWeights network, AdamState adam, Func<Block, PinnedArray> gradientsOf, int from, int count)
     {
-        float* second = blocks.Length > 1 ? gradientsOf(blocks[1]).Pointer + from : null;
+        float* second = _blocks.Length > 1 ? gradientsOf(_blocks[1]).Pointer + from : null;
         MlpKernels.Adam(network.Pointer + from, adam.FirstMoment.Pointer + from, adam.SecondMoment.Pointer + from,
-            gradientsOf(blocks[0]).Pointer + from, second, count, adamStep);
+            gradientsOf(_blocks[0]).Pointer + from, second, count, _adamStep);
     }
 
     (int From, int Count) Chunk(int parameters, int item)
@@ -386,23 +386,23 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     void PolyakChunk(MlpWeights target, MlpWeights source, int item)
     {
         var (from, count) = Chunk(target.Layout.ParameterCount, item);
-        MlpKernels.Polyak(target.Pointer + from, source.Pointer + from, count, tau);
+        MlpKernels.Polyak(target.Pointer + from, source.Pointer + from, count, _tau);
     }
 
-    public void Dispose() => runner.Dispose();
+    public void Dispose() => _runner.Dispose();
 
     /// <summary>One block's rows of the batch and everything its passes write.</summary>
     sealed class Block
     {
-        readonly Td3Update owner;
+        readonly Td3Update _owner;
 
         public Block(Td3Update owner, int first, int rows, int smoothRows)
         {
-            this.owner = owner;
+            this._owner = owner;
             First = first;
             Rows = rows;
             SmoothRows = smoothRows;
-            int obs = owner.observationSize, cin = owner.criticInputSize, act = owner.actionSize;
+            int obs = owner._observationSize, cin = owner._criticInputSize, act = owner._actionSize;
             int actorRows = rows + 2 * smoothRows;
             Observations = new PinnedArray(actorRows * obs);
             NextObservations = new PinnedArray(rows * obs);
@@ -452,7 +452,7 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
         /// 128 rows of a 100 k-row memory).</summary>
         public void Gather(ReplayBuffer replay, int[] batchRows)
         {
-            int obs = owner.observationSize, cobs = owner.criticObservationSize, act = owner.actionSize, cin = owner.criticInputSize;
+            int obs = _owner._observationSize, cobs = _owner._criticObservationSize, act = _owner._actionSize, cin = _owner._criticInputSize;
             float* observations = Observations.Pointer, next = NextObservations.Pointer;
             float* inputs = CriticInputs.Pointer, nextInputs = NextCriticInputs.Pointer, policyInputs = PolicyCriticInputs.Pointer;
             fixed (float* o = replay.ActorObservations, no = replay.NextActorObservations, co = replay.CriticObservations,

@@ -6,7 +6,7 @@ namespace RoboRl.Training;
 public static class TorchSetup
 {
     static readonly object Gate = new();
-    static bool initialized;
+    static bool _initialized;
 
     /// <summary>
     /// Loads the native TorchSharp/LibTorch libraries and sets torch's intra-op threads (default 1: simulators,
@@ -19,10 +19,10 @@ public static class TorchSetup
         {
             try
             {
-                if (!initialized)
+                if (!_initialized)
                 {
                     torch.InitializeDeviceType(DeviceType.CPU);
-                    initialized = true;
+                    _initialized = true;
                 }
                 torch.set_num_threads(intraOpThreads);
             }

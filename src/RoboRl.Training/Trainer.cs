@@ -26,6 +26,8 @@ public sealed record TrainOptions(string TaskPath)
     /// <summary>Checkpoints also hold the replay memory (hundreds of MB; what --resume needs). Default: networks, optimiser
     /// moments, normalisers and counters only (about 0.5 MB for the default hover task).</summary>
     public bool CheckpointReplay { get; init; }
+    /// <summary>Stop with a checkpoint at this env step (one segment of the run; TD3 and SAC, <see cref="RunConfig.StopAtEnvSteps"/>).</summary>
+    public long? StopAtEnvSteps { get; init; }
     /// <summary>Where the progress line goes (null = nowhere).</summary>
     public TextWriter? Console { get; init; }
     /// <summary>True when <see cref="Console"/> is a terminal: one line rewritten in place; else plain lines every few seconds.</summary>
@@ -104,6 +106,8 @@ public static class Trainer
         string algorithm = options.Algorithm ?? task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
         if (algorithm != "ppo")
             throw new ArgumentException($"algorithm '{algorithm}' does not train navigation tasks yet; expected ppo");
+        if (options.StopAtEnvSteps is not null)
+            throw new ArgumentException("ppo does not stop at a segment end (it writes no mid-run checkpoints to continue from); td3 and sac do");
         PpoConfig ppo = PpoConfig.Read(task.Training);
         ppo = ppo with { Run = ppo.Run.With(options) };
         return Train(options, ppo, "navigation",

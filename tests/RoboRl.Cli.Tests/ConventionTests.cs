@@ -11,7 +11,7 @@ namespace RoboRl.Cli.Tests;
 public class ConventionTests
 {
     /// <summary>Commands that write files or directories the user names: they take them with -o, --output.</summary>
-    static readonly string[] Writers = ["quickstart", "train", "log recover", "sysid", "finetune", "export c", "mqtt mosquitto-config", "bench hil"];
+    static readonly string[] Writers = ["quickstart", "train", "log recover", "sysid", "finetune", "export c", "mqtt mosquitto-config", "bench hil", "sweep"];
 
     static List<(Command Command, string Path)> Leaves() =>
         CliConventions.Walk(Program.BuildRootCommand()).Where(c => c.Command.Subcommands.Count == 0).ToList();

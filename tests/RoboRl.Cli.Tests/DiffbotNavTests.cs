@@ -24,9 +24,9 @@ public class DiffbotNavTests
     static readonly int DomainId = Random.Shared.Next(100, 230);
     static Ros2Options Options => new() { DomainId = DomainId, CycloneConfigXml = Ros2Loopback.ConfigXml };
     static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "roborl-cli-diffbot", Guid.NewGuid().ToString("N"));
-    static string taskFile = "", bundlePath = "", runDir = "";
-    static JsonObject trainJson = new();
-    static NavTaskConfig task = null!;
+    static string _taskFile = "", _bundlePath = "", _runDir = "";
+    static JsonObject _trainJson = new();
+    static NavTaskConfig _task = null!;
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
     /// <summary>The node's DDS participants on loopback (the test's domain), as injected plugin settings.</summary>
     static PluginSettings Loopback => new PluginSettings().Set(new Ros2LinkSettings { CycloneConfigXml = Ros2Loopback.ConfigXml });
@@ -42,16 +42,16 @@ public class DiffbotNavTests
     public void TrainOnce()
     {
         TorchSetup.Initialize();
-        taskFile = RepoPaths.Find("configs/tasks/diffbot-nav.json");
-        task = NavTaskConfig.Load(taskFile);
-        runDir = Path.Combine(TempRoot, "run");
+        _taskFile = RepoPaths.Find("configs/tasks/diffbot-nav.json");
+        _task = NavTaskConfig.Load(_taskFile);
+        _runDir = Path.Combine(TempRoot, "run");
         var output = new StringWriter();
         var error = new StringWriter();
         // 250 k steps: ~20 s on an idle core; the periodic evaluation is off (the final one scores held-out maps).
-        int code = TrainCommand.Run(new TrainOptions(taskFile) { OutDirectory = runDir, TotalEnvSteps = 250_000, FinalEvalEpisodes = 100 }, true, output, error);
+        int code = TrainCommand.Run(new TrainOptions(_taskFile) { OutDirectory = _runDir, TotalEnvSteps = 250_000, FinalEvalEpisodes = 100 }, true, output, error);
         Assert.That(code, Is.EqualTo(0), error.ToString());
-        trainJson = JsonNode.Parse(output.ToString())!.AsObject();
-        bundlePath = trainJson["bundle"]!.GetValue<string>();
+        _trainJson = JsonNode.Parse(output.ToString())!.AsObject();
+        _bundlePath = _trainJson["bundle"]!.GetValue<string>();
     }
 
     [OneTimeTearDown]
@@ -73,31 +73,31 @@ public class DiffbotNavTests
     [Test]
     public void TrainWritesANavigationBundleAndReportsHeldOutFigures()
     {
-        Assert.That(trainJson["task"]!.GetValue<string>(), Is.EqualTo("navigation"));
-        Assert.That(trainJson["algorithm"]!.GetValue<string>(), Is.EqualTo("ppo"));
-        double success = trainJson["final_eval"]!["success_rate"]!.GetValue<double>();
-        TestContext.Out.WriteLine(trainJson.ToJsonString());
+        Assert.That(_trainJson["task"]!.GetValue<string>(), Is.EqualTo("navigation"));
+        Assert.That(_trainJson["algorithm"]!.GetValue<string>(), Is.EqualTo("ppo"));
+        double success = _trainJson["final_eval"]!["success_rate"]!.GetValue<double>();
+        TestContext.Out.WriteLine(_trainJson.ToJsonString());
         Assert.That(success, Is.GreaterThan(0.5), "PPO learns to reach most goals in 250 k steps (measured here: 85–90 %)");
 
-        PolicyBundle bundle = PolicyBundle.Read(bundlePath);
+        PolicyBundle bundle = PolicyBundle.Read(_bundlePath);
         Assert.That(bundle.ObservationNames, Is.EqualTo(NavPolicySpec.ActorNames(36)));
         Assert.That(bundle.ActionNames, Is.EqualTo(new[] { "linear_velocity", "angular_velocity" }));
         Assert.That(bundle.ActionUnit, Is.EqualTo("m/s, rad/s"));
         Assert.That(bundle.ActionHigh, Is.EqualTo(new[] { 0.22f, 2.84f }));
         Assert.That(bundle.ControlRateHz, Is.EqualTo(10));
-        Assert.That(bundle.RobotConfigSha256, Is.EqualTo(PolicyBundle.RobotConfigHash(task.RobotConfigJson)));
+        Assert.That(bundle.RobotConfigSha256, Is.EqualTo(PolicyBundle.RobotConfigHash(_task.RobotConfigJson)));
         Assert.That(new PolicyEngine(bundle).MaxGoldenError(), Is.LessThan(1e-5f));
         foreach (string file in new[] { "progress.csv", "learning_curve.png", "training.json" })
-            Assert.That(File.Exists(Path.Combine(runDir, file)), file);
-        Assert.That(Directory.EnumerateFiles(Path.Combine(runDir, "tensorboard")).Any());
-        Assert.That(File.ReadLines(Path.Combine(runDir, "progress.csv")).First(), Does.EndWith("eval_time_to_goal_p50_s,eval"));
+            Assert.That(File.Exists(Path.Combine(_runDir, file)), file);
+        Assert.That(Directory.EnumerateFiles(Path.Combine(_runDir, "tensorboard")).Any());
+        Assert.That(File.ReadLines(Path.Combine(_runDir, "progress.csv")).First(), Does.EndWith("eval_time_to_goal_p50_s,eval"));
     }
 
     [Test]
     public void TheHoverAlgorithmsRefuseTheNavigationTaskClearly()
     {
         var error = new StringWriter();
-        int code = TrainCommand.Run(new TrainOptions(taskFile) { OutDirectory = Path.Combine(TempRoot, "td3"), Algorithm = "td3" }, false, new StringWriter(), error);
+        int code = TrainCommand.Run(new TrainOptions(_taskFile) { OutDirectory = Path.Combine(TempRoot, "td3"), Algorithm = "td3" }, false, new StringWriter(), error);
         Assert.That(code, Is.EqualTo(2), "bad input");
         Assert.That(error.ToString(), Does.Contain("td3").And.Contain("ppo"));
     }
@@ -109,7 +109,7 @@ public class DiffbotNavTests
         var action = new float[2];
         for (ulong k = 0; k < 50; k++)
         {
-            using var env = new NavEnv(task, 1, threadCount: 1);
+            using var env = new NavEnv(_task, 1, threadCount: 1);
             env.Reset(NavMaps.HeldOutSeedBase + k ^ 0x5EEDUL);
             env.ResetScenario(0, NavMaps.HeldOutSeedBase + k);
             while (true)
@@ -177,9 +177,9 @@ public class DiffbotNavTests
     public void TheNodeDrivesTheSimulatedRobotToTheGoalOverRos2()
     {
         RequireLibddsc();
-        ulong scenario = SolvedScenario(PolicyBundle.Read(bundlePath));
-        using NodeSession setup = Open(NodeConfig("configs/nodes/diffbot-ros2.json"), bundlePath);
-        using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
+        ulong scenario = SolvedScenario(PolicyBundle.Read(_bundlePath));
+        using NodeSession setup = Open(NodeConfig("configs/nodes/diffbot-ros2.json"), _bundlePath);
+        using var peer = new DiffBotRos2SimPeer(_task, scenario, Options);
         Assert.That(GroundLink(setup).CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
         DriveEpisode(setup, peer, () => peer.CommandsReceived);
         TestContext.Out.WriteLine($"{peer.Outcome} after {peer.Seconds:F1} s, path {peer.PathLength:F2} m, {Controller(setup).SafetyTicks} safety ticks");
@@ -191,12 +191,12 @@ public class DiffbotNavTests
     /// <summary>A held-out map DWA solves in process.</summary>
     static ulong DwaSolvedScenario()
     {
-        var dwa = new DwaPlanner(task);
+        var dwa = new DwaPlanner(_task);
         var action = new float[2];
-        int goalAt = NavObservation.GoalOffset(task.ScanBins);
+        int goalAt = NavObservation.GoalOffset(_task.ScanBins);
         for (ulong k = 0; k < 50; k++)
         {
-            using var env = new NavEnv(task, 1, threadCount: 1);
+            using var env = new NavEnv(_task, 1, threadCount: 1);
             env.Reset(NavMaps.HeldOutSeedBase + k ^ 0x5EEDUL);
             env.ResetScenario(0, NavMaps.HeldOutSeedBase + k);
             while (true)
@@ -228,10 +228,10 @@ public class DiffbotNavTests
         string config = NodeConfig("configs/nodes/diffbot-ros2.json", root =>
         {
             root["planner"] = "dwa";
-            root["task"] = taskFile;
+            root["task"] = _taskFile;
         });
         using NodeSession setup = Open(config, policy: null);
-        using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
+        using var peer = new DiffBotRos2SimPeer(_task, scenario, Options);
         Assert.That(GroundLink(setup).CmdVelPublisher!.WaitForMatch(Timeout), Is.True);
         DriveEpisode(setup, peer, () => peer.CommandsReceived);
         TestContext.Out.WriteLine($"DWA: {peer.Outcome} after {peer.Seconds:F1} s");
@@ -250,7 +250,7 @@ public class DiffbotNavTests
         string config = NodeConfig("configs/nodes/diffbot-ros2.json", root =>
         {
             root["planner"] = "dwa";
-            root["task"] = taskFile;
+            root["task"] = _taskFile;
             string quiet = "silent_" + Guid.NewGuid().ToString("N")[..6]; // topics nobody publishes
             root["ros2"]!["scan_topic"] = $"/{quiet}/scan";
             root["ros2"]!["odom_topic"] = $"/{quiet}/odom";
@@ -269,14 +269,14 @@ public class DiffbotNavTests
     public void RunWithTheSimPeerReachesTheGoalInRealTime()
     {
         RequireLibddsc();
-        ulong scenario = SolvedScenario(PolicyBundle.Read(bundlePath)) - NavMaps.HeldOutSeedBase;
+        ulong scenario = SolvedScenario(PolicyBundle.Read(_bundlePath)) - NavMaps.HeldOutSeedBase;
         var output = new StringWriter();
         var progress = new StringWriter();
         string log = Path.Combine(TempRoot, "sim-peer.mcap");
         int code = RunCommand.Run(new RunCommand.Request
         {
             ConfigPath = NodeConfig("configs/nodes/diffbot-ros2.json"),
-            PolicyPath = bundlePath,
+            PolicyPath = _bundlePath,
             Seconds = 90,
             SimPeer = true,
             Scenario = (int)scenario,
@@ -332,10 +332,10 @@ public class DiffbotNavTests
         {
             if (frame.Type == MessageType.ActuatorCommand) frames.Enqueue(frame.ReadActuatorCommand());
         });
-        using NodeSession setup = Open(NodeConfig("configs/nodes/diffbot-serial.json", root => root["serial"]!["port"] = pair.PathA), bundlePath);
+        using NodeSession setup = Open(NodeConfig("configs/nodes/diffbot-serial.json", root => root["serial"]!["port"] = pair.PathA), _bundlePath);
         Assert.That(GroundLink(setup).CmdVelPublisher, Is.Null, "no /cmd_vel with transport serial");
-        ulong scenario = SolvedScenario(PolicyBundle.Read(bundlePath));
-        using var peer = new DiffBotRos2SimPeer(task, scenario, Options);
+        ulong scenario = SolvedScenario(PolicyBundle.Read(_bundlePath));
+        using var peer = new DiffBotRos2SimPeer(_task, scenario, Options);
         // The wheels are the peer's: each frame's rpm becomes its (v, ω) command (v = r(ωl + ωr)/2, ω = r(ωr − ωl)/track).
         long applied = 0;
         DriveEpisode(setup, peer, () =>
@@ -344,7 +344,7 @@ public class DiffbotNavTests
             {
                 float left = f.Motors.X * 2 * MathF.PI / 60, right = f.Motors.Y * 2 * MathF.PI / 60;
                 Assert.That((f.Mode, f.Motors.Z, f.Motors.W), Is.EqualTo((ActuatorMode.Rpm, 0f, 0f)));
-                peer.SetCommand(task.Robot.WheelRadius * (left + right) / 2, task.Robot.WheelRadius * (right - left) / task.Robot.TrackWidth);
+                peer.SetCommand(_task.Robot.WheelRadius * (left + right) / 2, _task.Robot.WheelRadius * (right - left) / _task.Robot.TrackWidth);
                 applied++;
             }
             return applied;

@@ -4,6 +4,7 @@ using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
+using RoboRl.Hil;
 using RoboRl.Logs;
 using RoboRl.Node;
 using RoboRl.Replay;
@@ -21,7 +22,7 @@ public class HilTests
     static readonly string Dir = Path.Combine(Path.GetTempPath(), "roborl-cli-hil", Guid.NewGuid().ToString("N"));
     static string RobotPath => RepoPaths.Find("configs/robots/crazyflie21.json");
     static NodeConfig Node => NodeConfig.Load(RepoPaths.Find(QuickstartCommand.NodeConfig));
-    static QuadrotorConfig Heavy => Node.Quadrotor().Robot with { Mass = Node.Quadrotor().Robot.Mass * BenchHilCommand.MassFactor };
+    static QuadrotorConfig Heavy => Node.Quadrotor().Robot with { Mass = Node.Quadrotor().Robot.Mass * HilBench.DefaultMassFactor };
     static HoverTaskConfig Task => HoverTaskConfig.Load(RepoPaths.Find(FinetuneCommand.DefaultTask));
 
     /// <summary>A policy that always commands the nominal hover: on the 1.3× heavier robot it sinks, and the pilot steps in.</summary>
@@ -57,7 +58,7 @@ public class HilTests
 
     static List<string> FlyWeak(string name, int flights)
     {
-        BenchHilCommand.FlightSet set = BenchHilCommand.FlyAll(Node, Weak, Heavy, seed: 1, flights, Path.Combine(Dir, name));
+        HilBench.FlightSet set = HilFlights.FlyAll(Node, Weak, Heavy, seed: 1, flights, Path.Combine(Dir, name));
         Assert.That(set.TakeOvers, Is.GreaterThan(0), "the sinking policy must be corrected");
         Assert.That(set.Fallbacks, Is.Zero, "the pilot catches the robot before the supervisor has to");
         return set.Logs.ToList();
@@ -173,7 +174,7 @@ public class HilTests
         Weak.Write(weakPath);
         var output = new StringWriter();
         var progress = new StringWriter();
-        int code = BenchHilCommand.Run(new BenchHilCommand.Options
+        int code = BenchHilCommand.Run(new HilBench.Options
         {
             Policy = weakPath,
             Seeds = 1,
@@ -197,7 +198,7 @@ public class HilTests
         Assert.That(root.GetProperty("intervention_rate_change_sd").GetDouble(), Is.Zero);
         bool clear = root.GetProperty("clearly_beyond_seed_noise").GetBoolean();
         Assert.That(root.GetProperty("verdict").GetString(), clear ? Is.EqualTo("clearly beyond seed noise") : Does.StartWith("not clearly beyond seed noise"));
-        Assert.That(BenchHilCommand.Run(new BenchHilCommand.Options { Seeds = 0 }, false, output, progress), Is.EqualTo(2));
+        Assert.That(BenchHilCommand.Run(new HilBench.Options { Seeds = 0 }, false, output, progress), Is.EqualTo(2));
     }
 
     [Test]
@@ -245,16 +246,16 @@ public class HilTests
         Assert.That(learnt, Is.LessThan(0.5 * weak), "behaviour cloning learnt the corrections");
 
         // Fresh flights (other initial conditions than the logged ones), the same pilot: the tuned policy flies them safely.
-        BenchHilCommand.FlightSet after = BenchHilCommand.FlyAll(Node, tuned.Bundle, Heavy, seed: 2, 6, Path.Combine(Dir, "after"));
+        HilBench.FlightSet after = HilFlights.FlyAll(Node, tuned.Bundle, Heavy, seed: 2, 6, Path.Combine(Dir, "after"));
         Assert.That(after.Fallbacks, Is.Zero);
     }
 
     static void JsonElementAssert(System.Text.Json.JsonElement root, string key, double expected) =>
         Assert.That(root.GetProperty(key).GetDouble(), Is.EqualTo(expected).Within(1e-3), key);
 
-    static BenchHilCommand.SeedResult Seed(int seed, int successesBefore, int successesAfter, long humanBefore, long humanAfter)
+    static HilBench.SeedResult Seed(int seed, int successesBefore, int successesAfter, long humanBefore, long humanAfter)
     {
-        BenchHilCommand.FlightSet Set(int successes, long human) => new(10, successes, FlyingTicks: 1000, HumanTicks: human, TakeOvers: 1, Fallbacks: 0, Logs: []);
+        HilBench.FlightSet Set(int successes, long human) => new(10, successes, FlyingTicks: 1000, HumanTicks: human, TakeOvers: 1, Fallbacks: 0, Logs: []);
         return new(seed, Set(successesBefore, humanBefore), Set(successesAfter, humanAfter), 0, 0, 0, 0);
     }
 
@@ -262,28 +263,28 @@ public class HilTests
     public void TheVerdictAsksEverySeedToImproveAndTheMeanChangeToExceedTwoStandardErrors()
     {
         // +60 / +70 / +80 points of success, −30 / −20 / −25 points of pilot share: every seed improves, means far beyond 2 SE.
-        BenchHilCommand.SeedResult[] clear = [Seed(1, 2, 8, 400, 100), Seed(2, 1, 8, 300, 100), Seed(3, 0, 8, 350, 100)];
-        (bool ok, string verdict) = BenchHilCommand.Judge(clear);
+        HilBench.SeedResult[] clear = [Seed(1, 2, 8, 400, 100), Seed(2, 1, 8, 300, 100), Seed(3, 0, 8, 350, 100)];
+        (bool ok, string verdict) = HilBench.Judge(clear);
         Assert.That(ok, Is.True, verdict);
         Assert.That(verdict, Is.EqualTo("clearly beyond seed noise"));
-        var interventions = new BenchHilCommand.PairedChange(clear.Select(r => r.InterventionRateChange).ToList());
+        var interventions = new HilBench.PairedChange(clear.Select(r => r.InterventionRateChange).ToList());
         Assert.That(interventions.Mean, Is.EqualTo(-0.25).Within(1e-12));
         Assert.That(interventions.Sd, Is.EqualTo(0.05).Within(1e-12));
         Assert.That(interventions.StandardError, Is.EqualTo(0.05 / Math.Sqrt(3)).Within(1e-12));
 
         // One seed's pilot share rises (the last measured bench, seed 1: 11.0 → 13.0 %): not clear, and the seed is named.
-        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 9, 10, 110, 130), Seed(2, 3, 10, 404, 237), Seed(3, 0, 10, 631, 153)]);
+        (ok, verdict) = HilBench.Judge([Seed(1, 9, 10, 110, 130), Seed(2, 3, 10, 404, 237), Seed(3, 0, 10, 631, 153)]);
         Assert.That(ok, Is.False);
         Assert.That(verdict, Does.StartWith("not clearly beyond seed noise").And.Contain("seed 1: intervention rate did not fall"));
 
         // Every seed improves, but the changes are so uneven that the mean is within 2 SE of zero:
         // success +10 / +10 / +90 points: mean 36.7, sd 46.2, 2 SE 53.3.
-        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 0, 1, 300, 200), Seed(2, 0, 1, 300, 200), Seed(3, 0, 9, 300, 200)]);
+        (ok, verdict) = HilBench.Judge([Seed(1, 0, 1, 300, 200), Seed(2, 0, 1, 300, 200), Seed(3, 0, 9, 300, 200)]);
         Assert.That(ok, Is.False);
         Assert.That(verdict, Does.Contain("mean success change within 2 standard errors").And.Not.Match(@"seed \d"));
 
         // No change at all (a policy already perfect, or one fine-tuning could not help) is not an improvement.
-        (ok, verdict) = BenchHilCommand.Judge([Seed(1, 10, 10, 50, 40), Seed(2, 10, 10, 50, 40), Seed(3, 10, 10, 50, 40)]);
+        (ok, verdict) = HilBench.Judge([Seed(1, 10, 10, 50, 40), Seed(2, 10, 10, 50, 40), Seed(3, 10, 10, 50, 40)]);
         Assert.That(ok, Is.False);
         Assert.That(verdict, Does.Contain("seed 2: success did not rise"));
     }
@@ -340,7 +341,7 @@ public class HilTests
     {
         // A tiny budget (the critic exists once the 15 k-step warm-up is over); the figures are not the point here.
         string work = Path.Combine(Dir, "bench-train");
-        var options = new BenchHilCommand.Options
+        var options = new HilBench.Options
         {
             Seeds = 1,
             Flights = 1,
@@ -348,7 +349,7 @@ public class HilTests
             WeakSteps = 20_000,
             FinetuneSteps = 6_000,
             OutDirectory = work,
-            Finetune = BenchHilCommand.BenchFinetune with { CriticWarmupUpdates = 100, Candidates = 2, CandidateEpisodes = 20 },
+            Finetune = HilBench.BenchFinetune with { CriticWarmupUpdates = 100, Candidates = 2, CandidateEpisodes = 20 },
         };
         var progress = new StringWriter();
         Assert.That(BenchHilCommand.Run(options, json: true, new StringWriter(), progress), Is.EqualTo(0), progress.ToString());

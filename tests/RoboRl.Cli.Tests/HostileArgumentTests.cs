@@ -143,6 +143,13 @@ public class HostileArgumentTests
         ("train", "configs/tasks/diffbot-nav.json --cluster nonsense", 2, "--cluster 'nonsense'"),
         ("train", "configs/tasks/diffbot-nav.json --cluster localhost --shards 7", 2, "--shards 7"),
         ("train", "configs/tasks/crazyflie-hover.json --cluster localhost", 2, "navigation"),
+        ("sweep", "{missing}", 2, "SWEEP {missing}: no such file"),
+        ("sweep", "{dir}", 2, "is a directory"),
+        ("sweep", "{fifo}", 2, "named pipe"),
+        ("sweep", "{file}", 2, "not valid JSON"),
+        ("sweep", "configs/sweeps/hover-lr.json -o {file}", 2, "--output {file}: is a file"),
+        ("sweep", "configs/sweeps/hover-lr.json --parallel 0", 2, "--parallel 0"),
+        ("sweep", "configs/sweeps/hover-lr.json --cluster nonsense", 2, "--cluster 'nonsense'"),
     ];
 
     /// <summary>The placeholders filled in; repository files (configs/…) as absolute paths, as a user in the clone would reach them.</summary>

@@ -6,12 +6,12 @@ namespace RoboRl.Cli.Tests;
 
 public class PolicyInspectCommandTests
 {
-    string path = "";
+    string _path = "";
 
     [SetUp]
     public void WriteBundle()
     {
-        path = Path.Combine(Path.GetTempPath(), $"roborl-inspect-{Guid.NewGuid():N}.safetensors");
+        _path = Path.Combine(Path.GetTempPath(), $"roborl-inspect-{Guid.NewGuid():N}.safetensors");
         var random = new Random(3);
         DenseLayer Layer(int inputs, int outputs, Activation activation) => new(inputs, outputs,
             Enumerable.Range(0, inputs * outputs).Select(_ => (float)(random.NextDouble() - 0.5) * 0.3f).ToArray(),
@@ -40,11 +40,11 @@ public class PolicyInspectCommandTests
         var engine = new PolicyEngine(bundle, PolicyKernel.Scalar);
         engine.Forward(golden.AsSpan(0, 18), actions.AsSpan(0, 4));
         engine.Forward(golden.AsSpan(18, 18), actions.AsSpan(4, 4));
-        bundle.WithGoldenVectors(golden, actions).Write(path);
+        bundle.WithGoldenVectors(golden, actions).Write(_path);
     }
 
     [TearDown]
-    public void Remove() => File.Delete(path);
+    public void Remove() => File.Delete(_path);
 
     static (int Exit, string Output, string Error) Invoke(params string[] args)
     {
@@ -57,7 +57,7 @@ public class PolicyInspectCommandTests
     [Test]
     public void PrintsWhatTheBundleHolds()
     {
-        var (exit, output, error) = Invoke("policy", "inspect", path);
+        var (exit, output, error) = Invoke("policy", "inspect", _path);
         TestContext.Out.WriteLine(output);
         Assert.That(exit, Is.Zero, error);
         Assert.That(error, Is.Empty);
@@ -74,7 +74,7 @@ public class PolicyInspectCommandTests
     [Test]
     public void JsonOutputParses()
     {
-        var (exit, output, _) = Invoke("policy", "inspect", path, "--json");
+        var (exit, output, _) = Invoke("policy", "inspect", _path, "--json");
         Assert.That(exit, Is.Zero);
         using JsonDocument report = JsonDocument.Parse(output);
         JsonElement root = report.RootElement;
@@ -89,27 +89,27 @@ public class PolicyInspectCommandTests
     [Test]
     public void CorruptedDataShowsTheMismatchAndExitsWithOne()
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = File.ReadAllBytes(_path);
         bytes[^20] ^= 0x40;
-        File.WriteAllBytes(path, bytes);
-        var (exit, output, error) = Invoke("policy", "inspect", path);
+        File.WriteAllBytes(_path, bytes);
+        var (exit, output, error) = Invoke("policy", "inspect", _path);
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(output, Does.Contain("checksum     MISMATCH"));
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
-        Assert.That(error, Does.StartWith($"policy inspect: policy bundle '{path}': content.sha256:"));
+        Assert.That(error, Does.StartWith($"policy inspect: policy bundle '{_path}': content.sha256:"));
     }
 
     [Test]
     public void BadFileIsAOneLineErrorWithExitCodeOneAndAMissingOneExitsTwo()
     {
-        File.WriteAllText(path, "definitely not a safetensors file");
-        var (exit, output, error) = Invoke("policy", "inspect", path);
+        File.WriteAllText(_path, "definitely not a safetensors file");
+        var (exit, output, error) = Invoke("policy", "inspect", _path);
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(output, Is.Empty);
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
-        Assert.That(error, Does.StartWith($"policy inspect: policy bundle '{path}': header length:"));
+        Assert.That(error, Does.StartWith($"policy inspect: policy bundle '{_path}': header length:"));
 
-        var missing = Invoke("policy", "inspect", path + ".absent");
+        var missing = Invoke("policy", "inspect", _path + ".absent");
         Assert.That(missing.Exit, Is.EqualTo(2), "no file to inspect is bad input, not a failed check");
         Assert.That(missing.Error, Does.Contain(".absent: no such file"));
     }

@@ -54,50 +54,50 @@ sealed class ScriptedGround : IGroundSensorSource, IVelocityCommandSink
 /// <summary>The simulated diffbot (one <see cref="NavEnv"/> scenario) as the node's sensors and wheels, in lock step.</summary>
 sealed class SimulatedGround : IGroundSensorSource, IVelocityCommandSink, IDisposable
 {
-    readonly NavTaskConfig task;
+    readonly NavTaskConfig _task;
     public readonly NavEnv Env;
-    long nowNs;
-    uint sequence;
-    VelocityCommand command;
+    long _nowNs;
+    uint _sequence;
+    VelocityCommand _command;
     public NavOutcome Outcome;
 
     public SimulatedGround(NavTaskConfig task, ulong scenario)
     {
-        this.task = task;
+        this._task = task;
         Env = new NavEnv(task, 1, threadCount: 1);
         Env.Reset(7);
         Env.ResetScenario(0, scenario);
     }
 
-    public void Now(long ns) { nowNs = ns; sequence++; }
+    public void Now(long ns) { _nowNs = ns; _sequence++; }
 
     public bool TryGetOdometry(out OdometrySample o)
     {
-        o = new OdometrySample { TimestampNs = nowNs, Sequence = sequence, X = Env.X(0), Y = Env.Y(0), Yaw = Env.Yaw(0), LinearVelocity = Env.LinearVelocity(0), AngularVelocity = Env.AngularVelocity(0) };
+        o = new OdometrySample { TimestampNs = _nowNs, Sequence = _sequence, X = Env.X(0), Y = Env.Y(0), Yaw = Env.Yaw(0), LinearVelocity = Env.LinearVelocity(0), AngularVelocity = Env.AngularVelocity(0) };
         return true;
     }
 
     public bool TryGetScan(Span<float> ranges, out ScanSample scan)
     {
         Env.Scan(0).CopyTo(ranges);
-        var lidar = task.Robot.Lidar;
-        scan = new ScanSample { TimestampNs = nowNs, Sequence = sequence, AngleMin = 0, AngleIncrement = lidar.AngleIncrement, RangeMin = lidar.RangeMin, RangeMax = lidar.RangeMax, Count = lidar.Beams };
+        var lidar = _task.Robot.Lidar;
+        scan = new ScanSample { TimestampNs = _nowNs, Sequence = _sequence, AngleMin = 0, AngleIncrement = lidar.AngleIncrement, RangeMin = lidar.RangeMin, RangeMax = lidar.RangeMax, Count = lidar.Beams };
         return true;
     }
 
     public bool TryGetGoal(out GoalSample goal)
     {
-        goal = new GoalSample { TimestampNs = nowNs, Sequence = 1, X = Env.Maps.GoalX[0], Y = Env.Maps.GoalY[0] };
+        goal = new GoalSample { TimestampNs = _nowNs, Sequence = 1, X = Env.Maps.GoalX[0], Y = Env.Maps.GoalY[0] };
         return true;
     }
 
-    public void Send(in VelocityCommand c) => command = c;
+    public void Send(in VelocityCommand c) => _command = c;
 
     /// <summary>Steps the simulator with the last command; false once the episode ended.</summary>
     public bool Step()
     {
         if (Outcome != NavOutcome.None) return false;
-        Env.Step([command.LinearVelocity / task.Robot.MaxLinearVelocity, command.AngularVelocity / task.Robot.MaxAngularVelocity]);
+        Env.Step([_command.LinearVelocity / _task.Robot.MaxLinearVelocity, _command.AngularVelocity / _task.Robot.MaxAngularVelocity]);
         if (Env.Terminated[0] || Env.Truncated[0]) Outcome = Env.FinishedEpisodeOutcomes[0];
         return Outcome == NavOutcome.None;
     }

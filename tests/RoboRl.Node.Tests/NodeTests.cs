@@ -107,7 +107,7 @@ public class NodeConfigTests
         Assert.That(e.Problem, Does.Contain("\"diff_drive\", \"quadrotor\""));
         string other = RepoFiles.EditedCopy(RepoFiles.RobotFile, c => c["kind"] = "blimp", "blimp.json");
         e = Assert.Throws<ConfigException>(() => NodeConfig.Load(RepoFiles.EditedCopy(RepoFiles.NodeFile, c => c["robot"] = other)))!;
-        Assert.That(e.Problem, Is.EqualTo("unknown robot kind \"blimp\"; registered: diff_drive, quadrotor"));
+        Assert.That(e.Problem, Is.EqualTo("unknown robot kind \"blimp\"; registered: diff_drive, quadrotor, swarm"));
     }
 }
 

@@ -9,16 +9,16 @@ namespace RoboRl.Onnx.Tests;
 /// <summary>`roborl policy export-onnx`: ONNX Runtime (.NET and node.js) computes what PolicyEngine computes; the specs travel in the metadata.</summary>
 public class ExportTests
 {
-    string dir = "";
+    string _dir = "";
 
-    [SetUp] public void SetUp() => dir = TempDir();
-    [TearDown] public void TearDown() => Directory.Delete(dir, recursive: true);
+    [SetUp] public void SetUp() => _dir = TempDir();
+    [TearDown] public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     string Export(PolicyBundle bundle, out string bundlePath)
     {
-        bundlePath = Path.Combine(dir, "policy.safetensors");
+        bundlePath = Path.Combine(_dir, "policy.safetensors");
         bundle.Write(bundlePath);
-        string model = Path.Combine(dir, "policy.onnx");
+        string model = Path.Combine(_dir, "policy.onnx");
         var (code, output, error) = RunCli("policy", "export-onnx", bundlePath, "-o", model, "--json");
         Assert.That(code, Is.Zero, error);
         var result = JsonNode.Parse(output.TrimEnd().Split('\n')[^1])!;
@@ -96,7 +96,7 @@ public class ExportTests
     {
         PolicyBundle bundle = HoverBundle();
         string model = Export(bundle, out string original);
-        string back = Path.Combine(dir, "back.safetensors");
+        string back = Path.Combine(_dir, "back.safetensors");
         var (code, output, error) = RunCli("policy", "import-onnx", model, "-o", back, "--json");
         Assert.That(code, Is.Zero, error);
         Assert.That(error, Does.Contain("output 'command' ignored"));
@@ -111,7 +111,7 @@ public class ExportTests
     {
         PolicyBundle bundle = HoverBundle(Activation.Relu);
         string model = Export(bundle, out _);
-        string spec = Path.Combine(dir, "spec.json");
+        string spec = Path.Combine(_dir, "spec.json");
         File.WriteAllText(spec, new JsonObject
         {
             ["layout"] = "hover",
@@ -119,7 +119,7 @@ public class ExportTests
             ["control_rate_hz"] = 100,
             ["action_history_length"] = 32,
         }.ToJsonString());
-        string back = Path.Combine(dir, "back.safetensors");
+        string back = Path.Combine(_dir, "back.safetensors");
         var (code, output, error) = RunCli("policy", "import-onnx", model, "--spec", spec, "-o", back, "--json");
         Assert.That(code, Is.Zero, error);
         // With a spec the provenance is the import's, so the checksum is not compared with the exported bundle's.
@@ -148,12 +148,12 @@ public class ExportTests
     [Test]
     public void ExportRefusesABadBundleWithExitCode2()
     {
-        string broken = Path.Combine(dir, "broken.safetensors");
+        string broken = Path.Combine(_dir, "broken.safetensors");
         File.WriteAllText(broken, "not a bundle");
-        var (code, _, error) = RunCli("policy", "export-onnx", broken, "-o", Path.Combine(dir, "x.onnx"));
+        var (code, _, error) = RunCli("policy", "export-onnx", broken, "-o", Path.Combine(_dir, "x.onnx"));
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("broken.safetensors"));
         Assert.That(error, Does.Not.Contain("   at "), "no stack trace");
-        Assert.That(File.Exists(Path.Combine(dir, "x.onnx")), Is.False);
+        Assert.That(File.Exists(Path.Combine(_dir, "x.onnx")), Is.False);
     }
 }

@@ -8,10 +8,10 @@ namespace RoboRl.Onnx.Tests;
 /// <summary>`roborl policy import-onnx`: a policy exported by torch.onnx elsewhere becomes a bundle that computes what ONNX Runtime computes; anything else is refused naming the node.</summary>
 public class ImportTests
 {
-    string dir = "";
+    string _dir = "";
 
-    [SetUp] public void SetUp() => dir = TempDir();
-    [TearDown] public void TearDown() => Directory.Delete(dir, recursive: true);
+    [SetUp] public void SetUp() => _dir = TempDir();
+    [TearDown] public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     static readonly int[] HoverSizes = [HoverObservation.ActorSize(32), 64, 64, 4];
 
@@ -26,14 +26,14 @@ public class ImportTests
             ["training"] = new JsonObject { ["framework"] = "isaaclab rsl_rl", ["task"] = "a Crazyflie hover task with RoboRl's observation" },
         };
         edit?.Invoke(spec);
-        string path = Path.Combine(dir, "spec.json");
+        string path = Path.Combine(_dir, "spec.json");
         File.WriteAllText(path, spec.ToJsonString());
         return path;
     }
 
     (int Code, string Out, string Err, string Bundle) Import(string model, string? spec)
     {
-        string bundle = Path.Combine(dir, "imported.safetensors");
+        string bundle = Path.Combine(_dir, "imported.safetensors");
         string[] args = spec is null ? ["policy", "import-onnx", model, "-o", bundle] : ["policy", "import-onnx", model, "--spec", spec, "-o", bundle];
         var (code, output, error) = RunCli(args);
         return (code, output, error, bundle);
@@ -62,7 +62,7 @@ public class ImportTests
         // rsl_rl's export: input "obs" [1, n], Sub/Div by its empirical normaliser (Constants [1, n]), Gemm + activation,
         // a linear output named "actions".
         var mlp = new TorchStyleMlp { Sizes = HoverSizes, Hidden = "Relu", Batch = 1 };
-        string model = mlp.Write(Path.Combine(dir, "policy.onnx"));
+        string model = mlp.Write(Path.Combine(_dir, "policy.onnx"));
         var (code, _, error, bundlePath) = Import(model, HoverSpec());
         Assert.That(code, Is.Zero, error);
 
@@ -88,7 +88,7 @@ public class ImportTests
         // outputs newtons itself, so the bundle's action scaling comes from the model (low 0, high 0.12).
         var scale = Enumerable.Repeat(0.06f, 4).ToArray();
         var mlp = new TorchStyleMlp { Sizes = [18, 32, 32, 4], Hidden = "Tanh", OutputActivation = "Tanh", MatMulAdd = true, OutputScaling = (scale, scale), Seed = 9 };
-        string model = mlp.Write(Path.Combine(dir, "policy.onnx"));
+        string model = mlp.Write(Path.Combine(_dir, "policy.onnx"));
         string spec = HoverSpec(s =>
         {
             s.Remove("layout");
@@ -113,7 +113,7 @@ public class ImportTests
     public void AnImportedBundleIsIntactAndEvalRunsIt()
     {
         var mlp = new TorchStyleMlp { Sizes = HoverSizes, Hidden = "Tanh", OutputActivation = "Tanh", Seed = 2 };
-        string model = mlp.Write(Path.Combine(dir, "policy.onnx"));
+        string model = mlp.Write(Path.Combine(_dir, "policy.onnx"));
         var (code, _, error, bundlePath) = Import(model, HoverSpec());
         Assert.That(code, Is.Zero, error);
 
@@ -150,7 +150,7 @@ public class ImportTests
     public void EluIsRefusedNamingTheNodeAndTheActivationsTheEngineRuns()
     {
         // rsl_rl's default activation: RoboRl's engine (and the firmware's C engine) has no Elu, so it is refused, not approximated.
-        string model = new TorchStyleMlp { Sizes = HoverSizes, Hidden = "Elu" }.Write(Path.Combine(dir, "elu.onnx"));
+        string model = new TorchStyleMlp { Sizes = HoverSizes, Hidden = "Elu" }.Write(Path.Combine(_dir, "elu.onnx"));
         AssertRefused(model, HoverSpec(), "elu.onnx", "'/actor/actor.1/Elu' (Elu)", "identity, relu and tanh");
     }
 
@@ -165,7 +165,7 @@ public class ImportTests
         softmax.Inputs.Add("logits");
         softmax.Outputs.Add("actions");
         m.Graph.Nodes.Add(softmax);
-        string model = Path.Combine(dir, "softmax.onnx");
+        string model = Path.Combine(_dir, "softmax.onnx");
         File.WriteAllBytes(model, m.ToBytes());
         AssertRefused(model, NamedSpec(6, 3), "softmax.onnx", "'/head/Softmax' (Softmax)", "Gemm, MatMul");
     }
@@ -184,7 +184,7 @@ public class ImportTests
         residual.Outputs.Add("residual_output_0");
         nodes[secondRelu + 1].Inputs[0] = "residual_output_0";
         nodes.Insert(secondRelu + 1, residual);
-        string model = Path.Combine(dir, "residual.onnx");
+        string model = Path.Combine(_dir, "residual.onnx");
         File.WriteAllBytes(model, m.ToBytes());
         AssertRefused(model, NamedSpec(6, 3), "residual.onnx", "'/actor/residual/Add' (Add)", "branch");
     }
@@ -194,7 +194,7 @@ public class ImportTests
     {
         OnnxModel m = new TorchStyleMlp { Sizes = [6, 8, 3], Hidden = "Relu" }.Build();
         m.Graph.Inputs[0].ElemType = OnnxDataType.Int64;
-        string model = Path.Combine(dir, "int64.onnx");
+        string model = Path.Combine(_dir, "int64.onnx");
         File.WriteAllBytes(model, m.ToBytes());
         AssertRefused(model, NamedSpec(6, 3), "int64.onnx", "input 'obs'", "is int64; expected float32");
     }
@@ -202,7 +202,7 @@ public class ImportTests
     [Test]
     public void ASpecOfAnotherSizeIsRefusedNamingTheSpecKey()
     {
-        string model = new TorchStyleMlp { Sizes = [12, 16, 4], Hidden = "Relu" }.Write(Path.Combine(dir, "small.onnx"));
+        string model = new TorchStyleMlp { Sizes = [12, 16, 4], Hidden = "Relu" }.Write(Path.Combine(_dir, "small.onnx"));
         // The hover layout with a history of 32 has 149 observations; this model takes 12.
         AssertRefused(model, HoverSpec(), "spec.json", "$.layout", "149 observation names", "takes 12 values");
         AssertRefused(model, NamedSpec(11, 4), "spec.json", "$.observation_names", "11 observation names", "takes 12 values");
@@ -212,26 +212,26 @@ public class ImportTests
     [Test]
     public void SpecErrorsNameTheFileTheKeyAndWhatWasExpected()
     {
-        string model = new TorchStyleMlp { Sizes = [6, 8, 3], Hidden = "Relu" }.Write(Path.Combine(dir, "m.onnx"));
+        string model = new TorchStyleMlp { Sizes = [6, 8, 3], Hidden = "Relu" }.Write(Path.Combine(_dir, "m.onnx"));
         AssertRefused(model, HoverSpec(s => s.Remove("control_rate_hz")), "spec.json", "$.control_rate_hz", "missing required key");
         AssertRefused(model, HoverSpec(s => s["rate"] = 100), "spec.json", "$.rate", "unknown key", "control_rate_hz");
         AssertRefused(model, HoverSpec(s => s["layout"] = "walker"), "spec.json", "$.layout", "expected one of: hover");
         AssertRefused(model, HoverSpec(s => s["robot"] = "no-such-robot.json"), "spec.json", "$.robot", "no-such-robot.json");
         AssertRefused(model, NamedSpec(6, 3, s => s.Remove("action_low")), "spec.json", "action_high", "come together");
-        AssertRefused(model, Path.Combine(dir, "missing.json"), "--spec", "missing.json");
+        AssertRefused(model, Path.Combine(_dir, "missing.json"), "--spec", "missing.json");
     }
 
     [Test]
     public void AModelWithoutRoboRlMetadataNeedsASpec()
     {
-        string model = new TorchStyleMlp { Sizes = [6, 8, 3], Hidden = "Relu" }.Write(Path.Combine(dir, "m.onnx"));
+        string model = new TorchStyleMlp { Sizes = [6, 8, 3], Hidden = "Relu" }.Write(Path.Combine(_dir, "m.onnx"));
         AssertRefused(model, null, "m.onnx", "--spec", "no RoboRl metadata");
     }
 
     [Test]
     public void AFileThatIsNotOnnxIsRefused()
     {
-        string model = Path.Combine(dir, "junk.onnx");
+        string model = Path.Combine(_dir, "junk.onnx");
         File.WriteAllBytes(model, [0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]);
         AssertRefused(model, null, "junk.onnx", "not an ONNX model");
         byte[] truncated = new TorchStyleMlp { Sizes = [6, 8, 3] }.Build().ToBytes()[..100];

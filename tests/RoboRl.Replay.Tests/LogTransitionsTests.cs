@@ -3,6 +3,7 @@ using RoboRl.Core.Messages;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Quadrotor;
 using RoboRl.Core.Tasks;
+using RoboRl.Hil;
 using RoboRl.Node;
 
 namespace RoboRl.Replay.Tests;
@@ -24,7 +25,7 @@ public class LogTransitionsTests
         string path = Path.Combine(Flights.TempDir(), "corrected.mcap");
         PolicyBundle bundle = NodeFlights.Bundle();
         QuadrotorConfig robot = Node.Quadrotor().Robot, heavy = robot with { Mass = robot.Mass * 1.3f };
-        BenchHilCommand.Flight flight = BenchHilCommand.Fly(Node, bundle, heavy, flightSeed: 4, path);
+        HilFlights.Flight flight = HilFlights.Fly(Node, bundle, heavy, flightSeed: 4, path);
         Assert.That(flight.TakeOvers, Is.GreaterThan(0), "the pilot must fly part of this flight");
         return (FlightLog.Load(path), bundle);
     }

@@ -20,20 +20,20 @@ public static class RealisticLogs
     public const double LatencyS = 2 / 500.0;
 
     private static readonly string Directory = Flights.TempDir();
-    private static readonly Lazy<string> _manoeuvres = new(() => Fly("manoeuvres", Heavy, RealCrazyflie, 20));
-    private static readonly Lazy<string> _drainingBattery = new(() =>
+    private static readonly Lazy<string> ManoeuvresLog = new(() => Fly("manoeuvres", Heavy, RealCrazyflie, 20));
+    private static readonly Lazy<string> DrainingBatteryLog = new(() =>
         Fly("draining", Nominal, RealCrazyflie with { UncompensatedBatteryV = (4.2f, 3.7f), DrainS = 20 }, 20));
-    private static readonly Lazy<string> _uncompensated = new(() => Fly("uncompensated", Nominal, RealCrazyflie with { UncompensatedBatteryV = (4.2f, 4.2f) }, 20));
-    private static readonly Lazy<string> _hover = new(() => Fly("hover", Heavy, RealCrazyflie, 10, manoeuvre: 0, multiSine: 0));
+    private static readonly Lazy<string> UncompensatedLog = new(() => Fly("uncompensated", Nominal, RealCrazyflie with { UncompensatedBatteryV = (4.2f, 4.2f) }, 20));
+    private static readonly Lazy<string> HoverLog = new(() => Fly("hover", Heavy, RealCrazyflie, 10, manoeuvre: 0, multiSine: 0));
 
     /// <summary>Climbs, descents, sideways moves and a multi-sine on each motor: what separates mass from thrust.</summary>
-    public static string Manoeuvres => _manoeuvres.Value;
+    public static string Manoeuvres => ManoeuvresLog.Value;
     /// <summary>The same flight with the firmware's battery compensation off and the battery falling from 4.2 to 3.7 V.</summary>
-    public static string DrainingBattery => _drainingBattery.Value;
+    public static string DrainingBattery => DrainingBatteryLog.Value;
     /// <summary>Battery compensation off at a steady 4.2 V: the force follows the propellers' voltage fit, not the command.</summary>
-    public static string Uncompensated => _uncompensated.Value;
+    public static string Uncompensated => UncompensatedLog.Value;
     /// <summary>Hovering in place, nothing else.</summary>
-    public static string Hover => _hover.Value;
+    public static string Hover => HoverLog.Value;
 
     private static string Fly(string name, QuadrotorConfig plant, PlantDifferences differences, double seconds, double manoeuvre = 1, double multiSine = 0.05)
     {

@@ -13,26 +13,26 @@ public sealed class PointGoalEnv : IVectorEnv
 {
     public const int ObservationSize = 4, Actions = 2, EpisodeSteps = 40;
     public const float GoalRadius = 0.1f, StepLength = 0.1f, Box = 1.5f;
-    readonly float[] px, py, gx, gy, returns;
-    readonly int[] lengths;
-    readonly float[] observations, finalObservations, rewards, finishedReturns;
-    readonly bool[] terminated, truncated, reachedGoal;
-    readonly int[] finishedLengths;
-    System.Random random = new(0);
+    readonly float[] _px, _py, _gx, _gy, _returns;
+    readonly int[] _lengths;
+    readonly float[] _observations, _finalObservations, _rewards, _finishedReturns;
+    readonly bool[] _terminated, _truncated, _reachedGoal;
+    readonly int[] _finishedLengths;
+    System.Random _random = new(0);
 
     public PointGoalEnv(int numEnvs)
     {
         NumEnvs = numEnvs;
-        px = new float[numEnvs]; py = new float[numEnvs]; gx = new float[numEnvs]; gy = new float[numEnvs];
-        returns = new float[numEnvs]; lengths = new int[numEnvs];
-        observations = new float[numEnvs * ObservationSize];
-        finalObservations = new float[numEnvs * ObservationSize];
-        rewards = new float[numEnvs];
-        finishedReturns = new float[numEnvs];
-        finishedLengths = new int[numEnvs];
-        terminated = new bool[numEnvs];
-        truncated = new bool[numEnvs];
-        reachedGoal = new bool[numEnvs];
+        _px = new float[numEnvs]; _py = new float[numEnvs]; _gx = new float[numEnvs]; _gy = new float[numEnvs];
+        _returns = new float[numEnvs]; _lengths = new int[numEnvs];
+        _observations = new float[numEnvs * ObservationSize];
+        _finalObservations = new float[numEnvs * ObservationSize];
+        _rewards = new float[numEnvs];
+        _finishedReturns = new float[numEnvs];
+        _finishedLengths = new int[numEnvs];
+        _terminated = new bool[numEnvs];
+        _truncated = new bool[numEnvs];
+        _reachedGoal = new bool[numEnvs];
     }
 
     public int NumEnvs { get; }
@@ -43,37 +43,37 @@ public sealed class PointGoalEnv : IVectorEnv
     public long CompletedEpisodes { get; private set; }
     public long NanActionCount { get; private set; }
     /// <summary>Per env: whether the episode that ended in the last step reached the goal.</summary>
-    public ReadOnlySpan<bool> ReachedGoal => reachedGoal;
+    public ReadOnlySpan<bool> ReachedGoal => _reachedGoal;
 
     public void Reset(ulong seed)
     {
-        random = new System.Random((int)(seed % int.MaxValue));
+        _random = new System.Random((int)(seed % int.MaxValue));
         CompletedEpisodes = 0;
         for (int i = 0; i < NumEnvs; i++) StartEpisode(i);
     }
 
     void StartEpisode(int i)
     {
-        px[i] = (float)(random.NextDouble() * 2 - 1);
-        py[i] = (float)(random.NextDouble() * 2 - 1);
+        _px[i] = (float)(_random.NextDouble() * 2 - 1);
+        _py[i] = (float)(_random.NextDouble() * 2 - 1);
         do
         {
-            gx[i] = (float)(random.NextDouble() * 2 - 1);
-            gy[i] = (float)(random.NextDouble() * 2 - 1);
+            _gx[i] = (float)(_random.NextDouble() * 2 - 1);
+            _gy[i] = (float)(_random.NextDouble() * 2 - 1);
         } while (Distance(i) < 0.5f);
-        returns[i] = 0;
-        lengths[i] = 0;
-        Observe(i, observations);
+        _returns[i] = 0;
+        _lengths[i] = 0;
+        Observe(i, _observations);
     }
 
-    float Distance(int i) => MathF.Sqrt((gx[i] - px[i]) * (gx[i] - px[i]) + (gy[i] - py[i]) * (gy[i] - py[i]));
+    float Distance(int i) => MathF.Sqrt((_gx[i] - _px[i]) * (_gx[i] - _px[i]) + (_gy[i] - _py[i]) * (_gy[i] - _py[i]));
 
     void Observe(int i, float[] into)
     {
-        into[i * 4] = gx[i] - px[i];
-        into[i * 4 + 1] = gy[i] - py[i];
-        into[i * 4 + 2] = px[i];
-        into[i * 4 + 3] = py[i];
+        into[i * 4] = _gx[i] - _px[i];
+        into[i * 4 + 1] = _gy[i] - _py[i];
+        into[i * 4 + 2] = _px[i];
+        into[i * 4 + 3] = _py[i];
     }
 
     public void Step(ReadOnlySpan<float> actions)
@@ -84,41 +84,41 @@ public sealed class PointGoalEnv : IVectorEnv
             bool nan = float.IsNaN(ax) || float.IsNaN(ay);
             if (nan) NanActionCount++;
             float before = Distance(i);
-            px[i] += StepLength * Math.Clamp(nan ? 0 : ax, -1f, 1f);
-            py[i] += StepLength * Math.Clamp(nan ? 0 : ay, -1f, 1f);
+            _px[i] += StepLength * Math.Clamp(nan ? 0 : ax, -1f, 1f);
+            _py[i] += StepLength * Math.Clamp(nan ? 0 : ay, -1f, 1f);
             float after = Distance(i);
             float reward = 10 * (before - after) - 0.01f;
             bool goal = after < GoalRadius;
-            bool outside = MathF.Abs(px[i]) > Box || MathF.Abs(py[i]) > Box;
+            bool outside = MathF.Abs(_px[i]) > Box || MathF.Abs(_py[i]) > Box;
             if (goal) reward += 1;
             if (outside) reward -= 1;
-            lengths[i]++;
-            returns[i] += reward;
-            rewards[i] = reward;
-            terminated[i] = goal || outside || nan;
-            truncated[i] = !terminated[i] && lengths[i] >= EpisodeSteps;
-            reachedGoal[i] = goal;
-            if (terminated[i] || truncated[i])
+            _lengths[i]++;
+            _returns[i] += reward;
+            _rewards[i] = reward;
+            _terminated[i] = goal || outside || nan;
+            _truncated[i] = !_terminated[i] && _lengths[i] >= EpisodeSteps;
+            _reachedGoal[i] = goal;
+            if (_terminated[i] || _truncated[i])
             {
-                Observe(i, finalObservations);
-                finishedReturns[i] = returns[i];
-                finishedLengths[i] = lengths[i];
+                Observe(i, _finalObservations);
+                _finishedReturns[i] = _returns[i];
+                _finishedLengths[i] = _lengths[i];
                 CompletedEpisodes++;
                 StartEpisode(i);
             }
-            else Observe(i, observations);
+            else Observe(i, _observations);
         }
     }
 
-    public ReadOnlySpan<float> ActorObservations => observations;
-    public ReadOnlySpan<float> CriticObservations => observations;
-    public ReadOnlySpan<float> Rewards => rewards;
-    public ReadOnlySpan<bool> Terminated => terminated;
-    public ReadOnlySpan<bool> Truncated => truncated;
-    public ReadOnlySpan<float> FinalActorObservations => finalObservations;
-    public ReadOnlySpan<float> FinalCriticObservations => finalObservations;
-    public ReadOnlySpan<float> FinishedEpisodeReturns => finishedReturns;
-    public ReadOnlySpan<int> FinishedEpisodeLengths => finishedLengths;
+    public ReadOnlySpan<float> ActorObservations => _observations;
+    public ReadOnlySpan<float> CriticObservations => _observations;
+    public ReadOnlySpan<float> Rewards => _rewards;
+    public ReadOnlySpan<bool> Terminated => _terminated;
+    public ReadOnlySpan<bool> Truncated => _truncated;
+    public ReadOnlySpan<float> FinalActorObservations => _finalObservations;
+    public ReadOnlySpan<float> FinalCriticObservations => _finalObservations;
+    public ReadOnlySpan<float> FinishedEpisodeReturns => _finishedReturns;
+    public ReadOnlySpan<int> FinishedEpisodeLengths => _finishedLengths;
 
     public void Dispose() { }
 

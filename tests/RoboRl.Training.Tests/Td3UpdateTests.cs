@@ -104,28 +104,28 @@ public unsafe class Td3UpdateTests
     /// </summary>
     sealed class TorchTd3 : IDisposable
     {
-        readonly Shape s;
-        readonly Td3Config c;
+        readonly Shape _s;
+        readonly Td3Config _c;
         public readonly FlatMlp Actor, Critic, ActorTarget, CriticTarget;
         public readonly FlatAdam ActorAdam, CriticAdam;
-        Tensor observation = null!, criticInput = null!, criticObservation = null!, nextObservation = null!, nextCriticObservation = null!, reward = null!, discount = null!;
+        Tensor _observation = null!, _criticInput = null!, _criticObservation = null!, _nextObservation = null!, _nextCriticObservation = null!, _reward = null!, _discount = null!;
         public float[] CriticGradient = [], ActorGradient = [];
 
         public TorchTd3(Shape shape, Td3Config config, FlatMlp actor, FlatMlp critic)
         {
-            s = shape;
-            c = config;
+            _s = shape;
+            _c = config;
             Actor = actor.Clone();
             Critic = critic.Clone();
             ActorTarget = actor.Clone();
             CriticTarget = critic.Clone();
-            ActorAdam = new FlatAdam(Actor, c.ActorLearningRate, weightDecay: c.WeightDecay);
-            CriticAdam = new FlatAdam(Critic, c.CriticLearningRate, weightDecay: c.WeightDecay);
+            ActorAdam = new FlatAdam(Actor, _c.ActorLearningRate, weightDecay: _c.WeightDecay);
+            CriticAdam = new FlatAdam(Critic, _c.CriticLearningRate, weightDecay: _c.WeightDecay);
         }
 
         public float CriticStep(ReplayBuffer replay, int[] rows, float[] targetNoise)
         {
-            int b = s.Batch, o = s.Observations, co = s.CriticObservations, a = s.Actions;
+            int b = _s.Batch, o = _s.Observations, co = _s.CriticObservations, a = _s.Actions;
             var obs = new float[b * o]; var next = new float[b * o]; var ci = new float[b * (co + a)]; var cob = new float[b * co];
             var ncob = new float[b * co]; var r = new float[b]; var d = new float[b];
             for (int k = 0; k < b; k++)
@@ -140,25 +140,25 @@ public unsafe class Td3UpdateTests
                 r[k] = replay.Rewards[row];
                 d[k] = replay.Discounts[row];
             }
-            foreach (Tensor t in new[] { observation, criticInput, criticObservation, nextObservation, nextCriticObservation, reward, discount }) t?.Dispose();
-            observation = tensor(obs).view(b, o).DetachFromDisposeScope();
-            criticInput = tensor(ci).view(b, co + a).DetachFromDisposeScope();
-            criticObservation = tensor(cob).view(b, co).DetachFromDisposeScope();
-            nextObservation = tensor(next).view(b, o).DetachFromDisposeScope();
-            nextCriticObservation = tensor(ncob).view(b, co).DetachFromDisposeScope();
-            reward = tensor(r).view(b, 1).DetachFromDisposeScope();
-            discount = tensor(d).view(b, 1).DetachFromDisposeScope();
+            foreach (Tensor t in new[] { _observation, _criticInput, _criticObservation, _nextObservation, _nextCriticObservation, _reward, _discount }) t?.Dispose();
+            _observation = tensor(obs).view(b, o).DetachFromDisposeScope();
+            _criticInput = tensor(ci).view(b, co + a).DetachFromDisposeScope();
+            _criticObservation = tensor(cob).view(b, co).DetachFromDisposeScope();
+            _nextObservation = tensor(next).view(b, o).DetachFromDisposeScope();
+            _nextCriticObservation = tensor(ncob).view(b, co).DetachFromDisposeScope();
+            _reward = tensor(r).view(b, 1).DetachFromDisposeScope();
+            _discount = tensor(d).view(b, 1).DetachFromDisposeScope();
 
             using var scope = NewDisposeScope();
             Tensor target;
             using (no_grad())
             {
-                Tensor noise = tensor(targetNoise).view(b, a).mul_(c.TargetNoise).clamp_(-c.TargetNoiseClip, c.TargetNoiseClip);
-                Tensor nextAction = ActorTarget.Forward(nextObservation).add_(noise).clamp_(-1, 1);
-                Tensor nextQ = CriticTarget.Forward(cat([nextCriticObservation, nextAction], 1)).amin(0);
-                target = nextQ.mul_(discount).add_(reward);
+                Tensor noise = tensor(targetNoise).view(b, a).mul_(_c.TargetNoise).clamp_(-_c.TargetNoiseClip, _c.TargetNoiseClip);
+                Tensor nextAction = ActorTarget.Forward(_nextObservation).add_(noise).clamp_(-1, 1);
+                Tensor nextQ = CriticTarget.Forward(cat([_nextCriticObservation, nextAction], 1)).amin(0);
+                target = nextQ.mul_(_discount).add_(_reward);
             }
-            Tensor q = Critic.Forward(criticInput);
+            Tensor q = Critic.Forward(_criticInput);
             Tensor loss = (q - target).pow(2).mean(dimensions: [1, 2]).sum();
             Critic.ZeroGrad();
             loss.backward();
@@ -169,21 +169,21 @@ public unsafe class Td3UpdateTests
 
         public float ActorStep(float[] spatialNoise)
         {
-            int b = s.Batch;
+            int b = _s.Batch;
             using var scope = NewDisposeScope();
-            int rows = c.SmoothnessBatch == 0 ? b : Math.Min(b, c.SmoothnessBatch);
-            bool temporal = c.SmoothnessTemporal > 0, spatial = c.SmoothnessSpatial > 0;
-            Tensor actorInput = observation;
-            if (temporal) actorInput = cat([actorInput, nextObservation[..rows]], 0);
-            if (spatial) actorInput = cat([actorInput, observation[..rows] + tensor(spatialNoise).view(rows, s.Observations).mul_(c.SmoothnessSpatialStd)], 0);
+            int rows = _c.SmoothnessBatch == 0 ? b : Math.Min(b, _c.SmoothnessBatch);
+            bool temporal = _c.SmoothnessTemporal > 0, spatial = _c.SmoothnessSpatial > 0;
+            Tensor actorInput = _observation;
+            if (temporal) actorInput = cat([actorInput, _nextObservation[..rows]], 0);
+            if (spatial) actorInput = cat([actorInput, _observation[..rows] + tensor(spatialNoise).view(rows, _s.Observations).mul_(_c.SmoothnessSpatialStd)], 0);
             Tensor outputs = Actor.Forward(actorInput);
             Tensor policy = temporal || spatial ? outputs[..b] : outputs;
-            Tensor loss = Critic.ForwardMemberFrozen(cat([criticObservation, policy], 1), member: 0).mean().neg();
-            if (temporal) loss = loss + (policy[..rows] - outputs[b..(b + rows)]).pow(2).sum(1).mean().mul(c.SmoothnessTemporal);
+            Tensor loss = Critic.ForwardMemberFrozen(cat([_criticObservation, policy], 1), member: 0).mean().neg();
+            if (temporal) loss = loss + (policy[..rows] - outputs[b..(b + rows)]).pow(2).sum(1).mean().mul(_c.SmoothnessTemporal);
             if (spatial)
             {
                 int first = temporal ? b + rows : b;
-                loss = loss + (policy[..rows] - outputs[first..(first + rows)]).pow(2).sum(1).mean().mul(c.SmoothnessSpatial);
+                loss = loss + (policy[..rows] - outputs[first..(first + rows)]).pow(2).sum(1).mean().mul(_c.SmoothnessSpatial);
             }
             Actor.ZeroGrad();
             loss.backward();
@@ -194,15 +194,15 @@ public unsafe class Td3UpdateTests
 
         public void Targets()
         {
-            ActorTarget.PolyakFrom(Actor, c.Tau);
-            CriticTarget.PolyakFrom(Critic, c.Tau);
+            ActorTarget.PolyakFrom(Actor, _c.Tau);
+            CriticTarget.PolyakFrom(Critic, _c.Tau);
         }
 
         public void Dispose()
         {
             foreach (IDisposable d in new IDisposable[] { Actor, Critic, ActorTarget, CriticTarget, ActorAdam, CriticAdam })
                 d.Dispose();
-            foreach (Tensor t in new[] { observation, criticInput, criticObservation, nextObservation, nextCriticObservation, reward, discount }) t?.Dispose();
+            foreach (Tensor t in new[] { _observation, _criticInput, _criticObservation, _nextObservation, _nextCriticObservation, _reward, _discount }) t?.Dispose();
         }
     }
 

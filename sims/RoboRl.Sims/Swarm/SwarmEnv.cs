@@ -372,8 +372,6 @@ public sealed class SwarmEnv : IVectorEnv
         SwarmObstacles obstacles = _task.Obstacles;
         ReadOnlySpan<float> columnX = _columnX.AsSpan(e * _columnStride, _columnStride), columnY = _columnY.AsSpan(e * _columnStride, _columnStride);
         int columns = _columns[e];
-        Span<float> bestScore = stackalloc float[SwarmTaskConfig.MaxNeighbours];
-        Span<int> bestIndex = stackalloc int[SwarmTaskConfig.MaxNeighbours];
         float proximityRange = w.ProximityFalloffArms * _arm, collisionScale = CollisionWeightScale;
         float minSeparation = _minSeparation[e];
         int newContacts = 0;
@@ -398,35 +396,13 @@ public sealed class SwarmEnv : IVectorEnv
             if (rewards) _obstacleContact[l] = touching;
 
             // Neighbours: the K lowest QuadSwarm scores (ties: lower index first); proximity penalty and separation over all.
-            int kept = 0;
             float proximity = 0;
-            for (int j = 0; j < _n; j++)
-            {
-                if (j == q) continue;
-                int lj = first + j;
-                float rx = b.Px[lj] - px, ry = b.Py[lj] - py, rz = b.Pz[lj] - pz;
-                float score = SwarmObservation.NeighbourScore(rx, ry, rz, b.Vx[lj] - vx, b.Vy[lj] - vy, b.Vz[lj] - vz);
-                float d = MathF.Sqrt(rx * rx + ry * ry + rz * rz);
-                minSeparation = MathF.Min(minSeparation, d);
-                proximity += MathF.Max(0, 1 - d / proximityRange);
-                if (kept < _k || (_k > 0 && score < bestScore[kept - 1]))
-                {
-                    int at = kept < _k ? kept++ : kept - 1;
-                    while (at > 0 && score < bestScore[at - 1]) { bestScore[at] = bestScore[at - 1]; bestIndex[at] = bestIndex[at - 1]; at--; }
-                    bestScore[at] = score; bestIndex[at] = j;
-                }
-            }
+            SwarmObservation.WriteNeighbours(q, _k, b.Px.AsSpan(first, _n), b.Py.AsSpan(first, _n), b.Pz.AsSpan(first, _n),
+                b.Vx.AsSpan(first, _n), b.Vy.AsSpan(first, _n), b.Vz.AsSpan(first, _n), proximityRange, o, ref minSeparation, ref proximity);
             var position = new Vector3(px, py, pz);
             var velocity = new Vector3(vx, vy, vz);
             var goal = new Vector3(_goalX[l], _goalY[l], _goalZ[l]);
             SwarmObservation.WriteSelf(position, b.Orientation(l), velocity, b.AngularVelocity(l), goal, o);
-            for (int k = 0; k < _k; k++)
-            {
-                int lj = first + bestIndex[k];
-                Span<float> nb = o.Slice(SwarmObservation.NeighbourOffset(k), SwarmObservation.NeighbourSize);
-                nb[0] = b.Px[lj] - px; nb[1] = b.Py[lj] - py; nb[2] = b.Pz[lj] - pz;
-                nb[3] = b.Vx[lj] - vx; nb[4] = b.Vy[lj] - vy; nb[5] = b.Vz[lj] - vz;
-            }
             if (!rewards) continue;
 
             // Reward (SwarmRewardWeights): progress terms per second, contacts per event, proximity per second.

@@ -31,6 +31,50 @@ public static class ClusterCommands
         }
     }
 
+    /// <summary>The cluster options of `roborl sweep`.</summary>
+    public sealed class SweepOptions
+    {
+        public Option<string?> Cluster { get; } = new("--cluster") { Description = "Host the sweep on a cluster: localhost[:PORT] or a PostgreSQL connection string (docs/cluster.md); `roborl worker --cluster CONN` processes train its trials." };
+        public Option<double> LeaseTimeout { get; } = new("--lease-timeout-s") { Description = "With --cluster: a trial whose worker stops renewing its lease for this long is handed to another.", DefaultValueFactory = _ => 30.0 };
+        public Option<int?> GatewayPort { get; } = new("--gateway-port") { Description = "With --cluster and PostgreSQL membership: the host's gateway port (default 30000)." };
+        public Option<int?> SiloPort { get; } = new("--silo-port") { Description = "With --cluster: the host's silo port (default: a free one on localhost, 11111 with PostgreSQL)." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Cluster);
+            command.Options.Add(LeaseTimeout);
+            command.Options.Add(GatewayPort);
+            command.Options.Add(SiloPort);
+        }
+    }
+
+    /// <summary>`roborl sweep`: in this process, or with --cluster as the host whose workers train the trials.</summary>
+    public static Training.SweepRunResult Sweep(ParseResult parse, SweepOptions cluster, Training.SweepOptions options)
+    {
+        if (parse.GetValue(cluster.Cluster) is not { } text) return Training.Sweep.Run(options);
+        ClusterConnection connection;
+        try { connection = ClusterConnection.Parse(text, parse.GetValue(cluster.GatewayPort)); }
+        catch (FormatException e) { throw CliException.BadInput(e.Message); }
+        double lease = parse.GetValue(cluster.LeaseTimeout);
+        if (!(lease > 0)) throw CliException.BadInput($"--lease-timeout-s {lease}: must be > 0");
+        // The sweep file is checked before the silo starts: bad input never opens a port.
+        Training.SweepConfig config = Training.SweepConfig.Load(options.SweepPath);
+        using var executor = new ClusterSweepExecutor(connection, config.Name, lease, parse.GetValue(cluster.SiloPort), options.Console);
+        Training.SweepRunResult result = Training.Sweep.Run(options, executor);
+        SweepCounters counters = executor.Counters;
+        options.Console?.WriteLine($"sweep host: {counters.Accepted} results accepted, {counters.Duplicates} duplicates rejected, {counters.Released} leases re-issued, {counters.Refused} workers refused");
+        return result with
+        {
+            Cluster = new JsonObject
+            {
+                ["results_accepted"] = counters.Accepted,
+                ["duplicates_rejected"] = counters.Duplicates,
+                ["leases_reissued"] = counters.Released,
+                ["workers_refused"] = counters.Refused,
+            },
+        };
+    }
+
     /// <summary>`roborl train TASK --cluster CONN …`: the learner. Returns the exit code.</summary>
     public static int Train(ParseResult parse, TrainOptions cluster, Training.TrainOptions options, bool asJson, TextWriter output, TextWriter error)
     {

@@ -62,7 +62,7 @@ public static class EvalCommand
     /// <summary>--seed when not given (a swarm evaluation then starts at its task's first held-out seed).</summary>
     public const ulong DefaultSeed = 12345UL;
 
-    /// <summary>Navigation (a planner asked for, a navigation task, or a bundle for a differential-drive robot) or hover.</summary>
+    /// <summary>Checks the flags that cannot go together and every path, then hands the request to the evaluation of its task kind (<see cref="EvalKinds"/>).</summary>
     public static int Dispatch(string? bundlePath, string[] runDirectories, int? episodes, string? dynamicsPath, ulong seed, string? taskPath,
         string? plotPath, bool asJson, string? planner, int seeds, TextWriter output, TextWriter error,
         string? sweep = null, string? values = null, string? initialStates = null) =>
@@ -79,41 +79,39 @@ public static class EvalCommand
             if (dynamicsPath is not null)
                 throw CliException.BadInput("--dynamics does not combine with --sweep: the sweep holds every parameter but the swept one nominal");
         }
+        if (bundlePath is not null && runDirectories.Length > 0) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
         CheckPaths(bundlePath, runDirectories, dynamicsPath, taskPath, plotPath);
-        bool swarm = (taskPath is not null && SwarmTaskConfig.IsSwarmTask(ConfigNode.LoadFile(RepoPaths.Find(taskPath))))
-            || (bundlePath is not null && SwarmEvalCommand.IsSwarmBundle(bundlePath));
-        if (swarm)
-        {
-            // A swarm bundle: held-out scenarios and seeds of its task, the classical baseline beside it (docs/swarm.md).
-            if (bundlePath is null || runDirectories.Length > 0) throw CliException.BadInput("a swarm evaluation takes exactly one BUNDLE (not --runs)");
-            if (planner is not null || sweep is not null || dynamicsPath is not null || initialStates is not null)
-                throw CliException.BadInput("--planner, --sweep, --dynamics and --initial-states do not apply to swarm policies");
-            return SwarmEvalCommand.Run(bundlePath, taskPath is null ? null : RepoPaths.Find(taskPath), seeds, episodes ?? SwarmEvalCommand.DefaultEpisodesPerSeed,
-                seed == DefaultSeed ? null : (long)seed, plotPath, baseline: true, asJson, output, error);
-        }
-        string[] bundles = bundlePath is not null ? [bundlePath] : runDirectories.Select(d => Path.Combine(d, Trainer.BundleFileName)).ToArray();
-        if (sweep is not null)
-        {
-            return RunSweep(bundlePath, runDirectories, sweep, values, episodes ?? DefaultSweepEpisodes, dynamicsPath, seed,
-                RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask), plotPath, initialStates ?? "task", asJson, output, error);
-        }
-        {
-            bool navigation = planner is not null
-                || (taskPath is not null && NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(RepoPaths.Find(taskPath))))
-                || (bundles.Length > 0 && NavEvalCommand.IsNavigationBundle(bundles[0]));
-            if (navigation)
-            {
-                if (bundlePath is not null && runDirectories.Length > 0) throw CliException.BadInput("give either a BUNDLE or --runs DIR…");
-                if (dynamicsPath is not null) throw CliException.BadInput("--dynamics applies to the hover task only");
-                if (initialStates is not null) throw CliException.BadInput("--initial-states applies to the hover task only");
-                string[] planners = planner is null ? ["dwa"] : ParsePlanners(planner) ?? throw CliException.BadInput($"--planner: '{planner}' is not a planner list; expected {string.Join(", ", Sims.DiffDrive.NavPlanners.Names)} or several comma-separated");
-                return NavEvalCommand.Run(bundles, planners, episodes ?? NavEvalCommand.DefaultEpisodes, seed, seeds,
-                    RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultNavTask), plotPath, asJson, output, error);
-            }
-        }
-        return Run(bundlePath, runDirectories, episodes ?? 1000, dynamicsPath, seed, RepoPaths.Find(taskPath ?? BenchSimCommand.DefaultTask),
-            plotPath, asJson, output, error, initialStates ?? "task");
+        var request = new EvalRequest(bundlePath, runDirectories, episodes, dynamicsPath, seed, taskPath, plotPath, asJson, planner, seeds, sweep, values,
+            initialStates, output, error);
+        return EvalKinds.For(request).Evaluate(request);
     });
+
+    /// <summary>A bundle for a quadrotor that is not a swarm's (a robot config without "kind" predates kinds and is a quadrotor).</summary>
+    public static bool IsHoverBundle(PolicyBundle bundle) =>
+        RobotKindOf(bundle) == "quadrotor" && !SwarmPolicySpec.IsSwarmBundle(bundle);
+
+    /// <summary>The "kind" of the robot config a bundle carries ("quadrotor" when it names none).</summary>
+    public static string? RobotKindOf(PolicyBundle bundle)
+    {
+        try
+        {
+            System.Text.Json.Nodes.JsonNode? kind = System.Text.Json.Nodes.JsonNode.Parse(bundle.RobotConfigJson, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })?["kind"];
+            return kind is null ? "quadrotor" : kind.GetValue<string>();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return null; }
+    }
+
+    /// <summary>The hover task's evaluation: the success/crash evaluation of one or more bundles, or a robustness sweep of one.</summary>
+    public static int EvaluateHover(EvalRequest r)
+    {
+        r.Refuse("hover", ("--planner", r.Planner is not null));
+        string taskPath = RepoPaths.Find(r.TaskPath ?? BenchSimCommand.DefaultTask);
+        if (r.Sweep is not null)
+            return RunSweep(r.BundlePath, r.RunDirectories, r.Sweep, r.Values, r.Episodes ?? DefaultSweepEpisodes, r.DynamicsPath, r.Seed,
+                taskPath, r.PlotPath, r.InitialStates ?? "task", r.AsJson, r.Output, r.Error);
+        return Run(r.BundlePath, r.RunDirectories, r.Episodes ?? 1000, r.DynamicsPath, r.Seed, taskPath, r.PlotPath, r.AsJson, r.Output, r.Error,
+            r.InitialStates ?? "task");
+    }
 
     /// <summary>`--planner`'s value as planner names (comma-separated, each known, no repeats); null when it is not such a list.</summary>
     public static string[]? ParsePlanners(string value)

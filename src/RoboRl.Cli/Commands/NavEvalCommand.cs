@@ -21,10 +21,17 @@ public static class NavEvalCommand
     public const int DefaultSeeds = 3;
 
     /// <summary>True when <paramref name="bundlePath"/> was trained for a differential-drive robot (its robot config says so).</summary>
-    public static bool IsNavigationBundle(string bundlePath)
+    /// <summary>A bundle for a differential-drive robot: the navigation task's.</summary>
+    public static bool IsNavigationBundle(PolicyBundle bundle) => EvalCommand.RobotKindOf(bundle) == "diff_drive";
+
+    /// <summary>The navigation task's evaluation (<see cref="EvalKinds"/>): the policies and/or classical planners on held-out maps.</summary>
+    public static int Evaluate(EvalRequest r)
     {
-        PolicyBundle bundle = PolicyBundle.Read(bundlePath);
-        return bundle.RobotConfigJson.Contains("\"diff_drive\"", StringComparison.Ordinal);
+        r.Refuse("navigation", ("--sweep", r.Sweep is not null), ("--dynamics", r.DynamicsPath is not null), ("--initial-states", r.InitialStates is not null));
+        string[] planners = r.Planner is null ? ["dwa"] : EvalCommand.ParsePlanners(r.Planner)
+            ?? throw CliException.BadInput($"--planner: '{r.Planner}' is not a planner list; expected {string.Join(", ", Sims.DiffDrive.NavPlanners.Names)} or several comma-separated");
+        return Run(r.Bundles, planners, r.Episodes ?? DefaultEpisodes, r.Seed, r.Seeds, RepoPaths.Find(r.TaskPath ?? BenchSimCommand.DefaultNavTask),
+            r.PlotPath, r.AsJson, r.Output, r.Error);
     }
 
     public static int Run(string[] bundles, string[] plannerNames, int episodes, ulong firstSeed, int seeds, string taskPath, string? plotPath, bool asJson,

@@ -20,8 +20,15 @@ public static class SwarmEvalCommand
     public const int DefaultEpisodesPerSeed = 16;
     public const string PlotFileName = "eval_swarm_trajectories.png";
 
-    /// <summary>True when the bundle's observation is a swarm observation (own state, neighbour tokens, SDF grid).</summary>
-    public static bool IsSwarmBundle(string bundlePath) => SwarmPolicySpec.IsSwarmBundle(PolicyBundle.Read(bundlePath));
+    /// <summary>The swarm task's evaluation (<see cref="EvalKinds"/>): held-out scenarios and seeds of its task, the classical baseline beside it.</summary>
+    public static int Evaluate(EvalRequest r)
+    {
+        if (r.BundlePath is null) throw CliException.BadInput("a swarm evaluation takes exactly one BUNDLE (not --runs)");
+        r.Refuse("swarm", ("--planner", r.Planner is not null), ("--sweep", r.Sweep is not null), ("--dynamics", r.DynamicsPath is not null),
+            ("--initial-states", r.InitialStates is not null));
+        return Run(r.BundlePath, r.TaskPath is null ? null : RepoPaths.Find(r.TaskPath), r.Seeds, r.Episodes ?? DefaultEpisodesPerSeed,
+            r.Seed == EvalCommand.DefaultSeed ? null : (long)r.Seed, r.PlotPath, baseline: true, r.AsJson, r.Output, r.Error);
+    }
 
     /// <summary>The task a swarm bundle was trained on (its training config's "task_file"), when that file is here.</summary>
     public static string? TrainedTask(PolicyBundle bundle)

@@ -44,10 +44,12 @@ public sealed class RobotKindRegistry
 
     private readonly Dictionary<string, RobotKind> _kinds = new(StringComparer.Ordinal);
 
-    /// <summary>The kinds this repository ships: quadrotor (configs/robots/crazyflie21*.json) and diff_drive (configs/robots/diffbot.json).</summary>
+    /// <summary>The kinds this repository ships: quadrotor (configs/robots/crazyflie21*.json), diff_drive (configs/robots/diffbot.json)
+    /// and swarm (configs/swarm/*.json: N quadrotors of a robot config).</summary>
     public static RobotKindRegistry Standard() => new RobotKindRegistry()
         .Add(new RobotKind("quadrotor", "a quadrotor: four rotors, force commands through the target's actuator model", QuadrotorConfig.Load))
-        .Add(new RobotKind("diff_drive", "a differential-drive robot with a 2D lidar (TurtleBot3-class)", DiffDriveConfig.Load));
+        .Add(new RobotKind("diff_drive", "a differential-drive robot with a 2D lidar (TurtleBot3-class)", DiffDriveConfig.Load))
+        .Add(new RobotKind("swarm", "N quadrotors flown by one shared policy (a swarm task, configs/swarm/*.json)", Swarm.SwarmTaskConfig.Load));
 
     public RobotKindRegistry Add(RobotKind kind)
     {

@@ -61,6 +61,59 @@ public static class SwarmObservation
     }
 
     /// <summary>
+    /// Ranks the other quads of one swarm for quad <paramref name="q"/> by <see cref="NeighbourScore"/> and writes the
+    /// <paramref name="neighbours"/> lowest-scored as tokens into <paramref name="observation"/> (relative position, relative
+    /// velocity, world; ties: lower index first). The swarm's state is given per quad (<paramref name="px"/> … of equal
+    /// length N; quad q's own entries included). On the way it lowers <paramref name="minSeparation"/> to the least
+    /// distance to another quad and adds max(0, 1 − d / <paramref name="proximityRange"/>) per other quad to
+    /// <paramref name="proximity"/> (the swarm's reward and statistics use them; the node counts separations with them).
+    /// The simulator and the node both call this, so their observations are the same for the same states.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WriteNeighbours(int q, int neighbours, ReadOnlySpan<float> px, ReadOnlySpan<float> py, ReadOnlySpan<float> pz,
+        ReadOnlySpan<float> vx, ReadOnlySpan<float> vy, ReadOnlySpan<float> vz, float proximityRange, Span<float> observation,
+        ref float minSeparation, ref float proximity)
+    {
+        Span<float> bestScore = stackalloc float[MaxNeighbours];
+        Span<int> bestIndex = stackalloc int[MaxNeighbours];
+        int n = px.Length, kept = 0;
+        float x = px[q], y = py[q], z = pz[q], u = vx[q], v = vy[q], w = vz[q];
+        for (int j = 0; j < n; j++)
+        {
+            if (j == q) continue;
+            float rx = px[j] - x, ry = py[j] - y, rz = pz[j] - z;
+            float score = NeighbourScore(rx, ry, rz, vx[j] - u, vy[j] - v, vz[j] - w);
+            float d = MathF.Sqrt(rx * rx + ry * ry + rz * rz);
+            minSeparation = MathF.Min(minSeparation, d);
+            proximity += MathF.Max(0, 1 - d / proximityRange);
+            if (kept < neighbours || (neighbours > 0 && score < bestScore[kept - 1]))
+            {
+                int at = kept < neighbours ? kept++ : kept - 1;
+                while (at > 0 && score < bestScore[at - 1]) { bestScore[at] = bestScore[at - 1]; bestIndex[at] = bestIndex[at - 1]; at--; }
+                bestScore[at] = score; bestIndex[at] = j;
+            }
+        }
+        for (int k = 0; k < neighbours; k++)
+        {
+            int j = bestIndex[k];
+            Span<float> nb = observation.Slice(NeighbourOffset(k), NeighbourSize);
+            nb[0] = px[j] - x; nb[1] = py[j] - y; nb[2] = pz[j] - z;
+            nb[3] = vx[j] - u; nb[4] = vy[j] - v; nb[5] = vz[j] - w;
+        }
+    }
+
+    /// <summary>The most neighbours an observation holds (<see cref="SwarmTaskConfig.MaxNeighbours"/>).</summary>
+    public const int MaxNeighbours = SwarmTaskConfig.MaxNeighbours;
+
+    /// <summary>K of a swarm observation given by its value names (a bundle's observation.names), or null when the names are not
+    /// own state + K neighbour tokens + SDF grid in this builder's order.</summary>
+    public static int? NeighbourCount(IReadOnlyList<string> names)
+    {
+        int k = names.Count(n => n.StartsWith("nb", StringComparison.Ordinal) && n.EndsWith("_rel_pos_x", StringComparison.Ordinal));
+        return names.SequenceEqual(Names(k)) ? k : null;
+    }
+
+    /// <summary>
     /// The 3 × 3 signed-distance grid of floor-to-ceiling columns (radius <paramref name="radius"/>, centres
     /// <paramref name="columnX"/>/<paramref name="columnY"/>) around (x, y), each value min over columns of
     /// (|g − c| − radius) clipped to <paramref name="clip"/> (quad-swarm-rl obstacles/utils.py get_surround_sdfs; the clip

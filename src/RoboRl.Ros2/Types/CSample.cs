@@ -72,7 +72,7 @@ internal sealed unsafe class CSample : IDisposable
 
     private void Struct(ref CdrReader r, DdsTypeSupport type, byte* dst)
     {
-        foreach (var f in type.Fields) Field(ref r, f, dst == null ? null : dst + f.Offset);
+        foreach (var f in type._fields) Field(ref r, f, dst == null ? null : dst + f.Offset);
     }
 
     private void Field(ref CdrReader r, CField f, byte* dst)

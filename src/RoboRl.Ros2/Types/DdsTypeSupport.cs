@@ -16,7 +16,7 @@ public sealed unsafe class DdsTypeSupport
 {
     private static readonly ConcurrentDictionary<MsgDefinition, DdsTypeSupport> Cache = new();
 
-    internal readonly CField[] Fields;
+    internal readonly CField[] _fields;
     private DdsTopicDescriptor* _descriptor;
     private readonly object _gate = new();
 
@@ -25,10 +25,10 @@ public sealed unsafe class DdsTypeSupport
         if (definition.Fields.Count == 0)
             throw new MsgDefinitionException($"{definition.FullName} has no fields; empty messages are not supported on DDS yet");
         Definition = definition;
-        Fields = new CField[definition.Fields.Count];
+        _fields = new CField[definition.Fields.Count];
         int offset = 0, align = 1;
         bool fixedSize = true;
-        for (int i = 0; i < Fields.Length; i++)
+        for (int i = 0; i < _fields.Length; i++)
         {
             var f = new CField(definition.Fields[i]);
             offset = AlignUp(offset, f.StorageAlign);
@@ -36,7 +36,7 @@ public sealed unsafe class DdsTypeSupport
             offset += f.StorageSize;
             align = Math.Max(align, f.StorageAlign);
             fixedSize &= f.IsFixedSize;
-            Fields[i] = f;
+            _fields[i] = f;
         }
         Size = AlignUp(offset, align);
         Align = align;
@@ -63,7 +63,7 @@ public sealed unsafe class DdsTypeSupport
     public string DdsTypeName => Definition.DdsTypeName;
 
     /// <summary>The field offsets, for tests and tools.</summary>
-    public IReadOnlyList<(string Name, int Offset)> FieldOffsets => Fields.Select(f => (f.Field.Name, f.Offset)).ToArray();
+    public IReadOnlyList<(string Name, int Offset)> FieldOffsets => _fields.Select(f => (f.Field.Name, f.Offset)).ToArray();
 
     /// <summary>The dds_topic_descriptor_t, allocated once and kept for the life of the process (topics refer to it).</summary>
     internal DdsTopicDescriptor* Descriptor
@@ -172,7 +172,7 @@ internal static class DdsOps
         int instructions = 0;
         foreach (var b in blocks)
         {
-            foreach (var f in b.Fields)
+            foreach (var f in b._fields)
             {
                 int at = ops.Count;
                 // [next-insn, elem-insn]: elem-insn is a 16-bit offset from this instruction; a nested type that comes
@@ -191,7 +191,7 @@ internal static class DdsOps
     private static int BlockWords(DdsTypeSupport t)
     {
         var scratch = new List<uint>();
-        foreach (var f in t.Fields) EmitField(scratch, f, _ => 0);
+        foreach (var f in t._fields) EmitField(scratch, f, _ => 0);
         return scratch.Count + 1;
     }
 

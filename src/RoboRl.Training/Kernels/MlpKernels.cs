@@ -33,7 +33,7 @@ public sealed unsafe class PinnedArray
 /// </summary>
 public sealed class MlpLayout
 {
-    readonly int[] layerStart, transposedStart;
+    readonly int[] _layerStart, _transposedStart;
 
     /// <param name="sizes">Layer widths, input first: e.g. [149, 64, 64, 4].</param>
     public MlpLayout(IReadOnlyList<int> sizes, Activation hidden, Activation output, int ensembleSize = 1)
@@ -44,14 +44,14 @@ public sealed class MlpLayout
         Hidden = hidden;
         Output = output;
         EnsembleSize = ensembleSize;
-        layerStart = new int[LayerCount];
-        transposedStart = new int[LayerCount];
+        _layerStart = new int[LayerCount];
+        _transposedStart = new int[LayerCount];
         long at = 0, transposedAt = 0;
         for (int l = 0; l < LayerCount; l++)
         {
-            layerStart[l] = checked((int)at);
+            _layerStart[l] = checked((int)at);
             at += (long)ensembleSize * (Sizes[l] + 1) * Sizes[l + 1];
-            transposedStart[l] = HasTransposed(l) ? checked((int)transposedAt) : -1;
+            _transposedStart[l] = HasTransposed(l) ? checked((int)transposedAt) : -1;
             if (HasTransposed(l)) transposedAt += (long)ensembleSize * Sizes[l] * Sizes[l + 1];
         }
         ParameterCount = checked((int)at);
@@ -78,10 +78,10 @@ public sealed class MlpLayout
     public bool HasTransposed(int layer) => layer > 0 || layer == LayerCount - 1;
     public int TransposedCount { get; }
 
-    public int WeightOffset(int member, int layer) => layerStart[layer] + member * Sizes[layer] * Sizes[layer + 1];
-    public int BiasOffset(int member, int layer) => layerStart[layer] + EnsembleSize * Sizes[layer] * Sizes[layer + 1] + member * Sizes[layer + 1];
-    public int TransposedOffset(int member, int layer) => transposedStart[layer] >= 0
-        ? transposedStart[layer] + member * Sizes[layer] * Sizes[layer + 1]
+    public int WeightOffset(int member, int layer) => _layerStart[layer] + member * Sizes[layer] * Sizes[layer + 1];
+    public int BiasOffset(int member, int layer) => _layerStart[layer] + EnsembleSize * Sizes[layer] * Sizes[layer + 1] + member * Sizes[layer + 1];
+    public int TransposedOffset(int member, int layer) => _transposedStart[layer] >= 0
+        ? _transposedStart[layer] + member * Sizes[layer] * Sizes[layer + 1]
         : throw new ArgumentOutOfRangeException(nameof(layer), layer, "no transposed copy of this layer is kept");
 
     public bool SameShape(MlpLayout other) => other.EnsembleSize == EnsembleSize && other.Sizes.SequenceEqual(Sizes)
@@ -95,14 +95,14 @@ public sealed class MlpLayout
 /// </summary>
 public sealed unsafe class MlpWeights
 {
-    readonly PinnedArray parameters, transposed;
-    bool lastLayerFresh, otherLayersFresh;
+    readonly PinnedArray _parameters, _transposed;
+    bool _lastLayerFresh, _otherLayersFresh;
 
     public MlpWeights(MlpLayout layout)
     {
         Layout = layout;
-        parameters = new PinnedArray(layout.ParameterCount);
-        transposed = new PinnedArray(layout.TransposedCount);
+        _parameters = new PinnedArray(layout.ParameterCount);
+        _transposed = new PinnedArray(layout.TransposedCount);
     }
 
     /// <summary>Parameters initialised from a TorchSharp network (same layout).</summary>
@@ -110,11 +110,11 @@ public sealed unsafe class MlpWeights
 
     public MlpLayout Layout { get; }
     /// <summary>The flat parameter vector (exactly <see cref="MlpLayout.ParameterCount"/> long).</summary>
-    public float[] Parameters => parameters.Array;
-    public float* Pointer => parameters.Pointer;
+    public float[] Parameters => _parameters.Array;
+    public float* Pointer => _parameters.Pointer;
 
     /// <summary>Marks the transposed copies out of date (after any change to <see cref="Parameters"/>).</summary>
-    public void Changed() => lastLayerFresh = otherLayersFresh = false;
+    public void Changed() => _lastLayerFresh = _otherLayersFresh = false;
 
     /// <summary>Rebuilds the transposed copies that are out of date: all of them, or with <paramref name="forwardOnly"/>
     /// only what a forward pass reads (nothing, for the usual 1- and 4-wide outputs).</summary>
@@ -122,16 +122,16 @@ public sealed unsafe class MlpWeights
     {
         MlpLayout layout = Layout;
         int last = layout.LayerCount - 1;
-        if (!lastLayerFresh && (!forwardOnly || MlpKernels.ForwardReadsTransposed(layout)))
+        if (!_lastLayerFresh && (!forwardOnly || MlpKernels.ForwardReadsTransposed(layout)))
         {
             for (int m = 0; m < layout.EnsembleSize; m++) TransposeLayer(m, last);
-            lastLayerFresh = true;
+            _lastLayerFresh = true;
         }
-        if (forwardOnly || otherLayersFresh) return;
+        if (forwardOnly || _otherLayersFresh) return;
         for (int m = 0; m < layout.EnsembleSize; m++)
             for (int l = 0; l < last; l++)
                 if (layout.HasTransposed(l)) TransposeLayer(m, l);
-        otherLayersFresh = true;
+        _otherLayersFresh = true;
     }
 
     /// <summary>Transposes member <paramref name="member"/>'s kept layers from <paramref name="fromLayer"/> on: for an
@@ -144,14 +144,14 @@ public sealed unsafe class MlpWeights
     }
 
     /// <summary>Marks every transposed copy current (after <see cref="TransposeLayers"/> covered all that changed).</summary>
-    public void TransposesRefreshed() => lastLayerFresh = otherLayersFresh = true;
+    public void TransposesRefreshed() => _lastLayerFresh = _otherLayersFresh = true;
 
     void TransposeLayer(int member, int layer) =>
         SmallGemm.Transpose(Weight(member, layer), Layout.Sizes[layer], Layout.Sizes[layer + 1], WeightTransposed(member, layer));
 
-    public float* Weight(int member, int layer) => parameters.Pointer + Layout.WeightOffset(member, layer);
-    public float* Bias(int member, int layer) => parameters.Pointer + Layout.BiasOffset(member, layer);
-    public float* WeightTransposed(int member, int layer) => transposed.Pointer + Layout.TransposedOffset(member, layer);
+    public float* Weight(int member, int layer) => _parameters.Pointer + Layout.WeightOffset(member, layer);
+    public float* Bias(int member, int layer) => _parameters.Pointer + Layout.BiasOffset(member, layer);
+    public float* WeightTransposed(int member, int layer) => _transposed.Pointer + Layout.TransposedOffset(member, layer);
 
     /// <summary>Copies another network's parameters (same shape).</summary>
     public void CopyFrom(MlpWeights source)
@@ -166,35 +166,35 @@ public sealed unsafe class MlpWeights
 /// the backward pass needs. One per thread-local block of rows; nothing is allocated after construction.</summary>
 public sealed unsafe class MlpWorkspace
 {
-    readonly PinnedArray activations, scratchA, scratchB, narrow;
-    readonly int[] activationStart;
+    readonly PinnedArray _activations, _scratchA, _scratchB, _narrow;
+    readonly int[] _activationStart;
 
     public MlpWorkspace(MlpLayout layout, int rows)
     {
         Layout = layout;
         Rows = rows;
-        activationStart = new int[layout.LayerCount];
+        _activationStart = new int[layout.LayerCount];
         int at = 0;
         for (int l = 0; l < layout.LayerCount; l++)
         {
-            activationStart[l] = at;
+            _activationStart[l] = at;
             at += rows * layout.Sizes[l + 1];
         }
-        activations = new PinnedArray(at);
-        scratchA = new PinnedArray(rows * layout.MaxWidth);
-        scratchB = new PinnedArray(rows * layout.MaxWidth);
-        narrow = new PinnedArray(Vector<float>.Count * layout.Sizes.Max());
+        _activations = new PinnedArray(at);
+        _scratchA = new PinnedArray(rows * layout.MaxWidth);
+        _scratchB = new PinnedArray(rows * layout.MaxWidth);
+        _narrow = new PinnedArray(Vector<float>.Count * layout.Sizes.Max());
     }
 
     public MlpLayout Layout { get; }
     public int Rows { get; }
     /// <summary>Layer <paramref name="layer"/>'s activated output, [rows × Sizes[layer + 1]].</summary>
-    public float* Activation(int layer) => activations.Pointer + activationStart[layer];
+    public float* Activation(int layer) => _activations.Pointer + _activationStart[layer];
     /// <summary>The network's output, [rows × OutputSize].</summary>
     public float* Output => Activation(Layout.LayerCount - 1);
-    internal float* ScratchA => scratchA.Pointer;
-    internal float* ScratchB => scratchB.Pointer;
-    internal float* Narrow => narrow.Pointer;
+    internal float* ScratchA => _scratchA.Pointer;
+    internal float* ScratchB => _scratchB.Pointer;
+    internal float* Narrow => _narrow.Pointer;
 }
 
 /// <summary>Adam's state for one flat parameter vector (the moments live here; the parameters in <see cref="MlpWeights"/>).</summary>

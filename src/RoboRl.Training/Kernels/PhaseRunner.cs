@@ -23,28 +23,28 @@ public sealed class PhaseRunner : IDisposable
     const int SpinBeforeSleep = 50_000; // × SpinWait(5) ≈ 15 ms
     const long Closed = -1; // generation −1: no claim succeeds
 
-    readonly Thread[] helpers;
-    readonly ManualResetEventSlim wake = new(false);
+    readonly Thread[] _helpers;
+    readonly ManualResetEventSlim _wake = new(false);
     // Phase state, written by the caller before it publishes the generation.
-    IPhaseWork? work;
-    int phase, itemCount;
+    IPhaseWork? _work;
+    int _phase, _itemCount;
     // (generation << 32) | next item: claimed by compare-exchange, so a thread still finishing the previous phase
     // cannot take an item of the next one.
-    long claim;
-    int generation, done, sleeping;
-    volatile bool stopping, solo;
-    Exception? failure;
+    long _claim;
+    int _generation, _done, _sleeping;
+    volatile bool _stopping, _solo;
+    Exception? _failure;
 
     /// <param name="threads">Threads working on each phase, the caller included (1 = everything on the caller).</param>
     public PhaseRunner(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "must be ≥ 1");
         Threads = threads;
-        helpers = new Thread[threads - 1];
-        for (int t = 0; t < helpers.Length; t++)
+        _helpers = new Thread[threads - 1];
+        for (int t = 0; t < _helpers.Length; t++)
         {
-            helpers[t] = new Thread(HelperLoop) { IsBackground = true, Name = $"roborl-update-{t + 1}" };
-            helpers[t].Start();
+            _helpers[t] = new Thread(HelperLoop) { IsBackground = true, Name = $"roborl-update-{t + 1}" };
+            _helpers[t].Start();
         }
     }
 
@@ -54,12 +54,12 @@ public sealed class PhaseRunner : IDisposable
     /// <summary>Whether the caller runs the phases alone while the helpers sleep (results are the same either way).</summary>
     public bool Solo
     {
-        get => solo;
+        get => _solo;
         set
         {
-            if (solo == value) return;
-            solo = value;
-            if (!value && Interlocked.Exchange(ref sleeping, 0) != 0) wake.Set();
+            if (_solo == value) return;
+            _solo = value;
+            if (!value && Interlocked.Exchange(ref _sleeping, 0) != 0) _wake.Set();
         }
     }
 
@@ -67,29 +67,29 @@ public sealed class PhaseRunner : IDisposable
     public void Run(IPhaseWork phaseWork, int phaseId, int items)
     {
         if (items <= 0) return;
-        if (helpers.Length == 0 || solo)
+        if (_helpers.Length == 0 || _solo)
         {
             for (int i = 0; i < items; i++) phaseWork.RunItem(phaseId, i);
             return;
         }
         // Close claiming before the phase's fields change (a helper that read them mid-change fails its claim),
         // then open the new generation's items and publish it.
-        Interlocked.Exchange(ref claim, Closed);
-        Volatile.Write(ref work, phaseWork);
-        Volatile.Write(ref phase, phaseId);
-        Volatile.Write(ref itemCount, items);
-        Volatile.Write(ref done, 0);
-        int g = generation == int.MaxValue ? 1 : generation + 1;
-        Volatile.Write(ref claim, (long)g << 32);
-        Volatile.Write(ref generation, g);
-        if (Interlocked.Exchange(ref sleeping, 0) != 0) wake.Set();
+        Interlocked.Exchange(ref _claim, Closed);
+        Volatile.Write(ref _work, phaseWork);
+        Volatile.Write(ref _phase, phaseId);
+        Volatile.Write(ref _itemCount, items);
+        Volatile.Write(ref _done, 0);
+        int g = _generation == int.MaxValue ? 1 : _generation + 1;
+        Volatile.Write(ref _claim, (long)g << 32);
+        Volatile.Write(ref _generation, g);
+        if (Interlocked.Exchange(ref _sleeping, 0) != 0) _wake.Set();
 
         RunClaimed(g, phaseWork, phaseId, items);
         var spinner = new SpinWait();
-        while (Volatile.Read(ref done) < items) spinner.SpinOnce(sleep1Threshold: -1);
-        if (failure is { } e)
+        while (Volatile.Read(ref _done) < items) spinner.SpinOnce(sleep1Threshold: -1);
+        if (_failure is { } e)
         {
-            failure = null;
+            _failure = null;
             throw new InvalidOperationException("a parallel update phase failed on a helper thread", e);
         }
     }
@@ -98,54 +98,54 @@ public sealed class PhaseRunner : IDisposable
     {
         while (true)
         {
-            long current = Volatile.Read(ref claim);
+            long current = Volatile.Read(ref _claim);
             if ((int)(current >> 32) != g || (int)current >= items) return; // another phase, or nothing left
-            if (Interlocked.CompareExchange(ref claim, current + 1, current) != current) continue;
+            if (Interlocked.CompareExchange(ref _claim, current + 1, current) != current) continue;
             try { phaseWork.RunItem(phaseId, (int)current); }
-            catch (Exception e) { failure ??= e; }
-            Interlocked.Increment(ref done);
+            catch (Exception e) { _failure ??= e; }
+            Interlocked.Increment(ref _done);
         }
     }
 
     void HelperLoop()
     {
         int seen = 0;
-        while (!stopping)
+        while (!_stopping)
         {
             int spins = 0;
             int g;
-            while ((g = Volatile.Read(ref generation)) == seen && !stopping)
+            while ((g = Volatile.Read(ref _generation)) == seen && !_stopping)
             {
-                if (++spins < SpinBeforeSleep && !solo)
+                if (++spins < SpinBeforeSleep && !_solo)
                 {
                     Thread.SpinWait(5);
                     continue;
                 }
-                Interlocked.Exchange(ref sleeping, 1); // a full fence: the checks below see what the caller wrote before it
-                if (Volatile.Read(ref generation) != seen || stopping || (!solo && spins < SpinBeforeSleep))
+                Interlocked.Exchange(ref _sleeping, 1); // a full fence: the checks below see what the caller wrote before it
+                if (Volatile.Read(ref _generation) != seen || _stopping || (!_solo && spins < SpinBeforeSleep))
                 {
-                    Volatile.Write(ref sleeping, 0);
+                    Volatile.Write(ref _sleeping, 0);
                     continue;
                 }
-                wake.Wait();
-                wake.Reset();
+                _wake.Wait();
+                _wake.Reset();
                 spins = 0;
             }
-            if (stopping) return;
+            if (_stopping) return;
             seen = g;
             // The phase's fields were written before the generation; a stale read fails the claim's generation check.
-            IPhaseWork? phaseWork = Volatile.Read(ref work);
-            int phaseId = Volatile.Read(ref phase), items = Volatile.Read(ref itemCount);
+            IPhaseWork? phaseWork = Volatile.Read(ref _work);
+            int phaseId = Volatile.Read(ref _phase), items = Volatile.Read(ref _itemCount);
             if (phaseWork is not null) RunClaimed(g, phaseWork, phaseId, items);
         }
     }
 
     public void Dispose()
     {
-        stopping = true;
-        wake.Set();
-        foreach (Thread t in helpers) t.Join();
-        wake.Dispose();
+        _stopping = true;
+        _wake.Set();
+        foreach (Thread t in _helpers) t.Join();
+        _wake.Dispose();
     }
 }
 
@@ -159,21 +159,21 @@ public sealed class PhaseRunner : IDisposable
 public sealed class ThreadChoice
 {
     public const int ProbeRounds = 32, ExploitRounds = 2048; // even: each probe sees as many rounds with an actor step as without
-    readonly long[] ticks = new long[2]; // time in the current cycle's probes: [two threads, one thread]
-    int round = -1;
-    bool exploitSolo;
+    readonly long[] _ticks = new long[2]; // time in the current cycle's probes: [two threads, one thread]
+    int _round = -1;
+    bool _exploitSolo;
 
     /// <summary>Ends the previous round (if any) and starts the next; returns whether it runs on the caller alone.</summary>
     public bool BeginRound()
     {
-        if (round >= 0)
+        if (_round >= 0)
         {
             if (Solo) SoloRounds++;
-            if (round == 2 * ProbeRounds - 1) exploitSolo = ticks[1] < ticks[0];
+            if (_round == 2 * ProbeRounds - 1) _exploitSolo = _ticks[1] < _ticks[0];
         }
-        round = round + 1 == 2 * ProbeRounds + ExploitRounds ? 0 : round + 1;
-        if (round == 0) ticks[0] = ticks[1] = 0;
-        Solo = round < ProbeRounds ? false : round < 2 * ProbeRounds || exploitSolo;
+        _round = _round + 1 == 2 * ProbeRounds + ExploitRounds ? 0 : _round + 1;
+        if (_round == 0) _ticks[0] = _ticks[1] = 0;
+        Solo = _round < ProbeRounds ? false : _round < 2 * ProbeRounds || _exploitSolo;
         return Solo;
     }
 
@@ -183,7 +183,7 @@ public sealed class ThreadChoice
     /// <summary>Adds time spent in the current round (any number of calls per round).</summary>
     public void Record(long elapsedTicks)
     {
-        if (round >= 0 && round < 2 * ProbeRounds) ticks[Solo ? 1 : 0] += elapsedTicks;
+        if (_round >= 0 && _round < 2 * ProbeRounds) _ticks[Solo ? 1 : 0] += elapsedTicks;
     }
 
     /// <summary>Rounds that ran on the caller alone, finished ones.</summary>

@@ -10,19 +10,19 @@ namespace RoboRl.Core.Tests.Policy;
 public class PolicyBundleTests
 {
     static readonly int[] Quadrotor = [149, 64, 64, 4];
-    string directory = "";
+    string _directory = "";
 
     [SetUp]
-    public void MakeDirectory() => Directory.CreateDirectory(directory = Path.Combine(Path.GetTempPath(), $"roborl-bundle-{Guid.NewGuid():N}"));
+    public void MakeDirectory() => Directory.CreateDirectory(_directory = Path.Combine(Path.GetTempPath(), $"roborl-bundle-{Guid.NewGuid():N}"));
 
     [TearDown]
-    public void RemoveDirectory() => Directory.Delete(directory, recursive: true);
+    public void RemoveDirectory() => Directory.Delete(_directory, recursive: true);
 
     [Test]
     public void RoundTripKeepsEveryField()
     {
         PolicyBundle written = TestBundles.Create(Quadrotor, seed: 7);
-        string path = Path.Combine(directory, "policy.safetensors");
+        string path = Path.Combine(_directory, "policy.safetensors");
         written.Write(path);
         PolicyBundle read = PolicyBundle.Read(path);
 
@@ -129,7 +129,7 @@ public class PolicyBundleTests
             if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("python3 is missing; tests/prerequisites.txt lists it");
             Assert.Ignore("python3 not installed");
         }
-        string path = Path.Combine(directory, "policy.safetensors");
+        string path = Path.Combine(_directory, "policy.safetensors");
         TestBundles.Create([14, 16, 8, 4], seed: 5, hidden: Activation.Tanh, goldenCount: 3).Write(path);
         var start = new System.Diagnostics.ProcessStartInfo(python, [Path.Combine(AppContext.BaseDirectory, "Policy", "read_policy_bundle.py"), path])
         {
@@ -257,7 +257,7 @@ public class PolicyBundleTests
 
     string WriteBytes(byte[] bytes)
     {
-        string path = Path.Combine(directory, $"bad-{Guid.NewGuid():N}.safetensors");
+        string path = Path.Combine(_directory, $"bad-{Guid.NewGuid():N}.safetensors");
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -425,7 +425,7 @@ public class PolicyBundleTests
     [Test]
     public void MissingFileIsABundleError()
     {
-        string path = Path.Combine(directory, "absent.safetensors");
+        string path = Path.Combine(_directory, "absent.safetensors");
         var error = Assert.Throws<PolicyBundleException>(() => PolicyBundle.Read(path))!;
         Assert.That(error.Field, Is.EqualTo("file"));
     }

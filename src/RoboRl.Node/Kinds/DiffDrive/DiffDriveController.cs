@@ -32,9 +32,9 @@ public interface ILocalPlanner
 /// <summary>The learned planner: the policy bundle through the allocation-free <see cref="PolicyEngine"/>, exactly as evaluated.</summary>
 public sealed class PolicyLocalPlanner(PolicyBundle bundle) : ILocalPlanner
 {
-    readonly PolicyEngine engine = new(bundle);
-    public PolicyEngine Engine => engine;
-    public void Plan(in LocalPlannerInput input, Span<float> action) => engine.Forward(input.Observation, action);
+    readonly PolicyEngine _engine = new(bundle);
+    public PolicyEngine Engine => _engine;
+    public void Plan(in LocalPlannerInput input, Span<float> action) => _engine.Forward(input.Observation, action);
 }
 
 /// <summary>
@@ -57,54 +57,54 @@ public sealed class PolicyLocalPlanner(PolicyBundle bundle) : ILocalPlanner
 /// </summary>
 public sealed class DiffDriveController : IRobotController
 {
-    readonly NodeConfig nodeConfig;
-    readonly DiffDriveNodeSettings config;
-    readonly ILocalPlanner planner;
-    readonly IGroundSensorSource sensors;
-    readonly IVelocityCommandSink sink;
-    readonly DiffDriveNodeLog log;
-    readonly int scanBins;
-    readonly float[] ranges, observation, action = new float[NavObservation.ActionSize];
-    readonly long scanTimeoutNs, odometryTimeoutNs;
-    readonly float footprintRadius;
-    InferenceNode node = null!;
-    uint commandSequence, goalSequence;
-    bool hasGoal, goalDone, hasOdometry, hasScan, limited;
-    float goalX, goalY, previousLinearAction, previousAngularAction;
-    int overrunStreak;
-    SafetyTrigger lastTrigger = (SafetyTrigger)255;
-    VelocityCommand lastCommand;
-    OdometrySample lastOdometry;
-    ScanSample lastScan;
+    readonly NodeConfig _nodeConfig;
+    readonly DiffDriveNodeSettings _config;
+    readonly ILocalPlanner _planner;
+    readonly IGroundSensorSource _sensors;
+    readonly IVelocityCommandSink _sink;
+    readonly DiffDriveNodeLog _log;
+    readonly int _scanBins;
+    readonly float[] _ranges, _observation, _action = new float[NavObservation.ActionSize];
+    readonly long _scanTimeoutNs, _odometryTimeoutNs;
+    readonly float _footprintRadius;
+    InferenceNode _node = null!;
+    uint _commandSequence, _goalSequence;
+    bool _hasGoal, _goalDone, _hasOdometry, _hasScan, _limited;
+    float _goalX, _goalY, _previousLinearAction, _previousAngularAction;
+    int _overrunStreak;
+    SafetyTrigger _lastTrigger = (SafetyTrigger)255;
+    VelocityCommand _lastCommand;
+    OdometrySample _lastOdometry;
+    ScanSample _lastScan;
     // This tick's record.
-    bool plannerRan;
-    float plannedV, plannedW;
+    bool _plannerRan;
+    float _plannedV, _plannedW;
 
     /// <param name="observationSize">The planner's observation size (a bundle's ObservationSize); the scan bins are what precedes the 7 state values.</param>
     /// <param name="flightMetadata">What identifies the robot and the planner's spec in the log.</param>
     public DiffDriveController(NodeConfig config, ILocalPlanner planner, int observationSize, IGroundSensorSource sensors, IVelocityCommandSink sink,
         IReadOnlyDictionary<string, string>? flightMetadata = null)
     {
-        nodeConfig = config;
-        this.config = config.SettingsAs<DiffDriveNodeSettings>();
-        this.planner = planner;
-        this.sensors = sensors;
-        this.sink = sink;
-        DiffDriveNodeSettings s = this.config;
-        scanBins = observationSize - NavObservation.ActorSize(0);
-        if (scanBins < 1 || s.Robot.Lidar.Beams % scanBins != 0)
-            throw new ArgumentException($"an observation of {observationSize} values leaves {scanBins} scan bins, which do not divide the lidar's {s.Robot.Lidar.Beams} beams");
-        ranges = new float[s.Robot.Lidar.Beams];
-        observation = new float[observationSize];
-        scanTimeoutNs = (long)(s.Limits.ScanTimeoutS * 1e9);
-        odometryTimeoutNs = (long)(s.Limits.OdometryTimeoutS * 1e9);
-        footprintRadius = s.Robot.RobotRadius;
-        log = new DiffDriveNodeLog(s.Robot.Lidar.Beams, config.RateHz);
+        _nodeConfig = config;
+        this._config = config.SettingsAs<DiffDriveNodeSettings>();
+        this._planner = planner;
+        this._sensors = sensors;
+        this._sink = sink;
+        DiffDriveNodeSettings s = this._config;
+        _scanBins = observationSize - NavObservation.ActorSize(0);
+        if (_scanBins < 1 || s.Robot.Lidar.Beams % _scanBins != 0)
+            throw new ArgumentException($"an observation of {observationSize} values leaves {_scanBins} scan bins, which do not divide the lidar's {s.Robot.Lidar.Beams} beams");
+        _ranges = new float[s.Robot.Lidar.Beams];
+        _observation = new float[observationSize];
+        _scanTimeoutNs = (long)(s.Limits.ScanTimeoutS * 1e9);
+        _odometryTimeoutNs = (long)(s.Limits.OdometryTimeoutS * 1e9);
+        _footprintRadius = s.Robot.RobotRadius;
+        _log = new DiffDriveNodeLog(s.Robot.Lidar.Beams, config.RateHz);
         FlightMetadata = flightMetadata ?? new Dictionary<string, string>();
         if (s.Goal is { } g)
         {
-            hasGoal = true;
-            (goalX, goalY) = g;
+            _hasGoal = true;
+            (_goalX, _goalY) = g;
         }
     }
 
@@ -124,22 +124,22 @@ public sealed class DiffDriveController : IRobotController
     }
 
     public string Kind => "diff_drive";
-    public DiffDriveNodeSettings Settings => config;
-    NodeMode Mode => node.Mode;
-    public VelocityCommand LastCommand => lastCommand;
-    public OdometrySample LastOdometry => lastOdometry;
+    public DiffDriveNodeSettings Settings => _config;
+    NodeMode Mode => _node.Mode;
+    public VelocityCommand LastCommand => _lastCommand;
+    public OdometrySample LastOdometry => _lastOdometry;
     public int GoalsReached { get; private set; }
     /// <summary>Ticks in which the robot was stopped or limited by a safety rule.</summary>
     public long SafetyTicks { get; private set; }
-    public (float X, float Y)? Goal => hasGoal ? (goalX, goalY) : null;
-    public bool GoalDone => goalDone;
-    public bool HasState => hasOdometry && hasScan;
-    public int ObservationSize => observation.Length;
-    public ReadOnlySpan<float> Observation => observation;
-    public INodeLog Log => log;
+    public (float X, float Y)? Goal => _hasGoal ? (_goalX, _goalY) : null;
+    public bool GoalDone => _goalDone;
+    public bool HasState => _hasOdometry && _hasScan;
+    public int ObservationSize => _observation.Length;
+    public ReadOnlySpan<float> Observation => _observation;
+    public INodeLog Log => _log;
     public IReadOnlyDictionary<string, string> FlightMetadata { get; }
 
-    public void Attach(InferenceNode node) => this.node = node;
+    public void Attach(InferenceNode node) => this._node = node;
 
     public void Handle(in NodeCommand command, long nowNs)
     {
@@ -148,14 +148,14 @@ public sealed class DiffDriveController : IRobotController
             case NodeCommandKind.Setpoint: // an operator's setpoint is a ground robot's goal (x, y; z ignored)
                 if (float.IsFinite(command.Setpoint.X) && float.IsFinite(command.Setpoint.Y))
                 {
-                    (goalX, goalY) = (command.Setpoint.X, command.Setpoint.Y);
-                    hasGoal = true;
-                    goalDone = false;
+                    (_goalX, _goalY) = (command.Setpoint.X, command.Setpoint.Y);
+                    _hasGoal = true;
+                    _goalDone = false;
                 }
-                else node.Refuse(NodeCommandKindOrNone.Setpoint, new SafetyViolation(SafetyTrigger.NonFiniteSetpoint, float.NaN, 0), nowNs);
+                else _node.Refuse(NodeCommandKindOrNone.Setpoint, new SafetyViolation(SafetyTrigger.NonFiniteSetpoint, float.NaN, 0), nowNs);
                 break;
             case NodeCommandKind.Land or NodeCommandKind.Disarm: // stop here and wait for the next goal
-                hasGoal = false;
+                _hasGoal = false;
                 break;
         }
     }
@@ -163,88 +163,88 @@ public sealed class DiffDriveController : IRobotController
     public void Tick(in NodeTick tick)
     {
         long nowNs = tick.StartNs;
-        overrunStreak = tick.Overrun ? overrunStreak + 1 : 0;
+        _overrunStreak = tick.Overrun ? _overrunStreak + 1 : 0;
         SafetyTrigger trigger = SafetyTrigger.None;
         float value = 0, limit = 0;
         float v = 0, w = 0;
-        plannerRan = false;
+        _plannerRan = false;
 
-        bool haveOdometry = sensors.TryGetOdometry(out OdometrySample odometry);
-        if (haveOdometry) { lastOdometry = odometry; hasOdometry = true; }
-        bool haveScan = sensors.TryGetScan(ranges, out ScanSample scan);
-        if (haveScan) { lastScan = scan; hasScan = true; }
-        if (sensors.TryGetGoal(out GoalSample goal) && goal.Sequence != goalSequence)
+        bool haveOdometry = _sensors.TryGetOdometry(out OdometrySample odometry);
+        if (haveOdometry) { _lastOdometry = odometry; _hasOdometry = true; }
+        bool haveScan = _sensors.TryGetScan(_ranges, out ScanSample scan);
+        if (haveScan) { _lastScan = scan; _hasScan = true; }
+        if (_sensors.TryGetGoal(out GoalSample goal) && goal.Sequence != _goalSequence)
         {
-            goalSequence = goal.Sequence;
-            goalX = goal.X;
-            goalY = goal.Y;
-            hasGoal = true;
-            goalDone = false;
+            _goalSequence = goal.Sequence;
+            _goalX = goal.X;
+            _goalY = goal.Y;
+            _hasGoal = true;
+            _goalDone = false;
         }
 
         if (Mode == NodeMode.Killed) { Send(nowNs, 0, 0, ActionSource.Fallback); return; } // latched: stopped until restarted
 
-        if (!haveScan || nowNs - scan.TimestampNs > scanTimeoutNs)
-            (trigger, value, limit) = (SafetyTrigger.StaleScan, haveScan ? (nowNs - scan.TimestampNs) / 1e6f : float.PositiveInfinity, scanTimeoutNs / 1e6f);
-        else if (!haveOdometry || nowNs - odometry.TimestampNs > odometryTimeoutNs)
-            (trigger, value, limit) = (SafetyTrigger.StaleOdometry, haveOdometry ? (nowNs - odometry.TimestampNs) / 1e6f : float.PositiveInfinity, odometryTimeoutNs / 1e6f);
-        else if (scan.Count != ranges.Length)
-            (trigger, value, limit) = (SafetyTrigger.ScanMismatch, scan.Count, ranges.Length);
-        else if (overrunStreak >= config.Limits.OverrunStreak)
-            (trigger, value, limit) = (SafetyTrigger.OverrunStreak, overrunStreak, config.Limits.OverrunStreak);
+        if (!haveScan || nowNs - scan.TimestampNs > _scanTimeoutNs)
+            (trigger, value, limit) = (SafetyTrigger.StaleScan, haveScan ? (nowNs - scan.TimestampNs) / 1e6f : float.PositiveInfinity, _scanTimeoutNs / 1e6f);
+        else if (!haveOdometry || nowNs - odometry.TimestampNs > _odometryTimeoutNs)
+            (trigger, value, limit) = (SafetyTrigger.StaleOdometry, haveOdometry ? (nowNs - odometry.TimestampNs) / 1e6f : float.PositiveInfinity, _odometryTimeoutNs / 1e6f);
+        else if (scan.Count != _ranges.Length)
+            (trigger, value, limit) = (SafetyTrigger.ScanMismatch, scan.Count, _ranges.Length);
+        else if (_overrunStreak >= _config.Limits.OverrunStreak)
+            (trigger, value, limit) = (SafetyTrigger.OverrunStreak, _overrunStreak, _config.Limits.OverrunStreak);
 
         NodeMode next;
         ModeReason reason = ModeReason.SafetyViolation;
         int axis = -1;
         if (trigger != SafetyTrigger.None) next = NodeMode.Fallback;
-        else if (!hasGoal || goalDone) (next, reason) = (NodeMode.Idle, goalDone ? ModeReason.GoalReached : ModeReason.WaitingForGoal);
+        else if (!_hasGoal || _goalDone) (next, reason) = (NodeMode.Idle, _goalDone ? ModeReason.GoalReached : ModeReason.WaitingForGoal);
         else
         {
-            float dx = goalX - odometry.X, dy = goalY - odometry.Y;
+            float dx = _goalX - odometry.X, dy = _goalY - odometry.Y;
             float distance = MathF.Sqrt(dx * dx + dy * dy);
-            if (distance < config.GoalToleranceM)
+            if (distance < _config.GoalToleranceM)
             {
-                goalDone = true;
+                _goalDone = true;
                 GoalsReached++;
-                node.AddEvent(new NodeEvent
+                _node.AddEvent(new NodeEvent
                 {
                     TimestampNs = nowNs,
-                    Tick = node.CurrentTick,
+                    Tick = _node.CurrentTick,
                     Kind = NodeEventKind.GoalReached,
                     Mode = Mode,
                     Command = NodeCommandKindOrNone.None,
-                    Requested = new System.Numerics.Vector3(goalX, goalY, 0),
+                    Requested = new System.Numerics.Vector3(_goalX, _goalY, 0),
                     Applied = new System.Numerics.Vector3(distance, 0, 0),
                 });
                 (next, reason) = (NodeMode.Idle, ModeReason.GoalReached);
             }
             else
             {
-                float maxV = config.Robot.MaxLinearVelocity, maxW = config.Robot.MaxAngularVelocity;
-                NavObservation.Build(ranges, scan.RangeMin, scan.RangeMax, scanBins, odometry.X, odometry.Y, odometry.Yaw, goalX, goalY,
-                    odometry.LinearVelocity, odometry.AngularVelocity, maxV, maxW, previousLinearAction, previousAngularAction, observation);
-                int bad = FirstNonFinite(observation);
-                if (bad >= 0) (trigger, value, axis) = (SafetyTrigger.NonFiniteObservation, observation[bad], bad);
+                float maxV = _config.Robot.MaxLinearVelocity, maxW = _config.Robot.MaxAngularVelocity;
+                NavObservation.Build(_ranges, scan.RangeMin, scan.RangeMax, _scanBins, odometry.X, odometry.Y, odometry.Yaw, _goalX, _goalY,
+                    odometry.LinearVelocity, odometry.AngularVelocity, maxV, maxW, _previousLinearAction, _previousAngularAction, _observation);
+                int bad = FirstNonFinite(_observation);
+                if (bad >= 0) (trigger, value, axis) = (SafetyTrigger.NonFiniteObservation, _observation[bad], bad);
                 else
                 {
-                    int goalAt = NavObservation.GoalOffset(scanBins);
-                    planner.Plan(new LocalPlannerInput
+                    int goalAt = NavObservation.GoalOffset(_scanBins);
+                    _planner.Plan(new LocalPlannerInput
                     {
-                        Observation = observation,
-                        Scan = ranges,
-                        GoalDistance = observation[goalAt],
-                        GoalBearing = MathF.Atan2(observation[goalAt + 1], observation[goalAt + 2]),
+                        Observation = _observation,
+                        Scan = _ranges,
+                        GoalDistance = _observation[goalAt],
+                        GoalBearing = MathF.Atan2(_observation[goalAt + 1], _observation[goalAt + 2]),
                         LinearVelocity = odometry.LinearVelocity,
                         AngularVelocity = odometry.AngularVelocity,
-                    }, action);
-                    plannerRan = true;
-                    (plannedV, plannedW) = (action[0], action[1]);
-                    bad = FirstNonFinite(action);
-                    if (bad >= 0) (trigger, value, axis) = (SafetyTrigger.NonFiniteAction, action[bad], bad);
+                    }, _action);
+                    _plannerRan = true;
+                    (_plannedV, _plannedW) = (_action[0], _action[1]);
+                    bad = FirstNonFinite(_action);
+                    if (bad >= 0) (trigger, value, axis) = (SafetyTrigger.NonFiniteAction, _action[bad], bad);
                     else
                     {
-                        v = Math.Clamp(action[0], -1f, 1f) * maxV;
-                        w = Math.Clamp(action[1], -1f, 1f) * maxW;
+                        v = Math.Clamp(_action[0], -1f, 1f) * maxV;
+                        w = Math.Clamp(_action[1], -1f, 1f) * maxW;
                     }
                 }
                 (next, reason) = trigger == SafetyTrigger.None ? (NodeMode.Policy, ModeReason.Driving) : (NodeMode.Fallback, ModeReason.SafetyViolation);
@@ -253,15 +253,15 @@ public sealed class DiffDriveController : IRobotController
 
         if (next == NodeMode.Policy)
         {
-            v = Math.Clamp(v, -config.Limits.MaxLinearVelocityMS, config.Limits.MaxLinearVelocityMS);
-            w = Math.Clamp(w, -config.Limits.MaxAngularVelocityRadS, config.Limits.MaxAngularVelocityRadS);
+            v = Math.Clamp(v, -_config.Limits.MaxLinearVelocityMS, _config.Limits.MaxLinearVelocityMS);
+            w = Math.Clamp(w, -_config.Limits.MaxAngularVelocityRadS, _config.Limits.MaxAngularVelocityRadS);
             // Translation towards a near obstacle is stopped; the planner keeps steering.
             if (v != 0)
             {
                 float nearest = NearestInPath(scan, v > 0 ? 1f : -1f);
-                if (nearest < config.Limits.MinObstacleDistanceM)
+                if (nearest < _config.Limits.MinObstacleDistanceM)
                 {
-                    (trigger, value, limit) = (SafetyTrigger.ObstacleTooClose, nearest, config.Limits.MinObstacleDistanceM);
+                    (trigger, value, limit) = (SafetyTrigger.ObstacleTooClose, nearest, _config.Limits.MinObstacleDistanceM);
                     v = 0;
                 }
             }
@@ -270,43 +270,43 @@ public sealed class DiffDriveController : IRobotController
 
         if (trigger != SafetyTrigger.None) SafetyTicks++;
         var violation = next == NodeMode.Fallback ? new SafetyViolation(trigger, value, limit, axis) : default;
-        if (next != Mode || (next == NodeMode.Fallback && trigger != lastTrigger)) node.ChangeMode(next, reason, violation, nowNs);
+        if (next != Mode || (next == NodeMode.Fallback && trigger != _lastTrigger)) _node.ChangeMode(next, reason, violation, nowNs);
         bool limitedNow = next == NodeMode.Policy && trigger == SafetyTrigger.ObstacleTooClose;
-        if (limitedNow != limited)
+        if (limitedNow != _limited)
         {
-            node.AddEvent(new NodeEvent
+            _node.AddEvent(new NodeEvent
             {
                 TimestampNs = nowNs,
-                Tick = node.CurrentTick,
+                Tick = _node.CurrentTick,
                 Kind = NodeEventKind.MotionLimited,
                 Mode = next,
                 Command = NodeCommandKindOrNone.None,
                 Violation = limitedNow ? new SafetyViolation(trigger, value, limit) : default,
             });
-            limited = limitedNow;
+            _limited = limitedNow;
         }
-        lastTrigger = trigger;
+        _lastTrigger = trigger;
 
         // The previous action the next observation holds is the one applied (as in the simulator).
-        previousLinearAction = v / config.Robot.MaxLinearVelocity;
-        previousAngularAction = w / config.Robot.MaxAngularVelocity;
+        _previousLinearAction = v / _config.Robot.MaxLinearVelocity;
+        _previousAngularAction = w / _config.Robot.MaxAngularVelocity;
         Send(nowNs, v, w, next == NodeMode.Policy ? ActionSource.Policy : ActionSource.Fallback);
     }
 
     void Send(long nowNs, float v, float w, ActionSource source)
     {
-        float halfTrack = config.Robot.TrackWidth / 2, radius = config.Robot.WheelRadius;
-        lastCommand = new VelocityCommand
+        float halfTrack = _config.Robot.TrackWidth / 2, radius = _config.Robot.WheelRadius;
+        _lastCommand = new VelocityCommand
         {
             TimestampNs = nowNs,
-            Sequence = ++commandSequence,
+            Sequence = ++_commandSequence,
             LinearVelocity = v,
             AngularVelocity = w,
             LeftWheelRadS = (v - w * halfTrack) / radius,
             RightWheelRadS = (v + w * halfTrack) / radius,
             Source = source,
         };
-        sink.Send(lastCommand);
+        _sink.Send(_lastCommand);
     }
 
     /// <summary>
@@ -316,14 +316,14 @@ public sealed class DiffDriveController : IRobotController
     /// </summary>
     float NearestInPath(in ScanSample scan, float direction)
     {
-        float nearest = float.PositiveInfinity, r2 = footprintRadius * footprintRadius;
+        float nearest = float.PositiveInfinity, r2 = _footprintRadius * _footprintRadius;
         for (int k = 0; k < scan.Count; k++)
         {
-            float r = ranges[k];
+            float r = _ranges[k];
             if (!(r >= scan.RangeMin) || float.IsPositiveInfinity(r)) continue; // NaN, +∞ (no return), below range_min (unreliable)
             float angle = scan.AngleMin + k * scan.AngleIncrement;
             float ahead = direction * r * MathF.Cos(angle), side = r * MathF.Sin(angle);
-            if (ahead <= 0 || MathF.Abs(side) >= footprintRadius) continue;
+            if (ahead <= 0 || MathF.Abs(side) >= _footprintRadius) continue;
             float gap = ahead - MathF.Sqrt(r2 - side * side);
             if (gap < nearest) nearest = gap;
         }
@@ -338,12 +338,12 @@ public sealed class DiffDriveController : IRobotController
 
     public void DescribeTick(ref TickRecord record, Span<byte> state)
     {
-        record.Source = lastCommand.Source;
-        record.PolicyRan = plannerRan;
+        record.Source = _lastCommand.Source;
+        record.PolicyRan = _plannerRan;
         record.Intervention = false;
-        record.Action = new ActuatorValues(2) { [0] = lastCommand.LinearVelocity / config.Robot.MaxLinearVelocity, [1] = lastCommand.AngularVelocity / config.Robot.MaxAngularVelocity };
-        record.PolicyAction = new ActuatorValues(2) { [0] = plannedV, [1] = plannedW };
-        log.Capture(state, hasOdometry, in lastOdometry, hasScan, in lastScan, ranges, hasGoal, goalX, goalY, in lastCommand);
+        record.Action = new ActuatorValues(2) { [0] = _lastCommand.LinearVelocity / _config.Robot.MaxLinearVelocity, [1] = _lastCommand.AngularVelocity / _config.Robot.MaxAngularVelocity };
+        record.PolicyAction = new ActuatorValues(2) { [0] = _plannedV, [1] = _plannedW };
+        _log.Capture(state, _hasOdometry, in _lastOdometry, _hasScan, in _lastScan, _ranges, _hasGoal, _goalX, _goalY, in _lastCommand);
     }
 
     /// <summary>No telemetry frame for ground robots yet (their transports publish odometry themselves).</summary>
@@ -356,8 +356,8 @@ public sealed class DiffDriveController : IRobotController
 
     public string Progress()
     {
-        OdometrySample o = lastOdometry;
-        VelocityCommand c = lastCommand;
+        OdometrySample o = _lastOdometry;
+        VelocityCommand c = _lastCommand;
         string goal = Goal is { } g ? string.Create(CultureInfo.InvariantCulture, $"goal ({g.X:F2}, {g.Y:F2}) {MathF.Sqrt((g.X - o.X) * (g.X - o.X) + (g.Y - o.Y) * (g.Y - o.Y)):F2} m away") : "no goal";
         return string.Create(CultureInfo.InvariantCulture,
             $"pose ({o.X,5:F2}, {o.Y,5:F2}, {o.Yaw,5:F2} rad)  cmd v {c.LinearVelocity,5:F2} m/s ω {c.AngularVelocity,5:F2} rad/s  {goal}");

@@ -103,37 +103,10 @@ public sealed record QuadrotorNodeSettings
 
     public static QuadrotorNodeSettings Read(ConfigNode node, QuadrotorConfig robot)
     {
-        ConfigNode fence = node.Object("geofence");
-        Vector3 min = V(fence.Numbers("min", 3, -1e4, 1e4)), max = V(fence.Numbers("max", 3, -1e4, 1e4));
-        fence.EnsureNoUnknownKeys();
-        if (!(min.X < max.X && min.Y < max.Y && min.Z < max.Z))
-            throw fence.Error("max", $"must be above min on every axis (min {min}, max {max})");
-        var geofence = new Geofence(min, max);
-
-        ConfigNode limits = node.Object("limits");
-        var safety = new SafetyLimits
-        {
-            MaxTiltDeg = (float)limits.Number("max_tilt_deg", 1, 180),
-            MaxAngularRateRadS = (float)limits.Number("max_angular_rate_rad_s", 0.1, 100),
-            MaxSetpointSpeedMS = (float)limits.Number("max_setpoint_speed_m_s", 0.01, 20),
-            SetpointMarginM = (float)limits.Number("setpoint_margin_m", 0, 10),
-            OverrunStreak = (int)limits.Integer("overrun_streak", 1, 100_000),
-            SensorTimeoutS = (float)limits.Number("sensor_timeout_ms", 1, 10_000) / 1000f,
-            TeleopTimeoutS = (float)limits.Number("teleop_timeout_ms", 1, 10_000) / 1000f,
-        };
-        limits.EnsureNoUnknownKeys();
+        Geofence geofence = ReadGeofence(node);
+        SafetyLimits safety = ReadLimits(node, geofence);
         float margin = safety.SetpointMarginM;
-        if (2 * margin >= Math.Min(max.X - min.X, Math.Min(max.Y - min.Y, max.Z - min.Z)))
-            throw limits.Error("setpoint_margin_m", $"{margin} m leaves no room inside the geofence");
-
-        ConfigNode fallback = node.Object("fallback");
-        var fallbackConfig = new FallbackConfig
-        {
-            HoldS = (float)fallback.Number("hold_s", 0, 3600),
-            LandingSpeedMS = (float)fallback.Number("landing_speed_m_s", 0.05, 2),
-            LandedHeightM = (float)fallback.Number("landed_height_m", 0.001, 1),
-        };
-        fallback.EnsureNoUnknownKeys();
+        FallbackConfig fallbackConfig = ReadFallback(node);
 
         Vector3 setpoint = V(node.Numbers("setpoint", 3, -1e4, 1e4));
         if (geofence.Clamp(setpoint, margin) != setpoint)
@@ -148,6 +121,53 @@ public sealed record QuadrotorNodeSettings
             Fallback = fallbackConfig,
             Takeoff = TakeoffConfig.Read(node.Has("takeoff") ? node.Object("takeoff") : null),
         };
+    }
+
+    /// <summary>The node config's "geofence" section (min and max, world ENU, m); every flyer kind reads it.</summary>
+    public static Geofence ReadGeofence(ConfigNode node)
+    {
+        ConfigNode fence = node.Object("geofence");
+        Vector3 min = V(fence.Numbers("min", 3, -1e4, 1e4)), max = V(fence.Numbers("max", 3, -1e4, 1e4));
+        fence.EnsureNoUnknownKeys();
+        if (!(min.X < max.X && min.Y < max.Y && min.Z < max.Z))
+            throw fence.Error("max", $"must be above min on every axis (min {min}, max {max})");
+        return new Geofence(min, max);
+    }
+
+    /// <summary>The node config's "limits" section (the safety supervisor's), checked against the geofence.</summary>
+    public static SafetyLimits ReadLimits(ConfigNode node, Geofence geofence)
+    {
+        ConfigNode limits = node.Object("limits");
+        var safety = new SafetyLimits
+        {
+            MaxTiltDeg = (float)limits.Number("max_tilt_deg", 1, 180),
+            MaxAngularRateRadS = (float)limits.Number("max_angular_rate_rad_s", 0.1, 100),
+            MaxSetpointSpeedMS = (float)limits.Number("max_setpoint_speed_m_s", 0.01, 20),
+            SetpointMarginM = (float)limits.Number("setpoint_margin_m", 0, 10),
+            OverrunStreak = (int)limits.Integer("overrun_streak", 1, 100_000),
+            SensorTimeoutS = (float)limits.Number("sensor_timeout_ms", 1, 10_000) / 1000f,
+            TeleopTimeoutS = (float)limits.Number("teleop_timeout_ms", 1, 10_000) / 1000f,
+        };
+        limits.EnsureNoUnknownKeys();
+        float margin = safety.SetpointMarginM;
+        Vector3 min = geofence.Min, max = geofence.Max;
+        if (2 * margin >= Math.Min(max.X - min.X, Math.Min(max.Y - min.Y, max.Z - min.Z)))
+            throw limits.Error("setpoint_margin_m", $"{margin} m leaves no room inside the geofence");
+        return safety;
+    }
+
+    /// <summary>The node config's "fallback" section (hold, then land).</summary>
+    public static FallbackConfig ReadFallback(ConfigNode node)
+    {
+        ConfigNode fallback = node.Object("fallback");
+        var fallbackConfig = new FallbackConfig
+        {
+            HoldS = (float)fallback.Number("hold_s", 0, 3600),
+            LandingSpeedMS = (float)fallback.Number("landing_speed_m_s", 0.05, 2),
+            LandedHeightM = (float)fallback.Number("landed_height_m", 0.001, 1),
+        };
+        fallback.EnsureNoUnknownKeys();
+        return fallbackConfig;
     }
 
     internal static Vector3 V(double[] v) => new((float)v[0], (float)v[1], (float)v[2]);
