@@ -28,6 +28,13 @@ public sealed record SwarmTrainingConfig
     /// <summary>"Once the swarm can fly": replay starts when the finished training episodes' mean final distance to goal
     /// (over the last rollout) falls below this.</summary>
     public double ReplayFlyDistanceM { get; init; } = 1.0;
+    /// <summary>σ of the position-error inputs in the frozen normaliser (their mean is set to 0); 0 keeps the warm-up's
+    /// statistics. Why: the warm-up sees the quads at their starts, so its mean is the start–goal offset and its σ the
+    /// spread of the starts: the goal itself then lies many σ out, where the tanh encoders saturate.</summary>
+    public double PositionErrorScaleM { get; init; }
+    /// <summary>Ceiling of the frozen normaliser's σ (as the hover trainers: warm-up tumbles would otherwise scale the
+    /// body rates and attitude that matter in flight down to a sliver of the input range); 0 = no ceiling.</summary>
+    public double NormalizerMaxStd { get; init; }
 
     public static SwarmTrainingConfig Read(ConfigNode? training)
     {
@@ -45,6 +52,8 @@ public sealed record SwarmTrainingConfig
             ReplayMaxUses = (int)s.Integer("replay_max_uses", 1, 1_000_000, d.ReplayMaxUses),
             ReplaySecondsBefore = s.Number("replay_seconds_before", 0.05, 100, d.ReplaySecondsBefore),
             ReplayFlyDistanceM = s.Number("replay_fly_distance_m", 0, 1000, d.ReplayFlyDistanceM),
+            PositionErrorScaleM = s.Number("position_error_scale_m", 0, 1000, d.PositionErrorScaleM),
+            NormalizerMaxStd = s.Number("normalizer_max_std", 0, 1e6, d.NormalizerMaxStd),
         };
         s.EnsureNoUnknownKeys();
         return config;
@@ -105,7 +114,7 @@ public static class SwarmPpo
         FlatAdam[] allAdams = [.. actorAdams, criticAdam, logStdAdam];
 
         // ---- 4. Normaliser and rollout storage (actor and critic read the same observation).
-        var normalizer = new RunningNormalizer(obsSize, minStd: 1e-2f);
+        var normalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: s.NormalizerMaxStd > 0 ? Math.Max(1e-2f, (float)s.NormalizerMaxStd) : float.PositiveInfinity);
         int T = c.NumSteps, batch = T * n, mb = batch / c.NumMinibatches;
         var observations = new float[batch * obsSize];
         var preSquashActions = new float[batch * act];
@@ -156,6 +165,7 @@ public static class SwarmPpo
         }
         normalizer.Freeze();
         TieNeighbourStatistics(normalizer, k);
+        if (s.PositionErrorScaleM > 0) CentrePositionError(normalizer, (float)s.PositionErrorScaleM);
 
         // ---- 5. The loop: rollout → GAE → update epochs → log.
         long warmup = globalStep, learningSteps = c.Run.TotalEnvSteps - globalStep;
@@ -440,6 +450,15 @@ public static class SwarmPpo
                 std[i] = sd;
             }
         }
+        normalizer.Restore(mean, std);
+    }
+
+    /// <summary>Sets the frozen normaliser's position-error inputs (observation 0–2) to mean 0 and σ <paramref name="scaleM"/>:
+    /// "at the goal" is the input 0 whatever the scenarios' start–goal layout.</summary>
+    public static void CentrePositionError(RunningNormalizer normalizer, float scaleM)
+    {
+        float[] mean = normalizer.Mean.ToArray(), std = normalizer.Std.ToArray();
+        for (int i = 0; i < 3; i++) { mean[i] = 0; std[i] = scaleM; }
         normalizer.Restore(mean, std);
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Numerics;
 using RoboRl.Core.Swarm;
 using RoboRl.Sims.Quadrotor;
@@ -297,6 +298,71 @@ public class SwarmPhysicsTests
             Assert.That(Vector3.Distance(env.Batch.Velocity(l), reference.Velocity(0)), Is.LessThan(1e-4f), $"step {k}");
         }
         Assert.That(env.Batch.AngularVelocity(l).Length(), Is.GreaterThan(0.01f), "the actions turned it: the comparison is not of a hover");
+    }
+
+    [TestCase("swap-goals")]
+    [TestCase("dynamic-goals")]
+    public void GoalsDoNotJumpOnTheEpisodesLastStep(string scenario)
+    {
+        // 15 s episodes, 5 s periods: the jumps at 5 s and 10 s happen, the one due at 15 s (the last step, where success is
+        // judged) does not.
+        string path = SwarmTestFiles.EditedTask(root =>
+            root["scenarios"] = new JsonArray(new JsonObject { ["file"] = SwarmTestFiles.ScenarioFile("open/" + scenario), ["weight"] = 1 }),
+            SwarmTestFiles.OpenTaskFile);
+        SwarmTaskConfig task = SwarmTaskConfig.Load(path);
+        using var env = new SwarmEnv(task, 1, threadCount: 1);
+        env.Reset(9);
+        float[] hover = HoverActions(env);
+        int jumps = 0;
+        Vector3 goal = env.Goal(0, 0);
+        for (int k = 1; k < task.EpisodeSteps; k++)
+        {
+            env.Step(hover);
+            if (env.Goal(0, 0) != goal) { jumps++; goal = env.Goal(0, 0); }
+        }
+        Assert.That(jumps, Is.EqualTo(2), "the goal moved at 5 s and 10 s");
+        float[] before = env.ActorObservations[..3].ToArray();
+        env.Step(hover); // the last step: truncation and reset
+        Assert.That(env.Truncated[0], Is.True);
+        // Position error p − goal at the end: hovering, the quad moves millimetres in a step, so a jump would show.
+        Assert.That(env.FinalActorObservations[..3].ToArray(), Is.EqualTo(before).Within(0.02f), "judged against the goal flown to");
+    }
+
+    [TestCase(35f, false)]
+    [TestCase(1e6f, true)]
+    public void FullDifferentialThrustStaysBoundedOnlyWithTheBodyRateLimit(float limit, bool diverges)
+    {
+        // The cause of the non-finite states seen in training: a policy that holds yaw and roll differential (rotors 1 and 3
+        // full, 0 off, 2 at half) spins the quad up (the model has no rotor drag). Once the yaw rate passes ~500 rad/s the
+        // gyroscopic coupling turns the roll and pitch rates at (I_zz − I_xx)/I_xx · ω_z ≈ 0.55 ω_z, beyond what a 10 ms
+        // RK4 step integrates stably (|λ·dt| > 2.8): the rates then grow many times a step until they overflow. Torque
+        // alone cannot exceed ~1600 rad/s² × 5 s = 8000 rad/s here, so rates far above that are the integrator diverging.
+        string path = SwarmTestFiles.EditedTask(root => root["body_rate_limit_rad_s"] = limit, SwarmTestFiles.OpenTaskFile);
+        SwarmTaskConfig task = SwarmTaskConfig.Load(path);
+        using var env = new SwarmEnv(task, 1, threadCount: 1);
+        env.Reset(5);
+        var actions = new float[env.NumEnvs * 4];
+        for (int q = 0; q < env.QuadsPerEnv; q++)
+        {
+            actions[q * 4] = -1; actions[q * 4 + 1] = 1; actions[q * 4 + 2] = 0; actions[q * 4 + 3] = 1;
+        }
+        float maxRate = 0;
+        for (int k = 0; k < 500; k++)
+        {
+            env.Step(actions);
+            for (int q = 0; q < env.QuadsPerEnv; q++)
+            {
+                Vector3 w = env.Batch.AngularVelocity(env.Lane(0, q));
+                maxRate = MathF.Max(maxRate, float.IsFinite(w.Length()) ? MathF.Max(MathF.Abs(w.X), MathF.Max(MathF.Abs(w.Y), MathF.Abs(w.Z))) : float.PositiveInfinity);
+            }
+        }
+        if (diverges)
+            Assert.That(maxRate, Is.GreaterThan(1e5f), "without the limit the integrator should diverge");
+        else
+        {
+            Assert.That(env.NonFiniteEpisodes, Is.EqualTo(0));
+            Assert.That(maxRate, Is.LessThanOrEqualTo(limit).And.GreaterThan(limit - 1), "the spin reaches the limit and stops there");
+        }
     }
 
     [Test]

@@ -134,6 +134,34 @@ public class SwarmTrainingTests
     }
 
     [Test]
+    public void PositionErrorIsCentredOnTheGoalWhateverTheWarmUpSaw()
+    {
+        // Warm-up at the starts: position errors around (0, −8.8, 0) m with a spread of 0.4 m in y. Without the fix the goal
+        // itself (error 0) normalises to +22 in y; with position_error_scale_m it is 0, and 8.8 m reads 4.4.
+        var normalizer = new RunningNormalizer(SwarmObservation.Size(2), minStd: 1e-2f);
+        var random = new Random(4);
+        var rows = new float[64 * normalizer.Size];
+        for (int i = 0; i < rows.Length; i++) rows[i] = (float)random.NextDouble();
+        for (int r = 0; r < 64; r++) rows[r * normalizer.Size + 1] = -8.8f + 0.8f * ((float)random.NextDouble() - 0.5f);
+        normalizer.Update(rows);
+        normalizer.Freeze();
+        var goal = new float[normalizer.Size];
+        var normalised = new float[normalizer.Size];
+        normalizer.Normalize(goal, normalised);
+        Assert.That(normalised[1], Is.GreaterThan(20), "the warm-up's statistics put the goal far out");
+        float otherMean = normalizer.Mean[5], otherStd = normalizer.Std[5];
+        SwarmPpo.CentrePositionError(normalizer, 2);
+        normalizer.Normalize(goal, normalised);
+        Assert.That(normalised[..3], Is.All.EqualTo(0f));
+        Assert.That(normalizer.Std[..3], Is.All.EqualTo(2f));
+        Assert.That((normalizer.Mean[5], normalizer.Std[5]), Is.EqualTo((otherMean, otherStd)), "other inputs keep their statistics");
+
+        const string config = "{\"swarm\": {\"position_error_scale_m\": 2.0, \"normalizer_max_std\": 1.0}}";
+        SwarmTrainingConfig read = SwarmTrainingConfig.Read(RoboRl.Core.Configs.ConfigNode.Parse(config, "t.json"));
+        Assert.That((read.PositionErrorScaleM, read.NormalizerMaxStd), Is.EqualTo((2.0, 1.0)));
+    }
+
+    [Test]
     public void RestoredEnvironmentIsTheSavedStateExactly()
     {
         SwarmTaskConfig task = SwarmTaskConfig.Load(RepoFiles.Path("configs/swarm/crazyflie-swarm8.json"));
@@ -217,9 +245,13 @@ public class SwarmTrainingTests
     [Test]
     public void ShortRunImprovesTheReturnAndExportsAnEngineExactBundle()
     {
-        // Two quads, 2 s episodes (many episodes in a short run): enough to learn to stay near the start rather than climb
-        // away (the initial policy's mean thrust is above hover).
-        SwarmTaskConfig task = SwarmTaskConfig.Load(EditedTask(quads: 2, episodeSeconds: 2));
+        // Two quads, 2 s episodes (many episodes in a short run), starting 8.8 m from their goals (the obstacle scenarios'
+        // layout), body rates unclipped: what a short run learns is not to spin the quads up (the body-rate cost), which
+        // the task's rate limit would take away (with it the return stays flat over so short a run).
+        string crossRoom = File.ReadAllText(RepoFiles.Path("configs/swarm/scenarios/static-different-goals.json"));
+        string file = EditedTask(quads: 2, episodeSeconds: 2, crossRoom);
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"body_rate_limit_rad_s\": 35.0", "\"body_rate_limit_rad_s\": 1000000"));
+        SwarmTaskConfig task = SwarmTaskConfig.Load(file);
         var ppo = new PpoConfig
         {
             Run = PpoConfig.DefaultRun with { Seed = 1, TotalEnvSteps = 450_000, NumEnvs = 32, EvalEveryEnvSteps = 0 },
@@ -262,7 +294,7 @@ public class SwarmTrainingTests
         Assert.That(r.SuccessRate, Is.InRange(0.0, 1.0));
         Assert.That(r.CollisionRate, Is.InRange(0.0, 1.0));
         Assert.That(r.MinSeparationM, Is.GreaterThan(0));
-        Assert.That(r.Scenarios, Is.SubsetOf(new[] { "swap_goals", "pursuit_evasion" }));
+        Assert.That(r.Scenarios, Is.SubsetOf(new[] { "swap_goals", "static_different_goals", "dynamic_goals" }));
         string png = Path.Combine(dir, "top.png");
         SwarmEvaluator.WriteTrajectoryPlot(task, r, png);
         Assert.That(new FileInfo(png).Length, Is.GreaterThan(1000));

@@ -294,6 +294,16 @@ public sealed class SwarmEnv : IVectorEnv
 
         // 3. Rigid-body dynamics: QuadrotorBatch's RK4, eight lanes per instruction.
         for (int block = first / Lanes; block < (first + _stride) / Lanes; block++) b.IntegrateBlock(block, _dt, _task.Substeps);
+        // Body rates clipped (QuadSwarm's omega_max). Without it a policy holding yaw differential spins a quad past ~500
+        // rad/s, where the gyroscopic coupling ((I_zz − I_xx)/I_xx · ω_z · dt > 2.8) makes the 10 ms RK4 step unstable:
+        // the rates grow many times a step until the state overflows (the non-finite episodes seen in training).
+        float rateLimit = _task.BodyRateLimitRadS;
+        for (int l = first; l < first + _n; l++)
+        {
+            b.Wx[l] = Math.Clamp(b.Wx[l], -rateLimit, rateLimit);
+            b.Wy[l] = Math.Clamp(b.Wy[l], -rateLimit, rateLimit);
+            b.Wz[l] = Math.Clamp(b.Wz[l], -rateLimit, rateLimit);
+        }
 
         // 4. Walls and ceiling, then contacts between quads (episodes go on).
         for (int q = 0; q < _n; q++) SwarmPhysics.Walls(b, first + q, _wallMin, _wallMax, contact, _quadRandom);
@@ -423,7 +433,9 @@ public sealed class SwarmEnv : IVectorEnv
         Span<float> c = _centre.AsSpan(e * 3, 3);
         switch (s.Kind)
         {
-            case SwarmScenarioKind.SwapGoals when step % period == 0:
+            // A swap or jump due on the episode's last step would move the goal only for the success check (15 s is a
+            // whole number of 5 s periods): the goals stay where the quads were flying to.
+            case SwarmScenarioKind.SwapGoals when step % period == 0 && step < _episodeSteps:
                 for (int q = 0; q < _n / 2; q++)
                 {
                     int a = first + q, z = first + _n - 1 - q;
@@ -432,7 +444,7 @@ public sealed class SwarmEnv : IVectorEnv
                     (_offsetZ[a], _offsetZ[z]) = (_offsetZ[z], _offsetZ[a]);
                 }
                 break;
-            case SwarmScenarioKind.DynamicGoals when step % period == 0:
+            case SwarmScenarioKind.DynamicGoals when step % period == 0 && step < _episodeSteps:
                 DrawPoint(e, s.GoalArea, c);
                 break;
             case SwarmScenarioKind.RandomBezier or SwarmScenarioKind.PursuitEvasion:

@@ -76,6 +76,8 @@ public sealed record SwarmTaskConfig
     public required DomainRandomizationConfig DomainRandomization { get; init; }
     public required SwarmContactModel Contact { get; init; }
     public required bool Downwash { get; init; }
+    /// <summary>Each body-rate component is clipped to ± this after every integration step, rad/s (QuadSwarm's omega_max).</summary>
+    public required float BodyRateLimitRadS { get; init; }
     public required SwarmRewardWeights Reward { get; init; }
     public required IReadOnlyList<SwarmScenarioShare> Scenarios { get; init; }
     public required IReadOnlyList<SwarmScenarioShare> HeldOutScenarios { get; init; }
@@ -170,6 +172,7 @@ public sealed record SwarmTaskConfig
             DomainRandomization = dr,
             Contact = contact,
             Downwash = node.Boolean("downwash"),
+            BodyRateLimitRadS = (float)node.Number("body_rate_limit_rad_s", 1, 1e6),
             Reward = reward,
             Scenarios = [],
             HeldOutScenarios = [],
