@@ -648,13 +648,13 @@ public sealed class SwarmEnv : IVectorEnv
         _columnY.AsSpan(e * _columnStride, _columnStride).CopyTo(into.Columns.AsSpan(_columnStride));
         _centre.AsSpan(e * 3, 3).CopyTo(into.Centre);
         _bezier.AsSpan(e * 12, 12).CopyTo(into.Bezier);
-        into.ColumnCount = _columns[e];
-        into.Scenario = _scenario[e];
-        into.HeldOut = UseHeldOutScenarios;
+        into._columnCount = _columns[e];
+        into._scenario = _scenario[e];
+        into._heldOut = UseHeldOutScenarios;
         into.EpisodeStep = _episodeStep[e];
-        into.SegmentStart = _segmentStart[e];
-        into.MinSeparation = _minSeparation[e];
-        into.NanInEnv = _nanInEnv[e];
+        into._segmentStart = _segmentStart[e];
+        into._minSeparation = _minSeparation[e];
+        into._nanInEnv = _nanInEnv[e];
         into.Saved = true;
     }
 
@@ -665,7 +665,7 @@ public sealed class SwarmEnv : IVectorEnv
         if (!from.Saved) throw new ArgumentException("the snapshot holds no saved state", nameof(from));
         if (from.LaneFloats.Length != LaneFloats().Length * _stride || from.Columns.Length != 2 * _columnStride)
             throw new ArgumentException("the snapshot was made by an environment of another shape", nameof(from));
-        if (from.HeldOut != UseHeldOutScenarios) throw new ArgumentException("the snapshot was saved with the other scenario mix", nameof(from));
+        if (from._heldOut != UseHeldOutScenarios) throw new ArgumentException("the snapshot was saved with the other scenario mix", nameof(from));
         int first = e * _stride;
         float[][] floats = LaneFloats();
         for (int a = 0; a < floats.Length; a++) from.LaneFloats.AsSpan(a * _stride, _stride).CopyTo(floats[a].AsSpan(first, _stride));
@@ -682,12 +682,12 @@ public sealed class SwarmEnv : IVectorEnv
         from.Columns.AsSpan(_columnStride).CopyTo(_columnY.AsSpan(e * _columnStride, _columnStride));
         from.Centre.CopyTo(_centre.AsSpan(e * 3, 3));
         from.Bezier.CopyTo(_bezier.AsSpan(e * 12, 12));
-        _columns[e] = from.ColumnCount;
-        _scenario[e] = from.Scenario;
+        _columns[e] = from._columnCount;
+        _scenario[e] = from._scenario;
         _episodeStep[e] = from.EpisodeStep;
-        _segmentStart[e] = from.SegmentStart;
-        _minSeparation[e] = from.MinSeparation;
-        _nanInEnv[e] = from.NanInEnv;
+        _segmentStart[e] = from._segmentStart;
+        _minSeparation[e] = from._minSeparation;
+        _nanInEnv[e] = from._nanInEnv;
         _newContactsInEnv[e] = 0;
         ObserveAndReward(e, rewards: false);
     }
@@ -726,9 +726,9 @@ public sealed class SwarmEnvSnapshot
     internal float[] Columns { get; }
     internal float[] Centre { get; } = new float[3];
     internal float[] Bezier { get; } = new float[12];
-    internal int ColumnCount, Scenario, SegmentStart;
-    internal float MinSeparation;
-    internal bool HeldOut, NanInEnv;
+    internal int _columnCount, _scenario, _segmentStart;
+    internal float _minSeparation;
+    internal bool _heldOut, _nanInEnv;
     /// <summary>True once a state was saved into it.</summary>
     public bool Saved { get; internal set; }
     /// <summary>The episode step the state was saved at.</summary>
@@ -742,7 +742,7 @@ public sealed class SwarmEnvSnapshot
         Columns.CopyTo(to.Columns, 0);
         Centre.CopyTo(to.Centre, 0);
         Bezier.CopyTo(to.Bezier, 0);
-        (to.ColumnCount, to.Scenario, to.SegmentStart, to.MinSeparation, to.HeldOut, to.NanInEnv) = (ColumnCount, Scenario, SegmentStart, MinSeparation, HeldOut, NanInEnv);
+        (to._columnCount, to._scenario, to._segmentStart, to._minSeparation, to._heldOut, to._nanInEnv) = (_columnCount, _scenario, _segmentStart, _minSeparation, _heldOut, _nanInEnv);
         to.EpisodeStep = EpisodeStep;
         to.Saved = Saved;
     }

@@ -33,35 +33,35 @@ public sealed class SwarmBaselinePilot : ISwarmPilot
     const float Kp = 2.0f, KvXy = 2.4f, KiXy = 0.3f, KvZ = 3.2f, KiZ = 3.0f, IntegralLimit = 1.0f, MaxHorizontalAccel = 4f;
     const float KR = 80f, KOmega = 16f;
 
-    readonly SwarmTaskConfig task;
-    readonly QuadrotorConfig robot;
-    readonly float[] mixInverse = new float[16];
-    Vector3[] integral = [];
+    readonly SwarmTaskConfig _task;
+    readonly QuadrotorConfig _robot;
+    readonly float[] _mixInverse = new float[16];
+    Vector3[] _integral = [];
 
     public SwarmBaselinePilot(SwarmTaskConfig task)
     {
-        this.task = task;
-        robot = task.Robot;
+        this._task = task;
+        _robot = task.Robot;
         // [T, τx, τy, τz] = M · f: rotor i at (x, y) pushing f along body z gives torque (y f, −x f, sign·k·f).
         var m = new double[4, 4];
         for (int i = 0; i < 4; i++)
         {
-            RotorConfig r = robot.Rotors[i];
-            m[0, i] = 1; m[1, i] = r.Position.Y; m[2, i] = -r.Position.X; m[3, i] = r.YawTorqueSign * robot.YawTorquePerThrust;
+            RotorConfig r = _robot.Rotors[i];
+            m[0, i] = 1; m[1, i] = r.Position.Y; m[2, i] = -r.Position.X; m[3, i] = r.YawTorqueSign * _robot.YawTorquePerThrust;
         }
         double[,] inverse = Invert(m);
         for (int r = 0; r < 4; r++)
-            for (int c = 0; c < 4; c++) mixInverse[r * 4 + c] = (float)inverse[r, c];
+            for (int c = 0; c < 4; c++) _mixInverse[r * 4 + c] = (float)inverse[r, c];
     }
 
-    public void Reset(SwarmEnv env) => integral = new Vector3[env.NumEnvs];
+    public void Reset(SwarmEnv env) => _integral = new Vector3[env.NumEnvs];
 
     public void Act(SwarmEnv env, Span<float> actions)
     {
-        if (integral.Length != env.NumEnvs) integral = new Vector3[env.NumEnvs];
+        if (_integral.Length != env.NumEnvs) _integral = new Vector3[env.NumEnvs];
         QuadrotorBatch b = env.Batch;
         int n = env.QuadsPerEnv;
-        float dt = task.ControlDt, g = robot.Gravity;
+        float dt = _task.ControlDt, g = _robot.Gravity;
         for (int e = 0; e < env.Environments; e++)
         {
             ReadOnlySpan<float> columnX = env.ColumnsX(e), columnY = env.ColumnsY(e);
@@ -76,8 +76,8 @@ public sealed class SwarmBaselinePilot : ISwarmPilot
                 float speed = vRef.Length();
                 if (speed > MaxSpeed) vRef *= MaxSpeed / speed;
                 Vector3 ev = vRef - v;
-                integral[row] = Vector3.Clamp(integral[row] + ev * dt, new Vector3(-IntegralLimit), new Vector3(IntegralLimit));
-                Vector3 i = integral[row];
+                _integral[row] = Vector3.Clamp(_integral[row] + ev * dt, new Vector3(-IntegralLimit), new Vector3(IntegralLimit));
+                Vector3 i = _integral[row];
                 var accel = new Vector3(KvXy * ev.X + KiXy * i.X, KvXy * ev.Y + KiXy * i.Y, KvZ * ev.Z + KiZ * i.Z + g);
                 var horizontal = new Vector2(accel.X, accel.Y);
                 if (horizontal.Length() > MaxHorizontalAccel) horizontal *= MaxHorizontalAccel / horizontal.Length();
@@ -88,7 +88,7 @@ public sealed class SwarmBaselinePilot : ISwarmPilot
                 // System.Numerics is row-vector: the body axes in world are the matrix rows.
                 var xb = new Vector3(rm.M11, rm.M12, rm.M13);
                 var zb = new Vector3(rm.M31, rm.M32, rm.M33);
-                Vector3 force = robot.Mass * accel;
+                Vector3 force = _robot.Mass * accel;
                 float thrust = Vector3.Dot(force, zb);
                 Vector3 zd = Vector3.Normalize(force);
                 Vector3 heading = new(xb.X, xb.Y, 0);
@@ -101,15 +101,15 @@ public sealed class SwarmBaselinePilot : ISwarmPilot
                 float r23 = Vector3.Dot(yd, zb), r32 = Vector3.Dot(zd, yb);
                 var eR = 0.5f * new Vector3(r32 - r23, r13 - r31, r21 - r12);
                 Vector3 w = b.AngularVelocity(l);
-                Vector3 j = robot.InertiaDiagonal;
+                Vector3 j = _robot.InertiaDiagonal;
                 Vector3 torque = j * (-KR * eR - KOmega * w) + Vector3.Cross(w, j * w);
 
                 // Mix into rotor forces, then the firmware's force-mode action.
                 Span<float> a = actions.Slice(row * 4, 4);
                 for (int m = 0; m < 4; m++)
                 {
-                    float f = mixInverse[m * 4] * thrust + mixInverse[m * 4 + 1] * torque.X + mixInverse[m * 4 + 2] * torque.Y + mixInverse[m * 4 + 3] * torque.Z;
-                    a[m] = robot.Actuator.ActionFromThrust(MathF.Max(f, 0));
+                    float f = _mixInverse[m * 4] * thrust + _mixInverse[m * 4 + 1] * torque.X + _mixInverse[m * 4 + 2] * torque.Y + _mixInverse[m * 4 + 3] * torque.Z;
+                    a[m] = _robot.Actuator.ActionFromThrust(MathF.Max(f, 0));
                 }
             }
         }
@@ -120,7 +120,7 @@ public sealed class SwarmBaselinePilot : ISwarmPilot
     {
         QuadrotorBatch b = env.Batch;
         int n = env.QuadsPerEnv;
-        float columnRadius = task.Obstacles.RadiusM + SafetyRadius;
+        float columnRadius = _task.Obstacles.RadiusM + SafetyRadius;
         Vector3 x = goal;
         for (int iteration = 0; iteration < 20; iteration++)
         {

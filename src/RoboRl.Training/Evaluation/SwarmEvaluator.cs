@@ -18,7 +18,7 @@ public interface ISwarmPilot
 /// <summary>A policy bundle as a pilot: one <see cref="PolicyEngine"/> forward per quad, on the env's observation rows.</summary>
 public sealed class PolicyPilot(PolicyBundle bundle) : ISwarmPilot
 {
-    readonly PolicyEngine engine = new(bundle);
+    readonly PolicyEngine _engine = new(bundle);
 
     public void Reset(SwarmEnv env) { }
 
@@ -26,7 +26,7 @@ public sealed class PolicyPilot(PolicyBundle bundle) : ISwarmPilot
     {
         int obs = env.ActorObservationSize;
         ReadOnlySpan<float> rows = env.ActorObservations;
-        for (int i = 0; i < env.NumEnvs; i++) engine.Forward(rows.Slice(i * obs, obs), actions.Slice(i * 4, 4));
+        for (int i = 0; i < env.NumEnvs; i++) _engine.Forward(rows.Slice(i * obs, obs), actions.Slice(i * 4, 4));
     }
 }
 
