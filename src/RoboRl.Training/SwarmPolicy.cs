@@ -142,12 +142,7 @@ public static class SwarmPolicySpec
     public static bool IsSwarmBundle(PolicyBundle bundle) => NeighbourCount(bundle) is not null;
 
     /// <summary>K of a swarm bundle (from observation.names), or null when the names are not a swarm observation's.</summary>
-    public static int? NeighbourCount(PolicyBundle bundle)
-    {
-        IReadOnlyList<string> names = bundle.ObservationNames;
-        int k = names.Count(n => n.StartsWith("nb", StringComparison.Ordinal) && n.EndsWith("_rel_pos_x", StringComparison.Ordinal));
-        return names.SequenceEqual(SwarmObservation.Names(k)) ? k : null;
-    }
+    public static int? NeighbourCount(PolicyBundle bundle) => SwarmObservation.NeighbourCount(bundle.ObservationNames);
 
     /// <summary>
     /// Refuses (<see cref="PolicyMismatchException"/>) a bundle that does not fit the task: another neighbour count (named
@@ -161,8 +156,12 @@ public static class SwarmPolicySpec
         if (k != task.Neighbours)
             throw new PolicyMismatchException(bundleSource, PolicyBundle.KeyObservationNames,
                 $"trained for {k} neighbours, but {task.File} field 'neighbours' is {task.Neighbours}");
+        int history = SwarmObservation.HistoryLength(bundle.ObservationNames);
+        if (history != task.ActionHistoryLength)
+            throw new PolicyMismatchException(bundleSource, PolicyBundle.KeyObservationNames,
+                $"observes the last {history} actions, but {task.File} field 'action_history_length' is {task.ActionHistoryLength}");
         bundle.CheckCompatible(task.RobotConfigJson);
-        bundle.CheckCompatibleSpecs(SwarmObservation.Names(task.Neighbours), HoverObservation.ActionNames, task.ControlFrequencyHz, 0);
+        bundle.CheckCompatibleSpecs(SwarmObservation.Names(task.Neighbours, task.ActionHistoryLength), HoverObservation.ActionNames, task.ControlFrequencyHz, task.ActionHistoryLength);
     }
 
     /// <summary>
@@ -199,7 +198,7 @@ public static class SwarmPolicySpec
     public static PolicyDescription Describe(SwarmTaskConfig task, string trainingConfigJson)
     {
         var (low, high) = HoverObservation.ActionScaling(task.Robot);
-        return new PolicyDescription(SwarmObservation.Names(task.Neighbours), HoverObservation.ActionNames, low, high, HoverObservation.ActionUnit,
-            task.ControlFrequencyHz, 0, task.RobotConfigJson, trainingConfigJson, GitInfo.Commit);
+        return new PolicyDescription(SwarmObservation.Names(task.Neighbours, task.ActionHistoryLength), HoverObservation.ActionNames, low, high, HoverObservation.ActionUnit,
+            task.ControlFrequencyHz, task.ActionHistoryLength, task.RobotConfigJson, trainingConfigJson, GitInfo.Commit);
     }
 }

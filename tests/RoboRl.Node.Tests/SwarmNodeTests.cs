@@ -23,7 +23,7 @@ public static class SwarmTestPolicies
     /// </summary>
     public static PolicyBundle Random(SwarmTaskConfig task, int seed = 1, float scale = 0.3f, int? neighbours = null, IReadOnlyList<string>? observationNames = null)
     {
-        string[] names = (observationNames ?? SwarmObservation.Names(neighbours ?? task.Neighbours)).ToArray();
+        string[] names = (observationNames ?? SwarmObservation.Names(neighbours ?? task.Neighbours, task.ActionHistoryLength)).ToArray();
         int obs = names.Length;
         var rng = new System.Random(seed);
         float Gaussian() => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
@@ -51,7 +51,7 @@ public static class SwarmTestPolicies
             ActionHigh = HoverObservation.ActionScaling(task.Robot).High,
             ActionUnit = HoverObservation.ActionUnit,
             ControlRateHz = task.ControlFrequencyHz,
-            ActionHistoryLength = 0,
+            ActionHistoryLength = SwarmObservation.HistoryLength(names),
             RobotConfigJson = task.RobotConfigJson,
             TrainingConfigJson = """{"crafted":"random deep-sets-shaped swarm policy"}""",
             GitCommit = "0000000000000000000000000000000000000000",
@@ -154,12 +154,15 @@ public class SwarmNodeTests
     /// actions on SwarmEnv's own observation rows gives, tick by tick, the node's observations (within 1e-6) and actions —
     /// through a goal swap, with columns in the SDF's range, downwash and randomised dynamics on.
     /// </summary>
-    [Test]
-    public void NodeReproducesTheSimulatorRollout()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void NodeReproducesTheSimulatorRollout(bool actionHistory)
     {
-        // Limits that never trip: the random policy flies the vehicles anywhere, and every tick must still match.
+        // Limits that never trip: the random policy flies the vehicles anywhere, and every tick must still match. With
+        // actionHistory, the TD3 recipe's task: each vehicle's row ends with the last 32 actions the node sent.
         NodeConfig config = Config(root =>
         {
+            if (actionHistory) root["robot"] = RepoFiles.Path("configs/swarm/crazyflie-swarm8-open-td3.json");
             root["swap_period_s"] = 0.5;
             root["limits"]!["max_tilt_deg"] = 180;
             root["limits"]!["max_angular_rate_rad_s"] = 100;
@@ -173,12 +176,13 @@ public class SwarmNodeTests
         // The reference: the simulator built the same way, driven by PolicyEngine on its own observations.
         using SwarmEnv env = SimulatedSwarm.Create(s.Task, s.Vehicles.Select(v => v.InitialPosition).ToList(), s.Columns, seed);
         var engine = new PolicyEngine(bundle);
-        int n = s.Count, obs = SwarmObservation.Size(s.Task.Neighbours);
+        int n = s.Count, obs = s.Task.ObservationSize;
+        Assert.That(obs, Is.EqualTo(actionHistory ? 40 + 4 * 32 : 40));
         var actions = new float[n * 4];
         Array.Fill(actions, s.Task.Robot.HoverAction()); // before the first tick the simulated rotors hold hover
         var swap = (int)MathF.Round(0.5f * s.Task.ControlFrequencyHz);
         double worstObservation = 0, worstAction = 0;
-        int ticks = 150, sdfValuesBelowClip = 0;
+        int ticks = actionHistory ? 120 : 150, sdfValuesBelowClip = 0; // the random policy that reads its own actions leaves the geofence sooner
         for (int t = 0; t < ticks; t++)
         {
             env.Step(actions);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using RoboRl.Core.Configs;
 using RoboRl.Core.Policy;
 using RoboRl.Core.Swarm;
 using RoboRl.Sims.Swarm;
@@ -301,6 +302,55 @@ public class SwarmTrainingTests
 
         var e = Assert.Throws<PolicyMismatchException>(() => SwarmPolicySpec.CheckBundle(bundle, SwarmTaskConfig.Load(OpenTask), "b.safetensors"))!;
         Assert.That(e.Message, Does.Contain("'neighbours'").And.Contain("1 neighbours").And.Contain("crazyflie-swarm8-open.json"));
+    }
+
+    /// <summary>The TD3 recipe's task file with scenario and robot paths made absolute and the run shortened.</summary>
+    static string ShortTd3Task(long totalEnvSteps)
+    {
+        string source = RepoFiles.Path("configs/swarm/crazyflie-swarm8-open-td3.json");
+        string dir = Path.GetDirectoryName(source)!;
+        string text = File.ReadAllText(source)
+            .Replace("\"../robots/", "\"" + Path.Combine(dir, "../robots/").Replace("\\", "/"))
+            .Replace("\"scenarios/", "\"" + Path.Combine(dir, "scenarios/").Replace("\\", "/"));
+        text = Regex.Replace(text, "\"total_env_steps\": [0-9]+", $"\"total_env_steps\": {totalEnvSteps}");
+        text = Regex.Replace(text, "\"eval_every_env_steps\": [0-9]+", "\"eval_every_env_steps\": 0");
+        text = Regex.Replace(text, "\"final_eval_episodes\": [0-9]+", "\"final_eval_episodes\": 2");
+        text = Regex.Replace(text, "\"warmup_env_steps\": [0-9]+", "\"warmup_env_steps\": 1000");
+        text = Regex.Replace(text, "\"actor_warmup_env_steps\": [0-9]+", "\"actor_warmup_env_steps\": 1000");
+        string file = Path.Combine(RepoFiles.TempDirectory(), "swarm-td3.json");
+        File.WriteAllText(file, text);
+        return file;
+    }
+
+    [Test]
+    public void Td3TrainsASharedActorThatReadsTheActionHistoryAndTheNodeSpecsAcceptIt()
+    {
+        string file = ShortTd3Task(totalEnvSteps: 6000);
+        SwarmTaskConfig task = SwarmTaskConfig.Load(file);
+        Assert.That(task.ActionHistoryLength, Is.EqualTo(32));
+        string run = RepoFiles.TempDirectory();
+        TrainResult result = Trainer.Run(new TrainOptions(file) { OutDirectory = run });
+        PolicyBundle bundle = PolicyBundle.Read(Path.Combine(result.RunDirectory, Trainer.BundleFileName));
+        Assert.That(bundle.ObservationSize, Is.EqualTo(40 + 4 * 32));
+        Assert.That(bundle.ActionHistoryLength, Is.EqualTo(32));
+        Assert.That(SwarmPolicySpec.NeighbourCount(bundle), Is.EqualTo(2));
+        Assert.That(bundle.TrainingConfigJson, Does.Contain("\"td3\"").And.Contain("\"task_file\""));
+        Assert.That(new PolicyEngine(bundle).MaxGoldenError(), Is.LessThanOrEqualTo(1e-5f));
+        Assert.DoesNotThrow(() => SwarmPolicySpec.CheckBundle(bundle, task, "b.safetensors"));
+        Assert.That(File.Exists(Path.Combine(result.RunDirectory, "eval_trajectories.png")));
+
+        // The task without the history (crazyflie-swarm8-open.json) refuses it, naming the field.
+        var e = Assert.Throws<PolicyMismatchException>(() => SwarmPolicySpec.CheckBundle(bundle, SwarmTaskConfig.Load(OpenTask), "b.safetensors"))!;
+        Assert.That(e.Message, Does.Contain("'action_history_length'").And.Contain("last 32 actions"));
+    }
+
+    [Test]
+    public void PpoRefusesATaskWithAnActionHistoryNamingTheField()
+    {
+        string file = ShortTd3Task(totalEnvSteps: 1000);
+        var e = Assert.Throws<ConfigException>(() => Trainer.Run(new TrainOptions(file) { Algorithm = "ppo", OutDirectory = RepoFiles.TempDirectory() }))!;
+        Assert.That(e.JsonPath, Is.EqualTo("$.action_history_length"));
+        Assert.That(e.Message, Does.Contain("swarm-td3.json"));
     }
 
     [Test]

@@ -36,7 +36,7 @@ public sealed class SwarmEnv : IVectorEnv
     private readonly QuadrotorConfig _robot;
     private readonly WorkerPool _pool;
     private readonly LaneRandom _quadRandom, _envRandom;
-    private readonly int _n, _k, _stride, _observationSize, _columnStride, _episodeSteps;
+    private readonly int _n, _k, _history, _stride, _observationSize, _columnStride, _episodeSteps;
     private readonly float _dt, _hoverRpm, _hoverAction, _arm;
     private readonly Vector3 _wallMin, _wallMax;
 
@@ -81,7 +81,8 @@ public sealed class SwarmEnv : IVectorEnv
         _n = task.Quads;
         _k = task.Neighbours;
         _stride = (_n + Lanes - 1) / Lanes * Lanes;
-        _observationSize = SwarmObservation.Size(_k);
+        _history = task.ActionHistoryLength;
+        _observationSize = task.ObservationSize;
         _columnStride = Math.Max(Lanes, (task.Obstacles.ColumnCount + Lanes - 1) / Lanes * Lanes);
         _episodeSteps = task.EpisodeSteps;
         _dt = task.ControlDt;
@@ -148,6 +149,9 @@ public sealed class SwarmEnv : IVectorEnv
     public long GlobalStep { get; set; }
     /// <summary>The collision-weight annealing factor in [0, 1] the trainer sets (e.g. <see cref="SwarmRewardWeights.CollisionScaleAt"/>); 1 by default.</summary>
     public float CollisionWeightScale { get; set; } = 1;
+
+    /// <summary>Training only: a quad that reaches the floor ends the environment's episode (its row terminated, the others truncated).</summary>
+    public bool EndEpisodeOnFloor { get; set; }
 
     /// <summary>Episodes start from the held-out scenario mix instead of the training one (evaluation; use the held-out seeds).</summary>
     public bool UseHeldOutScenarios
@@ -277,6 +281,13 @@ public sealed class SwarmEnv : IVectorEnv
                 b.CommandRpm[m][l] = _robot.RpmFromAction(action);
             }
             _actionNorm[l] = MathF.Sqrt(norm);
+            if (_history > 0)
+            {
+                // The action history (oldest first): shift one step and append the action as applied (clamped; hover for NaN).
+                Span<float> h = _observations.AsSpan((e * _n + q) * _observationSize + SwarmObservation.HistoryOffset(_k), 4 * _history);
+                h[4..].CopyTo(h);
+                for (int m = 0; m < 4; m++) h[4 * (_history - 1) + m] = isNan ? _hoverAction : Math.Clamp(a[m], -1f, 1f);
+            }
         }
         for (int l = first + _n; l < first + _stride; l++)
             for (int m = 0; m < 4; m++) b.CommandRpm[m][l] = _hoverRpm;
@@ -341,13 +352,18 @@ public sealed class SwarmEnv : IVectorEnv
         // 6. Truncation at the episode length (or termination after a NaN action), then auto-reset of the whole environment.
         bool truncated = _episodeStep[e] >= _episodeSteps && !_nanInEnv[e];
         bool terminated = _nanInEnv[e];
+        bool floorEnds = false;
+        if (EndEpisodeOnFloor && !terminated)
+            for (int q = 0; q < _n; q++) floorEnds |= b.Crashed[first + q] > 0;
         for (int q = 0; q < _n; q++)
         {
             int row = e * _n + q;
-            _terminated[row] = terminated;
-            _truncated[row] = truncated;
+            // A quad on the floor ends its own episode (terminated); the others' are cut short (truncated: they bootstrap).
+            bool crashed = floorEnds && b.Crashed[first + q] > 0;
+            _terminated[row] = terminated | crashed;
+            _truncated[row] = truncated | (floorEnds && !crashed);
         }
-        if (!(terminated | truncated)) return;
+        if (!(terminated | truncated | floorEnds)) return;
         for (int q = 0; q < _n; q++)
         {
             int row = e * _n + q, l = first + q;
@@ -412,7 +428,8 @@ public sealed class SwarmEnv : IVectorEnv
             float distance = Vector3.Distance(position, goal);
             float rate = b.AngularVelocity(l).Length();
             float upright = o[14]; // R₂₂: body z · world z
-            float reward = _dt * (-w.Position * distance - w.Action * _actionNorm[l] - w.BodyRate * rate + w.Upright * upright)
+            float precision = w.Precision > 0 ? w.Precision * MathF.Exp(-distance * distance / (w.PrecisionRadiusM * w.PrecisionRadiusM)) : 0;
+            float reward = _dt * (w.Alive - w.Position * distance - w.Velocity * velocity.Length() + precision - w.Action * _actionNorm[l] - w.BodyRate * rate + w.Upright * upright)
                            - collisionScale * w.Collision * (_newQuadContacts[l] + (newColumnContact ? 1 : 0))
                            - collisionScale * _dt * w.ProximityMax * proximity;
             _rewards[row] = reward;
@@ -587,6 +604,8 @@ public sealed class SwarmEnv : IVectorEnv
             _contactMask[l] = 0; _previousMask[l] = 0; _newQuadContacts[l] = 0; _obstacleContact[l] = false;
             _downwashX[l] = _downwashY[l] = _downwashZ[l] = 0;
             _quadCollisions[l] = 0; _columnCollisions[l] = 0;
+            if (_history > 0 && q < _n) // rotors start at hover speed, as if the hover action had been sent
+                _observations.AsSpan((e * _n + q) * _observationSize + SwarmObservation.HistoryOffset(_k), 4 * _history).Fill(_hoverAction);
         }
         _minSeparation[e] = float.PositiveInfinity;
         _nanInEnv[e] = false;

@@ -19,8 +19,10 @@ namespace RoboRl.Core.Swarm;
 ///           relative velocity v_j − v_i (3), world
 /// [19+6K..28+6K) obstacle signed distances on a 3 × 3 grid at resolution h around the quad (x/y), index 3·gx + gy
 ///           for offsets (gx − 1)·h in x and (gy − 1)·h in y: the distance to the nearest column surface, clipped
+/// [28+6K..28+6K+4H) the last H actions sent, oldest first (task key action_history_length; the rotors lag the commands by
+///           0.15 s on a Crazyflie, 15 control steps at 100 Hz, so their speeds are hidden state without it; L2F's finding)
 /// </code>
-/// 40 values for K = 2.
+/// 40 values for K = 2 and no history.
 /// </summary>
 public static class SwarmObservation
 {
@@ -28,7 +30,10 @@ public static class SwarmObservation
     public const int NeighbourSize = 6;
     public const int SdfSize = 9;
 
-    public static int Size(int neighbours) => SelfSize + NeighbourSize * neighbours + SdfSize;
+    public static int Size(int neighbours, int history = 0) => SelfSize + NeighbourSize * neighbours + SdfSize + ActionSize * history;
+    public static int HistoryOffset(int neighbours) => SelfSize + NeighbourSize * neighbours + SdfSize;
+    /// <summary>Actions per step in the history (four rotor commands).</summary>
+    public const int ActionSize = 4;
     public static int NeighbourOffset(int k) => SelfSize + NeighbourSize * k;
     public static int SdfOffset(int neighbours) => SelfSize + NeighbourSize * neighbours;
 
@@ -106,12 +111,16 @@ public static class SwarmObservation
     public const int MaxNeighbours = SwarmTaskConfig.MaxNeighbours;
 
     /// <summary>K of a swarm observation given by its value names (a bundle's observation.names), or null when the names are not
-    /// own state + K neighbour tokens + SDF grid in this builder's order.</summary>
+    /// own state + K neighbour tokens + SDF grid (+ action history) in this builder's order.</summary>
     public static int? NeighbourCount(IReadOnlyList<string> names)
     {
         int k = names.Count(n => n.StartsWith("nb", StringComparison.Ordinal) && n.EndsWith("_rel_pos_x", StringComparison.Ordinal));
-        return names.SequenceEqual(Names(k)) ? k : null;
+        return names.SequenceEqual(Names(k, HistoryLength(names))) ? k : null;
     }
+
+    /// <summary>H, the actions of history in a swarm observation given by its value names.</summary>
+    public static int HistoryLength(IReadOnlyList<string> names) =>
+        names.Count(n => n.StartsWith("action_t-", StringComparison.Ordinal)) / ActionSize;
 
     /// <summary>
     /// The 3 × 3 signed-distance grid of floor-to-ceiling columns (radius <paramref name="radius"/>, centres
@@ -175,7 +184,7 @@ public static class SwarmObservation
     }
 
     /// <summary>Names of the values, in order (what a policy bundle is to record).</summary>
-    public static string[] Names(int neighbours)
+    public static string[] Names(int neighbours, int history = 0)
     {
         var names = new List<string> { "pos_err_x", "pos_err_y", "pos_err_z", "vel_x", "vel_y", "vel_z" };
         for (int r = 0; r < 3; r++)
@@ -185,6 +194,8 @@ public static class SwarmObservation
             names.AddRange([$"nb{k}_rel_pos_x", $"nb{k}_rel_pos_y", $"nb{k}_rel_pos_z", $"nb{k}_rel_vel_x", $"nb{k}_rel_vel_y", $"nb{k}_rel_vel_z"]);
         for (int gx = 0; gx < 3; gx++)
             for (int gy = 0; gy < 3; gy++) names.Add($"sdf_{gx}{gy}");
+        for (int t = history; t >= 1; t--)
+            for (int m = 1; m <= ActionSize; m++) names.Add($"action_t-{t}_m{m}"); // the hover task's names (HoverObservation)
         return names.ToArray();
     }
 }

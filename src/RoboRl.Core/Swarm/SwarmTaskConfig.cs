@@ -37,10 +37,12 @@ public readonly record struct SwarmContactModel(float RestitutionLow, float Rest
     float RateKickLow, float RateKickHigh);
 
 /// <summary>Reward weights per quad and step (QuadSwarm, arXiv 2309.13285, and quad-swarm-rl's defaults; sources in the task file).
-/// r = dt·(−position·|p − goal| − action·|f| − body_rate·|ω| + upright·R₂₂) − s·collision·(new contacts)
-/// − s·dt·Σ_neighbours proximity_max·max(0, 1 − d/(proximity_falloff_arms·arm)), s the annealing factor the trainer sets.</summary>
+/// r = dt·(alive − position·|p − goal| − velocity·|v| + precision·exp(−|p − goal|²/precision_radius²) − action·|f|
+/// − body_rate·|ω| + upright·R₂₂) − s·collision·(new contacts)
+/// − s·dt·Σ_neighbours proximity_max·max(0, 1 − d/(proximity_falloff_arms·arm)), s the annealing factor the trainer sets;
+/// alive, velocity and precision (optional, default 0) are the hover task's constant, speed cost and precision bonus.</summary>
 public readonly record struct SwarmRewardWeights(float Position, float Action, float BodyRate, float Upright, float Collision,
-    float ProximityMax, float ProximityFalloffArms, long CollisionAnnealEnvSteps)
+    float ProximityMax, float ProximityFalloffArms, long CollisionAnnealEnvSteps, float Alive = 0, float Velocity = 0, float Precision = 0, float PrecisionRadiusM = 0.1f)
 {
     /// <summary>The collision-weight factor at <paramref name="globalStep"/> env steps: a linear ramp from 0 to 1 (QuadSwarm anneals over 3e8 steps).</summary>
     public float CollisionScaleAt(long globalStep) => CollisionAnnealEnvSteps <= 0 ? 1f : (float)Math.Min(1.0, globalStep / (double)CollisionAnnealEnvSteps);
@@ -68,6 +70,10 @@ public sealed record SwarmTaskConfig
     public required int Neighbours { get; init; }
     /// <summary>Arm length (body centre to rotor), m: contact at 2 arm lengths, proximity penalty inside 4.</summary>
     public required float ArmLengthM { get; init; }
+    /// <summary>H, the last actions each quad observes (0 = none; <see cref="SwarmObservation"/>).</summary>
+    public int ActionHistoryLength { get; init; }
+    /// <summary>Values in one quad's observation row.</summary>
+    public int ObservationSize => SwarmObservation.Size(Neighbours, ActionHistoryLength);
     public required SwarmRoom Room { get; init; }
     public required SwarmObstacles Obstacles { get; init; }
     public required float ControlFrequencyHz { get; init; }
@@ -153,7 +159,11 @@ public sealed record SwarmTaskConfig
             (float)rewardNode.Number("position", 0, 1000), (float)rewardNode.Number("action", 0, 1000),
             (float)rewardNode.Number("body_rate", 0, 1000), (float)rewardNode.Number("upright", 0, 1000),
             (float)rewardNode.Number("collision", 0, 1000), (float)rewardNode.Number("proximity_max", 0, 1000),
-            (float)rewardNode.Number("proximity_falloff_arms", 0, 100), rewardNode.Integer("collision_anneal_env_steps", 0, long.MaxValue));
+            (float)rewardNode.Number("proximity_falloff_arms", 0, 100), rewardNode.Integer("collision_anneal_env_steps", 0, long.MaxValue),
+            rewardNode.Has("alive") ? (float)rewardNode.Number("alive", 0, 10000) : 0f,
+            rewardNode.Has("velocity") ? (float)rewardNode.Number("velocity", 0, 1000) : 0f,
+            rewardNode.Has("precision") ? (float)rewardNode.Number("precision", 0, 10000) : 0f,
+            rewardNode.Has("precision_radius_m") ? (float)rewardNode.Number("precision_radius_m", 0.001, 10) : 0.1f);
         rewardNode.EnsureNoUnknownKeys();
 
         var config = new SwarmTaskConfig
@@ -164,6 +174,7 @@ public sealed record SwarmTaskConfig
             Quads = quads,
             Neighbours = neighbours,
             ArmLengthM = arm,
+            ActionHistoryLength = node.Has("action_history_length") ? (int)node.Integer("action_history_length", 0, 64) : 0,
             Room = room,
             Obstacles = obstacles,
             ControlFrequencyHz = (float)node.Number("control_frequency_hz", 10, 10000),

@@ -56,9 +56,10 @@ public sealed class SwarmController : IRobotController
     private readonly SwarmNodeLog _log;
     private InferenceNode _node = null!;
 
-    private readonly int _n, _k, _obs, _columns, _swapTicks;
+    private readonly int _n, _k, _history, _obs, _columns, _swapTicks;
     private readonly float _arm, _proximityRange, _hoverAction;
     private readonly float[] _observation, _actions;
+    private readonly float[] _sent; // [vehicles × 4H] the last H commands sent per vehicle, oldest first (empty without a history)
     private readonly float[] _px, _py, _pz, _vx, _vy, _vz, _columnX, _columnY;
     private readonly RobotStateSample[] _state;
     private readonly bool[] _has;
@@ -93,12 +94,16 @@ public sealed class SwarmController : IRobotController
         _groundTruth = groundTruth;
         _n = _settings.Count;
         _k = _task.Neighbours;
-        _obs = SwarmObservation.Size(_k);
+        _history = _task.ActionHistoryLength;
+        _obs = SwarmObservation.Size(_k, _history);
         _arm = _task.ArmLengthM;
         _proximityRange = _task.Reward.ProximityFalloffArms * _arm;
         _hoverAction = _robot.HoverAction();
         _swapTicks = _settings.SwapPeriodS > 0 ? Math.Max(1, (int)MathF.Round(_settings.SwapPeriodS * _task.ControlFrequencyHz)) : 0;
         _observation = new float[_n * _obs];
+        _sent = new float[_n * 4 * _history];
+        Array.Fill(_sent, _hoverAction); // as SwarmEnv's reset: rotors at hover
+        for (int v = 0; v < _n; v++) _sent.AsSpan(v * 4 * _history, 4 * _history).CopyTo(History(v));
         _actions = new float[_n * 4];
         _px = new float[_n]; _py = new float[_n]; _pz = new float[_n]; _vx = new float[_n]; _vy = new float[_n]; _vz = new float[_n];
         _columns = _settings.Columns.Count;
@@ -140,10 +145,14 @@ public sealed class SwarmController : IRobotController
         int? k = SwarmObservation.NeighbourCount(bundle.ObservationNames);
         if (k is null)
             throw new PolicyMismatchException("node", PolicyBundle.KeyObservationNames,
-                $"not a swarm policy: its {bundle.ObservationSize} observations are not own state (19) + neighbour tokens (6 each) + SDF grid (9); the swarm node ({config.File}) builds {SwarmObservation.Size(task.Neighbours)}");
+                $"not a swarm policy: its {bundle.ObservationSize} observations are not own state (19) + neighbour tokens (6 each) + SDF grid (9) + action history (4 each); the swarm node ({config.File}) builds {task.ObservationSize}");
         if (k != task.Neighbours)
             throw new PolicyMismatchException("node", PolicyBundle.KeyObservationNames,
-                $"trained for {k} neighbours ({bundle.ObservationSize} observations), but {task.File} field 'neighbours' is {task.Neighbours} ({SwarmObservation.Size(task.Neighbours)} observations)");
+                $"trained for {k} neighbours ({bundle.ObservationSize} observations), but {task.File} field 'neighbours' is {task.Neighbours} ({task.ObservationSize} observations)");
+        int history = SwarmObservation.HistoryLength(bundle.ObservationNames);
+        if (history != task.ActionHistoryLength)
+            throw new PolicyMismatchException("node", PolicyBundle.KeyObservationNames,
+                $"observes the last {history} actions, but {task.File} field 'action_history_length' is {task.ActionHistoryLength}");
         bundle.CheckCompatible(task.RobotConfigJson);
         if (bundle.ActionSize != 4)
             throw new PolicyMismatchException("node", PolicyBundle.KeyActionNames, $"the node drives 4 rotors per vehicle; the policy has {bundle.ActionSize} actions");
@@ -256,6 +265,13 @@ public sealed class SwarmController : IRobotController
                 Source = _source[v],
             };
             _commands.Send(v, in command);
+            if (_history > 0)
+            {
+                // The commands sent, oldest first (SwarmEnv's history); the next observation reads them.
+                Span<float> h = _sent.AsSpan(v * 4 * _history, 4 * _history);
+                h[4..].CopyTo(h);
+                h[^4] = applied.X; h[^3] = applied.Y; h[^2] = applied.Z; h[^1] = applied.W;
+            }
         }
 
         // 6. The node's mode follows the vehicles.
@@ -289,6 +305,8 @@ public sealed class SwarmController : IRobotController
         _node.AddEvent(new NodeEvent { TimestampNs = now, Tick = _node.CurrentTick, Kind = NodeEventKind.VehicleFallback, Mode = _node.Mode, Reason = ModeReason.SafetyViolation, Violation = violation, Command = NodeCommandKindOrNone.None, Vehicle = v + 1 });
     }
 
+    private Span<float> History(int v) => _observation.AsSpan(v * _obs + SwarmObservation.HistoryOffset(_k), 4 * _history);
+
     /// <summary>Every vehicle's observation row (SwarmEnv's order: SDF, neighbours, own state), contacts and separation.</summary>
     private void Observe()
     {
@@ -302,6 +320,7 @@ public sealed class SwarmController : IRobotController
             float proximity = 0;
             SwarmObservation.WriteNeighbours(v, _k, _px, _py, _pz, _vx, _vy, _vz, _proximityRange, o, ref minSeparation, ref proximity);
             SwarmObservation.WriteSelf(_state[v].Position, _state[v].Orientation, _state[v].VelocityWorld, _state[v].AngularVelocityBody, _goals[v], o);
+            _sent.AsSpan(v * 4 * _history, 4 * _history).CopyTo(History(v));
 
             // A column contact begins when the surface comes within one arm length (SwarmEnv's rule).
             bool touching = centre < _arm;
