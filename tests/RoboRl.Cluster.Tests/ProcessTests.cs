@@ -1,5 +1,6 @@
 using System.Globalization;
 using RoboRl.Cluster;
+using RoboRl.Training;
 
 namespace RoboRl.Cluster.Tests;
 
@@ -132,6 +133,42 @@ public class PostgresMembershipTests
             Assert.That(learner.Json()["fragments_accepted"]!.GetValue<long>(), Is.EqualTo(3 * 4));
 
             // The learner's silo is in Orleans' membership table (schema applied by the learner), with its gateway port.
+            using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+            connection.Open();
+            using var query = new Npgsql.NpgsqlCommand("SELECT port, proxyport FROM OrleansMembershipTable WHERE deploymentid = 'roborl'", connection);
+            using var reader = query.ExecuteReader();
+            Assert.That(reader.Read(), Is.True, "no silo row in OrleansMembershipTable");
+            Assert.That((reader.GetInt32(0), reader.GetInt32(1)), Is.EqualTo((int.Parse(silo), int.Parse(gateway))));
+        }
+        finally { Directory.Delete(directory, recursive: true); }
+    }
+
+    /// <summary>`roborl sweep --cluster PG` hosts the sweep on a PostgreSQL-membership cluster; a worker started with the
+    /// same connection string finds it there and trains every trial.</summary>
+    [Test]
+    public void ASweepHostAndItsWorkerMeetThroughAPostgresMembershipTable()
+    {
+        string? bin = PostgresServer.FindBin();
+        if (bin is null)
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("PostgreSQL (Debian package postgresql, tests/prerequisites.txt) is not installed");
+            Assert.Inconclusive("PostgreSQL is not installed (apt-get install postgresql)");
+        }
+        string directory = Directory.CreateTempSubdirectory("roborl-sweep-pg-").FullName;
+        try
+        {
+            using var database = new PostgresServer(bin!);
+            string sweep = SweepProcessTests.WriteSweep(directory, "[1]");
+            string output = Path.Combine(directory, "out");
+            string gateway = ClusterConnection.FreeTcpPort().ToString(), silo = ClusterConnection.FreeTcpPort().ToString();
+            using var host = new RoborlProcess("sweep", sweep, "-o", output, "--cluster", database.ConnectionString, "--gateway-port", gateway, "--silo-port", silo, "--json");
+            using var worker = new RoborlProcess("worker", "--cluster", database.ConnectionString);
+            Assert.That(host.WaitForExit(TimeSpan.FromSeconds(120)), Is.Zero, host.Output);
+            Assert.That(worker.WaitForExit(TimeSpan.FromSeconds(60)), Is.Zero, worker.Output);
+            Assert.That(host.Json()["cluster"]!["results_accepted"]!.GetValue<long>(), Is.EqualTo(2), host.Output);
+            SweepState state = SweepState.Load(Path.Combine(output, SweepState.FileName));
+            Assert.That(state.Trials.Select(t => t.Status), Is.All.EqualTo(SweepState.Finished));
+
             using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
             connection.Open();
             using var query = new Npgsql.NpgsqlCommand("SELECT port, proxyport FROM OrleansMembershipTable WHERE deploymentid = 'roborl'", connection);

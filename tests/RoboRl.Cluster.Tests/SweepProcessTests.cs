@@ -14,29 +14,38 @@ public class SweepProcessTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// sweep.json over task.json in <paramref name="directory"/>: the hover task with 1 024 env steps of TD3 and a
+    /// 10-episode evaluation (about a second a trial), two actor learning rates × <paramref name="seeds"/>.
+    /// </summary>
+    public static string WriteSweep(string directory, string seeds)
+    {
+        string taskFile = Path.Combine(TestTask.RepoRoot, "configs/tasks/crazyflie-hover.json");
+        var task = JsonNode.Parse(File.ReadAllText(taskFile), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!.AsObject();
+        task["robot"] = Path.Combine(TestTask.RepoRoot, "configs/robots/crazyflie21.json");
+        JsonObject training = task["training"]!.AsObject();
+        training["total_env_steps"] = 1024;
+        training["num_envs"] = 16;
+        training["eval_every_env_steps"] = 0;
+        training["final_eval_episodes"] = 10;
+        training["td3"]!["warmup_env_steps"] = 256;
+        training["td3"]!["actor_warmup_env_steps"] = 256;
+        File.WriteAllText(Path.Combine(directory, "task.json"), task.ToJsonString());
+        string sweep = Path.Combine(directory, "sweep.json");
+        File.WriteAllText(sweep, $$"""
+            { "task": "task.json", "seeds": {{seeds}}, "mode": "grid",
+              "parameters": { "training.td3.actor_learning_rate": [0.001, 0.0003] } }
+            """);
+        return sweep;
+    }
+
     [Test]
     public void AWorkerKilledHoldingATrialLosesNothingAndEachResultIsAcceptedOnce()
     {
         string directory = Directory.CreateTempSubdirectory("roborl-sweep-cluster-test-").FullName;
         try
         {
-            // The hover task with 1 024 env steps of TD3 and a 10-episode evaluation: about a second a trial.
-            string taskFile = Path.Combine(TestTask.RepoRoot, "configs/tasks/crazyflie-hover.json");
-            var task = JsonNode.Parse(File.ReadAllText(taskFile), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!.AsObject();
-            task["robot"] = Path.Combine(TestTask.RepoRoot, "configs/robots/crazyflie21.json");
-            JsonObject training = task["training"]!.AsObject();
-            training["total_env_steps"] = 1024;
-            training["num_envs"] = 16;
-            training["eval_every_env_steps"] = 0;
-            training["final_eval_episodes"] = 10;
-            training["td3"]!["warmup_env_steps"] = 256;
-            training["td3"]!["actor_warmup_env_steps"] = 256;
-            File.WriteAllText(Path.Combine(directory, "task.json"), task.ToJsonString());
-            string sweep = Path.Combine(directory, "sweep.json");
-            File.WriteAllText(sweep, """
-                { "task": "task.json", "seeds": [1, 2], "mode": "grid",
-                  "parameters": { "training.td3.actor_learning_rate": [0.001, 0.0003] } }
-                """);
+            string sweep = WriteSweep(directory, "[1, 2]");
             string output = Path.Combine(directory, "out");
             string conn = $"localhost:{ClusterConnection.FreeTcpPort()}";
 
