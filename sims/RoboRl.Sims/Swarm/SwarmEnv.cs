@@ -678,7 +678,8 @@ public sealed class SwarmEnv : IVectorEnv
     }
 
     /// <summary>Puts environment e back into a saved state (any environment's of this env) and rewrites its observation rows;
-    /// its episode goes on from the saved step.</summary>
+    /// its episode goes on from the saved step. The action history is not part of the snapshot: the hard-state replay that
+    /// uses snapshots is PPO's, which refuses tasks with a history.</summary>
     public void RestoreEnvironment(int e, SwarmEnvSnapshot from)
     {
         if (!from.Saved) throw new ArgumentException("the snapshot holds no saved state", nameof(from));
