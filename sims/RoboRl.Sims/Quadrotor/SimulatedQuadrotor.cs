@@ -191,9 +191,13 @@ public sealed class SimulatedQuadrotor : ISensorSource, IActuatorSink, IGroundTr
             Publish();
         }
         _running = true;
-        // Sleeps ~1 ms and catches up in whole physics steps: exact physics, coarse pacing, no spinning core.
+        // Sleeps ~1 ms and catches up in whole physics steps: exact physics, coarse pacing, no spinning core. The robot's
+        // side runs at real-time priority where permitted, below the node's tick (as the fault rig's simulated robots):
+        // at normal priority, a 2-core machine whose other real-time threads (tick, serial reader, an emulated MCU) kept
+        // both cores busy once left it unscheduled for over 100 ms, and the node fell back on a stale sensor.
         _thread = new Thread(() =>
         {
+            RealTimeScheduling.TryEnterFifo(RealTimeScheduling.TransportPriority);
             while (_running)
             {
                 AdvanceTo(NodeClock.NowNs);
