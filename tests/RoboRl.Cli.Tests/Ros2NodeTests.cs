@@ -157,7 +157,10 @@ public class Ros2NodeTests
         Assert.That(flight.Modes.Select(m => m.Mode), Has.None.EqualTo(NodeMode.Fallback).And.None.EqualTo(NodeMode.Killed),
             () => "the node left POLICY while hovering over ROS 2:\n" + flight.Log);
         Assert.That(flight.Robot.CommandCount, Is.GreaterThan(100), "the node's commands reached the robot over ROS 2");
-        Assert.That(flight.Robot.TryGetLatest(out var s) && MathF.Abs(s.Position.Z - 1) < 0.3f, Is.True, $"hovering near 1 m: {s.Position}");
+        // Still in the air: the hover-shaped policy sends the hover action whatever it sees, so it holds no altitude and the
+        // height drifts with whatever vertical speed the vehicle had when the node armed (a loaded machine arms later: 0.54 m
+        // once in CI). Commands that cut the motors would put it on the floor within a second; CommandCount shows they arrive.
+        Assert.That(flight.Robot.TryGetLatest(out var s) && s.Position.Z > 0.25f && s.Position.Z < 1.75f, Is.True, $"flying, started at 1 m: {s.Position}");
         Assert.That(flight.Diagnostics.Any(d => d.Get<DynamicMessage[]>("status")[0].Get<string>("message") == "POLICY"), Is.True, "diagnostics of the arming");
         // The mode change's reason travels with it (the node's event, not only the mode seen in telemetry).
         Assert.That(flight.Diagnostics.Any(d => d.Get<DynamicMessage[]>("status")[0].Get<DynamicMessage[]>("values")
