@@ -110,19 +110,35 @@ public class ProcessTests
 [NonParallelizable]
 public class PostgresMembershipTests
 {
+    /// <summary>PostgreSQL's binaries; in CI their absence fails the test, elsewhere it is inconclusive.</summary>
+    static string RequirePostgres()
+    {
+        string? bin = PostgresServer.FindBin();
+        if (bin is not null) return bin;
+        if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("PostgreSQL (Debian package postgresql, tests/prerequisites.txt) is not installed");
+        Assert.Inconclusive("PostgreSQL is not installed (apt-get install postgresql)");
+        return "";
+    }
+
+    /// <summary>The hosting silo is in Orleans' membership table (schema applied by the host) with its silo and gateway ports.</summary>
+    static void AssertSiloRow(PostgresServer database, string silo, string gateway)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        connection.Open();
+        using var query = new Npgsql.NpgsqlCommand("SELECT port, proxyport FROM OrleansMembershipTable WHERE deploymentid = 'roborl'", connection);
+        using var reader = query.ExecuteReader();
+        Assert.That(reader.Read(), Is.True, "no silo row in OrleansMembershipTable");
+        Assert.That((reader.GetInt32(0), reader.GetInt32(1)), Is.EqualTo((int.Parse(silo), int.Parse(gateway))));
+    }
+
     [Test]
     public void LearnerAndWorkerMeetThroughAPostgresMembershipTable()
     {
-        string? bin = PostgresServer.FindBin();
-        if (bin is null)
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("PostgreSQL (Debian package postgresql, tests/prerequisites.txt) is not installed");
-            Assert.Inconclusive("PostgreSQL is not installed (apt-get install postgresql)");
-        }
+        string bin = RequirePostgres();
         string directory = Directory.CreateTempSubdirectory("roborl-cluster-pg-").FullName;
         try
         {
-            using var database = new PostgresServer(bin!);
+            using var database = new PostgresServer(bin);
             string task = TestTask.Write(directory, learningIterations: 2);
             string gateway = ClusterConnection.FreeTcpPort().ToString(), silo = ClusterConnection.FreeTcpPort().ToString();
             using var learner = new RoborlProcess("train", task, "--cluster", database.ConnectionString, "--gateway-port", gateway, "--silo-port", silo,
@@ -132,13 +148,7 @@ public class PostgresMembershipTests
             Assert.That(worker.WaitForExit(TimeSpan.FromSeconds(60)), Is.Zero, worker.Output);
             Assert.That(learner.Json()["fragments_accepted"]!.GetValue<long>(), Is.EqualTo(3 * 4));
 
-            // The learner's silo is in Orleans' membership table (schema applied by the learner), with its gateway port.
-            using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
-            connection.Open();
-            using var query = new Npgsql.NpgsqlCommand("SELECT port, proxyport FROM OrleansMembershipTable WHERE deploymentid = 'roborl'", connection);
-            using var reader = query.ExecuteReader();
-            Assert.That(reader.Read(), Is.True, "no silo row in OrleansMembershipTable");
-            Assert.That((reader.GetInt32(0), reader.GetInt32(1)), Is.EqualTo((int.Parse(silo), int.Parse(gateway))));
+            AssertSiloRow(database, silo, gateway);
         }
         finally { Directory.Delete(directory, recursive: true); }
     }
@@ -148,16 +158,11 @@ public class PostgresMembershipTests
     [Test]
     public void ASweepHostAndItsWorkerMeetThroughAPostgresMembershipTable()
     {
-        string? bin = PostgresServer.FindBin();
-        if (bin is null)
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("PostgreSQL (Debian package postgresql, tests/prerequisites.txt) is not installed");
-            Assert.Inconclusive("PostgreSQL is not installed (apt-get install postgresql)");
-        }
+        string bin = RequirePostgres();
         string directory = Directory.CreateTempSubdirectory("roborl-sweep-pg-").FullName;
         try
         {
-            using var database = new PostgresServer(bin!);
+            using var database = new PostgresServer(bin);
             string sweep = SweepProcessTests.WriteSweep(directory, "[1]");
             string output = Path.Combine(directory, "out");
             string gateway = ClusterConnection.FreeTcpPort().ToString(), silo = ClusterConnection.FreeTcpPort().ToString();
@@ -169,12 +174,7 @@ public class PostgresMembershipTests
             SweepState state = SweepState.Load(Path.Combine(output, SweepState.FileName));
             Assert.That(state.Trials.Select(t => t.Status), Is.All.EqualTo(SweepState.Finished));
 
-            using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
-            connection.Open();
-            using var query = new Npgsql.NpgsqlCommand("SELECT port, proxyport FROM OrleansMembershipTable WHERE deploymentid = 'roborl'", connection);
-            using var reader = query.ExecuteReader();
-            Assert.That(reader.Read(), Is.True, "no silo row in OrleansMembershipTable");
-            Assert.That((reader.GetInt32(0), reader.GetInt32(1)), Is.EqualTo((int.Parse(silo), int.Parse(gateway))));
+            AssertSiloRow(database, silo, gateway);
         }
         finally { Directory.Delete(directory, recursive: true); }
     }
