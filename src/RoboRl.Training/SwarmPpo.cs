@@ -115,7 +115,7 @@ public static class SwarmPpo
 
         // ---- 4. Normaliser and rollout storage (actor and critic read the same observation).
         var normalizer = new RunningNormalizer(obsSize, minStd: 1e-2f, maxStd: s.NormalizerMaxStd > 0 ? Math.Max(1e-2f, (float)s.NormalizerMaxStd) : float.PositiveInfinity);
-        int T = c.NumSteps, batch = T * n, mb = batch / c.NumMinibatches;
+        int T = c.NumSteps, batch = T * n;
         var observations = new float[batch * obsSize];
         var preSquashActions = new float[batch * act];
         var logProbs = new float[batch];
@@ -312,83 +312,11 @@ public static class SwarmPpo
             }
             Ppo.ComputeGae(rewards, values, episodeEnds, nextValues, n, (float)c.Gamma, (float)c.GaeLambda, advantages, returns);
 
-            // Update: UpdateEpochs passes over the rollout in shuffled minibatches.
-            using (var updateScope = NewDisposeScope())
-            {
-                Tensor bObs = tensor(observations).view(batch, obsSize);
-                Tensor bU = tensor(preSquashActions).view(batch, act);
-                Tensor bLogProb = tensor(logProbs);
-                Tensor bAdvantage = tensor(advantages);
-                Tensor bReturn = tensor(returns);
-                Tensor bValue = tensor(values);
-                bool stop = false;
-                // Constants as Scalars held for the whole update, every add with its alpha (see Ppo.Train: TorchSharp's
-                // temporary Scalars may be finalised before libtorch reads them).
-                using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
-                    advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
-                    ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
-                    valueLow = (-c.ClipCoefficient).ToScalar(), valueHigh = c.ClipCoefficient.ToScalar(),
-                    entropyWeight = c.EntropyCoefficient.ToScalar(), valueWeight = c.ValueCoefficient.ToScalar(), maxNorm = c.MaxGradNorm.ToScalar();
-                for (int epoch = 0; epoch < c.UpdateEpochs && !stop; epoch++)
-                {
-                    Tensor order = randperm(batch);
-                    for (int start = 0; start + mb <= batch; start += mb)
-                    {
-                        using var scope = NewDisposeScope();
-                        Tensor index = order.narrow(0, start, mb);
-                        Tensor x = bObs.index_select(0, index);
-                        Tensor mean = actor.Forward(x);
-                        Tensor u = bU.index_select(0, index);
-                        Tensor std = logStd.exp();
-                        Tensor newLogProb = u.sub(mean).div(std).Squared().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
-                        Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
-                        Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
-                        Tensor ratio = logRatio.exp();
-                        Tensor advantage = bAdvantage.index_select(0, index);
-                        if (c.NormalizeAdvantages) advantage = advantage.sub(advantage.mean()).div(advantage.std().add(advantageEpsilon, one));
-                        Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
-
-                        Tensor newValue = critic.Forward(x).view(-1);
-                        Tensor target = bReturn.index_select(0, index);
-                        Tensor valueLoss;
-                        if (c.ClipValueLoss)
-                        {
-                            Tensor oldValue = bValue.index_select(0, index);
-                            Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
-                            valueLoss = maximum(newValue.sub(target).Squared(), clipped.sub(target).Squared()).mean().mul(half);
-                        }
-                        else valueLoss = newValue.sub(target).Squared().mean().mul(half);
-
-                        Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
-                        actor.ZeroGrad();
-                        critic.ZeroGrad();
-                        using (no_grad()) logStdGradient.zero_();
-                        loss.backward();
-
-                        using (no_grad())
-                        {
-                            Tensor norm = critic.Gradients.Squared().sum().add(logStdGradient.Squared().sum(), one);
-                            foreach (FlatMlp net in actor.Networks) norm = norm.add(net.Gradients.Squared().sum(), one);
-                            Tensor coefficient = norm.sqrt().add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
-                            foreach (FlatMlp net in actor.Networks) net.Gradients.mul_(coefficient);
-                            critic.Gradients.mul_(coefficient);
-                            logStdGradient.mul_(coefficient);
-                        }
-                        foreach (FlatAdam adam in allAdams) adam.Step();
-                        updates++;
-
-                        if (c.TargetKl > 0)
-                            using (no_grad())
-                                if (ratio.sub(logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
-                        if (start + 2 * mb > batch && (stop || epoch == c.UpdateEpochs - 1))
-                        {
-                            lastValueLoss = valueLoss.item<float>();
-                            lastPolicyLoss = policyLoss.item<float>();
-                        }
-                        if (stop) break;
-                    }
-                }
-            }
+            // Update: UpdateEpochs passes over the rollout in shuffled minibatches (Update, below).
+            var (minibatches, valueLoss, policyLoss) = Update(c, actor, critic, logStd, logStdGradient, allAdams,
+                observations, preSquashActions, logProbs, advantages, returns, values, batch, obsSize, act);
+            updates += minibatches;
+            if (!float.IsNaN(valueLoss)) (lastValueLoss, lastPolicyLoss) = (valueLoss, policyLoss); // NaN: stopped early, no full pass
 
             session.Step(globalStep, batch, lastValueLoss, lastPolicyLoss, updates, updates);
             session.Scalar("swarm/collision_weight_scale", env.CollisionWeightScale, globalStep);
@@ -402,16 +330,115 @@ public static class SwarmPpo
         replay = new SwarmReplayStats(hardStatesSaved, replayedEpisodes, replayOn);
         return Export();
 
-        // The deterministic policy tanh(μ(s)) as a dense bundle; golden actions from this network's TorchSharp forward.
-        PolicyBundle Export()
+        // Golden observations: the first 16 rows of the environments' current observation.
+        PolicyBundle Export() => ExportBundle(actor, task, c, s, normalizer, env.ActorObservations[..(Math.Min(16, n) * obsSize)].ToArray());
+    }
+
+    /// <summary>
+    /// The deterministic policy tanh(μ(s)) as a dense swarm bundle, with the training config (hyperparameters, network, task
+    /// file) it records; golden actions from this network's TorchSharp forward on <paramref name="goldenObservations"/> (raw).
+    /// The distributed learner (RoboRl.Cluster) exports through it too.
+    /// </summary>
+    public static PolicyBundle ExportBundle(SwarmActor actor, SwarmTaskConfig task, PpoConfig c, SwarmTrainingConfig s, RunningNormalizer normalizer,
+        float[] goldenObservations)
+    {
+        var config = JsonNode.Parse(ConfigJson(c, s))!.AsObject();
+        config["network"] = actor.Describe();
+        config["task_file"] = task.File; // `roborl eval` finds the task (and its held-out scenarios) from it
+        return SwarmPolicySpec.Export(actor, task, normalizer.Mean, normalizer.Std, goldenObservations, config.ToJsonString());
+    }
+
+    /// <summary>
+    /// The swarm's PPO update on one rollout of <paramref name="batch"/> quad steps (<see cref="Ppo.Update"/>'s, with the
+    /// deep-sets actor and the critic reading the same observation): <see cref="PpoConfig.UpdateEpochs"/> passes of shuffled
+    /// minibatches, stopped early past <see cref="PpoConfig.TargetKl"/>. <paramref name="allAdams"/> = one Adam per actor
+    /// network, then the critic's, then log σ's. Returns the minibatch steps taken and the last minibatch's value and policy
+    /// losses (NaN when none ran). The distributed learner (RoboRl.Cluster) runs the same method.
+    /// </summary>
+    public static (long Minibatches, float ValueLoss, float PolicyLoss) Update(PpoConfig c, SwarmActor actor, FlatMlp critic, Tensor logStd,
+        Tensor logStdGradient, IReadOnlyList<FlatAdam> allAdams, float[] observations, float[] preSquashActions, float[] logProbs,
+        float[] advantages, float[] returns, float[] values, int batch, int obsSize, int act)
+    {
+        int mb = batch / c.NumMinibatches;
+        long updates = 0;
+        float lastValueLoss = float.NaN, lastPolicyLoss = float.NaN;
+        using (var updateScope = NewDisposeScope())
         {
-            int golden = Math.Min(16, n);
-            float[] goldenObservations = env.ActorObservations[..(golden * obsSize)].ToArray();
-            var config = JsonNode.Parse(ConfigJson(c, s))!.AsObject();
-            config["network"] = actor.Describe();
-            config["task_file"] = task.File; // `roborl eval` finds the task (and its held-out scenarios) from it
-            return SwarmPolicySpec.Export(actor, task, normalizer.Mean, normalizer.Std, goldenObservations, config.ToJsonString());
+            Tensor bObs = tensor(observations).view(batch, obsSize);
+            Tensor bU = tensor(preSquashActions).view(batch, act);
+            Tensor bLogProb = tensor(logProbs);
+            Tensor bAdvantage = tensor(advantages);
+            Tensor bReturn = tensor(returns);
+            Tensor bValue = tensor(values);
+            bool stop = false;
+            // Constants as Scalars held for the whole update, every add with its alpha (see Ppo.Train: TorchSharp's
+            // temporary Scalars may be finalised before libtorch reads them).
+            using Scalar minusHalf = (-0.5).ToScalar(), half = 0.5.ToScalar(), halfLog2Pi = HalfLog2Pi.ToScalar(),
+                advantageEpsilon = 1e-8.ToScalar(), normEpsilon = 1e-6.ToScalar(), one = 1.0.ToScalar(),
+                ratioLow = (1 - c.ClipCoefficient).ToScalar(), ratioHigh = (1 + c.ClipCoefficient).ToScalar(),
+                valueLow = (-c.ClipCoefficient).ToScalar(), valueHigh = c.ClipCoefficient.ToScalar(),
+                entropyWeight = c.EntropyCoefficient.ToScalar(), valueWeight = c.ValueCoefficient.ToScalar(), maxNorm = c.MaxGradNorm.ToScalar();
+            for (int epoch = 0; epoch < c.UpdateEpochs && !stop; epoch++)
+            {
+                Tensor order = randperm(batch);
+                for (int start = 0; start + mb <= batch; start += mb)
+                {
+                    using var scope = NewDisposeScope();
+                    Tensor index = order.narrow(0, start, mb);
+                    Tensor x = bObs.index_select(0, index);
+                    Tensor mean = actor.Forward(x);
+                    Tensor u = bU.index_select(0, index);
+                    Tensor std = logStd.exp();
+                    Tensor newLogProb = u.sub(mean).div(std).Squared().mul(minusHalf).sub(logStd).sub(halfLog2Pi).sum(1);
+                    Tensor entropy = logStd.add(half, one).add(halfLog2Pi, one).sum();
+                    Tensor logRatio = newLogProb.sub(bLogProb.index_select(0, index));
+                    Tensor ratio = logRatio.exp();
+                    Tensor advantage = bAdvantage.index_select(0, index);
+                    if (c.NormalizeAdvantages) advantage = advantage.sub(advantage.mean()).div(advantage.std().add(advantageEpsilon, one));
+                    Tensor policyLoss = maximum(-advantage * ratio, -advantage * ratio.clamp(ratioLow, ratioHigh)).mean();
+
+                    Tensor newValue = critic.Forward(x).view(-1);
+                    Tensor target = bReturn.index_select(0, index);
+                    Tensor valueLoss;
+                    if (c.ClipValueLoss)
+                    {
+                        Tensor oldValue = bValue.index_select(0, index);
+                        Tensor clipped = oldValue.add(newValue.sub(oldValue).clamp(valueLow, valueHigh), one);
+                        valueLoss = maximum(newValue.sub(target).Squared(), clipped.sub(target).Squared()).mean().mul(half);
+                    }
+                    else valueLoss = newValue.sub(target).Squared().mean().mul(half);
+
+                    Tensor loss = policyLoss.sub(entropy.mul(entropyWeight)).add(valueLoss.mul(valueWeight), one);
+                    actor.ZeroGrad();
+                    critic.ZeroGrad();
+                    using (no_grad()) logStdGradient.zero_();
+                    loss.backward();
+
+                    using (no_grad())
+                    {
+                        Tensor norm = critic.Gradients.Squared().sum().add(logStdGradient.Squared().sum(), one);
+                        foreach (FlatMlp net in actor.Networks) norm = norm.add(net.Gradients.Squared().sum(), one);
+                        Tensor coefficient = norm.sqrt().add_(normEpsilon, one).reciprocal_().mul_(maxNorm).clamp_max_(one);
+                        foreach (FlatMlp net in actor.Networks) net.Gradients.mul_(coefficient);
+                        critic.Gradients.mul_(coefficient);
+                        logStdGradient.mul_(coefficient);
+                    }
+                    foreach (FlatAdam adam in allAdams) adam.Step();
+                    updates++;
+
+                    if (c.TargetKl > 0)
+                        using (no_grad())
+                            if (ratio.sub(logRatio).mean().item<float>() - 1 > c.TargetKl) stop = true;
+                    if (start + 2 * mb > batch && (stop || epoch == c.UpdateEpochs - 1))
+                    {
+                        lastValueLoss = valueLoss.item<float>();
+                        lastPolicyLoss = policyLoss.item<float>();
+                    }
+                    if (stop) break;
+                }
+            }
         }
+        return (updates, lastValueLoss, lastPolicyLoss);
     }
 
     /// <summary>The deployed action tanh(actor((obs − mean) / std)) in TorchSharp float32, row-major [k, 4] (the bundle's golden actions).</summary>
