@@ -3,9 +3,11 @@ using RoboRl.Training;
 namespace RoboRl.Cluster;
 
 /// <summary>
-/// The learner's checkpoint: the last finished iteration, the coordinator's counters, both networks, log σ, the three
-/// Adam optimisers' moments and step counts and the frozen normalisers. Written to a temporary file and renamed, so a
-/// learner killed while writing leaves the previous checkpoint intact.
+/// The learner's checkpoint: the last finished iteration, the coordinator's counters, the trained tensors (networks, log
+/// σ), the Adam optimisers' moments and step counts and the frozen normalisers. Written to a temporary file and renamed,
+/// so a learner killed while writing leaves the previous checkpoint intact. The tensors and optimisers are the learner's
+/// lists in its order (navigation: actor, critic, log σ; swarm: the actor's networks, critic, log σ); the file does not
+/// name them, the run identity ties it to one task.
 /// </summary>
 public sealed class ClusterCheckpoint
 {
@@ -18,9 +20,8 @@ public sealed class ClusterCheckpoint
     public required long[] AdamSteps { get; init; }
     public required float[][] Normalizers { get; init; }
 
-    public static void Write(string path, int iteration, ClusterCounters counters, FlatMlp actor, FlatMlp critic, Tensor logStd,
-        FlatAdam actorAdam, FlatAdam criticAdam, FlatAdam logStdAdam, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer,
-        string runIdentity)
+    public static void Write(string path, int iteration, ClusterCounters counters, IReadOnlyList<Tensor> parameters, IReadOnlyList<FlatAdam> adams,
+        RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer, string runIdentity)
     {
         string temporary = path + ".tmp";
         using (var writer = new BinaryWriter(File.Create(temporary)))
@@ -36,19 +37,20 @@ public sealed class ClusterCheckpoint
             writer.Write(counters.AcceptedEnvSteps);
             writer.Write(counters.MaxPolicyLag);
             using (torch.no_grad())
-                foreach (Tensor t in Parts(actor, critic, logStd, actorAdam, criticAdam, logStdAdam))
+                foreach (Tensor t in Parts(parameters, adams))
                 {
                     float[] values = new float[t.numel()];
                     TensorCopy.To(t, values);
                     WriteFloats(writer, values);
                 }
-            foreach (FlatAdam adam in new[] { actorAdam, criticAdam, logStdAdam }) writer.Write(adam.StepCount);
+            foreach (FlatAdam adam in adams) writer.Write(adam.StepCount);
             foreach (float[] values in new[] { actorNormalizer.Mean, actorNormalizer.Std, criticNormalizer.Mean, criticNormalizer.Std }) WriteFloats(writer, values);
         }
         File.Move(temporary, path, overwrite: true);
     }
 
-    public static ClusterCheckpoint Read(string path, string runIdentity)
+    /// <summary>Reads a checkpoint of <paramref name="parameters"/> tensors and <paramref name="adams"/> optimisers.</summary>
+    public static ClusterCheckpoint Read(string path, string runIdentity, int parameters, int adams)
     {
         try
         {
@@ -59,9 +61,10 @@ public sealed class ClusterCheckpoint
                 throw new InvalidDataException($"{path}: the checkpoint belongs to another task or hyperparameters than this run's; resume with the same TASK, --seed and --shards");
             int iteration = reader.ReadInt32();
             var counters = new ClusterCounters(reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64(), 0, reader.ReadInt64(), reader.ReadInt32());
-            var tensors = new float[9][];
+            var tensors = new float[parameters + 2 * adams][];
             for (int k = 0; k < tensors.Length; k++) tensors[k] = ReadFloats(reader);
-            long[] steps = [reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64()];
+            var steps = new long[adams];
+            for (int k = 0; k < steps.Length; k++) steps[k] = reader.ReadInt64();
             var normalizers = new float[4][];
             for (int k = 0; k < normalizers.Length; k++) normalizers[k] = ReadFloats(reader);
             return new ClusterCheckpoint { Iteration = iteration, Counters = counters, RunIdentity = identity, Tensors = tensors, AdamSteps = steps, Normalizers = normalizers };
@@ -69,19 +72,17 @@ public sealed class ClusterCheckpoint
         catch (EndOfStreamException) { throw new InvalidDataException($"{path}: truncated cluster checkpoint"); }
     }
 
-    public void Restore(FlatMlp actor, FlatMlp critic, Tensor logStd, FlatAdam actorAdam, FlatAdam criticAdam, FlatAdam logStdAdam,
-        RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
+    public void Restore(IReadOnlyList<Tensor> parameters, IReadOnlyList<FlatAdam> adams, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
     {
-        Tensor[] parts = Parts(actor, critic, logStd, actorAdam, criticAdam, logStdAdam);
+        Tensor[] parts = Parts(parameters, adams);
+        if (parts.Length != Tensors.Length || adams.Count != AdamSteps.Length) throw new InvalidDataException("the checkpoint holds another architecture's tensors");
         using (torch.no_grad())
             for (int k = 0; k < parts.Length; k++)
             {
                 if (parts[k].numel() != Tensors[k].Length) throw new InvalidDataException($"checkpoint tensor {k} has {Tensors[k].Length} values, the network {parts[k].numel()}: another architecture");
                 TensorCopy.From(parts[k], Tensors[k]);
             }
-        actorAdam.RestoreStepCount(AdamSteps[0]);
-        criticAdam.RestoreStepCount(AdamSteps[1]);
-        logStdAdam.RestoreStepCount(AdamSteps[2]);
+        for (int k = 0; k < adams.Count; k++) adams[k].RestoreStepCount(AdamSteps[k]);
         if (Iteration >= 0 && Normalizers[1].Length == actorNormalizer.Size)
         {
             actorNormalizer.Restore(Normalizers[0], Normalizers[1]);
@@ -89,9 +90,9 @@ public sealed class ClusterCheckpoint
         }
     }
 
-    static Tensor[] Parts(FlatMlp actor, FlatMlp critic, Tensor logStd, FlatAdam actorAdam, FlatAdam criticAdam, FlatAdam logStdAdam) =>
-        [actor.Parameters, critic.Parameters, logStd, actorAdam.FirstMoment, actorAdam.SecondMoment, criticAdam.FirstMoment, criticAdam.SecondMoment,
-            logStdAdam.FirstMoment, logStdAdam.SecondMoment];
+    /// <summary>The tensors in file order: the parameters, then each optimiser's first and second moment.</summary>
+    static Tensor[] Parts(IReadOnlyList<Tensor> parameters, IReadOnlyList<FlatAdam> adams) =>
+        [.. parameters, .. adams.SelectMany(adam => new[] { adam.FirstMoment, adam.SecondMoment })];
 
     static void WriteFloats(BinaryWriter writer, float[] values)
     {

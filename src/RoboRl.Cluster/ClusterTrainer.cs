@@ -6,8 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Concurrency;
 using RoboRl.Core.Configs;
+using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
-using RoboRl.Sims.DiffDrive;
 using RoboRl.Training;
 
 namespace RoboRl.Cluster;
@@ -38,7 +38,8 @@ public sealed record ClusterTrainResult(string RunDirectory, string BundlePath, 
 /// <summary>
 /// Synchronous distributed PPO (the shape of RLlib's env runners with a learner): each iteration the learner publishes
 /// the policy as version = iteration, the shards of the rollout are leased to workers, and once every shard is in,
-/// the learner runs GAE and the PPO update exactly as <see cref="Ppo"/> does and moves on. Everything the update uses
+/// the learner runs GAE and the PPO update exactly as the in-process trainer does (<see cref="Ppo"/> for navigation tasks,
+/// <see cref="SwarmPpo"/> for swarm tasks, through <see cref="ClusterLearner"/>) and moves on. Everything the update uses
 /// is a pure function of the weights, the iteration and the shard, and the update itself is seeded per iteration, so
 /// the final weights do not depend on which worker did what, in which order, or how often a shard was re-leased.
 /// Checkpoint (every K iterations): networks, Adam moments, normalisers, counters.
@@ -51,17 +52,13 @@ public static class ClusterTrainer
     {
         var wall = System.Diagnostics.Stopwatch.StartNew();
         // ---- 1. The task, the hyperparameters and the shard layout.
-        ConfigNode root = ConfigNode.LoadFile(options.TaskPath);
-        if (!NavTaskConfig.IsNavigationTask(root))
-            throw new ArgumentException($"{options.TaskPath}: --cluster trains navigation tasks with PPO (\"kind\": \"navigation\"); hover tasks train in-process");
-        NavTaskConfig task = NavTaskConfig.Read(root);
-        PpoConfig c = PpoConfig.Read(task.Training);
-        c = c with { Run = c.Run with { Seed = options.Seed ?? c.Run.Seed, TotalEnvSteps = options.TotalEnvSteps ?? c.Run.TotalEnvSteps } };
+        using ClusterLearner learner = ClusterLearner.Read(options.TaskPath, options.Seed, options.TotalEnvSteps);
+        PpoConfig c = learner.Ppo;
         if (options.Shards < 1 || c.Run.NumEnvs % options.Shards != 0)
             throw new ArgumentException($"--shards {options.Shards}: must divide training.num_envs = {c.Run.NumEnvs}");
         if (options.CheckpointEvery < 1) throw new ArgumentException($"--checkpoint-every {options.CheckpointEvery}: must be ≥ 1");
         if (!(options.LeaseTimeoutSeconds > 0)) throw new ArgumentException($"--lease-timeout-s {options.LeaseTimeoutSeconds}: must be > 0");
-        RunSpec run = MakeSpec(options, root, task, c);
+        RunSpec run = MakeSpec(options, learner);
         string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
             $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-cluster-seed{c.Run.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         string checkpointPath = Path.Combine(runDirectory, CheckpointFileName);
@@ -69,32 +66,19 @@ public static class ClusterTrainer
         if (!options.Resume && (File.Exists(checkpointPath) || File.Exists(Path.Combine(runDirectory, Trainer.BundleFileName))))
             throw new ArgumentException($"'{runDirectory}' already holds a run; pass --resume to continue it or choose another --output");
         Directory.CreateDirectory(runDirectory);
-        File.WriteAllText(Path.Combine(runDirectory, "training.json"), Ppo.ConfigJson(c));
+        File.WriteAllText(Path.Combine(runDirectory, "training.json"), learner.ConfigJson);
         TorchSetup.Initialize(intraOpThreads: 1);
 
-        // ---- 2. Networks, optimisers, normalisers: as Ppo.Train (same initialisation from the same seed).
-        torch.random.manual_seed(c.Run.Seed);
-        int obsSize = run.ObservationSize, criticSize = run.CriticObservationSize, act = run.ActionSize;
-        using var actor = new FlatMlp([obsSize, .. c.ActorHidden, act], Activation.Tanh, Activation.Identity, seed: c.Run.Seed * 7 + 1);
-        using var critic = new FlatMlp([criticSize, .. c.CriticHidden, 1], Activation.Tanh, Activation.Identity, seed: c.Run.Seed * 7 + 2);
-        actor.InitializeOrthogonal(Math.Sqrt(2), 0.01);
-        critic.InitializeOrthogonal(Math.Sqrt(2), 1.0);
-        using Tensor logStd = torch.full([act], (float)c.InitialLogStd).requires_grad_(true);
-        using Tensor logStdGradient = torch.zeros(act);
-        logStd.grad = logStdGradient;
-        using var actorAdam = new FlatAdam(actor, c.LearningRate, epsilon: 1e-5);
-        using var criticAdam = new FlatAdam(critic, c.LearningRate, epsilon: 1e-5);
-        using var logStdAdam = new FlatAdam(logStd, logStdGradient, c.LearningRate, epsilon: 1e-5);
-        var actorNormalizer = new RunningNormalizer(obsSize, minStd: 1e-2f);
-        var criticNormalizer = new RunningNormalizer(criticSize, minStd: 1e-2f);
+        // ---- 2. Networks, optimisers, normalisers: as the in-process trainer (same initialisation from the same seed).
+        learner.Build();
         var counters = new ClusterCounters(0, 0, 0, 0, 0, 0, 0, 0);
         int firstIteration = 0;
         if (options.Resume)
         {
-            var state = ClusterCheckpoint.Read(checkpointPath, run.TaskHash + run.PpoJson + run.Shards);
+            var state = ClusterCheckpoint.Read(checkpointPath, run.TaskHash + run.PpoJson + run.Shards, learner.Parameters.Count, learner.Optimizers.Count);
             firstIteration = state.Iteration + 1;
             counters = state.Counters;
-            state.Restore(actor, critic, logStd, actorAdam, criticAdam, logStdAdam, actorNormalizer, criticNormalizer);
+            state.Restore(learner.Parameters, learner.Optimizers, learner.ActorNormalizer, learner.CriticNormalizer);
         }
 
         // ---- 3. The silo and the run's coordinator (on PostgreSQL: Orleans' membership schema first, idempotent).
@@ -105,9 +89,10 @@ public static class ClusterTrainer
         coordinator.Open(run, counters).GetAwaiter().GetResult();
         TextWriter? console = options.Console;
         console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"learner: {run.TaskName}, {run.Iterations} iterations of {run.Shards} shards × {run.EnvsPerShard} envs × {run.StepsPerShard} steps; gateway port {options.Connection.GatewayPort}{(firstIteration > 0 ? $"; resumed after iteration {firstIteration - 1}" : "")}"));
+            $"learner: {run.TaskName}, {run.Iterations} iterations of {run.Shards} shards × {ShardEnvironments(run, learner)} × {run.StepsPerShard} steps; gateway port {options.Connection.GatewayPort}{(firstIteration > 0 ? $"; resumed after iteration {firstIteration - 1}" : "")}"));
 
-        int T = c.NumSteps, n = c.Run.NumEnvs, batch = c.BatchSize, shardRows = run.EnvsPerShard * T;
+        int T = c.NumSteps, shardRows = run.EnvsPerShard * T, batch = run.Shards * shardRows;
+        int obsSize = run.ObservationSize, criticSize = run.CriticObservationSize, act = run.ActionSize;
         var observations = new float[batch * obsSize];
         var criticObservations = new float[batch * criticSize];
         var preSquashActions = new float[batch * act];
@@ -128,7 +113,7 @@ public static class ClusterTrainer
         for (int iteration = firstIteration; iteration < run.Iterations; iteration++)
         {
             cancel.ThrowIfCancellationRequested();
-            PolicyWeights policy = Weights(iteration, actor, critic, logStd, actorNormalizer, criticNormalizer);
+            PolicyWeights policy = learner.Weights(iteration);
             coordinator.Publish(iteration, new Immutable<PolicyWeights>(policy)).GetAwaiter().GetResult();
             var iterationClock = System.Diagnostics.Stopwatch.StartNew();
             Fragment[] fragments = WaitForShards(coordinator, iteration, console, cancel);
@@ -145,8 +130,7 @@ public static class ClusterTrainer
             if (iteration == 0)
             {
                 // Warm-up: merge the shards' statistics in shard order (Chan et al.'s parallel Welford), freeze.
-                MergeAndFreeze(actorNormalizer, fragments.Select(f => (f.StatisticsCount, f.ActorStatistics)).ToArray());
-                MergeAndFreeze(criticNormalizer, fragments.Select(f => (f.StatisticsCount, f.CriticStatistics)).ToArray());
+                learner.Freeze(fragments);
             }
             else
             {
@@ -169,11 +153,10 @@ public static class ClusterTrainer
                 }
                 meanReturn = episodes > 0 ? returnSum / episodes : double.NaN;
                 double fraction = c.AnnealLearningRate ? Math.Max(0, 1.0 - (double)(iteration - 1) / Math.Max(1, run.Iterations - 1)) : 1;
-                actorAdam.LearningRate = criticAdam.LearningRate = logStdAdam.LearningRate = Math.Max(1e-12, c.LearningRate * fraction);
+                foreach (FlatAdam adam in learner.Optimizers) adam.LearningRate = Math.Max(1e-12, c.LearningRate * fraction);
                 // The minibatch order is seeded by the iteration: a resumed learner repeats an update exactly.
                 torch.random.manual_seed((long)(ShardSeeds.Mix((ulong)c.Run.Seed, (ulong)iteration) >> 1));
-                Ppo.Update(c, actor, critic, logStd, logStdGradient, actorAdam, criticAdam, logStdAdam,
-                    observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch, obsSize, criticSize, act);
+                learner.Update(observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch);
             }
             if (iteration > 0)
             {
@@ -196,24 +179,16 @@ public static class ClusterTrainer
             console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"iteration {iteration + 1}/{run.Iterations}  env steps {envSteps:N0}  {stepsPerSecond:N0} steps/s  workers {counters.Workers}  policy lag {counters.MaxPolicyLag}  accepted {counters.Accepted}  duplicates {counters.Duplicates}  malformed {counters.Malformed}  re-leased {counters.Released}{(double.IsNaN(meanReturn) ? "" : $"  return {meanReturn:F2}")}"));
             if ((iteration + 1) % options.CheckpointEvery == 0 || iteration == run.Iterations - 1)
-                ClusterCheckpoint.Write(checkpointPath, iteration, counters, actor, critic, logStd, actorAdam, criticAdam, logStdAdam, actorNormalizer, criticNormalizer,
+                ClusterCheckpoint.Write(checkpointPath, iteration, counters, learner.Parameters, learner.Optimizers, learner.ActorNormalizer, learner.CriticNormalizer,
                     run.TaskHash + run.PpoJson + run.Shards);
         }
         coordinator.Finish().GetAwaiter().GetResult();
 
-        // ---- 5. The bundle: tanh(μ(s)) as Ppo.Train exports it; golden observations from a seeded reset of the task.
-        string trainingJson = Ppo.ConfigJson(c);
-        float[] golden;
-        using (var env = new NavEnv(task, 8, 1))
-        {
-            env.Reset((ulong)c.Run.Seed);
-            golden = env.ActorObservations.ToArray();
-        }
-        var bundle = PolicyExport.Export(actor, NavValidation.Describe(task, trainingJson), actorNormalizer.Mean, actorNormalizer.Std, golden,
-            ActorHead.SquashedGaussianMean(act));
+        // ---- 5. The bundle, as the in-process trainer exports it.
+        PolicyBundle bundle = learner.Export();
         string bundlePath = Path.Combine(runDirectory, Trainer.BundleFileName);
         bundle.Write(bundlePath);
-        string hash = WeightsHash(actor, critic, logStd);
+        string hash = WeightsHash(learner.Parameters);
         File.WriteAllText(Path.Combine(runDirectory, "final_weights.sha256"), hash + "\n");
         // Workers poll every few ms and see "finished" within a poll; give them that before the gateway goes.
         Thread.Sleep(300);
@@ -224,37 +199,71 @@ public static class ClusterTrainer
             rolloutSecondsTotal > 0 ? rolloutStepsTotal / rolloutSecondsTotal : double.NaN);
     }
 
-    /// <summary>The run as workers see it; <see cref="RunSpec.TaskHash"/> is over the task and robot JSON as loaded.</summary>
-    static RunSpec MakeSpec(ClusterTrainOptions options, ConfigNode root, NavTaskConfig task, PpoConfig c)
+    /// <summary>The run as workers see it; <see cref="RunSpec.TaskHash"/> is over the task, robot and scenario JSON as sent.
+    /// Rows: a step of a swarm environment is one row per quad, so the shard layout, the warm-up and the batch count rows.</summary>
+    static RunSpec MakeSpec(ClusterTrainOptions options, ClusterLearner learner)
     {
-        // The task goes to workers self-contained: its robot reference is replaced by the robot file's JSON name.
-        JsonNode taskJson = JsonNode.Parse(root.RawJson) ?? throw new InvalidDataException($"{options.TaskPath}: empty");
-        taskJson["robot"] = "robot.json";
-        string taskText = taskJson.ToJsonString();
-        string hash = TaskHash(taskText, task.RobotConfigJson);
-        int envsPerShard = c.Run.NumEnvs / options.Shards;
-        int warmupSteps = (int)((c.NormalizerWarmupEnvSteps + c.Run.NumEnvs - 1) / c.Run.NumEnvs);
-        long warmupTotal = (long)warmupSteps * c.Run.NumEnvs;
-        int iterations = 1 + (int)Math.Max(1, (c.Run.TotalEnvSteps - warmupTotal + c.BatchSize - 1) / c.BatchSize);
-        using var probe = new NavEnv(task, 1, 1);
-        return new RunSpec(ClusterProtocol.Version, ClusterProtocol.Build, Path.GetFileName(options.TaskPath), taskText, task.RobotConfigJson, hash,
-            Ppo.ConfigJson(c), options.Shards, envsPerShard, c.NumSteps, warmupSteps, probe.ActorObservationSize, probe.CriticObservationSize,
-            probe.ActionSize, iterations, options.LeaseTimeoutSeconds);
+        PpoConfig c = learner.Ppo;
+        var (taskText, files) = ForWorkers(learner.Root);
+        string hash = TaskHash(taskText, learner.RobotJson, files);
+        int rows = c.Run.NumEnvs * learner.RowsPerEnvironment, batch = c.NumSteps * rows;
+        int rowsPerShard = c.Run.NumEnvs / options.Shards * learner.RowsPerEnvironment;
+        int warmupSteps = (int)((c.NormalizerWarmupEnvSteps + rows - 1) / rows);
+        long warmupTotal = (long)warmupSteps * rows;
+        int iterations = 1 + (int)Math.Max(1, (c.Run.TotalEnvSteps - warmupTotal + batch - 1) / batch);
+        return new RunSpec(ClusterProtocol.Version, ClusterProtocol.Build, Path.GetFileName(options.TaskPath), taskText, learner.RobotJson, hash,
+            learner.ConfigJson, options.Shards, rowsPerShard, c.NumSteps, warmupSteps, learner.ObservationSize, learner.CriticObservationSize,
+            learner.ActionSize, iterations, options.LeaseTimeoutSeconds)
+        { Files = files };
     }
 
-    /// <summary>SHA-256 of the task as workers receive it (the task JSON with "robot": "robot.json", then the robot JSON).</summary>
-    public static string TaskHash(string taskJson, string robotJson) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(taskJson + "\n" + robotJson)));
+    /// <summary>
+    /// The task as workers receive it, self-contained: its robot reference replaced by "robot.json" and (a swarm task) each
+    /// scenario reference by a file name beside the task, with that file's JSON.
+    /// </summary>
+    static (string TaskJson, TaskFile[] Files) ForWorkers(ConfigNode root)
+    {
+        JsonNode taskJson = JsonNode.Parse(root.RawJson) ?? throw new InvalidDataException($"{root.File}: empty");
+        taskJson["robot"] = "robot.json";
+        var files = new List<TaskFile>();
+        if (SwarmTaskConfig.IsSwarmTask(root))
+        {
+            var names = new Dictionary<string, string>();
+            foreach (JsonNode? mix in new[] { taskJson["scenarios"], taskJson["held_out"]?["scenarios"] })
+                foreach (JsonNode? share in mix?.AsArray() ?? [])
+                {
+                    string path = share!["file"]!.GetValue<string>();
+                    string full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(root.Directory, path));
+                    if (!names.TryGetValue(full, out string? name))
+                    {
+                        name = $"scenario-{names.Count}-{Path.GetFileName(full)}";
+                        names[full] = name;
+                        files.Add(new TaskFile(name, ConfigNode.LoadFile(full).RawJson));
+                    }
+                    share["file"] = name;
+                }
+        }
+        return (taskJson.ToJsonString(), [.. files]);
+    }
+
+    /// <summary>SHA-256 of the task as workers receive it (the task JSON with "robot": "robot.json", the robot JSON, then
+    /// each referred file's name and JSON).</summary>
+    public static string TaskHash(string taskJson, string robotJson, IEnumerable<TaskFile>? files = null) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(taskJson + "\n" + robotJson
+            + string.Concat((files ?? []).Select(f => "\n" + f.Name + "\n" + f.Json)))));
 
     /// <summary>The hash of the task file <paramref name="taskPath"/> as a learner would publish it (a worker's --task).</summary>
     public static string TaskHash(string taskPath)
     {
         ConfigNode root = ConfigNode.LoadFile(taskPath);
-        NavTaskConfig task = NavTaskConfig.Read(root);
-        JsonNode taskJson = JsonNode.Parse(root.RawJson)!;
-        taskJson["robot"] = "robot.json";
-        return TaskHash(taskJson.ToJsonString(), task.RobotConfigJson);
+        string robotJson = SwarmTaskConfig.IsSwarmTask(root) ? SwarmTaskConfig.Read(root).RobotConfigJson : NavTaskConfig.Read(root).RobotConfigJson;
+        var (taskJson, files) = ForWorkers(root);
+        return TaskHash(taskJson, robotJson, files);
     }
+
+    /// <summary>"8 envs", or for a swarm "2 envs of 4 quads".</summary>
+    static string ShardEnvironments(RunSpec run, ClusterLearner learner) => learner.RowsPerEnvironment == 1 ? $"{run.EnvsPerShard} envs"
+        : $"{run.EnvsPerShard / learner.RowsPerEnvironment} envs of {learner.RowsPerEnvironment} quads";
 
     static Fragment[] WaitForShards(IRolloutCoordinator coordinator, int iteration, TextWriter? console, CancellationToken cancel)
     {
@@ -274,49 +283,12 @@ public static class ClusterTrainer
         }
     }
 
-    /// <summary>Chan et al.'s parallel combination of per-shard (count, mean, M2), in shard order; then the frozen std as RunningNormalizer computes it.</summary>
-    static void MergeAndFreeze(RunningNormalizer normalizer, (long Count, double[] Stats)[] shards)
-    {
-        int size = normalizer.Size;
-        var mean = new double[size];
-        var m2 = new double[size];
-        long count = 0;
-        foreach (var (k, stats) in shards)
-        {
-            long total = count + k;
-            for (int j = 0; j < size; j++)
-            {
-                double delta = stats[j] - mean[j];
-                mean[j] += delta * k / total;
-                m2[j] += stats[size + j] + delta * delta * count * k / total;
-            }
-            count = total;
-        }
-        normalizer.Restore(mean.Select(m => (float)m).ToArray(),
-            m2.Select(v => Math.Clamp((float)Math.Sqrt(v / count), normalizer.MinStd, normalizer.MaxStd)).ToArray());
-    }
-
-    /// <summary>The policy of <paramref name="version"/> for workers (layers as <see cref="FlatMlp.ExportLayers"/> gives them).</summary>
-    static PolicyWeights Weights(int version, FlatMlp actor, FlatMlp critic, Tensor logStd, RunningNormalizer actorNormalizer, RunningNormalizer criticNormalizer)
-    {
-        float[] logStdValues = new float[logStd.numel()];
-        using (torch.no_grad()) TensorCopy.To(logStd, logStdValues);
-        return new PolicyWeights(version, actor.Sizes, Flatten(actor), critic.Sizes, Flatten(critic), logStdValues,
-            actorNormalizer.Mean, actorNormalizer.Std, criticNormalizer.Mean, criticNormalizer.Std);
-
-        static float[] Flatten(FlatMlp network) => network.ExportLayers().SelectMany(l => l.Weights.Concat(l.Biases)).ToArray();
-    }
-
-    /// <summary>SHA-256 over the actor's, the critic's and log σ's float32 bytes.</summary>
-    public static string WeightsHash(FlatMlp actor, FlatMlp critic, Tensor logStd)
+    /// <summary>SHA-256 over the trained tensors' float32 bytes (navigation: actor, critic, log σ).</summary>
+    public static string WeightsHash(IEnumerable<Tensor> parameters)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using (torch.no_grad())
-        {
-            sha.AppendData(actor.Parameters.bytes);
-            sha.AppendData(critic.Parameters.bytes);
-            sha.AppendData(logStd.detach().contiguous().bytes);
-        }
+            foreach (Tensor t in parameters) sha.AppendData(t.detach().contiguous().bytes);
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }

@@ -3,8 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Concurrency;
 using RoboRl.Core.Configs;
+using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.DiffDrive;
+using RoboRl.Sims.Swarm;
 using RoboRl.Training;
 
 namespace RoboRl.Cluster;
@@ -199,12 +201,34 @@ public static class ClusterWorker
         string directory = Path.Combine(Path.GetTempPath(), $"roborl-worker-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "robot.json"), run.RobotJson);
+        foreach (TaskFile file in run.Files) File.WriteAllText(Path.Combine(directory, Path.GetFileName(file.Name)), file.Json);
         string taskPath = Path.Combine(directory, run.TaskName);
         File.WriteAllText(taskPath, run.TaskJson);
-        NavTaskConfig task = NavTaskConfig.Load(taskPath);
         PpoConfig config = ReadPpo(run.PpoJson);
+        if (SwarmTaskConfig.IsSwarmTask(ConfigNode.LoadFile(taskPath))) return (SwarmRollout(run, config, SwarmTaskConfig.Load(taskPath)), directory);
+        NavTaskConfig task = NavTaskConfig.Load(taskPath);
         var env = new NavEnv(task, run.EnvsPerShard, threadCount: 1);
         return (new ShardRollout(run, config, env), directory);
+    }
+
+    /// <summary>
+    /// A swarm shard: its environments' quads are the rows (<see cref="RunSpec.EnvsPerShard"/> = environments × quads).
+    /// Before each step the collision weight follows its anneal at the global step in-process training would be at
+    /// (warm-up rows, then whole rollouts of every shard's rows), as <see cref="SwarmPpo"/> sets it.
+    /// </summary>
+    public static ShardRollout SwarmRollout(RunSpec run, PpoConfig config, SwarmTaskConfig task)
+    {
+        var env = new SwarmEnv(task, run.EnvsPerShard / task.Quads, threadCount: 1);
+        long rows = (long)run.Shards * run.EnvsPerShard, warmup = run.WarmupStepsPerShard * rows;
+        return new ShardRollout(run, config, env)
+        {
+            BeforeStep = (iteration, t) =>
+            {
+                long globalStep = warmup + ((long)(iteration - 1) * run.StepsPerShard + t) * rows;
+                env.GlobalStep = globalStep;
+                env.CollisionWeightScale = task.Reward.CollisionScaleAt(globalStep);
+            },
+        };
     }
 
     /// <summary>The hyperparameters the rollout uses, from the learner's training.json form.</summary>

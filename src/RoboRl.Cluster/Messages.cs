@@ -3,9 +3,11 @@ using Orleans.Concurrency;
 namespace RoboRl.Cluster;
 
 /// <summary>
-/// What a run is, as the learner publishes it to workers: the task (its JSON and the robot's, self-contained, so a
-/// worker on another machine needs no file), the PPO hyperparameters a worker needs for its rollouts and the shard
-/// layout. <see cref="TaskHash"/> identifies the task: a worker started with <c>--task</c> must have the same one.
+/// What a run is, as the learner publishes it to workers: the task (its JSON and the robot's, and any file it refers
+/// to — a swarm task's scenarios — self-contained, so a worker on another machine needs no file), the PPO
+/// hyperparameters a worker needs for its rollouts and the shard layout. <see cref="TaskHash"/> identifies the task: a
+/// worker started with <c>--task</c> must have the same one. <see cref="EnvsPerShard"/> counts rows: a swarm shard of
+/// e environments of q quads has e·q.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RunSpec(
@@ -24,7 +26,15 @@ public sealed record RunSpec(
     [property: Id(12)] int CriticObservationSize,
     [property: Id(13)] int ActionSize,
     [property: Id(14)] int Iterations,
-    [property: Id(15)] double LeaseTimeoutSeconds);
+    [property: Id(15)] double LeaseTimeoutSeconds)
+{
+    /// <summary>Files the task refers to besides the robot (a swarm task's scenarios), named as the task JSON names them.</summary>
+    [Id(16)] public TaskFile[] Files { get; init; } = [];
+}
+
+/// <summary>A file a task refers to: its name beside the task on the worker, and its JSON.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TaskFile([property: Id(0)] string Name, [property: Id(1)] string Json);
 
 /// <summary>A worker introducing itself: its wire protocol, its build and (when started with --task) its task's hash.</summary>
 [GenerateSerializer, Immutable]

@@ -28,7 +28,8 @@ public interface IRolloutCoordinator : IGrainWithStringKey
 /// <summary>Wire protocol of the cluster messages; a worker speaking another one is refused.</summary>
 public static class ClusterProtocol
 {
-    public const int Version = 1;
+    /// <summary>2: swarm tasks (<see cref="RunSpec.Files"/>); a version-1 worker could not build their environments.</summary>
+    public const int Version = 2;
     /// <summary>The grain key of the run (one learner per cluster).</summary>
     public const string RunKey = "run";
 

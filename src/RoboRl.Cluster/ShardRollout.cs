@@ -80,6 +80,10 @@ public sealed class ShardRollout : IDisposable
         _actions = new float[run.EnvsPerShard * run.ActionSize];
     }
 
+    /// <summary>Called before every rollout step with (iteration, step): the swarm anneals its collision weight by the
+    /// global step in-process training would be at.</summary>
+    public Action<int, int>? BeforeStep { get; init; }
+
     public Fragment Run(Lease lease, PolicyWeights? policy, string workerId)
     {
         _env.Reset(lease.Seed);
@@ -140,6 +144,7 @@ public sealed class ShardRollout : IDisposable
         _env.GlobalStep = _c.NormalizerWarmupEnvSteps + (long)(lease.Iteration - 1) * _c.BatchSize;
         for (int t = 0; t < T; t++)
         {
+            BeforeStep?.Invoke(lease.Iteration, t);
             for (int i = 0; i < n; i++)
             {
                 int row = t * n + i;

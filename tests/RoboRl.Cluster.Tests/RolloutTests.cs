@@ -1,4 +1,5 @@
 using RoboRl.Cluster;
+using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.DiffDrive;
 using RoboRl.Training;
@@ -52,5 +53,43 @@ public class RolloutTests
         Fragment warmup = workerA.Run(new Lease(0, 0, 0, RolloutCoordinatorGrain.ShardSeed(run, 0, 0), false), null, "a");
         Assert.That(FragmentCheck.WhyMalformed(warmup, run), Is.Null);
         Assert.That(warmup.StatisticsCount, Is.EqualTo(run.EnvsPerShard * run.WarmupStepsPerShard));
+    }
+
+    /// <summary>The same for a swarm shard (one environment of 8 quads = 8 rows): SwarmEnv's seeded reset, contacts and
+    /// domain randomisation included.</summary>
+    [Test]
+    public void ASwarmShardIsAPureFunctionOfItsLease()
+    {
+        SwarmTaskConfig task = SwarmTaskConfig.Load(Path.Combine(TestTask.RepoRoot, "configs/swarm/crazyflie-swarm8-open.json"));
+        var config = new PpoConfig { Run = new RunConfig { NumEnvs = 2 }, NumSteps = 8, NormalizerWarmupEnvSteps = 16 };
+        int obs = task.ObservationSize, act = 4;
+        var run = CoordinatorTests.Spec() with
+        {
+            Shards = 2,
+            EnvsPerShard = task.Quads,
+            StepsPerShard = 8,
+            WarmupStepsPerShard = 1,
+            ObservationSize = obs,
+            CriticObservationSize = obs,
+            ActionSize = act,
+        };
+        var random = new SeededRandom(7);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => 0.3f * random.NextNormal()).ToArray();
+        var policy = new PolicyWeights(3, [obs, 8, act], Random(obs * 8 + 8 + 8 * act + act), [obs, 8, 1], Random(obs * 8 + 8 + 8 + 1),
+            [-0.5f, -0.5f, -0.5f, -0.5f], new float[obs], Enumerable.Repeat(1f, obs).ToArray(), new float[obs], Enumerable.Repeat(1f, obs).ToArray());
+        var lease = new Lease(3, 1, 3, RolloutCoordinatorGrain.ShardSeed(run, 3, 1), false);
+
+        using ShardRollout workerA = ClusterWorker.SwarmRollout(run, config, task), workerB = ClusterWorker.SwarmRollout(run, config, task);
+        workerB.Run(lease with { Iteration = 2, PolicyVersion = 2, Shard = 0, Seed = RolloutCoordinatorGrain.ShardSeed(run, 2, 0) }, policy, "b");
+        Fragment a = workerA.Run(lease, policy, "a"), b = workerB.Run(lease, policy, "b");
+        Assert.That(FragmentCheck.WhyMalformed(a, run), Is.Null);
+        Assert.That(b.Observations, Is.EqualTo(a.Observations));
+        Assert.That(b.Actions, Is.EqualTo(a.Actions));
+        Assert.That(b.LogProbs, Is.EqualTo(a.LogProbs));
+        Assert.That(b.Values, Is.EqualTo(a.Values));
+        Assert.That(b.Rewards, Is.EqualTo(a.Rewards));
+        Assert.That(b.NextValues, Is.EqualTo(a.NextValues));
+        Fragment other = workerA.Run(lease with { Shard = 0, Seed = RolloutCoordinatorGrain.ShardSeed(run, 3, 0) }, policy, "a");
+        Assert.That(other.Observations, Is.Not.EqualTo(a.Observations), "another shard's seed gives other scenarios");
     }
 }

@@ -37,6 +37,39 @@ static class TestTask
     }
 }
 
+/// <summary>
+/// A small swarm task for cluster runs, from configs/swarm/crazyflie-swarm8-open.json: 2 environments of 4 quads, 16-step
+/// rollouts, 0.1 s episodes (10 steps: episodes end and are bootstrapped inside a rollout), no hard-state replay (the
+/// cluster refuses it); the warm-up and <paramref name="learningIterations"/> rollouts.
+/// </summary>
+static class SwarmTestTask
+{
+    public static string Write(string directory, string algorithm = "ppo", bool replay = false, int learningIterations = 4)
+    {
+        string root = Path.Combine(TestTask.RepoRoot, "configs/swarm");
+        var node = JsonNode.Parse(Regex.Replace(File.ReadAllText(Path.Combine(root, "crazyflie-swarm8-open.json")), @"//[^\n]*", ""))!;
+        node["robot"] = Path.GetFullPath(Path.Combine(root, node["robot"]!.GetValue<string>())).Replace("\\", "/");
+        foreach (JsonNode? share in node["scenarios"]!.AsArray().Concat(node["held_out"]!["scenarios"]!.AsArray()))
+            share!["file"] = Path.GetFullPath(Path.Combine(root, share["file"]!.GetValue<string>())).Replace("\\", "/");
+        node["quads"] = 4;
+        node["episode_seconds"] = 0.1;
+        JsonNode training = node["training"]!;
+        training["algorithm"] = algorithm;
+        training["num_envs"] = 2;
+        training["total_env_steps"] = 32 + 16 * 8 * learningIterations;
+        JsonNode ppo = training["ppo"]!;
+        ppo["num_steps"] = 16;
+        ppo["update_epochs"] = 2;
+        ppo["normalizer_warmup_env_steps"] = 32;
+        ppo["actor_hidden"] = new JsonArray(32);
+        ppo["critic_hidden"] = new JsonArray(32, 32);
+        training["swarm"]!["replay"] = replay;
+        string path = Path.Combine(directory, $"swarm-small-{algorithm}{(replay ? "-replay" : "")}.json");
+        File.WriteAllText(path, node.ToJsonString());
+        return path;
+    }
+}
+
 /// <summary>A `roborl` process started from the test's output folder; its stdout and stderr lines are kept.</summary>
 sealed class RoborlProcess : IDisposable
 {
