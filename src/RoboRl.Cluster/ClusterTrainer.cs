@@ -262,8 +262,12 @@ public static class ClusterTrainer
     }
 
     /// <summary>"8 envs", or for a swarm "2 envs of 4 quads".</summary>
-    static string ShardEnvironments(RunSpec run, ClusterLearner learner) => learner.RowsPerEnvironment == 1 ? $"{run.EnvsPerShard} envs"
-        : $"{run.EnvsPerShard / learner.RowsPerEnvironment} envs of {learner.RowsPerEnvironment} quads";
+    static string ShardEnvironments(RunSpec run, ClusterLearner learner)
+    {
+        if (learner.RowsPerEnvironment == 1) return $"{run.EnvsPerShard} envs";
+        int environments = run.EnvsPerShard / learner.RowsPerEnvironment;
+        return $"{environments} env{(environments == 1 ? "" : "s")} of {learner.RowsPerEnvironment} quads";
+    }
 
     static Fragment[] WaitForShards(IRolloutCoordinator coordinator, int iteration, TextWriter? console, CancellationToken cancel)
     {
