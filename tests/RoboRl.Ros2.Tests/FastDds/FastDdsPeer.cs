@@ -17,7 +17,7 @@ public sealed class FastDdsPeer
 
     /// <summary>The types the peer speaks (with everything they use).</summary>
     public static readonly string[] Types =
-        [RosTypes.PoseStamped, RosTypes.Twist, RosTypes.Odometry, RosTypes.LaserScan, RosTypes.DiagnosticArray, RosTypes.Action];
+        [RosTypes.PoseStamped, RosTypes.Twist, RosTypes.Odometry, RosTypes.LaserScan, RosTypes.DiagnosticArray, RosTypes.Action, RosTypes.CrazyfliePosition];
 
     public static string Build()
     {
@@ -47,19 +47,27 @@ public sealed class FastDdsPeer
     }
 
     /// <summary>Starts the peer on <paramref name="domainId"/>; its stdout lines are collected as they come.</summary>
-    public static Running Start(int domainId, params string[] args) => Start(domainId, null, args);
+    public static Running Start(int domainId, params string[] args) => StartProcess(domainId, null, null, args);
 
     /// <summary>As <see cref="Start(int, string[])"/>, with extra environment variables (PEER_HEARTBEAT_MS).</summary>
-    public static Running Start(int domainId, IDictionary<string, string>? environment, params string[] args)
+    public static Running Start(int domainId, IDictionary<string, string>? environment, params string[] args) => StartProcess(domainId, environment, null, args);
+
+    /// <summary>
+    /// As <see cref="Start(int, string[])"/>, each stdout line also handed to <paramref name="onLine"/> on the reader's thread as it
+    /// arrives (a bridge acts on it without polling <see cref="Running.Lines"/>).
+    /// </summary>
+    public static Running Start(int domainId, Action<string> onLine, params string[] args) => StartProcess(domainId, null, onLine, args);
+
+    private static Running StartProcess(int domainId, IDictionary<string, string>? environment, Action<string>? onLine, string[] args)
     {
-        var psi = new ProcessStartInfo(Build()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(Build()) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         if (environment is not null) foreach (var (k, v) in environment) psi.Environment[k] = v;
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["ROS_DOMAIN_ID"] = domainId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // No XML profile from the environment changes what the test sets up.
         psi.Environment.Remove("FASTRTPS_DEFAULT_PROFILES_FILE");
         psi.Environment.Remove("FASTDDS_DEFAULT_PROFILES_FILE");
-        return new Running(Process.Start(psi)!);
+        return new Running(Process.Start(psi)!, onLine);
     }
 
     /// <summary>A running peer: its output lines, collected on a background reader.</summary>
@@ -69,10 +77,15 @@ public sealed class FastDdsPeer
         private readonly List<string> _lines = [];
         private readonly System.Text.StringBuilder _stderr = new();
 
-        internal Running(Process process)
+        internal Running(Process process, Action<string>? onLine)
         {
             _process = process;
-            process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not { } l) return;
+                lock (_lines) _lines.Add(l);
+                onLine?.Invoke(l);
+            };
             process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (_stderr) _stderr.AppendLine(l); };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
@@ -81,6 +94,24 @@ public sealed class FastDdsPeer
         public string[] Lines { get { lock (_lines) return _lines.ToArray(); } }
         public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
         public bool HasExited => _process.HasExited;
+
+        /// <summary>One line to the peer's stdin (flushed); false once the peer has gone.</summary>
+        public bool WriteLine(string line)
+        {
+            try
+            {
+                _process.StandardInput.WriteLine(line);
+                return true;
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { return false; }
+        }
+
+        /// <summary>Ends the peer's stdin (a mode that reads it then exits).</summary>
+        public void CloseInput()
+        {
+            try { _process.StandardInput.Close(); }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { }
+        }
 
         /// <summary>The first line starting with <paramref name="prefix"/> (followed by a space or the end), waiting up to <paramref name="timeout"/>.</summary>
         public string? WaitForLine(string prefix, TimeSpan timeout)

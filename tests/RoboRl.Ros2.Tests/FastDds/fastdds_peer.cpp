@@ -11,6 +11,13 @@
 //   fastdds_peer quad SECONDS
 //       A quadrotor under namespace cf1: /cf1/pose at 100 Hz whose z is 1 + the first value of the last roborl_msgs/Action
 //       received on /cf1/cmd_action (so commands come back in the pose), one latched /cf1/goal_pose at start.
+//   fastdds_peer quadbridge NAMESPACE GOAL_X GOAL_Y GOAL_Z
+//       The ROS 2 side of a quadrotor whose physics runs in the test: each stdin line "state PX PY PZ QX QY QZ QW VX VY VZ
+//       WX WY WZ" (velocity and rates in the body frame) goes out at once on /NAMESPACE/pose and /NAMESPACE/odom (sensor
+//       data QoS); every /NAMESPACE/cmd_action is printed as "action TICK N V... source S"; one latched
+//       /NAMESPACE/goal_pose is written at start. Also printed: "matched" once all its endpoints matched the node's, the
+//       node's /NAMESPACE/cmd_position as "setpoint X Y Z" when it changes, each /diagnostics status as
+//       "diag HARDWARE_ID LEVEL MESSAGE[ | reason: REASON]". Exits at the end of stdin.
 //   fastdds_peer goal_once volatile|transient_local none|match|ready HOLD_SECONDS
 //       One /goal_pose, written at once (none), once its writer matched a reader (match: what `ros2 topic pub --once`
 //       waits for), or once the node's /diagnostics says it knows this writer (ready: goal_publishers >= 1); its stamp
@@ -30,7 +37,10 @@
 #include <fastdds/rtps/transport/UDPv4TransportDescriptor.h>
 #include <fastrtps/utils/IPLocator.h>
 
+#include <iostream>
+
 #include <chrono>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -283,6 +293,109 @@ static int quad(double seconds) {
   return 0;
 }
 
+static int quadbridge(const std::string &ns, double goal_x, double goal_y, double goal_z) {
+  Peer peer;
+  const std::string t = "rt/" + ns + "/";
+  DataWriter *goal = peer.writer<gm::PoseStamped_PubSubType>(t + "goal_pose", Qos::Default, true);
+  DataWriter *pose = peer.writer<gm::PoseStamped_PubSubType>(t + "pose", Qos::SensorData);
+  DataWriter *odom = peer.writer<nav_msgs::msg::dds_::Odometry_PubSubType>(t + "odom", Qos::SensorData);
+  DataReader *actions = peer.reader<roborl_msgs::msg::dds_::Action_PubSubType>(t + "cmd_action", Qos::Default);
+  DataReader *diagnostics = peer.reader<diagnostic_msgs::msg::dds_::DiagnosticArray_PubSubType>("rt/diagnostics", Qos::Default);
+  // Last: the node announces its writers together, so a setpoint seen here means the readers above are known to it too.
+  DataReader *setpoints = peer.reader<crazyflie_interfaces::msg::dds_::Position_PubSubType>(t + "cmd_position", Qos::Default);
+
+  gm::PoseStamped_ g;
+  stamp(g.header(), now_ns(), "world");
+  g.pose().position().x(goal_x);
+  g.pose().position().y(goal_y);
+  g.pose().position().z(goal_z);
+  g.pose().orientation().w(1);
+  goal->write(&g);
+
+  // Only this thread prints (whole lines); the main thread reads stdin and publishes.
+  std::atomic<bool> stop{false};
+  std::thread printer([&] {
+    bool matched = false;
+    std::string last_setpoint;
+    char buf[256];
+    while (!stop) {
+      SampleInfo info;
+      roborl_msgs::msg::dds_::Action_ a;
+      while (actions->take_next_sample(&a, &info) == ReturnCode_t::RETCODE_OK) {
+        if (!info.valid_data) continue;
+        std::string l = "action " + std::to_string((unsigned long long)a.tick()) + " " + std::to_string(a.values().size());
+        for (float f : a.values()) { std::snprintf(buf, sizeof buf, " %.9g", f); l += buf; }
+        l += " source " + std::to_string((unsigned)a.source());
+        std::printf("%s\n", l.c_str());
+      }
+      diagnostic_msgs::msg::dds_::DiagnosticArray_ d;
+      while (diagnostics->take_next_sample(&d, &info) == ReturnCode_t::RETCODE_OK) {
+        if (!info.valid_data) continue;
+        for (const auto &s : d.status()) {
+          std::string l = "diag " + s.hardware_id() + " " + std::to_string((unsigned)s.level()) + " " + s.message();
+          for (const auto &kv : s.values()) if (kv.key() == "reason") l += " | reason: " + kv.value();
+          std::printf("%s\n", l.c_str());
+        }
+      }
+      crazyflie_interfaces::msg::dds_::Position_ p;
+      while (setpoints->take_next_sample(&p, &info) == ReturnCode_t::RETCODE_OK) {
+        if (!info.valid_data) continue;
+        std::snprintf(buf, sizeof buf, "setpoint %.4f %.4f %.4f", p.x(), p.y(), p.z());
+        if (last_setpoint != buf) std::printf("%s\n", buf);
+        last_setpoint = buf;
+      }
+      if (!matched) {
+        PublicationMatchedStatus pm;
+        SubscriptionMatchedStatus sm;
+        matched = true;
+        for (DataWriter *w : {goal, pose, odom}) matched = matched && w->get_publication_matched_status(pm) == ReturnCode_t::RETCODE_OK && pm.current_count > 0;
+        for (DataReader *r : {actions, diagnostics, setpoints}) matched = matched && r->get_subscription_matched_status(sm) == ReturnCode_t::RETCODE_OK && sm.current_count > 0;
+        if (matched) std::printf("matched %lld\n", now_ns());
+      }
+      std::fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+
+  std::string line;
+  long bad = 0;
+  while (std::getline(std::cin, line)) {
+    double v[13];
+    if (std::sscanf(line.c_str(), "state %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                    &v[7], &v[8], &v[9], &v[10], &v[11], &v[12]) != 13) {
+      if (++bad <= 5) std::fprintf(stderr, "not a state line: %s\n", line.c_str());
+      continue;
+    }
+    long long now = now_ns();
+    gm::PoseStamped_ p;
+    stamp(p.header(), now, "world");
+    p.pose().position().x(v[0]);
+    p.pose().position().y(v[1]);
+    p.pose().position().z(v[2]);
+    p.pose().orientation().x(v[3]);
+    p.pose().orientation().y(v[4]);
+    p.pose().orientation().z(v[5]);
+    p.pose().orientation().w(v[6]);
+    nav_msgs::msg::dds_::Odometry_ o;
+    stamp(o.header(), now, "world");
+    o.child_frame_id("base_link");
+    o.pose().pose() = p.pose();
+    o.twist().twist().linear().x(v[7]);
+    o.twist().twist().linear().y(v[8]);
+    o.twist().twist().linear().z(v[9]);
+    o.twist().twist().angular().x(v[10]);
+    o.twist().twist().angular().y(v[11]);
+    o.twist().twist().angular().z(v[12]);
+    odom->write(&o);
+    pose->write(&p);
+  }
+  stop = true;
+  printer.join();
+  std::printf("done\n");
+  std::fflush(stdout);
+  return 0;
+}
+
 static int goal_once(bool durable, const char *wait, double hold) {
   Peer peer;
   DataWriter *goal = peer.writer<gm::PoseStamped_PubSubType>("rt/goal_pose", Qos::Default, durable);
@@ -325,9 +438,10 @@ static int goal_once(bool durable, const char *wait, double hold) {
 int main(int argc, char **argv) {
   if (argc >= 6 && std::strcmp(argv[1], "diffbot") == 0) return diffbot(std::atof(argv[2]), std::atof(argv[3]), durable_arg(argv[4]), std::atof(argv[5]));
   if (argc >= 3 && std::strcmp(argv[1], "quad") == 0) return quad(std::atof(argv[2]));
+  if (argc >= 6 && std::strcmp(argv[1], "quadbridge") == 0) return quadbridge(argv[2], std::atof(argv[3]), std::atof(argv[4]), std::atof(argv[5]));
   if (argc >= 5 && std::strcmp(argv[1], "goal_once") == 0) return goal_once(durable_arg(argv[2]), argv[3], std::atof(argv[4]));
   std::fprintf(stderr,
                "usage: fastdds_peer diffbot GOAL_X GOAL_Y volatile|transient_local SECONDS | quad SECONDS |"
-               " goal_once volatile|transient_local none|match|ready HOLD_SECONDS\n");
+               " quadbridge NAMESPACE GOAL_X GOAL_Y GOAL_Z | goal_once volatile|transient_local none|match|ready HOLD_SECONDS\n");
   return 2;
 }
