@@ -32,7 +32,7 @@ public class NavConfigTests
         Assert.That(task.ActorObservationSize, Is.EqualTo(43));
         Assert.That(task.ControlDt, Is.EqualTo(0.1f));
         Assert.That(task.Map.Size, Is.EqualTo(5f));
-        Assert.That(task.Reward, Is.EqualTo(new NavReward(10, 10, 10, 0.01f)));
+        Assert.That(task.Reward, Is.EqualTo(new NavReward(10, 10, 30, 0.01f, Proximity: 1, ProximityMarginM: 0.2f, Reverse: 0.2f)));
         Assert.That(task.RobotConfigJson, Does.Contain("\"diff_drive\""));
         Assert.That(NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(TaskFile)), Is.True);
         Assert.That(NavTaskConfig.IsNavigationTask(ConfigNode.LoadFile(RepoFiles.TaskFile)), Is.False, "the hover task");
@@ -66,6 +66,11 @@ public class NavConfigTests
         Assert.That(TaskError(o => o["map"]!["start_goal_distance"] = new JsonArray(1, 9)).JsonPath, Is.EqualTo("$.map.start_goal_distance"));
         Assert.That(TaskError(o => o["map"]!["circles"] = new JsonArray(5, 2)).Problem, Does.Contain("low <= high"));
         Assert.That(TaskError(o => o["reward"]!["goal"] = -1).Problem, Does.Contain("out of range"));
+        ConfigException margin = TaskError(o => o["reward"]!.AsObject().Remove("proximity_margin_m"));
+        Assert.That(margin.JsonPath, Is.EqualTo("$.reward.proximity_margin_m"));
+        Assert.That(margin.Problem, Does.Contain("required when $.reward.proximity"));
+        Assert.That(TaskError(o => o["reward"]!["reverse"] = -0.1).JsonPath, Is.EqualTo("$.reward.reverse"));
+        Assert.That(TaskError(o => o["reward"]!["proximity_margin_m"] = 0).JsonPath, Is.EqualTo("$.reward.proximity_margin_m"));
         Assert.That(TaskError(o => o["task"] = "hover").JsonPath, Is.EqualTo("$.task"));
         Assert.That(TaskError(o => o.Remove("goal_radius")).Problem, Is.EqualTo("missing required key"));
     }

@@ -31,7 +31,8 @@ public enum NavOutcome : byte
 ///   acceleration limits; wheel slip (ground speed = encoder speed·(1 + ε), ε ~ N(0, slip²) per wheel per step)
 ///   moves the pose, exact arc integration; odometry reports the encoder speeds;</item>
 /// <item>collision (clearance below the robot radius) and goal (distance below goal_radius) terminate; truncation at
-///   episode_steps; reward progress·Δd − time + goal·[reached] − collision·[collided];</item>
+///   episode_steps; reward progress·Δd − time + goal·[reached] − collision·[collided] − the optional proximity term
+///   (<see cref="NavReward"/>);</item>
 /// <item>lidar (<see cref="LidarKernel"/>) with range noise and dropouts, REP 117 values in <see cref="Scan"/>;
 ///   observations through the Core builder <see cref="NavObservation"/> (critic: the same layout from the noiseless
 ///   scan);</item>
@@ -230,11 +231,14 @@ public sealed class NavEnv : IVectorEnv
         // 2. Outcome and reward.
         float gx = Maps.GoalX[i] - x, gy = Maps.GoalY[i] - y;
         float distance = MathF.Sqrt(gx * gx + gy * gy);
-        bool collided = Maps.Clearance(i, x, y) < robot.RobotRadius;
+        float clearance = Maps.Clearance(i, x, y);
+        bool collided = clearance < robot.RobotRadius;
         bool reached = !collided && distance < _task.GoalRadius;
         NavReward weights = _task.Reward;
         float reward = weights.Progress * (_goalDistance[i] - distance) - weights.Time
-                       + (reached ? weights.Goal : 0f) - (collided ? weights.Collision : 0f);
+                       + (reached ? weights.Goal : 0f) - (collided ? weights.Collision : 0f)
+                       - weights.ProximityPenalty(clearance - robot.RobotRadius)
+                       - weights.Reverse * MathF.Max(0f, -v / robot.MaxLinearVelocity);
         _goalDistance[i] = distance;
         _episodeReturn[i] += reward;
         int length = ++_episodeLength[i];

@@ -41,9 +41,18 @@ public sealed record NavMapConfig(
 
 /// <summary>
 /// Reward of the navigation task: r = progress·(d_{t−1} − d_t) − time + goal·[reached] − collision·[collided]
-/// (d = distance to the goal, metres).
+/// − proximity·max(0, 1 − gap / proximity_margin_m) − reverse·max(0, −v / v_max) (d = distance to the goal, metres;
+/// gap = clearance between the robot's outline and the nearest obstacle or wall; v = the robot's linear velocity).
+/// The last two terms are off by default. Proximity is QuadSwarm's linear proximity penalty (Huang et al., ICRA 2024)
+/// for a ground robot: it charges for driving close, not only for touching. Reverse charges for driving backwards.
 /// </summary>
-public readonly record struct NavReward(float Progress, float Goal, float Collision, float Time);
+public readonly record struct NavReward(float Progress, float Goal, float Collision, float Time, float Proximity = 0, float ProximityMarginM = 0,
+    float Reverse = 0)
+{
+    /// <summary>The proximity penalty at a gap (metres) between the robot's outline and the nearest obstacle.</summary>
+    public float ProximityPenalty(float gap) =>
+        Proximity == 0 ? 0f : Proximity * MathF.Max(0f, 1f - MathF.Max(gap, 0f) / ProximityMarginM);
+}
 
 /// <summary>
 /// The goal-reaching task for a differential-drive robot with a lidar (configs/tasks/diffbot-nav.json). Observation
@@ -92,7 +101,12 @@ public sealed record NavTaskConfig
             (float)reward.Number("progress", 0, 1e6),
             (float)reward.Number("goal", 0, 1e6),
             (float)reward.Number("collision", 0, 1e6),
-            (float)reward.Number("time", 0, 1e6));
+            (float)reward.Number("time", 0, 1e6),
+            reward.Has("proximity") ? (float)reward.Number("proximity", 0, 1e6) : 0f,
+            reward.Has("proximity_margin_m") ? (float)reward.Number("proximity_margin_m", 1e-3, 10) : 0f,
+            reward.Has("reverse") ? (float)reward.Number("reverse", 0, 1e6) : 0f);
+        if (rewardConfig.Proximity > 0 && rewardConfig.ProximityMarginM == 0)
+            throw new ConfigException(node.File, "$.reward.proximity_margin_m", "is required when $.reward.proximity is above 0 (the gap in metres at which the penalty starts)");
         reward.EnsureNoUnknownKeys();
 
         var config = new NavTaskConfig

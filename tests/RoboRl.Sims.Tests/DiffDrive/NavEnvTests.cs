@@ -211,6 +211,41 @@ public class NavEnvBehaviourTests
     }
 
     [Test]
+    public void ProximityAndReverseTermsChargeTheirFormulaAndNothingElse()
+    {
+        // The same seed and actions with and without the two terms: identical motion, rewards apart by exactly
+        // proximity·max(0, 1 − gap/margin) + reverse·max(0, −v/v_max), gap from the map's exact clearance.
+        NavTaskConfig plain = Task(o => { EmptyMaps(o); o["reward"]!["proximity"] = 0; o["reward"]!["reverse"] = 0; });
+        NavTaskConfig shaped = Task(o => { EmptyMaps(o); o["reward"]!["proximity"] = 2.0; o["reward"]!["proximity_margin_m"] = 0.25; o["reward"]!["reverse"] = 0.5; });
+        Assert.That(plain.Reward.ProximityPenalty(0.01f), Is.Zero);
+        using var a = new NavEnv(plain, 4, 1);
+        using var b = new NavEnv(shaped, 4, 1);
+        a.Reset(3); b.Reset(3);
+        float[] actions = new float[8];
+        int charged = 0, reversing = 0, near = 0;
+        for (int step = 0; step < 400; step++)
+        {
+            for (int i = 0; i < 4; i++) { actions[2 * i] = (step / 40 + i) % 2 == 0 ? 1f : -1f; actions[2 * i + 1] = 0.1f * i; }
+            a.Step(actions); b.Step(actions);
+            for (int i = 0; i < 4; i++)
+            {
+                Assert.That((a.X(i), a.Y(i), a.LinearVelocity(i)), Is.EqualTo((b.X(i), b.Y(i), b.LinearVelocity(i))), "the terms do not change the motion");
+                if (a.Terminated[i] || a.Truncated[i]) continue; // the pose is already the next episode's
+                float gap = b.Maps.Clearance(i, b.X(i), b.Y(i)) - shaped.Robot.RobotRadius;
+                float v = b.LinearVelocity(i);
+                float expected = 2.0f * MathF.Max(0f, 1f - gap / 0.25f) + 0.5f * MathF.Max(0f, -v / shaped.Robot.MaxLinearVelocity);
+                Assert.That(a.Rewards[i] - b.Rewards[i], Is.EqualTo(expected).Within(1e-4f), $"step {step}, env {i}: gap {gap}, v {v}");
+                if (expected > 0) charged++;
+                if (v < 0) reversing++;
+                if (gap < 0.25f) near++;
+            }
+        }
+        Assert.That(reversing, Is.GreaterThan(50), "the reverse term was exercised");
+        Assert.That(near, Is.GreaterThan(20), "the proximity term was exercised");
+        Assert.That(charged, Is.GreaterThan(70));
+    }
+
+    [Test]
     public void SteeringToTheGoalReachesIt()
     {
         NavTaskConfig task = Task(EmptyMaps);
