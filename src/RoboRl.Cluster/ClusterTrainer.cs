@@ -276,6 +276,7 @@ public static class ClusterTrainer
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
+            long seen = IterationSignal.Pulses;
             if (coordinator.TakeIteration(iteration).GetAwaiter().GetResult() is { } all) return all.Value;
             if (waiting.Elapsed.TotalSeconds > nextNote)
             {
@@ -283,7 +284,9 @@ public static class ClusterTrainer
                 console?.WriteLine($"learner: waiting for the shards of iteration {iteration + 1} ({k.Workers} workers seen in the last 10 s; start some with `roborl worker --cluster CONN`)");
                 nextNote += 10;
             }
-            Thread.Sleep(2);
+            // The grain pulses when the last shard is in (no polling while workers simulate); the bound keeps the note
+            // above and the cancellation check going.
+            IterationSignal.Wait(seen, TimeSpan.FromMilliseconds(250));
         }
     }
 
