@@ -95,7 +95,10 @@ public static class ClusterWorker
                     while (true)
                     {
                         cancel.ThrowIfCancellationRequested();
-                        Lease? lease = coordinator.AcquireLease(options.WorkerId).GetAwaiter().GetResult();
+                        // Waits in the grain (up to 250 ms) while the learner updates: the next iteration's first lease comes
+                        // as soon as it is published, with no polling between.
+                        long asked = System.Diagnostics.Stopwatch.GetTimestamp();
+                        Lease? lease = coordinator.WaitForLease(options.WorkerId, 250).GetAwaiter().GetResult();
                         if (lease is { Finished: true })
                         {
                             options.Console?.WriteLine($"worker {options.WorkerId}: the run finished; {fragments} fragments, {steps:N0} env steps");
@@ -103,8 +106,9 @@ public static class ClusterWorker
                         }
                         if (lease is null)
                         {
-                            // Nothing to do (the learner is updating): back off from 1 to 20 ms.
-                            Thread.Sleep(Math.Min(20, 1 + idle++));
+                            // Nothing yet after the wait (a long update, or every shard leased to others): ask again at once;
+                            // should the call come back without waiting, back off from 1 to 20 ms.
+                            if (System.Diagnostics.Stopwatch.GetElapsedTime(asked).TotalMilliseconds < 50) Thread.Sleep(Math.Min(20, 1 + idle++));
                             continue;
                         }
                         idle = 0;

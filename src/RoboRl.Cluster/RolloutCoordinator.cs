@@ -20,6 +20,14 @@ public interface IRolloutCoordinator : IGrainWithStringKey
     // ---- workers
     Task<JoinReply> Join(WorkerHello hello);
     Task<Lease?> AcquireLease(string workerId);
+    /// <summary>
+    /// <see cref="AcquireLease"/>, but when nothing is to be had (the learner is updating) the call waits up to
+    /// <paramref name="waitMilliseconds"/> (at most 1 000) for the next publish or the run's end instead of returning
+    /// null at once: a waiting worker starts the next iteration as soon as it is published, without polling the silo.
+    /// Interleaved: a waiting call does not hold up the grain's other calls.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Lease?> WaitForLease(string workerId, int waitMilliseconds);
     /// <summary>The weights of <paramref name="version"/>, or null when it is no longer (or not yet) the current one.</summary>
     Task<Immutable<PolicyWeights>?> GetPolicy(int version);
     Task<SubmitOutcome> Submit(Immutable<Fragment> fragment);
@@ -53,6 +61,8 @@ public sealed class RolloutCoordinatorGrain : Grain, IRolloutCoordinator
     long _accepted, _duplicates, _malformed, _released, _refused, _acceptedSteps;
     int _maxLag;
     readonly Dictionary<string, DateTime> _lastSeen = [];
+    // Completed (and replaced) by Publish and Finish: what a waiting WaitForLease waits for.
+    TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
     static readonly TimeSpan WorkerSeenWindow = TimeSpan.FromSeconds(10);
 
     public Task Open(RunSpec spec, ClusterCounters counters)
@@ -75,7 +85,15 @@ public sealed class RolloutCoordinatorGrain : Grain, IRolloutCoordinator
         _weights = policy;
         Array.Fill(_states, ShardState.Pending);
         Array.Clear(_fragments);
+        WakeWaiters();
         return Task.CompletedTask;
+    }
+
+    void WakeWaiters()
+    {
+        TaskCompletionSource published = _published;
+        _published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        published.TrySetResult();
     }
 
     public Task<Immutable<Fragment[]>?> TakeIteration(int wanted)
@@ -89,6 +107,7 @@ public sealed class RolloutCoordinatorGrain : Grain, IRolloutCoordinator
     public Task Finish()
     {
         _finished = true;
+        WakeWaiters();
         return Task.CompletedTask;
     }
 
@@ -137,6 +156,15 @@ public sealed class RolloutCoordinatorGrain : Grain, IRolloutCoordinator
         _states[shard] = ShardState.Leased;
         _deadlines[shard] = now + TimeSpan.FromSeconds(_run.LeaseTimeoutSeconds);
         return Task.FromResult<Lease?>(new Lease(_iteration, shard, _weights.Value.Version, ShardSeed(_run, _iteration, shard), Finished: false));
+    }
+
+    public async Task<Lease?> WaitForLease(string workerId, int waitMilliseconds)
+    {
+        // Grain code runs one turn at a time: between the awaits nothing else touches the state.
+        Lease? lease = await AcquireLease(workerId);
+        if (lease is not null || waitMilliseconds <= 0) return lease;
+        await Task.WhenAny(_published.Task, Task.Delay(Math.Min(waitMilliseconds, 1000)));
+        return await AcquireLease(workerId);
     }
 
     public Task<Immutable<PolicyWeights>?> GetPolicy(int version) =>
