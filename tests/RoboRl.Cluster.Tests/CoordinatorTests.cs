@@ -164,6 +164,35 @@ public class CoordinatorTests
     }
 
     [Test]
+    public async Task AWaitingWorkerGetsTheNextIterationsLeaseWhenItIsPublishedAndTheSignalTellsTheLearner()
+    {
+        RunSpec run = Spec();
+        var coordinator = await Open(run);
+        var leases = new List<Lease>();
+        for (int s = 0; s < run.Shards; s++) leases.Add((await coordinator.WaitForLease("w", 5000))!);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(await coordinator.WaitForLease("w", 200), Is.Null, "every shard is leased: null after the wait");
+        Assert.That(clock.Elapsed.TotalMilliseconds, Is.GreaterThan(150), "it waited");
+
+        // While one call waits, the grain takes the other calls: the submissions, then the publish that wakes it.
+        Task<Lease?> waiting = coordinator.WaitForLease("w2", 1000); // the longest wait the grain grants
+        long pulses = IterationSignal.Pulses;
+        foreach (Lease lease in leases) Assert.That(await coordinator.Submit(new(Good(run, lease))), Is.EqualTo(SubmitOutcome.Accepted));
+        Assert.That(IterationSignal.Pulses, Is.GreaterThan(pulses), "the last shard in pulses the learner's signal");
+        Assert.That(await coordinator.TakeIteration(1), Is.Not.Null);
+        Assert.That(waiting.IsCompleted, Is.False, "nothing published yet");
+        clock.Restart();
+        await coordinator.Publish(2, new Immutable<PolicyWeights>(Policy(2)));
+        Lease? next = await waiting;
+        Assert.That(next, Is.Not.Null);
+        Assert.That((next!.Iteration, next.PolicyVersion), Is.EqualTo((2, 2)));
+        Assert.That(clock.Elapsed.TotalMilliseconds, Is.LessThan(900), "woken by the publish, not by the end of its wait");
+
+        await coordinator.Finish();
+        Assert.That((await coordinator.WaitForLease("w", 1000))!.Finished, Is.True);
+    }
+
+    [Test]
     public async Task AFinishedRunTellsWorkersToStop()
     {
         var coordinator = await Open(Spec());
