@@ -18,7 +18,7 @@ public static class BenchClusterCommand
     {
         var iterations = new Option<int>("--iterations") { Description = "PPO iterations per run (each 64 envs × 128 steps of configs/tasks/diffbot-nav.json).", DefaultValueFactory = _ => 4 };
         var shards = new Option<int>("--shards") { Description = "Shards per iteration (divides 64).", DefaultValueFactory = _ => 8 };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object: steps_per_s_1_worker, steps_per_s_2_workers, scaling, bytes_per_env_step, learner_fragments_per_s, fragment_env_steps, kill_test_final_hash_equal, duplicates_rejected, leases_reissued." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object: steps_per_s_1_worker, steps_per_s_2_workers, scaling (rollout phases), iteration_steps_per_s_1_worker, iteration_steps_per_s_2_workers, iteration_scaling (with the learner's update), bytes_per_env_step, learner_fragments_per_s, fragment_env_steps, kill_test_final_hash_equal, duplicates_rejected, leases_reissued." };
         var command = new Command("cluster", "Distributed PPO on this machine: 1 vs 2 worker processes, and a worker killed mid-run (docs/cluster.md).")
         {
             iterations, shards, json,
@@ -39,6 +39,11 @@ public static class BenchClusterCommand
                 JsonObject two = RunCluster(task, Path.Combine(directory, "two"), k, log, "2 workers", ["w1", "w2"]);
                 JsonObject kill = RunCluster(task, Path.Combine(directory, "kill"), k, log, "2 workers, one killed holding a lease", ["doomed", "steady"]);
                 double s1 = one["rollout_steps_per_s"]!.GetValue<double>(), s2 = two["rollout_steps_per_s"]!.GetValue<double>();
+                // Whole iterations: the rollout (what workers scale) plus the learner's GAE and update between rollouts, in
+                // which every worker waits (the synchronous barrier); the update does not get faster with workers.
+                int fragmentSteps = 64 / k * 128;
+                double i1 = IterationStepsPerSecond(s1, one["learner_s_per_fragment"]!.GetValue<double>(), k, fragmentSteps);
+                double i2 = IterationStepsPerSecond(s2, two["learner_s_per_fragment"]!.GetValue<double>(), k, fragmentSteps);
                 bool equal = kill["final_weights_sha256"]!.GetValue<string>() == one["final_weights_sha256"]!.GetValue<string>();
                 double secondsPerFragment = two["learner_s_per_fragment"]!.GetValue<double>();
                 var result = new JsonObject
@@ -46,9 +51,12 @@ public static class BenchClusterCommand
                     ["steps_per_s_1_worker"] = Math.Round(s1),
                     ["steps_per_s_2_workers"] = Math.Round(s2),
                     ["scaling"] = Math.Round(s2 / s1, 3),
+                    ["iteration_steps_per_s_1_worker"] = Math.Round(i1),
+                    ["iteration_steps_per_s_2_workers"] = Math.Round(i2),
+                    ["iteration_scaling"] = Math.Round(i2 / i1, 3),
                     ["bytes_per_env_step"] = two["bytes_per_env_step"]!.GetValue<long>(),
                     ["learner_fragments_per_s"] = Math.Round(1 / secondsPerFragment, 1),
-                    ["fragment_env_steps"] = 64 / k * 128,
+                    ["fragment_env_steps"] = fragmentSteps,
                     ["kill_test_final_hash_equal"] = equal,
                     ["duplicates_rejected"] = kill["duplicates_rejected"]!.GetValue<long>(),
                     ["leases_reissued"] = kill["leases_reissued"]!.GetValue<long>(),
@@ -57,6 +65,7 @@ public static class BenchClusterCommand
                 if (!io.Json)
                 {
                     io.Output.WriteLine($"rollout steps/s   1 worker {s1:N0}   2 workers {s2:N0}   ({s2 / s1:F2}×)");
+                    io.Output.WriteLine($"iteration steps/s 1 worker {i1:N0}   2 workers {i2:N0}   ({i2 / i1:F2}×; rollout plus the learner's update, which workers wait for)");
                     io.Output.WriteLine($"wire              {result["bytes_per_env_step"]} bytes per env step; learner ingests {result["learner_fragments_per_s"]} fragments/s of {result["fragment_env_steps"]} env steps (GAE + PPO update)");
                     io.Output.WriteLine($"worker killed     final weights {(equal ? "equal" : "DIFFER from")} the 1-worker run's; {result["leases_reissued"]} lease(s) re-issued, {result["duplicates_rejected"]} duplicate(s) rejected");
                 }
@@ -65,6 +74,14 @@ public static class BenchClusterCommand
             finally { Directory.Delete(directory, recursive: true); }
         });
         return command;
+    }
+
+    /// <summary>Env steps per second of whole iterations: a rollout of <paramref name="shards"/> fragments at
+    /// <paramref name="rolloutStepsPerSecond"/>, then the learner's <paramref name="learnerSecondsPerFragment"/> for each.</summary>
+    static double IterationStepsPerSecond(double rolloutStepsPerSecond, double learnerSecondsPerFragment, int shards, int fragmentSteps)
+    {
+        double steps = (double)shards * fragmentSteps;
+        return steps / (steps / rolloutStepsPerSecond + shards * learnerSecondsPerFragment);
     }
 
     /// <summary>configs/tasks/diffbot-nav.json with total_env_steps for <paramref name="iterations"/> PPO iterations after the warm-up.</summary>
@@ -127,6 +144,11 @@ public static class BenchClusterCommand
         // This same roborl: the apphost, or `dotnet roborl.dll` when started that way.
         string self = Environment.ProcessPath ?? "dotnet";
         var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // No dynamic PGO in the learner and workers (docs/cluster.md, "Figures"): in runs this short its instrumented tier
+        // and re-JIT kept a background thread of every process busy (a worker's JIT thread ran about half as long as its
+        // simulation thread from the fourth iteration on; a tenth without PGO), on the cores the workers share. The
+        // simulation's steady speed is the same without it.
+        psi.Environment["DOTNET_TieredPGO"] = "0";
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(BenchClusterCommand).Assembly.Location);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
