@@ -25,12 +25,7 @@ public class RolloutTests
             CriticObservationSize = critic,
             ActionSize = act,
         };
-        // A policy with non-trivial weights (seeded), as the learner would publish it.
-        var random = new SeededRandom(5);
-        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => 0.3f * random.NextNormal()).ToArray();
-        int[] actorSizes = [obs, 8, act], criticSizes = [critic, 8, 1];
-        var policy = new PolicyWeights(3, actorSizes, Random(obs * 8 + 8 + 8 * act + act), criticSizes, Random(critic * 8 + 8 + 8 + 1),
-            [-0.5f, -0.5f], new float[obs], Enumerable.Repeat(1f, obs).ToArray(), new float[critic], Enumerable.Repeat(1f, critic).ToArray());
+        PolicyWeights policy = SeededPolicy(5, obs, critic, act);
         var lease = new Lease(3, 1, 3, RolloutCoordinatorGrain.ShardSeed(run, 3, 1), false);
 
         using var workerA = new ShardRollout(run, config, new NavEnv(task, 2, 1));
@@ -38,13 +33,7 @@ public class RolloutTests
         workerB.Run(lease with { Shard = 0, Seed = RolloutCoordinatorGrain.ShardSeed(run, 3, 0) }, policy, "b"); // B did other work before
         Fragment a = workerA.Run(lease, policy, "a"), b = workerB.Run(lease, policy, "b");
         Assert.That(FragmentCheck.WhyMalformed(a, run), Is.Null);
-        Assert.That(b.Observations, Is.EqualTo(a.Observations));
-        Assert.That(b.Actions, Is.EqualTo(a.Actions));
-        Assert.That(b.LogProbs, Is.EqualTo(a.LogProbs));
-        Assert.That(b.Values, Is.EqualTo(a.Values));
-        Assert.That(b.Rewards, Is.EqualTo(a.Rewards));
-        Assert.That(b.EpisodeEnds, Is.EqualTo(a.EpisodeEnds));
-        Assert.That(b.NextValues, Is.EqualTo(a.NextValues));
+        AssertSameData(a, b);
 
         Fragment other = workerA.Run(lease with { Shard = 2, Seed = RolloutCoordinatorGrain.ShardSeed(run, 3, 2) }, policy, "a");
         Assert.That(other.Observations, Is.Not.EqualTo(a.Observations), "another shard's seed gives other scenarios");
@@ -73,23 +62,36 @@ public class RolloutTests
             CriticObservationSize = obs,
             ActionSize = act,
         };
-        var random = new SeededRandom(7);
-        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => 0.3f * random.NextNormal()).ToArray();
-        var policy = new PolicyWeights(3, [obs, 8, act], Random(obs * 8 + 8 + 8 * act + act), [obs, 8, 1], Random(obs * 8 + 8 + 8 + 1),
-            [-0.5f, -0.5f, -0.5f, -0.5f], new float[obs], Enumerable.Repeat(1f, obs).ToArray(), new float[obs], Enumerable.Repeat(1f, obs).ToArray());
+        PolicyWeights policy = SeededPolicy(7, obs, obs, act);
         var lease = new Lease(3, 1, 3, RolloutCoordinatorGrain.ShardSeed(run, 3, 1), false);
 
         using ShardRollout workerA = ClusterWorker.SwarmRollout(run, config, task), workerB = ClusterWorker.SwarmRollout(run, config, task);
         workerB.Run(lease with { Iteration = 2, PolicyVersion = 2, Shard = 0, Seed = RolloutCoordinatorGrain.ShardSeed(run, 2, 0) }, policy, "b");
         Fragment a = workerA.Run(lease, policy, "a"), b = workerB.Run(lease, policy, "b");
         Assert.That(FragmentCheck.WhyMalformed(a, run), Is.Null);
+        AssertSameData(a, b);
+        Fragment other = workerA.Run(lease with { Shard = 0, Seed = RolloutCoordinatorGrain.ShardSeed(run, 3, 0) }, policy, "a");
+        Assert.That(other.Observations, Is.Not.EqualTo(a.Observations), "another shard's seed gives other scenarios");
+    }
+
+    /// <summary>A policy of version 3 with non-trivial (seeded) weights and one hidden layer of 8, as the learner would publish it.</summary>
+    static PolicyWeights SeededPolicy(ulong seed, int obs, int critic, int act)
+    {
+        var random = new SeededRandom(seed);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => 0.3f * random.NextNormal()).ToArray();
+        return new PolicyWeights(3, [obs, 8, act], Random(obs * 8 + 8 + 8 * act + act), [critic, 8, 1], Random(critic * 8 + 8 + 8 + 1),
+            Enumerable.Repeat(-0.5f, act).ToArray(), new float[obs], Enumerable.Repeat(1f, obs).ToArray(), new float[critic], Enumerable.Repeat(1f, critic).ToArray());
+    }
+
+    /// <summary>Two workers' fragments of one lease hold the same data, bit for bit.</summary>
+    static void AssertSameData(Fragment a, Fragment b)
+    {
         Assert.That(b.Observations, Is.EqualTo(a.Observations));
         Assert.That(b.Actions, Is.EqualTo(a.Actions));
         Assert.That(b.LogProbs, Is.EqualTo(a.LogProbs));
         Assert.That(b.Values, Is.EqualTo(a.Values));
         Assert.That(b.Rewards, Is.EqualTo(a.Rewards));
+        Assert.That(b.EpisodeEnds, Is.EqualTo(a.EpisodeEnds));
         Assert.That(b.NextValues, Is.EqualTo(a.NextValues));
-        Fragment other = workerA.Run(lease with { Shard = 0, Seed = RolloutCoordinatorGrain.ShardSeed(run, 3, 0) }, policy, "a");
-        Assert.That(other.Observations, Is.Not.EqualTo(a.Observations), "another shard's seed gives other scenarios");
     }
 }
