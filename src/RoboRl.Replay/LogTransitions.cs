@@ -22,7 +22,7 @@ namespace RoboRl.Replay;
 ///   (<see cref="HoverObservation.IntegralOffset"/>), and that integral changes every tick, so slots are found by
 ///   comparing the history span only;</item>
 /// <item>critic observation = the logged state (pose, velocity, body rates, measured rotor speeds; the disturbance is
-///   unknown, so 0) relative to the slot's setpoint;</item>
+///   unknown, so 0) relative to the slot's setpoint, and the history's newest actions if the task's critic sees the actions in flight;</item>
 /// <item>reward = the task's last curriculum stage on the state at s' (<see cref="HoverReward"/>); terminated where that
 ///   state leaves the task's error box or touches the floor;</item>
 /// <item>intervened = a human flew any tick of the slot.</item>
@@ -35,14 +35,14 @@ public static class LogTransitions
 
     public static HoverTransitions Extract(IReadOnlyList<FlightLog> logs, PolicyBundle bundle, HoverTaskConfig task)
     {
-        int obsSize = bundle.ObservationSize, criticSize = HoverObservation.CriticSize, act = HoverObservation.ActionSize;
+        int obsSize = bundle.ObservationSize, criticSize = HoverObservation.CriticSizeWith(task.CriticActionsInFlight), act = HoverObservation.ActionSize;
         int historyLength = bundle.ActionHistoryLength;
         if (obsSize != HoverObservation.ActorSize(historyLength))
             throw new PolicyBundleException("the policy to fine-tune", "observation.names",
                 $"{obsSize} values, but the hover observation with {historyLength} past actions has {HoverObservation.ActorSize(historyLength)} (18 state + 4 × {historyLength} actions + {HoverObservation.IntegralSize} position-error integral)");
         // The action history: [18, 18 + 4K); its newest entry (the previous control step's action) is the last 4 of it.
         int historyStart = HoverObservation.StateSize, historyEnd = HoverObservation.IntegralOffset(historyLength), newestAction = historyEnd - act;
-        var transitions = new HoverTransitions(obsSize);
+        var transitions = new HoverTransitions(obsSize, criticSize);
         HoverRewardWeights weights = task.Curriculum[^1].Weights;
         float hoverAction = task.Robot.HoverAction(), limit = task.PositionErrorLimit;
         var critic = new float[criticSize];
@@ -111,6 +111,8 @@ public static class LogTransitions
                     Vector3.Zero, Vector3.Zero, HoverObservation.RotorsAsActions(task.Robot, start.RotorRpm), NominalDynamics, critic);
                 HoverObservation.BuildCritic(x1.Position, x1.Orientation, x1.VelocityWorld, x1.AngularVelocityBody, start.Setpoint,
                     Vector3.Zero, Vector3.Zero, HoverObservation.RotorsAsActions(task.Robot, next.RotorRpm), NominalDynamics, nextCritic);
+                HoverObservation.WriteActionsInFlight(s[historyStart..historyEnd], task.CriticActionsInFlight, critic.AsSpan(HoverObservation.CriticSize));
+                HoverObservation.WriteActionsInFlight(s1[historyStart..historyEnd], task.CriticActionsInFlight, nextCritic.AsSpan(HoverObservation.CriticSize));
                 Vector3 error = x1.Position - start.Setpoint;
                 bool terminated = MathF.Abs(error.X) > limit || MathF.Abs(error.Y) > limit || MathF.Abs(error.Z) > limit || x1.Position.Z <= 0;
                 float reward = HoverReward.Compute(task, weights, error, x1.Orientation.W, x1.VelocityWorld, action, s.Slice(newestAction, act), hoverAction, terminated);

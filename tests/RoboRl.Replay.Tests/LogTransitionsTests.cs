@@ -80,6 +80,32 @@ public class LogTransitionsTests
     }
 
     [Test]
+    public void A_critic_that_sees_the_actions_in_flight_gets_the_newest_history_entries_newest_first()
+    {
+        (FlightLog log, PolicyBundle bundle) = CorrectedFlight();
+        HoverTransitions plain = LogTransitions.Extract([log], bundle, Task);
+        HoverTransitions inFlight = LogTransitions.Extract([log], bundle, Task with { CriticActionsInFlight = 2 });
+        int obsSize = bundle.ObservationSize, historyEnd = HoverObservation.IntegralOffset(bundle.ActionHistoryLength);
+        Assert.That(inFlight.CriticSize, Is.EqualTo(32 + 2 * 4));
+        Assert.That(inFlight.Count, Is.EqualTo(plain.Count).And.GreaterThan(100));
+        (float[] Rows, float[] PlainRows, float[] Observations)[] sides =
+        [
+            (inFlight.CriticObservations.ToArray(), plain.CriticObservations.ToArray(), inFlight.Observations.ToArray()),
+            (inFlight.NextCriticObservations.ToArray(), plain.NextCriticObservations.ToArray(), inFlight.NextObservations.ToArray()),
+        ];
+        for (int i = 0; i < inFlight.Count; i++)
+        {
+            foreach ((float[] rows, float[] plainRows, float[] observations) in sides)
+            {
+                ReadOnlySpan<float> critic = rows.AsSpan(i * 40, 40), observation = observations.AsSpan(i * obsSize, obsSize);
+                Assert.That(critic[..32].SequenceEqual(plainRows.AsSpan(i * 32, 32)), Is.True, $"transition {i}: the 32 values are unchanged");
+                Assert.That(critic.Slice(32, 4).SequenceEqual(observation.Slice(historyEnd - 4, 4)), Is.True, $"transition {i}: the newest action first");
+                Assert.That(critic.Slice(36, 4).SequenceEqual(observation.Slice(historyEnd - 8, 4)), Is.True, $"transition {i}: then the one before");
+            }
+        }
+    }
+
+    [Test]
     public void A_policy_whose_observation_is_not_the_hover_layout_is_refused_with_the_sizes_named()
     {
         (FlightLog log, PolicyBundle bundle) = CorrectedFlight();

@@ -601,6 +601,40 @@ public class HoverEnvTests
     }
 
     [Test]
+    public void TheCriticCanSeeTheActionsALatencyKeepsInFlight()
+    {
+        // Latency 0-3: the critic gets the newest 3 actions, newest first, after its 32 values; the actor and the flight are
+        // the same as without the option.
+        void Edit(JsonObject o) { NoNoise(o); o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 3); }
+        HoverTaskConfig plain = Task(Edit);
+        HoverTaskConfig task = Task(o => { Edit(o); o["critic_sees_actions_in_flight"] = true; });
+        Assert.That(plain.CriticActionsInFlight, Is.EqualTo(0), "off by default");
+        Assert.That(task.CriticActionsInFlight, Is.EqualTo(3));
+        using var withActions = new HoverEnv(task, 8, 1);
+        using var without = new HoverEnv(plain, 8, 1);
+        Assert.That(withActions.CriticObservationSize, Is.EqualTo(32 + 3 * 4));
+        withActions.Reset(5);
+        without.Reset(5);
+        float[][] sent = [[0.1f, 0.2f, 0.3f, 0.4f], [0.5f, 0.5f, 0.5f, 0.5f], [-0.2f, 0, 0.2f, 0.4f], [0.3f, 0.3f, 0.3f, 0.35f]];
+        for (int t = 0; t < sent.Length; t++)
+        {
+            float[] actions = Enumerable.Range(0, 8).SelectMany(_ => sent[t]).ToArray();
+            withActions.Step(actions);
+            without.Step(actions);
+            Assert.That(withActions.ActorObservations.ToArray(), Is.EqualTo(without.ActorObservations.ToArray()), $"step {t}: the actor is unchanged");
+            for (int i = 0; i < 8; i++)
+            {
+                ReadOnlySpan<float> critic = withActions.CriticObservations.Slice(i * 44, 44);
+                Assert.That(critic[..32].ToArray(), Is.EqualTo(without.CriticObservations.Slice(i * 32, 32).ToArray()), $"step {t} env {i}");
+                for (int k = 0; k < 3 && t - k >= 0; k++)
+                    Assert.That(critic.Slice(32 + 4 * k, 4).ToArray(), Is.EqualTo(sent[t - k]), $"step {t} env {i}: in-flight action {k}, newest first");
+            }
+        }
+        var bad = Assert.Throws<ConfigException>(() => Task(o => o["critic_sees_actions_in_flight"] = 1));
+        Assert.That(bad!.Message, Does.Contain("critic_sees_actions_in_flight"));
+    }
+
+    [Test]
     public void ActionsAreClampedToTheUnitBox()
     {
         HoverTaskConfig task = Task(o => { NoNoise(o); NoRandomisation(o); });

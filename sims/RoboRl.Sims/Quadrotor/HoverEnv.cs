@@ -20,8 +20,9 @@ namespace RoboRl.Sims.Quadrotor;
 ///   − wx·exp(−|p−target|²/σ²) + wl·|p−target|) (<see cref="HoverRewardWeights"/>), weights
 ///   from the curriculum at <see cref="GlobalStep"/>; termination when |p − target| &gt; limit on any axis,
 ///   a crash (floor) or a NaN action; truncation at the episode length;</item>
-/// <item>observations through the Core builder <see cref="HoverObservation"/> (actor + noise, critic without); the
-///   actor row's position-error integral is advanced with the noisy error and zeroed at reset;</item>
+/// <item>observations through the Core builder <see cref="HoverObservation"/> (actor + noise, critic without, plus the
+///   actions in flight when the task asks for them: <see cref="HoverTaskConfig.CriticActionsInFlight"/>); the actor row's
+///   position-error integral is advanced with the noisy error and zeroed at reset;</item>
 /// <item>auto-reset of finished environments, keeping their final observations.</item>
 /// </list>
 /// Random numbers come from one generator per environment (<see cref="LaneRandom"/>), so a seed gives
@@ -47,6 +48,7 @@ public sealed class HoverEnv : IVectorEnv
     private readonly int[] _finishedLengths;
     private readonly bool[] _terminated, _truncated;
     private readonly float[] _episodeReturn;            // [padded]
+    private readonly int _criticActionsInFlight;
     private readonly int[] _episodeLength, _latency;    // [padded]
     private readonly float[] _noiseStd = new float[StateSize];
     private readonly int _integralOffset;                // where the position-error integral sits in an actor row
@@ -75,6 +77,8 @@ public sealed class HoverEnv : IVectorEnv
         _pool = new WorkerPool(threadCount);
         _random = new LaneRandom(Batch.PaddedCount);
         _historyFloats = HoverObservation.ActionSize * task.ActionHistoryLength;
+        _criticActionsInFlight = task.CriticActionsInFlight;
+        CriticObservationSize = HoverObservation.CriticSizeWith(_criticActionsInFlight);
         ActorObservationSize = HoverObservation.ActorSize(task.ActionHistoryLength);
         _integralOffset = HoverObservation.IntegralOffset(task.ActionHistoryLength);
         _hoverRpm = _robot.HoverRpm();
@@ -111,7 +115,7 @@ public sealed class HoverEnv : IVectorEnv
     public int NumEnvs { get; }
     public int ActionSize => HoverObservation.ActionSize;
     public int ActorObservationSize { get; }
-    public int CriticObservationSize => HoverObservation.CriticSize;
+    public int CriticObservationSize { get; }
     public int ThreadCount => _pool.ThreadCount;
     public long GlobalStep { get; set; }
 
@@ -301,6 +305,9 @@ public sealed class HoverEnv : IVectorEnv
         HoverObservation.BuildCritic(position, orientation, velocity, angularVelocity, _target,
             new Vector3(b.ForceX[i], b.ForceY[i], b.ForceZ[i]), new Vector3(b.TorqueX[i], b.TorqueY[i], b.TorqueZ[i]),
             HoverObservation.RotorsAsActions(_robot, b.RotorRpm(i)), DynamicsFactors(i), _critic.AsSpan(i * CriticObservationSize, CriticObservationSize));
+        if (_criticActionsInFlight > 0)
+            HoverObservation.WriteActionsInFlight(_actor.AsSpan(i * ActorObservationSize + StateSize, _historyFloats), _criticActionsInFlight,
+                _critic.AsSpan(i * CriticObservationSize + HoverObservation.CriticSize, HoverObservation.ActionSize * _criticActionsInFlight));
     }
 
     /// <summary>Environment i's randomised dynamics as the critic sees them: mass, thrust coefficient and motor time

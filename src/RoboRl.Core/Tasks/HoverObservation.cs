@@ -126,6 +126,21 @@ public static class HoverObservation
         d[28] = dynamics.X; d[29] = dynamics.Y; d[30] = dynamics.Z; d[31] = dynamics.W;
     }
 
+    /// <summary>Size of the critic observation with <paramref name="actionsInFlight"/> actions appended (<see cref="WriteActionsInFlight"/>).</summary>
+    public static int CriticSizeWith(int actionsInFlight) => CriticSize + ActionSize * actionsInFlight;
+
+    /// <summary>Writes the newest <paramref name="count"/> actions of an oldest-first history, newest first, into
+    /// <paramref name="destination"/>: with a latency of L steps the newest L are chosen but not yet flown, so the critic
+    /// needs them to know what the next L steps will fly.</summary>
+    public static void WriteActionsInFlight(ReadOnlySpan<float> actionHistoryOldestFirst, int count, Span<float> destination)
+    {
+        if (count * ActionSize > actionHistoryOldestFirst.Length)
+            throw new ArgumentException($"the history holds {actionHistoryOldestFirst.Length / ActionSize} actions, {count} asked for", nameof(count));
+        int newest = actionHistoryOldestFirst.Length - ActionSize;
+        for (int k = 0; k < count; k++)
+            actionHistoryOldestFirst.Slice(newest - k * ActionSize, ActionSize).CopyTo(destination.Slice(k * ActionSize, ActionSize));
+    }
+
     /// <summary>Appends <paramref name="action"/> (4 values) as the newest entry of an oldest-first history, dropping the oldest.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PushAction(Span<float> actionHistoryOldestFirst, ReadOnlySpan<float> action)

@@ -228,6 +228,10 @@ public sealed record HoverTaskConfig
     public required int EpisodeSteps { get; init; }
     /// <summary>K: the last K actions (oldest first) end the actor observation.</summary>
     public required int ActionHistoryLength { get; init; }
+    /// <summary>Actions the privileged critic sees beyond its 32 values ("critic_sees_actions_in_flight"): the newest
+    /// <c>domain_randomization.latency_steps</c> high of them, newest first, the ones a latency has chosen but not yet flown.
+    /// Without them the critic's state is not Markov under latency (0 = off, the default).</summary>
+    public int CriticActionsInFlight { get; init; }
     /// <summary>The point to hold, world ENU, metres (above the floor at z = 0).</summary>
     public required Vector3 TargetPosition { get; init; }
     /// <summary>Terminate when |position − target| exceeds this on any axis, metres.</summary>
@@ -342,6 +346,7 @@ public sealed record HoverTaskConfig
             Substeps = (int)node.Integer("substeps", 1, 100),
             EpisodeSteps = (int)node.Integer("episode_steps", 1, 1_000_000),
             ActionHistoryLength = history,
+            CriticActionsInFlight = node.Has("critic_sees_actions_in_flight") && node.Boolean("critic_sees_actions_in_flight") ? dr.LatencySteps.High : 0,
             TargetPosition = new Vector3((float)target[0], (float)target[1], (float)target[2]),
             PositionErrorLimit = (float)node.Number("position_error_limit", 1e-3, 1000),
             InitialState = initial,
