@@ -8,6 +8,7 @@ public class TrainingTasksTests
 {
     [TestCase("configs/tasks/crazyflie-hover.json", "hover")]
     [TestCase("configs/tasks/crazyflie-brushless-hover.json", "hover")]
+    [TestCase("configs/tasks/crazyflie-hover-wide.json", "hover")]
     [TestCase("configs/tasks/diffbot-nav.json", "navigation")]
     [TestCase("configs/swarm/crazyflie-swarm8.json", "swarm")]
     [TestCase("configs/swarm/crazyflie-swarm8-open.json", "swarm")]
@@ -15,6 +16,18 @@ public class TrainingTasksTests
     {
         Assert.That(ConfigNode.LoadFile(RepoFiles.Path(file)).Has("kind"), Is.True, file + " names its kind");
         Assert.That(TrainingTasks.For(RepoFiles.Path(file)).Name, Is.EqualTo(kind));
+    }
+
+    [Test]
+    public void TheWideHoverTaskTrainsAcrossTheJudgedEnvelopeWithTheActionsInFlight()
+    {
+        HoverTaskConfig wide = HoverTaskConfig.Load(RepoFiles.Path("configs/tasks/crazyflie-hover-wide.json"));
+        DomainRandomizationConfig dr = wide.DomainRandomization;
+        Assert.That(dr.Mass.Low, Is.LessThanOrEqualTo(0.6f)); Assert.That(dr.Mass.High, Is.GreaterThanOrEqualTo(1.5f));
+        Assert.That(dr.MotorTimeConstant.Low, Is.LessThanOrEqualTo(0.5f)); Assert.That(dr.MotorTimeConstant.High, Is.GreaterThanOrEqualTo(3f));
+        Assert.That(dr.LatencySteps.High, Is.EqualTo(3));
+        Assert.That(wide.CriticActionsInFlight, Is.EqualTo(3));
+        Assert.That(HoverTaskConfig.Load(RepoFiles.TaskFile).CriticActionsInFlight, Is.EqualTo(0), "the default keeps the 32-value critic");
     }
 
     [Test]
