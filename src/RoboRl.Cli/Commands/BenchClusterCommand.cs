@@ -144,11 +144,11 @@ public static class BenchClusterCommand
         // This same roborl: the apphost, or `dotnet roborl.dll` when started that way.
         string self = Environment.ProcessPath ?? "dotnet";
         var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // No dynamic PGO in the learner and workers (docs/cluster.md, "Figures"): in runs this short its instrumented tier
-        // and re-JIT kept a background thread of every process busy (a worker's JIT thread ran about half as long as its
-        // simulation thread from the fourth iteration on; a tenth without PGO), on the cores the workers share. The
-        // simulation's steady speed is the same without it.
-        psi.Environment["DOTNET_TieredPGO"] = "0";
+        // No tiered compilation in the learner and workers (docs/cluster.md, "Figures"), as docs/cluster.md advises for
+        // workers sharing a small machine: tiering's background JIT (and dynamic PGO's re-JIT) kept a thread of every
+        // process busy for the first minutes (a worker's JIT thread ran a fifth as long as its simulation thread over a
+        // ten-iteration run), on the cores the workers share; fully optimised code from the first call removes it.
+        psi.Environment["DOTNET_TieredCompilation"] = "0";
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(BenchClusterCommand).Assembly.Location);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
