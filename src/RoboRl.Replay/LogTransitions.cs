@@ -22,7 +22,8 @@ namespace RoboRl.Replay;
 ///   (<see cref="HoverObservation.IntegralOffset"/>), and that integral changes every tick, so slots are found by
 ///   comparing the history span only;</item>
 /// <item>critic observation = the logged state (pose, velocity, body rates, measured rotor speeds; the disturbance is
-///   unknown, so 0) relative to the slot's setpoint, and the history's newest actions if the task's critic sees the actions in flight;</item>
+///   unknown, so 0) relative to the slot's setpoint, then the history's newest actions where the task's critic sees the
+///   actions in flight;</item>
 /// <item>reward = the task's last curriculum stage on the state at s' (<see cref="HoverReward"/>); terminated where that
 ///   state leaves the task's error box or touches the floor;</item>
 /// <item>intervened = a human flew any tick of the slot.</item>

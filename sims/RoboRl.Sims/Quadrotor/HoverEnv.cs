@@ -48,10 +48,10 @@ public sealed class HoverEnv : IVectorEnv
     private readonly int[] _finishedLengths;
     private readonly bool[] _terminated, _truncated;
     private readonly float[] _episodeReturn;            // [padded]
-    private readonly int _criticActionsInFlight;
     private readonly int[] _episodeLength, _latency;    // [padded]
     private readonly float[] _noiseStd = new float[StateSize];
     private readonly int _integralOffset;                // where the position-error integral sits in an actor row
+    private readonly int _criticActionsInFlight;         // actions appended to each critic row (0 = none)
 
     private readonly int _minBlocksPerThread;
     private readonly StepWork _stepWork;
