@@ -47,3 +47,18 @@ public interface IVectorEnv : IDisposable
     /// <summary>Action rows containing NaN since construction.</summary>
     long NanActionCount { get; }
 }
+
+/// <summary>
+/// Environments whose whole state can be saved and restored: a snapshot taken after some steps, restored into
+/// environments of the same task and count, continues bit for bit (the cluster hands an off-policy shard's environments
+/// from one iteration, and one worker, to the next this way).
+/// </summary>
+public interface IEnvSnapshot
+{
+    /// <summary>Bytes of a snapshot.</summary>
+    int StateBytes { get; }
+
+    byte[] SaveState();
+
+    void RestoreState(ReadOnlySpan<byte> state);
+}

@@ -284,6 +284,46 @@ public class HoverEnvTests
         otherSeed.Dispose();
     }
 
+    /// <summary>A snapshot restored into other environments of the same task continues bit for bit (episodes that end and
+    /// restart, latency and noise included): what lets the cluster hand a shard's episodes from one worker to another.</summary>
+    [Test]
+    public void ASnapshotContinuesBitForBitInOtherEnvironments()
+    {
+        HoverTaskConfig task = Task(o => o["domain_randomization"]!["latency_steps"] = new JsonArray(0, 3));
+        const int envs = 11, before = 60, after = 150;
+        var actions = new float[envs * 4];
+        using var original = new HoverEnv(task, envs, 1);
+        original.Reset(99);
+        for (int t = 0; t < before; t++)
+        {
+            FillActions(actions, envs, t);
+            original.Step(actions);
+        }
+        byte[] snapshot = original.SaveState();
+        Assert.That(snapshot, Has.Length.EqualTo(original.StateBytes));
+
+        using var restored = new HoverEnv(task, envs, 2);
+        restored.Reset(12345); // some other state first: everything must come from the snapshot
+        restored.RestoreState(snapshot);
+        int ended = 0;
+        for (int t = before; t < before + after; t++)
+        {
+            FillActions(actions, envs, t);
+            original.Step(actions);
+            restored.Step(actions);
+            Assert.That(restored.ActorObservations.ToArray(), Is.EqualTo(original.ActorObservations.ToArray()), $"actor observations at step {t}");
+            Assert.That(restored.CriticObservations.ToArray(), Is.EqualTo(original.CriticObservations.ToArray()), $"critic observations at step {t}");
+            Assert.That(restored.Rewards.ToArray(), Is.EqualTo(original.Rewards.ToArray()), $"rewards at step {t}");
+            Assert.That(restored.Terminated.ToArray(), Is.EqualTo(original.Terminated.ToArray()), $"terminations at step {t}");
+            for (int i = 0; i < envs; i++) ended += original.Terminated[i] || original.Truncated[i] ? 1 : 0;
+        }
+        Assert.That(ended, Is.GreaterThan(0), "episodes should end (and restart from the restored generators) within the run");
+
+        using var otherCount = new HoverEnv(task, envs + 1, 1);
+        otherCount.Reset(1);
+        Assert.Throws<ArgumentException>(() => otherCount.RestoreState(snapshot), "a snapshot of another number of environments");
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     public void StepAllocatesNothingAfterWarmUp(int threads)

@@ -28,7 +28,7 @@ namespace RoboRl.Sims.Quadrotor;
 /// Random numbers come from one generator per environment (<see cref="LaneRandom"/>), so a seed gives
 /// bit-identical trajectories for any thread count and any N that contains the environment.
 /// </summary>
-public sealed class HoverEnv : IVectorEnv
+public sealed class HoverEnv : IVectorEnv, IEnvSnapshot
 {
     private const int Lanes = QuadrotorBatch.Lanes;
     private const int StateSize = HoverObservation.StateSize;
@@ -149,6 +149,52 @@ public sealed class HoverEnv : IVectorEnv
         _completedEpisodes = 0;
         _hasReset = true;
     }
+
+    /// <summary>Bytes of a snapshot of this many environments (<see cref="SaveState"/>).</summary>
+    public int StateBytes => StateArrays().Sum(array => Bytes(array).Length);
+
+    /// <summary>Everything the next steps depend on: the vehicles and their per-episode parameters, each lane's generator,
+    /// the observation rows (they hold the action history and the position-error integral), episode returns, lengths and latencies.</summary>
+    public byte[] SaveState()
+    {
+        if (!_hasReset) throw new InvalidOperationException("call Reset(seed) before SaveState");
+        var state = new byte[StateBytes];
+        int offset = 0;
+        foreach (Array array in StateArrays())
+        {
+            Span<byte> bytes = Bytes(array);
+            bytes.CopyTo(state.AsSpan(offset));
+            offset += bytes.Length;
+        }
+        return state;
+    }
+
+    /// <summary>Continues from a <see cref="SaveState"/> of environments of the same task and count, bit for bit.</summary>
+    public void RestoreState(ReadOnlySpan<byte> state)
+    {
+        if (state.Length != StateBytes)
+            throw new ArgumentException($"a snapshot of {NumEnvs} environments of this task has {StateBytes} bytes, got {state.Length}", nameof(state));
+        int offset = 0;
+        foreach (Array array in StateArrays())
+        {
+            Span<byte> bytes = Bytes(array);
+            state.Slice(offset, bytes.Length).CopyTo(bytes);
+            offset += bytes.Length;
+        }
+        Array.Clear(_rewards); Array.Clear(_terminated); Array.Clear(_truncated);
+        Array.Clear(_finishedReturns); Array.Clear(_finishedLengths);
+        _hasReset = true;
+    }
+
+    private Array[] StateArrays() => [.. Batch.StateArrays, .. _random.StateArrays, _actor, _critic, _episodeReturn, _episodeLength, _latency];
+
+    private static Span<byte> Bytes(Array array) => array switch
+    {
+        float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
+        int[] i => MemoryMarshal.AsBytes(i.AsSpan()),
+        uint[] u => MemoryMarshal.AsBytes(u.AsSpan()),
+        _ => throw new InvalidOperationException($"no snapshot of a {array.GetType().Name}"),
+    };
 
     public void Step(ReadOnlySpan<float> actions)
     {

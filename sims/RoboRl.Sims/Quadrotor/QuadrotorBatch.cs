@@ -65,6 +65,11 @@ public sealed class QuadrotorBatch
 
     private readonly RobotConstants _constants;
 
+    /// <summary>Every per-vehicle array that changes while flying or at an episode's start, in a fixed order (what a snapshot of the batch holds).</summary>
+    internal IEnumerable<float[]> StateArrays =>
+        [Px, Py, Pz, Qw, Qx, Qy, Qz, Vx, Vy, Vz, Wx, Wy, Wz, .. Rpm, .. CommandRpm, Mass, Ixx, Iyy, Izz, ThrustScale, MotorTimeConstant,
+         ForceX, ForceY, ForceZ, TorqueX, TorqueY, TorqueZ, Crashed];
+
     /// <summary>Puts vehicle <paramref name="i"/> at rest at the origin with the robot's nominal parameters and no disturbance.</summary>
     public void SetNominal(int i)
     {

@@ -22,6 +22,9 @@ public sealed class LaneRandom
         _s2 = new uint[paddedCount]; _s3 = new uint[paddedCount];
     }
 
+    /// <summary>The generators' state, four words per lane (what a snapshot of the environments holds).</summary>
+    internal IEnumerable<uint[]> StateArrays => [_s0, _s1, _s2, _s3];
+
     /// <summary>Seeds lane <paramref name="index"/> from (seed, index) with SplitMix64, as the xoshiro authors recommend.</summary>
     public void Seed(ulong seed, int index)
     {
