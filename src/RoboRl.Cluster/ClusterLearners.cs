@@ -10,27 +10,32 @@ using RoboRl.Training;
 namespace RoboRl.Cluster;
 
 /// <summary>
-/// The task-specific half of the cluster learner: the task and its PPO hyperparameters, the networks and optimisers (as
-/// the in-process trainer builds them), the normalisers' freeze after the warm-up, the update and the bundle.
-/// <see cref="ClusterTrainer"/> runs the rest — leases, GAE per shard, checkpoints, progress — the same way for every task.
+/// The task- and algorithm-specific half of the cluster learner: the task and its hyperparameters, the networks and
+/// optimisers (as the in-process trainer builds them), what the learner does with an iteration's fragments, its
+/// checkpoint and the bundle. <see cref="ClusterTrainer"/> runs the rest — leases, the iteration loop, progress — the
+/// same way for every task. PPO learners (<see cref="PpoClusterLearner"/>: navigation, swarm) consume each rollout once;
+/// the TD3 learner (<see cref="HoverTd3Learner"/>: hover) keeps every transition in its replay memory.
 /// </summary>
 public abstract class ClusterLearner : IDisposable
 {
-    protected ClusterLearner(string taskPath, ConfigNode root, PpoConfig ppo, string configJson, int rowsPerEnvironment, IVectorEnv probe)
+    protected ClusterLearner(string taskPath, ConfigNode root, string configJson, int rowsPerEnvironment, IVectorEnv probe, RunConfig run)
     {
         TaskPath = taskPath;
         Root = root;
-        Ppo = ppo;
         ConfigJson = configJson;
         RowsPerEnvironment = rowsPerEnvironment;
         ObservationSize = probe.ActorObservationSize;
         CriticObservationSize = probe.CriticObservationSize;
         ActionSize = probe.ActionSize;
+        Run = run;
     }
 
     public string TaskPath { get; }
     public ConfigNode Root { get; }
-    public PpoConfig Ppo { get; }
+    /// <summary>The run keys (seed, num_envs, total_env_steps) after the command line's overrides.</summary>
+    public RunConfig Run { get; }
+    /// <summary>"ppo" or "td3".</summary>
+    public abstract string Algorithm { get; }
     /// <summary>The hyperparameters as training.json (and the bundle) record them, as the in-process trainer writes them.</summary>
     public string ConfigJson { get; }
     /// <summary>Rows one training environment adds to a rollout step: 1 (a robot) or a swarm's quads.</summary>
@@ -40,38 +45,59 @@ public abstract class ClusterLearner : IDisposable
     public int ActionSize { get; }
     /// <summary>The robot file's JSON, as workers receive it.</summary>
     public abstract string RobotJson { get; }
-    /// <summary>The trained tensors, in checkpoint and hash order.</summary>
-    public abstract IReadOnlyList<Tensor> Parameters { get; }
-    /// <summary>One Adam per trained tensor group, in checkpoint order.</summary>
-    public abstract IReadOnlyList<FlatAdam> Optimizers { get; }
-    public abstract RunningNormalizer ActorNormalizer { get; }
-    public abstract RunningNormalizer CriticNormalizer { get; }
+    /// <summary>The checkpoint's file name in the run directory.</summary>
+    public abstract string CheckpointFileName { get; }
 
-    /// <summary>The learner for the task file: navigation or swarm, trained with PPO; anything else is refused.</summary>
+    /// <summary>The learner for the task file: navigation or swarm with PPO, hover with TD3; anything else is refused.</summary>
     public static ClusterLearner Read(string taskPath, int? seed, long? totalEnvSteps)
     {
         ConfigNode root = ConfigNode.LoadFile(taskPath);
         if (SwarmTaskConfig.IsSwarmTask(root)) return SwarmLearner.Read(taskPath, root, seed, totalEnvSteps);
         if (NavTaskConfig.IsNavigationTask(root)) return NavLearner.Read(taskPath, root, seed, totalEnvSteps);
-        throw new ArgumentException($"{taskPath}: --cluster trains navigation and swarm tasks with PPO (\"kind\": \"navigation\" or \"swarm\"); hover tasks train in-process");
+        return HoverTd3Learner.Read(taskPath, root, seed, totalEnvSteps);
     }
+
+    /// <summary>The iteration layout for <paramref name="shards"/> shards: rollout steps per shard (<paramref name="stepsPerShard"/>
+    /// when the algorithm lets the user choose it), PPO's warm-up steps, the iteration count and the off-policy random iterations.</summary>
+    public abstract (int StepsPerShard, int WarmupStepsPerShard, int Iterations, int RandomIterations) Layout(int shards, int? stepsPerShard);
+
+    /// <summary>Iterations between checkpoints unless --checkpoint-every says otherwise.</summary>
+    public virtual int DefaultCheckpointEvery(RunSpec run) => 10;
+
+    /// <summary>Off-policy: bytes of one shard's environment snapshot, known after <see cref="Layout"/> (0: none, PPO).</summary>
+    public virtual int StateBytesPerShard => 0;
 
     /// <summary>Builds the networks and optimisers, seeded as the in-process trainer does.</summary>
     public abstract void Build();
 
-    /// <summary>The policy of <paramref name="version"/> for workers: the actor as a dense chain of tanh layers with an
-    /// identity output (the pre-squash mean), the critic likewise (<see cref="MlpCopy"/> runs them).</summary>
+    /// <summary>The policy of <paramref name="version"/> for workers (<see cref="MlpCopy"/> runs it).</summary>
     public abstract PolicyWeights Weights(int version);
 
-    /// <summary>Merges the warm-up fragments' statistics and freezes the normalisers.</summary>
-    public abstract void Freeze(Fragment[] warmup);
+    /// <summary>Learns from iteration <paramref name="iteration"/>'s fragments (in shard order); returns the mean return of the
+    /// episodes they finished (NaN when none).</summary>
+    public abstract double Learn(int iteration, Fragment[] fragments, RunSpec run);
 
-    /// <summary>The PPO update on one gathered rollout (the in-process trainer's own update method).</summary>
-    public abstract void Update(float[] observations, float[] criticObservations, float[] preSquashActions, float[] logProbs,
-        float[] advantages, float[] returns, float[] values, int batch);
+    /// <summary>Writes everything a resumed learner needs after <paramref name="iteration"/> (temporary file, then rename).</summary>
+    public abstract void WriteCheckpoint(string path, int iteration, ClusterCounters counters, string runIdentity);
+
+    /// <summary>Restores a checkpoint; returns its last finished iteration and the counters.</summary>
+    public abstract (int Iteration, ClusterCounters Counters) ReadCheckpoint(string path, string runIdentity);
+
+    /// <summary>SHA-256 over the trained parameters' float32 bytes.</summary>
+    public abstract string WeightsHash();
 
     /// <summary>The bundle, as the in-process trainer exports it.</summary>
     public abstract PolicyBundle Export();
+
+    /// <summary>Called once the run directory exists, before <see cref="Build"/>: a learner that logs or evaluates like the
+    /// in-process trainer opens its session there.</summary>
+    public virtual void Open(string runDirectory, bool resume) { }
+
+    /// <summary>The bundle the run ends with (default: <see cref="Export"/> of the final policy).</summary>
+    public virtual PolicyBundle Finish() => Export();
+
+    /// <summary>The final bundle's evaluation on the task's held-out episodes, where the learner runs one (else null).</summary>
+    public virtual Training.Evaluation.EvalResult? FinalEvaluation => null;
 
     public abstract void Dispose();
 
@@ -108,8 +134,108 @@ public abstract class ClusterLearner : IDisposable
     }
 }
 
+/// <summary>
+/// Synchronous PPO on the cluster: iteration 0 is the normaliser warm-up (statistics only), every later iteration a
+/// rollout of num_steps per environment that GAE and the in-process trainer's own update consume once.
+/// </summary>
+public abstract class PpoClusterLearner : ClusterLearner
+{
+    float[] _observations = [], _criticObservations = [], _preSquashActions = [], _logProbs = [], _values = [], _advantages = [], _returns = [];
+
+    protected PpoClusterLearner(string taskPath, ConfigNode root, PpoConfig ppo, string configJson, int rowsPerEnvironment, IVectorEnv probe)
+        : base(taskPath, root, configJson, rowsPerEnvironment, probe, ppo.Run) => Ppo = ppo;
+
+    public PpoConfig Ppo { get; }
+    public override string Algorithm => "ppo";
+    public override string CheckpointFileName => ClusterTrainer.CheckpointFileName;
+    /// <summary>The trained tensors, in checkpoint and hash order.</summary>
+    public abstract IReadOnlyList<Tensor> Parameters { get; }
+    /// <summary>One Adam per trained tensor group, in checkpoint order.</summary>
+    public abstract IReadOnlyList<FlatAdam> Optimizers { get; }
+    public abstract RunningNormalizer ActorNormalizer { get; }
+    public abstract RunningNormalizer CriticNormalizer { get; }
+
+    /// <summary>Merges the warm-up fragments' statistics and freezes the normalisers.</summary>
+    public abstract void Freeze(Fragment[] warmup);
+
+    /// <summary>The PPO update on one gathered rollout (the in-process trainer's own update method).</summary>
+    public abstract void Update(float[] observations, float[] criticObservations, float[] preSquashActions, float[] logProbs,
+        float[] advantages, float[] returns, float[] values, int batch);
+
+    /// <summary>Rows: a step of a swarm environment is one row per quad, so the warm-up and the batch count rows.</summary>
+    public override (int StepsPerShard, int WarmupStepsPerShard, int Iterations, int RandomIterations) Layout(int shards, int? stepsPerShard)
+    {
+        PpoConfig c = Ppo;
+        if (stepsPerShard is { } steps && steps != c.NumSteps)
+            throw new ArgumentException($"--steps-per-shard {steps}: a PPO rollout is training.ppo.num_steps = {c.NumSteps} steps per environment");
+        int rows = c.Run.NumEnvs * RowsPerEnvironment, batch = c.NumSteps * rows;
+        int warmupSteps = (int)((c.NormalizerWarmupEnvSteps + rows - 1) / rows);
+        long warmupTotal = (long)warmupSteps * rows;
+        int iterations = 1 + (int)Math.Max(1, (c.Run.TotalEnvSteps - warmupTotal + batch - 1) / batch);
+        return (c.NumSteps, warmupSteps, iterations, 0);
+    }
+
+    public override double Learn(int iteration, Fragment[] fragments, RunSpec run)
+    {
+        if (iteration == 0)
+        {
+            // Warm-up: merge the shards' statistics in shard order (Chan et al.'s parallel Welford), freeze.
+            Freeze(fragments);
+            return double.NaN;
+        }
+        PpoConfig c = Ppo;
+        int shardRows = run.EnvsPerShard * run.StepsPerShard, batch = run.Shards * shardRows;
+        int obsSize = run.ObservationSize, criticSize = run.CriticObservationSize, act = run.ActionSize;
+        if (_logProbs.Length != batch)
+        {
+            _observations = new float[batch * obsSize];
+            _criticObservations = new float[batch * criticSize];
+            _preSquashActions = new float[batch * act];
+            _logProbs = new float[batch];
+            _values = new float[batch];
+            _advantages = new float[batch];
+            _returns = new float[batch];
+        }
+        // GAE per shard (each shard is its own [T × envs] block), gathered into one batch in shard order.
+        double returnSum = 0;
+        int episodes = 0;
+        for (int s = 0; s < fragments.Length; s++)
+        {
+            Fragment f = fragments[s];
+            int offset = s * shardRows;
+            f.Observations.CopyTo(_observations, offset * obsSize);
+            f.CriticObservations.CopyTo(_criticObservations, offset * criticSize);
+            f.Actions.CopyTo(_preSquashActions, offset * act);
+            f.LogProbs.CopyTo(_logProbs, offset);
+            f.Values.CopyTo(_values, offset);
+            Training.Ppo.ComputeGae(f.Rewards, f.Values, f.EpisodeEnds, f.NextValues, run.EnvsPerShard, (float)c.Gamma, (float)c.GaeLambda,
+                _advantages.AsSpan(offset, shardRows), _returns.AsSpan(offset, shardRows));
+            foreach (float r in f.EpisodeReturns) returnSum += r;
+            episodes += f.EpisodeReturns.Length;
+        }
+        double fraction = c.AnnealLearningRate ? Math.Max(0, 1.0 - (double)(iteration - 1) / Math.Max(1, run.Iterations - 1)) : 1;
+        foreach (FlatAdam adam in Optimizers) adam.LearningRate = Math.Max(1e-12, c.LearningRate * fraction);
+        // The minibatch order is seeded by the iteration: a resumed learner repeats an update exactly.
+        torch.random.manual_seed((long)(ShardSeeds.Mix((ulong)c.Run.Seed, (ulong)iteration) >> 1));
+        Update(_observations, _criticObservations, _preSquashActions, _logProbs, _advantages, _returns, _values, batch);
+        return episodes > 0 ? returnSum / episodes : double.NaN;
+    }
+
+    public override void WriteCheckpoint(string path, int iteration, ClusterCounters counters, string runIdentity) =>
+        ClusterCheckpoint.Write(path, iteration, counters, Parameters, Optimizers, ActorNormalizer, CriticNormalizer, runIdentity);
+
+    public override (int Iteration, ClusterCounters Counters) ReadCheckpoint(string path, string runIdentity)
+    {
+        var state = ClusterCheckpoint.Read(path, runIdentity, Parameters.Count, Optimizers.Count);
+        state.Restore(Parameters, Optimizers, ActorNormalizer, CriticNormalizer);
+        return (state.Iteration, state.Counters);
+    }
+
+    public override string WeightsHash() => ClusterTrainer.WeightsHash(Parameters);
+}
+
 /// <summary>A navigation task (<see cref="NavEnv"/>): MLP actor and critic on their own observations, as <see cref="Ppo"/>.</summary>
-public sealed class NavLearner : ClusterLearner
+public sealed class NavLearner : PpoClusterLearner
 {
     readonly NavTaskConfig _task;
     FlatMlp _actor = null!, _critic = null!;
@@ -198,7 +324,7 @@ public sealed class NavLearner : ClusterLearner
 /// deep-sets actor, an MLP critic on the same observation, one normaliser with the neighbour tokens tied. Refused here:
 /// TD3/SAC (their rollouts are not distributed) and hard-state replay (below).
 /// </summary>
-public sealed class SwarmLearner : ClusterLearner
+public sealed class SwarmLearner : PpoClusterLearner
 {
     readonly SwarmTaskConfig _task;
     readonly SwarmTrainingConfig _swarm;
@@ -221,7 +347,7 @@ public sealed class SwarmLearner : ClusterLearner
         SwarmTaskConfig task = SwarmTaskConfig.Read(root);
         string algorithm = task.Training?.Choice("algorithm", "td3", "sac", "ppo") ?? "ppo";
         if (algorithm != "ppo")
-            throw new ConfigException(task.File, "$.training.algorithm", $"\"{algorithm}\": --cluster trains swarm tasks with PPO only (TD3/SAC rollouts are not distributed); train it in-process, without --cluster");
+            throw new ConfigException(task.File, "$.training.algorithm", $"\"{algorithm}\": --cluster trains swarm tasks with PPO only (the swarm's TD3/SAC trainer, with its hard-state replay and action histories, is not distributed); train it in-process, without --cluster");
         if (task.ActionHistoryLength > 0)
             throw new ConfigException(task.File, "$.action_history_length", "the PPO swarm trainer's deep-sets actor does not read an action history; set it to 0");
         SwarmTrainingConfig swarm = SwarmTrainingConfig.Read(task.Training); // before PpoConfig: it marks training.swarm as known

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,12 +18,17 @@ public sealed record ClusterTrainOptions(string TaskPath, ClusterConnection Conn
 {
     public int? Seed { get; init; }
     public long? TotalEnvSteps { get; init; }
-    /// <summary>Run directory; default runs/&lt;task&gt;-ppo-cluster-seed&lt;S&gt;-&lt;UTC time&gt;.</summary>
+    /// <summary>Run directory; default runs/&lt;task&gt;-&lt;algorithm&gt;-cluster-seed&lt;S&gt;-&lt;UTC time&gt;.</summary>
     public string? OutDirectory { get; init; }
     /// <summary>Work items per iteration; divides training.num_envs (each shard simulates num_envs / shards environments).</summary>
     public int Shards { get; init; } = 4;
-    /// <summary>A checkpoint every this many iterations (and after the last).</summary>
-    public int CheckpointEvery { get; init; } = 10;
+    /// <summary>--algo: must be the algorithm the cluster trains the task with (PPO for navigation and swarm tasks, TD3 for hover tasks).</summary>
+    public string? Algorithm { get; init; }
+    /// <summary>Off-policy (TD3): environment steps each shard simulates per iteration (null: <see cref="HoverTd3Learner.DefaultStepsPerShard"/>).</summary>
+    public int? StepsPerShard { get; init; }
+    /// <summary>A checkpoint every this many iterations (and after the last); null: the learner's default
+    /// (<see cref="ClusterLearner.DefaultCheckpointEvery"/>: PPO 10, TD3 the task's checkpoint_every_env_steps).</summary>
+    public int? CheckpointEvery { get; init; }
     /// <summary>A lease not completed within this is handed to another worker.</summary>
     public double LeaseTimeoutSeconds { get; init; } = 30;
     public bool Resume { get; init; }
@@ -31,18 +37,24 @@ public sealed record ClusterTrainOptions(string TaskPath, ClusterConnection Conn
 }
 
 /// <summary>What a finished cluster run produced.</summary>
-public sealed record ClusterTrainResult(string RunDirectory, string BundlePath, int Seed, int Iterations, long EnvSteps, double WallSeconds,
+public sealed record ClusterTrainResult(string Algorithm, string RunDirectory, string BundlePath, int Seed, int Iterations, long EnvSteps, double WallSeconds,
     ClusterCounters Counters, string FinalWeightsSha256, int ResumedFromIteration, double LearnerSecondsPerFragment, long BytesPerEnvStep,
-    double RolloutStepsPerSecond);
+    double RolloutStepsPerSecond)
+{
+    /// <summary>TD3 (hover): the bundle's evaluation on the task's final_eval_episodes, as `roborl train` reports it.</summary>
+    public Training.Evaluation.EvalResult? FinalEvaluation { get; init; }
+}
 
 /// <summary>
-/// Synchronous distributed PPO (the shape of RLlib's env runners with a learner): each iteration the learner publishes
-/// the policy as version = iteration, the shards of the rollout are leased to workers, and once every shard is in,
-/// the learner runs GAE and the PPO update exactly as the in-process trainer does (<see cref="Ppo"/> for navigation tasks,
-/// <see cref="SwarmPpo"/> for swarm tasks, through <see cref="ClusterLearner"/>) and moves on. Everything the update uses
-/// is a pure function of the weights, the iteration and the shard, and the update itself is seeded per iteration, so
-/// the final weights do not depend on which worker did what, in which order, or how often a shard was re-leased.
-/// Checkpoint (every K iterations): networks, Adam moments, normalisers, counters.
+/// Synchronous distributed training (the shape of RLlib's env runners with a learner): each iteration the learner
+/// publishes the policy as version = iteration, the shards of the rollout are leased to workers, and once every shard
+/// is in, the learner learns from them (<see cref="ClusterLearner.Learn"/>) and moves on: PPO runs GAE and the update
+/// exactly as the in-process trainer does (<see cref="Ppo"/> for navigation tasks, <see cref="SwarmPpo"/> for swarm
+/// tasks); TD3 adds the transitions to its replay memory and runs the critic and actor updates they make due (hover
+/// tasks). Everything the learner uses is a pure function of the weights, the iteration and the shard, and its own
+/// randomness is seeded, so the final weights do not depend on which worker did what, in which order, or how often a
+/// shard was re-leased. Checkpoint (every K iterations): networks, optimiser state, normalisers, counters (TD3: and
+/// the replay memory).
 /// </summary>
 public static class ClusterTrainer
 {
@@ -53,16 +65,20 @@ public static class ClusterTrainer
         var wall = System.Diagnostics.Stopwatch.StartNew();
         // ---- 1. The task, the hyperparameters and the shard layout.
         using ClusterLearner learner = ClusterLearner.Read(options.TaskPath, options.Seed, options.TotalEnvSteps);
-        PpoConfig c = learner.Ppo;
-        if (options.Shards < 1 || c.Run.NumEnvs % options.Shards != 0)
-            throw new ArgumentException($"--shards {options.Shards}: must divide training.num_envs = {c.Run.NumEnvs}");
-        if (options.CheckpointEvery < 1) throw new ArgumentException($"--checkpoint-every {options.CheckpointEvery}: must be ≥ 1");
+        RunConfig runKeys = learner.Run;
+        if (options.Algorithm is { } algorithm && algorithm != learner.Algorithm)
+            throw new ArgumentException($"--algo {algorithm}: --cluster trains this task with {learner.Algorithm} (PPO: navigation and swarm tasks; TD3: hover tasks)");
+        if (options.Shards < 1 || runKeys.NumEnvs % options.Shards != 0)
+            throw new ArgumentException($"--shards {options.Shards}: must divide training.num_envs = {runKeys.NumEnvs}");
+        if (options.StepsPerShard is < 1) throw new ArgumentException($"--steps-per-shard {options.StepsPerShard}: must be ≥ 1");
+        if (options.CheckpointEvery is < 1) throw new ArgumentException($"--checkpoint-every {options.CheckpointEvery}: must be ≥ 1");
         if (!(options.LeaseTimeoutSeconds > 0)) throw new ArgumentException($"--lease-timeout-s {options.LeaseTimeoutSeconds}: must be > 0");
         RunSpec run = MakeSpec(options, learner);
+        int checkpointEvery = options.CheckpointEvery ?? learner.DefaultCheckpointEvery(run);
         string runDirectory = options.OutDirectory ?? Path.Combine("runs", string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-ppo-cluster-seed{c.Run.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
-        string checkpointPath = Path.Combine(runDirectory, CheckpointFileName);
-        if (options.Resume && !File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no {CheckpointFileName} in '{runDirectory}'");
+            $"{Path.GetFileNameWithoutExtension(options.TaskPath)}-{learner.Algorithm}-cluster-seed{runKeys.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+        string checkpointPath = Path.Combine(runDirectory, learner.CheckpointFileName);
+        if (options.Resume && !File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no {learner.CheckpointFileName} in '{runDirectory}'");
         if (!options.Resume && (File.Exists(checkpointPath) || File.Exists(Path.Combine(runDirectory, Trainer.BundleFileName))))
             throw new ArgumentException($"'{runDirectory}' already holds a run; pass --resume to continue it or choose another --output");
         Directory.CreateDirectory(runDirectory);
@@ -70,15 +86,16 @@ public static class ClusterTrainer
         TorchSetup.Initialize(intraOpThreads: 1);
 
         // ---- 2. Networks, optimisers, normalisers: as the in-process trainer (same initialisation from the same seed).
+        learner.Open(runDirectory, options.Resume);
         learner.Build();
         var counters = new ClusterCounters(0, 0, 0, 0, 0, 0, 0, 0);
         int firstIteration = 0;
+        string runIdentity = RunIdentity(run);
         if (options.Resume)
         {
-            var state = ClusterCheckpoint.Read(checkpointPath, run.TaskHash + run.PpoJson + run.Shards, learner.Parameters.Count, learner.Optimizers.Count);
-            firstIteration = state.Iteration + 1;
-            counters = state.Counters;
-            state.Restore(learner.Parameters, learner.Optimizers, learner.ActorNormalizer, learner.CriticNormalizer);
+            var (lastIteration, saved) = learner.ReadCheckpoint(checkpointPath, runIdentity);
+            firstIteration = lastIteration + 1;
+            counters = saved;
         }
 
         // ---- 3. The silo and the run's coordinator (on PostgreSQL: Orleans' membership schema first, idempotent).
@@ -91,15 +108,6 @@ public static class ClusterTrainer
         console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"learner: {run.TaskName}, {run.Iterations} iterations of {run.Shards} shards × {ShardEnvironments(run, learner)} × {run.StepsPerShard} steps; gateway port {options.Connection.GatewayPort}{(firstIteration > 0 ? $"; resumed after iteration {firstIteration - 1}" : "")}"));
 
-        int T = c.NumSteps, shardRows = run.EnvsPerShard * T, batch = run.Shards * shardRows;
-        int obsSize = run.ObservationSize, criticSize = run.CriticObservationSize, act = run.ActionSize;
-        var observations = new float[batch * obsSize];
-        var criticObservations = new float[batch * criticSize];
-        var preSquashActions = new float[batch * act];
-        var logProbs = new float[batch];
-        var values = new float[batch];
-        var advantages = new float[batch];
-        var returns = new float[batch];
         using var acceptedLog = new StreamWriter(Path.Combine(runDirectory, "accepted.csv"), append: options.Resume) { AutoFlush = true };
         if (!options.Resume) acceptedLog.WriteLine("iteration,shard,worker");
         using var progressLog = new StreamWriter(Path.Combine(runDirectory, "cluster_progress.csv"), append: options.Resume) { AutoFlush = true };
@@ -108,8 +116,11 @@ public static class ClusterTrainer
         double learnerSeconds = 0, rolloutSecondsTotal = 0;
         long learnerFragments = 0, rolloutStepsTotal = 0;
         var serializer = silo.Services.GetRequiredService<Orleans.Serialization.Serializer>();
+        // A line per iteration, or (TD3's thousands of short iterations) one a second and the last.
+        var lineClock = System.Diagnostics.Stopwatch.StartNew();
+        double lastLineAt = double.NegativeInfinity;
 
-        // ---- 4. The loop: publish → wait for every shard → (warm-up: freeze the normalisers | GAE → update) → checkpoint.
+        // ---- 4. The loop: publish → wait for every shard → learn (PPO: warm-up statistics | GAE → update; TD3: replay → updates) → checkpoint.
         for (int iteration = firstIteration; iteration < run.Iterations; iteration++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -126,38 +137,7 @@ public static class ClusterTrainer
             }
             foreach (Fragment f in fragments) acceptedLog.WriteLine($"{f.Iteration},{f.Shard},{f.WorkerId}");
 
-            double meanReturn = double.NaN;
-            if (iteration == 0)
-            {
-                // Warm-up: merge the shards' statistics in shard order (Chan et al.'s parallel Welford), freeze.
-                learner.Freeze(fragments);
-            }
-            else
-            {
-                // GAE per shard (each shard is its own [T × envs] block), gathered into one batch in shard order.
-                double returnSum = 0;
-                int episodes = 0;
-                for (int s = 0; s < fragments.Length; s++)
-                {
-                    Fragment f = fragments[s];
-                    int offset = s * shardRows;
-                    f.Observations.CopyTo(observations, offset * obsSize);
-                    f.CriticObservations.CopyTo(criticObservations, offset * criticSize);
-                    f.Actions.CopyTo(preSquashActions, offset * act);
-                    f.LogProbs.CopyTo(logProbs, offset);
-                    f.Values.CopyTo(values, offset);
-                    Ppo.ComputeGae(f.Rewards, f.Values, f.EpisodeEnds, f.NextValues, run.EnvsPerShard, (float)c.Gamma, (float)c.GaeLambda,
-                        advantages.AsSpan(offset, shardRows), returns.AsSpan(offset, shardRows));
-                    foreach (float r in f.EpisodeReturns) returnSum += r;
-                    episodes += f.EpisodeReturns.Length;
-                }
-                meanReturn = episodes > 0 ? returnSum / episodes : double.NaN;
-                double fraction = c.AnnealLearningRate ? Math.Max(0, 1.0 - (double)(iteration - 1) / Math.Max(1, run.Iterations - 1)) : 1;
-                foreach (FlatAdam adam in learner.Optimizers) adam.LearningRate = Math.Max(1e-12, c.LearningRate * fraction);
-                // The minibatch order is seeded by the iteration: a resumed learner repeats an update exactly.
-                torch.random.manual_seed((long)(ShardSeeds.Mix((ulong)c.Run.Seed, (ulong)iteration) >> 1));
-                learner.Update(observations, criticObservations, preSquashActions, logProbs, advantages, returns, values, batch);
-            }
+            double meanReturn = learner.Learn(iteration, fragments, run);
             if (iteration > 0)
             {
                 learnerSeconds += learnerClock.Elapsed.TotalSeconds;
@@ -176,46 +156,48 @@ public static class ClusterTrainer
             double stepsPerSecond = iterationSteps / Math.Max(1e-9, rolloutSeconds);
             progressLog.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{iteration},{envSteps},{counters.Accepted},{counters.Duplicates},{counters.Malformed},{counters.Released},{counters.Refused},{counters.Workers},{stepsPerSecond:F0},{counters.MaxPolicyLag},{meanReturn:G6}"));
-            console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            bool line = run.Iterations <= 200 || iteration == run.Iterations - 1 || lineClock.Elapsed.TotalSeconds - lastLineAt >= 1;
+            if (line) lastLineAt = lineClock.Elapsed.TotalSeconds;
+            if (line) console?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"iteration {iteration + 1}/{run.Iterations}  env steps {envSteps:N0}  {stepsPerSecond:N0} steps/s  workers {counters.Workers}  policy lag {counters.MaxPolicyLag}  accepted {counters.Accepted}  duplicates {counters.Duplicates}  malformed {counters.Malformed}  re-leased {counters.Released}{(double.IsNaN(meanReturn) ? "" : $"  return {meanReturn:F2}")}"));
-            if ((iteration + 1) % options.CheckpointEvery == 0 || iteration == run.Iterations - 1)
-                ClusterCheckpoint.Write(checkpointPath, iteration, counters, learner.Parameters, learner.Optimizers, learner.ActorNormalizer, learner.CriticNormalizer,
-                    run.TaskHash + run.PpoJson + run.Shards);
+            if ((iteration + 1) % checkpointEvery == 0 || iteration == run.Iterations - 1)
+                learner.WriteCheckpoint(checkpointPath, iteration, counters, runIdentity);
         }
         coordinator.Finish().GetAwaiter().GetResult();
 
         // ---- 5. The bundle, as the in-process trainer exports it.
-        PolicyBundle bundle = learner.Export();
+        PolicyBundle bundle = learner.Finish();
         string bundlePath = Path.Combine(runDirectory, Trainer.BundleFileName);
         bundle.Write(bundlePath);
-        string hash = WeightsHash(learner.Parameters);
+        string hash = learner.WeightsHash();
         File.WriteAllText(Path.Combine(runDirectory, "final_weights.sha256"), hash + "\n");
         // Workers poll every few ms and see "finished" within a poll; give them that before the gateway goes.
         Thread.Sleep(300);
         silo.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         long bytesPerStep = fragmentSteps > 0 ? (long)Math.Round((double)fragmentBytes / fragmentSteps) : 0;
-        return new ClusterTrainResult(runDirectory, bundlePath, c.Run.Seed, run.Iterations, envSteps, wall.Elapsed.TotalSeconds, counters, hash,
+        return new ClusterTrainResult(learner.Algorithm, runDirectory, bundlePath, runKeys.Seed, run.Iterations, envSteps, wall.Elapsed.TotalSeconds, counters, hash,
             firstIteration, learnerFragments > 0 ? learnerSeconds / learnerFragments : double.NaN, bytesPerStep,
-            rolloutSecondsTotal > 0 ? rolloutStepsTotal / rolloutSecondsTotal : double.NaN);
+            rolloutSecondsTotal > 0 ? rolloutStepsTotal / rolloutSecondsTotal : double.NaN)
+        { FinalEvaluation = learner.FinalEvaluation };
     }
 
     /// <summary>The run as workers see it; <see cref="RunSpec.TaskHash"/> is over the task, robot and scenario JSON as sent.
-    /// Rows: a step of a swarm environment is one row per quad, so the shard layout, the warm-up and the batch count rows.</summary>
+    /// Rows: a step of a swarm environment is one row per quad, so the shard layout counts rows.</summary>
     static RunSpec MakeSpec(ClusterTrainOptions options, ClusterLearner learner)
     {
-        PpoConfig c = learner.Ppo;
         var (taskText, files) = ForWorkers(learner.Root);
         string hash = TaskHash(taskText, learner.RobotJson, files);
-        int rows = c.Run.NumEnvs * learner.RowsPerEnvironment, batch = c.NumSteps * rows;
-        int rowsPerShard = c.Run.NumEnvs / options.Shards * learner.RowsPerEnvironment;
-        int warmupSteps = (int)((c.NormalizerWarmupEnvSteps + rows - 1) / rows);
-        long warmupTotal = (long)warmupSteps * rows;
-        int iterations = 1 + (int)Math.Max(1, (c.Run.TotalEnvSteps - warmupTotal + batch - 1) / batch);
+        int rowsPerShard = learner.Run.NumEnvs / options.Shards * learner.RowsPerEnvironment;
+        var (steps, warmupSteps, iterations, randomIterations) = learner.Layout(options.Shards, options.StepsPerShard);
         return new RunSpec(ClusterProtocol.Version, ClusterProtocol.Build, Path.GetFileName(options.TaskPath), taskText, learner.RobotJson, hash,
-            learner.ConfigJson, options.Shards, rowsPerShard, c.NumSteps, warmupSteps, learner.ObservationSize, learner.CriticObservationSize,
+            learner.ConfigJson, options.Shards, rowsPerShard, steps, warmupSteps, learner.ObservationSize, learner.CriticObservationSize,
             learner.ActionSize, iterations, options.LeaseTimeoutSeconds)
-        { Files = files };
+        { Files = files, Algorithm = learner.Algorithm, RandomIterations = randomIterations, StateBytes = learner.StateBytesPerShard };
     }
+
+    /// <summary>What ties a checkpoint to its run: the task, the hyperparameters and the shard layout.</summary>
+    static string RunIdentity(RunSpec run) =>
+        run.TaskHash + run.PpoJson + run.Shards + (run.Algorithm == "ppo" ? "" : $"/{run.StepsPerShard}");
 
     /// <summary>
     /// The task as workers receive it, self-contained: its robot reference replaced by "robot.json" and (a swarm task) each
@@ -223,7 +205,8 @@ public static class ClusterTrainer
     /// </summary>
     static (string TaskJson, TaskFile[] Files) ForWorkers(ConfigNode root)
     {
-        JsonNode taskJson = JsonNode.Parse(root.RawJson) ?? throw new InvalidDataException($"{root.File}: empty");
+        // Task files may carry comments (ours do); workers get plain JSON.
+        JsonNode taskJson = JsonNode.Parse(root.RawJson, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) ?? throw new InvalidDataException($"{root.File}: empty");
         taskJson["robot"] = "robot.json";
         var files = new List<TaskFile>();
         if (SwarmTaskConfig.IsSwarmTask(root))
@@ -256,7 +239,8 @@ public static class ClusterTrainer
     public static string TaskHash(string taskPath)
     {
         ConfigNode root = ConfigNode.LoadFile(taskPath);
-        string robotJson = SwarmTaskConfig.IsSwarmTask(root) ? SwarmTaskConfig.Read(root).RobotConfigJson : NavTaskConfig.Read(root).RobotConfigJson;
+        string robotJson = SwarmTaskConfig.IsSwarmTask(root) ? SwarmTaskConfig.Read(root).RobotConfigJson
+            : NavTaskConfig.IsNavigationTask(root) ? NavTaskConfig.Read(root).RobotConfigJson : HoverTaskConfig.Read(root).RobotConfigJson;
         var (taskJson, files) = ForWorkers(root);
         return TaskHash(taskJson, robotJson, files);
     }

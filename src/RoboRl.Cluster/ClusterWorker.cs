@@ -6,6 +6,7 @@ using RoboRl.Core.Configs;
 using RoboRl.Core.Swarm;
 using RoboRl.Core.Tasks;
 using RoboRl.Sims.DiffDrive;
+using RoboRl.Sims.Quadrotor;
 using RoboRl.Sims.Swarm;
 using RoboRl.Training;
 
@@ -53,7 +54,7 @@ public static class ClusterWorker
         int fragments = 0, duplicates = 0, malformed = 0;
         long steps = 0;
         double simulationSeconds = 0;
-        ShardRollout? rollout = null;
+        IShardRollout? rollout = null;
         string? rolloutTask = null;
         PolicyWeights? cached = null;
         string? temporary = null;
@@ -118,7 +119,7 @@ public static class ClusterWorker
                             Thread.Sleep(Timeout.Infinite);
                         }
                         PolicyWeights? policy = null;
-                        if (lease.Iteration > 0)
+                        if (rollout.NeedsPolicy(lease.Iteration))
                         {
                             if (cached?.Version != lease.PolicyVersion)
                                 cached = coordinator.GetPolicy(lease.PolicyVersion).GetAwaiter().GetResult()?.Value;
@@ -199,7 +200,7 @@ public static class ClusterWorker
     }
 
     /// <summary>The shard's environments, built from the task as the learner published it (written to a temporary directory).</summary>
-    static (ShardRollout, string) MakeRollout(RunSpec run, string? previous)
+    static (IShardRollout, string) MakeRollout(RunSpec run, string? previous)
     {
         if (previous is not null) try { Directory.Delete(previous, recursive: true); } catch (IOException) { }
         string directory = Path.Combine(Path.GetTempPath(), $"roborl-worker-{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -208,8 +209,19 @@ public static class ClusterWorker
         foreach (TaskFile file in run.Files) File.WriteAllText(Path.Combine(directory, Path.GetFileName(file.Name)), file.Json);
         string taskPath = Path.Combine(directory, run.TaskName);
         File.WriteAllText(taskPath, run.TaskJson);
+        ConfigNode root = ConfigNode.LoadFile(taskPath);
+        if (run.Algorithm == "td3")
+        {
+            // A hover task: TD3's warm-up and exploration noise from the learner's hyperparameters.
+            HoverTaskConfig hover = HoverTaskConfig.Read(root);
+            using var document = JsonDocument.Parse(run.PpoJson);
+            JsonElement h = document.RootElement.GetProperty("hyperparameters");
+            var hoverEnv = new HoverEnv(hover, run.EnvsPerShard, threadCount: 1);
+            return (new OffPolicyShardRollout(run, hoverEnv, hover.Robot.HoverAction(), h.GetProperty("warmup_action_std").GetDouble(),
+                h.GetProperty("exploration_noise").GetDouble()), directory);
+        }
         PpoConfig config = ReadPpo(run.PpoJson);
-        if (SwarmTaskConfig.IsSwarmTask(ConfigNode.LoadFile(taskPath))) return (SwarmRollout(run, config, SwarmTaskConfig.Load(taskPath)), directory);
+        if (SwarmTaskConfig.IsSwarmTask(root)) return (SwarmRollout(run, config, SwarmTaskConfig.Load(taskPath)), directory);
         NavTaskConfig task = NavTaskConfig.Load(taskPath);
         var env = new NavEnv(task, run.EnvsPerShard, threadCount: 1);
         return (new ShardRollout(run, config, env), directory);

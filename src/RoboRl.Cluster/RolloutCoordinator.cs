@@ -36,8 +36,9 @@ public interface IRolloutCoordinator : IGrainWithStringKey
 /// <summary>Wire protocol of the cluster messages; a worker speaking another one is refused.</summary>
 public static class ClusterProtocol
 {
-    /// <summary>2: swarm tasks (<see cref="RunSpec.Files"/>); a version-1 worker could not build their environments.</summary>
-    public const int Version = 2;
+    /// <summary>2: swarm tasks (<see cref="RunSpec.Files"/>); a version-1 worker could not build their environments.
+    /// 3: TD3 on hover tasks (transitions, environment snapshots); a version-2 worker would run them as PPO shards.</summary>
+    public const int Version = 3;
     /// <summary>The grain key of the run (one learner per cluster).</summary>
     public const string RunKey = "run";
 
@@ -268,7 +269,7 @@ public static class FragmentCheck
     /// <summary>Null when <paramref name="f"/> fits <paramref name="run"/>; else what is wrong.</summary>
     public static string? WhyMalformed(Fragment f, RunSpec run)
     {
-        if (f.Iteration == 0)
+        if (f.IsWarmup(run))
         {
             if (f.StatisticsCount != (long)run.EnvsPerShard * run.WarmupStepsPerShard) return $"warm-up count {f.StatisticsCount}, expected {(long)run.EnvsPerShard * run.WarmupStepsPerShard}";
             if (f.ActorStatistics?.Length != 2 * run.ObservationSize || f.CriticStatistics?.Length != 2 * run.CriticObservationSize) return "statistics of the wrong size";
@@ -279,6 +280,18 @@ public static class FragmentCheck
         if (f.Observations?.Length != rows * run.ObservationSize) return "observations of the wrong size";
         if (f.CriticObservations?.Length != rows * run.CriticObservationSize) return "critic observations of the wrong size";
         if (f.Actions?.Length != rows * run.ActionSize) return "actions of the wrong size";
+        if (run.Algorithm != "ppo")
+        {
+            if (f.NextObservations?.Length != rows * run.ObservationSize || f.NextCriticObservations?.Length != rows * run.CriticObservationSize)
+                return "next observations of the wrong size";
+            if (f.Rewards?.Length != rows || f.EpisodeEnds?.Length != rows || f.Terminated?.Length != rows) return "per-step arrays of the wrong size";
+            if (f.EpisodeReturns is null || f.EpisodeLengths is null || f.EpisodeReturns.Length != f.EpisodeLengths.Length) return "episode statistics of different sizes";
+            for (int k = 0; k < rows; k++) if (f.Terminated[k] && !f.EpisodeEnds[k]) return "a step that terminated but did not end its episode";
+            if (f.FinalState?.Length != run.StateBytes) return $"an environment state of {f.FinalState?.Length} bytes, expected {run.StateBytes}";
+            if (!AllFinite(f.Observations) || !AllFinite(f.CriticObservations) || !AllFinite(f.Actions) || !AllFinite(f.Rewards)
+                || !AllFinite(f.NextObservations) || !AllFinite(f.NextCriticObservations)) return "non-finite values";
+            return null;
+        }
         if (f.LogProbs?.Length != rows || f.Values?.Length != rows || f.Rewards?.Length != rows || f.EpisodeEnds?.Length != rows) return "per-step arrays of the wrong size";
         if (f.NextValues?.Length != run.EnvsPerShard) return "next values of the wrong size";
         if (f.EpisodeReturns is null || f.EpisodeLengths is null || f.EpisodeReturns.Length != f.EpisodeLengths.Length) return "episode statistics of different sizes";

@@ -4,17 +4,21 @@ using RoboRl.Training;
 namespace RoboRl.Cluster;
 
 /// <summary>
-/// A worker's inference copy of one layered MLP (tanh hidden layers, identity output), in plain C# loops: the same
-/// arithmetic in the same order on every machine, no torch needed on a worker. Layout as <see cref="PolicyWeights"/>.
+/// A worker's inference copy of one layered MLP (by default tanh hidden layers and an identity output, PPO's; TD3's
+/// actor: ReLU and tanh), in plain C# loops: the same arithmetic in the same order on every machine, no torch needed on
+/// a worker. Layout as <see cref="PolicyWeights"/>.
 /// </summary>
 public sealed class MlpCopy
 {
     readonly int[] _sizes;
     readonly float[] _parameters;
     readonly float[] _a, _b;
+    readonly Activation _hidden, _output;
 
-    public MlpCopy(int[] sizes, float[] parameters)
+    public MlpCopy(int[] sizes, float[] parameters, Activation hidden = Activation.Tanh, Activation output = Activation.Identity)
     {
+        _hidden = hidden;
+        _output = output;
         long expected = 0;
         for (int l = 0; l + 1 < sizes.Length; l++) expected += (long)sizes[l] * sizes[l + 1] + sizes[l + 1];
         if (sizes.Length < 2 || parameters.Length != expected) throw new ArgumentException($"an MLP of sizes [{string.Join(", ", sizes)}] has {expected} parameters, got {parameters.Length}");
@@ -42,13 +46,29 @@ public sealed class MlpCopy
                 float sum = bias[o];
                 ReadOnlySpan<float> row = w.Slice(o * inSize, inSize);
                 for (int k = 0; k < inSize; k++) sum += row[k] * x[k];
-                y[o] = last ? sum : MathF.Tanh(sum);
+                y[o] = Apply(last ? _output : _hidden, sum);
             }
             offset += inSize * outSize + outSize;
             (x, y) = (y, x);
         }
         x.AsSpan(0, _sizes[^1]).CopyTo(output);
     }
+
+    static float Apply(Activation activation, float x) => activation switch
+    {
+        Activation.Tanh => MathF.Tanh(x),
+        Activation.Relu => Math.Max(0f, x),
+        _ => x,
+    };
+}
+
+/// <summary>What a worker runs for one lease: a shard's rollout, a pure function of (policy weights, iteration, shard, seed).</summary>
+public interface IShardRollout : IDisposable
+{
+    /// <summary>Whether iteration <paramref name="iteration"/> flies the published policy (else its actions are random).</summary>
+    bool NeedsPolicy(int iteration);
+
+    Fragment Run(Lease lease, PolicyWeights? policy, string workerId);
 }
 
 /// <summary>
@@ -57,7 +77,7 @@ public sealed class MlpCopy
 /// a re-leased shard gives bit-identical data wherever it runs. Iteration 0 is the normaliser warm-up: actions from
 /// the initial policy's distribution, only the observation statistics go back (as in <see cref="Ppo"/>'s warm-up).
 /// </summary>
-public sealed class ShardRollout : IDisposable
+public sealed class ShardRollout : IShardRollout
 {
     static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
     readonly RunSpec _run;
@@ -83,6 +103,8 @@ public sealed class ShardRollout : IDisposable
     /// <summary>Called before every rollout step with (iteration, step): the swarm anneals its collision weight by the
     /// global step in-process training would be at.</summary>
     public Action<int, int>? BeforeStep { get; init; }
+
+    public bool NeedsPolicy(int iteration) => iteration > 0;
 
     public Fragment Run(Lease lease, PolicyWeights? policy, string workerId)
     {
@@ -198,7 +220,7 @@ public sealed class ShardRollout : IDisposable
             logProbs, values, rewards, ends, nextValues, [.. episodeReturns], [.. episodeLengths], 0, [], []);
     }
 
-    static void Normalize(ReadOnlySpan<float> x, float[] mean, float[] std, Span<float> destination)
+    internal static void Normalize(ReadOnlySpan<float> x, float[] mean, float[] std, Span<float> destination)
     {
         for (int j = 0; j < x.Length; j++) destination[j] = (x[j] - mean[j]) / std[j];
     }

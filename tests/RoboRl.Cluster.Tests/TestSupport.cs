@@ -70,6 +70,44 @@ static class SwarmTestTask
     }
 }
 
+/// <summary>
+/// A small hover task for TD3 on the cluster, from configs/tasks/crazyflie-hover.json: 4 environments, 20-step episodes
+/// (they end and restart across iterations), 8 iterations of 2 shards × 2 environments × 8 steps, the first 2 with random
+/// actions (warmup_env_steps 64), a critic update every 4 env steps, periodic evaluations from 128 steps.
+/// </summary>
+static class HoverTestTask
+{
+    public const int StepsPerShard = 8, Iterations = 8;
+
+    public static string Write(string directory, string algorithm = "td3")
+    {
+        string root = Path.Combine(TestTask.RepoRoot, "configs/tasks");
+        var node = JsonNode.Parse(Regex.Replace(File.ReadAllText(Path.Combine(root, "crazyflie-hover.json")), @"//[^\n]*", ""))!;
+        node["robot"] = Path.GetFullPath(Path.Combine(root, node["robot"]!.GetValue<string>())).Replace("\\", "/");
+        node["episode_steps"] = 20;
+        JsonNode training = node["training"]!;
+        training["algorithm"] = algorithm;
+        training["num_envs"] = 4;
+        training["total_env_steps"] = 4 * StepsPerShard * Iterations;
+        training["eval_every_env_steps"] = 64;
+        training["eval_from_env_steps"] = 128;
+        training["eval_episodes"] = 4;
+        training["final_eval_episodes"] = 8;
+        training["checkpoint_every_env_steps"] = 1_000_000;
+        JsonNode td3 = training["td3"]!;
+        td3["replay_capacity"] = 256;
+        td3["warmup_env_steps"] = 64;
+        td3["actor_warmup_env_steps"] = 96;
+        td3["env_steps_per_critic_update"] = 4;
+        td3["batch_size"] = 16;
+        td3["actor_hidden"] = new JsonArray(16, 16);
+        td3["critic_hidden"] = new JsonArray(16, 16);
+        string path = Path.Combine(directory, $"hover-small-{algorithm}.json");
+        File.WriteAllText(path, node.ToJsonString());
+        return path;
+    }
+}
+
 /// <summary>A `roborl` process started from the test's output folder; its stdout and stderr lines are kept.</summary>
 sealed class RoborlProcess : IDisposable
 {

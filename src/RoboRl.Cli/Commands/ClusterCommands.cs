@@ -15,7 +15,8 @@ public static class ClusterCommands
     {
         public Option<string?> Cluster { get; } = new("--cluster") { Description = "Train as the learner of a cluster: localhost[:PORT] (workers on this machine connect to PORT, default 30000) or a PostgreSQL connection string (docs/cluster.md). Workers: roborl worker --cluster CONN." };
         public Option<int> Shards { get; } = new("--shards") { Description = "With --cluster: work items per iteration (divides training.num_envs).", DefaultValueFactory = _ => 4 };
-        public Option<int> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "With --cluster: a checkpoint every K iterations (--resume continues from it).", DefaultValueFactory = _ => 10 };
+        public Option<int?> StepsPerShard { get; } = new("--steps-per-shard") { Description = "With --cluster, TD3 (hover tasks): environment steps each shard simulates per iteration; episodes restart every iteration (default: the task's episode_steps)." };
+        public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "With --cluster: a checkpoint every K iterations (--resume continues from it); default 10 for PPO, the task's checkpoint_every_env_steps for TD3 (its checkpoint holds the replay memory)." };
         public Option<double> LeaseTimeout { get; } = new("--lease-timeout-s") { Description = "With --cluster: a shard not submitted within this is handed to another worker.", DefaultValueFactory = _ => 30.0 };
         public Option<int?> GatewayPort { get; } = new("--gateway-port") { Description = "With --cluster and PostgreSQL membership: the learner's gateway port (default 30000)." };
         public Option<int?> SiloPort { get; } = new("--silo-port") { Description = "With --cluster: the learner's silo port (default: a free one on localhost, 11111 with PostgreSQL)." };
@@ -24,6 +25,7 @@ public static class ClusterCommands
         {
             command.Options.Add(Cluster);
             command.Options.Add(Shards);
+            command.Options.Add(StepsPerShard);
             command.Options.Add(CheckpointEvery);
             command.Options.Add(LeaseTimeout);
             command.Options.Add(GatewayPort);
@@ -84,7 +86,6 @@ public static class ClusterCommands
             PathArguments.InputFile(options.TaskPath, "TASK", "a task config (configs/tasks/*.json)");
             if (options.Resume && options.OutDirectory is null) throw CliException.BadInput("--resume needs -o DIR (the run to continue)");
             if (options.TotalEnvSteps is <= 0) throw CliException.BadInput($"--steps {options.TotalEnvSteps}: must be positive");
-            if (options.Algorithm is { } algo && algo != "ppo") throw CliException.BadInput($"--algo {algo}: --cluster trains PPO only");
             if (options.OutDirectory is { } dir)
             {
                 if (options.Resume) PathArguments.InputDirectory(dir, "--output", "the run directory to continue");
@@ -102,6 +103,8 @@ public static class ClusterCommands
                     TotalEnvSteps = options.TotalEnvSteps,
                     OutDirectory = options.OutDirectory,
                     Shards = parse.GetValue(cluster.Shards),
+                    StepsPerShard = parse.GetValue(cluster.StepsPerShard),
+                    Algorithm = options.Algorithm,
                     CheckpointEvery = parse.GetValue(cluster.CheckpointEvery),
                     LeaseTimeoutSeconds = parse.GetValue(cluster.LeaseTimeout),
                     Resume = options.Resume,
@@ -110,7 +113,7 @@ public static class ClusterCommands
                 });
             }
             catch (Exception e) when (e is ArgumentException or InvalidDataException) { throw CliException.BadInput(e.Message); }
-            io.Text.WriteLine($"trained ppo seed {result.Seed} on the cluster: {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s; bundle {result.BundlePath}");
+            io.Text.WriteLine($"trained {result.Algorithm} seed {result.Seed} on the cluster: {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s; bundle {result.BundlePath}");
             io.Text.WriteLine($"final weights sha256 {result.FinalWeightsSha256}");
             return io.Result(new JsonObject
             {
@@ -118,7 +121,7 @@ public static class ClusterCommands
                 ["env_steps"] = result.EnvSteps,
                 ["iterations"] = result.Iterations,
                 ["resumed_from_iteration"] = result.ResumedFromIteration,
-                ["algorithm"] = "ppo",
+                ["algorithm"] = result.Algorithm,
                 ["seed"] = result.Seed,
                 ["run_dir"] = result.RunDirectory,
                 ["bundle"] = result.BundlePath,
@@ -132,6 +135,10 @@ public static class ClusterCommands
                 ["bytes_per_env_step"] = result.BytesPerEnvStep,
                 ["rollout_steps_per_s"] = double.IsFinite(result.RolloutStepsPerSecond) ? Math.Round(result.RolloutStepsPerSecond, 1) : null,
                 ["learner_s_per_fragment"] = double.IsFinite(result.LearnerSecondsPerFragment) ? Math.Round(result.LearnerSecondsPerFragment, 6) : null,
+                // TD3 (hover): the bundle on the task's held-out episodes, as `roborl train` without --cluster reports it.
+                ["final_eval"] = result.FinalEvaluation is { } final
+                    ? new JsonObject { ["success_rate"] = final.SuccessRate, ["crash_rate"] = final.CrashRate, ["episodes"] = final.Episodes }
+                    : null,
             });
         });
     }

@@ -6,10 +6,10 @@ namespace RoboRl.Cli.Commands;
 
 /// <summary>
 /// `roborl train TASK [--seed S] [-o DIR] [--algo td3|sac|ppo] [--steps N] [--resume] [--checkpoint-replay] [--json]
-/// [--cluster CONN --shards N --checkpoint-every K]`: trains
+/// [--cluster CONN --shards N --steps-per-shard T --checkpoint-every K]`: trains
 /// a policy on the task (hyperparameters from its "training" section), writes the run directory and the policy bundle,
 /// evaluates it, and says which snapshot the bundle holds. With --cluster it is the learner of distributed PPO
-/// (<see cref="ClusterCommands"/>, docs/cluster.md).
+/// (navigation, swarm) or TD3 (hover) (<see cref="ClusterCommands"/>, docs/cluster.md).
 /// </summary>
 public static class TrainCommand
 {
