@@ -65,6 +65,8 @@ public static class ClusterWorker
         // One worker command for both kinds of work: a sweep host's trials, or a learner's rollouts.
         if (ClusterSweepWorker.ServeIfSweep(client.Services.GetRequiredService<IClusterClient>(), options, hello, connectDeadline, cancel) is { } swept) return swept;
         DateTime? lostSince = null;
+        var lineClock = System.Diagnostics.Stopwatch.StartNew();
+        double lastLineAt = double.NegativeInfinity;
         try
         {
             while (true)
@@ -138,7 +140,12 @@ public static class ClusterWorker
                             fragments++;
                             steps += fragment.EnvSteps(run);
                         }
-                        options.Console?.WriteLine($"worker {options.WorkerId}: iteration {lease.Iteration} shard {lease.Shard}: {outcome.ToString().ToLowerInvariant()}");
+                        // A line per fragment, or (TD3's thousands of short iterations) one a second.
+                        if (run.Iterations <= 200 || outcome != SubmitOutcome.Accepted || lineClock.Elapsed.TotalSeconds - lastLineAt >= 1)
+                        {
+                            lastLineAt = lineClock.Elapsed.TotalSeconds;
+                            options.Console?.WriteLine($"worker {options.WorkerId}: iteration {lease.Iteration} shard {lease.Shard}: {outcome.ToString().ToLowerInvariant()}");
+                        }
                     }
                 }
                 catch (Exception e) when (e is not (WorkerRefusedException or LearnerUnreachableException or OperationCanceledException) && IsConnectionLoss(e))

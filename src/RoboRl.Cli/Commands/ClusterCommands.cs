@@ -115,6 +115,8 @@ public static class ClusterCommands
             catch (Exception e) when (e is ArgumentException or InvalidDataException) { throw CliException.BadInput(e.Message); }
             io.Text.WriteLine($"trained {result.Algorithm} seed {result.Seed} on the cluster: {result.EnvSteps:N0} env steps in {result.WallSeconds:F1} s; bundle {result.BundlePath}");
             io.Text.WriteLine($"final weights sha256 {result.FinalWeightsSha256}");
+            if (result.FinalEvaluation is { } evaluation)
+                io.Text.WriteLine($"final evaluation ({evaluation.Episodes} held-out episodes): success {evaluation.SuccessRate:P1}, crashes {evaluation.CrashRate:P1}");
             return io.Result(new JsonObject
             {
                 ["wall_s"] = Math.Round(result.WallSeconds, 2),
