@@ -192,6 +192,48 @@ public class CoordinatorTests
         Assert.That((await coordinator.WaitForLease("w", 1000))!.Finished, Is.True);
     }
 
+    /// <summary>TD3's transitions: a good one is accepted (iteration 0 included: no warm-up statistics there); one without
+    /// its next observations, with a snapshot of the wrong size or a termination that did not end its episode is dropped,
+    /// counted and its shard handed out again.</summary>
+    [Test]
+    public async Task AnOffPolicyFragmentIsCheckedForItsTransitionsAndItsSnapshot()
+    {
+        RunSpec run = Spec() with { Algorithm = "td3", RandomIterations = 1, WarmupStepsPerShard = 0, StateBytes = 16 };
+        int rows = run.EnvsPerShard * run.StepsPerShard;
+        Fragment Transitions(Lease lease) => Good(run, lease) with
+        {
+            LogProbs = [],
+            Values = [],
+            NextValues = [],
+            NextObservations = new float[rows * run.ObservationSize],
+            NextCriticObservations = new float[rows * run.CriticObservationSize],
+            Terminated = new bool[rows],
+            FinalState = new byte[run.StateBytes],
+        };
+        var coordinator = await Open(run, iteration: 0);
+        Lease lease = (await coordinator.AcquireLease("w"))!;
+        Assert.That(lease.Iteration, Is.Zero);
+        var terminatedNotEnded = new bool[rows];
+        terminatedNotEnded[3] = true;
+        Fragment[] bad =
+        [
+            Transitions(lease) with { NextObservations = [] },
+            Transitions(lease) with { FinalState = new byte[run.StateBytes + 4] },
+            Transitions(lease) with { Terminated = terminatedNotEnded },
+            Transitions(lease) with { Rewards = [.. Enumerable.Repeat(float.NaN, rows)] },
+        ];
+        foreach (Fragment f in bad)
+        {
+            Assert.That(await coordinator.Submit(new(f)), Is.EqualTo(SubmitOutcome.Malformed), FragmentCheck.WhyMalformed(f, run));
+            lease = (await coordinator.AcquireLease("w"))!;
+            Assert.That(lease.Shard, Is.EqualTo(bad[0].Shard), "the shard of a malformed fragment is handed out again at once");
+        }
+        Assert.That(await coordinator.Submit(new(Transitions(lease))), Is.EqualTo(SubmitOutcome.Accepted));
+        ClusterCounters counters = await coordinator.Counters();
+        Assert.That((counters.Accepted, counters.Malformed), Is.EqualTo((1L, (long)bad.Length)));
+        Assert.That(counters.AcceptedEnvSteps, Is.EqualTo(rows), "an off-policy iteration 0 is transitions, not warm-up statistics");
+    }
+
     [Test]
     public async Task AFinishedRunTellsWorkersToStop()
     {
