@@ -232,22 +232,10 @@ public sealed class HoverTd3Learner : ClusterLearner
         _replay.Add(_row, _criticRow, a, r, _nextRow, _nextCriticRow, discount);
     }
 
-    Dictionary<string, float[]> LearnerState() => new()
-    {
-        ["actor"] = _update.Actor.Parameters,
-        ["actor_target"] = _update.ActorTarget.Parameters,
-        ["critic"] = _update.Critic.Parameters,
-        ["critic_target"] = _update.CriticTarget.Parameters,
-        ["actor_adam_m"] = _update.ActorAdam.FirstMoment.Array,
-        ["actor_adam_v"] = _update.ActorAdam.SecondMoment.Array,
-        ["critic_adam_m"] = _update.CriticAdam.FirstMoment.Array,
-        ["critic_adam_v"] = _update.CriticAdam.SecondMoment.Array,
-    };
-
     /// <summary>The networks and the shards' environment snapshots (as floats: the checkpoint stores named float arrays).</summary>
     Dictionary<string, float[]> CheckpointArrays(bool forLoading)
     {
-        Dictionary<string, float[]> arrays = LearnerState();
+        Dictionary<string, float[]> arrays = _update.NamedState();
         for (int s = 0; s < _shardStates.Length; s++)
             arrays[$"shard_state_{s}"] = forLoading ? new float[_stateBytes / sizeof(float)]
                 : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_shardStates[s]).ToArray();
@@ -286,7 +274,7 @@ public sealed class HoverTd3Learner : ClusterLearner
             throw new InvalidDataException($"{path}: an in-process training checkpoint, not a cluster learner's; resume it without --cluster");
         if (identity != (long)ShardSeeds.Mix(runIdentity, 0, 0))
             throw new InvalidDataException($"{path}: the checkpoint belongs to another task or hyperparameters than this run's; resume with the same TASK, --seed, --shards and --steps-per-shard");
-        foreach (MlpWeights network in new[] { _update.Actor, _update.ActorTarget, _update.Critic, _update.CriticTarget }) network.Changed();
+        _update.Restored();
         _globalStep = saved.GlobalStep;
         _criticUpdates = saved.Counter("critic_updates");
         _actorUpdates = saved.Counter("actor_updates");

@@ -155,8 +155,8 @@ public static class Td3
 
         if (session.ResumeFrom is { } checkpoint)
         {
-            var saved = checkpoint.Load(LearnerState(), replay, actorNormalizer, criticNormalizer);
-            foreach (MlpWeights network in new[] { learner.Actor, learner.ActorTarget, learner.Critic, learner.CriticTarget }) network.Changed();
+            var saved = checkpoint.Load(learner.NamedState(), replay, actorNormalizer, criticNormalizer);
+            learner.Restored();
             globalStep = saved.GlobalStep;
             criticUpdates = saved.Counter("critic_updates");
             actorUpdates = saved.Counter("actor_updates");
@@ -301,20 +301,7 @@ public static class Td3
             return PolicyExport.Export(actor, describe(ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std, goldenObservations);
         }
 
-        // Networks, targets and Adam moments by name (FlatMlp's layout, as checkpoints have always stored them).
-        Dictionary<string, float[]> LearnerState() => new()
-        {
-            ["actor"] = learner.Actor.Parameters,
-            ["actor_target"] = learner.ActorTarget.Parameters,
-            ["critic"] = learner.Critic.Parameters,
-            ["critic_target"] = learner.CriticTarget.Parameters,
-            ["actor_adam_m"] = learner.ActorAdam.FirstMoment.Array,
-            ["actor_adam_v"] = learner.ActorAdam.SecondMoment.Array,
-            ["critic_adam_m"] = learner.CriticAdam.FirstMoment.Array,
-            ["critic_adam_v"] = learner.CriticAdam.SecondMoment.Array,
-        };
-
-        void SaveCheckpoint() => session.SaveCheckpoint(globalStep, LearnerState(), new Dictionary<string, long>
+        void SaveCheckpoint() => session.SaveCheckpoint(globalStep, learner.NamedState(), new Dictionary<string, long>
         {
             ["critic_updates"] = criticUpdates,
             ["actor_updates"] = actorUpdates,

@@ -110,6 +110,26 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
     public MlpWeights CriticTarget { get; }
     public AdamState ActorAdam { get; }
     public AdamState CriticAdam { get; }
+
+    /// <summary>Networks, targets and Adam moments by name, the arrays themselves (FlatMlp's layout, as checkpoints have
+    /// always stored them): a checkpoint writes them, or loads into them and then calls <see cref="Restored"/>.</summary>
+    public Dictionary<string, float[]> NamedState() => new()
+    {
+        ["actor"] = Actor.Parameters,
+        ["actor_target"] = ActorTarget.Parameters,
+        ["critic"] = Critic.Parameters,
+        ["critic_target"] = CriticTarget.Parameters,
+        ["actor_adam_m"] = ActorAdam.FirstMoment.Array,
+        ["actor_adam_v"] = ActorAdam.SecondMoment.Array,
+        ["critic_adam_m"] = CriticAdam.FirstMoment.Array,
+        ["critic_adam_v"] = CriticAdam.SecondMoment.Array,
+    };
+
+    /// <summary>After <see cref="NamedState"/>'s arrays were overwritten (a checkpoint loaded): the networks' derived copies follow.</summary>
+    public void Restored()
+    {
+        foreach (MlpWeights network in new[] { Actor, ActorTarget, Critic, CriticTarget }) network.Changed();
+    }
     /// <summary>Threads each phase may run on, the caller included.</summary>
     public int Threads => _runner.Threads;
     /// <summary>Critic updates (with the actor and target steps that followed them) run on the caller alone because one
