@@ -15,7 +15,7 @@ public static class ClusterCommands
     {
         public Option<string?> Cluster { get; } = new("--cluster") { Description = "Train as the learner of a cluster: localhost[:PORT] (workers on this machine connect to PORT, default 30000) or a PostgreSQL connection string (docs/cluster.md). Workers: roborl worker --cluster CONN." };
         public Option<int> Shards { get; } = new("--shards") { Description = "With --cluster: work items per iteration (divides training.num_envs).", DefaultValueFactory = _ => 4 };
-        public Option<int?> StepsPerShard { get; } = new("--steps-per-shard") { Description = "With --cluster, TD3 (hover tasks): environment steps each shard simulates per iteration; episodes restart every iteration (default: the task's episode_steps)." };
+        public Option<int?> StepsPerShard { get; } = new("--steps-per-shard") { Description = "With --cluster, TD3 (hover tasks): environment steps each shard simulates per iteration; episodes run on across iterations (default: 10)." };
         public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "With --cluster: a checkpoint every K iterations (--resume continues from it); default 10 for PPO, the task's checkpoint_every_env_steps for TD3 (its checkpoint holds the replay memory)." };
         public Option<double> LeaseTimeout { get; } = new("--lease-timeout-s") { Description = "With --cluster: a shard not submitted within this is handed to another worker.", DefaultValueFactory = _ => 30.0 };
         public Option<int?> GatewayPort { get; } = new("--gateway-port") { Description = "With --cluster and PostgreSQL membership: the learner's gateway port (default 30000)." };
