@@ -303,7 +303,7 @@ public sealed class HoverTd3Learner : ClusterLearner
             env.Reset((ulong)_c.Run.Seed);
             golden = env.ActorObservations.ToArray();
         }
-        TensorCopy.From(_actor.Parameters, _update.Actor.Parameters);
+        TensorCopy.From(_actor.Parameters, _update.ExportedActor.Parameters);
         return PolicyExport.Export(_actor, TrainingSession.Describe(_task, ConfigJson), _actorNormalizer.Mean, _actorNormalizer.Std, golden);
     }
 

@@ -49,6 +49,10 @@ public sealed record Td3Config : IAlgorithmConfig
     public int NStep { get; init; } = 1;
     /// <summary>Polyak rate of the target networks.</summary>
     public double Tau { get; init; } = 0.005;
+    /// <summary>The actor that periodic evaluations score and the bundle exports: "target", the Polyak average of the
+    /// recent actors (rate <see cref="Tau"/> per actor update), or "online", the latest gradient step. TD3's latest
+    /// actor swings from update to update; its average flies more steadily (docs/experiments.md, tenth round).</summary>
+    public string ExportedActor { get; init; } = "target";
     /// <summary>Std of the Gaussian exploration noise added to the actor's actions (action units, [−1, 1]).</summary>
     public double ExplorationNoise { get; init; } = 0.1;
     /// <summary>Target policy smoothing: noise std and clip on the target action.</summary>
@@ -95,6 +99,7 @@ public sealed record Td3Config : IAlgorithmConfig
                 Gamma = t.Number("gamma", 0, 1, d.Gamma),
                 NStep = (int)t.Integer("n_step", 1, 100, d.NStep),
                 Tau = t.Number("tau", 0, 1, d.Tau),
+                ExportedActor = t.Has("exported_actor") ? t.Choice("exported_actor", "target", "online") : d.ExportedActor,
                 ExplorationNoise = t.Number("exploration_noise", 0, 10, d.ExplorationNoise),
                 TargetNoise = t.Number("target_noise", 0, 10, d.TargetNoise),
                 TargetNoiseClip = t.Number("target_noise_clip", 0, 10, d.TargetNoiseClip),
@@ -297,7 +302,7 @@ public static class Td3
         {
             int golden = Math.Min(8, n);
             float[] goldenObservations = env.ActorObservations[..(golden * obsSize)].ToArray();
-            TensorCopy.From(actor.Parameters, learner.Actor.Parameters); // the trained weights into the TorchSharp actor the export reads
+            TensorCopy.From(actor.Parameters, learner.ExportedActor.Parameters); // the trained weights into the TorchSharp actor the export reads
             return PolicyExport.Export(actor, describe(ConfigJson(c)), actorNormalizer.Mean, actorNormalizer.Std, goldenObservations);
         }
 

@@ -105,6 +105,9 @@ public sealed unsafe class Td3Update : IPhaseWork, IDisposable
 
     public MlpWeights Actor { get; }
     public MlpWeights ActorTarget { get; }
+    /// <summary>The actor evaluations score and bundles export (<see cref="Td3Config.ExportedActor"/>); exploration
+    /// always flies <see cref="Actor"/>.</summary>
+    public MlpWeights ExportedActor => _config.ExportedActor == "target" ? ActorTarget : Actor;
     /// <summary>The twin critics (an ensemble in one vector).</summary>
     public MlpWeights Critic { get; }
     public MlpWeights CriticTarget { get; }

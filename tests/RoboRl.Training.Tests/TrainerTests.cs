@@ -184,6 +184,28 @@ public class TrainerTests
     }
 
     [Test]
+    public void TheBundleCarriesThePolyakAveragedActorUnlessOnlineIsAsked()
+    {
+        // Same seed and budget. With τ = 1 the target actor is a copy of the actor after every actor step, so both choices
+        // export the same weights; with τ = 0.005 the average lags the latest step and the bundles differ.
+        string Task(string exported, double tau) => RepoFiles.SmallTrainingTask(5_000, root =>
+        {
+            root["training"]!["td3"]!["exported_actor"] = exported;
+            root["training"]!["td3"]!["tau"] = tau;
+        });
+        string Bundle(string task, string name) => Train(task, Path.Combine(RepoFiles.TempDirectory(), name)).BundlePath;
+        Assert.That(ActorWeights(Bundle(Task("target", 1), "target-1")), Is.EqualTo(ActorWeights(Bundle(Task("online", 1), "online-1"))));
+        string averaged = Bundle(Task("target", 0.005), "target");
+        Assert.That(ActorWeights(averaged), Is.Not.EqualTo(ActorWeights(Bundle(Task("online", 0.005), "online"))));
+        Assert.That(PolicyBundle.Read(averaged).TrainingConfigJson, Does.Contain("\"exported_actor\":\"target\""));
+
+        string bad = RepoFiles.SmallTrainingTask(1_000, root => root["training"]!["td3"]!["exported_actor"] = "latest");
+        var error = Assert.Throws<ConfigException>(() => Train(bad, Path.Combine(RepoFiles.TempDirectory(), "bad")))!;
+        Assert.That(error.JsonPath, Is.EqualTo("$.training.td3.exported_actor"));
+        Assert.That(error.Message, Does.Contain("target, online"));
+    }
+
+    [Test]
     public void SmoothnessTermsChangeTheActorAndAreRangeChecked()
     {
         // Same seed and budget: only the CAPS weights differ, so the actor must differ.
