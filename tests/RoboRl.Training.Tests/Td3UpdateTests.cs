@@ -592,6 +592,26 @@ public unsafe class Td3UpdateTests
         Assert.That(choice.SoloRounds, Is.EqualTo(3 * p + ThreadChoice.ExploitRounds));
     }
 
+    [Test]
+    public void ThreadChoiceIsNotFooledByOneSlowRound()
+    {
+        // An idle machine (two threads 6, one thread 10 per round) where one round of the two-thread probe is held up
+        // for as long as 40 rounds take (the thread descheduled): the probe's total says one thread is faster, its
+        // rounds without the slowest say two; two threads must be kept. Four held-up rounds are still absorbed.
+        foreach (int slowRounds in new[] { 1, ThreadChoice.DiscardedRounds })
+        {
+            var choice = new ThreadChoice();
+            const int p = ThreadChoice.ProbeRounds, cycle = 2 * ThreadChoice.ProbeRounds + ThreadChoice.ExploitRounds;
+            var solo = new bool[cycle];
+            for (int r = 0; r < cycle; r++)
+            {
+                solo[r] = choice.BeginRound();
+                choice.Record(solo[r] ? 10 : r < slowRounds ? 240 : 6);
+            }
+            Assert.That(solo.Skip(2 * p), Is.All.False, $"{slowRounds} slow round(s)");
+        }
+    }
+
     sealed class CountingWork(int items) : IPhaseWork
     {
         public readonly int[] Runs = new int[items];
