@@ -157,8 +157,7 @@ public sealed class PhaseRunner : IDisposable
 /// second core one thread wins and is kept. Each probe's slowest <see cref="DiscardedRounds"/> rounds are left out of
 /// the comparison: a probe lasts a few milliseconds, and one descheduling of a thread inside it (a scheduler tick, the
 /// JIT's or the GC's thread) made two threads look slower and kept one thread for the next 2 048 rounds: on an idle
-/// 2-core machine, two of six default hover runs flew 15 000–17 000 of their 57 000 rounds alone and took 3 s longer.
-/// Bookkeeping only: the caller times its rounds.
+/// 2-core machine, two of six default hover runs flew 15 000–17 000 of their 57 000 rounds alone. Bookkeeping only: the caller times its rounds.
 /// </summary>
 public sealed class ThreadChoice
 {
