@@ -41,7 +41,6 @@ public sealed class HoverTd3Learner : ClusterLearner
     TrainingSession? _session;
     Training.Evaluation.EvalResult? _finalEvaluation;
     float _criticLoss = float.NaN, _actorLoss = float.NaN;
-    float[] _row = [], _nextRow = [], _criticRow = [], _nextCriticRow = [];
 
     HoverTd3Learner(string taskPath, ConfigNode root, HoverTaskConfig task, Td3Config c, IVectorEnv probe)
         : base(taskPath, root, Td3.ConfigJson(c), 1, probe, c.Run)
@@ -108,7 +107,6 @@ public sealed class HoverTd3Learner : ClusterLearner
         _criticNormalizer = new RunningNormalizer(critic, minStd: 1e-6f, maxStd: 1f);
         _nStep = new NStepReturns(_c.Run.NumEnvs, _c.NStep, _c.Gamma, obs, critic, act);
         _batchRows = new int[_c.BatchSize];
-        (_row, _nextRow, _criticRow, _nextCriticRow) = (new float[obs], new float[obs], new float[critic], new float[critic]);
     }
 
     /// <summary>The actor (ReLU hidden layers, tanh output) and the normalisers; workers need no critic.</summary>
@@ -218,19 +216,8 @@ public sealed class HoverTd3Learner : ClusterLearner
     public override Training.Evaluation.EvalResult? FinalEvaluation => _finalEvaluation;
 
     /// <summary>A finished n-step transition into the replay memory: raw during the warm-up, normalised after.</summary>
-    void Store(ReadOnlySpan<float> o, ReadOnlySpan<float> co, ReadOnlySpan<float> a, float r, ReadOnlySpan<float> no, ReadOnlySpan<float> nco, float discount)
-    {
-        if (!_actorNormalizer.Frozen)
-        {
-            _replay.Add(o, co, a, r, no, nco, discount);
-            return;
-        }
-        _actorNormalizer.Normalize(o, _row);
-        _actorNormalizer.Normalize(no, _nextRow);
-        _criticNormalizer.Normalize(co, _criticRow);
-        _criticNormalizer.Normalize(nco, _nextCriticRow);
-        _replay.Add(_row, _criticRow, a, r, _nextRow, _nextCriticRow, discount);
-    }
+    void Store(ReadOnlySpan<float> o, ReadOnlySpan<float> co, ReadOnlySpan<float> a, float r, ReadOnlySpan<float> no, ReadOnlySpan<float> nco, float discount) =>
+        _replay.Add(_actorNormalizer, _criticNormalizer, o, co, a, r, no, nco, discount);
 
     /// <summary>The networks and the shards' environment snapshots (as floats: the checkpoint stores named float arrays).</summary>
     Dictionary<string, float[]> CheckpointArrays(bool forLoading)

@@ -63,6 +63,25 @@ public sealed class ReplayBuffer
         if (Count < Capacity) Count++;
     }
 
+    /// <summary>Appends one transition as the networks see it: raw while the normalisers are still measuring (the
+    /// warm-up; <see cref="NormaliseStoredRows"/> converts those rows when they freeze), normalised in place once they are
+    /// frozen. Nothing allocated.</summary>
+    public void Add(RunningNormalizer actor, RunningNormalizer critic, ReadOnlySpan<float> actorObservation, ReadOnlySpan<float> criticObservation,
+        ReadOnlySpan<float> action, float reward, ReadOnlySpan<float> nextActorObservation, ReadOnlySpan<float> nextCriticObservation, float bootstrapDiscount)
+    {
+        int row = Position;
+        Add(actorObservation, criticObservation, action, reward, nextActorObservation, nextCriticObservation, bootstrapDiscount);
+        if (!actor.Frozen) return;
+        Span<float> stored = ActorObservations.AsSpan(row * ActorSize, ActorSize);
+        actor.Normalize(stored, stored);
+        stored = NextActorObservations.AsSpan(row * ActorSize, ActorSize);
+        actor.Normalize(stored, stored);
+        stored = CriticObservations.AsSpan(row * CriticSize, CriticSize);
+        critic.Normalize(stored, stored);
+        stored = NextCriticObservations.AsSpan(row * CriticSize, CriticSize);
+        critic.Normalize(stored, stored);
+    }
+
     /// <summary>
     /// Copies <paramref name="batchSize"/> transitions drawn uniformly (with replacement) into flat batch arrays:
     /// actor observations, critic inputs [critic observation, action], critic observations, next actor and critic

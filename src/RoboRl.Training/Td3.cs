@@ -178,29 +178,13 @@ public static class Td3
         var observationsTaken = new float[n * obsSize];
         var criticObservationsTaken = new float[n * criticSize];
         var normalisedActing = new float[n * obsSize];
-        var normalisedRow = new float[obsSize];
-        var normalisedNextRow = new float[obsSize];
-        var normalisedCriticRow = new float[criticSize];
-        var normalisedNextCriticRow = new float[criticSize];
         var batchRows = new int[c.BatchSize];
         float lastCriticLoss = float.NaN, lastActorLoss = float.NaN;
 
         // n-step returns per environment; finished transitions go to the replay memory, normalised once the statistics
         // are frozen (rows stored earlier are normalised in place when they freeze).
         var nStep = new NStepReturns(n, c.NStep, c.Gamma, obsSize, criticSize, act);
-        TransitionSink store = (o, co, a, r, no, nco, discount) =>
-        {
-            if (!actorNormalizer.Frozen)
-            {
-                replay.Add(o, co, a, r, no, nco, discount);
-                return;
-            }
-            actorNormalizer.Normalize(o, normalisedRow);
-            actorNormalizer.Normalize(no, normalisedNextRow);
-            criticNormalizer.Normalize(co, normalisedCriticRow);
-            criticNormalizer.Normalize(nco, normalisedNextCriticRow);
-            replay.Add(normalisedRow, normalisedCriticRow, a, r, normalisedNextRow, normalisedNextCriticRow, discount);
-        };
+        TransitionSink store = (o, co, a, r, no, nco, discount) => replay.Add(actorNormalizer, criticNormalizer, o, co, a, r, no, nco, discount);
 
         // ---- 5. The loop: act → step → store → train → log.
         while (globalStep < c.Run.EndEnvSteps)
